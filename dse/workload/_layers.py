@@ -1,0 +1,236 @@
+"""Layer specifications and the registry of layer formats.
+
+A format turns a :class:`LayerSpec` into its parameter count and the tensor networks of each
+pass: ``forward``, ``dx`` (input gradient) and ``dg1 .. dgd`` (one per core / weight gradient).
+New formats are one class plus one :func:`register_format` line.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from dse.workload._network import TensorNetwork, WorkloadError
+
+PASS_FORWARD = "forward"
+PASS_DX = "dx"
+
+
+def grad_pass(k: int) -> str:
+    """Label of the gradient pass of core (or weight) ``k`` (1-based): ``"dg<k>"``."""
+    return f"dg{k}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LayerSpec:
+    """One linear-like layer of a model, before or after tensorization.
+
+    Attributes:
+        name: layer name, unique in the workload (used in parameter names: ``rank@<name>``).
+        format: layer format in the registry (``dense``, ``ttm``, ...).
+        in_features: input feature size.
+        out_features: output feature size.
+        in_shape: factorization of ``in_features`` (tensorized formats), product must match.
+        out_shape: factorization of ``out_features``, same length as ``in_shape``.
+        ranks: full rank vector ``(r_0, ..., r_d)`` (TT-like formats; ``r_0 = r_d = 1`` for TTM).
+        tokens_per_step: rows of the activation per step (batch x sequence length).
+    """
+
+    name: str
+    format: str
+    in_features: int
+    out_features: int
+    in_shape: tuple[int, ...] = ()
+    out_shape: tuple[int, ...] = ()
+    ranks: tuple[int, ...] = ()
+    tokens_per_step: int = 1
+
+    @property
+    def order(self) -> int:
+        """Number of cores d (1 for a dense layer)."""
+        return max(1, len(self.in_shape))
+
+    @property
+    def dense_params(self) -> int:
+        """Parameters of the equivalent dense weight matrix."""
+        return self.in_features * self.out_features
+
+
+class LayerFormat(ABC):
+    """A way of storing a layer's weight, with the networks its passes contract."""
+
+    name: str = ""
+
+    @abstractmethod
+    def validate(self, spec: LayerSpec) -> None:
+        """Raise :class:`WorkloadError` naming the field when ``spec`` is inconsistent."""
+
+    @abstractmethod
+    def params(self, spec: LayerSpec) -> int:
+        """Number of stored weight parameters."""
+
+    @abstractmethod
+    def networks(self, spec: LayerSpec) -> tuple[TensorNetwork, ...]:
+        """The forward, input-gradient and weight-gradient networks, in that order."""
+
+    def inference_networks(self, spec: LayerSpec) -> tuple[TensorNetwork, ...]:
+        """Only the forward network."""
+        return self.networks(spec)[:1]
+
+
+_FORMATS: dict[str, LayerFormat] = {}
+
+
+def register_format(fmt: LayerFormat) -> None:
+    """Make a layer format available under ``fmt.name``."""
+    _FORMATS[fmt.name] = fmt
+
+
+def get_format(name: str) -> LayerFormat:
+    """The layer format registered as ``name``."""
+    try:
+        return _FORMATS[name]
+    except KeyError:
+        raise WorkloadError(f"unknown layer format {name!r}; expected one of {sorted(_FORMATS)}") from None
+
+
+def format_names() -> tuple[str, ...]:
+    """Registered format names."""
+    return tuple(sorted(_FORMATS))
+
+
+def _check_positive(spec: LayerSpec) -> None:
+    if spec.in_features < 1 or spec.out_features < 1:
+        raise WorkloadError(
+            f"layer {spec.name!r}: in_features and out_features must be >= 1, "
+            f"got {spec.in_features} and {spec.out_features}"
+        )
+    if spec.tokens_per_step < 1:
+        raise WorkloadError(f"layer {spec.name!r}: tokens_per_step must be >= 1")
+
+
+class DenseFormat(LayerFormat):
+    """A plain weight matrix ``W[m, n]``: ``y = x W``."""
+
+    name = "dense"
+
+    def validate(self, spec: LayerSpec) -> None:
+        _check_positive(spec)
+
+    def params(self, spec: LayerSpec) -> int:
+        return spec.in_features * spec.out_features
+
+    def networks(self, spec: LayerSpec) -> tuple[TensorNetwork, ...]:
+        self.validate(spec)
+        sizes = {"b": spec.tokens_per_step, "m": spec.in_features, "n": spec.out_features}
+        fwd = TensorNetwork.build(
+            inputs=[("b", "m"), ("m", "n")], output=("b", "n"), sizes=sizes,
+            names=("x", "W"), roles=("activation", "weight"), label=PASS_FORWARD,
+        )
+        dx = TensorNetwork.build(
+            inputs=[("b", "n"), ("m", "n")], output=("b", "m"), sizes=sizes,
+            names=("dy", "W"), roles=("gradient", "weight"), label=PASS_DX,
+        )
+        dw = TensorNetwork.build(
+            inputs=[("b", "m"), ("b", "n")], output=("m", "n"), sizes=sizes,
+            names=("x", "dy"), roles=("activation", "gradient"), label=grad_pass(1),
+        )
+        return fwd, dx, dw
+
+
+class TTMFormat(LayerFormat):
+    """Tensor-train matrix: cores ``G_k[r_{k-1}, m_k, n_k, r_k]``, ``r_0 = r_d = 1``.
+
+    ``W[(m_1..m_d), (n_1..n_d)] = G_1 G_2 ... G_d``. Boundary ranks of size 1 are left out of
+    the networks (they change no MAC count).
+    """
+
+    name = "ttm"
+
+    def validate(self, spec: LayerSpec) -> None:
+        _check_positive(spec)
+        d = len(spec.in_shape)
+        if d < 2:
+            raise WorkloadError(f"layer {spec.name!r}: in_shape needs at least 2 factors, got {spec.in_shape}")
+        if len(spec.out_shape) != d:
+            raise WorkloadError(
+                f"layer {spec.name!r}: out_shape must have {d} factors like in_shape, got {spec.out_shape}"
+            )
+        if any(f < 1 for f in (*spec.in_shape, *spec.out_shape)):
+            raise WorkloadError(f"layer {spec.name!r}: shape factors must be >= 1")
+        if math.prod(spec.in_shape) != spec.in_features:
+            raise WorkloadError(
+                f"layer {spec.name!r}: in_shape {list(spec.in_shape)} multiplies to "
+                f"{math.prod(spec.in_shape)}, expected in_features={spec.in_features}"
+            )
+        if math.prod(spec.out_shape) != spec.out_features:
+            raise WorkloadError(
+                f"layer {spec.name!r}: out_shape {list(spec.out_shape)} multiplies to "
+                f"{math.prod(spec.out_shape)}, expected out_features={spec.out_features}"
+            )
+        if len(spec.ranks) != d + 1:
+            raise WorkloadError(
+                f"layer {spec.name!r}: ranks must have d+1={d + 1} entries (r_0..r_d), got {len(spec.ranks)}"
+            )
+        if spec.ranks[0] != 1 or spec.ranks[-1] != 1:
+            raise WorkloadError(f"layer {spec.name!r}: TTM boundary ranks r_0 and r_d must be 1")
+        if any(r < 1 for r in spec.ranks):
+            raise WorkloadError(f"layer {spec.name!r}: ranks must be >= 1, got {list(spec.ranks)}")
+
+    def params(self, spec: LayerSpec) -> int:
+        self.validate(spec)
+        r = spec.ranks
+        return sum(
+            r[k] * spec.in_shape[k] * spec.out_shape[k] * r[k + 1] for k in range(len(spec.in_shape))
+        )
+
+    def _core(self, spec: LayerSpec, k: int) -> tuple[str, ...]:
+        d = len(spec.in_shape)
+        idx: list[str] = []
+        if k > 0:
+            idx.append(f"r{k}")
+        idx += [f"m{k + 1}", f"n{k + 1}"]
+        if k < d - 1:
+            idx.append(f"r{k + 1}")
+        return tuple(idx)
+
+    def networks(self, spec: LayerSpec) -> tuple[TensorNetwork, ...]:
+        self.validate(spec)
+        d = len(spec.in_shape)
+        sizes: dict[str, int] = {"b": spec.tokens_per_step}
+        for k in range(d):
+            sizes[f"m{k + 1}"] = spec.in_shape[k]
+            sizes[f"n{k + 1}"] = spec.out_shape[k]
+        for k in range(1, d):
+            sizes[f"r{k}"] = spec.ranks[k]
+        x = ("b", *(f"m{k + 1}" for k in range(d)))
+        y = ("b", *(f"n{k + 1}" for k in range(d)))
+        cores = [self._core(spec, k) for k in range(d)]
+        core_names = [f"G{k + 1}" for k in range(d)]
+        nets = [
+            TensorNetwork.build(
+                inputs=[x, *cores], output=y, sizes=sizes,
+                names=("x", *core_names), roles=("activation", *["core"] * d), label=PASS_FORWARD,
+            ),
+            TensorNetwork.build(
+                inputs=[y, *cores], output=x, sizes=sizes,
+                names=("dy", *core_names), roles=("gradient", *["core"] * d), label=PASS_DX,
+            ),
+        ]
+        for k in range(d):
+            others = [c for j, c in enumerate(cores) if j != k]
+            other_names = [n for j, n in enumerate(core_names) if j != k]
+            nets.append(
+                TensorNetwork.build(
+                    inputs=[x, y, *others], output=cores[k], sizes=sizes,
+                    names=("x", "dy", *other_names),
+                    roles=("activation", "gradient", *["core"] * (d - 1)),
+                    label=grad_pass(k + 1),
+                )
+            )
+        return tuple(nets)
+
+
+register_format(DenseFormat())
+register_format(TTMFormat())
