@@ -52,7 +52,9 @@ class Hardware:
 
     def __post_init__(self) -> None:
         if self.pe_rows < 1 or self.pe_cols < 1:
-            raise ModelInputError(f"PE array must be at least 1x1, got {self.pe_rows}x{self.pe_cols}")
+            raise ModelInputError(
+                f"PE array must be at least 1x1, got {self.pe_rows}x{self.pe_cols}"
+            )
         for name in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
             if not getattr(self, name) > 0:
                 raise ModelInputError(f"{name} must be > 0 kB, got {getattr(self, name)}")
@@ -180,7 +182,9 @@ class Cost:
     @property
     def cycles(self) -> float:
         """Total latency in cycles: compute + fill/drain + stall + tensor shaping."""
-        return self.compute_cycles + self.fill_drain_cycles + self.stall_cycles + self.shaping_cycles
+        return (
+            self.compute_cycles + self.fill_drain_cycles + self.stall_cycles + self.shaping_cycles
+        )
 
     @property
     def energy_pj(self) -> float:
@@ -212,7 +216,9 @@ class Cost:
     def __add__(self, other: Cost) -> Cost:
         if not isinstance(other, Cost):
             return NotImplemented
-        return Cost(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(Cost)})
+        return Cost(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(Cost)}
+        )
 
     def scaled(self, factor: int) -> Cost:
         """The cost of running the same thing ``factor`` times back to back."""

@@ -22,6 +22,18 @@ def grad_pass(k: int) -> str:
     return f"dg{k}"
 
 
+def pass_kind(label: str) -> str:
+    """Kind of a network label: ``"forward"``, ``"dx"`` or ``"dg"``.
+
+    Labels are ``forward``, ``dx``, ``dg<k>``, or ``<kind>.<what>`` when a layer has several
+    networks of one kind (attention: ``forward.qk``, ``dx.v``, ...).
+    """
+    head = label.split(".", 1)[0]
+    if head.startswith("dg") and head[2:].isdigit():
+        return "dg"
+    return head
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LayerSpec:
     """One linear-like layer of a model, before or after tensorization.
@@ -35,6 +47,16 @@ class LayerSpec:
         out_shape: factorization of ``out_features``, same length as ``in_shape``.
         ranks: full rank vector ``(r_0, ..., r_d)`` (TT-like formats; ``r_0 = r_d = 1`` for TTM).
         tokens_per_step: rows of the activation per step (batch x sequence length).
+        count: identical instances of this layer in the model (e.g. 12 encoder layers).
+        heads: attention heads (format ``attention``; ``in_features`` = heads x head dim).
+        seq_len: tokens per sequence (format ``attention``: the query and key length;
+            ``tokens_per_step`` = sequences x ``seq_len``).
+        in_channels: input channels of a convolution (``conv``, ``ttm_conv``; 0 = not a conv).
+        kernel: convolution kernel ``(kh, kw)``; ``in_features = in_channels * kh * kw``.
+        stride: convolution stride (both spatial dimensions).
+        padding: convolution zero padding (both spatial dimensions).
+        image: convolution input feature map ``(H, W)``; ``tokens_per_step`` of a convolution is
+            batch x ``H_out`` x ``W_out`` (the rows of the im2col matrix).
     """
 
     name: str
@@ -45,6 +67,14 @@ class LayerSpec:
     out_shape: tuple[int, ...] = ()
     ranks: tuple[int, ...] = ()
     tokens_per_step: int = 1
+    count: int = 1
+    heads: int = 1
+    seq_len: int = 1
+    in_channels: int = 0
+    kernel: tuple[int, ...] = ()
+    stride: int = 1
+    padding: int = 0
+    image: tuple[int, ...] = ()
 
     @property
     def order(self) -> int:
@@ -92,7 +122,9 @@ def get_format(name: str) -> LayerFormat:
     try:
         return _FORMATS[name]
     except KeyError:
-        raise WorkloadError(f"unknown layer format {name!r}; expected one of {sorted(_FORMATS)}") from None
+        raise WorkloadError(
+            f"unknown layer format {name!r}; expected one of {sorted(_FORMATS)}"
+        ) from None
 
 
 def format_names() -> tuple[str, ...]:
@@ -152,10 +184,13 @@ class TTMFormat(LayerFormat):
         _check_positive(spec)
         d = len(spec.in_shape)
         if d < 2:
-            raise WorkloadError(f"layer {spec.name!r}: in_shape needs at least 2 factors, got {spec.in_shape}")
+            raise WorkloadError(
+                f"layer {spec.name!r}: in_shape needs at least 2 factors, got {spec.in_shape}"
+            )
         if len(spec.out_shape) != d:
             raise WorkloadError(
-                f"layer {spec.name!r}: out_shape must have {d} factors like in_shape, got {spec.out_shape}"
+                f"layer {spec.name!r}: out_shape must have {d} factors like in_shape, "
+                f"got {spec.out_shape}"
             )
         if any(f < 1 for f in (*spec.in_shape, *spec.out_shape)):
             raise WorkloadError(f"layer {spec.name!r}: shape factors must be >= 1")
@@ -171,7 +206,8 @@ class TTMFormat(LayerFormat):
             )
         if len(spec.ranks) != d + 1:
             raise WorkloadError(
-                f"layer {spec.name!r}: ranks must have d+1={d + 1} entries (r_0..r_d), got {len(spec.ranks)}"
+                f"layer {spec.name!r}: ranks must have d+1={d + 1} entries (r_0..r_d), "
+                f"got {len(spec.ranks)}"
             )
         if spec.ranks[0] != 1 or spec.ranks[-1] != 1:
             raise WorkloadError(f"layer {spec.name!r}: TTM boundary ranks r_0 and r_d must be 1")
@@ -182,7 +218,8 @@ class TTMFormat(LayerFormat):
         self.validate(spec)
         r = spec.ranks
         return sum(
-            r[k] * spec.in_shape[k] * spec.out_shape[k] * r[k + 1] for k in range(len(spec.in_shape))
+            r[k] * spec.in_shape[k] * spec.out_shape[k] * r[k + 1]
+            for k in range(len(spec.in_shape))
         )
 
     def _core(self, spec: LayerSpec, k: int) -> tuple[str, ...]:

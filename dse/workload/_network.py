@@ -159,4 +159,4 @@ class TensorNetwork:
 
     def contract_einsum(self, operands: Sequence[np.ndarray]) -> np.ndarray:
         """The result by ``np.einsum`` of the whole network (the oracle)."""
-        return np.einsum(self.einsum(), *operands, optimize=True)
+        return np.asarray(np.einsum(self.einsum(), *operands, optimize=True))

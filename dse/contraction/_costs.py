@@ -1,0 +1,173 @@
+"""Step costs: the price of one pairwise contraction, additive over the steps of a path.
+
+Every cost is a small frozen, hashable value object (usable as a cache key) with the
+:data:`~dse.contraction._types.StepCost` call signature ``(lhs, rhs, kept, sizes) -> float``.
+Each is a function of the three index *sets* only, which keeps the subset DP exact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from analytical_models._registry import price
+from analytical_models._tech import get_tech
+from analytical_models._types import Hardware
+from dse.contraction._lowering import lower_sets
+from dse.contraction.trees import ssa_to_nodes
+
+StepObjective = Literal["latency", "energy"]
+STEP_OBJECTIVES: tuple[str, ...] = ("latency", "energy")
+
+
+def step_macs(lhs: Collection[str], rhs: Collection[str], sizes: Mapping[str, int]) -> int:
+    """MACs of one pairwise step: product of the sizes of all indices in ``lhs | rhs``."""
+    return math.prod(int(sizes[i]) for i in set(lhs) | set(rhs))
+
+
+@dataclass(frozen=True, slots=True)
+class MacCost:
+    """Multiply-accumulates of the step (the FLOP count / 2 of opt_einsum)."""
+
+    name: str = "macs"
+
+    def __call__(
+        self,
+        lhs: frozenset[str],
+        rhs: frozenset[str],
+        kept: frozenset[str],
+        sizes: Mapping[str, int],
+    ) -> float:
+        return step_macs(lhs, rhs, sizes)
+
+
+@dataclass(frozen=True, slots=True)
+class BytesMovedCost:
+    """Bytes of both operands plus the result: ``(|lhs| + |rhs| + |out|) * bytes_per_element``."""
+
+    bytes_per_element: float = 1.0
+    name: str = "bytes"
+
+    def __call__(
+        self,
+        lhs: frozenset[str],
+        rhs: frozenset[str],
+        kept: frozenset[str],
+        sizes: Mapping[str, int],
+    ) -> float:
+        elements = sum(math.prod(int(sizes[i]) for i in t) for t in (lhs, rhs, kept))
+        return elements * self.bytes_per_element
+
+
+@lru_cache(maxsize=262_144)
+def _hw_step(
+    lhs: frozenset[str],
+    rhs: frozenset[str],
+    kept: frozenset[str],
+    sizes: tuple[tuple[str, int], ...],
+    hw: Hardware,
+    objective: StepObjective,
+) -> float:
+    cost = price(lower_sets(lhs, rhs, kept, sizes).gemm, hw, objective).cost
+    return float(cost.cycles if objective == "latency" else cost.energy_pj)
+
+
+@dataclass(frozen=True, slots=True)
+class HardwareCost:
+    """Cycles (``latency``) or pJ (``energy``) of the step's GEMM under its best mapping on ``hw``.
+
+    The step is lowered with :func:`~dse.contraction.lower_step` and priced with
+    ``analytical_models.price``; both are cached by value.
+
+    :meth:`lower_bound` (used by the DP to skip pricing splits that cannot win) assumes no engine
+    beats a perfectly used array (``cycles >= macs / PEs``) nor spends less than the MAC energy
+    (``energy_pj >= macs * mac_pj``); the tests check this on every shipped engine. Set
+    ``bound=False`` for an engine that breaks it.
+    """
+
+    hw: Hardware
+    objective: StepObjective = "latency"
+    name: str = "hardware"
+    bound: bool = True
+
+    def __post_init__(self) -> None:
+        if self.objective not in STEP_OBJECTIVES:
+            raise ValueError(
+                f"a step cost must be additive; objective must be one of {STEP_OBJECTIVES}, "
+                f"got {self.objective!r}"
+            )
+
+    def __call__(
+        self,
+        lhs: frozenset[str],
+        rhs: frozenset[str],
+        kept: frozenset[str],
+        sizes: Mapping[str, int],
+    ) -> float:
+        relevant = tuple(sorted((i, int(sizes[i])) for i in lhs | rhs))
+        return _hw_step(lhs, rhs, kept, relevant, self.hw, self.objective)
+
+    def lower_bound(
+        self,
+        lhs: frozenset[str],
+        rhs: frozenset[str],
+        kept: frozenset[str],
+        sizes: Mapping[str, int],
+    ) -> float:
+        """A cheap value never above :meth:`__call__` (0 when ``bound`` is off)."""
+        if not self.bound:
+            return 0.0
+        macs = step_macs(lhs, rhs, sizes)
+        if self.objective == "latency":
+            return macs / self.hw.n_pes
+        return macs * _mac_pj(self.hw.tech, self.hw.bits)
+
+
+@lru_cache(maxsize=64)
+def _mac_pj(tech: str, bits: int) -> float:
+    return get_tech(tech).mac_pj(bits)
+
+
+mac_cost = MacCost()
+"""The MAC step cost (an instance of :class:`MacCost`)."""
+
+
+def bytes_moved_cost(bytes_per_element: float = 1.0) -> BytesMovedCost:
+    """Step cost counting operand and result bytes."""
+    if not bytes_per_element > 0:
+        raise ValueError(f"bytes_per_element must be > 0, got {bytes_per_element}")
+    return BytesMovedCost(bytes_per_element)
+
+
+def hardware_cost(hw: Hardware, objective: StepObjective = "latency") -> HardwareCost:
+    """Step cost pricing the lowered GEMM on ``hw`` (cycles for latency, pJ for energy)."""
+    return HardwareCost(hw, objective)
+
+
+def peak_elements(
+    inputs: Sequence[Collection[str]],
+    output: Collection[str],
+    size_dict: Mapping[str, int],
+    path: Sequence[Sequence[int]],
+) -> int:
+    """Elements of the largest intermediate a path creates (the final result excluded).
+
+    0 when the path has fewer than two steps (no intermediate).
+    """
+    n = len(inputs)
+    nodes = ssa_to_nodes(path, n)
+    holders: dict[str, int] = {}
+    for t, idx in enumerate(inputs):
+        for i in idx:
+            holders[i] = holders.get(i, 0) | (1 << t)
+    out = set(output)
+    full = (1 << n) - 1
+    peak = 0
+    for a, b in nodes[:-1]:
+        s = a | b
+        kept = [i for i, h in holders.items() if h & s and (h & (full ^ s) or i in out)]
+        peak = max(peak, math.prod(int(size_dict[i]) for i in kept))
+    return peak

@@ -1,0 +1,417 @@
+"""Path optimizers (one :class:`~dse.contraction._types.PathFn` signature each) and their registry.
+
+- ``exhaustive``: minimum over every binary tree (:func:`~dse.contraction.enumerate_trees`) of
+  the summed step cost; practical up to about 8 inputs (135,135 trees).
+- ``dp``: exact dynamic programming over subsets of inputs. The result of a subset ``S`` has the
+  indices of ``S`` that also appear outside ``S`` or in the output, so the cost of a subtree
+  depends only on its leaf set and ``best(S) = min over splits (A, S - A) of best(A) + best(S - A)
+  + step(A, S - A)``. By default every split is considered (outer products included), so the
+  optimum equals the exhaustive one for any additive step cost; ``dp_connected`` only splits into
+  parts that share an index (the opt_einsum convention; disconnected components are then
+  joined by outer products, smallest first). Cost ``O(3^n)`` splits.
+- ``greedy``: repeatedly contracts the pair (sharing an index, if any does) with the smallest
+  size growth ``|out| - |lhs| - |rhs|``, ties by step cost, then by ids.
+- ``mac_optimal``: ``dp`` with the MAC cost whatever ``cost`` is passed (the FLOP baseline).
+
+``memory_limit`` bounds the elements of every intermediate (the final result excluded); paths
+breaking it are rejected, and :class:`~dse.contraction.PathError` is raised if none fits.
+Ties are broken deterministically (first found in a fixed enumeration order).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dse.contraction._costs import mac_cost
+from dse.contraction._types import PathFn, SSAPath, StepCost
+from dse.contraction.trees import (
+    MAX_ENUMERATED_INPUTS,
+    Node,
+    PathError,
+    _splits,
+    iter_tree_nodes,
+    nodes_to_ssa,
+)
+
+EXHAUSTIVE_MAX_INPUTS = 9
+"""Largest network ``exhaustive`` accepts (``15!! = 2,027,025`` trees)."""
+
+DP_MAX_INPUTS = 16
+"""Largest network ``dp`` accepts (``3^16`` splits)."""
+
+
+@dataclass(slots=True)
+class _Problem:
+    """A network in bitmask form, with the kept indices and sizes of every subset memoized."""
+
+    n: int
+    output: frozenset[str]
+    sizes: dict[str, int]
+    holders: dict[str, int]
+    memory_limit: int | None
+    full: int = 0
+    _kept: dict[int, frozenset[str]] = field(default_factory=dict)
+    _elements: dict[int, int] = field(default_factory=dict)
+
+    @staticmethod
+    def build(
+        inputs: list[frozenset[str]],
+        output: frozenset[str],
+        size_dict: dict[str, int],
+        memory_limit: int | None,
+    ) -> _Problem:
+        n = len(inputs)
+        if n < 1:
+            raise PathError("a network has at least one input")
+        holders: dict[str, int] = {}
+        for t, idx in enumerate(inputs):
+            for i in idx:
+                holders[i] = holders.get(i, 0) | (1 << t)
+        missing = set(holders) - set(size_dict)
+        if missing:
+            raise PathError(f"indices without a size: {sorted(missing)}")
+        if memory_limit is not None and memory_limit < 1:
+            raise PathError(f"memory_limit must be >= 1 element, got {memory_limit}")
+        prob = _Problem(
+            n=n,
+            output=frozenset(output),
+            sizes={i: int(size_dict[i]) for i in holders},
+            holders=holders,
+            memory_limit=memory_limit,
+            full=(1 << n) - 1,
+        )
+        for t, idx in enumerate(inputs):
+            prob._kept[1 << t] = frozenset(idx)
+        return prob
+
+    def kept(self, mask: int) -> frozenset[str]:
+        """Indices of the tensor that contracts the inputs of ``mask``."""
+        got = self._kept.get(mask)
+        if got is None:
+            outside = self.full ^ mask
+            out = self.output
+            got = frozenset(
+                i for i, h in self.holders.items() if h & mask and (h & outside or i in out)
+            )
+            self._kept[mask] = got
+        return got
+
+    def elements(self, mask: int) -> int:
+        got = self._elements.get(mask)
+        if got is None:
+            got = math.prod(self.sizes[i] for i in self.kept(mask))
+            self._elements[mask] = got
+        return got
+
+    def fits(self, mask: int) -> bool:
+        """True when the tensor of ``mask`` respects the memory limit (inputs and result do)."""
+        limit = self.memory_limit
+        if limit is None or mask == self.full or mask & (mask - 1) == 0:
+            return True
+        return self.elements(mask) <= limit
+
+    def step(self, cost: StepCost, a: int, b: int) -> float:
+        return float(cost(self.kept(a), self.kept(b), self.kept(a | b), self.sizes))
+
+
+def _no_fit(name: str, prob: _Problem) -> PathError:
+    return PathError(
+        f"{name}: no contraction path keeps every intermediate within memory_limit="
+        f"{prob.memory_limit} elements"
+    )
+
+
+def exhaustive(
+    inputs: list[frozenset[str]],
+    output: frozenset[str],
+    size_dict: dict[str, int],
+    memory_limit: int | None = None,
+    *,
+    cost: StepCost | None = None,
+) -> SSAPath:
+    """Minimum summed step cost over every binary tree (first minimum in enumeration order)."""
+    step_cost = mac_cost if cost is None else cost
+    prob = _Problem.build(inputs, output, size_dict, memory_limit)
+    if prob.n > min(EXHAUSTIVE_MAX_INPUTS, MAX_ENUMERATED_INPUTS):
+        raise PathError(
+            f"exhaustive: {prob.n} inputs is too many (limit {EXHAUSTIVE_MAX_INPUTS}); use 'dp'"
+        )
+    step_of: dict[Node, float] = {}
+    for a, b in _all_nodes(prob.full):
+        if prob.fits(a) and prob.fits(b):
+            step_of[(a, b)] = prob.step(step_cost, a, b)
+    best: tuple[Node, ...] | None = None
+    best_cost = math.inf
+    for nodes in iter_tree_nodes(prob.n):
+        total = 0.0
+        for node in nodes:
+            c = step_of.get(node)
+            if c is None:
+                break
+            total += c
+        else:
+            if total < best_cost:
+                best, best_cost = nodes, total
+    if best is None:
+        raise _no_fit("exhaustive", prob)
+    return nodes_to_ssa(best, prob.n)
+
+
+def _all_nodes(full: int) -> list[Node]:
+    """Every internal node ``(A, B)`` that can appear in a tree over ``full``."""
+    out: list[Node] = []
+    for s in range(1, full + 1):
+        if s & (s - 1) and s & full == s:
+            out.extend(_splits(s))
+    return out
+
+
+def _dp_table(
+    prob: _Problem, step_cost: StepCost, outer_products: bool
+) -> tuple[dict[int, float], dict[int, Node]]:
+    """Best cost and best split of every subset (only subsets with a valid tree are keyed).
+
+    Splits are pruned when ``best(A) + best(B)`` (plus the step cost's ``lower_bound``, when it
+    has one) cannot beat the best split found so far; step costs must be >= 0.
+    """
+    best: dict[int, float] = {1 << t: 0.0 for t in range(prob.n)}
+    split: dict[int, Node] = {}
+    is_mac = step_cost is mac_cost
+    bound: StepCost | None = getattr(step_cost, "lower_bound", None)
+    sizes = prob.sizes
+    kept = prob.kept
+    for s in range(3, prob.full + 1):
+        if s & (s - 1) == 0 or not prob.fits(s):
+            continue
+        kept_s = kept(s)
+        best_c = math.inf
+        best_n: Node | None = None
+        if bound is None:
+            for a, b in _splits(s):
+                ca = best.get(a)
+                if ca is None:
+                    continue
+                cb = best.get(b)
+                if cb is None:
+                    continue
+                base = ca + cb
+                if base >= best_c:
+                    continue
+                ka, kb = kept(a), kept(b)
+                if not outer_products and ka.isdisjoint(kb):
+                    continue
+                if is_mac:
+                    c = base + math.prod(sizes[i] for i in ka | kb)
+                else:
+                    c = base + float(step_cost(ka, kb, kept_s, sizes))
+                if c < best_c:
+                    best_c, best_n = c, (a, b)
+        else:
+            # branch and bound: visit splits by optimistic total, price only while it can win
+            cands: list[tuple[float, int, int, int]] = []
+            for order, (a, b) in enumerate(_splits(s)):
+                ca = best.get(a)
+                cb = best.get(b)
+                if ca is None or cb is None:
+                    continue
+                ka, kb = kept(a), kept(b)
+                if not outer_products and ka.isdisjoint(kb):
+                    continue
+                cands.append((ca + cb + float(bound(ka, kb, kept_s, sizes)), order, a, b))
+            cands.sort()
+            for optimistic, _, a, b in cands:
+                if optimistic >= best_c:
+                    break
+                c = best[a] + best[b] + float(step_cost(kept(a), kept(b), kept_s, sizes))
+                if c < best_c:
+                    best_c, best_n = c, (a, b)
+        if best_n is not None:
+            best[s] = best_c
+            split[s] = best_n
+    return best, split
+
+
+def _nodes_from_split(split: dict[int, Node], mask: int) -> list[Node]:
+    if mask & (mask - 1) == 0:
+        return []
+    a, b = split[mask]
+    return [*_nodes_from_split(split, a), *_nodes_from_split(split, b), (a, b)]
+
+
+def _components(prob: _Problem) -> list[int]:
+    """Connected components of the tensor graph (tensors sharing an index), as masks."""
+    comps: list[int] = []
+    seen = 0
+    for t in range(prob.n):
+        if seen >> t & 1:
+            continue
+        comp = 1 << t
+        grow = True
+        while grow:
+            grow = False
+            for h in prob.holders.values():
+                if h & comp and h & ~comp:
+                    comp |= h
+                    grow = True
+        comps.append(comp)
+        seen |= comp
+    return comps
+
+
+def _dp(
+    inputs: list[frozenset[str]],
+    output: frozenset[str],
+    size_dict: dict[str, int],
+    memory_limit: int | None,
+    cost: StepCost | None,
+    *,
+    outer_products: bool,
+    name: str,
+) -> SSAPath:
+    step_cost = mac_cost if cost is None else cost
+    prob = _Problem.build(inputs, output, size_dict, memory_limit)
+    if prob.n > DP_MAX_INPUTS:
+        raise PathError(
+            f"{name}: {prob.n} inputs is too many (limit {DP_MAX_INPUTS}); use 'greedy'"
+        )
+    if prob.n == 1:
+        return ()
+    best, split = _dp_table(prob, step_cost, outer_products)
+    if prob.full in best:
+        return nodes_to_ssa(_nodes_from_split(split, prob.full), prob.n)
+    if outer_products:
+        raise _no_fit(name, prob)
+    comps = _components(prob)
+    if any(c not in best for c in comps):
+        raise _no_fit(name, prob)
+    nodes: list[Node] = []
+    for c in comps:
+        nodes.extend(_nodes_from_split(split, c))
+    live = sorted(comps, key=lambda c: (prob.elements(c), c))
+    while len(live) > 1:
+        a, b = live[0], live[1]
+        if not prob.fits(a | b):
+            raise _no_fit(name, prob)
+        nodes.append((a, b))
+        live = sorted([a | b, *live[2:]], key=lambda c: (prob.elements(c), c))
+    return nodes_to_ssa(nodes, prob.n)
+
+
+def dp(
+    inputs: list[frozenset[str]],
+    output: frozenset[str],
+    size_dict: dict[str, int],
+    memory_limit: int | None = None,
+    *,
+    cost: StepCost | None = None,
+) -> SSAPath:
+    """Exact subset DP over every binary tree (outer products included); equals ``exhaustive``."""
+    return _dp(
+        inputs, output, size_dict, memory_limit, cost, outer_products=True, name="dp"
+    )
+
+
+def dp_connected(
+    inputs: list[frozenset[str]],
+    output: frozenset[str],
+    size_dict: dict[str, int],
+    memory_limit: int | None = None,
+    *,
+    cost: StepCost | None = None,
+) -> SSAPath:
+    """Subset DP over connected subsets only (no outer product inside a connected component)."""
+    return _dp(
+        inputs, output, size_dict, memory_limit, cost, outer_products=False, name="dp_connected"
+    )
+
+
+def mac_optimal(
+    inputs: list[frozenset[str]],
+    output: frozenset[str],
+    size_dict: dict[str, int],
+    memory_limit: int | None = None,
+    *,
+    cost: StepCost | None = None,
+) -> SSAPath:
+    """The MAC-optimal path (``dp`` with :data:`mac_cost`); ``cost`` is ignored."""
+    return _dp(
+        inputs, output, size_dict, memory_limit, mac_cost, outer_products=True, name="mac_optimal"
+    )
+
+
+def greedy(
+    inputs: list[frozenset[str]],
+    output: frozenset[str],
+    size_dict: dict[str, int],
+    memory_limit: int | None = None,
+    *,
+    cost: StepCost | None = None,
+) -> SSAPath:
+    """Pairwise greedy: smallest size growth, then smallest step cost, then smallest ids."""
+    step_cost = mac_cost if cost is None else cost
+    prob = _Problem.build(inputs, output, size_dict, memory_limit)
+    live: dict[int, int] = {t: 1 << t for t in range(prob.n)}  # ssa id -> mask
+    steps: list[tuple[int, int]] = []
+    next_id = prob.n
+    while len(live) > 1:
+        ids = sorted(live)
+        pairs = [(i, j) for x, i in enumerate(ids) for j in ids[x + 1 :]]
+        connected = [
+            (i, j) for i, j in pairs if not prob.kept(live[i]).isdisjoint(prob.kept(live[j]))
+        ]
+        best_key: tuple[float, float, int, int] | None = None
+        for i, j in connected or pairs:
+            a, b = live[i], live[j]
+            if not prob.fits(a | b):
+                continue
+            grow = prob.elements(a | b) - prob.elements(a) - prob.elements(b)
+            key = (float(grow), prob.step(step_cost, a, b), i, j)
+            if best_key is None or key < best_key:
+                best_key = key
+        if best_key is None:
+            raise _no_fit("greedy", prob)
+        i, j = best_key[2], best_key[3]
+        steps.append((i, j))
+        live[next_id] = live.pop(i) | live.pop(j)
+        next_id += 1
+    return tuple(steps)
+
+
+_PATH_FNS: dict[str, PathFn] = {}
+
+
+def register_path_fn(name: str, fn: PathFn) -> None:
+    """Make ``fn`` available as optimizer ``name``."""
+    _PATH_FNS[name] = fn
+
+
+def get_path_fn(name: str) -> PathFn:
+    """The optimizer registered as ``name``.
+
+    Raises:
+        PathError: naming the registered optimizers when ``name`` is unknown.
+    """
+    try:
+        return _PATH_FNS[name]
+    except KeyError:
+        raise PathError(
+            f"unknown path optimizer {name!r}; expected one of {sorted(_PATH_FNS)}"
+        ) from None
+
+
+def path_fn_names() -> tuple[str, ...]:
+    """Names of the registered optimizers."""
+    return tuple(sorted(_PATH_FNS))
+
+
+_BUILTIN: dict[str, Callable[..., SSAPath]] = {
+    "exhaustive": exhaustive,
+    "dp": dp,
+    "dp_connected": dp_connected,
+    "greedy": greedy,
+    "mac_optimal": mac_optimal,
+}
+for _name, _fn in _BUILTIN.items():
+    register_path_fn(_name, _fn)

@@ -1,0 +1,306 @@
+"""Contraction plans: a path with the lowering, MACs and (optionally) the cost of every step."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+
+from analytical_models._registry import price
+from analytical_models._types import Cost, Gemm, Hardware, Mapping
+from dse.contraction._costs import (
+    HardwareCost,
+    StepObjective,
+    bytes_moved_cost,
+    hardware_cost,
+    mac_cost,
+    step_macs,
+)
+from dse.contraction._lowering import Lowered, canonical_order, lower_sets
+from dse.contraction._optimizers import get_path_fn
+from dse.contraction._types import SSAPath, StepCost
+from dse.contraction.trees import PathError, ssa_to_nodes
+from dse.workload._network import TensorNetwork
+
+CostKind = Literal["macs", "bytes", "latency", "energy"]
+COST_KINDS: tuple[str, ...] = ("macs", "bytes", "latency", "energy")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanStep:
+    """One pairwise step of a plan.
+
+    Attributes:
+        lhs: SSA id of the first operand.
+        rhs: SSA id of the second operand.
+        result: SSA id of the result.
+        lhs_indices: indices of the first operand (its stored order for an input, canonical
+            order for an intermediate).
+        rhs_indices: indices of the second operand.
+        out_indices: indices of the result, canonical order.
+        macs: multiply-accumulates of the step.
+        lowered: the step as a batched GEMM.
+        mapping: best mapping of the GEMM on the plan's hardware, None when unpriced.
+        cost: cost of the step under that mapping, None when unpriced.
+    """
+
+    lhs: int
+    rhs: int
+    result: int
+    lhs_indices: tuple[str, ...]
+    rhs_indices: tuple[str, ...]
+    out_indices: tuple[str, ...]
+    macs: int
+    lowered: Lowered
+    mapping: Mapping | None = None
+    cost: Cost | None = None
+
+    @property
+    def gemm(self) -> Gemm:
+        """The lowered GEMM."""
+        return self.lowered.gemm
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContractionPlan:
+    """A network, a path over it, and every step lowered (and priced when a hardware is given)."""
+
+    network: TensorNetwork
+    path: SSAPath
+    steps: tuple[PlanStep, ...]
+    hw: Hardware | None = None
+    objective: str = "latency"
+
+    @property
+    def macs(self) -> int:
+        """Total MACs."""
+        return sum(s.macs for s in self.steps)
+
+    @property
+    def peak_elements(self) -> int:
+        """Elements of the largest intermediate (the final result excluded; 0 if none)."""
+        shapes = (self.network.shape(s.out_indices) for s in self.steps[:-1])
+        return max((math.prod(sh) for sh in shapes), default=0)
+
+    @property
+    def cost(self) -> Cost | None:
+        """Sum of the step costs, None when the plan is unpriced."""
+        if self.hw is None:
+            return None
+        total = Cost()
+        for s in self.steps:
+            if s.cost is None:
+                return None
+            total = total + s.cost
+        return total
+
+    @property
+    def cycles(self) -> float | None:
+        """Total latency in cycles, None when unpriced."""
+        c = self.cost
+        return None if c is None else c.cycles
+
+    @property
+    def energy_pj(self) -> float | None:
+        """Total energy in pJ, None when unpriced."""
+        c = self.cost
+        return None if c is None else c.energy_pj
+
+    @property
+    def gemms(self) -> tuple[Gemm, ...]:
+        """The lowered GEMM of every step."""
+        return tuple(s.gemm for s in self.steps)
+
+    def describe(self) -> str:
+        """A printable summary: einsum, path, MACs, largest intermediate, per-step GEMMs."""
+        net = self.network
+        lines = [
+            f"{net.label or 'network'}: {net.einsum()}",
+            f"  path: {list(self.path)}",
+            f"  MACs: {self.macs:,}   largest intermediate: {self.peak_elements:,} elements",
+        ]
+        if self.cost is not None:
+            c = self.cost
+            lines.append(f"  cycles: {c.cycles:,.0f}   energy: {c.energy_pj:,.0f} pJ")
+        for s in self.steps:
+            g = s.gemm
+            lines.append(
+                f"  {s.result} = {s.lhs} x {s.rhs}: "
+                f"({','.join(s.lhs_indices)}) x ({','.join(s.rhs_indices)}) -> "
+                f"({','.join(s.out_indices)})  batch={g.batch} m={g.m} n={g.n} k={g.k} "
+                f"macs={s.macs:,}"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def _kept_indices(network: TensorNetwork, mask: int) -> tuple[str, ...]:
+    inside: set[str] = set()
+    rest: set[str] = set(network.output)
+    for t, idx in enumerate(network.inputs):
+        (inside if mask >> t & 1 else rest).update(idx)
+    return canonical_order(inside & rest)
+
+
+def build_plan(
+    network: TensorNetwork,
+    path: Sequence[Sequence[int]],
+    hw: Hardware | None = None,
+    objective: StepObjective = "latency",
+) -> ContractionPlan:
+    """Lower every step of ``path`` and, when ``hw`` is given, price it with its best mapping.
+
+    Raises:
+        PathError: when ``path`` is not a valid SSA path over the network's inputs.
+    """
+    n = network.n_inputs
+    nodes = ssa_to_nodes(path, n)
+    sizes = network.size_dict
+    indices: dict[int, tuple[str, ...]] = dict(enumerate(network.inputs))
+    steps: list[PlanStep] = []
+    for s, ((i, j), (a, b)) in enumerate(zip(path, nodes, strict=True)):
+        li, ri = indices.pop(int(i)), indices.pop(int(j))
+        out = _kept_indices(network, a | b)
+        relevant = tuple(sorted((x, sizes[x]) for x in set(li) | set(ri)))
+        lowered = lower_sets(frozenset(li), frozenset(ri), frozenset(out), relevant)
+        mapping: Mapping | None = None
+        cost: Cost | None = None
+        if hw is not None:
+            result = price(lowered.gemm, hw, objective)
+            mapping, cost = result.mapping, result.cost
+        steps.append(
+            PlanStep(
+                lhs=int(i),
+                rhs=int(j),
+                result=n + s,
+                lhs_indices=li,
+                rhs_indices=ri,
+                out_indices=out,
+                macs=step_macs(li, ri, sizes),
+                lowered=lowered,
+                mapping=mapping,
+                cost=cost,
+            )
+        )
+        indices[n + s] = out
+    return ContractionPlan(
+        network=network, path=tuple((int(i), int(j)) for i, j in path), steps=tuple(steps),
+        hw=hw, objective=objective,
+    )
+
+
+def resolve_cost(cost: str | StepCost, hw: Hardware | None) -> StepCost:
+    """The step cost named ``cost`` (``macs``, ``bytes``, ``latency``, ``energy``), or ``cost``.
+
+    Raises:
+        PathError: for an unknown name, or ``latency`` / ``energy`` without a hardware.
+    """
+    if not isinstance(cost, str):
+        return cost
+    if cost == "macs":
+        return mac_cost
+    if cost == "bytes":
+        return bytes_moved_cost(hw.bytes_per_element if hw is not None else 1.0)
+    if cost in ("latency", "energy"):
+        if hw is None:
+            raise PathError(f"cost {cost!r} needs a hardware (hw=...)")
+        return hardware_cost(hw, "latency" if cost == "latency" else "energy")
+    raise PathError(f"unknown cost {cost!r}; expected one of {COST_KINDS} or a StepCost")
+
+
+@lru_cache(maxsize=65_536)
+def _optimize_cached(
+    network: TensorNetwork,
+    optimizer: str,
+    step_cost: StepCost,
+    hw: Hardware | None,
+    objective: StepObjective,
+    memory_limit: int | None,
+) -> ContractionPlan:
+    return _optimize(network, optimizer, step_cost, hw, objective, memory_limit)
+
+
+def _optimize(
+    network: TensorNetwork,
+    optimizer: str,
+    step_cost: StepCost,
+    hw: Hardware | None,
+    objective: StepObjective,
+    memory_limit: int | None,
+) -> ContractionPlan:
+    fn = get_path_fn(optimizer)
+    inputs, output, sizes = network.opt_einsum_form()
+    path = fn(inputs, output, sizes, memory_limit, cost=step_cost)
+    return build_plan(network, path, hw, objective)
+
+
+def optimize_network(
+    network: TensorNetwork,
+    *,
+    optimizer: str = "dp",
+    cost: str | StepCost = "macs",
+    hw: Hardware | None = None,
+    memory_limit: int | None = None,
+) -> ContractionPlan:
+    """Best path of ``network`` for ``cost`` by ``optimizer``, as a plan (priced when ``hw`` given).
+
+    Results are cached by value (network, optimizer, cost, hardware, memory limit): studies call
+    this with the same layers across trials.
+
+    Args:
+        network: the tensor network.
+        optimizer: a registered path optimizer (``exhaustive``, ``dp``, ``greedy``, ...).
+        cost: ``macs``, ``bytes``, ``latency`` (cycles on ``hw``), ``energy`` (pJ on ``hw``), or
+            any :data:`StepCost`.
+        hw: hardware; when given every step of the plan is priced (objective ``energy`` when
+            ``cost == "energy"``, else ``latency``).
+        memory_limit: maximum elements of any intermediate.
+
+    Raises:
+        PathError: unknown optimizer or cost, or no path within ``memory_limit``.
+    """
+    step_cost = resolve_cost(cost, hw)
+    energy = isinstance(step_cost, HardwareCost) and step_cost.objective == "energy"
+    objective: StepObjective = "energy" if energy else "latency"
+    try:
+        hash(step_cost)
+    except TypeError:
+        return _optimize(network, optimizer, step_cost, hw, objective, memory_limit)
+    return _optimize_cached(network, optimizer, step_cost, hw, objective, memory_limit)
+
+
+def execute_path(
+    network: TensorNetwork,
+    path: Sequence[Sequence[int]],
+    operands: Sequence[np.ndarray],
+) -> np.ndarray:
+    """Contract ``operands`` pairwise along ``path`` with ``np.einsum`` (the numeric oracle).
+
+    Intermediates are laid out in canonical index order; the result in the network's output order.
+    """
+    n = network.n_inputs
+    if len(operands) != n:
+        raise PathError(f"{n} operands expected, got {len(operands)}")
+    nodes = ssa_to_nodes(path, n)
+    letters = network.letters()
+    tensors: dict[int, tuple[np.ndarray, tuple[str, ...]]] = {
+        t: (np.asarray(op), network.inputs[t]) for t, op in enumerate(operands)
+    }
+
+    def spec(idx: tuple[str, ...]) -> str:
+        return "".join(letters[i] for i in idx)
+
+    for s, ((i, j), (a, b)) in enumerate(zip(path, nodes, strict=True)):
+        (x, xi), (y, yi) = tensors.pop(int(i)), tensors.pop(int(j))
+        out = _kept_indices(network, a | b)
+        tensors[n + s] = (np.einsum(f"{spec(xi)},{spec(yi)}->{spec(out)}", x, y), out)
+    ((result, ridx),) = tensors.values()
+    final: np.ndarray = np.einsum(f"{spec(ridx)}->{spec(network.output)}", result)
+    return final
+

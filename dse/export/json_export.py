@@ -1,0 +1,30 @@
+"""``json`` target: the full design, its metrics, chosen paths and mappings, in one file.
+
+The ``design`` block re-loads with ``dse evaluate FILE`` to the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dse._design import Design, Metrics
+from dse.export._registry import register_exporter
+
+FORMAT_VERSION = 1
+
+
+def export_json(design: Design, metrics: Metrics, out_dir: Path, stem: str) -> list[Path]:
+    """Write ``<stem>.json`` into ``out_dir``; returns the written path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{stem}.json"
+    record = {
+        "tnn_dse_design": FORMAT_VERSION,
+        "design": design.to_dict(),
+        "metrics": metrics.to_dict(),
+    }
+    path.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return [path]
+
+
+register_exporter("json", export_json)

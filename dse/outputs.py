@@ -1,0 +1,70 @@
+"""Write a study's outputs into its run folder: tables, dashboard, exports of the front."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+import pandas as pd
+
+from dse._design import Design
+from dse.config import StudyConfig
+from dse.evaluate import evaluate
+from dse.export import get_exporter
+from dse.report import write_dashboard
+from dse.results import pareto_frame, trials_frame
+from dse.study import complete_trials
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """Paths written by :func:`write_outputs`, and the tables behind them."""
+
+    trials_csv: Path
+    pareto_csv: Path
+    dashboard_html: Path
+    exports: tuple[Path, ...]
+    trials: pd.DataFrame
+    front: pd.DataFrame
+
+
+def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
+    return df.rename(columns=lambda c: c.removeprefix("param:"))
+
+
+def export_designs(
+    study: optuna.Study, trial_numbers: list[int], target: str, out_dir: Path
+) -> list[Path]:
+    """Re-evaluate the given trials' designs and export each with ``target``."""
+    by_number = {t.number: t for t in complete_trials(study)}
+    exporter = get_exporter(target)
+    written: list[Path] = []
+    for number in trial_numbers:
+        design = Design.from_dict(by_number[number].user_attrs["design"])
+        written += exporter(design, evaluate(design), out_dir, f"trial_{number}")
+    return written
+
+
+def write_outputs(study: optuna.Study, cfg: StudyConfig, *, dashboard: bool = True) -> Outputs:
+    """``trials.csv``, ``pareto.csv``, ``dashboard.html`` and ``exports/trial_<n>.json``."""
+    run_dir = cfg.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    df = trials_frame(study)
+    front = pareto_frame(df, cfg)
+    trials_csv = run_dir / "trials.csv"
+    pareto_csv = run_dir / "pareto.csv"
+    _csv_frame(df).to_csv(trials_csv, index=False)
+    _csv_frame(front).to_csv(pareto_csv, index=False)
+    html = run_dir / "dashboard.html"
+    if dashboard:
+        breakdowns = {
+            t.number: dict(t.user_attrs.get("cycle_breakdown", {})) for t in complete_trials(study)
+        }
+        write_dashboard(html, cfg, df, front, breakdowns)
+    exports_dir = run_dir / "exports"
+    if exports_dir.is_dir():
+        for old in exports_dir.glob("trial_*.json"):
+            old.unlink()
+    exports = export_designs(study, [int(t) for t in front.get("trial", [])], "json", exports_dir)
+    return Outputs(trials_csv, pareto_csv, html, tuple(exports), df, front)

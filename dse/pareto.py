@@ -1,0 +1,106 @@
+"""Non-dominated sorting, constrained domination and hypervolume (all objectives minimised).
+
+Maximised objectives are negated by the caller (:func:`to_minimization`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def to_minimization(values: NDArray[np.float64], directions: Sequence[str]) -> NDArray[np.float64]:
+    """Negate the columns whose direction is ``maximize``."""
+    sign = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
+    return np.asarray(values, dtype=float) * sign
+
+
+def pareto_mask(
+    values: NDArray[np.float64], violation: NDArray[np.float64] | None = None
+) -> NDArray[np.bool_]:
+    """Mask of the non-dominated rows of ``values`` (n x m, minimised).
+
+    With ``violation`` (total constraint violation per row, 0 = feasible), constrained
+    domination applies: a feasible row dominates every infeasible one, and among infeasible
+    rows only those with the least violation are kept when no row is feasible.
+    """
+    vals = np.asarray(values, dtype=float)
+    n = vals.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    candidates = np.ones(n, dtype=bool)
+    if violation is not None:
+        viol = np.asarray(violation, dtype=float)
+        feasible = viol <= 0
+        candidates = feasible if feasible.any() else viol == viol.min()
+    idx = np.flatnonzero(candidates)
+    sub = vals[idx]
+    # a row is dominated if some row is <= everywhere and < somewhere
+    le = np.all(sub[:, None, :] <= sub[None, :, :], axis=2)
+    lt = np.any(sub[:, None, :] < sub[None, :, :], axis=2)
+    dominated = np.any(le & lt, axis=0)
+    mask = np.zeros(n, dtype=bool)
+    mask[idx[~dominated]] = True
+    return mask
+
+
+def _hv2d(points: NDArray[np.float64], ref: NDArray[np.float64]) -> float:
+    pts = points[np.all(points < ref, axis=1)]
+    if len(pts) == 0:
+        return 0.0
+    pts = pts[np.lexsort((pts[:, 1], pts[:, 0]))]
+    hv = 0.0
+    best_y = ref[1]
+    for x, y in pts:
+        if y < best_y:
+            hv += (ref[0] - x) * (best_y - y)
+            best_y = y
+    return float(hv)
+
+
+def hypervolume(points: NDArray[np.float64], ref: NDArray[np.float64]) -> float:
+    """Exact hypervolume dominated by ``points`` (minimised) and bounded by ``ref``.
+
+    Exact for any number of objectives by slicing along the last axis (fine for the front
+    sizes of a study: hundreds of points, 2-4 objectives).
+    """
+    pts = np.asarray(points, dtype=float)
+    r = np.asarray(ref, dtype=float)
+    if pts.size == 0:
+        return 0.0
+    pts = pts[np.all(pts < r, axis=1)]
+    if len(pts) == 0:
+        return 0.0
+    m = pts.shape[1]
+    if m == 1:
+        return float(r[0] - pts[:, 0].min())
+    if m == 2:
+        return _hv2d(pts, r)
+    order = np.argsort(pts[:, -1])
+    pts = pts[order]
+    hv = 0.0
+    for i in range(len(pts)):
+        upper = pts[i + 1, -1] if i + 1 < len(pts) else r[-1]
+        depth = upper - pts[i, -1]
+        if depth <= 0:
+            continue
+        hv += depth * hypervolume(pts[: i + 1, :-1], r[:-1])
+    return float(hv)
+
+
+def normalized_hypervolume(
+    points: NDArray[np.float64], lower: NDArray[np.float64], upper: NDArray[np.float64]
+) -> float:
+    """Hypervolume after scaling every objective to [0, 1] by ``lower``/``upper``, reference 1.1.
+
+    The result is a fraction of the (1.1)^m box; comparable between runs that share the
+    bounds (write the bounds next to the number).
+    """
+    lo = np.asarray(lower, dtype=float)
+    span = np.maximum(np.asarray(upper, dtype=float) - lo, 1e-300)
+    scaled = (np.asarray(points, dtype=float) - lo) / span
+    m = scaled.shape[1] if scaled.ndim == 2 else len(lo)
+    ref = np.full(m, 1.1)
+    return hypervolume(scaled, ref) / float(np.prod(ref))

@@ -1,0 +1,113 @@
+"""Declarative search space -> define-by-run optuna: ``suggest(trial) -> Design``.
+
+This is the only module that calls ``trial.suggest_*``. Parameter names are stable and
+contextual (``pe_rows``, ``rank@fc1``, ``in_shape@fc1``); a conditional parameter whose choices
+depend on another one gets the condition in its name (``in_shape_d4@fc1``), because optuna cannot
+change a categorical's choices under one name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import optuna
+
+from analytical_models import DATAFLOWS, Hardware
+from dse._design import Design
+from dse.config import (
+    Categorical,
+    Fixed,
+    FloatRange,
+    IntRange,
+    LayerSpace,
+    ParamSpec,
+    SpaceConfig,
+    StudyConfig,
+)
+from dse.workload import LayerSpec, Workload
+
+
+def shape_label(shape: tuple[int, ...]) -> str:
+    """``(4, 16, 16)`` -> ``"4x16x16"`` (how shapes appear as categorical choices)."""
+    return "x".join(str(f) for f in shape)
+
+
+def parse_shape_label(label: str) -> tuple[int, ...]:
+    """Inverse of :func:`shape_label`."""
+    return tuple(int(f) for f in label.split("x"))
+
+
+def _suggest(trial: optuna.Trial, name: str, spec: ParamSpec) -> Any:
+    if isinstance(spec, Fixed):
+        return spec.value
+    if isinstance(spec, Categorical):
+        return trial.suggest_categorical(name, list(spec.choices))
+    if isinstance(spec, IntRange):
+        return trial.suggest_int(name, spec.low, spec.high, step=spec.step, log=spec.log)
+    if isinstance(spec, FloatRange):
+        return trial.suggest_float(name, spec.low, spec.high, log=spec.log)
+    raise TypeError(spec)  # pragma: no cover
+
+
+def suggest_hardware(trial: optuna.Trial, space: SpaceConfig) -> Hardware:
+    """Sample the hardware part of the space."""
+    v = {key: _suggest(trial, key, spec) for key, spec in space.hardware}
+    dataflow = v.pop("dataflow")
+    return Hardware(
+        engine=v["engine"],
+        pe_rows=int(v["pe_rows"]),
+        pe_cols=int(v["pe_cols"]),
+        ifmap_sram_kb=float(v["ifmap_sram_kb"]),
+        filter_sram_kb=float(v["filter_sram_kb"]),
+        ofmap_sram_kb=float(v["ofmap_sram_kb"]),
+        dram_bw_bytes_per_cycle=float(v["dram_bw_bytes_per_cycle"]),
+        freq_mhz=float(v["freq_mhz"]),
+        bits=int(v["bits"]),
+        tech=v["tech"],
+        dataflows=DATAFLOWS if dataflow == "any" else (dataflow,),
+    )
+
+
+def suggest_layer(trial: optuna.Trial, ls: LayerSpace, base: LayerSpec) -> LayerSpec:
+    """Sample one layer's format, depth, shapes and rank."""
+    at = f"@{ls.layer}"
+    fmt = _suggest(trial, "format" + at, ls.format)
+    if fmt == "dense":
+        return replace(base, format="dense", in_shape=(), out_shape=(), ranks=())
+    d = int(_suggest(trial, "d" + at, ls.d))
+    ins, outs = ls.shapes_for(d)
+    tag = "" if isinstance(ls.d, Fixed) else f"_d{d}"
+    in_spec: ParamSpec = (
+        Fixed(ins[0]) if len(ins) == 1 else Categorical(tuple(map(shape_label, ins)))
+    )
+    out_spec: ParamSpec = (
+        Fixed(outs[0]) if len(outs) == 1 else Categorical(tuple(map(shape_label, outs)))
+    )
+    in_shape = _suggest(trial, f"in_shape{tag}{at}", in_spec)
+    out_shape = _suggest(trial, f"out_shape{tag}{at}", out_spec)
+    rank = int(_suggest(trial, "rank" + at, ls.rank))
+    return replace(
+        base,
+        format="ttm",
+        in_shape=parse_shape_label(in_shape) if isinstance(in_shape, str) else tuple(in_shape),
+        out_shape=parse_shape_label(out_shape) if isinstance(out_shape, str) else tuple(out_shape),
+        ranks=(1, *([rank] * (d - 1)), 1),
+    )
+
+
+def suggest(trial: optuna.Trial, cfg: StudyConfig) -> Design:
+    """Sample one design of the study's joint space (model configuration x hardware x policy)."""
+    space = cfg.space
+    hw = suggest_hardware(trial, space)
+    workload: Workload = cfg.workload
+    for ls in space.layers:
+        workload = workload.with_layer(suggest_layer(trial, ls, workload.layer(ls.layer)))
+    return Design(
+        workload=workload,
+        hardware=hw,
+        mode=cfg.mode,
+        path_policy=space.path_policy,
+        path_optimizer=space.path_optimizer,
+        mapping_objective=space.mapping_objective,
+    )

@@ -1,0 +1,195 @@
+"""Shared pieces of the tensorized layer formats: rank layouts, shape checks, linear networks.
+
+Every weight format here stores ``W[(m_1..m_d), (n_1..n_d)]`` (row-major flattening of the
+input modes ``m`` and of the output modes ``n``) as a network of small tensors. Its passes are
+
+- ``forward``: ``x[b, m_1..m_d]`` and the weight tensors -> ``y[b, n_1..n_d]``;
+- ``dx``: ``dy[b, n_1..n_d]`` and the weight tensors -> ``dx[b, m_1..m_d]``;
+- ``dg<k>``: ``x``, ``dy`` and every weight tensor but the k-th -> the gradient of the k-th
+  (same indices as the k-th weight tensor).
+
+Index ``b`` is the token (row) index of size ``tokens_per_step``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from dse.workload._layers import (
+    PASS_DX,
+    PASS_FORWARD,
+    LayerFormat,
+    LayerSpec,
+    get_format,
+    grad_pass,
+)
+from dse.workload._network import TensorNetwork, WorkloadError
+
+Indices = tuple[str, ...]
+
+
+class TensorFormat(LayerFormat):
+    """A layer format that also says how a user's ``ranks:`` value expands to its rank vector.
+
+    ``d`` is the number of factors of ``in_shape``. Formats without ranks reject any value.
+
+    Attributes:
+        shaped: the format needs ``in_shape``/``out_shape``/``ranks`` (a workload may leave them
+            to the search space); ``False`` for formats that are complete without them.
+    """
+
+    shaped: bool = True
+
+    def expand_ranks(self, value: int | Sequence[int], d: int) -> tuple[int, ...]:
+        """The full rank vector this format stores in :attr:`LayerSpec.ranks`.
+
+        Raises:
+            WorkloadError: the value has the wrong length; the message says what was expected.
+        """
+        raise WorkloadError(f"no ranks (format {self.name!r} has no ranks)")
+
+
+def expand_ranks(fmt: str, value: int | Sequence[int], d: int) -> tuple[int, ...]:
+    """Rank vector of format ``fmt`` for ``d`` modes from an int or a list (see each format).
+
+    ``ttm`` (and any format that is not a :class:`TensorFormat`): an int ``r`` gives
+    ``(1, r, .., r, 1)``; ``d - 1`` internal ranks get boundary 1s; ``d + 1`` ranks are kept.
+    """
+    layer_format = get_format(fmt)
+    if isinstance(layer_format, TensorFormat):
+        return layer_format.expand_ranks(value, d)
+    return chain_ranks(value, d, cores=d)
+
+
+def chain_ranks(value: int | Sequence[int], d: int, *, cores: int) -> tuple[int, ...]:
+    """Open-chain ranks ``(1, r_1, .., r_{cores-1}, 1)`` from an int, internal or full ranks."""
+    if isinstance(value, int):
+        return (1, *([value] * (cores - 1)), 1)
+    ranks = tuple(value)
+    if len(ranks) == cores - 1:
+        return (1, *ranks, 1)
+    if len(ranks) == cores + 1:
+        return ranks
+    raise WorkloadError(
+        f"one integer, {cores - 1} internal ranks or {cores + 1} full ranks "
+        f"for d={d}, got {len(ranks)} values"
+    )
+
+
+def check_common(spec: LayerSpec) -> None:
+    """Sizes and token count are positive."""
+    if spec.in_features < 1:
+        raise WorkloadError(
+            f"layer {spec.name!r}: in_features must be >= 1, got {spec.in_features}"
+        )
+    if spec.out_features < 1:
+        raise WorkloadError(
+            f"layer {spec.name!r}: out_features must be >= 1, got {spec.out_features}"
+        )
+    if spec.tokens_per_step < 1:
+        raise WorkloadError(
+            f"layer {spec.name!r}: tokens_per_step must be >= 1, got {spec.tokens_per_step}"
+        )
+
+
+def check_shape(spec: LayerSpec, field: str, shape: Sequence[int], features: int, d: int) -> None:
+    """``shape`` has ``d`` factors >= 1 whose product is ``features``."""
+    feature_field = "in_features" if field == "in_shape" else "out_features"
+    if len(shape) != d:
+        raise WorkloadError(
+            f"layer {spec.name!r}: {field} must have {d} factors, got {list(shape)}"
+        )
+    if any(f < 1 for f in shape):
+        raise WorkloadError(f"layer {spec.name!r}: {field} factors must be >= 1, got {list(shape)}")
+    if math.prod(shape) != features:
+        raise WorkloadError(
+            f"layer {spec.name!r}: {field} {list(shape)} multiplies to {math.prod(shape)}, "
+            f"expected {feature_field}={features}"
+        )
+
+
+def check_modes(spec: LayerSpec, *, minimum_d: int = 2) -> int:
+    """Common checks of a tensorized layer: returns d, the number of input (= output) modes."""
+    check_common(spec)
+    d = len(spec.in_shape)
+    if d < minimum_d:
+        raise WorkloadError(
+            f"layer {spec.name!r}: in_shape needs at least {minimum_d} factors, "
+            f"got {list(spec.in_shape)}"
+        )
+    check_shape(spec, "in_shape", spec.in_shape, spec.in_features, d)
+    check_shape(spec, "out_shape", spec.out_shape, spec.out_features, d)
+    return d
+
+
+def check_rank_count(spec: LayerSpec, count: int, what: str) -> None:
+    """``spec.ranks`` has ``count`` entries, all >= 1."""
+    if len(spec.ranks) != count:
+        raise WorkloadError(
+            f"layer {spec.name!r}: ranks must have {count} entries ({what}), "
+            f"got {len(spec.ranks)}: {list(spec.ranks)}"
+        )
+    if any(r < 1 for r in spec.ranks):
+        raise WorkloadError(f"layer {spec.name!r}: ranks must be >= 1, got {list(spec.ranks)}")
+
+
+def mode_sizes(spec: LayerSpec) -> dict[str, int]:
+    """Sizes of ``b``, ``m1..md`` and ``n1..nd``."""
+    sizes = {"b": spec.tokens_per_step}
+    for k, (m, n) in enumerate(zip(spec.in_shape, spec.out_shape, strict=True)):
+        sizes[f"m{k + 1}"] = m
+        sizes[f"n{k + 1}"] = n
+    return sizes
+
+
+def x_indices(d: int) -> Indices:
+    """``(b, m1, .., md)``."""
+    return ("b", *(f"m{k + 1}" for k in range(d)))
+
+
+def y_indices(d: int) -> Indices:
+    """``(b, n1, .., nd)``."""
+    return ("b", *(f"n{k + 1}" for k in range(d)))
+
+
+def linear_networks(
+    *,
+    x: Indices,
+    y: Indices,
+    weights: Sequence[tuple[str, Indices]],
+    sizes: Mapping[str, int],
+) -> tuple[TensorNetwork, ...]:
+    """``forward``, ``dx`` and one ``dg<k>`` per weight tensor of a linear layer ``y = x W``.
+
+    Args:
+        x: indices of the layer input.
+        y: indices of the layer output.
+        weights: ``(name, indices)`` of every weight tensor (role ``core``), in ``dg`` order.
+        sizes: size of every index.
+    """
+    names = [n for n, _ in weights]
+    idx = [i for _, i in weights]
+    w = len(weights)
+    nets = [
+        TensorNetwork.build(
+            inputs=[x, *idx], output=y, sizes=sizes, names=("x", *names),
+            roles=("activation", *["core"] * w), label=PASS_FORWARD,
+        ),
+        TensorNetwork.build(
+            inputs=[y, *idx], output=x, sizes=sizes, names=("dy", *names),
+            roles=("gradient", *["core"] * w), label=PASS_DX,
+        ),
+    ]
+    for k in range(w):
+        nets.append(
+            TensorNetwork.build(
+                inputs=[x, y, *(t for j, t in enumerate(idx) if j != k)],
+                output=idx[k],
+                sizes=sizes,
+                names=("x", "dy", *(n for j, n in enumerate(names) if j != k)),
+                roles=("activation", "gradient", *["core"] * (w - 1)),
+                label=grad_pass(k + 1),
+            )
+        )
+    return tuple(nets)

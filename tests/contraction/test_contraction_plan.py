@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import BERT_FFN, FAKE_ENGINE, networks, ttm_spec
+
+from analytical_models._registry import price
+from analytical_models._types import Cost, Hardware
+from dse.contraction import (
+    HardwareCost,
+    PathError,
+    build_plan,
+    dp,
+    enumerate_trees,
+    hardware_cost,
+    left_to_right_path,
+    optimize_network,
+)
+from dse.contraction._plan import _optimize_cached
+
+
+def _plan_cycles(plan_steps: object) -> float:
+    return sum(s.cost.cycles for s in plan_steps)  # type: ignore[attr-defined]
+
+
+def test_build_plan_unpriced() -> None:
+    fwd = networks(ttm_spec(*BERT_FFN, 32))[0]
+    plan = build_plan(fwd, left_to_right_path(4))
+    assert plan.cost is None and plan.cycles is None
+    assert plan.macs == 117_964_800
+    assert [s.result for s in plan.steps] == [4, 5, 6]
+    assert plan.steps[-1].out_indices == ("b", "n1", "n2", "n3")
+    assert plan.peak_elements == 786_432
+    assert "117,964,800" in str(plan)
+    with pytest.raises(PathError):
+        build_plan(fwd, ((0, 1), (1, 2), (4, 3)))
+
+
+def test_build_plan_priced(fake_hw: Hardware) -> None:
+    fwd = networks(ttm_spec(*BERT_FFN, 32))[0]
+    plan = build_plan(fwd, left_to_right_path(4), fake_hw)
+    assert plan.cost is not None
+    assert all(s.mapping is not None and s.cost is not None for s in plan.steps)
+    want = sum((price(s.gemm, fake_hw, "latency").cost for s in plan.steps), Cost())
+    assert plan.cost == want
+    assert plan.cost.macs == plan.macs
+    assert plan.cycles == pytest.approx(_plan_cycles(plan.steps))
+
+
+def test_hardware_cost_dp_is_exact_and_differs_from_macs(fake_hw: Hardware) -> None:
+    for net in networks(ttm_spec(*BERT_FFN, 32)):
+        plan = optimize_network(net, cost="latency", hw=fake_hw)
+        assert plan.cost is not None
+        step = hardware_cost(fake_hw)
+        best = min(
+            build_plan(net, p, fake_hw).cycles or math.inf for p in enumerate_trees(net.n_inputs)
+        )
+        assert plan.cycles == pytest.approx(best)
+        exh = optimize_network(net, optimizer="exhaustive", cost=step, hw=fake_hw)
+        assert exh.cycles == pytest.approx(best)
+        # the MAC-optimal path is never faster on this hardware
+        mac_plan = build_plan(net, optimize_network(net).path, fake_hw)
+        assert mac_plan.cycles is not None and mac_plan.cycles >= best - 1e-6
+
+
+def test_energy_cost(fake_hw: Hardware) -> None:
+    fwd = networks(ttm_spec((4, 4, 4), (4, 4, 4), (1, 4, 4, 1), 8))[0]
+    plan = optimize_network(fwd, cost="energy", hw=fake_hw)
+    assert plan.objective == "energy"
+    assert plan.energy_pj == pytest.approx(2.0 * 45_056)  # fake engine: 2 pJ per MAC
+
+
+def test_optimize_network_is_cached(fake_hw: Hardware) -> None:
+    fwd = networks(ttm_spec(*BERT_FFN, 32))[0]
+    first = optimize_network(fwd, cost="latency", hw=fake_hw)
+    hits = _optimize_cached.cache_info().hits
+    again = optimize_network(networks(ttm_spec(*BERT_FFN, 32))[0], cost="latency", hw=fake_hw)
+    assert again is first
+    assert _optimize_cached.cache_info().hits == hits + 1
+
+
+def test_optimize_network_errors() -> None:
+    fwd = networks(ttm_spec((4, 4, 4), (4, 4, 4), (1, 4, 4, 1), 8))[0]
+    with pytest.raises(PathError, match="needs a hardware"):
+        optimize_network(fwd, cost="latency")
+    with pytest.raises(PathError, match="unknown cost"):
+        optimize_network(fwd, cost="watts")
+    with pytest.raises(PathError, match="unknown path optimizer"):
+        optimize_network(fwd, optimizer="annealing")
+
+
+def test_unhashable_cost_is_not_cached() -> None:
+    fwd = networks(ttm_spec((4, 4, 4), (4, 4, 4), (1, 4, 4, 1), 8))[0]
+    calls: list[int] = []
+
+    class Counting:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __call__(
+            self, lhs: frozenset[str], rhs: frozenset[str], kept: frozenset[str], sizes: object
+        ) -> float:
+            calls.append(1)
+            return float(len(lhs | rhs))
+
+    optimize_network(fwd, cost=Counting())
+    n = len(calls)
+    optimize_network(fwd, cost=Counting())
+    assert len(calls) == 2 * n > 0
+
+
+def test_fake_engine_name() -> None:
+    assert FAKE_ENGINE == "fake_contraction_test"
+
+
+# --- shipped engines: the DP's lower bound is valid and the DP stays exact ------------------------
+
+_ENGINES = ("systolic", "contraction_engine")
+
+
+def _shipped_hw(engine: str, rows: int, cols: int, kb: float, bits: int, tech: str) -> Hardware:
+    return Hardware(
+        engine=engine,
+        pe_rows=rows,
+        pe_cols=cols,
+        ifmap_sram_kb=kb,
+        filter_sram_kb=kb,
+        ofmap_sram_kb=kb,
+        dram_bw_bytes_per_cycle=8,
+        bits=bits,
+        tech=tech,
+        dataflows=("ws", "os", "is"),
+    )
+
+
+@pytest.mark.parametrize("engine", _ENGINES)
+@pytest.mark.parametrize("objective", ["latency", "energy"])
+def test_lower_bound_is_valid_on_shipped_engines(engine: str, objective: str) -> None:
+    import analytical_models  # noqa: F401  (registers the shipped engines)
+
+    rng = np.random.default_rng(7)
+    sizes = {"b": 64, "m1": 12, "m2": 8, "m3": 8, "n1": 12, "n2": 16, "n3": 16, "r1": 20, "r2": 20}
+    names = sorted(sizes)
+    for trial in range(60):
+        hw = _shipped_hw(
+            engine,
+            int(rng.choice([4, 16, 64])),
+            int(rng.choice([4, 16, 64])),
+            float(rng.choice([2, 32, 512])),
+            int(rng.choice([8, 16])),
+            str(rng.choice(["horowitz45", "accelergy45", "tpu7nm"])),
+        )
+        lhs = frozenset(rng.choice(names, size=int(rng.integers(1, 5)), replace=False).tolist())
+        rhs = frozenset(rng.choice(names, size=int(rng.integers(1, 5)), replace=False).tolist())
+        union = sorted(lhs | rhs)
+        kept = frozenset(x for x in union if rng.random() < 0.5)
+        step = hardware_cost(hw, objective)  # type: ignore[arg-type]
+        assert step.lower_bound(lhs, rhs, kept, sizes) <= step(lhs, rhs, kept, sizes) * (
+            1 + 1e-12
+        ), trial
+
+
+@pytest.mark.parametrize("engine", _ENGINES)
+def test_dp_exact_with_shipped_engine(engine: str) -> None:
+    import analytical_models  # noqa: F401
+
+    hw = _shipped_hw(engine, 16, 32, 16, 8, "horowitz45")
+    for net in networks(ttm_spec((4, 4, 8), (8, 4, 4), (1, 6, 5, 1), 64)):
+        inputs, output, sizes = net.opt_einsum_form()
+        for objective in ("latency", "energy"):
+            bounded = hardware_cost(hw, objective)  # type: ignore[arg-type]
+            plain = HardwareCost(hw, objective, bound=False)  # type: ignore[arg-type]
+            brute = min(
+                sum(bounded(*_step_sets(net, st)) for st in build_plan(net, p).steps)
+                for p in enumerate_trees(net.n_inputs)
+            )
+            for step in (bounded, plain):
+                got = sum(
+                    bounded(*_step_sets(net, st))
+                    for st in build_plan(net, dp(inputs, output, sizes, cost=step)).steps
+                )
+                assert got == pytest.approx(brute, rel=1e-12)
+
+
+def _step_sets(
+    net: object, st: object
+) -> tuple[frozenset[str], frozenset[str], frozenset[str], dict[str, int]]:
+    return (
+        frozenset(st.lhs_indices),
+        frozenset(st.rhs_indices),  # type: ignore[attr-defined]
+        frozenset(st.out_indices),
+        net.size_dict,
+    )  # type: ignore[attr-defined]

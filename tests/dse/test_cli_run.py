@@ -1,0 +1,132 @@
+"""End to end: the quickstart study through the CLI into a temporary folder, then resumed."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dse.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "studies" / "quickstart.yaml"
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("runs") / "quickstart"
+    code = main(["run", str(QUICKSTART), "--run-dir", str(run_dir), "--n-trials", "40", "--quiet"])
+    assert code == 0
+    return run_dir
+
+
+def test_outputs_written(quick_run: Path) -> None:
+    for name in ("study.journal", "trials.csv", "pareto.csv", "dashboard.html"):
+        assert (quick_run / name).is_file(), name
+    trials = pd.read_csv(quick_run / "trials.csv")
+    assert len(trials) == 40
+    for col in (
+        "latency_ms",
+        "energy_uj",
+        "params",
+        "area_mm2",
+        "latency_cycles",
+        "pe_rows",
+        "rank@fc1",
+    ):
+        assert col in trials.columns, col
+    assert (trials["latency_ms"] > 0).all() and (trials["energy_uj"] > 0).all()
+    front = pd.read_csv(quick_run / "pareto.csv")
+    assert 1 <= len(front) <= len(trials)
+    # every front member is non-dominated among all trials (params is maximized: capacity)
+    objs = ["latency_ms", "energy_uj", "params"]
+    sign = [1.0, 1.0, -1.0]
+    v = trials[objs].to_numpy(dtype=float) * sign
+    assert front["params"].nunique() > 1  # the front spans model sizes, it does not collapse
+    for _, row in front.iterrows():
+        p = row[objs].to_numpy(dtype=float) * sign
+        dominated = ((v <= p).all(axis=1) & (v < p).any(axis=1)).any()
+        assert not dominated
+    exports = sorted((quick_run / "exports").glob("trial_*.json"))
+    assert len(exports) == len(front)
+
+
+def test_dashboard_is_offline_and_has_fronts(quick_run: Path) -> None:
+    html = (quick_run / "dashboard.html").read_text()
+    import re
+
+    # no script is fetched from the network: plotly.js is inlined (several MB)
+    assert not re.search(r"<script[^>]+src=", html)
+    assert len(html) > 1_000_000 and "Plotly.newPlot" in html
+    assert html.count("Pareto front") >= 3
+    assert "latency per step [ms]" in html and "model parameters" in html
+
+
+def test_export_reevaluates_to_same_numbers(
+    quick_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = sorted((quick_run / "exports").glob("trial_*.json"))[0]
+    record = json.loads(export.read_text())
+    assert main(["evaluate", str(export), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    for key in ("latency_ms", "energy_uj", "params", "area_mm2"):
+        assert math.isclose(again["metrics"][key], record["metrics"][key], rel_tol=1e-12)
+    # the design of a TTM layer carries its shapes and ranks, and the paths of every pass
+    fc1 = next(lay for lay in record["design"]["workload"]["layers"] if lay["name"] == "fc1")
+    assert math.prod(fc1["in_shape"]) == 1024 and len(fc1["ranks"]) == len(fc1["in_shape"]) + 1
+    passes = {(p["layer"], p["pass"]) for p in record["metrics"]["passes"]}
+    d = len(fc1["in_shape"])
+    assert {("fc1", "forward")} | {("fc1", f"dg{k}") for k in range(1, d + 1)} <= passes
+    # the first layer's input gradient is never needed in training; the second layer's is
+    assert ("fc1", "dx") not in passes
+    assert ("fc2", "dx") in passes and ("fc2", "dg1") in passes
+
+
+def test_trial_user_attrs_record_metrics_with_units(quick_run: Path) -> None:
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    study = optuna.load_study(
+        study_name="quickstart",
+        storage=JournalStorage(JournalFileBackend(str(quick_run / "study.journal"))),
+    )
+    t = study.best_trials[0]
+    assert t.user_attrs["units"]["latency_ms"] == "ms"
+    assert set(t.user_attrs["energy_breakdown_pj"]) >= {"mac", "dram", "leakage"}
+    assert any(k.startswith("fc1/") for k in t.user_attrs["paths"])
+
+
+def test_second_run_resumes(tmp_path: Path) -> None:
+    run_dir = tmp_path / "quickstart"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "dse.cli",
+        "run",
+        str(QUICKSTART),
+        "--run-dir",
+        str(run_dir),
+        "--n-trials",
+        "16",
+    ]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "Starting study 'quickstart'" in first.stderr
+    before = pd.read_csv(run_dir / "trials.csv")
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert "Resuming study 'quickstart' (16 trials so far)" in second.stderr
+    after = pd.read_csv(run_dir / "trials.csv")
+    assert len(after) == 32
+    assert set(before["trial"]) <= set(after["trial"]) and after["trial"].is_unique
+    merged = before.merge(after, on="trial", suffixes=("_a", "_b"))
+    assert (merged["latency_ms_a"] == merged["latency_ms_b"]).all()
+    assert "Pareto front" in second.stdout

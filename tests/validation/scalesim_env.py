@@ -1,0 +1,265 @@
+"""Harness for running SCALE-Sim v3 as an external reference simulator.
+
+SCALE-Sim lives in its own virtual environment (it needs ``numpy < 2.4`` and
+pulls in numba), created by ``tools/scalesim_setup.sh`` at
+``$TNN_DSE_SCALESIM_VENV`` (default ``~/.cache/tnn-dse/scalesim-venv``).  This
+module never imports SCALE-Sim itself: every run is a subprocess using that
+venv's interpreter, so the project venv stays free of its pins.
+
+Input formats (read from the scalesim 3.0.0 sources):
+
+* config ``.cfg`` — ``[general] run_name``; ``[architecture_presets]``
+  ArrayHeight (rows), ArrayWidth (cols), ifmapsramszkB / filtersramszkB /
+  ofmapsramszkB, Ifmap/Filter/OfmapOffset, Dataflow (os|ws|is),
+  Read/WriteRequestBuffer, Bandwidth; ``[layout]`` custom-layout switches and
+  SRAM bank parameters; ``[sparsity] SparsitySupport``; ``[run_presets]``
+  InterfaceBandwidth (CALC|USER), UseRamulatorTrace.
+* GEMM topology csv — header line, then ``name, M, N, K,`` (trailing comma
+  required: the parser drops the last field).  SCALE-Sim turns it into a conv
+  layer with ofmap pixels = M, window = K, filters = N, i.e. the same
+  ``C[M,N] = A[M,K] @ B[K,N]`` convention as ``analytical_models.Gemm``.
+* layout csv — must exist even when custom layouts are off; a header-only file
+  is accepted.
+
+Bandwidth modes: ``CALC`` (default, "estimate bandwidth") fetches operands
+from an ideal backing store and reports the DRAM bandwidth it would need: no
+stalls.  ``USER`` models a finite DRAM interface; note that in 3.0.0 the ofmap
+drain bandwidth comes from ``Bandwidth`` while the ifmap and filter fill
+bandwidths come from ``[layout] IfmapSRAMBankBandwidth`` /
+``FilterSRAMBankBandwidth``, so :func:`run_scalesim` sets all three to the
+requested words/cycle.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SETUP_SCRIPT = REPO_ROOT / "tools" / "scalesim_setup.sh"
+SCALESIM_VERSION = "3.0.0"
+
+# Runs inside the SCALE-Sim venv.  ``scalesim.scale`` (the CLI) always saves
+# full SRAM/DRAM traces, which dominates run time for larger GEMMs, so we drive
+# the library directly with save_disk_space=True (reports are still written).
+_DRIVER = r"""
+import sys
+from scalesim.scale_sim import scalesim
+cfg, topo, layout, out = sys.argv[1:5]
+s = scalesim(save_disk_space=True, verbose=False, config=cfg, topology=topo,
+             layout=layout, input_type_gemm=True)
+s.run_scale(top_path=out)
+"""
+
+_DATAFLOWS = ("ws", "is", "os")
+
+
+def scalesim_venv() -> Path:
+    """Location of the SCALE-Sim virtual environment."""
+    env = os.environ.get("TNN_DSE_SCALESIM_VENV")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "tnn-dse" / "scalesim-venv"
+
+
+def scalesim_python() -> Path:
+    return scalesim_venv() / "bin" / "python"
+
+
+def scalesim_available() -> bool:
+    """True if the venv exists and imports scalesim (does not create anything)."""
+    py = scalesim_python()
+    if not py.is_file():
+        return False
+    proc = subprocess.run(
+        [str(py), "-c", "from scalesim.scale_sim import scalesim"],
+        capture_output=True,
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+def ensure_scalesim_venv() -> Path:
+    """Create the SCALE-Sim venv via tools/scalesim_setup.sh if needed; return its python."""
+    if not scalesim_available():
+        subprocess.run(["bash", str(SETUP_SCRIPT)], check=True)
+    return scalesim_python()
+
+
+def _write_cfg(
+    path: Path,
+    *,
+    rows: int,
+    cols: int,
+    dataflow: str,
+    ifmap_kb: int,
+    filter_kb: int,
+    ofmap_kb: int,
+    bw_words: int | None,
+) -> None:
+    mode = "CALC" if bw_words is None else "USER"
+    bw = 10 if bw_words is None else bw_words
+    text = f"""[general]
+run_name = tnn_dse_validation
+
+[architecture_presets]
+ArrayHeight = {rows}
+ArrayWidth = {cols}
+ifmapsramszkB = {ifmap_kb}
+filtersramszkB = {filter_kb}
+ofmapsramszkB = {ofmap_kb}
+IfmapOffset = 0
+FilterOffset = 10000000
+OfmapOffset = 20000000
+Bandwidth = {bw}
+Dataflow = {dataflow}
+ReadRequestBuffer = 32
+WriteRequestBuffer = 32
+
+[layout]
+IfmapCustomLayout = False
+IfmapSRAMBankBandwidth = {bw}
+IfmapSRAMBankNum = 1
+IfmapSRAMBankPort = 2
+FilterCustomLayout = False
+FilterSRAMBankBandwidth = {bw}
+FilterSRAMBankNum = 1
+FilterSRAMBankPort = 2
+
+[sparsity]
+SparsitySupport = false
+SparseRep = ellpack_block
+OptimizedMapping = false
+BlockSize = 8
+RandomNumberGeneratorSeed = 40
+
+[run_presets]
+InterfaceBandwidth = {mode}
+UseRamulatorTrace = False
+"""
+    path.write_text(text)
+
+
+def _read_report(path: Path) -> dict[str, str]:
+    with path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    header = [h.strip() for h in rows[0] if h.strip()]
+    values = [v.strip() for v in rows[1] if v.strip()]
+    return dict(zip(header, values, strict=False))
+
+
+def _num(value: str) -> float:
+    return float(value)
+
+
+def run_scalesim(
+    m: int,
+    n: int,
+    k: int,
+    rows: int,
+    cols: int,
+    dataflow: str,
+    ifmap_kb: int,
+    filter_kb: int,
+    ofmap_kb: int,
+    dram_bw_bytes_per_cycle: int | None,
+    workdir: str | os.PathLike[str],
+) -> dict[str, Any]:
+    """Simulate ``C[m,n] = A[m,k] @ B[k,n]`` on a rows x cols array in SCALE-Sim v3.
+
+    ``dram_bw_bytes_per_cycle=None`` selects SCALE-Sim's CALC (ideal/estimate
+    bandwidth) mode; an integer selects USER mode with that many words per cycle
+    per operand interface (SCALE-Sim uses 1-byte words, so bytes == words).
+
+    Returned keys: ``total_cycles`` (SCALE-Sim "Total Cycles": compute + stalls
+    after the first prefetch), ``total_cycles_incl_prefetch``, ``stall_cycles``,
+    ``compute_cycles`` (= total - stall), ``overall_util_pct``,
+    ``mapping_eff_pct``, ``compute_util_pct``, ``sram_{ifmap,filter}_reads``,
+    ``sram_ofmap_writes``, ``dram_{ifmap,filter}_reads``, ``dram_ofmap_writes``,
+    the bandwidth report averages ``avg_*_bw`` (words/cycle), ``wall_s`` and
+    ``report_dir``.
+    """
+    if dataflow not in _DATAFLOWS:
+        raise ValueError(f"dataflow must be one of {_DATAFLOWS}, got {dataflow!r}")
+    py = ensure_scalesim_venv()
+    wd = Path(workdir)
+    tag = f"m{m}_n{n}_k{k}_{rows}x{cols}_{dataflow}_bw{dram_bw_bytes_per_cycle}"
+    run_dir = wd / tag
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    cfg = run_dir / "scale.cfg"
+    topo = run_dir / "gemm.csv"
+    layout = run_dir / "layout.csv"
+    out = run_dir / "out"
+    _write_cfg(
+        cfg,
+        rows=rows,
+        cols=cols,
+        dataflow=dataflow,
+        ifmap_kb=ifmap_kb,
+        filter_kb=filter_kb,
+        ofmap_kb=ofmap_kb,
+        bw_words=dram_bw_bytes_per_cycle,
+    )
+    topo.write_text(f"Layer, M, N, K,\ngemm0, {m}, {n}, {k},\n")
+    layout.write_text("Layer,\n")
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [str(py), "-c", _DRIVER, str(cfg), str(topo), str(layout), str(out)],
+        capture_output=True,
+        text=True,
+        cwd=run_dir,
+        check=False,
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"SCALE-Sim failed ({tag}), rc={proc.returncode}\n"
+            f"stdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+        )
+    rep = out / "tnn_dse_validation"
+    comp = _read_report(rep / "COMPUTE_REPORT.csv")
+    bw = _read_report(rep / "BANDWIDTH_REPORT.csv")
+    det = _read_report(rep / "DETAILED_ACCESS_REPORT.csv")
+    total = int(_num(comp["Total Cycles"]))
+    stall = int(_num(comp["Stall Cycles"]))
+    return {
+        "total_cycles": total,
+        "total_cycles_incl_prefetch": int(_num(comp["Total Cycles (incl. prefetch)"])),
+        "stall_cycles": stall,
+        "compute_cycles": total - stall,
+        "overall_util_pct": _num(comp["Overall Util %"]),
+        "mapping_eff_pct": _num(comp["Mapping Efficiency %"]),
+        "compute_util_pct": _num(comp["Compute Util %"]),
+        "sram_ifmap_reads": int(_num(det["SRAM IFMAP Reads"])),
+        "sram_filter_reads": int(_num(det["SRAM Filter Reads"])),
+        "sram_ofmap_writes": int(_num(det["SRAM OFMAP Writes"])),
+        "dram_ifmap_reads": int(_num(det["DRAM IFMAP Reads"])),
+        "dram_filter_reads": int(_num(det["DRAM Filter Reads"])),
+        "dram_ofmap_writes": int(_num(det["DRAM OFMAP Writes"])),
+        "avg_ifmap_sram_bw": _num(bw["Avg IFMAP SRAM BW"]),
+        "avg_filter_sram_bw": _num(bw["Avg FILTER SRAM BW"]),
+        "avg_ofmap_sram_bw": _num(bw["Avg OFMAP SRAM BW"]),
+        "avg_ifmap_dram_bw": _num(bw["Avg IFMAP DRAM BW"]),
+        "avg_filter_dram_bw": _num(bw["Avg FILTER DRAM BW"]),
+        "avg_ofmap_dram_bw": _num(bw["Avg OFMAP DRAM BW"]),
+        "wall_s": wall,
+        "report_dir": str(rep),
+    }
+
+
+if __name__ == "__main__":  # quick manual check: python -m tests.validation.scalesim_env
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as td:
+        res = run_scalesim(32, 16, 24, 8, 8, sys.argv[1] if len(sys.argv) > 1 else "ws",
+                           256, 256, 128, None, td)
+        print(json.dumps({k: v for k, v in res.items() if k != "report_dir"}, indent=1))
