@@ -1,11 +1,12 @@
 """Vectorized latency / energy model of a PE array with three operand buffers, and its search.
 
-One call prices every candidate mapping of one GEMM at once: arrays over dataflows (D), tile
-triples (T) and loop orders (O), combined by broadcasting into ``(D, T, O)`` arrays. Pricing a
-single mapping (:meth:`ArrayEngine.evaluate`) runs the same code on ``(1, 1, 1)`` arrays, so
-the two paths agree bit for bit.
+One call prices every candidate mapping of one GEMM at once: arrays over dataflows (D), loop
+orders (O) and tile triples (T), combined by broadcasting into ``(D, O, T)`` arrays (no Python
+loop per mapping). Pricing a single mapping (:meth:`ArrayEngine.evaluate`) runs the same code
+on a one-candidate set, so its :class:`Cost` equals the search's bit for bit.
 
-Model (all per batch element, multiplied by ``batch``; the batch loop is outermost):
+Model (all per batch element, multiplied by ``batch``; the batch loop is outermost, and since
+every batch element has its own A and B, batch multiplies the folds in every dataflow):
 
 Timing. The tile loops cut the GEMM into tiles ``(tile_m, tile_n, tile_k)``; each tile runs
 as SCALE-Sim folds (:mod:`analytical_models._timing`). Summed over tiles the counts separate:
@@ -20,12 +21,15 @@ must fit (``tile_m*tile_k`` and ``tile_k*tile_n`` elements at ``bits``); the C t
 at ``acc_bits`` and spills to DRAM when it does not fit.
 
 DRAM traffic (loop order outermost first). Each operand has one irrelevant loop (A: n,
-B: m, C: k). The data it touches inside that loop spans the full dimension for each relevant
-loop nested inside it and one tile otherwise; when that footprint does not fit the (half)
-buffer, the operand is refetched once per iteration of the irrelevant loop. A and B:
-``bytes = elements * bytes_per_element * (ntiles_irrelevant if refetched else 1)``. C: when
-its footprint does not fit at ``acc_bits`` and K is split into ``nk > 1`` tiles, the partial
-sums make ``nk - 1`` DRAM round trips at ``acc_bits``; the final result is written once at
+B: m, C: k). Inside it the operand touches, per relevant dimension, the whole dimension (that
+loop nested inside) or one tile (outside; full tiles and the ragged last tile are two
+classes). A class whose footprint does not fit the (half) buffer is refetched once per
+iteration of the irrelevant loop, one that fits is fetched once: all or nothing, which is what
+an LRU buffer does on this cyclic pattern (the tests check it against a tile-by-tile LRU
+simulation; a Belady-optimal buffer would keep part of an oversized footprint). A and B:
+``bytes = bytes_per_element * sum over classes of elements * (ntiles_irrelevant or 1)``.
+C: classes that do not fit at ``acc_bits`` make ``nk - 1`` partial-sum round trips (read and
+write, at ``acc_bits``; none when K is not split); the final result is written once at
 ``bits``.
 
 SRAM accesses. Fills write what DRAM delivers. The array reads the operand whose two
@@ -36,7 +40,8 @@ and read again for everything written back to DRAM.
 
 Stalls (first order, double buffering): loads overlap compute except the first tile's A and B
 and the last C tile, so ``stall = max(exposed, dram_bytes / bw - (compute + fill_drain))``,
-i.e. latency ``= max(compute_side + exposed, dram_cycles)``.
+i.e. latency ``= max(compute + fill_drain + exposed, dram_bytes / bw) + shaping``, where
+``exposed = (tile_m*tile_k + tile_k*tile_n + tile_m*tile_n) * bytes_per_element / bw``.
 
 Energy: ``macs * mac_pj(bits)`` + per buffer (bits read x read pJ/bit + bits written x write
 pJ/bit at that buffer's size) + DRAM bits x pJ/bit + leakage power x latency.
@@ -61,7 +66,7 @@ from analytical_models._area import leakage_mw
 from analytical_models._registry import OBJECTIVES, MappingResult, Objective
 from analytical_models._tech import get_tech, sram_pj_per_bit
 from analytical_models._timing import FOLD_CYCLES, GEOMETRY, K_DIM, M_DIM, N_DIM
-from analytical_models._types import Cost, Gemm, Hardware, Mapping, ModelInputError
+from analytical_models._types import DATAFLOWS, Cost, Gemm, Hardware, Mapping, ModelInputError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -195,11 +200,9 @@ def dim_candidates(size: int) -> IntArray:
     return out
 
 
-@lru_cache(maxsize=16_384)
-def tile_grid(
-    m: int, n: int, k: int, a_cap_elements: int, b_cap_elements: int
-) -> tuple[IntArray, IntArray, IntArray]:
-    """All candidate tile triples ``(tile_m, tile_n, tile_k)`` whose A and B tiles fit.
+@lru_cache(maxsize=1024)  # entries are up to a few hundred kB: keep the cache bounded
+def tile_grid(m: int, n: int, k: int, a_cap_elements: int, b_cap_elements: int) -> IntArray:
+    """All candidate tile triples whose A and B tiles fit, as a read-only ``(3, T)`` array.
 
     Args:
         m, n, k: GEMM dimensions in elements.
@@ -207,16 +210,15 @@ def tile_grid(
         b_cap_elements: usable filter buffer in elements (``tile_k * tile_n`` must fit).
 
     Returns:
-        Three equal-length int64 arrays, in a fixed (m-major) order.
+        Rows ``tile_m``, ``tile_n``, ``tile_k``; columns in a fixed (m-major, ascending) order.
     """
     cm, cn, ck = dim_candidates(m), dim_candidates(n), dim_candidates(k)
     tm = np.repeat(cm, cn.size * ck.size)
     tn = np.tile(np.repeat(cn, ck.size), cm.size)
     tk = np.tile(ck, cm.size * cn.size)
     ok = (tm * tk <= a_cap_elements) & (tk * tn <= b_cap_elements)
-    grid = (tm[ok], tn[ok], tk[ok])
-    for arr in grid:
-        arr.setflags(write=False)
+    grid = np.stack((tm[ok], tn[ok], tk[ok]))
+    grid.setflags(write=False)
     return grid
 
 
@@ -247,17 +249,39 @@ class Stage(NamedTuple):
     """DRAM cycles not hidden by double buffering (first A+B tile, last C tile), ``(1, 1, T)``."""
 
 
-def _ceil_div(a: IntArray, b: int) -> IntArray:
-    return -(-a // b)
+# Per-dataflow index tables: dimension on rows / columns / time, and for each operand the role
+# (0 = row, 1 = column, 2 = time) of its irrelevant dimension (A: n, B: m, C: k).
+def _role(df: str, x: int) -> int:
+    return GEOMETRY[df].index(x)
+
+
+@lru_cache(maxsize=64)
+def _dataflow_tables(dataflows: tuple[str, ...]) -> tuple[IntArray, ...]:
+    rows_x = np.array([GEOMETRY[d][0] for d in dataflows], dtype=np.int64)
+    cols_x = np.array([GEOMETRY[d][1] for d in dataflows], dtype=np.int64)
+    time_x = np.array([GEOMETRY[d][2] for d in dataflows], dtype=np.int64)
+    role_a = np.array([_role(d, N_DIM) for d in dataflows], dtype=np.int64)
+    role_b = np.array([_role(d, M_DIM) for d in dataflows], dtype=np.int64)
+    role_c = np.array([_role(d, K_DIM) for d in dataflows], dtype=np.int64)
+    return rows_x, cols_x, time_x, role_a, role_b, role_c
+
+
+# _MODES[o, operand]: for A (m, k | n), B (k, n | m), C (m, n | k), which of the operand's two
+# dimensions have their loop nested inside its irrelevant loop in order o: bit 0 the first,
+# bit 1 the second.
+_OPERANDS = ((M_DIM, K_DIM, N_DIM), (K_DIM, N_DIM, M_DIM), (M_DIM, N_DIM, K_DIM))
+_MODES: IntArray = np.array(
+    [[int(_INNER[o, y, x1]) + 2 * int(_INNER[o, y, x2]) for x1, x2, y in _OPERANDS]
+     for o in range(len(LOOP_ORDERS))],
+    dtype=np.int64,
+)
 
 
 def stage(
     gemm: Gemm,
     c: HwConsts,
     dataflows: tuple[str, ...],
-    tm: IntArray,
-    tn: IntArray,
-    tk: IntArray,
+    tiles: IntArray,
     orders: IntArray,
 ) -> Stage:
     """Timing and traffic of every (dataflow, loop order, tile triple) combination at once.
@@ -266,75 +290,84 @@ def stage(
         gemm: the operation.
         c: hardware scalars from :func:`hw_consts`.
         dataflows: the D dataflows to price.
-        tm, tn, tk: the T tile triples, in elements (each ``1 <= tile <= dim``).
+        tiles: ``(3, T)`` tile sizes (rows m, n, k) in elements, each ``1 <= tile <= dim``.
         orders: the O loop orders, as indices into :data:`LOOP_ORDERS`.
     """
     batch = float(gemm.batch)
-    dims = (gemm.m, gemm.n, gemm.k)
     rows, cols = c.rows, c.cols
-    tiles = (tm, tn, tk)
-    tiles_f: list[FloatArray] = []
-    nfull: list[FloatArray] = []
-    rem: list[IntArray] = []
-    ntiles: list[FloatArray] = []
-    fr: list[FloatArray] = []
-    fc: list[FloatArray] = []
-    for x in range(3):
-        q = dims[x] // tiles[x]
-        r = dims[x] - q * tiles[x]
-        tiles_f.append(tiles[x].astype(np.float64))
-        nfull.append(q.astype(np.float64))
-        rem.append(r)
-        ntiles.append((q + (r > 0)).astype(np.float64))
-        fr.append((q * _ceil_div(tiles[x], rows) + _ceil_div(r, rows)).astype(np.float64))
-        fc.append((q * _ceil_div(tiles[x], cols) + _ceil_div(r, cols)).astype(np.float64))
+    dims_i = np.array([[gemm.m], [gemm.n], [gemm.k]], dtype=np.int64)
+    q = dims_i // tiles
+    rem = dims_i - q * tiles
+    has_rem = rem > 0
+    nfull = q.astype(np.float64)
+    ntiles = nfull + has_rem
+    # Row / column folds summed over the tiles of each dimension, and the tile counts:
+    # reuse[role, x] for role 0 = on the rows, 1 = on the columns, 2 = in time.
+    reuse = np.empty((3, 3, tiles.shape[1]))
+    reuse[0] = q * -(-tiles // rows) + -(-rem // rows)
+    reuse[1] = q * -(-tiles // cols) + -(-rem // cols)
+    reuse[2] = ntiles
+    # Temporal extents (full tile, remainder) as floats: (3, 2, T).
+    both = np.stack((tiles, rem), axis=1).astype(np.float64)
+
+    rows_x, cols_x, time_x, role_a, role_b, role_c = _dataflow_tables(dataflows)
+    folds = batch * (reuse[0, rows_x] * reuse[1, cols_x])  # (D, T)
+    per_fold = [FOLD_CYCLES[d](rows, cols, both[time_x[i]]) for i, d in enumerate(dataflows)]
+    stream = np.stack([s for s, _ in per_fold])  # (D, 2, T)
+    fill_fold = np.stack([f for _, f in per_fold])
+    w_full = nfull[time_x]
+    has_t = has_rem[time_x]
+    compute = folds * (w_full * stream[:, 0] + np.where(has_t, stream[:, 1], 0.0))
+    fill = folds * (w_full * fill_fold[:, 0] + np.where(has_t, fill_fold[:, 1], 0.0))
 
     mk = batch * gemm.m * gemm.k
     kn = batch * gemm.k * gemm.n
     mn = batch * gemm.m * gemm.n
     bpe = c.bytes_per_el
+    a_rd = (mk * bpe) * reuse[role_a, N_DIM]
+    b_rd = (kn * bpe) * reuse[role_b, M_DIM]
+    c_acc = mn * reuse[role_c, K_DIM]
 
-    # --- dataflow-dependent: (D, 1, T)
-    n_d, n_t = len(dataflows), tm.shape[0]
-    compute = np.empty((n_d, 1, n_t))
-    fill = np.empty((n_d, 1, n_t))
-    a_rd = np.empty((n_d, 1, n_t))
-    b_rd = np.empty((n_d, 1, n_t))
-    c_acc = np.empty((n_d, 1, n_t))
-    for d, name in enumerate(dataflows):
-        row_x, col_x, time_x = GEOMETRY[name]
-        fold_fn = FOLD_CYCLES[name]
-        folds = batch * fr[row_x] * fc[col_x]
-        s_full, f_full = fold_fn(rows, cols, tiles_f[time_x])
-        s_rem, f_rem = fold_fn(rows, cols, rem[time_x].astype(np.float64))
-        has_rem = rem[time_x] > 0
-        compute[d, 0] = folds * (nfull[time_x] * s_full + np.where(has_rem, s_rem, 0.0))
-        fill[d, 0] = folds * (nfull[time_x] * f_full + np.where(has_rem, f_rem, 0.0))
-        # Array reads of each operand, by the role of its irrelevant dimension.
-        reuse = {row_x: fr[row_x], col_x: fc[col_x], time_x: ntiles[time_x]}
-        a_rd[d, 0] = (mk * bpe) * reuse[N_DIM]
-        b_rd[d, 0] = (kn * bpe) * reuse[M_DIM]
-        c_acc[d, 0] = mn * reuse[K_DIM]
+    # Refetches. Inside its irrelevant loop an operand touches, per relevant dimension, the
+    # whole dimension (that loop nested inside) or one tile (outside; full tiles and the ragged
+    # last tile are two classes). A class whose footprint does not fit is refetched once per
+    # iteration of the irrelevant loop. Each loop order puts an operand in one of four modes
+    # (which of its two dimensions are nested inside); price the modes on (T,) arrays, then
+    # gather them per order.
+    t_full, t_rem = both[:, 0], both[:, 1]
+    w_full = nfull * t_full  # elements covered by the full tiles of each dimension
 
-    # --- loop-order-dependent: (1, O, T)
-    def extent(x: int, outer: int) -> FloatArray:
-        """Span of dimension x touched inside the loop over `outer`, in elements."""
-        inner = _INNER[orders, outer, x][:, None]
-        return np.where(inner, float(dims[x]), tiles_f[x])
+    def moved(x1: int, x2: int, y: int, el_bytes: float, cap_bytes: float) -> FloatArray:
+        """Elements of the (x1, x2) operand moved per batch element, by mode: (4, T)."""
+        d1, d2 = float(dims_i[x1, 0]), float(dims_i[x2, 0])
+        times = ntiles[y]
 
-    a_fetch = np.where(
-        extent(M_DIM, N_DIM) * extent(K_DIM, N_DIM) * bpe > c.cap_a_bytes, ntiles[N_DIM], 1.0
-    )
-    b_fetch = np.where(
-        extent(K_DIM, M_DIM) * extent(N_DIM, M_DIM) * bpe > c.cap_b_bytes, ntiles[M_DIM], 1.0
-    )
-    spill = extent(M_DIM, K_DIM) * extent(N_DIM, K_DIM) * c.acc_bytes > c.cap_c_bytes
-    psum = np.where(spill, (mn * c.acc_bytes) * (ntiles[K_DIM] - 1.0), 0.0)
+        def fetch(footprint: FloatArray) -> FloatArray:
+            return np.where(footprint * el_bytes > cap_bytes, times, 1.0)
+
+        out = np.empty((4, times.shape[0]))
+        out[0] = d1 * d2  # both outside: one tile at a time, always fits
+        out[1] = d1 * w_full[x2] * fetch(d1 * t_full[x2]) + d1 * t_rem[x2] * fetch(
+            d1 * t_rem[x2]
+        )
+        out[2] = w_full[x1] * d2 * fetch(t_full[x1] * d2) + t_rem[x1] * d2 * fetch(
+            t_rem[x1] * d2
+        )
+        out[3] = d1 * d2 * fetch(np.full_like(times, d1 * d2))
+        return out
+
+    a_el = moved(M_DIM, K_DIM, N_DIM, bpe, c.cap_a_bytes)[_MODES[orders, 0]]
+    b_el = moved(K_DIM, N_DIM, M_DIM, bpe, c.cap_b_bytes)[_MODES[orders, 1]]
+    # Partial sums of a C class that does not fit make nk - 1 round trips (0 when nk = 1).
+    c_el = moved(M_DIM, N_DIM, K_DIM, c.acc_bytes, c.cap_c_bytes)[_MODES[orders, 2]]
+    psum_el = c_el - float(gemm.m) * gemm.n
+    tm, tn, tk = tiles
     exposed = (tm * tk + tk * tn + tm * tn) * (bpe / c.bw_bytes_per_cycle)
     return Stage(
-        compute=compute, fill=fill, a_rd=a_rd, b_rd=b_rd, c_acc=c_acc,
-        a_dram=((mk * bpe) * a_fetch)[None], b_dram=((kn * bpe) * b_fetch)[None],
-        psum=psum[None], exposed=exposed[None, None],
+        compute=compute[:, None], fill=fill[:, None], a_rd=a_rd[:, None], b_rd=b_rd[:, None],
+        c_acc=c_acc[:, None], a_dram=((batch * bpe) * a_el)[None],
+        b_dram=((batch * bpe) * b_el)[None], psum=((batch * c.acc_bytes) * psum_el)[None],
+        exposed=exposed[None, None],
     )
 
 
@@ -500,6 +533,11 @@ def pareto_indices(cycles: FloatArray, energy: FloatArray) -> IntArray:
     return kept
 
 
+@lru_cache(maxsize=64)
+def _canonical_dataflows(dataflows: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(d for d in DATAFLOWS if d in dataflows)
+
+
 class ArrayEngine:
     """A PE array with ifmap / filter / ofmap buffers, priced by the model of this module.
 
@@ -511,8 +549,8 @@ class ArrayEngine:
     shaping_free: bool = False
 
     def dataflows_for(self, hw: Hardware) -> tuple[str, ...]:
-        """Dataflows the mapping search may pick on ``hw``."""
-        return hw.dataflows
+        """Dataflows the mapping search may pick on ``hw``, in :data:`DATAFLOWS` order."""
+        return _canonical_dataflows(hw.dataflows)
 
     def shaping(self, gemm: Gemm, hw: Hardware) -> Shaping:
         """Tensor-shaping overhead of ``gemm`` on ``hw``."""
@@ -545,9 +583,8 @@ class ArrayEngine:
             )
         shaping = self.shaping(gemm, hw)
         st = stage(
-            gemm, c, (mapping.dataflow,),
-            np.array([tm], dtype=np.int64), np.array([tn], dtype=np.int64),
-            np.array([tk], dtype=np.int64), np.array([order], dtype=np.int64),
+            gemm, c, (mapping.dataflow,), np.array([[tm], [tn], [tk]], dtype=np.int64),
+            np.array([order], dtype=np.int64),
         )
         zero = np.zeros(1, dtype=np.int64)
         return components(st, gemm, c, shaping, zero, zero, zero), c, shaping
@@ -599,15 +636,15 @@ class ArrayEngine:
         c = hw_consts(hw)
         a_cap = math.floor(c.cap_a_bytes / c.bytes_per_el)
         b_cap = math.floor(c.cap_b_bytes / c.bytes_per_el)
-        tm, tn, tk = tile_grid(gemm.m, gemm.n, gemm.k, a_cap, b_cap)
-        if tm.size == 0:
+        tiles = tile_grid(gemm.m, gemm.n, gemm.k, a_cap, b_cap)
+        if tiles.shape[1] == 0:
             raise ModelInputError(
                 "no tile fits: the ifmap / filter buffers cannot hold one element "
                 f"(ifmap {hw.ifmap_sram_kb} kB, filter {hw.filter_sram_kb} kB)"
             )
         dataflows = self.dataflows_for(hw)
         shaping = self.shaping(gemm, hw)
-        st = stage(gemm, c, dataflows, tm, tn, tk, _ALL_ORDERS)
+        st = stage(gemm, c, dataflows, tiles, _ALL_ORDERS)
         cycles3, energy3 = grid_objectives(st, gemm, c, shaping)
         cycles = cycles3.reshape(-1)
         energy = energy3.reshape(-1)
@@ -624,7 +661,7 @@ class ArrayEngine:
         flat = np.concatenate((best[:1], front))
         d, o, t = np.unravel_index(flat, cycles3.shape)
         costs = to_costs(components(st, gemm, c, shaping, d, o, t), gemm, c, shaping)
-        tm_l, tn_l, tk_l = tm[t].tolist(), tn[t].tolist(), tk[t].tolist()
+        tm_l, tn_l, tk_l = tiles[:, t].tolist()
         mappings = [
             Mapping(
                 dataflow=dataflows[di], tile_m=tm_l[i], tile_n=tn_l[i], tile_k=tk_l[i],

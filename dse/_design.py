@@ -22,6 +22,8 @@ class Design:
             this hardware) or ``mac_optimal`` (fewest MACs, then priced on this hardware).
         path_optimizer: path optimizer used for the search (``dp``, ``exhaustive``, ``greedy``).
         mapping_objective: what each GEMM's mapping (and a hardware-aware path) minimises.
+        path_choices: with ``path_policy="searched"``, the index of the contraction tree (in
+            :func:`dse.contraction.enumerate_trees` order) of each ``"<layer>/<pass>"`` network.
     """
 
     workload: Workload
@@ -30,6 +32,7 @@ class Design:
     path_policy: str = "hardware_aware"
     path_optimizer: str = "dp"
     mapping_objective: str = "latency"
+    path_choices: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description; :meth:`from_dict` reads it back."""
@@ -40,6 +43,7 @@ class Design:
             "path_policy": self.path_policy,
             "path_optimizer": self.path_optimizer,
             "mapping_objective": self.mapping_objective,
+            "path_choices": {k: v for k, v in self.path_choices},
             "hardware": hw,
             "workload": {
                 "name": self.workload.name,
@@ -97,6 +101,7 @@ class Design:
                 path_policy=data["path_policy"],
                 path_optimizer=data["path_optimizer"],
                 mapping_objective=data["mapping_objective"],
+                path_choices=tuple(sorted((str(k), int(v)) for k, v in data.get("path_choices", {}).items())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DSEError(f"malformed design record: {exc}") from None
@@ -104,7 +109,12 @@ class Design:
 
 @dataclass(frozen=True, slots=True)
 class StepRecord:
-    """One pairwise contraction step of a chosen plan, lowered and priced."""
+    """One pairwise contraction step of a chosen plan, lowered to a GEMM and priced.
+
+    ``lhs``/``rhs``/``out`` name tensors (inputs by name, intermediates ``t<id>``); ``batch, m,
+    n, k`` are the GEMM ``C[b,m,n] = A[b,m,k] B[b,k,n]``; the tile sizes (elements) and loop order
+    are the best mapping found; ``cycles`` and ``energy_pj`` its cost (one layer instance).
+    """
 
     lhs: str
     rhs: str
@@ -115,6 +125,10 @@ class StepRecord:
     k: int
     macs: int
     dataflow: str
+    tile_m: int
+    tile_n: int
+    tile_k: int
+    loop_order: str
     cycles: float
     energy_pj: float
 
@@ -153,6 +167,8 @@ class Metrics:
     dense_params: int
     compression: float
     onchip_kb: float
+    dsp_count: int
+    bram_blocks: int
     macs: int
     mac_optimal_macs: int
     utilization: float

@@ -29,32 +29,32 @@ def _load(args: argparse.Namespace, **extra: Any) -> StudyConfig:
     return load_study_config(args.study, overrides=over)
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from dse.outputs import write_outputs
-    from dse.results import summary_table
-    from dse.study import open_study, run_dir_exists, run_trials
+def _exec_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timeout", type=float, help="stop starting new batches after this many seconds")
+    p.add_argument("--seed", type=int, help="sampler seed (overrides the study's)")
+    p.add_argument("--n-jobs", type=int, default=1, help="local evaluation processes (joblib loky)")
+    p.add_argument("--backend", choices=("loky", "dask"), default="loky", help="where batches are evaluated")
+    p.add_argument("--scheduler", help="Dask scheduler address for --backend dask (tcp://host:8786)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    cfg = _load(args, n_trials=args.n_trials, timeout_s=args.timeout, seed=args.seed)
-    resuming = run_dir_exists(cfg) or bool(args.storage)
-    study = open_study(cfg, args.storage)
-    n_before = len(study.trials)
-    verb = "Resuming" if resuming and n_before else "Starting"
+
+def _announce(verb: str, cfg: StudyConfig, n_before: int, where: str) -> None:
     print(
-        f"{verb} study {cfg.name!r} ({n_before} trials so far) -> {cfg.run_dir}  "
+        f"{verb} study {cfg.name!r} ({n_before} trials so far) -> {where}  "
         f"[{cfg.mode}, {cfg.sampler.name}, objectives: {', '.join(cfg.objectives)}]",
         file=sys.stderr,
     )
-    summary = run_trials(
-        study,
-        cfg,
-        n_trials=cfg.n_trials,
-        timeout_s=cfg.timeout_s,
-        n_jobs=args.n_jobs,
-        progress=not args.quiet,
-    )
+
+
+def _finish(study: Any, cfg: StudyConfig, summary: Any) -> int:
+    from dse.outputs import write_outputs
+    from dse.results import summary_table
+
     t0 = time.monotonic()
     out = write_outputs(study, cfg)
     rate = summary.completed / summary.elapsed_s if summary.elapsed_s > 0 else 0.0
+    if summary.recovered:
+        print(f"marked {len(summary.recovered)} trials of dead workers as failed: {list(summary.recovered)}")
     print(
         f"\n{summary.completed} trials completed, {summary.failed} failed in {summary.elapsed_s:.1f} s "
         f"({rate:.1f} trials/s); {len(out.trials)} finished in total, "
@@ -65,6 +65,59 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"\ntrials:    {out.trials_csv}\npareto:    {out.pareto_csv}\n"
         f"dashboard: {out.dashboard_html}\nexports:   {out.trials_csv.parent / 'exports'} "
         f"({len(out.exports)} JSON designs)"
+    )
+    return 130 if summary.interrupted else 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from dse.study import open_study, run_dir_exists, run_exhaustive, run_trials
+
+    cfg = _load(args, n_trials=args.n_trials, timeout_s=args.timeout, seed=args.seed)
+    if args.exhaustive:
+        from dse.study import space_size
+
+        size = space_size(cfg, args.exhaustive_limit)  # validates before anything is written
+        print(f"exhaustive: {size} designs in the space", file=sys.stderr)
+    resuming = run_dir_exists(cfg) or bool(args.storage)
+    study = open_study(cfg, args.storage)
+    n_before = len(study.trials)
+    _announce("Resuming" if resuming and n_before else "Starting", cfg, n_before, args.storage or str(cfg.run_dir))
+    common = {"n_jobs": args.n_jobs, "backend": args.backend, "scheduler": args.scheduler, "progress": not args.quiet}
+    if args.exhaustive:
+        summary = run_exhaustive(study, cfg, limit=args.exhaustive_limit, **common)
+    else:
+        summary = run_trials(study, cfg, n_trials=cfg.n_trials, timeout_s=cfg.timeout_s, **common)
+    return _finish(study, cfg, summary)
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from dse.study import open_study, run_dir_exists, run_trials
+
+    cfg = _load(args, n_trials=args.n_trials, timeout_s=args.timeout, seed=args.seed)
+    if not args.storage and not run_dir_exists(cfg):
+        raise ConfigError(cfg.source, "(study)", f"a run to resume in {cfg.run_dir}; start it with `dse run`")
+    study = open_study(cfg, args.storage, create=False)
+    _announce("Resuming", cfg, len(study.trials), args.storage or str(cfg.run_dir))
+    summary = run_trials(
+        study, cfg, until_total=cfg.n_trials, timeout_s=cfg.timeout_s, n_jobs=args.n_jobs,
+        backend=args.backend, scheduler=args.scheduler, progress=not args.quiet,
+    )
+    return _finish(study, cfg, summary)
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from dse.study import open_study, run_trials, worker_id
+
+    cfg = _load(args, n_trials=args.n_trials, timeout_s=args.timeout, seed=args.seed)
+    study = open_study(cfg, args.storage)
+    summary = run_trials(
+        study, cfg, until_total=cfg.n_trials, timeout_s=cfg.timeout_s, n_jobs=args.n_jobs,
+        backend=args.backend, scheduler=args.scheduler, progress=not args.quiet,
+        batch_size=args.batch_size,
+    )
+    print(
+        f"worker {worker_id()}: {summary.completed} trials completed, {summary.failed} failed "
+        f"in {summary.elapsed_s:.1f} s; the study's budget is {cfg.n_trials} completed trials"
     )
     return 130 if summary.interrupted else 0
 
@@ -141,47 +194,52 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _design_from_file(path: Path) -> Design:
+    import yaml
+
+    if not path.is_file():
+        raise ConfigError(str(path), "", "file not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        record = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(str(path), f"line {exc.lineno}", "valid JSON (a design exported by `dse export`)") from None
+    except yaml.YAMLError:
+        raise ConfigError(str(path), "", "valid YAML (a design exported by `dse export --target yaml`)") from None
+    if not isinstance(record, dict) or "design" not in record:
+        raise ConfigError(str(path), "design", "an object with a 'design' block (from `dse export`)")
+    try:
+        return Design.from_dict(record["design"])
+    except DSEError as exc:
+        raise ConfigError(str(path), "design", str(exc)) from None
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from dse.evaluate import evaluate
 
-    path = Path(args.design)
-    if not path.is_file():
-        raise ConfigError(str(path), "", "file not found")
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            str(path), f"line {exc.lineno}", "valid JSON (a design exported by `dse export`)"
-        ) from None
-    if not isinstance(record, dict) or "design" not in record:
-        raise ConfigError(
-            str(path),
-            "design",
-            "a JSON object with a 'design' block (from `dse export --target json`)",
-        )
-    design = Design.from_dict(record["design"])
+    path = Path(args.source)
+    if path.suffix in (".yaml", ".yml") and args.trial is not None:
+        from dse.study import complete_trials
+
+        args.study, args.run_dir, args.storage = args.source, args.run_dir, args.storage
+        cfg, study = _open_existing(args)
+        found = [t for t in complete_trials(study) if t.number == args.trial]
+        if not found:
+            raise DSEError(f"trial {args.trial} is not a finished trial of study {cfg.name!r}")
+        design = Design.from_dict(found[0].user_attrs["design"])
+    else:
+        design = _design_from_file(path)
     metrics = evaluate(design)
     if args.json:
         print(json.dumps({"design": design.to_dict(), "metrics": metrics.to_dict()}, indent=2))
         return 0
-    s = metrics.scalars()
-    units = {
-        "latency_ms": "ms",
-        "latency_cycles": "cycles",
-        "energy_uj": "uJ",
-        "edp_uj_ms": "uJ*ms",
-        "area_mm2": "mm2",
-        "power_mw": "mW",
-        "onchip_kb": "kB",
-        "compression": "x",
-    }
-    for k, v in s.items():
-        print(f"{k:>18}  {v:.6g} {units.get(k, '')}")
-    print("\n  layer/pass           macs        cycles     energy_pj")
+    from dse.study import UNITS
+
+    for k, v in metrics.scalars().items():
+        print(f"{k:>18}  {v:.6g} {UNITS.get(k, '')}")
+    print("\n  layer/pass              macs        cycles     energy_pj")
     for p in metrics.passes:
-        print(
-            f"  {p.layer + '/' + p.pass_name:<16} {p.macs:>10,} {p.cost.cycles:>13,.0f} {p.cost.energy_pj:>13,.0f}"
-        )
+        print(f"  {p.layer + '/' + p.pass_name:<18} {p.macs:>12,} {p.cost.cycles:>13,.0f} {p.cost.energy_pj:>13,.0f}")
     return 0
 
 
@@ -193,14 +251,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="run (or resume) a study: N more trials, then write its outputs")
+    p = sub.add_parser("run", help="run a study (or continue it): N more trials, then write its outputs")
     _study_args(p)
     p.add_argument("--n-trials", type=int, help="trials to run now (default: the study's n_trials)")
-    p.add_argument("--timeout", type=float, help="stop after this many seconds")
-    p.add_argument("--seed", type=int, help="sampler seed (overrides the study's)")
-    p.add_argument("--n-jobs", type=int, default=1, help="evaluation processes (joblib)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _exec_args(p)
+    p.add_argument("--exhaustive", action="store_true", help="evaluate every design of the (small) space")
+    p.add_argument("--exhaustive-limit", type=int, default=20_000, help="largest space --exhaustive accepts")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("resume", help="continue a study until it holds n_trials completed trials")
+    _study_args(p)
+    p.add_argument("--n-trials", type=int, help="the total budget (default: the study's n_trials)")
+    _exec_args(p)
+    p.set_defaults(func=_cmd_resume)
+
+    p = sub.add_parser("worker", help="one of many processes sharing a study until its budget is reached")
+    _study_args(p)
+    p.add_argument("--n-trials", type=int, help="the total budget (default: the study's n_trials)")
+    p.add_argument("--batch-size", type=int, default=4, help="trials asked per batch (default 4)")
+    _exec_args(p)
+    p.set_defaults(func=_cmd_worker)
 
     p = sub.add_parser("dashboard", help="write the study's offline HTML dashboard")
     _study_args(p)
@@ -226,8 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
     _study_args(p)
     p.set_defaults(func=_cmd_status)
 
-    p = sub.add_parser("evaluate", help="evaluate one design from an exported JSON file")
-    p.add_argument("design", help="JSON file written by `dse export --target json`")
+    p = sub.add_parser("evaluate", help="evaluate one design: an exported JSON/YAML file, or STUDY.yaml --trial N")
+    p.add_argument("source", help="design file from `dse export`, or a study YAML with --trial")
+    p.add_argument("--trial", type=int, help="trial number of the study")
+    p.add_argument("--run-dir", help="run folder of the study (default: runs/<study name>)")
+    p.add_argument("--storage", help="storage URL of the study")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
 

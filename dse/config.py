@@ -33,9 +33,9 @@ from dse.workload import (
 )
 
 MODES: tuple[str, ...] = ("inference", "training")
-PATH_POLICIES: tuple[str, ...] = ("hardware_aware", "mac_optimal")
+PATH_POLICIES: tuple[str, ...] = ("hardware_aware", "mac_optimal", "searched")
 PATH_OPTIMIZERS: tuple[str, ...] = ("dp", "exhaustive", "greedy")
-SAMPLERS: tuple[str, ...] = ("nsga2", "tpe", "random")
+SAMPLERS: tuple[str, ...] = ("nsga2", "nsga3", "tpe", "random", "qmc", "bruteforce")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +58,15 @@ OBJECTIVE_SPECS: dict[str, ObjectiveSpec] = {
         ObjectiveSpec("params", "minimize", "parameters", "model parameters"),
         ObjectiveSpec("compression", "maximize", "x", "compression vs dense"),
         ObjectiveSpec("onchip_kb", "minimize", "kB", "on-chip SRAM"),
+        ObjectiveSpec("dsp_count", "minimize", "DSP slices", "FPGA DSP slices"),
+        ObjectiveSpec("bram_blocks", "minimize", "BRAM36", "FPGA block RAMs"),
     )
 }
 """Objectives a study can choose, keyed by the metric name (which carries the unit)."""
 
-CONSTRAINT_KEYS: tuple[str, ...] = ("area_mm2", "power_mw", "onchip_kb", "latency_ms", "energy_uj")
+CONSTRAINT_KEYS: tuple[str, ...] = (
+    "area_mm2", "power_mw", "onchip_kb", "latency_ms", "energy_uj", "dsp_count", "bram_blocks",
+)
 
 HARDWARE_KEYS: tuple[str, ...] = (
     "engine",
@@ -223,6 +227,7 @@ class SpaceConfig:
     path_policy: str
     path_optimizer: str
     mapping_objective: str
+    tie_ranks: bool = False
 
     @property
     def hardware_dict(self) -> dict[str, ParamSpec]:
@@ -234,6 +239,8 @@ class SpaceConfig:
         n = sum(1 for _, p in self.hardware if not isinstance(p, Fixed))
         for ls in self.layers:
             n += sum(1 for p in (ls.format, ls.d, ls.rank) if not isinstance(p, Fixed))
+        if self.path_policy == "searched":
+            n += 1
             n += sum(1 for _, c in ls.in_shapes if len(c) > 1)
             n += sum(1 for _, c in ls.out_shapes if len(c) > 1)
         return n
@@ -287,7 +294,10 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
         hardware.append((key, spec))
 
     model = as_mapping(data.get("model", {}), source, "model")
-    check_keys(model, ("default", "layers"), source, "model")
+    check_keys(model, ("default", "layers", "tie_ranks"), source, "model")
+    tie_ranks = model.get("tie_ranks", False)
+    if not isinstance(tie_ranks, bool):
+        raise ConfigError(source, "model.tie_ranks", f"true or false, got {tie_ranks!r}")
     default = as_mapping(model.get("default", {}), source, "model.default")
     check_keys(default, _LAYER_SPACE_KEYS, source, "model.default")
     overrides = as_mapping(model.get("layers", {}) or {}, source, "model.layers")
@@ -311,6 +321,10 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
             _layer_space(layer_spec.name, layer_spec.in_features, layer_spec.out_features, merged, source, fld)
         )
 
+    if tie_ranks:
+        specs = {repr(ls.rank) for ls in layers if "ttm" in param_values(ls.format)}
+        if len(specs) > 1:
+            raise ConfigError(source, "model.tie_ranks", "the same rank range for every layer when ranks are tied")
     policy = as_mapping(data.get("policy", {}) or {}, source, "policy")
     check_keys(policy, ("path", "path_optimizer", "mapping_objective"), source, "policy")
     cfg = SpaceConfig(
@@ -326,6 +340,7 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
             "policy.path_optimizer",
             choices=PATH_OPTIMIZERS,
         ),
+        tie_ranks=tie_ranks,
         mapping_objective=as_str(
             policy.get("mapping_objective", "latency"),
             source,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
+from typing import cast
 
-from analytical_models import ZERO_COST, Cost, Hardware, area_mm2
+from analytical_models import ZERO_COST, Cost, Hardware, Objective, area_mm2
 from dse._design import Design, Metrics, PassRecord, StepRecord
 from dse._errors import DSEError
-from dse.contraction import ContractionPlan, build_plan, optimize_network
+from dse.contraction import ContractionPlan, build_plan, enumerate_trees, optimize_network
 from dse.workload import PASS_DX, LayerSpec, TensorNetwork, WorkloadError, get_format
 
 
@@ -26,6 +28,7 @@ def _pass_record(
     steps = []
     for s, step in enumerate(plan.steps):
         gemm = step.gemm
+        mapping = step.mapping
         cost = step.cost if step.cost is not None else ZERO_COST
         out_id = net.n_inputs + s
         names[out_id] = f"t{out_id}"
@@ -39,7 +42,11 @@ def _pass_record(
                 n=gemm.n,
                 k=gemm.k,
                 macs=step.macs,
-                dataflow=step.mapping.dataflow if step.mapping is not None else "",
+                dataflow=mapping.dataflow if mapping is not None else "",
+                tile_m=mapping.tile_m if mapping is not None else 0,
+                tile_n=mapping.tile_n if mapping is not None else 0,
+                tile_k=mapping.tile_k if mapping is not None else 0,
+                loop_order=mapping.loop_order if mapping is not None else "",
                 cycles=cost.cycles,
                 energy_pj=cost.energy_pj,
             )
@@ -58,6 +65,41 @@ def _pass_record(
     )
 
 
+DSP_MACS_PER_SLICE_8BIT = 2
+"""Two int8 MACs share one DSP48E2 slice (27x18 multiplier) by operand packing; wider operands up
+to 18 bits take one slice per MAC (Xilinx WP486, "Deep Learning with INT8 Optimization")."""
+BRAM36_KB = 4.5
+"""One BRAM36 block holds 36 Kbit = 4.5 kB of data."""
+
+
+def fpga_resources(hw: Hardware) -> tuple[int, int]:
+    """``(DSP slices, BRAM36 blocks)`` an FPGA build of ``hw`` needs (first-order).
+
+    One MAC per PE; int8 MACs pack two per DSP slice, 9-18 bit ones take one, wider ones four.
+    Each on-chip buffer rounds up to whole BRAM36 blocks.
+    """
+    if hw.bits <= 8:
+        dsp = -(-hw.n_pes // DSP_MACS_PER_SLICE_8BIT)
+    elif hw.bits <= 18:
+        dsp = hw.n_pes
+    else:
+        dsp = 4 * hw.n_pes
+    bram = sum(
+        math.ceil(kb / BRAM36_KB) for kb in (hw.ifmap_sram_kb, hw.filter_sram_kb, hw.ofmap_sram_kb)
+    )
+    return dsp, bram
+
+
+@lru_cache(maxsize=64)
+def _trees(n: int) -> tuple[tuple[tuple[int, int], ...], ...]:
+    return tuple(tuple(tuple(p) for p in t) for t in enumerate_trees(n))  # type: ignore[misc]
+
+
+def tree_count(n_inputs: int) -> int:
+    """Number of binary contraction trees of a network with ``n_inputs`` inputs."""
+    return len(_trees(n_inputs))
+
+
 @lru_cache(maxsize=65_536)
 def evaluate_layer(
     spec: LayerSpec,
@@ -68,6 +110,7 @@ def evaluate_layer(
     path_policy: str,
     path_optimizer: str,
     mapping_objective: str,
+    path_choices: tuple[tuple[str, int], ...] = (),
 ) -> tuple[PassRecord, ...]:
     """Price every pass of one layer on ``hw``; cached by value (layers repeat across trials).
 
@@ -79,7 +122,10 @@ def evaluate_layer(
         path_policy: ``hardware_aware`` or ``mac_optimal``.
         path_optimizer: the optimizer used for the hardware-aware path.
         mapping_objective: ``latency``, ``energy`` or ``edp`` for every GEMM's mapping.
+        path_choices: tree index per pass label, for ``path_policy="searched"``.
     """
+    chosen = dict(path_choices)
+    objective = cast(Objective, mapping_objective)
     fmt = get_format(spec.format)
     nets = fmt.networks(spec) if training else fmt.inference_networks(spec)
     records = []
@@ -88,12 +134,20 @@ def evaluate_layer(
             continue
         mac_plan = optimize_network(net, optimizer="dp", cost="macs")
         if path_policy == "mac_optimal":
-            plan = build_plan(net, mac_plan.path, hw=hw, objective=mapping_objective)
+            plan = build_plan(net, mac_plan.path, hw=hw, objective=objective)
+        elif path_policy == "searched":
+            trees = _trees(net.n_inputs)
+            index = chosen.get(net.label, 0)
+            if not 0 <= index < len(trees):
+                raise EvaluationError(
+                    f"layer {spec.name!r} pass {net.label}: tree index {index} outside 0..{len(trees) - 1}"
+                )
+            plan = build_plan(net, trees[index], hw=hw, objective=objective)
         else:
             cost_kind = "energy" if mapping_objective == "energy" else "latency"
             plan = optimize_network(net, optimizer=path_optimizer, cost=cost_kind, hw=hw)
             if plan.cost is None or mapping_objective == "edp":
-                plan = build_plan(net, plan.path, hw=hw, objective=mapping_objective)
+                plan = build_plan(net, plan.path, hw=hw, objective=objective)
         records.append(_pass_record(spec, net, plan, mac_plan.macs))
     return tuple(records)
 
@@ -118,6 +172,11 @@ def evaluate(design: Design) -> Metrics:
                     path_policy=design.path_policy,
                     path_optimizer=design.path_optimizer,
                     mapping_objective=design.mapping_objective,
+                    path_choices=tuple(
+                        (key.split("/", 1)[1], idx)
+                        for key, idx in design.path_choices
+                        if key.split("/", 1)[0] == spec.name
+                    ),
                 )
             )
         params = design.workload.params()
@@ -127,6 +186,7 @@ def evaluate(design: Design) -> Metrics:
     latency_ms = total.cycles / (hw.freq_mhz * 1e3)
     energy_uj = total.energy_pj * 1e-6
     dense = design.workload.dense_params()
+    dsp, bram = fpga_resources(hw)
     return Metrics(
         latency_cycles=total.cycles,
         latency_ms=latency_ms,
@@ -139,6 +199,8 @@ def evaluate(design: Design) -> Metrics:
         dense_params=dense,
         compression=dense / params if params else 0.0,
         onchip_kb=hw.sram_kb,
+        dsp_count=dsp,
+        bram_blocks=bram,
         macs=sum(p.macs for p in passes),
         mac_optimal_macs=sum(p.mac_optimal_macs for p in passes),
         utilization=total.utilization,

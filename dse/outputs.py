@@ -58,10 +58,7 @@ def write_outputs(study: optuna.Study, cfg: StudyConfig, *, dashboard: bool = Tr
     _csv_frame(front).to_csv(pareto_csv, index=False)
     html = run_dir / "dashboard.html"
     if dashboard:
-        breakdowns = {
-            t.number: dict(t.user_attrs.get("cycle_breakdown", {})) for t in complete_trials(study)
-        }
-        write_dashboard(html, cfg, df, front, breakdowns)
+        write_dashboard(html, cfg, study, df=df, front=front)
     exports_dir = run_dir / "exports"
     if exports_dir.is_dir():
         for old in exports_dir.glob("trial_*.json"):

@@ -25,7 +25,8 @@ from dse.config import (
     SpaceConfig,
     StudyConfig,
 )
-from dse.workload import LayerSpec, Workload
+from dse.evaluate import tree_count
+from dse.workload import PASS_DX, LayerSpec, Workload, get_format
 
 
 def shape_label(shape: tuple[int, ...]) -> str:
@@ -69,8 +70,8 @@ def suggest_hardware(trial: optuna.Trial, space: SpaceConfig) -> Hardware:
     )
 
 
-def suggest_layer(trial: optuna.Trial, ls: LayerSpace, base: LayerSpec) -> LayerSpec:
-    """Sample one layer's format, depth, shapes and rank."""
+def suggest_layer(trial: optuna.Trial, ls: LayerSpace, base: LayerSpec, *, rank_name: str = "") -> LayerSpec:
+    """Sample one layer's format, depth, shapes and rank (``rank_name`` overrides the rank's name)."""
     at = f"@{ls.layer}"
     fmt = _suggest(trial, "format" + at, ls.format)
     if fmt == "dense":
@@ -86,7 +87,7 @@ def suggest_layer(trial: optuna.Trial, ls: LayerSpace, base: LayerSpec) -> Layer
     )
     in_shape = _suggest(trial, f"in_shape{tag}{at}", in_spec)
     out_shape = _suggest(trial, f"out_shape{tag}{at}", out_spec)
-    rank = int(_suggest(trial, "rank" + at, ls.rank))
+    rank = int(_suggest(trial, rank_name or "rank" + at, ls.rank))
     return replace(
         base,
         format="ttm",
@@ -102,7 +103,11 @@ def suggest(trial: optuna.Trial, cfg: StudyConfig) -> Design:
     hw = suggest_hardware(trial, space)
     workload: Workload = cfg.workload
     for ls in space.layers:
-        workload = workload.with_layer(suggest_layer(trial, ls, workload.layer(ls.layer)))
+        rank_name = "rank" if space.tie_ranks else ""
+        workload = workload.with_layer(suggest_layer(trial, ls, workload.layer(ls.layer), rank_name=rank_name))
+    path_choices: tuple[tuple[str, int], ...] = ()
+    if space.path_policy == "searched":
+        path_choices = suggest_paths(trial, cfg, workload)
     return Design(
         workload=workload,
         hardware=hw,
@@ -110,4 +115,29 @@ def suggest(trial: optuna.Trial, cfg: StudyConfig) -> Design:
         path_policy=space.path_policy,
         path_optimizer=space.path_optimizer,
         mapping_objective=space.mapping_objective,
+        path_choices=path_choices,
     )
+
+
+def suggest_paths(trial: optuna.Trial, cfg: StudyConfig, workload: Workload) -> tuple[tuple[str, int], ...]:
+    """Sample a contraction-tree index for every network of every layer (``path@fc1/forward``).
+
+    When a layer's depth or format is searched, its networks' input counts vary, so the name
+    carries the tree count: ``path_t15@fc1/forward``.
+    """
+    searched = {ls.layer: not (isinstance(ls.d, Fixed) and isinstance(ls.format, Fixed)) for ls in cfg.space.layers}
+    training = cfg.mode == "training"
+    choices: list[tuple[str, int]] = []
+    for n, spec in enumerate(workload.layers):
+        fmt = get_format(spec.format)
+        nets = fmt.networks(spec) if training else fmt.inference_networks(spec)
+        for net in nets:
+            if net.label == PASS_DX and n == 0:
+                continue
+            count = tree_count(net.n_inputs)
+            if count <= 1:
+                continue
+            tag = f"_t{count}" if searched.get(spec.name, False) else ""
+            key = f"{spec.name}/{net.label}"
+            choices.append((key, trial.suggest_int(f"path{tag}@{key}", 0, count - 1)))
+    return tuple(sorted(choices))

@@ -1,28 +1,82 @@
-"""Pure extraction of what a plot shows (no plotly here): small named tuples, easy to test."""
+"""Pure extraction of what a plot shows (no plotly here): small named tuples, easy to test.
+
+Every ``*_info`` function reads a trials table (:func:`dse.results.trials_frame`), a study or
+the :class:`~dse._design.Metrics` of a re-evaluated design and returns a named tuple; the figure
+functions of :mod:`dse.report._figures` only draw those.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
+import optuna
 import pandas as pd
 
+from dse._design import Design, Metrics, PassRecord
 from dse.config import OBJECTIVE_SPECS
-from dse.pareto import pareto_mask
+from dse.evaluate import evaluate
+from dse.pareto import normalized_hypervolume, pareto_mask, to_minimization
 
 AXIS_LABELS: dict[str, str] = {
     "latency_ms": "latency per step [ms]",
+    "latency_cycles": "latency per step [cycles]",
     "energy_uj": "energy per step [uJ]",
     "edp_uj_ms": "energy-delay product [uJ*ms]",
     "area_mm2": "area [mm2]",
     "params": "model parameters [count]",
+    "dense_params": "dense model parameters [count]",
     "compression": "compression vs dense [x]",
     "onchip_kb": "on-chip SRAM [kB]",
     "power_mw": "average power [mW]",
+    "macs": "MACs per step [count]",
+    "utilization": "PE utilization [fraction]",
 }
 
+UNITS: dict[str, str] = {
+    "latency_ms": "ms",
+    "latency_cycles": "cycles",
+    "energy_uj": "uJ",
+    "edp_uj_ms": "uJ*ms",
+    "area_mm2": "mm2",
+    "params": "parameters",
+    "compression": "x",
+    "onchip_kb": "kB",
+    "power_mw": "mW",
+}
 
+CYCLE_COMPONENTS: tuple[str, ...] = ("compute", "fill_drain", "stall", "shaping")
+"""Latency components of :meth:`analytical_models.Cost.cycle_breakdown`."""
+
+ENERGY_COMPONENTS: tuple[str, ...] = (
+    "mac",
+    "ifmap_sram",
+    "filter_sram",
+    "ofmap_sram",
+    "dram",
+    "leakage",
+)
+"""Energy components of :meth:`analytical_models.Cost.energy_breakdown_pj`."""
+
+_KEPT_FORMATS: frozenset[str] = frozenset({"dense", "conv", "embedding", "attention"})
+
+
+def axis_label(key: str) -> str:
+    """Axis title of a metric or a ``param:<name>`` column, with its unit."""
+    if key in AXIS_LABELS:
+        return AXIS_LABELS[key]
+    name = key.removeprefix("param:")
+    if name.startswith("rank@"):
+        return f"{name} [TT rank]"
+    return name
+
+
+# --------------------------------------------------------------------------- 2-D fronts
 class FrontInfo(NamedTuple):
     """A 2-D front of hardware cost (y) against a model-size measure (x), all trials behind."""
 
@@ -41,10 +95,11 @@ class FrontInfo(NamedTuple):
 
 
 class BreakdownInfo(NamedTuple):
-    """Latency components (cycles) of the study's Pareto designs."""
+    """Latency (cycles) or energy (pJ) components of the study's Pareto designs."""
 
     trials: list[int]
     components: dict[str, list[float]]
+    quantity: str = "cycles"
 
 
 def design_hover(row: pd.Series) -> str:
@@ -64,14 +119,12 @@ def design_hover(row: pd.Series) -> str:
         f"{d['mode']}, paths {d['path_policy']}",
     ]
     for layer in d["workload"]["layers"]:
-        if layer["format"] == "dense":
-            lines.append(f"{layer['name']}: dense {layer['in_features']}x{layer['out_features']}")
+        if not layer.get("in_shape"):
+            lines.append(f"{layer['name']}: {layer['format']} {layer['in_features']}x{layer['out_features']}")
         else:
             ins = "x".join(map(str, layer["in_shape"]))
             outs = "x".join(map(str, layer["out_shape"]))
-            lines.append(
-                f"{layer['name']}: {layer['format']} {ins} -> {outs}, ranks {layer['ranks']}"
-            )
+            lines.append(f"{layer['name']}: {layer['format']} {ins} -> {outs}, ranks {layer['ranks']}")
     return "<br>".join(lines)
 
 
@@ -82,44 +135,36 @@ def _direction(key: str, directions: dict[str, str] | None) -> str:
     return spec.direction if spec else "minimize"
 
 
-def front_info(
-    df: pd.DataFrame, x_key: str, y_key: str, directions: dict[str, str] | None = None
-) -> FrontInfo:
+def _signs(keys: Sequence[str], directions: dict[str, str] | None) -> list[str]:
+    return [_direction(k, directions) for k in keys]
+
+
+def _front_mask(df: pd.DataFrame, keys: Sequence[str], directions: dict[str, str] | None) -> np.ndarray:
+    vals = to_minimization(df[list(keys)].to_numpy(float), _signs(keys, directions))
+    return pareto_mask(vals, df["violation"].to_numpy(float))
+
+
+def front_info(df: pd.DataFrame, x_key: str, y_key: str, directions: dict[str, str] | None = None) -> FrontInfo:
     """The 2-D non-dominated set of (x, y) among feasible trials, and every trial for context.
 
     ``directions`` maps a metric to ``minimize``/``maximize`` (the study's choice); metrics not
     in it use their default direction.
     """
+    x_label, y_label = axis_label(x_key), axis_label(y_key)
     if df.empty:
-        return FrontInfo(
-            x_key,
-            y_key,
-            AXIS_LABELS.get(x_key, x_key),
-            AXIS_LABELS.get(y_key, y_key),
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-        )
-    sign_x = -1.0 if _direction(x_key, directions) == "maximize" else 1.0
-    sign_y = -1.0 if _direction(y_key, directions) == "maximize" else 1.0
-    vals = np.column_stack([sign_x * df[x_key].to_numpy(float), sign_y * df[y_key].to_numpy(float)])
-    mask = pareto_mask(vals, df["violation"].to_numpy(float))
+        return FrontInfo(x_key, y_key, x_label, y_label, [], [], [], [], [], [], [], [])
+    mask = _front_mask(df, (x_key, y_key), directions)
     hover = [design_hover(r) for _, r in df.iterrows()]
     xs = df[x_key].to_numpy(float)
     ys = df[y_key].to_numpy(float)
     trials = df["trial"].to_numpy(int)
     pos = np.flatnonzero(mask)
-    sel = pos[np.argsort(xs[pos], kind="stable")]
+    sel = pos[np.lexsort((ys[pos], xs[pos]))]
     return FrontInfo(
         x_key=x_key,
         y_key=y_key,
-        x_label=AXIS_LABELS.get(x_key, x_key),
-        y_label=AXIS_LABELS.get(y_key, y_key),
+        x_label=x_label,
+        y_label=y_label,
         all_x=xs.tolist(),
         all_y=ys.tolist(),
         all_trials=trials.tolist(),
@@ -132,14 +177,454 @@ def front_info(
 
 
 def breakdown_info(
-    front: pd.DataFrame, cycle_breakdowns: dict[int, dict[str, float]]
+    front: pd.DataFrame,
+    breakdowns: dict[int, dict[str, float]],
+    *,
+    quantity: str = "cycles",
 ) -> BreakdownInfo:
-    """Latency components of the front's designs (``cycle_breakdowns`` keyed by trial)."""
-    trials = [int(t) for t in front["trial"]]
-    keys = ("compute", "fill_drain", "stall", "shaping")
+    """Components of the front's designs (``breakdowns`` keyed by trial).
+
+    ``quantity`` is ``cycles`` (components :data:`CYCLE_COMPONENTS`) or ``energy_pj``
+    (:data:`ENERGY_COMPONENTS`).
+    """
+    trials = [int(t) for t in front.get("trial", [])]
+    keys = CYCLE_COMPONENTS if quantity == "cycles" else ENERGY_COMPONENTS
     return BreakdownInfo(
         trials=trials,
-        components={
-            k: [float(cycle_breakdowns.get(t, {}).get(k, 0.0)) for t in trials] for k in keys
-        },
+        components={k: [float(breakdowns.get(t, {}).get(k, 0.0)) for t in trials] for k in keys},
+        quantity=quantity,
     )
+
+
+# --------------------------------------------------------------------------- 3-D front
+class Front3DInfo(NamedTuple):
+    """Three metrics of every trial, and their 3-D non-dominated set."""
+
+    keys: tuple[str, str, str]
+    labels: tuple[str, str, str]
+    all_xyz: tuple[list[float], list[float], list[float]]
+    all_trials: list[int]
+    all_hover: list[str]
+    front_xyz: tuple[list[float], list[float], list[float]]
+    front_trials: list[int]
+    front_hover: list[str]
+
+
+def front3d_keys(objectives: Sequence[str]) -> tuple[str, str, str]:
+    """The study's first three objectives, or latency / energy / parameters."""
+    if len(objectives) >= 3:
+        return (objectives[0], objectives[1], objectives[2])
+    return ("latency_ms", "energy_uj", "params")
+
+
+def front3d_info(df: pd.DataFrame, keys: tuple[str, str, str], directions: dict[str, str] | None = None) -> Front3DInfo:
+    """Every trial in the space of ``keys``, and the non-dominated set of those three metrics."""
+    labels = (axis_label(keys[0]), axis_label(keys[1]), axis_label(keys[2]))
+    if df.empty:
+        return Front3DInfo(keys, labels, ([], [], []), [], [], ([], [], []), [], [])
+    mask = _front_mask(df, keys, directions)
+    hover = [design_hover(r) for _, r in df.iterrows()]
+    cols = [df[k].to_numpy(float) for k in keys]
+    trials = df["trial"].to_numpy(int)
+    sel = np.flatnonzero(mask)
+    return Front3DInfo(
+        keys=keys,
+        labels=labels,
+        all_xyz=(cols[0].tolist(), cols[1].tolist(), cols[2].tolist()),
+        all_trials=trials.tolist(),
+        all_hover=hover,
+        front_xyz=(cols[0][sel].tolist(), cols[1][sel].tolist(), cols[2][sel].tolist()),
+        front_trials=trials[sel].tolist(),
+        front_hover=[hover[i] for i in sel],
+    )
+
+
+# --------------------------------------------------------------------------- parallel coordinates
+class ParallelDimension(NamedTuple):
+    """One axis of a parallel-coordinates plot; categoricals carry their codes' labels."""
+
+    label: str
+    values: list[float]
+    tickvals: list[float] | None
+    ticktext: list[str] | None
+
+
+class ParallelInfo(NamedTuple):
+    """Sampled parameters then objectives of every trial; ``on_front`` colours the lines."""
+
+    dimensions: list[ParallelDimension]
+    on_front: list[int]
+    trials: list[int]
+
+
+def parallel_info(
+    df: pd.DataFrame, objectives: Sequence[str], directions: dict[str, str] | None = None
+) -> ParallelInfo:
+    """One dimension per ``param:`` column (categoricals encoded as sorted codes), then objectives."""
+    if df.empty:
+        return ParallelInfo([], [], [])
+    dims: list[ParallelDimension] = []
+    for col in [c for c in df.columns if c.startswith("param:")]:
+        series = df[col]
+        label = col.removeprefix("param:")
+        numeric = pd.to_numeric(series, errors="coerce")
+        if numeric.notna().all():
+            dims.append(ParallelDimension(label, numeric.astype(float).tolist(), None, None))
+            continue
+        cats = sorted({str(v) for v in series})
+        code = {c: float(i) for i, c in enumerate(cats)}
+        dims.append(ParallelDimension(label, [code[str(v)] for v in series], list(code.values()), cats))
+    for key in objectives:
+        unit = UNITS.get(key)
+        label = f"{key} [{unit}]" if unit else key
+        dims.append(ParallelDimension(label, df[key].to_numpy(float).tolist(), None, None))
+    mask = _front_mask(df, objectives, directions)
+    return ParallelInfo(dims, [int(v) for v in mask], df["trial"].astype(int).tolist())
+
+
+# --------------------------------------------------------------------------- hypervolume
+class HypervolumeInfo(NamedTuple):
+    """Normalized hypervolume of the feasible front after each finished trial (in trial order).
+
+    ``lower``/``upper`` are the objective bounds over all trials in minimisation form (maximised
+    objectives negated); ``reference`` is the reference point in the objectives' own units.
+    """
+
+    objectives: list[str]
+    directions: list[str]
+    trials: list[int]
+    hypervolume: list[float]
+    lower: list[float]
+    upper: list[float]
+    reference: list[float]
+
+
+def hypervolume_info(df: pd.DataFrame, objectives: Sequence[str], directions: Sequence[str]) -> HypervolumeInfo:
+    """Hypervolume (fraction of the 1.1^m box after scaling each objective to [0, 1]) over trials.
+
+    The front is updated incrementally; the hypervolume is only recomputed when a trial enters
+    it, so the cost grows with the number of front changes, not with the number of trials.
+    """
+    objs = list(objectives)
+    if df.empty:
+        return HypervolumeInfo(objs, list(directions), [], [], [], [], [])
+    order = df.sort_values("trial")
+    vals = to_minimization(order[objs].to_numpy(float), directions)
+    feasible = order["violation"].to_numpy(float) <= 0
+    lower, upper = vals.min(axis=0), vals.max(axis=0)
+    sign = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
+    reference = sign * (lower + 1.1 * (upper - lower))
+    front = np.empty((0, len(objs)))
+    current = 0.0
+    hv: list[float] = []
+    for i in range(len(order)):
+        p = vals[i]
+        if feasible[i] and not np.any(np.all(front <= p, axis=1)):
+            keep = ~np.all(p <= front, axis=1)
+            front = np.vstack([front[keep], p[None, :]])
+            current = normalized_hypervolume(front, lower, upper)
+        hv.append(float(current))
+    return HypervolumeInfo(
+        objectives=objs,
+        directions=list(directions),
+        trials=order["trial"].astype(int).tolist(),
+        hypervolume=hv,
+        lower=lower.tolist(),
+        upper=upper.tolist(),
+        reference=reference.tolist(),
+    )
+
+
+# --------------------------------------------------------------------------- parameter importance
+class ImportanceInfo(NamedTuple):
+    """Optuna parameter importances per objective; objectives that could not be scored, and why."""
+
+    objectives: list[str]
+    importances: dict[str, dict[str, float]]
+    skipped: dict[str, str]
+
+
+def importance_info(
+    study: optuna.Study, objectives: Sequence[str], directions: Sequence[str], *, min_trials: int = 4
+) -> ImportanceInfo:
+    """``optuna.importance.get_param_importances`` for each objective (maximised ones negated).
+
+    Any failure (too few trials, a parameter space the evaluator cannot handle) is recorded in
+    ``skipped`` instead of raised.
+    """
+    importances: dict[str, dict[str, float]] = {}
+    skipped: dict[str, str] = {}
+    n_done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    for i, (key, direction) in enumerate(zip(objectives, directions, strict=True)):
+        if n_done < min_trials:
+            skipped[key] = f"{n_done} finished trials (needs {min_trials})"
+            continue
+        sign = -1.0 if direction == "maximize" else 1.0
+
+        def target(t: optuna.trial.FrozenTrial, i: int = i, sign: float = sign) -> float:
+            values = t.values
+            return sign * float(values[i]) if values is not None else math.nan
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                imp = optuna.importance.get_param_importances(study, target=target)
+        except Exception as exc:  # optuna raises several types here; the dashboard goes on
+            skipped[key] = f"{type(exc).__name__}: {exc}"
+            continue
+        if not imp:
+            skipped[key] = "no parameters to score"
+            continue
+        importances[key] = {str(k): float(v) for k, v in imp.items()}
+    return ImportanceInfo(list(objectives), importances, skipped)
+
+
+# --------------------------------------------------------------------------- chosen designs
+class DesignChoice(NamedTuple):
+    """A front design picked for the detail views and why (``knee``, ``best latency_ms``...)."""
+
+    trial: int
+    role: str
+
+
+def select_designs(front: pd.DataFrame, objectives: Sequence[str], directions: Sequence[str]) -> list[DesignChoice]:
+    """The knee of the front (closest to the ideal point after scaling each objective to [0, 1])
+    and the best design for each objective; a design with several roles appears once."""
+    if front.empty:
+        return []
+    vals = to_minimization(front[list(objectives)].to_numpy(float), directions)
+    lo, hi = vals.min(axis=0), vals.max(axis=0)
+    scaled = (vals - lo) / np.maximum(hi - lo, 1e-300)
+    trials = front["trial"].astype(int).tolist()
+    roles: dict[int, list[str]] = {}
+    knee = int(np.argmin(np.linalg.norm(scaled, axis=1)))
+    roles.setdefault(trials[knee], []).append("knee")
+    for j, key in enumerate(objectives):
+        col = np.lexsort((scaled.sum(axis=1), vals[:, j]))
+        word = "highest" if directions[j] == "maximize" else "lowest"
+        roles.setdefault(trials[int(col[0])], []).append(f"{word} {key}")
+    return [DesignChoice(t, ", ".join(r)) for t, r in roles.items()]
+
+
+# --------------------------------------------------------------------------- one design in detail
+class PassBreakdownInfo(NamedTuple):
+    """Latency (cycles) and energy (pJ) of one design per layer and pass, by component."""
+
+    layers: list[str]
+    passes: list[str]
+    cycles: dict[str, list[float]]
+    energy_pj: dict[str, list[float]]
+
+
+def pass_breakdown_info(metrics: Metrics) -> PassBreakdownInfo:
+    """One entry per (layer, pass) of ``metrics.passes`` (all ``count`` instances of a layer)."""
+    cyc = [p.cost.cycle_breakdown() for p in metrics.passes]
+    eng = [p.cost.energy_breakdown_pj() for p in metrics.passes]
+    return PassBreakdownInfo(
+        layers=[p.layer for p in metrics.passes],
+        passes=[p.pass_name for p in metrics.passes],
+        cycles={k: [float(c.get(k, 0.0)) for c in cyc] for k in CYCLE_COMPONENTS},
+        energy_pj={k: [float(e.get(k, 0.0)) for e in eng] for k in ENERGY_COMPONENTS},
+    )
+
+
+class TreeInfo(NamedTuple):
+    """A contraction tree laid out for drawing: leaves (input tensors) at y = 0, root on top.
+
+    Edges are flattened into ``edge_x``/``edge_y`` with ``None`` separators (one polyline).
+    Internal nodes are the pairwise steps, labelled with their GEMM shape ``(b, m, n, k)``.
+    """
+
+    layer: str
+    pass_name: str
+    einsum: str
+    node_x: list[float]
+    node_y: list[float]
+    node_label: list[str]
+    node_hover: list[str]
+    node_is_leaf: list[bool]
+    edge_x: list[float | None]
+    edge_y: list[float | None]
+    gemms: list[tuple[int, int, int, int]]
+
+
+def _einsum_terms(einsum: str) -> tuple[list[str], str]:
+    lhs, _, out = einsum.partition("->")
+    return lhs.split(","), out
+
+
+def tree_info(record: PassRecord) -> TreeInfo:
+    """Lay out the contraction tree of one pass: each step joins its two operands."""
+    inputs, output = _einsum_terms(record.einsum)
+    n_in = len(inputs)
+    terms: dict[int, str] = dict(enumerate(inputs))
+    names: dict[int, str] = {}
+    children: dict[int, tuple[int, int]] = {}
+    hover: dict[int, str] = {}
+    label: dict[int, str] = {}
+    gemms: list[tuple[int, int, int, int]] = []
+    for s, (step, pair) in enumerate(zip(record.steps, record.path, strict=False)):
+        i, j = int(pair[0]), int(pair[1])
+        names.setdefault(i, step.lhs)
+        names.setdefault(j, step.rhs)
+        new = n_in + s
+        alive = [t for k, t in terms.items() if k not in (i, j)] + [output]
+        keep = set("".join(alive))
+        idx = "".join(dict.fromkeys(c for c in terms.get(i, "") + terms.get(j, "") if c in keep))
+        terms = {k: t for k, t in terms.items() if k not in (i, j)}
+        terms[new] = idx
+        names[new] = step.out
+        children[new] = (i, j)
+        gemms.append((step.batch, step.m, step.n, step.k))
+        label[new] = f"b{step.batch} m{step.m} n{step.n} k{step.k}"
+        hover[new] = "<br>".join(
+            [
+                f"<b>step {s + 1}: {step.lhs} x {step.rhs} -> {step.out}</b>",
+                f"indices {idx or '(scalar)'}",
+                f"GEMM (b, m, n, k) = ({step.batch}, {step.m}, {step.n}, {step.k})",
+                f"MACs {step.macs:,}",
+                f"dataflow {step.dataflow}, tiles m{step.tile_m} n{step.tile_n} k{step.tile_k}, "
+                f"loop order {step.loop_order}",
+                f"{step.cycles:,.0f} cycles, {step.energy_pj * 1e-6:.4g} uJ (one layer instance)",
+            ]
+        )
+    for leaf in range(n_in):
+        names.setdefault(leaf, f"in{leaf}")
+        label[leaf] = names[leaf]
+        hover[leaf] = f"<b>{names[leaf]}</b><br>indices {inputs[leaf]}"
+    root = n_in + len(record.steps) - 1 if record.steps else 0
+    x: dict[int, float] = {}
+    y: dict[int, float] = {}
+    next_leaf = [0.0]
+
+    def place(node: int) -> None:
+        if node not in children:
+            x[node], y[node] = next_leaf[0], 0.0
+            next_leaf[0] += 1.0
+            return
+        a, b = children[node]
+        place(a)
+        place(b)
+        x[node] = (x[a] + x[b]) / 2
+        y[node] = max(y[a], y[b]) + 1.0
+
+    place(root)
+    for leaf in range(n_in):  # inputs never contracted (degenerate plans) still get drawn
+        if leaf not in x:
+            x[leaf], y[leaf] = next_leaf[0], 0.0
+            next_leaf[0] += 1.0
+    order = sorted(x)
+    edge_x: list[float | None] = []
+    edge_y: list[float | None] = []
+    for parent, (a, b) in children.items():
+        for child in (a, b):
+            edge_x += [x[child], x[parent], None]
+            edge_y += [y[child], y[parent], None]
+    return TreeInfo(
+        layer=record.layer,
+        pass_name=record.pass_name,
+        einsum=record.einsum,
+        node_x=[x[k] for k in order],
+        node_y=[y[k] for k in order],
+        node_label=[label[k] for k in order],
+        node_hover=[hover[k] for k in order],
+        node_is_leaf=[k not in children for k in order],
+        edge_x=edge_x,
+        edge_y=edge_y,
+        gemms=gemms,
+    )
+
+
+class DesignDetailInfo(NamedTuple):
+    """Everything the detail views show for one design."""
+
+    trial: int
+    role: str
+    summary: str
+    breakdown: PassBreakdownInfo
+    trees: list[TreeInfo]
+
+
+def design_detail_info(choice: DesignChoice, row: pd.Series, metrics: Metrics) -> DesignDetailInfo:
+    """Detail of one re-evaluated design (``row``: its line of the trials table)."""
+    return DesignDetailInfo(
+        trial=choice.trial,
+        role=choice.role,
+        summary=design_hover(row),
+        breakdown=pass_breakdown_info(metrics),
+        trees=[tree_info(p) for p in metrics.passes],
+    )
+
+
+# --------------------------------------------------------------------------- baselines
+def dense_design(design: Design) -> Design:
+    """The same hardware and policies running the untensorized model (every layer dense)."""
+    wl = design.workload
+    for spec in wl.layers:
+        if spec.format in _KEPT_FORMATS:
+            continue
+        fmt = spec.format.removeprefix("ttm_") if spec.format.startswith("ttm_") else "dense"
+        wl = wl.with_layer(replace(spec, format=fmt, in_shape=(), out_shape=(), ranks=()))
+    return replace(design, workload=wl)
+
+
+def mac_optimal_design(design: Design) -> Design:
+    """The same design with every contraction path chosen for the fewest MACs."""
+    return replace(design, path_policy="mac_optimal")
+
+
+class BaselineInfo(NamedTuple):
+    """Front designs against baselines on their own hardware.
+
+    Ratios are baseline / design: above 1 means the design is faster (``speedup``) or spends
+    less energy (``energy_ratio``) than the baseline.
+    """
+
+    trials: list[int]
+    params: list[float]
+    compression: list[float]
+    latency_ms: list[float]
+    energy_uj: list[float]
+    dense_latency_ms: list[float]
+    dense_energy_uj: list[float]
+    dense_speedup: list[float]
+    dense_energy_ratio: list[float]
+    macopt_latency_ms: list[float]
+    macopt_energy_uj: list[float]
+    macopt_speedup: list[float]
+    macopt_energy_ratio: list[float]
+    macs_over_macopt: list[float]
+    n_front: int
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else math.nan
+
+
+def baseline_info(front: pd.DataFrame, *, limit: int = 48) -> BaselineInfo:
+    """Re-evaluate each front design (at most ``limit``, evenly spread) as dense and MAC-optimal."""
+    n_front = len(front)
+    if n_front > limit:
+        front = front.iloc[np.unique(np.linspace(0, n_front - 1, limit).round().astype(int))]
+    cols: dict[str, list[float]] = {k: [] for k in BaselineInfo._fields if k not in ("trials", "n_front")}
+    trials: list[int] = []
+    for _, row in front.iterrows():
+        design = Design.from_dict(json.loads(row["design_json"]))
+        dense = evaluate(dense_design(design))
+        macopt = evaluate(mac_optimal_design(design))
+        lat, eng = float(row["latency_ms"]), float(row["energy_uj"])
+        trials.append(int(row["trial"]))
+        cols["params"].append(float(row["params"]))
+        cols["compression"].append(float(row["compression"]))
+        cols["latency_ms"].append(lat)
+        cols["energy_uj"].append(eng)
+        cols["dense_latency_ms"].append(dense.latency_ms)
+        cols["dense_energy_uj"].append(dense.energy_uj)
+        cols["dense_speedup"].append(_ratio(dense.latency_ms, lat))
+        cols["dense_energy_ratio"].append(_ratio(dense.energy_uj, eng))
+        cols["macopt_latency_ms"].append(macopt.latency_ms)
+        cols["macopt_energy_uj"].append(macopt.energy_uj)
+        cols["macopt_speedup"].append(_ratio(macopt.latency_ms, lat))
+        cols["macopt_energy_ratio"].append(_ratio(macopt.energy_uj, eng))
+        cols["macs_over_macopt"].append(_ratio(float(row["macs"]), float(row["mac_optimal_macs"])))
+    return BaselineInfo(trials=trials, n_front=n_front, **cols)

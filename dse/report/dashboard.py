@@ -1,74 +1,323 @@
-"""One self-contained, offline HTML dashboard of a study (plotly.js inlined once)."""
+"""One self-contained, offline HTML dashboard of a study (plotly.js inlined once, no MathJax)."""
 
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
+from typing import NamedTuple
 
+import optuna
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from dse._design import Design
 from dse.config import StudyConfig
-from dse.report._figures import plot_breakdown, plot_front
-from dse.report._info import breakdown_info, front_info
+from dse.evaluate import evaluate
+from dse.report._figures import (
+    plot_baselines,
+    plot_breakdown,
+    plot_front,
+    plot_front_3d,
+    plot_hypervolume,
+    plot_importance,
+    plot_parallel,
+    plot_pass_breakdown,
+    plot_trees,
+)
+from dse.report._info import (
+    DesignDetailInfo,
+    baseline_info,
+    breakdown_info,
+    design_detail_info,
+    front3d_info,
+    front3d_keys,
+    front_info,
+    hypervolume_info,
+    importance_info,
+    parallel_info,
+    select_designs,
+)
+from dse.results import pareto_frame, trials_frame
+from dse.study import complete_trials
 
 MODEL_AXES: tuple[str, ...] = ("params",)
-COST_AXES: tuple[str, ...] = ("latency_ms", "energy_uj", "edp_uj_ms")
+COST_AXES: tuple[str, ...] = ("latency_ms", "energy_uj", "edp_uj_ms", "area_mm2")
 
 
-def dashboard_figures(
+class Section(NamedTuple):
+    """A titled part of the page: a short explanation and its figures."""
+
+    key: str
+    title: str
+    text: str
+    figures: list[go.Figure]
+
+
+class DesignPanel(NamedTuple):
+    """The detail views of one chosen front design (shown one at a time by a selector)."""
+
+    detail: DesignDetailInfo
+    figures: list[go.Figure]
+
+
+class Dashboard(NamedTuple):
+    """Everything on the page, in order: sections before the design panels, the panels, the rest."""
+
+    title: str
+    description: str
+    intro: str
+    sections: list[Section]
+    panels: list[DesignPanel]
+    later: list[Section]
+
+
+def front_figures(df: pd.DataFrame, directions: dict[str, str]) -> list[go.Figure]:
+    """2-D fronts: each hardware cost against parameters and against each rank; energy vs latency.
+
+    A rank axis takes the direction of ``params`` (more rank, more parameters).
+    """
+    dirs = dict(directions)
+    params_dir = dirs.get("params", "minimize")
+    figs = [plot_front(front_info(df, x, y, dirs)) for x in MODEL_AXES for y in COST_AXES]
+    figs.append(plot_front(front_info(df, "latency_ms", "energy_uj", dirs), title="energy vs latency"))
+    for col in [c for c in df.columns if c.startswith("param:rank@")]:
+        dirs[col] = params_dir
+        figs.append(plot_front(front_info(df, col, "latency_ms", dirs)))
+    return figs
+
+
+def design_panels(df: pd.DataFrame, front: pd.DataFrame, cfg: StudyConfig) -> list[DesignPanel]:
+    """Re-evaluate the knee and the per-objective extremes of the front, and draw their details."""
+    panels = []
+    rows = {int(r["trial"]): r for _, r in front.iterrows()}
+    for choice in select_designs(front, cfg.objectives, cfg.directions):
+        row = rows[choice.trial]
+        metrics = evaluate(Design.from_dict(json.loads(str(row["design_json"]))))
+        detail = design_detail_info(choice, row, metrics)
+        head = f"trial {choice.trial} ({choice.role})"
+        panels.append(
+            DesignPanel(
+                detail,
+                [
+                    plot_pass_breakdown(detail.breakdown, title=f"{head}: latency and energy by layer and pass"),
+                    plot_trees(detail.trees, title=f"{head}: contraction trees (GEMM b m n k on each step)"),
+                ],
+            )
+        )
+    return panels
+
+
+def build_dashboard(
+    cfg: StudyConfig,
+    study: optuna.Study,
     df: pd.DataFrame,
     front: pd.DataFrame,
-    cycle_breakdowns: dict[int, dict[str, float]],
-    directions: dict[str, str] | None = None,
-) -> list[go.Figure]:
-    """The dashboard's figures, in page order (``directions``: the study's objective directions)."""
-    figs = [plot_front(front_info(df, x, y, directions)) for x in MODEL_AXES for y in COST_AXES]
-    figs.append(
-        plot_front(front_info(df, "latency_ms", "energy_uj", directions), title="energy vs latency")
+    *,
+    max_baselines: int = 48,
+) -> Dashboard:
+    """Extract every info and draw every figure of the dashboard (no file written)."""
+    directions = dict(zip(cfg.objectives, cfg.directions, strict=True))
+    title = f"TNN-DSE: {cfg.name}"
+    hv = hypervolume_info(df, cfg.objectives, cfg.directions)
+    hv_text = f" Normalized hypervolume {hv.hypervolume[-1]:.4f}." if hv.hypervolume else ""
+    intro = (
+        f"Workload <b>{html.escape(cfg.workload.name)}</b>, mode <b>{html.escape(cfg.mode)}</b>, objectives "
+        f"<b>{html.escape(', '.join(f'{o} ({d})' for o, d in directions.items()))}</b>. "
+        f"{len(df)} finished trials, {len(front)} on the Pareto front.{hv_text} "
+        "Hover a point to see the whole design and its metrics."
     )
+    sections = [
+        Section(
+            "fronts",
+            "Pareto fronts: hardware cost vs model configuration",
+            "Grey: every finished trial; red: the 2-D non-dominated set of the two axes "
+            "(the direction of parameters and ranks follows the study).",
+            front_figures(df, directions),
+        ),
+        Section(
+            "front3d",
+            "3-D front",
+            "Drag to rotate; red points are non-dominated in these three metrics.",
+            [plot_front_3d(front3d_info(df, front3d_keys(cfg.objectives), directions))],
+        ),
+        Section(
+            "parallel",
+            "Parameters of every trial",
+            "Categorical parameters are drawn as codes with their labels on the axis.",
+            [plot_parallel(parallel_info(df, cfg.objectives, directions))],
+        ),
+    ]
+    breakdowns = {t.number: t.user_attrs for t in complete_trials(study)}
     if not front.empty:
-        figs.append(plot_breakdown(breakdown_info(front, cycle_breakdowns)))
-    return figs
+        cycles = {n: dict(a.get("cycle_breakdown", {})) for n, a in breakdowns.items()}
+        energy = {n: dict(a.get("energy_breakdown_pj", {})) for n, a in breakdowns.items()}
+        sections.append(
+            Section(
+                "breakdown",
+                "Where the cycles and the energy go (Pareto designs)",
+                "Totals per training / inference step of the whole workload.",
+                [
+                    plot_breakdown(breakdown_info(front, cycles)),
+                    plot_breakdown(breakdown_info(front, energy, quantity="energy_pj")),
+                ],
+            )
+        )
+    panels = design_panels(df, front, cfg)
+    later: list[Section] = []
+    if not front.empty:
+        later.append(
+            Section(
+                "baselines",
+                "Against baselines on the same hardware",
+                "Each front design re-evaluated as the dense (untensorized) model and with MAC-optimal "
+                "contraction paths instead of hardware-aware ones; same PE array, buffers and dataflow.",
+                [plot_baselines(baseline_info(front, limit=max_baselines))],
+            )
+        )
+    imp = importance_info(study, cfg.objectives, cfg.directions)
+    progress = [plot_hypervolume(hv)]
+    if imp.importances:
+        progress.append(plot_importance(imp))
+    skipped = "; ".join(f"{k}: {v}" for k, v in imp.skipped.items())
+    later.append(
+        Section(
+            "progress",
+            "Search progress and parameter importance",
+            "Parameter importance from optuna (per objective)"
+            + (f"; not available for {html.escape(skipped)}." if skipped else "."),
+            progress,
+        )
+    )
+    return Dashboard(title, cfg.description or "", intro, sections, panels, later)
+
+
+_CSS = """
+body{font-family:sans-serif;margin:1.5em auto;max-width:1280px;padding:0 1em;color:#222}
+h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:1em}
+.plot{margin-bottom:1em}
+.summary{font-size:.85em;background:#f7f7f7;padding:.6em 1em;border-radius:4px;line-height:1.45}
+select{font-size:1em;padding:.2em}
+"""
+
+_SELECT_JS = """
+<script>
+(function(){
+  var sel = document.getElementById('design-select');
+  if (!sel) { sel = {value: '', addEventListener: function(){}}; }
+  function show(){
+    document.querySelectorAll('.design-panel').forEach(function(p){
+      var on = p.id === sel.value;
+      p.style.display = on ? 'block' : 'none';
+      if (on && window.Plotly) {
+        p.querySelectorAll('.plotly-graph-div').forEach(function(g){ window.Plotly.Plots.resize(g); });
+      }
+    });
+  }
+  sel.addEventListener('change', show);
+  window.addEventListener('load', function(){
+    show();
+    if (window.Plotly) {
+      document.querySelectorAll('.plotly-graph-div').forEach(function(g){
+        if (g.offsetWidth > 0) { window.Plotly.Plots.resize(g); }
+      });
+    }
+  });
+})();
+</script>
+"""
+
+
+class _Renderer:
+    """Turns figures into HTML fragments; plotly.js is inlined with the first one only."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, fig: go.Figure) -> str:
+        frag = pio.to_html(
+            fig,
+            full_html=False,
+            include_plotlyjs=self.n == 0,
+            include_mathjax=False,
+            div_id=f"plot{self.n}",
+            config={"displaylogo": False, "responsive": True},
+        )
+        self.n += 1
+        return f'<div class="plot">{frag}</div>'
+
+
+def _section_html(sec: Section, render: _Renderer) -> str:
+    body = "".join(render(f) for f in sec.figures)
+    if sec.key == "fronts":
+        body = f'<div class="grid">{body}</div>'
+    return f'<section id="{sec.key}"><h2>{html.escape(sec.title)}</h2><p>{sec.text}</p>{body}</section>'
+
+
+def render_html(dash: Dashboard) -> str:
+    """The whole page as one string (plotly.js inline: opens offline)."""
+    render = _Renderer()
+    parts = [_section_html(s, render) for s in dash.sections]
+    if dash.panels:
+        options = "".join(
+            f'<option value="design-{p.detail.trial}">trial {p.detail.trial}: {html.escape(p.detail.role)}</option>'
+            for p in dash.panels
+        )
+        hidden = ' style="display:none"'
+        panels = "".join(
+            f'<div class="design-panel" id="design-{p.detail.trial}"{hidden if n else ""}>'
+            f'<p class="summary">{p.detail.summary}</p>{"".join(render(f) for f in p.figures)}</div>'
+            for n, p in enumerate(dash.panels)
+        )
+        parts.append(
+            '<section id="designs"><h2>Chosen front designs in detail</h2>'
+            "<p>The knee of the front (closest to the ideal point after scaling each objective) and the "
+            "best design for each objective, re-evaluated: latency and energy per layer and pass (forward, "
+            "input gradient dx, core gradients dg<i>k</i>) by component, and the contraction tree of every "
+            "pass. Design: "
+            f'<select id="design-select">{options}</select></p>{panels}</section>'
+        )
+    parts += [_section_html(s, render) for s in dash.later]
+    title = html.escape(dash.title)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>{_CSS}</style>
+</head><body>
+<h1>{title}</h1>
+<p>{html.escape(dash.description)}</p>
+<p>{dash.intro}</p>
+{"".join(parts)}
+{_SELECT_JS}
+</body></html>
+"""
 
 
 def write_dashboard(
     path: Path,
     cfg: StudyConfig,
-    df: pd.DataFrame,
-    front: pd.DataFrame,
-    cycle_breakdowns: dict[int, dict[str, float]],
+    study: optuna.Study,
+    *,
+    df: pd.DataFrame | None = None,
+    front: pd.DataFrame | None = None,
+    max_baselines: int = 48,
 ) -> Path:
-    """Write ``path`` (HTML with plotly.js inline: opens offline, no network needed)."""
-    figs = dashboard_figures(
-        df, front, cycle_breakdowns, dict(zip(cfg.objectives, cfg.directions, strict=True))
-    )
-    parts = []
-    for n, fig in enumerate(figs):
-        parts.append(
-            pio.to_html(
-                fig,
-                full_html=False,
-                include_plotlyjs=(n == 0),
-                div_id=f"plot{n}",
-                config={"displaylogo": False},
-            )
-        )
-    title = html.escape(f"TNN-DSE: {cfg.name}")
-    desc = html.escape(cfg.description or "")
-    n_trials, n_front = len(df), len(front)
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;margin:1.5em;max-width:1200px}} .plot{{margin-bottom:2em}}</style>
-</head><body>
-<h1>{title}</h1>
-<p>{desc}</p>
-<p>Workload <b>{html.escape(cfg.workload.name)}</b>, mode <b>{cfg.mode}</b>, objectives
-<b>{", ".join(cfg.objectives)}</b>. {n_trials} finished trials, {n_front} on the Pareto front.
-Hover a point to see the whole design.</p>
-{"".join(f'<div class="plot">{p}</div>' for p in parts)}
-</body></html>
-"""
-    path.write_text(page, encoding="utf-8")
+    """Write ``path``: HTML with plotly.js inline, no network needed to view it.
+
+    ``df`` / ``front`` default to :func:`dse.results.trials_frame` and
+    :func:`dse.results.pareto_frame` of ``study``; pass them when already computed.
+    """
+    df = trials_frame(study) if df is None else df
+    front = pareto_frame(df, cfg) if front is None else front
+    dash = build_dashboard(cfg, study, df, front, max_baselines=max_baselines)
+    path.write_text(render_html(dash), encoding="utf-8")
     return path
+
+
+def dashboard_figures(dash: Dashboard) -> list[go.Figure]:
+    """Every figure of ``dash`` in page order."""
+    figs = [f for s in dash.sections for f in s.figures]
+    figs += [f for p in dash.panels for f in p.figures]
+    figs += [f for s in dash.later for f in s.figures]
+    return figs

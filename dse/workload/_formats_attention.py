@@ -31,6 +31,7 @@ class AttentionFormat(TensorFormat):
 
     name = "attention"
     shaped = False
+    has_weights = False
 
     def validate(self, spec: LayerSpec) -> None:
         check_common(spec)

@@ -37,9 +37,11 @@ class TensorFormat(LayerFormat):
     Attributes:
         shaped: the format needs ``in_shape``/``out_shape``/``ranks`` (a workload may leave them
             to the search space); ``False`` for formats that are complete without them.
+        has_weights: the layer stores weights (``False`` for ``attention``).
     """
 
     shaped: bool = True
+    has_weights: bool = True
 
     def expand_ranks(self, value: int | Sequence[int], d: int) -> tuple[int, ...]:
         """The full rank vector this format stores in :attr:`LayerSpec.ranks`.

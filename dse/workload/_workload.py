@@ -87,8 +87,18 @@ class Workload:
         return sum(get_format(s.format).params(s) * s.count for s in self.layers)
 
     def dense_params(self) -> int:
-        """Parameters of the same model with every layer dense."""
-        return sum(s.dense_params * s.count for s in self.layers)
+        """Parameters of the same model with every layer dense.
+
+        Layers without weights (``attention``: its ``in_features x out_features`` is the model
+        width squared, not a weight) count 0.
+        """
+        total = 0
+        for s in self.layers:
+            fmt = get_format(s.format)
+            if isinstance(fmt, TensorFormat) and not fmt.has_weights:
+                continue
+            total += s.dense_params * s.count
+        return total
 
 
 def full_ranks(value: Any, d: int, source: str, field: str) -> tuple[int, ...]:

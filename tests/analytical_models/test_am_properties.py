@@ -74,11 +74,6 @@ def test_larger_buffer_never_raises_dram_traffic(
     big = dataclasses.replace(hw, **{name: getattr(hw, name) * 2**doublings})
     for mapping, cost in ((res.mapping, res.cost), *res.pareto):
         assert SYSTOLIC.evaluate(g, big, mapping).dram_bytes <= cost.dram_bytes
-    # And the least traffic over all mappings cannot grow either.
-    least = min(c.dram_bytes for _, c in SYSTOLIC.search(g, hw, "energy").pareto)
-    assert min(c.dram_bytes for _, c in SYSTOLIC.search(g, big, "energy").pareto) <= max(
-        least, min(c.dram_bytes for _, c in SYSTOLIC.search(g, big, "energy").pareto)
-    )
 
 
 @settings(max_examples=150, deadline=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -54,9 +55,9 @@ def test_energies_increase_with_size_and_bits(name: str) -> None:
     tech = get_tech(name)
     sizes = [0.5, 1, 8, 64, 128, 1024, 8192]
     e = [tech.sram_read_pj_per_bit(s) for s in sizes]
-    assert all(a < b for a, b in zip(e, e[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(e))
     macs = [tech.mac_pj(b) for b in (4, 8, 16, 32)]
-    assert all(a < b for a, b in zip(macs, macs[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(macs))
     assert tech.pe_area_mm2(8) < tech.pe_area_mm2(16)
 
 

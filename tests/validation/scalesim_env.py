@@ -34,9 +34,9 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -189,11 +189,12 @@ def run_scalesim(
         raise ValueError(f"dataflow must be one of {_DATAFLOWS}, got {dataflow!r}")
     py = ensure_scalesim_venv()
     wd = Path(workdir)
-    tag = f"m{m}_n{n}_k{k}_{rows}x{cols}_{dataflow}_bw{dram_bw_bytes_per_cycle}"
-    run_dir = wd / tag
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
+    tag = (
+        f"m{m}_n{n}_k{k}_{rows}x{cols}_{dataflow}_"
+        f"sram{ifmap_kb}-{filter_kb}-{ofmap_kb}_bw{dram_bw_bytes_per_cycle}"
+    )
+    wd.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix=tag + "_", dir=wd))
     cfg = run_dir / "scale.cfg"
     topo = run_dir / "gemm.csv"
     layout = run_dir / "layout.csv"
@@ -257,7 +258,6 @@ def run_scalesim(
 
 if __name__ == "__main__":  # quick manual check: python -m tests.validation.scalesim_env
     import json
-    import tempfile
 
     with tempfile.TemporaryDirectory() as td:
         res = run_scalesim(32, 16, 24, 8, 8, sys.argv[1] if len(sys.argv) > 1 else "ws",

@@ -11,8 +11,11 @@ from dse.workload import WorkloadError, balance_key, balanced_factorizations, fa
 
 
 def brute_force(n: int, d: int, minimum: int = 2) -> set[tuple[int, ...]]:
-    """Every d-tuple of integers in [minimum, n] with product n (the oracle)."""
-    candidates = range(minimum, n + 1)
+    """Every d-tuple of integers in [minimum, n] with product n (the oracle).
+
+    Only values dividing n can be factors, so the tuples range over those (found by trial).
+    """
+    candidates = [f for f in range(minimum, n + 1) if n % f == 0]
     return {t for t in itertools.product(candidates, repeat=d) if math.prod(t) == n}
 
 

@@ -1,0 +1,153 @@
+"""Speed of the analytical models: vectorized pricing, mapping search, cache, naive loop.
+
+Plain script (``python benchmarks/bench_analytical.py [--quick]``); prints figures, one core.
+
+Figures:
+- vectorized mapping evaluations per second (the whole candidate grid of one GEMM priced at
+  once; kernel only, and the full search including best / Pareto selection) -- target >= 1e6;
+- best-mapping search time per GEMM: cold (nothing cached), uncached search with warm
+  per-shape tables, and warm (``price`` cache hit) -- target < 1 ms warm;
+- the same candidates priced by a naive per-mapping Python loop (``Engine.evaluate``), and the
+  speed-up of the vectorized path over it.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from analytical_models import (
+    DATAFLOWS,
+    LOOP_ORDERS,
+    SYSTOLIC,
+    Gemm,
+    Hardware,
+    Mapping,
+    _model,
+    price,
+)
+
+
+def _gemms(n: int, seed: int = 0) -> list[Gemm]:
+    """GEMMs shaped like lowered tensor-train contractions: small ranks, mixed mode sizes."""
+    rng = np.random.default_rng(seed)
+    sizes = [4, 8, 16, 32, 48, 64, 128, 256, 512, 1024]
+    out = []
+    for _ in range(n):
+        m, nn, k = (int(rng.choice(sizes)) for _ in range(3))
+        perm = int(rng.integers(0, 2)) * m * k
+        out.append(Gemm(m=m, n=nn, k=k, batch=int(rng.choice([1, 1, 4])), permute_a_elements=perm))
+    return out
+
+
+HW = Hardware(
+    pe_rows=32, pe_cols=32, ifmap_sram_kb=64, filter_sram_kb=64, ofmap_sram_kb=64,
+    dram_bw_bytes_per_cycle=16, dataflows=DATAFLOWS,
+)
+
+
+def _clear_caches() -> None:
+    price.cache_clear()
+    for fn in (_model.hw_consts, _model.tile_grid, _model.dim_candidates, _model.buffer_shaping):
+        fn.cache_clear()
+
+
+def _best_of(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer GEMMs and repetitions")
+    args = ap.parse_args()
+    n_gemms = 40 if args.quick else 200
+    repeat = 2 if args.quick else 5
+    gemms = _gemms(n_gemms)
+    print(f"hardware: {HW.pe_rows}x{HW.pe_cols} PEs, 64/64/64 kB, 16 B/cycle, WS+OS+IS")
+    print(f"workload: {n_gemms} GEMMs (m, n, k in 4..1024, batch 1 or 4)")
+
+    # 1. vectorized evaluation rate: kernel only and full search (best + Pareto).
+    c = _model.hw_consts(HW)
+    n_eval = 0
+    kernel_s = 0.0
+    for g in gemms:
+        tiles = _model.tile_grid(g.m, g.n, g.k, 32768, 32768)
+        sh = SYSTOLIC.shaping(g, HW)
+
+        def kernel(
+            g: Gemm = g, tiles: _model.IntArray = tiles, sh: _model.Shaping = sh
+        ) -> None:
+            st = _model.stage(g, c, DATAFLOWS, tiles, _model._ALL_ORDERS)
+            _model.grid_objectives(st, g, c, sh)
+
+        kernel_s += _best_of(kernel, repeat)
+        n_eval += len(DATAFLOWS) * len(LOOP_ORDERS) * tiles.shape[1]
+    search_s = sum(_best_of(lambda g=g: SYSTOLIC.search(g, HW), repeat) for g in gemms)
+    print(f"\ncandidates per GEMM: mean {n_eval / n_gemms:,.0f}")
+    print(f"vectorized kernel : {n_eval / kernel_s:>14,.0f} mapping evaluations/s")
+    print(f"full search       : {n_eval / search_s:>14,.0f} mapping evaluations/s "
+          f"(incl. best + Pareto selection)")
+
+    # 2. search time per GEMM: cold, uncached search, warm (price cache hit).
+    cold = []
+    for g in gemms:
+        _clear_caches()
+        t0 = time.perf_counter()
+        price(g, HW)
+        cold.append(time.perf_counter() - t0)
+    uncached = [_best_of(lambda g=g: SYSTOLIC.search(g, HW), repeat) for g in gemms]
+    for g in gemms:
+        price(g, HW)
+    t0 = time.perf_counter()
+    reps = 20
+    for _ in range(reps):
+        for g in gemms:
+            price(g, HW)
+    warm = (time.perf_counter() - t0) / (reps * n_gemms)
+    print("\nbest-mapping search time per GEMM:")
+    print(f"  cold (all caches cleared) : median {np.median(cold) * 1e3:7.3f} ms, "
+          f"p90 {np.percentile(cold, 90) * 1e3:7.3f} ms")
+    print(f"  uncached search           : median {np.median(uncached) * 1e3:7.3f} ms, "
+          f"p90 {np.percentile(uncached, 90) * 1e3:7.3f} ms "
+          f"({n_gemms / sum(uncached):,.0f} GEMMs/s)")
+    print(f"  warm (price cache hit)    : {warm * 1e6:7.3f} us")
+
+    # 3. naive per-mapping loop over the same candidates (a subset, rate extrapolated).
+    g = Gemm(m=256, n=128, k=256)
+    tm, tn, tk = _model.tile_grid(g.m, g.n, g.k, 32768, 32768)
+    mappings = [
+        Mapping(dataflow=df, tile_m=int(a), tile_n=int(b), tile_k=int(k_), loop_order=o)
+        for df in DATAFLOWS for o in LOOP_ORDERS for a, b, k_ in zip(tm, tn, tk, strict=True)
+    ]
+    subset = mappings[:: max(1, len(mappings) // (300 if args.quick else 2000))]
+    t0 = time.perf_counter()
+    naive_best = min(SYSTOLIC.evaluate(g, HW, m).cycles for m in subset)
+    naive_rate = len(subset) / (time.perf_counter() - t0)
+    vec_s = _best_of(lambda: SYSTOLIC.search(g, HW), repeat)
+    vec_rate = len(mappings) / vec_s
+    print(f"\nnaive per-mapping loop (Engine.evaluate), m=256 n=128 k=256, "
+          f"{len(subset)} of {len(mappings)} mappings:")
+    print(f"  naive loop  : {naive_rate:>12,.0f} mappings/s "
+          f"(full grid would take {len(mappings) / naive_rate * 1e3:,.0f} ms)")
+    print(f"  vectorized  : {vec_rate:>12,.0f} mappings/s (full grid {vec_s * 1e3:.3f} ms)")
+    print(f"  speed-up    : {vec_rate / naive_rate:,.0f}x")
+    assert SYSTOLIC.search(g, HW).cost.cycles <= naive_best
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""``dse gemm``: price one GEMM on one accelerator and print the cost.
+
+Example::
+
+    dse gemm --m 256 --n 128 --k 256 --rows 32 --cols 32 --dataflow ws \
+        --ifmap-kb 64 --filter-kb 64 --ofmap-kb 64 --dram-bw 10 --json
+
+``--dataflow best`` lets the mapping search pick among WS / OS / IS. Bad values print one
+``error: ...`` line to stderr and return 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from analytical_models import (
+    DATAFLOWS,
+    OBJECTIVES,
+    ArrayEngine,
+    Cost,
+    Gemm,
+    Hardware,
+    Mapping,
+    ModelInputError,
+    area_mm2,
+    get_engine,
+    get_tech,
+    tech_names,
+)
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``gemm`` subcommand on an ``argparse`` subparsers object.
+
+    The subcommand's handler is set as ``func`` (``args.func(args) -> int``).
+    """
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "gemm",
+        help="price one GEMM C[b,m,n] = A[b,m,k] B[b,k,n] on one accelerator",
+        description=(
+            "Price one GEMM with the analytical models: best mapping (tiles, loop order, "
+            "dataflow) for the objective, cycles, energy breakdown, traffic and area."
+        ),
+    )
+    p.add_argument("--m", type=int, required=True, help="rows of A and C (elements)")
+    p.add_argument("--n", type=int, required=True, help="columns of B and C (elements)")
+    p.add_argument("--k", type=int, required=True, help="reduction depth (elements)")
+    p.add_argument("--batch", type=int, default=1, help="independent GEMMs (default 1)")
+    p.add_argument("--rows", type=int, default=32, help="PE array rows R (default 32)")
+    p.add_argument("--cols", type=int, default=32, help="PE array columns C (default 32)")
+    p.add_argument(
+        "--dataflow", default="best",
+        help="ws, os, is, or best to search all three (default best); the "
+        "contraction_engine always picks among all three",
+    )
+    p.add_argument("--ifmap-kb", type=float, default=64.0, help="ifmap buffer, kB (default 64)")
+    p.add_argument("--filter-kb", type=float, default=64.0, help="filter buffer, kB (default 64)")
+    p.add_argument("--ofmap-kb", type=float, default=64.0, help="ofmap buffer, kB (default 64)")
+    p.add_argument(
+        "--dram-bw", type=float, default=10.0, help="DRAM bandwidth, bytes/cycle (default 10)"
+    )
+    p.add_argument("--freq-mhz", type=float, default=500.0, help="clock, MHz (default 500)")
+    p.add_argument("--bits", type=int, default=8, help="operand precision, bits (default 8)")
+    p.add_argument("--acc-bits", type=int, default=32, help="accumulator bits (default 32)")
+    p.add_argument("--tech", default="horowitz45", help=f"technology profile, one of "
+                   f"{', '.join(tech_names())} (default horowitz45)")
+    p.add_argument("--engine", default="systolic", help="cost model (default systolic)")
+    p.add_argument("--objective", default="latency", help="latency, energy or edp")
+    for op in ("a", "b", "c"):
+        p.add_argument(
+            f"--permute-{op}", type=int, default=0,
+            help=f"elements of {op.upper()} to re-lay-out (tensor shaping, default 0)",
+        )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=run)
+
+
+def _build(args: argparse.Namespace) -> tuple[ArrayEngine, Gemm, Hardware, str]:
+    if args.dataflow not in (*DATAFLOWS, "best"):
+        raise ModelInputError(
+            f"--dataflow must be one of ws, os, is, best; got {args.dataflow!r}"
+        )
+    if args.objective not in OBJECTIVES:
+        raise ModelInputError(
+            f"--objective must be one of {', '.join(OBJECTIVES)}; got {args.objective!r}"
+        )
+    get_tech(args.tech)
+    engine = get_engine(args.engine)
+    if not isinstance(engine, ArrayEngine):
+        raise ModelInputError(f"engine {args.engine!r} does not report memory traffic")
+    for flag in ("permute_a", "permute_b", "permute_c"):
+        if getattr(args, flag) < 0:
+            raise ModelInputError(f"--{flag.replace('_', '-')} must be >= 0")
+    gemm = Gemm(
+        m=args.m, n=args.n, k=args.k, batch=args.batch,
+        permute_a_elements=args.permute_a, permute_b_elements=args.permute_b,
+        permute_c_elements=args.permute_c,
+    )
+    hw = Hardware(
+        engine=args.engine, pe_rows=args.rows, pe_cols=args.cols,
+        ifmap_sram_kb=args.ifmap_kb, filter_sram_kb=args.filter_kb, ofmap_sram_kb=args.ofmap_kb,
+        dram_bw_bytes_per_cycle=args.dram_bw, freq_mhz=args.freq_mhz, bits=args.bits,
+        acc_bits=args.acc_bits, tech=args.tech,
+        dataflows=DATAFLOWS if args.dataflow == "best" else (args.dataflow,),
+    )
+    return engine, gemm, hw, args.objective
+
+
+def report(
+    engine: ArrayEngine, gemm: Gemm, hw: Hardware, mapping: Mapping, cost: Cost, n_evaluated: int
+) -> dict[str, Any]:
+    """The JSON-ready result of ``dse gemm`` (cycles, pJ, bytes, mm2)."""
+    acc = engine.access_bytes(gemm, hw, mapping)
+    return {
+        "engine": engine.name,
+        "tech": hw.tech,
+        "macs": cost.macs,
+        "cycles": cost.cycles,
+        "compute_cycles": cost.compute_cycles,
+        "fill_drain_cycles": cost.fill_drain_cycles,
+        "stall_cycles": cost.stall_cycles,
+        "shaping_cycles": cost.shaping_cycles,
+        "latency_us": cost.latency_s(hw.freq_mhz) * 1e6,
+        "energy_pj": cost.energy_pj,
+        "energy_breakdown_pj": cost.energy_breakdown_pj(),
+        "dram_bytes": cost.dram_bytes,
+        "dram_read_bytes": cost.dram_read_bytes,
+        "dram_write_bytes": cost.dram_write_bytes,
+        "sram_accesses": {
+            buf: {"read_bytes": acc[f"{buf}_rd_bytes"], "write_bytes": acc[f"{buf}_wr_bytes"]}
+            for buf in ("ifmap", "filter", "ofmap")
+        },
+        "utilization": cost.utilization,
+        "mapping": {
+            "dataflow": mapping.dataflow,
+            "tile_m": mapping.tile_m,
+            "tile_n": mapping.tile_n,
+            "tile_k": mapping.tile_k,
+            "loop_order": mapping.loop_order,
+        },
+        "n_evaluated": n_evaluated,
+        "area_mm2": area_mm2(hw),
+    }
+
+
+def _table(r: dict[str, Any]) -> str:
+    mp = r["mapping"]
+    lines = [
+        f"engine          {r['engine']} ({r['tech']})",
+        f"mapping         {mp['dataflow']}  tiles m={mp['tile_m']} n={mp['tile_n']} "
+        f"k={mp['tile_k']}  loop order {mp['loop_order']}  ({r['n_evaluated']} evaluated)",
+        f"MACs            {r['macs']:,}",
+        f"cycles          {r['cycles']:,.1f}  ({r['latency_us']:,.3f} us)",
+        f"  compute       {r['compute_cycles']:,.1f}",
+        f"  fill/drain    {r['fill_drain_cycles']:,.1f}",
+        f"  stall         {r['stall_cycles']:,.1f}",
+        f"  shaping       {r['shaping_cycles']:,.1f}",
+        f"utilization     {100 * r['utilization']:.1f} %",
+        f"energy          {r['energy_pj']:,.1f} pJ",
+    ]
+    lines += [f"  {k:<13} {v:,.1f} pJ" for k, v in r["energy_breakdown_pj"].items()]
+    lines.append(
+        f"DRAM            {r['dram_bytes']:,.0f} B  (read {r['dram_read_bytes']:,.0f} B, "
+        f"write {r['dram_write_bytes']:,.0f} B)"
+    )
+    for buf, a in r["sram_accesses"].items():
+        lines.append(
+            f"  {buf + ' SRAM':<13} read {a['read_bytes']:,.0f} B, write {a['write_bytes']:,.0f} B"
+        )
+    lines.append(f"area            {r['area_mm2']:.4f} mm2")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``dse gemm``; returns the exit code (0, or 2 on bad values)."""
+    try:
+        engine, gemm, hw, objective = _build(args)
+        result = engine.search(gemm, hw, objective)  # type: ignore[arg-type]
+        out = report(engine, gemm, hw, result.mapping, result.cost, result.n_evaluated)
+    except ModelInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(out, indent=2) if args.json else _table(out))
+    return 0

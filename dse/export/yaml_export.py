@@ -1,0 +1,31 @@
+"""``yaml`` target: the same record as the ``json`` target, written as YAML.
+
+``<stem>.yaml`` holds ``tnn_dse_design`` (format version), ``design`` (reloads with
+:meth:`dse._design.Design.from_dict`) and ``metrics``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from dse._design import Design, Metrics
+from dse.export._registry import register_exporter
+from dse.export.json_export import FORMAT_VERSION
+
+
+def export_yaml(design: Design, metrics: Metrics, out_dir: Path, stem: str) -> list[Path]:
+    """Write ``<stem>.yaml`` into ``out_dir``; returns the written path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{stem}.yaml"
+    record = {
+        "tnn_dse_design": FORMAT_VERSION,
+        "design": design.to_dict(),
+        "metrics": metrics.to_dict(),
+    }
+    path.write_text(yaml.safe_dump(record, sort_keys=False, default_flow_style=None), encoding="utf-8")
+    return [path]
+
+
+register_exporter("yaml", export_yaml)

@@ -1,0 +1,100 @@
+"""``hls`` target: the header compiles (g++ -std=c++17) with code using its tables; Tcl clock."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dse._design import Design, Metrics
+from dse.export import get_exporter
+from tests.export.conftest import require_tool
+from tests.export.designs import small_design
+
+pytestmark = pytest.mark.external
+
+USE_TABLES = """
+#include "{header}"
+namespace p = tnn_dse::{ns};
+constexpr std::int64_t total_macs() {{
+  std::int64_t macs = 0;
+  for (int i = 0; i < p::N_PASSES; ++i)
+    for (int s = 0; s < p::PASSES[i].n_steps; ++s) {{
+      const tnn_dse::Gemm& g = p::PASSES[i].steps[s];
+      macs += g.batch * g.m * g.n * g.k * p::PASSES[i].count;
+    }}
+  return macs;
+}}
+static_assert(total_macs() == {macs}LL, "schedule MACs");
+static_assert(p::PE_ROWS == {rows} && p::PE_COLS == {cols}, "array");
+static_assert(p::layer_fc1::IN_SHAPE[0] * p::layer_fc1::IN_SHAPE[1] * p::layer_fc1::IN_SHAPE[2]
+              == p::layer_fc1::IN_FEATURES, "shape");
+static_assert(p::layer_fc1::SCHEDULE_forward_STEPS == {fwd_steps}, "steps");
+static_assert(p::IFMAP_BUFFER_BYTES == {ifmap_bytes}, "buffer");
+int main() {{ return p::N_GEMMS > 0 ? 0 : 1; }}
+"""
+
+
+def _gxx() -> str:
+    gxx = shutil.which("g++")
+    require_tool(gxx is not None, "g++")
+    assert gxx is not None
+    return gxx
+
+
+def test_header_compiles_and_tables_are_right(
+    design_metrics: tuple[Design, Metrics], tmp_path: Path
+) -> None:
+    gxx = _gxx()
+    design, metrics = design_metrics
+    header, top, _ = get_exporter("hls")(design, metrics, tmp_path, "trial_3")
+    fwd = next(p for p in metrics.passes if p.layer == "fc1" and p.pass_name == "forward")
+    src = tmp_path / "use.cpp"
+    src.write_text(
+        USE_TABLES.format(
+            header=header.name,
+            ns="trial_3",
+            macs=sum(p.macs for p in metrics.passes),
+            rows=design.hardware.pe_rows,
+            cols=design.hardware.pe_cols,
+            fwd_steps=len(fwd.steps),
+            ifmap_bytes=int(design.hardware.ifmap_sram_kb * 1024),
+        )
+    )
+    for cpp in (src, top):
+        proc = subprocess.run(
+            [gxx, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-Wno-unknown-pragmas", "-fsyntax-only",
+             "-I", str(tmp_path), str(cpp)],
+            capture_output=True, text=True, check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+
+
+def test_static_assert_catches_bad_shape(tmp_path: Path) -> None:
+    """The header's own static_asserts fire when a shape table is tampered with."""
+    gxx = _gxx()
+    design, metrics = small_design()
+    header, _, _ = get_exporter("hls")(design, metrics, tmp_path, "bad")
+    text = header.read_text()
+    tampered = text.replace("IN_SHAPE[] = {4, 4, 4}", "IN_SHAPE[] = {4, 4, 5}", 1)
+    assert tampered != text
+    header.write_text(tampered)
+    proc = subprocess.run(
+        [gxx, "-std=c++17", "-fsyntax-only", "-x", "c++", str(header)],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode != 0 and "in_shape product" in proc.stderr
+
+
+@pytest.mark.parametrize("freq_mhz", [400.0, 333.0, 1000.0])
+def test_tcl_clock_matches_frequency(freq_mhz: float, tmp_path: Path) -> None:
+    design, metrics = small_design(freq_mhz=freq_mhz)
+    _, _, tcl = get_exporter("hls")(design, metrics, tmp_path, "d")
+    text = tcl.read_text()
+    for cmd in ("open_project", "set_top", "add_files", "open_solution", "set_part", "csynth_design"):
+        assert re.search(rf"^{cmd}\b", text, flags=re.M), cmd
+    period = float(re.search(r"^create_clock -period (\S+)", text, flags=re.M).group(1))  # type: ignore[union-attr]
+    assert period == pytest.approx(1000.0 / freq_mhz, rel=1e-5)
