@@ -335,7 +335,7 @@ def stage(
     # (which of its two dimensions are nested inside); price the modes on (T,) arrays, then
     # gather them per order.
     t_full, t_rem = both[:, 0], both[:, 1]
-    w_full = nfull * t_full  # elements covered by the full tiles of each dimension
+    cover_full = nfull * t_full  # elements covered by the full tiles of each dimension
 
     def moved(x1: int, x2: int, y: int, el_bytes: float, cap_bytes: float) -> FloatArray:
         """Elements of the (x1, x2) operand moved per batch element, by mode: (4, T)."""
@@ -345,14 +345,15 @@ def stage(
         def fetch(footprint: FloatArray) -> FloatArray:
             return np.where(footprint * el_bytes > cap_bytes, times, 1.0)
 
+        f1, r1, f2, r2 = t_full[x1], t_rem[x1], t_full[x2], t_rem[x2]  # class extents
+        c1, c2 = cover_full[x1], cover_full[x2]  # elements under the full-tile classes
         out = np.empty((4, times.shape[0]))
-        out[0] = d1 * d2  # both outside: one tile at a time, always fits
-        out[1] = d1 * w_full[x2] * fetch(d1 * t_full[x2]) + d1 * t_rem[x2] * fetch(
-            d1 * t_rem[x2]
+        # Both outside: one tile at a time (always fits for A and B; C may spill).
+        out[0] = (c1 * c2 * fetch(f1 * f2) + c1 * r2 * fetch(f1 * r2)) + (
+            r1 * c2 * fetch(r1 * f2) + r1 * r2 * fetch(r1 * r2)
         )
-        out[2] = w_full[x1] * d2 * fetch(t_full[x1] * d2) + t_rem[x1] * d2 * fetch(
-            t_rem[x1] * d2
-        )
+        out[1] = d1 * c2 * fetch(d1 * f2) + d1 * r2 * fetch(d1 * r2)  # x1 nested inside
+        out[2] = c1 * d2 * fetch(f1 * d2) + r1 * d2 * fetch(r1 * d2)  # x2 nested inside
         out[3] = d1 * d2 * fetch(np.full_like(times, d1 * d2))
         return out
 

@@ -10,6 +10,28 @@ from dse._errors import DSEError
 from dse.workload import LayerSpec, Workload
 
 
+def layer_to_dict(spec: LayerSpec) -> dict[str, Any]:
+    """A layer as JSON-ready data (tuples as lists)."""
+    out: dict[str, Any] = {}
+    for f in fields(LayerSpec):
+        value = getattr(spec, f.name)
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def layer_from_dict(data: dict[str, Any], tokens: int) -> LayerSpec:
+    """Inverse of :func:`layer_to_dict` (``tokens`` when the record has no ``tokens_per_step``)."""
+    kinds = {f.name: f.type for f in fields(LayerSpec)}
+    unknown = set(data) - set(kinds)
+    if unknown:
+        raise DSEError(f"unknown layer fields {sorted(unknown)}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        values[key] = tuple(int(v) for v in value) if isinstance(value, list) else value
+    values.setdefault("tokens_per_step", tokens)
+    return LayerSpec(**values)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Design:
     """One candidate of a study.
@@ -46,23 +68,8 @@ class Design:
             "path_choices": {k: v for k, v in self.path_choices},
             "hardware": hw,
             "workload": {
-                "name": self.workload.name,
-                "batch": self.workload.batch,
-                "seq_len": self.workload.seq_len,
-                "source": self.workload.source,
-                "layers": [
-                    {
-                        "name": s.name,
-                        "format": s.format,
-                        "in_features": s.in_features,
-                        "out_features": s.out_features,
-                        "in_shape": list(s.in_shape),
-                        "out_shape": list(s.out_shape),
-                        "ranks": list(s.ranks),
-                        "count": s.count,
-                    }
-                    for s in self.workload.layers
-                ],
+                **{f.name: getattr(self.workload, f.name) for f in fields(Workload) if f.name != "layers"},
+                "layers": [layer_to_dict(s) for s in self.workload.layers],
             },
         }
 
@@ -74,28 +81,9 @@ class Design:
             hw["dataflows"] = tuple(hw["dataflows"])
             wl = data["workload"]
             tokens = int(wl["batch"]) * int(wl["seq_len"])
-            layers = tuple(
-                LayerSpec(
-                    name=lay["name"],
-                    format=lay["format"],
-                    in_features=int(lay["in_features"]),
-                    out_features=int(lay["out_features"]),
-                    in_shape=tuple(int(v) for v in lay.get("in_shape", ())),
-                    out_shape=tuple(int(v) for v in lay.get("out_shape", ())),
-                    ranks=tuple(int(v) for v in lay.get("ranks", ())),
-                    tokens_per_step=tokens,
-                    count=int(lay.get("count", 1)),
-                )
-                for lay in wl["layers"]
-            )
+            layers = tuple(layer_from_dict(lay, tokens) for lay in wl["layers"])
             return Design(
-                workload=Workload(
-                    name=wl["name"],
-                    batch=int(wl["batch"]),
-                    seq_len=int(wl["seq_len"]),
-                    layers=layers,
-                    source=wl.get("source", ""),
-                ),
+                workload=Workload(**{**{k: v for k, v in wl.items() if k != "layers"}, "layers": layers}),
                 hardware=Hardware(**hw),
                 mode=data["mode"],
                 path_policy=data["path_policy"],

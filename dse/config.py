@@ -35,6 +35,8 @@ from dse.workload import (
 MODES: tuple[str, ...] = ("inference", "training")
 PATH_POLICIES: tuple[str, ...] = ("hardware_aware", "mac_optimal", "searched")
 PATH_OPTIMIZERS: tuple[str, ...] = ("dp", "exhaustive", "greedy")
+SEARCHABLE_FORMATS: tuple[str, ...] = ("ttm", "dense")
+"""Layer formats whose configuration (TT-matrix or dense, depth, shapes, rank) a space searches."""
 SAMPLERS: tuple[str, ...] = ("nsga2", "nsga3", "tpe", "random", "qmc", "bruteforce")
 
 
@@ -313,6 +315,13 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
             overrides.get(layer_spec.name, {}) or {}, source, join("model.layers", layer_spec.name)
         )
         check_keys(over, _LAYER_SPACE_KEYS, source, join("model.layers", layer_spec.name))
+        if layer_spec.format not in SEARCHABLE_FORMATS:
+            if over:
+                raise ConfigError(
+                    source, join("model.layers", layer_spec.name),
+                    f"a layer whose format is one of {list(SEARCHABLE_FORMATS)} (this one is {layer_spec.format})",
+                )
+            continue  # attention, embeddings, convolutions keep the workload's configuration
         if layer_spec.format == "dense" and not over:
             continue  # dense layers of the workload stay dense unless a layer override says so
         merged = {**default, **over}

@@ -16,7 +16,7 @@ import math
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -62,21 +62,19 @@ def sync_journal(cfg: StudyConfig) -> None:
         BatchSyncJournalFileBackend.sync_path(str(path))
 
 
-def _constraints(trial: FrozenTrial) -> Sequence[float]:
-    values: Sequence[float] = trial.user_attrs.get("constraints", ())
-    return values
-
-
 def make_sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
-    """The optuna sampler named by the study (NSGA-II by default), with constraints wired in."""
+    """The optuna sampler named by the study (NSGA-II by default).
+
+    Constraints reach the samplers through ``Trial.set_constraint`` (optuna >= 5): NSGA-II/III
+    apply constrained domination, TPE favours feasible trials.
+    """
     s = cfg.sampler
-    cons: Callable[[FrozenTrial], Sequence[float]] | None = _constraints if cfg.constraints else None
     if s.name == "nsga2":
-        return optuna.samplers.NSGAIISampler(population_size=s.population_size, seed=s.seed, constraints_func=cons)
+        return optuna.samplers.NSGAIISampler(population_size=s.population_size, seed=s.seed)
     if s.name == "nsga3":
-        return optuna.samplers.NSGAIIISampler(population_size=s.population_size, seed=s.seed, constraints_func=cons)
+        return optuna.samplers.NSGAIIISampler(population_size=s.population_size, seed=s.seed)
     if s.name == "tpe":
-        return optuna.samplers.TPESampler(seed=s.seed, constraints_func=cons, multivariate=True)
+        return optuna.samplers.TPESampler(seed=s.seed, multivariate=True)
     if s.name == "qmc":
         return optuna.samplers.QMCSampler(seed=s.seed, scramble=True, warn_independent_sampling=False)
     if s.name == "bruteforce":
@@ -383,6 +381,8 @@ def run_trials(
                 else:
                     for key, value in out.attrs.items():
                         trial.set_user_attr(key, value)
+                    for (metric, _), value in zip(cons, out.attrs["constraints"], strict=True):
+                        trial.set_constraint(metric, value)
                     study.tell(trial, list(out.values))
                     done += 1
             pending = []

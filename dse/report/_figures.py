@@ -172,26 +172,27 @@ def plot_hypervolume(info: HypervolumeInfo) -> go.Figure:
             hovertemplate="trial %{x}: %{y:.4f}<extra></extra>",
         )
     )
-    ref = ", ".join(
-        f"{k} = {v:.4g} {UNITS.get(k, '')}".rstrip() + (" (maximized)" if d == "maximize" else "")
-        for k, v, d in zip(info.objectives, info.reference, info.directions, strict=True)
-    )
-    fig.add_annotation(
-        text=(
-            f"reference point: {ref}<br>(each objective scaled to [0, 1] over all trials; "
-            "reference at 1.1; value = fraction of the 1.1^m box)"
-        ),
-        xref="paper",
-        yref="paper",
-        x=0.99,
-        y=0.04,
-        xanchor="right",
-        yanchor="bottom",
-        showarrow=False,
-        align="right",
-        bgcolor="rgba(255,255,255,0.85)",
-        font={"size": 11},
-    )
+    if info.reference:
+        ref = ", ".join(
+            f"{k} = {v:.4g} {UNITS.get(k, '')}".rstrip() + (" (maximized)" if d == "maximize" else "")
+            for k, v, d in zip(info.objectives, info.reference, info.directions, strict=True)
+        )
+        fig.add_annotation(
+            text=(
+                f"reference point: {ref}<br>(each objective scaled to [0, 1] over all trials; "
+                "reference at 1.1; value = fraction of the 1.1^m box)"
+            ),
+            xref="paper",
+            yref="paper",
+            x=0.99,
+            y=0.04,
+            xanchor="right",
+            yanchor="bottom",
+            showarrow=False,
+            align="right",
+            bgcolor="rgba(255,255,255,0.85)",
+            font={"size": 11},
+        )
     fig.update_layout(
         title=f"Normalized hypervolume of the front ({', '.join(info.objectives)})",
         xaxis_title="trial",
@@ -261,8 +262,9 @@ def plot_pass_breakdown(info: PassBreakdownInfo, *, title: str = "") -> go.Figur
         horizontal_spacing=0.1,
     )
     x = [info.layers, info.passes]
+    traces: list[go.Bar] = []
     for name, values in info.cycles.items():
-        fig.add_trace(
+        traces.append(
             go.Bar(
                 x=x,
                 y=values,
@@ -271,12 +273,12 @@ def plot_pass_breakdown(info: PassBreakdownInfo, *, title: str = "") -> go.Figur
                 legendgrouptitle={"text": "latency"},
                 marker={"color": COMPONENT_COLORS.get(name)},
                 hovertemplate="%{x}: %{y:,.0f} cycles<extra>" + _label(name) + "</extra>",
-            ),
-            row=1,
-            col=1,
+                xaxis="x",
+                yaxis="y",
+            )
         )
     for name, values in info.energy_pj.items():
-        fig.add_trace(
+        traces.append(
             go.Bar(
                 x=x,
                 y=[v * 1e-6 for v in values],
@@ -285,10 +287,11 @@ def plot_pass_breakdown(info: PassBreakdownInfo, *, title: str = "") -> go.Figur
                 legendgrouptitle={"text": "energy"},
                 marker={"color": COMPONENT_COLORS.get(name)},
                 hovertemplate="%{x}: %{y:.4g} uJ<extra>" + _label(name) + "</extra>",
-            ),
-            row=1,
-            col=2,
+                xaxis="x2",
+                yaxis="y2",
+            )
         )
+    fig.add_traces(traces)
     fig.update_layout(
         barmode="stack",
         title=title or "Latency and energy by layer and pass",
@@ -312,9 +315,10 @@ def plot_trees(trees: list[TreeInfo], *, cols: int = 3, title: str = "") -> go.F
         horizontal_spacing=0.04,
     )
     axes: dict[str, Any] = {}
+    traces: list[go.Scatter] = []
     for n_tree, tree in enumerate(trees):
-        r, c = n_tree // cols + 1, n_tree % cols + 1
-        fig.add_trace(
+        suffix = "" if n_tree == 0 else str(n_tree + 1)
+        traces.append(
             go.Scatter(
                 x=tree.edge_x,
                 y=tree.edge_y,
@@ -322,14 +326,14 @@ def plot_trees(trees: list[TreeInfo], *, cols: int = 3, title: str = "") -> go.F
                 line={"color": "#999", "width": 1.5},
                 hoverinfo="skip",
                 showlegend=False,
-            ),
-            row=r,
-            col=c,
+                xaxis=f"x{suffix}",
+                yaxis=f"y{suffix}",
+            )
         )
         leaves = [i for i, leaf in enumerate(tree.node_is_leaf) if leaf]
         steps = [i for i, leaf in enumerate(tree.node_is_leaf) if not leaf]
         for idx, kind in ((leaves, "input tensor"), (steps, "contraction step")):
-            fig.add_trace(
+            traces.append(
                 go.Scatter(
                     x=[tree.node_x[i] for i in idx],
                     y=[tree.node_y[i] for i in idx],
@@ -346,13 +350,13 @@ def plot_trees(trees: list[TreeInfo], *, cols: int = 3, title: str = "") -> go.F
                     },
                     name=kind,
                     showlegend=False,
-                ),
-                row=r,
-                col=c,
+                    xaxis=f"x{suffix}",
+                    yaxis=f"y{suffix}",
+                )
             )
-        suffix = "" if n_tree == 0 else str(n_tree + 1)
         axes[f"xaxis{suffix}"] = {"range": [-0.7, max(tree.node_x, default=0.0) + 0.7], "visible": False}
         axes[f"yaxis{suffix}"] = {"range": [-0.6, max(tree.node_y, default=0.0) + 0.6], "visible": False}
+    fig.add_traces(traces)
     fig.update_layout(
         axes,
         title=title or "Contraction trees (squares: input tensors; circles: steps, GEMM b m n k)",

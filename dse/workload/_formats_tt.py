@@ -50,7 +50,7 @@ class TTFormat(TensorFormat):
         check_rank_count(spec, 2 * d + 1, "r_0..r_2d over the 2d modes m_1..m_d, n_1..n_d")
         if spec.ranks[0] != 1 or spec.ranks[-1] != 1:
             raise WorkloadError(
-                f"layer {spec.name!r}: TT boundary ranks r_0 and r_2d must be 1, "
+                f"layer {spec.name!r}: ranks r_0 and r_2d (the TT boundary) must be 1, "
                 f"got {list(spec.ranks)}"
             )
 
@@ -173,7 +173,7 @@ class TRFormat(TensorFormat):
         check_rank_count(spec, d + 1, "r_0..r_d with r_0 = r_d")
         if spec.ranks[0] != spec.ranks[-1]:
             raise WorkloadError(
-                f"layer {spec.name!r}: tensor-ring ranks must close the ring (r_0 = r_d), "
+                f"layer {spec.name!r}: ranks must close the tensor ring (r_0 = r_d), "
                 f"got {list(spec.ranks)}"
             )
 

@@ -259,8 +259,22 @@ def parse_layer(data: Any, *, source: str, field: str, tokens: int, seq_len: int
         try:
             layer_format.validate(spec)
         except WorkloadError as exc:
-            raise ConfigError(source, field, str(exc)) from None
+            raise ConfigError(source, _error_field(str(exc), name, field), str(exc)) from None
     return spec
+
+
+def _error_field(message: str, name: str, field: str) -> str:
+    """The layer key a format's message is about, as a dotted field, else the layer's field.
+
+    Format messages start ``layer '<name>': <key> ...`` when they are about one key.
+    """
+    prefix = f"layer {name!r}: "
+    if message.startswith(prefix):
+        words = message[len(prefix):].split(maxsplit=1)
+        if words and words[0] in (*_LAYER_KEYS, "tokens_per_step"):
+            key = "seq_len" if words[0] == "tokens_per_step" else words[0]
+            return join(field, key)
+    return field
 
 
 def parse_workload(data: Mapping[str, Any], *, source: str, field: str = "workload") -> Workload:

@@ -181,7 +181,8 @@ def test_weight_format_networks_match_dense(spec: LayerSpec) -> None:
     arrays = {**tensors, "x": x, "dy": dy}
 
     fwd = by_label["forward"]
-    assert set(fwd.names[1:]) == set(shapes)
+    # the documented dg order: G1..; A1..; U1..U<2d> then C (the order of full_shapes)
+    assert list(fwd.names[1:]) == list(shapes)
     assert fmt.params(spec) == sum(int(np.prod(s)) for s in shapes.values())
     np.testing.assert_allclose(contract(fwd, arrays).reshape(TOKENS, -1), x @ w, rtol=1e-10)
     np.testing.assert_allclose(

@@ -103,7 +103,8 @@ def test_existing_ttm_errors_unchanged() -> None:
 # ------------------------------------------------------------------------------ parser
 def parse(layer: dict[str, Any], batch: int = 2, seq_len: int = 4) -> LayerSpec:
     w = parse_workload(
-        {"name": "w", "batch": batch, "seq_len": seq_len, "layers": [layer]}, source="w.yaml"
+        {"name": "w", "batch": batch, "seq_len": seq_len, "layers": [layer]}, source="w.yaml",
+        field="",
     )
     return w.layers[0]
 
@@ -138,7 +139,13 @@ def test_expand_ranks(fmt: str, d: int, value: int | list[int], expected: tuple[
         ({"name": "a", "format": "tucker", "in_features": 32, "out_features": 32,
           "in_shape": [4, 8], "out_shape": [8, 4], "ranks": [2, 2, 2]}, "layers[0].ranks"),
         ({"name": "a", "format": "ttm", "in_features": 30, "out_features": 32,
-          "in_shape": [4, 8], "out_shape": [8, 4], "ranks": 2}, "layers[0]"),
+          "in_shape": [4, 8], "out_shape": [8, 4], "ranks": 2}, "layers[0].in_shape"),
+        ({"name": "a", "format": "tr", "in_features": 32, "out_features": 32,
+          "in_shape": [4, 8], "out_shape": [8, 4], "ranks": [2, 3, 4]}, "layers[0].ranks"),
+        ({"name": "a", "format": "cp", "in_features": 32, "out_features": 32,
+          "in_shape": [4, 8], "out_shape": [8, 2, 2], "ranks": 3}, "layers[0].out_shape"),
+        ({"name": "a", "format": "attention", "in_features": 32, "out_features": 32,
+          "heads": 5}, "layers[0].heads"),
         ({"name": "a", "format": "attention", "in_features": 32, "out_features": 32},
          "layers[0].heads"),
         ({"name": "a", "format": "embedding", "in_features": 32, "out_features": 8, "ranks": 2},
@@ -167,7 +174,7 @@ def test_parser_errors_name_file_and_field(layer: dict[str, Any], field: str) ->
 
 
 def test_shape_product_mismatch_reported_with_field() -> None:
-    with pytest.raises(ConfigError, match="in_shape"):
+    with pytest.raises(ConfigError, match=r"w.yaml: layers\[0\].in_shape: .*multiplies to 32"):
         parse({"name": "a", "format": "tt", "in_features": 30, "out_features": 32,
                "in_shape": [4, 8], "out_shape": [8, 4], "ranks": 2})
 
