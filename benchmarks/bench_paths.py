@@ -24,7 +24,14 @@ import time
 import opt_einsum as oe
 
 from analytical_models import Hardware, price
-from dse.contraction import dp, hardware_cost, mac_cost, optimize_network, training_macs
+from dse.contraction import (
+    HardwareCost,
+    dp,
+    hardware_cost,
+    mac_cost,
+    optimize_network,
+    training_macs,
+)
 from dse.contraction._costs import _hw_step
 from dse.contraction._lowering import lower_sets
 from dse.contraction._plan import _optimize_cached
@@ -96,6 +103,14 @@ def main() -> None:
     for n in nets:
         ours_hw(n)
     t_hw_cold = time.perf_counter() - t0
+    priced = price.cache_info().misses
+    unbounded = HardwareCost(hw, "latency", bound=False)
+    price.cache_clear()
+    _hw_step.cache_clear()
+    for n in set(nets):
+        i, o, sz = n.opt_einsum_form()
+        dp(i, o, sz, cost=unbounded)
+    priced_all = price.cache_info().misses
     t_hw_warm, _ = timed(ours_hw, nets)
 
     # same optimum: opt_einsum flops == 2 x our MACs
@@ -110,16 +125,21 @@ def main() -> None:
           f"   -> ours is {t_oe / t_mac:.1f}x faster")
     print(f"  dp, systolic latency   : {t_hw_cold * 1e3:8.1f} ms cold (engine + lowering caches "
           f"cleared), {t_hw_warm * 1e3:.1f} ms warm  ({len(nets) / t_hw_warm:.0f} networks/s)")
+    print(f"  GEMMs priced by the engine (cold): {priced} with branch and bound, "
+          f"{priced_all} without")
     print(f"  same optimum as opt_einsum on {len(nets) - mismatches}/{len(nets)} networks")
 
     _optimize_cached.cache_clear()
     price.cache_clear()
+    _hw_step.cache_clear()
+    lower_sets.cache_clear()
     t0 = time.perf_counter()
     plans = [optimize_network(n, cost="latency", hw=hw) for n in nets]
     t_study = time.perf_counter() - t0
     cycles = sum(p.cycles or 0.0 for p in plans)
     macs = sum(p.macs for p in plans)
-    print(f"  optimize_network x {len(nets)} (study view, value cache, priced plans): "
+    print(f"  optimize_network x {len(nets)} (study view: all caches cold, value cache on, "
+          f"latency cost, priced plans): "
           f"{t_study * 1e3:.1f} ms; model total {macs:,} MACs, {cycles:,.0f} cycles")
     mac_plans = [optimize_network(n, hw=hw) for n in nets]
     mac_cycles = sum(p.cycles or 0.0 for p in mac_plans)

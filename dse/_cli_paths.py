@@ -141,25 +141,6 @@ def _hardware(args: argparse.Namespace) -> Hardware | None:
     )
 
 
-def _plan_json(plan: ContractionPlan) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "path": [list(p) for p in plan.path],
-        "macs": plan.macs,
-        "peak_elements": plan.peak_elements,
-        "gemms": [
-            {"batch": g.batch, "m": g.m, "n": g.n, "k": g.k,
-             "permute_elements": g.permute_a_elements + g.permute_b_elements
-             + g.permute_c_elements}
-            for g in plan.gemms
-        ],
-    }
-    cost = plan.cost
-    if cost is not None:
-        out["cycles"] = cost.cycles
-        out["energy_pj"] = cost.energy_pj
-    return out
-
-
 def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
     """The report of ``dse paths`` as JSON-ready dicts, one per network."""
     import analytical_models  # noqa: F401  (registers the shipped engines)
@@ -193,7 +174,7 @@ def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
         }
         if args.optimizer == "exhaustive":
             entry["n_trees"] = count_trees(net.n_inputs)
-        entry["best"] = _plan_json(best)
+        entry["best"] = best.as_dict()
         entry["mac_optimal"] = {"path": [list(p) for p in ref.path], "macs": ref.macs}
         report.append(entry)
     return report

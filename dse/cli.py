@@ -174,9 +174,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
             raise DSEError(f"trial {args.trial} is not a finished trial of study {cfg.name!r}")
         numbers = [args.trial]
     out_dir = Path(args.output or (cfg.run_dir / "exports" / args.target))
-    written = export_designs(study, numbers, args.target, out_dir)
+    refused: dict[int, str] = {}
+    written = export_designs(study, numbers, args.target, out_dir, refused if args.pareto else None)
     for p in written:
         print(p)
+    for number, reason in refused.items():
+        print(f"refused: trial {number}: {reason}", file=sys.stderr)
+    if refused and not written:
+        raise DSEError(f"target {args.target!r} refused every design of the front ({len(refused)})")
     return 0
 
 

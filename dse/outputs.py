@@ -11,7 +11,7 @@ import pandas as pd
 from dse._design import Design
 from dse.config import StudyConfig
 from dse.evaluate import evaluate
-from dse.export import get_exporter
+from dse.export import ExportError, get_exporter
 from dse.report import write_dashboard
 from dse.results import pareto_frame, trials_frame
 from dse.study import complete_trials
@@ -34,15 +34,28 @@ def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def export_designs(
-    study: optuna.Study, trial_numbers: list[int], target: str, out_dir: Path
+    study: optuna.Study,
+    trial_numbers: list[int],
+    target: str,
+    out_dir: Path,
+    refused: dict[int, str] | None = None,
 ) -> list[Path]:
-    """Re-evaluate the given trials' designs and export each with ``target``."""
+    """Re-evaluate the given trials' designs and export each with ``target``.
+
+    A design the target cannot build raises :class:`ExportError`; when ``refused`` is given, it
+    collects ``trial -> reason`` instead and the other designs are still exported.
+    """
     by_number = {t.number: t for t in complete_trials(study)}
     exporter = get_exporter(target)
     written: list[Path] = []
     for number in trial_numbers:
         design = Design.from_dict(by_number[number].user_attrs["design"])
-        written += exporter(design, evaluate(design), out_dir, f"trial_{number}")
+        try:
+            written += exporter(design, evaluate(design), out_dir, f"trial_{number}")
+        except ExportError as exc:
+            if refused is None:
+                raise
+            refused[number] = str(exc)
     return written
 
 

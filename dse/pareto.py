@@ -14,7 +14,8 @@ from numpy.typing import NDArray
 def to_minimization(values: NDArray[np.float64], directions: Sequence[str]) -> NDArray[np.float64]:
     """Negate the columns whose direction is ``maximize``."""
     sign = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
-    return np.asarray(values, dtype=float) * sign
+    result: NDArray[np.float64] = np.asarray(values, dtype=float) * sign
+    return result
 
 
 def pareto_mask(

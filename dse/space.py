@@ -26,7 +26,7 @@ from dse.config import (
     StudyConfig,
 )
 from dse.evaluate import tree_count
-from dse.workload import PASS_DX, LayerSpec, Workload, get_format
+from dse.workload import PASS_DX, LayerSpec, Workload, get_format, pass_kind
 
 
 def shape_label(shape: tuple[int, ...]) -> str:
@@ -132,7 +132,7 @@ def suggest_paths(trial: optuna.Trial, cfg: StudyConfig, workload: Workload) -> 
         fmt = get_format(spec.format)
         nets = fmt.networks(spec) if training else fmt.inference_networks(spec)
         for net in nets:
-            if net.label == PASS_DX and n == 0:
+            if pass_kind(net.label) == PASS_DX and n == 0:
                 continue
             count = tree_count(net.n_inputs)
             if count <= 1:

@@ -243,7 +243,7 @@ class _Evaluator:
             if not scheduler:
                 raise DSEError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
             try:
-                self.pool = Client(scheduler, timeout=30)
+                self.pool = Client(scheduler, timeout=30)  # type: ignore[no-untyped-call]
             except OSError as exc:
                 raise DSEError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
             self.kind = "dask"

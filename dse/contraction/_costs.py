@@ -17,7 +17,7 @@ from analytical_models._registry import price
 from analytical_models._tech import get_tech
 from analytical_models._types import Hardware
 from dse.contraction._lowering import lower_sets
-from dse.contraction.trees import ssa_to_nodes
+from dse.contraction.trees import PathError, ssa_to_nodes
 
 StepObjective = Literal["latency", "energy"]
 STEP_OBJECTIVES: tuple[str, ...] = ("latency", "energy")
@@ -95,7 +95,7 @@ class HardwareCost:
 
     def __post_init__(self) -> None:
         if self.objective not in STEP_OBJECTIVES:
-            raise ValueError(
+            raise PathError(
                 f"a step cost must be additive; objective must be one of {STEP_OBJECTIVES}, "
                 f"got {self.objective!r}"
             )
@@ -118,12 +118,16 @@ class HardwareCost:
         sizes: Mapping[str, int],
     ) -> float:
         """A cheap value never above :meth:`__call__` (0 when ``bound`` is off)."""
+        return self.bound_per_mac * step_macs(lhs, rhs, sizes)
+
+    @property
+    def bound_per_mac(self) -> float:
+        """:meth:`lower_bound` per MAC: ``1 / PEs`` cycles or the MAC energy in pJ (0 if off)."""
         if not self.bound:
             return 0.0
-        macs = step_macs(lhs, rhs, sizes)
         if self.objective == "latency":
-            return macs / self.hw.n_pes
-        return macs * _mac_pj(self.hw.tech, self.hw.bits)
+            return 1.0 / self.hw.n_pes
+        return _mac_pj(self.hw.tech, self.hw.bits)
 
 
 @lru_cache(maxsize=64)
@@ -138,7 +142,7 @@ mac_cost = MacCost()
 def bytes_moved_cost(bytes_per_element: float = 1.0) -> BytesMovedCost:
     """Step cost counting operand and result bytes."""
     if not bytes_per_element > 0:
-        raise ValueError(f"bytes_per_element must be > 0, got {bytes_per_element}")
+        raise PathError(f"bytes_per_element must be > 0, got {bytes_per_element}")
     return BytesMovedCost(bytes_per_element)
 
 

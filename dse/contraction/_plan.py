@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from dse.contraction._costs import (
 from dse.contraction._lowering import Lowered, canonical_order, lower_sets
 from dse.contraction._optimizers import get_path_fn
 from dse.contraction._types import SSAPath, StepCost
-from dse.contraction.trees import PathError, ssa_to_nodes
+from dse.contraction.trees import PathError, left_to_right_path, ssa_to_nodes
 from dse.workload._network import TensorNetwork
 
 CostKind = Literal["macs", "bytes", "latency", "energy"]
@@ -111,9 +111,39 @@ class ContractionPlan:
         return None if c is None else c.energy_pj
 
     @property
+    def naive_macs(self) -> int:
+        """MACs of the left-to-right sweep ``((0, 1), (n, 2), ...)`` over the same network."""
+        return _naive_macs(self.network)
+
+    @property
     def gemms(self) -> tuple[Gemm, ...]:
         """The lowered GEMM of every step."""
         return tuple(s.gemm for s in self.steps)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: path, MACs, largest intermediate, GEMMs, cycles / pJ when priced."""
+        out: dict[str, Any] = {
+            "path": [list(p) for p in self.path],
+            "macs": self.macs,
+            "peak_elements": self.peak_elements,
+            "gemms": [
+                {
+                    "batch": g.batch,
+                    "m": g.m,
+                    "n": g.n,
+                    "k": g.k,
+                    "permute_elements": g.permute_a_elements
+                    + g.permute_b_elements
+                    + g.permute_c_elements,
+                }
+                for g in self.gemms
+            ],
+        }
+        cost = self.cost
+        if cost is not None:
+            out["cycles"] = cost.cycles
+            out["energy_pj"] = cost.energy_pj
+        return out
 
     def describe(self) -> str:
         """A printable summary: einsum, path, MACs, largest intermediate, per-step GEMMs."""
@@ -121,7 +151,8 @@ class ContractionPlan:
         lines = [
             f"{net.label or 'network'}: {net.einsum()}",
             f"  path: {list(self.path)}",
-            f"  MACs: {self.macs:,}   largest intermediate: {self.peak_elements:,} elements",
+            f"  MACs: {self.macs:,}   left-to-right: {self.naive_macs:,}   "
+            f"largest intermediate: {self.peak_elements:,} elements",
         ]
         if self.cost is not None:
             c = self.cost
@@ -138,6 +169,11 @@ class ContractionPlan:
 
     def __str__(self) -> str:
         return self.describe()
+
+
+@lru_cache(maxsize=4096)
+def _naive_macs(network: TensorNetwork) -> int:
+    return build_plan(network, left_to_right_path(network.n_inputs)).macs
 
 
 def _kept_indices(network: TensorNetwork, mask: int) -> tuple[str, ...]:

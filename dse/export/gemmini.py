@@ -188,7 +188,7 @@ object TnnDse_{name} {{
 
 typedef {elem_t} elem_t;
 static const elem_t elem_t_max = {2 ** (hw.bits - 1) - 1};
-static const elem_t elem_t_min = {-(2 ** (hw.bits - 1))};
+static const elem_t elem_t_min = {-(2 ** (hw.bits - 1) - 1)} - 1;
 typedef {acc_t} acc_t;
 typedef int64_t full_t;
 

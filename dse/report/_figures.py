@@ -7,7 +7,6 @@ from typing import Any
 
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.subplots import make_subplots
 
 from dse.report._info import (
     UNITS,
@@ -42,6 +41,40 @@ COMPONENT_COLORS: dict[str, str] = {
 
 def _label(component: str) -> str:
     return component.replace("_", "/") if component == "fill_drain" else component.replace("_", " ")
+
+
+def _grid(titles: list[str], cols: int, *, hgap: float = 0.04, vgap: float = 0.1) -> dict[str, Any]:
+    """Layout of a subplot grid (axes ``x``/``y``, ``x2``/``y2``, ... row-major) with titles.
+
+    Cheaper than ``make_subplots`` (which validates every property of the layout it builds).
+    """
+    n = max(1, len(titles))
+    rows = math.ceil(n / cols)
+    width = (1 - hgap * (cols - 1)) / cols
+    height = (1 - vgap * (rows - 1)) / rows
+    layout: dict[str, Any] = {"annotations": []}
+    for i in range(n):
+        r, c = divmod(i, cols)
+        x0 = c * (width + hgap)
+        y1 = 1 - r * (height + vgap)
+        suffix = "" if i == 0 else str(i + 1)
+        layout[f"xaxis{suffix}"] = {"domain": [max(0.0, x0), min(1.0, x0 + width)], "anchor": f"y{suffix}"}
+        layout[f"yaxis{suffix}"] = {"domain": [max(0.0, y1 - height), min(1.0, y1)], "anchor": f"x{suffix}"}
+        if i < len(titles):
+            layout["annotations"].append(
+                {
+                    "text": titles[i],
+                    "x": x0 + width / 2,
+                    "y": y1,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "xanchor": "center",
+                    "yanchor": "bottom",
+                    "showarrow": False,
+                    "font": {"size": 14},
+                }
+            )
+    return layout
 
 
 def plot_front(info: FrontInfo, *, title: str = "") -> go.Figure:
@@ -96,7 +129,7 @@ def plot_front_3d(info: Front3DInfo) -> go.Figure:
             z=info.all_xyz[2],
             mode="markers",
             name="all trials",
-            marker={"color": "rgba(120,120,120,0.35)", "size": 3},
+            marker={"color": "rgba(110,110,110,0.5)", "size": 3},
             text=info.all_hover,
             hovertemplate="%{text}<extra>all trials</extra>",
         )
@@ -255,12 +288,6 @@ def plot_breakdown(info: BreakdownInfo) -> go.Figure:
 
 def plot_pass_breakdown(info: PassBreakdownInfo, *, title: str = "") -> go.Figure:
     """Latency and energy of one design per layer and pass, stacked by component."""
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        subplot_titles=("latency by layer / pass [cycles]", "energy by layer / pass [uJ]"),
-        horizontal_spacing=0.1,
-    )
     x = [info.layers, info.passes]
     traces: list[go.Bar] = []
     for name, values in info.cycles.items():
@@ -291,7 +318,8 @@ def plot_pass_breakdown(info: PassBreakdownInfo, *, title: str = "") -> go.Figur
                 yaxis="y2",
             )
         )
-    fig.add_traces(traces)
+    layout = _grid(["latency by layer / pass [cycles]", "energy by layer / pass [uJ]"], 2, hgap=0.1)
+    fig = go.Figure(data=traces, layout=layout)
     fig.update_layout(
         barmode="stack",
         title=title or "Latency and energy by layer and pass",
@@ -307,14 +335,7 @@ def plot_trees(trees: list[TreeInfo], *, cols: int = 3, title: str = "") -> go.F
     n = max(1, len(trees))
     cols = max(1, min(cols, n))
     rows = math.ceil(n / cols)
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=[f"{t.layer} / {t.pass_name}" for t in trees] or [""],
-        vertical_spacing=0.35 / rows if rows > 1 else 0.1,
-        horizontal_spacing=0.04,
-    )
-    axes: dict[str, Any] = {}
+    axes = _grid([f"{t.layer} / {t.pass_name}" for t in trees], cols, vgap=0.35 / rows if rows > 1 else 0.1)
     traces: list[go.Scatter] = []
     for n_tree, tree in enumerate(trees):
         suffix = "" if n_tree == 0 else str(n_tree + 1)
@@ -354,11 +375,10 @@ def plot_trees(trees: list[TreeInfo], *, cols: int = 3, title: str = "") -> go.F
                     yaxis=f"y{suffix}",
                 )
             )
-        axes[f"xaxis{suffix}"] = {"range": [-0.7, max(tree.node_x, default=0.0) + 0.7], "visible": False}
-        axes[f"yaxis{suffix}"] = {"range": [-0.6, max(tree.node_y, default=0.0) + 0.6], "visible": False}
-    fig.add_traces(traces)
+        axes[f"xaxis{suffix}"].update(range=[-0.7, max(tree.node_x, default=0.0) + 0.7], visible=False)
+        axes[f"yaxis{suffix}"].update(range=[-0.6, max(tree.node_y, default=0.0) + 0.6], visible=False)
+    fig = go.Figure(data=traces, layout=axes)
     fig.update_layout(
-        axes,
         title=title or "Contraction trees (squares: input tensors; circles: steps, GEMM b m n k)",
         template=TEMPLATE,
         height=110 + 270 * rows,

@@ -19,6 +19,7 @@ import optuna
 import pandas as pd
 
 from dse._design import Design, Metrics, PassRecord
+from dse._errors import DSEError
 from dse.config import OBJECTIVE_SPECS
 from dse.evaluate import evaluate
 from dse.pareto import normalized_hypervolume, pareto_mask, to_minimization
@@ -71,7 +72,7 @@ def axis_label(key: str) -> str:
     if key in AXIS_LABELS:
         return AXIS_LABELS[key]
     name = key.removeprefix("param:")
-    if name.startswith("rank@"):
+    if name == "rank" or name.startswith("rank@"):
         return f"{name} [TT rank]"
     return name
 
@@ -598,7 +599,16 @@ class BaselineInfo(NamedTuple):
 
 
 def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else math.nan
+    return a / b if b > 0 and not math.isnan(a) else math.nan
+
+
+def _baseline(design: Design) -> tuple[float, float]:
+    """Latency [ms] and energy [uJ] of a baseline design; NaN when it cannot be evaluated."""
+    try:
+        metrics = evaluate(design)
+    except DSEError:
+        return math.nan, math.nan
+    return metrics.latency_ms, metrics.energy_uj
 
 
 def baseline_info(front: pd.DataFrame, *, limit: int = 48) -> BaselineInfo:
@@ -610,21 +620,21 @@ def baseline_info(front: pd.DataFrame, *, limit: int = 48) -> BaselineInfo:
     trials: list[int] = []
     for _, row in front.iterrows():
         design = Design.from_dict(json.loads(row["design_json"]))
-        dense = evaluate(dense_design(design))
-        macopt = evaluate(mac_optimal_design(design))
+        dense_lat, dense_eng = _baseline(dense_design(design))
+        macopt_lat, macopt_eng = _baseline(mac_optimal_design(design))
         lat, eng = float(row["latency_ms"]), float(row["energy_uj"])
         trials.append(int(row["trial"]))
         cols["params"].append(float(row["params"]))
         cols["compression"].append(float(row["compression"]))
         cols["latency_ms"].append(lat)
         cols["energy_uj"].append(eng)
-        cols["dense_latency_ms"].append(dense.latency_ms)
-        cols["dense_energy_uj"].append(dense.energy_uj)
-        cols["dense_speedup"].append(_ratio(dense.latency_ms, lat))
-        cols["dense_energy_ratio"].append(_ratio(dense.energy_uj, eng))
-        cols["macopt_latency_ms"].append(macopt.latency_ms)
-        cols["macopt_energy_uj"].append(macopt.energy_uj)
-        cols["macopt_speedup"].append(_ratio(macopt.latency_ms, lat))
-        cols["macopt_energy_ratio"].append(_ratio(macopt.energy_uj, eng))
+        cols["dense_latency_ms"].append(dense_lat)
+        cols["dense_energy_uj"].append(dense_eng)
+        cols["dense_speedup"].append(_ratio(dense_lat, lat))
+        cols["dense_energy_ratio"].append(_ratio(dense_eng, eng))
+        cols["macopt_latency_ms"].append(macopt_lat)
+        cols["macopt_energy_uj"].append(macopt_eng)
+        cols["macopt_speedup"].append(_ratio(macopt_lat, lat))
+        cols["macopt_energy_ratio"].append(_ratio(macopt_eng, eng))
         cols["macs_over_macopt"].append(_ratio(float(row["macs"]), float(row["mac_optimal_macs"])))
     return BaselineInfo(trials=trials, n_front=n_front, **cols)

@@ -76,13 +76,14 @@ class Dashboard(NamedTuple):
 def front_figures(df: pd.DataFrame, directions: dict[str, str]) -> list[go.Figure]:
     """2-D fronts: each hardware cost against parameters and against each rank; energy vs latency.
 
-    A rank axis takes the direction of ``params`` (more rank, more parameters).
+    A rank axis (``rank@<layer>``, or ``rank`` when tied across layers) takes the direction of
+    ``params`` (more rank, more parameters).
     """
     dirs = dict(directions)
     params_dir = dirs.get("params", "minimize")
     figs = [plot_front(front_info(df, x, y, dirs)) for x in MODEL_AXES for y in COST_AXES]
     figs.append(plot_front(front_info(df, "latency_ms", "energy_uj", dirs), title="energy vs latency"))
-    for col in [c for c in df.columns if c.startswith("param:rank@")]:
+    for col in [c for c in df.columns if c == "param:rank" or c.startswith("param:rank@")]:
         dirs[col] = params_dir
         figs.append(plot_front(front_info(df, col, "latency_ms", dirs)))
     return figs

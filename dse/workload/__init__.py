@@ -1,4 +1,12 @@
-"""Tensorized layers compiled to tensor networks, and workloads made of them."""
+"""Tensorized layers compiled to tensor networks, and workloads made of them.
+
+Formats (registry :func:`get_format`): ``dense``, ``ttm`` (in ``_layers``); ``tt``, ``tucker``,
+``tr``, ``cp`` (``_formats_tt``); ``embedding``, ``ttm_embedding`` (``_formats_embedding``);
+``attention`` (``_formats_attention``); ``conv``, ``ttm_conv`` (``_formats_conv``). Each
+module's docstring states its index names and what every network computes. Network labels
+are ``forward``, ``dx``, ``dg<k>`` or ``<kind>.<what>`` (:func:`pass_kind`); embeddings have
+no ``dx``, attention has two forward and four ``dx`` networks and no ``dg``.
+"""
 
 from dse.workload._factorize import balance_key, balanced_factorizations, factorizations
 from dse.workload._formats_attention import AttentionFormat

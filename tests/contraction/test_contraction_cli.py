@@ -30,9 +30,7 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 
 
 def test_json_forward_exhaustive(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(
-        [*BASE, "--pass", "forward", "--optimizer", "exhaustive", "--json"], capsys
-    )
+    code, out, err = _run([*BASE, "--pass", "forward", "--optimizer", "exhaustive", "--json"], capsys)
     assert code == 0 and err == ""
     (entry,) = json.loads(out)
     assert entry["pass"] == "forward"
@@ -84,9 +82,7 @@ def test_rank_forms() -> None:
         (["--format", "nope"], "--format"),
     ],
 )
-def test_bad_input_is_one_error_line(
-    extra: list[str], needle: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_input_is_one_error_line(extra: list[str], needle: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run([*BASE, *extra], capsys)
     assert code == 2
     assert out == ""

@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-from conftest import BERT_FFN, networks, ttm_spec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +15,7 @@ from dse.contraction import (
     optimize_network,
     step_macs,
 )
+from tests.contraction._helpers import BERT_FFN, networks, ttm_spec
 
 SIZES = {"b": 32, "m1": 12, "m2": 8, "m3": 8, "n1": 12, "n2": 16, "n3": 16, "r1": 16, "r2": 16}
 
@@ -33,9 +33,7 @@ def test_canonical_order_is_natural() -> None:
 
 
 def test_x_times_first_core() -> None:
-    low = lower_step(
-        ("b", "m1", "m2", "m3"), ("m1", "n1", "r1"), {"b", "m2", "m3", "n1", "r1"}, SIZES
-    )
+    low = lower_step(("b", "m1", "m2", "m3"), ("m1", "n1", "r1"), {"b", "m2", "m3", "n1", "r1"}, SIZES)
     assert low.a_is_lhs
     assert low.batch_indices == ()
     assert low.m_indices == ("b", "m2", "m3")
@@ -53,9 +51,7 @@ def test_x_times_first_core() -> None:
 
 def test_x_times_last_core_needs_no_relayout() -> None:
     # rhs given first: the operand with 'b' is still A
-    low = lower_step(
-        ("r2", "m3", "n3"), ("b", "m1", "m2", "m3"), {"b", "m1", "m2", "n3", "r2"}, SIZES
-    )
+    low = lower_step(("r2", "m3", "n3"), ("b", "m1", "m2", "m3"), {"b", "m1", "m2", "n3", "r2"}, SIZES)
     assert not low.a_is_lhs
     assert low.m_indices == ("b", "m1", "m2") and low.k_indices == ("m3",)
     assert low.n_indices == ("n3", "r2")
@@ -99,17 +95,18 @@ def test_gemm_reproduces_the_step_numerically() -> None:
     lhs, rhs, kept = ("b", "m1", "m2"), ("m1", "n1", "r1"), ("b", "m2", "n1", "r1")
     low = lower_step(lhs, rhs, kept, sizes)
     rng = np.random.default_rng(0)
-    a = rng.standard_normal([sizes[i] for i in low.a_indices])
-    b = rng.standard_normal([sizes[i] for i in low.b_indices])
+    a: np.ndarray = rng.standard_normal([sizes[i] for i in low.a_indices])
+    b: np.ndarray = rng.standard_normal([sizes[i] for i in low.b_indices])
     g = low.gemm
     a3 = _apply(low.a_permutation, a).reshape(g.batch, g.m, g.k)
     b3 = _apply(low.b_permutation, b).reshape(g.batch, g.k, g.n)
-    c = np.matmul(a3, b3).reshape(
-        [sizes[i] for i in (*low.batch_indices, *low.m_indices, *low.n_indices)]
-    )
+    c = np.matmul(a3, b3).reshape([sizes[i] for i in (*low.batch_indices, *low.m_indices, *low.n_indices)])
     c = np.transpose(c, low.c_permutation)
     letters = {i: chr(97 + p) for p, i in enumerate(sizes)}
-    spec = lambda t: "".join(letters[i] for i in t)  # noqa: E731
+
+    def spec(t: tuple[str, ...]) -> str:
+        return "".join(letters[i] for i in t)
+
     want = np.einsum(f"{spec(low.a_indices)},{spec(low.b_indices)}->{spec(low.out_indices)}", a, b)
     np.testing.assert_allclose(c, want)
 

@@ -5,7 +5,6 @@ import math
 import numpy as np
 import opt_einsum as oe
 import pytest
-from conftest import BERT_FFN, dense_spec, networks, ttm_spec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +32,7 @@ from dse.contraction import (
 from dse.contraction._types import StepCost
 from dse.workload._layers import get_format
 from dse.workload._network import TensorNetwork
+from tests.contraction._helpers import BERT_FFN, FAKE_ENGINE, dense_spec, networks, ttm_spec
 
 OPTIMIZERS = ("exhaustive", "dp", "dp_connected", "greedy", "mac_optimal")
 
@@ -111,16 +111,11 @@ def test_path_executes_like_einsum(optimizer: str, label: str, net: TensorNetwor
 
 @pytest.mark.parametrize("n", [4, 5])
 def test_every_tree_executes_like_einsum(n: int) -> None:
-    net = networks(
-        ttm_spec(
-            *(
-                ((2, 3, 2, 2), (3, 2, 2, 2), (1, 2, 3, 2, 1))
-                if n == 5
-                else ((2, 3, 2), (3, 2, 2), (1, 2, 3, 1))
-            ),
-            3,
-        )
-    )[0]
+    if n == 5:
+        spec = ttm_spec((2, 3, 2, 2), (3, 2, 2, 2), (1, 2, 3, 2, 1), 3)
+    else:
+        spec = ttm_spec((2, 3, 2), (3, 2, 2), (1, 2, 3, 1), 3)
+    net = networks(spec)[0]
     ops = net.random_operands(np.random.default_rng(1))
     want = net.contract_einsum(ops)
     for p in enumerate_trees(n):
@@ -130,15 +125,11 @@ def test_every_tree_executes_like_einsum(n: int) -> None:
 # --- cross-check against opt_einsum --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "key", ["ttm_bert_ffn_b32", "ttm_1024_b100", "ttm_tiny_b8", "ttm_small_uneven"]
-)
+@pytest.mark.parametrize("key", ["ttm_bert_ffn_b32", "ttm_1024_b100", "ttm_tiny_b8", "ttm_small_uneven"])
 def test_mac_optimal_matches_opt_einsum(key: str) -> None:
     for net in networks(SPECS[key]):
         info = oe.contract_path(net.einsum(), *net.shapes(), shapes=True, optimize="optimal")[1]
-        assert 2 * optimize_network(net, optimizer="mac_optimal").macs == int(info.opt_cost), (
-            net.label
-        )
+        assert 2 * optimize_network(net, optimizer="mac_optimal").macs == int(info.opt_cost), net.label
 
 
 # --- dp is exact: equals the exhaustive optimum on random networks ------------------------------
@@ -178,8 +169,6 @@ def _total(net: TensorNetwork, path: tuple[tuple[int, int], ...], cost: StepCost
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(net=random_networks(), which=st.sampled_from(["macs", "bytes", "hw"]))
 def test_dp_equals_exhaustive(net: TensorNetwork, which: str) -> None:
-    from conftest import FAKE_ENGINE
-
     hw = Hardware(
         engine=FAKE_ENGINE,
         pe_rows=4,
@@ -189,9 +178,12 @@ def test_dp_equals_exhaustive(net: TensorNetwork, which: str) -> None:
         ofmap_sram_kb=1,
         dram_bw_bytes_per_cycle=1,
     )
-    cost: StepCost = {"macs": mac_cost, "bytes": bytes_moved_cost(2.0), "hw": hardware_cost(hw)}[
-        which
-    ]
+    costs: dict[str, StepCost] = {
+        "macs": mac_cost,
+        "bytes": bytes_moved_cost(2.0),
+        "hw": hardware_cost(hw),
+    }
+    cost = costs[which]
     inputs, output, sizes = net.opt_einsum_form()
     p_dp = dp(inputs, output, sizes, cost=cost)
     p_ex = exhaustive(inputs, output, sizes, cost=cost)
@@ -202,24 +194,32 @@ def test_dp_equals_exhaustive(net: TensorNetwork, which: str) -> None:
     for fn in (dp_connected, greedy):
         assert _total(net, fn(inputs, output, sizes, cost=cost), cost) >= brute * (1 - 1e-12)
     ops = net.random_operands(np.random.default_rng(0))
-    np.testing.assert_allclose(
-        execute_path(net, p_dp, ops), net.contract_einsum(ops), rtol=1e-9, atol=1e-9
-    )
+    np.testing.assert_allclose(execute_path(net, p_dp, ops), net.contract_einsum(ops), rtol=1e-9, atol=1e-9)
 
 
 @settings(max_examples=80, deadline=None)
 @given(net=random_networks(), limit=st.integers(1, 200))
 def test_memory_limit_dp_equals_exhaustive(net: TensorNetwork, limit: int) -> None:
+    hw = Hardware(
+        engine=FAKE_ENGINE,
+        pe_rows=2,
+        pe_cols=3,
+        ifmap_sram_kb=1,
+        filter_sram_kb=1,
+        ofmap_sram_kb=1,
+        dram_bw_bytes_per_cycle=1,
+    )
     inputs, output, sizes = net.opt_einsum_form()
-    try:
-        p_ex = exhaustive(inputs, output, sizes, limit)
-    except PathError:
-        with pytest.raises(PathError):
-            dp(inputs, output, sizes, limit)
-        return
-    p_dp = dp(inputs, output, sizes, limit)
-    assert peak_elements(inputs, output, sizes, p_dp) <= limit
-    assert _total(net, p_dp, mac_cost) == _total(net, p_ex, mac_cost)
+    for cost in (mac_cost, hardware_cost(hw), hardware_cost(hw, "energy")):
+        try:
+            p_ex = exhaustive(inputs, output, sizes, limit, cost=cost)
+        except PathError:
+            with pytest.raises(PathError):
+                dp(inputs, output, sizes, limit, cost=cost)
+            continue
+        p_dp = dp(inputs, output, sizes, limit, cost=cost)
+        assert peak_elements(inputs, output, sizes, p_dp) <= limit
+        assert _total(net, p_dp, cost) == pytest.approx(_total(net, p_ex, cost), rel=1e-12)
 
 
 # --- memory limit ---------------------------------------------------------------------------------

@@ -4,13 +4,13 @@ import math
 
 import numpy as np
 import pytest
-from conftest import BERT_FFN, FAKE_ENGINE, networks, ttm_spec
 
 from analytical_models._registry import price
 from analytical_models._types import Cost, Hardware
 from dse.contraction import (
     HardwareCost,
     PathError,
+    PlanStep,
     build_plan,
     dp,
     enumerate_trees,
@@ -18,7 +18,10 @@ from dse.contraction import (
     left_to_right_path,
     optimize_network,
 )
+from dse.contraction._costs import StepObjective
 from dse.contraction._plan import _optimize_cached
+from dse.workload._network import TensorNetwork
+from tests.contraction._helpers import BERT_FFN, FAKE_ENGINE, networks, ttm_spec
 
 
 def _plan_cycles(plan_steps: object) -> float:
@@ -54,9 +57,7 @@ def test_hardware_cost_dp_is_exact_and_differs_from_macs(fake_hw: Hardware) -> N
         plan = optimize_network(net, cost="latency", hw=fake_hw)
         assert plan.cost is not None
         step = hardware_cost(fake_hw)
-        best = min(
-            build_plan(net, p, fake_hw).cycles or math.inf for p in enumerate_trees(net.n_inputs)
-        )
+        best = min(build_plan(net, p, fake_hw).cycles or math.inf for p in enumerate_trees(net.n_inputs))
         assert plan.cycles == pytest.approx(best)
         exh = optimize_network(net, optimizer="exhaustive", cost=step, hw=fake_hw)
         assert exh.cycles == pytest.approx(best)
@@ -98,9 +99,7 @@ def test_unhashable_cost_is_not_cached() -> None:
     class Counting:
         __hash__ = None  # type: ignore[assignment]
 
-        def __call__(
-            self, lhs: frozenset[str], rhs: frozenset[str], kept: frozenset[str], sizes: object
-        ) -> float:
+        def __call__(self, lhs: frozenset[str], rhs: frozenset[str], kept: frozenset[str], sizes: object) -> float:
             calls.append(1)
             return float(len(lhs | rhs))
 
@@ -156,9 +155,7 @@ def test_lower_bound_is_valid_on_shipped_engines(engine: str, objective: str) ->
         union = sorted(lhs | rhs)
         kept = frozenset(x for x in union if rng.random() < 0.5)
         step = hardware_cost(hw, objective)  # type: ignore[arg-type]
-        assert step.lower_bound(lhs, rhs, kept, sizes) <= step(lhs, rhs, kept, sizes) * (
-            1 + 1e-12
-        ), trial
+        assert step.lower_bound(lhs, rhs, kept, sizes) <= step(lhs, rhs, kept, sizes) * (1 + 1e-12), trial
 
 
 @pytest.mark.parametrize("engine", _ENGINES)
@@ -168,27 +165,36 @@ def test_dp_exact_with_shipped_engine(engine: str) -> None:
     hw = _shipped_hw(engine, 16, 32, 16, 8, "horowitz45")
     for net in networks(ttm_spec((4, 4, 8), (8, 4, 4), (1, 6, 5, 1), 64)):
         inputs, output, sizes = net.opt_einsum_form()
-        for objective in ("latency", "energy"):
-            bounded = hardware_cost(hw, objective)  # type: ignore[arg-type]
-            plain = HardwareCost(hw, objective, bound=False)  # type: ignore[arg-type]
+        objectives: tuple[StepObjective, ...] = ("latency", "energy")
+        for objective in objectives:
+            bounded = hardware_cost(hw, objective)
+            plain = HardwareCost(hw, objective, bound=False)
             brute = min(
                 sum(bounded(*_step_sets(net, st)) for st in build_plan(net, p).steps)
                 for p in enumerate_trees(net.n_inputs)
             )
             for step in (bounded, plain):
                 got = sum(
-                    bounded(*_step_sets(net, st))
-                    for st in build_plan(net, dp(inputs, output, sizes, cost=step)).steps
+                    bounded(*_step_sets(net, st)) for st in build_plan(net, dp(inputs, output, sizes, cost=step)).steps
                 )
                 assert got == pytest.approx(brute, rel=1e-12)
 
 
 def _step_sets(
-    net: object, st: object
+    net: TensorNetwork, st: PlanStep
 ) -> tuple[frozenset[str], frozenset[str], frozenset[str], dict[str, int]]:
-    return (
-        frozenset(st.lhs_indices),
-        frozenset(st.rhs_indices),  # type: ignore[attr-defined]
-        frozenset(st.out_indices),
-        net.size_dict,
-    )  # type: ignore[attr-defined]
+    sets = (frozenset(st.lhs_indices), frozenset(st.rhs_indices), frozenset(st.out_indices))
+    return (*sets, net.size_dict)
+
+
+def test_naive_macs_and_describe() -> None:
+    fwd = networks(ttm_spec(*BERT_FFN, 32))[0]
+    plan = optimize_network(fwd)
+    assert plan.naive_macs == 117_964_800
+    text = plan.describe()
+    assert "92,798,976" in text and "117,964,800" in text
+
+
+def test_non_additive_objective_rejected(fake_hw: Hardware) -> None:
+    with pytest.raises(PathError, match="additive"):
+        hardware_cost(fake_hw, "edp")  # type: ignore[arg-type]

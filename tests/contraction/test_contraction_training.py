@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import BERT_FFN, dense_spec, networks, ttm_spec
 
 from dse.contraction import build_plan, left_to_right_path, optimize_network, training_macs
 from dse.workload._layers import LayerSpec
+from tests.contraction._helpers import BERT_FFN, dense_spec, networks, ttm_spec
 
 
 def test_bert_ffn_training_golden() -> None:

@@ -6,9 +6,7 @@ from dse.contraction import PathError, count_trees, enumerate_trees, left_to_rig
 from dse.contraction.trees import ssa_to_nodes
 
 
-@pytest.mark.parametrize(
-    ("n", "expected"), [(1, 1), (2, 1), (3, 3), (4, 15), (5, 105), (6, 945), (7, 10395)]
-)
+@pytest.mark.parametrize(("n", "expected"), [(1, 1), (2, 1), (3, 3), (4, 15), (5, 105), (6, 945), (7, 10395)])
 def test_count_trees(n: int, expected: int) -> None:
     assert count_trees(n) == expected
 
@@ -43,9 +41,7 @@ def test_left_to_right_path() -> None:
     assert left_to_right_path(4) in set(enumerate_trees(4))
 
 
-@pytest.mark.parametrize(
-    "path", [((0, 1),), ((0, 1), (0, 2)), ((0, 1), (3, 5)), ((0, 0), (1, 2)), ((0, 1, 2), (3, 4))]
-)
+@pytest.mark.parametrize("path", [((0, 1),), ((0, 1), (0, 2)), ((0, 1), (3, 5)), ((0, 0), (1, 2)), ((0, 1, 2), (3, 4))])
 def test_invalid_paths_raise(path: tuple[tuple[int, ...], ...]) -> None:
     with pytest.raises(PathError):
         ssa_to_nodes(path, 3)

@@ -265,7 +265,24 @@ def test_write_dashboard_offline(small_run: SmallRun, tmp_path: Path) -> None:
 
 
 def test_dashboard_of_empty_study(small_run: SmallRun, tmp_path: Path) -> None:
-    study = optuna.create_study(directions=small_run.cfg.directions)
+    study = optuna.create_study(directions=["minimize", "minimize", "maximize"])
     path = write_dashboard(tmp_path / "empty.html", small_run.cfg, study)
     page = path.read_text(encoding="utf-8")
     assert "0 finished trials" in page and 'id="design-select"' not in page
+
+
+def test_baseline_info_survives_a_failing_baseline(small_run: SmallRun, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dse.report._info as info_module
+    from dse.evaluate import EvaluationError
+
+    def fail_dense(design: Design) -> Any:
+        if all(s.format == "dense" for s in design.workload.layers):
+            raise EvaluationError("no dense model here")
+        return evaluate(design)
+
+    monkeypatch.setattr(info_module, "evaluate", fail_dense)
+    info = baseline_info(small_run.front, limit=2)
+    assert all(math.isnan(v) for v in info.dense_speedup)
+    assert all(v >= 1 - 1e-9 for v in info.macopt_speedup)
+    cells = plot_baselines(info).data[0].cells.values
+    assert set(cells[6]) == {"-"}

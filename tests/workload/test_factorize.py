@@ -6,6 +6,8 @@ import itertools
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dse.workload import WorkloadError, balance_key, balanced_factorizations, factorizations
 
@@ -79,3 +81,13 @@ def test_balanced_factorizations_prefix(k: int) -> None:
 def test_bad_arguments(n: object, d: int, k: int) -> None:
     with pytest.raises(WorkloadError):
         balanced_factorizations(n, d, k)  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(min_value=1, max_value=3000), d=st.integers(min_value=1, max_value=4))
+def test_factorization_invariants(n: int, d: int) -> None:
+    got = factorizations(n, d)
+    assert len(set(got)) == len(got)
+    assert all(len(s) == d and math.prod(s) == n and min(s) >= 2 for s in got)
+    assert [balance_key(s) for s in got] == sorted(balance_key(s) for s in got)
+    assert set(got) == brute_force(n, d)

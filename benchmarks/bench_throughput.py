@@ -1,0 +1,106 @@
+"""Evaluation throughput of a large workload: designs per second cold and warm, optuna overhead.
+
+    python benchmarks/bench_throughput.py [--study studies/tt_bert_training.yaml] [--designs 20]
+                                          [--trials 640] [--n-jobs 2] [--full]
+
+1. cold: ``--designs`` random designs of the space, every value cache emptied before each one;
+2. warm: the same designs again (lowered GEMMs and layer plans come from the caches);
+3. a real study on the embedded journal storage, ``--trials`` trials with ``--n-jobs`` processes:
+   trials per second, the time spent inside evaluation, and optuna's own per-trial overhead
+   (everything else: sampling, storage, attributes), and the projected time of the study's whole
+   budget (``--full`` runs all of it instead of projecting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import optuna
+
+import dse.study as study_mod
+from dse.config import SamplerConfig, load_study_config
+from dse.evaluate import clear_caches, evaluate
+from dse.space import suggest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--study", default=str(ROOT / "studies" / "tt_bert_training.yaml"))
+    ap.add_argument("--designs", type=int, default=20)
+    ap.add_argument("--trials", type=int, default=640)
+    ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--full", action="store_true", help="run the study's whole budget")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="tnn-dse-bench-"))
+    cfg = load_study_config(args.study, overrides={"run_dir": tmp / "run"})
+
+    sampler_cfg = replace(cfg, sampler=SamplerConfig(name="random", seed=123))
+    probe = optuna.create_study(sampler=study_mod.make_sampler(sampler_cfg), directions=cfg.directions)
+    designs = [suggest(probe.ask(), cfg) for _ in range(args.designs)]
+    n_passes = 0
+    t_cold = 0.0
+    for d in designs:
+        clear_caches()
+        t0 = time.perf_counter()
+        m = evaluate(d)
+        t_cold += time.perf_counter() - t0
+        n_passes = len(m.passes)
+    for d in designs:  # fill the caches with every design (the cold loop emptied them per design)
+        evaluate(d)
+    t0 = time.perf_counter()
+    for d in designs:
+        evaluate(d)
+    t_warm = time.perf_counter() - t0
+    print(f"workload {cfg.workload.name} ({cfg.mode}): {len(cfg.workload.layers)} layer kinds, "
+          f"{n_passes} layer x pass networks per design")
+    print(f"cold : {args.designs / t_cold:8.2f} designs/s on one core ({1e3 * t_cold / args.designs:.1f} ms/design)")
+    print(f"warm : {args.designs / t_warm:8.0f} designs/s on one core ({1e3 * t_warm / args.designs:.3f} ms/design)")
+
+    eval_time = 0.0
+    original = study_mod.evaluate_for_trial
+
+    def timed(*a: object, **k: object) -> study_mod.Outcome:
+        nonlocal eval_time
+        t = time.perf_counter()
+        out = original(*a, **k)  # type: ignore[arg-type]
+        eval_time += time.perf_counter() - t
+        return out
+
+    # optuna overhead: a single-process run, evaluation timed separately
+    clear_caches()
+    study_mod.evaluate_for_trial = timed  # type: ignore[assignment]
+    try:
+        st = study_mod.open_study(replace(cfg, run_dir=tmp / "inline"))
+        n_inline = min(args.trials, 256)
+        t0 = time.perf_counter()
+        study_mod.run_trials(st, replace(cfg, run_dir=tmp / "inline"), n_trials=n_inline, progress=False)
+        total_inline = time.perf_counter() - t0
+    finally:
+        study_mod.evaluate_for_trial = original  # type: ignore[assignment]
+    overhead_ms = 1e3 * (total_inline - eval_time) / n_inline
+    print(f"single process, {n_inline} trials: {n_inline / total_inline:.1f} trials/s; evaluation "
+          f"{1e3 * eval_time / n_inline:.1f} ms/trial, optuna + storage overhead {overhead_ms:.1f} ms/trial")
+
+    clear_caches()
+    n = cfg.n_trials if args.full else args.trials
+    st = study_mod.open_study(cfg)
+    t0 = time.perf_counter()
+    summary = study_mod.run_trials(st, cfg, n_trials=n, n_jobs=args.n_jobs, progress=False)
+    elapsed = time.perf_counter() - t0
+    rate = summary.completed / elapsed
+    print(f"study, {args.n_jobs} processes: {summary.completed} trials in {elapsed:.1f} s = {rate:.1f} trials/s")
+    if not args.full:
+        print(f"projected {cfg.n_trials} trials: {cfg.n_trials / rate / 60:.1f} min "
+              f"(caches warm up as the search revisits hardware; target < 10 min)")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
