@@ -200,7 +200,67 @@ def dim_candidates(size: int) -> IntArray:
     return out
 
 
-@lru_cache(maxsize=1024)  # entries are up to a few hundred kB: keep the cache bounded
+class TileStats(NamedTuple):
+    """Hardware-independent per-tile arrays of one GEMM shape (see :func:`grid`)."""
+
+    q: IntArray
+    """Full tiles per dimension, ``(3, T)``."""
+    rem: IntArray
+    """Ragged remainder per dimension, ``(3, T)``."""
+    has_rem: BoolArray
+    nfull: FloatArray
+    ntiles: FloatArray
+    both: FloatArray
+    """Temporal extents (full tile, remainder) as floats, ``(3, 2, T)``."""
+    times: FloatArray
+    """Tile count of each operand's irrelevant dimension (A: n, B: m, C: k), ``(3, T)``."""
+    class_el: FloatArray
+    """Elements of each footprint class of each operand, ``(8, 3, T)``: four classes with both
+    dimensions outside (full x full, full x ragged, ragged x full, ragged x ragged), two with
+    the first dimension nested inside (whole x full, whole x ragged), two with the second
+    (full x whole, ragged x whole). A class is moved once, or ``times`` times if its footprint
+    does not fit."""
+    class_el_times: FloatArray
+    """``class_el * times``."""
+    class_fp: FloatArray
+    """Footprint (elements) of one instance of each class, ``(8, 3, T)``."""
+    whole_el: FloatArray
+    """Both dimensions nested inside: the whole operand, ``(3, 1)`` elements."""
+    footprint: IntArray
+    """``tile_m * tile_k + tile_k * tile_n + tile_m * tile_n`` elements, ``(T,)``."""
+
+
+_X1 = np.array([x1 for x1, _, _ in ((M_DIM, K_DIM, N_DIM), (K_DIM, N_DIM, M_DIM),
+                                     (M_DIM, N_DIM, K_DIM))], dtype=np.int64)
+_X2 = np.array([K_DIM, N_DIM, N_DIM], dtype=np.int64)
+_Y = np.array([N_DIM, M_DIM, K_DIM], dtype=np.int64)
+
+
+def _compute_tile_stats(m: int, n: int, k: int, tiles: IntArray) -> TileStats:
+    dims_i = np.array([[m], [n], [k]], dtype=np.int64)
+    q = dims_i // tiles
+    rem = dims_i - q * tiles
+    has_rem = rem > 0
+    nfull = q.astype(np.float64)
+    ntiles = nfull + has_rem
+    both = np.stack((tiles, rem), axis=1).astype(np.float64)
+    t_full, t_rem = both[:, 0], both[:, 1]
+    cover_full = nfull * t_full  # elements covered by the full tiles of each dimension
+    times = ntiles[_Y]
+    f1, r1, f2, r2 = t_full[_X1], t_rem[_X1], t_full[_X2], t_rem[_X2]  # class extents
+    c1, c2 = cover_full[_X1], cover_full[_X2]  # elements under the full-tile classes
+    d1 = np.array([[float(m)], [float(k)], [float(m)]])
+    d2 = np.array([[float(k)], [float(n)], [float(n)]])
+    class_el = np.stack((c1 * c2, c1 * r2, r1 * c2, r1 * r2, d1 * c2, d1 * r2, c1 * d2, r1 * d2))
+    class_fp = np.stack((f1 * f2, f1 * r2, r1 * f2, r1 * r2, d1 * f2, d1 * r2, f1 * d2, r1 * d2))
+    tm, tn, tk = tiles
+    return TileStats(
+        q=q, rem=rem, has_rem=has_rem, nfull=nfull, ntiles=ntiles, both=both, times=times,
+        class_el=class_el, class_el_times=class_el * times, class_fp=class_fp,
+        whole_el=d1 * d2, footprint=tm * tk + tk * tn + tm * tn,
+    )
+
+
 def tile_grid(m: int, n: int, k: int, a_cap_elements: int, b_cap_elements: int) -> IntArray:
     """All candidate tile triples whose A and B tiles fit, as a read-only ``(3, T)`` array.
 
@@ -212,14 +272,27 @@ def tile_grid(m: int, n: int, k: int, a_cap_elements: int, b_cap_elements: int) 
     Returns:
         Rows ``tile_m``, ``tile_n``, ``tile_k``; columns in a fixed (m-major, ascending) order.
     """
+    return grid(m, n, k, a_cap_elements, b_cap_elements)[0]
+
+
+@lru_cache(maxsize=4096)
+def grid(
+    m: int, n: int, k: int, a_cap_elements: int, b_cap_elements: int
+) -> tuple[IntArray, TileStats]:
+    """:func:`tile_grid` and its hardware-independent per-tile arrays (cached together).
+
+    The key is the GEMM shape and the buffer capacities in elements only (not the batch, the
+    permutation volumes or any other hardware field), so every GEMM of one shape on buffers of
+    one size shares an entry.
+    """
     cm, cn, ck = dim_candidates(m), dim_candidates(n), dim_candidates(k)
-    tm = np.repeat(cm, cn.size * ck.size)
-    tn = np.tile(np.repeat(cn, ck.size), cm.size)
-    tk = np.tile(ck, cm.size * cn.size)
-    ok = (tm * tk <= a_cap_elements) & (tk * tn <= b_cap_elements)
-    grid = np.stack((tm[ok], tn[ok], tk[ok]))
-    grid.setflags(write=False)
-    return grid
+    # A and B fit tests on the small (m, k) and (k, n) planes, then one 3-D mask.
+    ok = ((cm[:, None] * ck[None, :] <= a_cap_elements)[:, None, :]
+          & (ck[None, :] * cn[:, None] <= b_cap_elements)[None, :, :])
+    im, in_, ik = np.nonzero(ok)
+    tiles = np.stack((cm[im], cn[in_], ck[ik]))
+    tiles.setflags(write=False)
+    return tiles, _compute_tile_stats(m, n, k, tiles)
 
 
 class Stage(NamedTuple):
@@ -283,6 +356,7 @@ def stage(
     dataflows: tuple[str, ...],
     tiles: IntArray,
     orders: IntArray,
+    stats: TileStats | None = None,
 ) -> Stage:
     """Timing and traffic of every (dataflow, loop order, tile triple) combination at once.
 
@@ -292,31 +366,28 @@ def stage(
         dataflows: the D dataflows to price.
         tiles: ``(3, T)`` tile sizes (rows m, n, k) in elements, each ``1 <= tile <= dim``.
         orders: the O loop orders, as indices into :data:`LOOP_ORDERS`.
+        stats: :func:`_compute_tile_stats` of ``tiles`` if already known (see :func:`grid`).
     """
     batch = float(gemm.batch)
     rows, cols = c.rows, c.cols
-    dims_i = np.array([[gemm.m], [gemm.n], [gemm.k]], dtype=np.int64)
-    q = dims_i // tiles
-    rem = dims_i - q * tiles
-    has_rem = rem > 0
-    nfull = q.astype(np.float64)
-    ntiles = nfull + has_rem
+    ts = _compute_tile_stats(gemm.m, gemm.n, gemm.k, tiles) if stats is None else stats
     # Row / column folds summed over the tiles of each dimension, and the tile counts:
     # reuse[role, x] for role 0 = on the rows, 1 = on the columns, 2 = in time.
     reuse = np.empty((3, 3, tiles.shape[1]))
-    reuse[0] = q * -(-tiles // rows) + -(-rem // rows)
-    reuse[1] = q * -(-tiles // cols) + -(-rem // cols)
-    reuse[2] = ntiles
-    # Temporal extents (full tile, remainder) as floats: (3, 2, T).
-    both = np.stack((tiles, rem), axis=1).astype(np.float64)
+    reuse[0] = ts.q * -(-tiles // rows) + -(-ts.rem // rows)
+    reuse[1] = ts.q * -(-tiles // cols) + -(-ts.rem // cols)
+    reuse[2] = ts.ntiles
+    both = ts.both
 
     rows_x, cols_x, time_x, role_a, role_b, role_c = _dataflow_tables(dataflows)
     folds = batch * (reuse[0, rows_x] * reuse[1, cols_x])  # (D, T)
-    per_fold = [FOLD_CYCLES[d](rows, cols, both[time_x[i]]) for i, d in enumerate(dataflows)]
-    stream = np.stack([s for s, _ in per_fold])  # (D, 2, T)
-    fill_fold = np.stack([f for _, f in per_fold])
-    w_full = nfull[time_x]
-    has_t = has_rem[time_x]
+    w_full = ts.nfull[time_x]
+    has_t = ts.has_rem[time_x]
+    n_d = len(dataflows)
+    stream = np.empty((n_d, 2, tiles.shape[1]))
+    fill_fold = np.empty_like(stream)
+    for i, d in enumerate(dataflows):
+        stream[i], fill_fold[i] = FOLD_CYCLES[d](rows, cols, both[time_x[i]])
     compute = folds * (w_full * stream[:, 0] + np.where(has_t, stream[:, 1], 0.0))
     fill = folds * (w_full * fill_fold[:, 0] + np.where(has_t, fill_fold[:, 1], 0.0))
 
@@ -332,44 +403,45 @@ def stage(
     # whole dimension (that loop nested inside) or one tile (outside; full tiles and the ragged
     # last tile are two classes). A class whose footprint does not fit is refetched once per
     # iteration of the irrelevant loop. Each loop order puts an operand in one of four modes
-    # (which of its two dimensions are nested inside); price the modes on (T,) arrays, then
-    # gather them per order.
-    t_full, t_rem = both[:, 0], both[:, 1]
-    cover_full = nfull * t_full  # elements covered by the full tiles of each dimension
-
-    def moved(x1: int, x2: int, y: int, el_bytes: float, cap_bytes: float) -> FloatArray:
-        """Elements of the (x1, x2) operand moved per batch element, by mode: (4, T)."""
-        d1, d2 = float(dims_i[x1, 0]), float(dims_i[x2, 0])
-        times = ntiles[y]
-
-        def fetch(footprint: FloatArray) -> FloatArray:
-            return np.where(footprint * el_bytes > cap_bytes, times, 1.0)
-
-        f1, r1, f2, r2 = t_full[x1], t_rem[x1], t_full[x2], t_rem[x2]  # class extents
-        c1, c2 = cover_full[x1], cover_full[x2]  # elements under the full-tile classes
-        out = np.empty((4, times.shape[0]))
-        # Both outside: one tile at a time (always fits for A and B; C may spill).
-        out[0] = (c1 * c2 * fetch(f1 * f2) + c1 * r2 * fetch(f1 * r2)) + (
-            r1 * c2 * fetch(r1 * f2) + r1 * r2 * fetch(r1 * r2)
-        )
-        out[1] = d1 * c2 * fetch(d1 * f2) + d1 * r2 * fetch(d1 * r2)  # x1 nested inside
-        out[2] = c1 * d2 * fetch(f1 * d2) + r1 * d2 * fetch(r1 * d2)  # x2 nested inside
-        out[3] = d1 * d2 * fetch(np.full_like(times, d1 * d2))
-        return out
-
-    a_el = moved(M_DIM, K_DIM, N_DIM, bpe, c.cap_a_bytes)[_MODES[orders, 0]]
-    b_el = moved(K_DIM, N_DIM, M_DIM, bpe, c.cap_b_bytes)[_MODES[orders, 1]]
+    # (which of its two dimensions are nested inside); price the modes of the three operands
+    # at once on (operand, T) arrays, then gather them per order. Per footprint class this is
+    # ``elements * (times if footprint * el_bytes > cap_bytes else 1)``, bit for bit, with the
+    # hardware-independent products taken from the tile stats.
+    el_bytes, cap_bytes, threshold = _operand_bytes(c)
+    if threshold is not None:  # power-of-two element sizes: the product is exact
+        spill = ts.class_fp > threshold
+    else:
+        spill = ts.class_fp * el_bytes > cap_bytes
+    v = np.where(spill, ts.class_el_times, ts.class_el)
+    out = np.empty((4, 3, tiles.shape[1]))
+    out[0] = (v[0] + v[1]) + (v[2] + v[3])  # both outside: one tile at a time
+    out[1] = v[4] + v[5]  # first dimension nested inside
+    out[2] = v[6] + v[7]  # second dimension nested inside
+    whole = ts.whole_el
+    out[3] = whole * np.where(whole * el_bytes > cap_bytes, ts.times, 1.0)
+    modes = _MODES[orders]
+    a_el = out[modes[:, 0], 0]
+    b_el = out[modes[:, 1], 1]
     # Partial sums of a C class that does not fit make nk - 1 round trips (0 when nk = 1).
-    c_el = moved(M_DIM, N_DIM, K_DIM, c.acc_bytes, c.cap_c_bytes)[_MODES[orders, 2]]
+    c_el = out[modes[:, 2], 2]
     psum_el = c_el - float(gemm.m) * gemm.n
-    tm, tn, tk = tiles
-    exposed = (tm * tk + tk * tn + tm * tn) * (bpe / c.bw_bytes_per_cycle)
+    exposed = ts.footprint * (bpe / c.bw_bytes_per_cycle)
     return Stage(
         compute=compute[:, None], fill=fill[:, None], a_rd=a_rd[:, None], b_rd=b_rd[:, None],
         c_acc=c_acc[:, None], a_dram=((batch * bpe) * a_el)[None],
         b_dram=((batch * bpe) * b_el)[None], psum=((batch * c.acc_bytes) * psum_el)[None],
         exposed=exposed[None, None],
     )
+
+
+@lru_cache(maxsize=65_536)
+def _operand_bytes(c: HwConsts) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+    """Bytes per element and usable buffer bytes of A, B, C (``(3, 1)`` each), and the
+    usable buffers in elements when every element size is a power of two (else None)."""
+    el = np.array([c.bytes_per_el, c.bytes_per_el, c.acc_bytes]).reshape(3, 1)
+    cap = np.array([c.cap_a_bytes, c.cap_b_bytes, c.cap_c_bytes]).reshape(3, 1)
+    exact = all(math.frexp(x)[0] == 0.5 for x in (c.bytes_per_el, c.acc_bytes))
+    return el, cap, (cap / el if exact else None)
 
 
 def _gemm_dram(gemm: Gemm, c: HwConsts, a_dram: FloatArray, b_dram: FloatArray,
@@ -534,6 +606,86 @@ def pareto_indices(cycles: FloatArray, energy: FloatArray) -> IntArray:
     return kept
 
 
+_SLACK = 1e-9
+"""Relative margin of the exact pruning in :func:`surviving_tiles` (rounding is ~1e-15)."""
+
+
+def surviving_tiles(
+    st: Stage, gemm: Gemm, c: HwConsts, shaping: Shaping, objective: Objective
+) -> IntArray | None:
+    """Tile indices that may hold the best candidate or a Pareto point; None to keep all.
+
+    Exact pruning on ``(D, T)`` and ``(O, T)`` arrays instead of the ``(D, O, T)`` grid. For a
+    tile triple t, the cycles ``max(CF[d] + exposed, X[o]) + shaping`` (``CF`` compute plus
+    fill/drain, ``X`` DRAM cycles) and the energy ``e_dt[d] + e_ot[o] + fixed + leak * cycles``
+    are monotone in separate dataflow and loop-order terms, so ``min_d``/``min_o`` of the terms
+    give lower bounds ``(lb_c, lb_e)`` of every candidate at t, and two real candidates per t
+    (fastest terms; cheapest terms) give achievable points. t is dropped only when its lower
+    bound on the objective exceeds an achievable objective and one of a few achievable anchor
+    points strictly beats ``(lb_c, lb_e)`` in both cycles and energy; both tests carry a relative margin of
+    :data:`_SLACK`, far above the rounding differences between this and the exact formula.
+    A dropped t holds neither the best (its objective is larger) nor a Pareto point (strictly
+    dominated), and every point it dominated is strictly dominated by a kept point, so the
+    best, the tie-breaking and the Pareto set on the kept tiles equal those of the full grid.
+    """
+    n_t = st.exposed.shape[2]
+    if n_t < 8:
+        return None
+    cf = (st.compute + st.fill)[:, 0]  # (D, T)
+    rd, wr = _gemm_dram(gemm, c, st.a_dram[0], st.b_dram[0], st.psum[0])  # (O, T)
+    x = (rd + wr) / c.bw_bytes_per_cycle
+    exposed = st.exposed[0, 0]
+    acc8 = 8.0 * c.acc_bytes
+    mn = gemm.batch * gemm.m * gemm.n
+    e_dt = (
+        gemm.macs * c.mac_pj
+        + st.a_rd[:, 0] * (8.0 * c.ifmap_rd_pj_bit)
+        + st.b_rd[:, 0] * (8.0 * c.filter_rd_pj_bit)
+        + (st.c_acc[:, 0] - mn) * (acc8 * c.ofmap_rd_pj_bit)
+        + st.c_acc[:, 0] * (acc8 * c.ofmap_wr_pj_bit)
+    ) + _shaping_energy(c, shaping)
+    e_ot = (
+        st.a_dram[0] * (8.0 * c.ifmap_wr_pj_bit)
+        + st.b_dram[0] * (8.0 * c.filter_wr_pj_bit)
+        + wr * (8.0 * c.ofmap_rd_pj_bit)
+        + st.psum[0] * (8.0 * c.ofmap_wr_pj_bit)
+        + (rd + wr) * (8.0 * c.dram_pj_bit)
+    )
+    cols = np.arange(n_t)
+    d_c, o_c = cf.argmin(axis=0), x.argmin(axis=0)
+    d_e, o_e = e_dt.argmin(axis=0), e_ot.argmin(axis=0)
+    cf_c, x_c = cf[d_c, cols], x[o_c, cols]
+    edt_e, eot_e = e_dt[d_e, cols], e_ot[o_e, cols]
+    leak = c.leak_pj_per_cycle
+    sh = shaping.cycles
+    lb_c = np.maximum(cf_c + exposed, x_c) + sh  # achieved by (d_c, o_c)
+    lb_e = edt_e + eot_e + leak * lb_c
+    en_c = e_dt[d_c, cols] + e_ot[o_c, cols] + leak * lb_c  # energy of (d_c, o_c)
+    cy_e = np.maximum(cf[d_e, cols] + exposed, x[o_e, cols]) + sh  # cycles of (d_e, o_e)
+    en_e = edt_e + eot_e + leak * cy_e
+    if objective == "latency":
+        lb_p, ub_p = lb_c, lb_c.min()
+    elif objective == "energy":
+        lb_p, ub_p = lb_e, min(en_c.min(), en_e.min())
+    else:
+        lb_p, ub_p = lb_c * lb_e, min((lb_c * en_c).min(), (cy_e * en_e).min())
+    maybe_best = lb_p <= ub_p * (1.0 + _SLACK)
+    # A few achievable anchor points: fastest, cheapest, and best cycles x energy.
+    beaten = np.zeros(n_t, dtype=np.bool_)
+    lb_c_s = lb_c * (1.0 - _SLACK)
+    lb_e_s = lb_e * (1.0 - _SLACK)
+    for pc, pe in ((lb_c, en_c), (cy_e, en_e)):
+        for i in {int(pc.argmin()), int(pe.argmin()), int((pc * pe).argmin())}:
+            beaten |= (pc[i] < lb_c_s) & (pe[i] < lb_e_s)
+    keep: IntArray = np.flatnonzero(maybe_best | ~beaten)
+    return keep if keep.size < n_t else None
+
+
+def _take_tiles(st: Stage, keep: IntArray) -> Stage:
+    """``st`` restricted to the tile indices ``keep``."""
+    return Stage(*(a[:, :, keep] for a in st))
+
+
 @lru_cache(maxsize=64)
 def _canonical_dataflows(dataflows: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(d for d in DATAFLOWS if d in dataflows)
@@ -637,7 +789,7 @@ class ArrayEngine:
         c = hw_consts(hw)
         a_cap = math.floor(c.cap_a_bytes / c.bytes_per_el)
         b_cap = math.floor(c.cap_b_bytes / c.bytes_per_el)
-        tiles = tile_grid(gemm.m, gemm.n, gemm.k, a_cap, b_cap)
+        tiles, stats = grid(gemm.m, gemm.n, gemm.k, a_cap, b_cap)
         if tiles.shape[1] == 0:
             raise ModelInputError(
                 "no tile fits: the ifmap / filter buffers cannot hold one element "
@@ -645,7 +797,14 @@ class ArrayEngine:
             )
         dataflows = self.dataflows_for(hw)
         shaping = self.shaping(gemm, hw)
-        st = stage(gemm, c, dataflows, tiles, _ALL_ORDERS)
+        st = stage(gemm, c, dataflows, tiles, _ALL_ORDERS, stats)
+        n_evaluated = len(dataflows) * len(LOOP_ORDERS) * tiles.shape[1]
+        keep = surviving_tiles(st, gemm, c, shaping, objective)
+        if keep is not None:
+            # Kept tiles stay in ascending order, so flat indices keep their relative order
+            # and the tie-breaking below is that of the full grid.
+            st = _take_tiles(st, keep)
+            tiles = tiles[:, keep]
         cycles3, energy3 = grid_objectives(st, gemm, c, shaping)
         cycles = cycles3.reshape(-1)
         energy = energy3.reshape(-1)
@@ -673,6 +832,6 @@ class ArrayEngine:
         return MappingResult(
             mapping=mappings[0],
             cost=costs[0],
-            n_evaluated=int(cycles.size),
+            n_evaluated=n_evaluated,
             pareto=tuple(zip(mappings[1:], costs[1:], strict=True)),
         )

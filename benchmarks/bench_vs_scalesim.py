@@ -40,9 +40,17 @@ ARRAY = (16, 16)
 
 def model_seconds(m: int, n: int, k: int, rows: int, cols: int, df: str, repeat: int) -> float:
     """Median seconds of one uncached mapping search."""
-    hw = Hardware(engine="systolic", pe_rows=rows, pe_cols=cols, ifmap_sram_kb=SRAM_KB,
-                  filter_sram_kb=SRAM_KB, ofmap_sram_kb=SRAM_KB, dram_bw_bytes_per_cycle=16.0,
-                  bits=8, dataflows=(df,))
+    hw = Hardware(
+        engine="systolic",
+        pe_rows=rows,
+        pe_cols=cols,
+        ifmap_sram_kb=SRAM_KB,
+        filter_sram_kb=SRAM_KB,
+        ofmap_sram_kb=SRAM_KB,
+        dram_bw_bytes_per_cycle=16.0,
+        bits=8,
+        dataflows=(df,),
+    )
     gemm = Gemm(m=m, n=n, k=k)
     engine = get_engine("systolic")
     engine.search(gemm, hw, "latency")  # warm-up (imports, per-hardware constants)
@@ -64,21 +72,23 @@ def main(argv: list[str] | None = None) -> int:
     df = args.dataflow
     with tempfile.TemporaryDirectory() as td:
         base = statistics.median(
-            run_scalesim(1, 1, 1, rows, cols, df, SRAM_KB, SRAM_KB, SRAM_KB, None, td)["wall_s"]
-            for _ in range(3)
+            run_scalesim(1, 1, 1, rows, cols, df, SRAM_KB, SRAM_KB, SRAM_KB, None, td)["wall_s"] for _ in range(3)
         )
-        print(f"array {rows}x{cols}, dataflow {df}, SCALE-Sim start-up (1x1x1 GEMM) "
-              f"{base:.3f} s")
-        print(f"{'M':>5} {'N':>5} {'K':>5} {'ss cycles':>10} {'ss s':>8} {'ss-startup s':>12} "
-              f"{'model s':>10} {'ratio':>9} {'ratio(sim only)':>16}")
+        print(f"array {rows}x{cols}, dataflow {df}, SCALE-Sim start-up (1x1x1 GEMM) {base:.3f} s")
+        print(
+            f"{'M':>5} {'N':>5} {'K':>5} {'ss cycles':>10} {'ss s':>8} {'ss-startup s':>12} "
+            f"{'model s':>10} {'ratio':>9} {'ratio(sim only)':>16}"
+        )
         for m, n, k in GEMMS:
             sim = run_scalesim(m, n, k, rows, cols, df, SRAM_KB, SRAM_KB, SRAM_KB, None, td)
             ss = float(sim["wall_s"])
             ss_sim = ss - base
             mod = model_seconds(m, n, k, rows, cols, df, args.repeat)
             sim_only = f"{ss_sim / mod:>15.0f}x" if ss_sim > 0 else f"{'(in noise)':>16}"
-            print(f"{m:>5} {n:>5} {k:>5} {sim['total_cycles']:>10} {ss:>8.3f} "
-                  f"{max(ss_sim, 0.0):>12.3f} {mod:>10.2e} {ss / mod:>8.0f}x {sim_only}")
+            print(
+                f"{m:>5} {n:>5} {k:>5} {sim['total_cycles']:>10} {ss:>8.3f} "
+                f"{max(ss_sim, 0.0):>12.3f} {mod:>10.2e} {ss / mod:>8.0f}x {sim_only}"
+            )
     return 0
 
 

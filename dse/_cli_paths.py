@@ -18,7 +18,7 @@ from analytical_models._registry import engine_names
 from analytical_models._types import Hardware, ModelInputError
 from dse._errors import DSEError
 from dse.contraction._optimizers import path_fn_names
-from dse.contraction._plan import COST_KINDS, ContractionPlan, optimize_network
+from dse.contraction._plan import COST_KINDS, optimize_network
 from dse.contraction.trees import count_trees
 from dse.workload._layers import LayerSpec, format_names, get_format
 from dse.workload._network import WorkloadError

@@ -309,12 +309,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
 
-    for mod_name in ("dse._cli_paths", "dse._cli_gemm"):
-        try:
-            mod = __import__(mod_name, fromlist=["add_parser"])
-        except ImportError:
-            continue
-        mod.add_parser(sub)
+    from dse import _cli_gemm, _cli_paths
+
+    _cli_paths.add_parser(sub)
+    _cli_gemm.add_parser(sub)
+    try:  # `dse compare` (co-design evidence) lives in its own module
+        from dse import _cli_compare  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        pass
+    else:
+        _cli_compare.add_parser(sub)
     return parser
 
 

@@ -41,6 +41,7 @@ from dse.contraction._plan import (
     PlanStep,
     build_plan,
     execute_path,
+    execute_plan,
     optimize_network,
     resolve_cost,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "dp_connected",
     "enumerate_trees",
     "execute_path",
+    "execute_plan",
     "exhaustive",
     "get_path_fn",
     "greedy",

@@ -171,6 +171,42 @@ def _all_nodes(full: int) -> list[Node]:
     return out
 
 
+def _subsets(prob: _Problem, outer_products: bool) -> list[int]:
+    """Subsets of 2+ inputs the DP visits, ascending (so every part comes before its whole).
+
+    All of them with outer products; else only the connected ones (tensors linked by shared
+    indices), grown one neighbour at a time, which keeps chain-like networks polynomial.
+    """
+    if outer_products:
+        return [s for s in range(3, prob.full + 1) if s & (s - 1)]
+    touching = [0] * prob.n
+    for h in prob.holders.values():
+        for t in range(prob.n):
+            if h >> t & 1:
+                touching[t] |= h
+    seen: set[int] = set()
+    frontier = [1 << t for t in range(prob.n)]
+    while frontier:
+        grown: list[int] = []
+        for mask in frontier:
+            near = 0
+            rest = mask
+            while rest:
+                low = rest & -rest
+                near |= touching[low.bit_length() - 1]
+                rest ^= low
+            near &= ~mask
+            while near:
+                low = near & -near
+                near ^= low
+                bigger = mask | low
+                if bigger not in seen:
+                    seen.add(bigger)
+                    grown.append(bigger)
+        frontier = grown
+    return sorted(seen)
+
+
 def _dp_table(
     prob: _Problem, step_cost: StepCost, outer_products: bool
 ) -> tuple[dict[int, float], dict[int, Node]]:
@@ -187,8 +223,8 @@ def _dp_table(
     is_mac = step_cost is mac_cost
     sizes = prob.sizes
     kept = prob.kept
-    for s in range(3, prob.full + 1):
-        if s & (s - 1) == 0 or not prob.fits(s):
+    for s in _subsets(prob, outer_products):
+        if not prob.fits(s):
             continue
         kept_s = kept(s)
         best_c = math.inf
@@ -235,8 +271,8 @@ def _bounded_table(
     per_mac: float | None = getattr(step_cost, "bound_per_mac", None)
     step_low: dict[Node, float] = {}
     low: dict[int, float] = {1 << t: 0.0 for t in range(prob.n)}
-    for s in range(3, prob.full + 1):  # bottom-up DP of the bound: low(S) <= best(S)
-        if s & (s - 1) == 0 or not prob.fits(s):
+    for s in _subsets(prob, outer_products):  # bottom-up DP of the bound: low(S) <= best(S)
+        if not prob.fits(s):
             continue
         kept_s = kept(s)
         low_c = math.inf

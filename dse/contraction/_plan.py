@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from analytical_models._registry import price
+from analytical_models._registry import Objective, price
 from analytical_models._types import Cost, Gemm, Hardware, Mapping
 from dse.contraction._costs import (
     HardwareCost,
@@ -85,6 +85,23 @@ class ContractionPlan:
         """Elements of the largest intermediate (the final result excluded; 0 if none)."""
         shapes = (self.network.shape(s.out_indices) for s in self.steps[:-1])
         return max((math.prod(sh) for sh in shapes), default=0)
+
+    @property
+    def live_peak_elements(self) -> int:
+        """Most elements alive at once: unconsumed inputs + intermediates + the step's result.
+
+        Tensors are freed right after the step that consumes them (the working-set size a
+        buffer would need to hold the whole contraction on chip).
+        """
+        net = self.network
+        live = {t: net.elements(idx) for t, idx in enumerate(net.inputs)}
+        peak = sum(live.values())
+        for s in self.steps:
+            out = net.elements(s.out_indices)
+            peak = max(peak, sum(live.values()) + out)
+            del live[s.lhs], live[s.rhs]
+            live[s.result] = out
+        return peak
 
     @property
     def cost(self) -> Cost | None:
@@ -188,9 +205,11 @@ def build_plan(
     network: TensorNetwork,
     path: Sequence[Sequence[int]],
     hw: Hardware | None = None,
-    objective: StepObjective = "latency",
+    objective: Objective = "latency",
 ) -> ContractionPlan:
     """Lower every step of ``path`` and, when ``hw`` is given, price it with its best mapping.
+
+    ``objective`` is what each step's mapping minimises (``latency``, ``energy`` or ``edp``).
 
     Raises:
         PathError: when ``path`` is not a valid SSA path over the network's inputs.
@@ -340,3 +359,56 @@ def execute_path(
     final: np.ndarray = np.einsum(f"{spec(ridx)}->{spec(network.output)}", result)
     return final
 
+
+
+def execute_plan(plan: ContractionPlan, operands: Sequence[np.ndarray]) -> np.ndarray:
+    """Run every step of ``plan`` as its lowered batched GEMM (the numeric oracle of the lowering).
+
+    Inputs are first put in canonical order (the layout rule); each step then applies the
+    lowering's ``a_permutation`` / ``b_permutation``, reshapes to ``(batch, m, k)`` and
+    ``(batch, k, n)``, multiplies with ``np.matmul`` and applies ``c_permutation``. An index held
+    by one operand only and not kept is summed out of that operand first (the GEMM's ``k`` then
+    counts only the shared reduction). The result is in the network's output order.
+    """
+    net = plan.network
+    if len(operands) != net.n_inputs:
+        raise PathError(f"{net.n_inputs} operands expected, got {len(operands)}")
+    sizes = net.size_dict
+    tensors: dict[int, np.ndarray] = {}
+    for t, (op, idx) in enumerate(zip(operands, net.inputs, strict=True)):
+        canon = canonical_order(idx)
+        tensors[t] = np.transpose(np.asarray(op), [idx.index(i) for i in canon])
+    for step in plan.steps:
+        low = step.lowered
+        x, y = tensors.pop(step.lhs), tensors.pop(step.rhs)
+        a, b = (x, y) if low.a_is_lhs else (y, x)
+        a_idx, b_idx = low.a_indices, low.b_indices
+        only = [i for i in low.k_indices if (i in a_idx) != (i in b_idx)]
+        if only:  # sum single-operand indices out first, then regroup what is left
+            a, a_idx = _sum_out(a, a_idx, only), tuple(i for i in a_idx if i not in only)
+            b, b_idx = _sum_out(b, b_idx, only), tuple(i for i in b_idx if i not in only)
+            k_idx = tuple(i for i in low.k_indices if i not in only)
+            a_perm = tuple(a_idx.index(i) for i in (*low.batch_indices, *low.m_indices, *k_idx))
+            b_perm = tuple(b_idx.index(i) for i in (*low.batch_indices, *k_idx, *low.n_indices))
+        else:
+            k_idx, a_perm, b_perm = low.k_indices, low.a_permutation, low.b_permutation
+        g = low.gemm
+        k = math.prod(sizes[i] for i in k_idx)
+        a3 = np.transpose(a, a_perm).reshape(g.batch, g.m, k)
+        b3 = np.transpose(b, b_perm).reshape(g.batch, k, g.n)
+        c_idx = (*low.batch_indices, *low.m_indices, *low.n_indices)
+        c = np.matmul(a3, b3).reshape([sizes[i] for i in c_idx])
+        tensors[step.result] = np.transpose(c, low.c_permutation)
+    (result,) = tensors.values()
+    last = plan.steps[-1].out_indices if plan.steps else canonical_order(net.inputs[0])
+    if not plan.steps:  # a single input: sum out what the output does not keep
+        result = _sum_out(result, last, [i for i in last if i not in net.output])
+        last = tuple(i for i in last if i in net.output)
+    final: np.ndarray = np.transpose(result, [last.index(i) for i in net.output])
+    return final
+
+
+def _sum_out(arr: np.ndarray, idx: tuple[str, ...], drop: Sequence[str]) -> np.ndarray:
+    axes = tuple(p for p, i in enumerate(idx) if i in drop)
+    out: np.ndarray = arr.sum(axis=axes) if axes else arr
+    return out

@@ -17,6 +17,7 @@ from dse.contraction import (
     dp_connected,
     enumerate_trees,
     execute_path,
+    execute_plan,
     exhaustive,
     get_path_fn,
     greedy,
@@ -107,6 +108,8 @@ def test_path_executes_like_einsum(optimizer: str, label: str, net: TensorNetwor
     want = net.contract_einsum(ops)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    # the same plan run as its lowered batched GEMMs (checks every lowering)
+    np.testing.assert_allclose(execute_plan(plan, ops), want, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("n", [4, 5])
@@ -194,7 +197,11 @@ def test_dp_equals_exhaustive(net: TensorNetwork, which: str) -> None:
     for fn in (dp_connected, greedy):
         assert _total(net, fn(inputs, output, sizes, cost=cost), cost) >= brute * (1 - 1e-12)
     ops = net.random_operands(np.random.default_rng(0))
-    np.testing.assert_allclose(execute_path(net, p_dp, ops), net.contract_einsum(ops), rtol=1e-9, atol=1e-9)
+    want = net.contract_einsum(ops)
+    np.testing.assert_allclose(execute_path(net, p_dp, ops), want, rtol=1e-9, atol=1e-9)
+    plan = build_plan(net, p_dp)  # the lowered GEMMs reproduce the contraction too
+    np.testing.assert_allclose(execute_plan(plan, ops), want, rtol=1e-9, atol=1e-9)
+    assert plan.macs == sum(g.macs for g in plan.gemms)
 
 
 @settings(max_examples=80, deadline=None)
@@ -283,6 +290,7 @@ def test_deterministic_and_single_input() -> None:
     assert dp(i, o, s) == () == exhaustive(i, o, s) == greedy(i, o, s)
     ops = single.random_operands(np.random.default_rng(0))
     np.testing.assert_allclose(execute_path(single, (), ops), ops[0].sum(axis=0))
+    np.testing.assert_allclose(execute_plan(build_plan(single, ()), ops), ops[0].sum(axis=0))
 
 
 def test_disconnected_network() -> None:

@@ -198,3 +198,15 @@ def test_naive_macs_and_describe() -> None:
 def test_non_additive_objective_rejected(fake_hw: Hardware) -> None:
     with pytest.raises(PathError, match="additive"):
         hardware_cost(fake_hw, "edp")  # type: ignore[arg-type]
+
+
+def test_live_peak_elements() -> None:
+    from tests.contraction._helpers import dense_spec
+
+    fwd = networks(dense_spec(24, 40, 6))[0]
+    assert optimize_network(fwd).live_peak_elements == 6 * 24 + 24 * 40 + 6 * 40
+    ttm = networks(ttm_spec((4, 4, 4), (4, 4, 4), (1, 4, 4, 1), 8))[0]
+    plan = build_plan(ttm, left_to_right_path(4))
+    x, g1, g2, g3 = 8 * 64, 16 * 4, 4 * 16 * 4, 4 * 16
+    z1, z2, y = 8 * 16 * 4 * 4, 8 * 16 * 4 * 4, 8 * 64
+    assert plan.live_peak_elements == max(x + g1 + g2 + g3 + z1, z1 + g2 + g3 + z2, z2 + g3 + y)

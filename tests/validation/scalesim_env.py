@@ -189,10 +189,7 @@ def run_scalesim(
         raise ValueError(f"dataflow must be one of {_DATAFLOWS}, got {dataflow!r}")
     py = ensure_scalesim_venv()
     wd = Path(workdir)
-    tag = (
-        f"m{m}_n{n}_k{k}_{rows}x{cols}_{dataflow}_"
-        f"sram{ifmap_kb}-{filter_kb}-{ofmap_kb}_bw{dram_bw_bytes_per_cycle}"
-    )
+    tag = f"m{m}_n{n}_k{k}_{rows}x{cols}_{dataflow}_sram{ifmap_kb}-{filter_kb}-{ofmap_kb}_bw{dram_bw_bytes_per_cycle}"
     wd.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix=tag + "_", dir=wd))
     cfg = run_dir / "scale.cfg"
@@ -260,6 +257,5 @@ if __name__ == "__main__":  # quick manual check: python -m tests.validation.sca
     import json
 
     with tempfile.TemporaryDirectory() as td:
-        res = run_scalesim(32, 16, 24, 8, 8, sys.argv[1] if len(sys.argv) > 1 else "ws",
-                           256, 256, 128, None, td)
+        res = run_scalesim(32, 16, 24, 8, 8, sys.argv[1] if len(sys.argv) > 1 else "ws", 256, 256, 128, None, td)
         print(json.dumps({k: v for k, v in res.items() if k != "report_dir"}, indent=1))

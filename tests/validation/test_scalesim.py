@@ -47,8 +47,16 @@ SMALL_GEMMS = ((20, 12, 6), (64, 40, 72), (13, 70, 33))
 """Single fold (on 16x16 / 32x8), exact multi-fold, ragged multi-fold in every dimension."""
 SLOW_ARRAYS = ((4, 4), (8, 8), (16, 16), (32, 32), (8, 32), (32, 8), (4, 64), (64, 4), (12, 20))
 SLOW_GEMMS = (
-    (1, 1, 1), (7, 5, 3), (16, 16, 16), (33, 17, 65), (100, 40, 70), (256, 64, 128),
-    (8, 300, 24), (300, 8, 24), (24, 8, 300), (96, 96, 96),
+    (1, 1, 1),
+    (7, 5, 3),
+    (16, 16, 16),
+    (33, 17, 65),
+    (100, 40, 70),
+    (256, 64, 128),
+    (8, 300, 24),
+    (300, 8, 24),
+    (24, 8, 300),
+    (96, 96, 96),
 )
 
 
@@ -71,10 +79,7 @@ def scalesim_fold_formula(m: int, n: int, k: int, rows: int, cols: int, df: str)
 def scalesim_ready() -> Path:
     """The SCALE-Sim venv; skip (or fail under CI=true) when it is missing."""
     if not scalesim_available():
-        msg = (
-            f"SCALE-Sim venv not found or broken at {scalesim_venv()} "
-            "(create it with tools/scalesim_setup.sh)"
-        )
+        msg = f"SCALE-Sim venv not found or broken at {scalesim_venv()} (create it with tools/scalesim_setup.sh)"
         if os.environ.get("CI", "").strip().lower() == "true":
             pytest.fail(msg)
         pytest.skip(msg)
@@ -107,9 +112,15 @@ def _model_cycles_ample(case: Case) -> tuple[float, float, float, float]:
 
     m, n, k, rows, cols, df = case
     hw = Hardware(
-        engine="systolic", pe_rows=rows, pe_cols=cols, ifmap_sram_kb=BIG_SRAM_KB,
-        filter_sram_kb=BIG_SRAM_KB, ofmap_sram_kb=BIG_SRAM_KB,
-        dram_bw_bytes_per_cycle=AMPLE_BW_BYTES_PER_CYCLE, bits=8, dataflows=(df,),
+        engine="systolic",
+        pe_rows=rows,
+        pe_cols=cols,
+        ifmap_sram_kb=BIG_SRAM_KB,
+        filter_sram_kb=BIG_SRAM_KB,
+        ofmap_sram_kb=BIG_SRAM_KB,
+        dram_bw_bytes_per_cycle=AMPLE_BW_BYTES_PER_CYCLE,
+        bits=8,
+        dataflows=(df,),
     )
     cost = price(Gemm(m=m, n=n, k=k), hw, "latency").cost
     return cost.cycles, cost.compute_cycles, cost.fill_drain_cycles, cost.stall_cycles
@@ -120,8 +131,7 @@ def _run_ample(cases: Iterable[Case], workdir: Path) -> list[AmpleRow]:
 
     def one(case: Case) -> dict[str, Any]:
         m, n, k, rows, cols, df = case
-        return run_scalesim(m, n, k, rows, cols, df, BIG_SRAM_KB, BIG_SRAM_KB, BIG_SRAM_KB,
-                            None, workdir)
+        return run_scalesim(m, n, k, rows, cols, df, BIG_SRAM_KB, BIG_SRAM_KB, BIG_SRAM_KB, None, workdir)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         sims = list(pool.map(one, cases))
@@ -129,23 +139,32 @@ def _run_ample(cases: Iterable[Case], workdir: Path) -> list[AmpleRow]:
     for case, sim in zip(cases, sims, strict=True):
         folds, per_fold = scalesim_fold_formula(*case)
         cyc, comp, fill, stall = _model_cycles_ample(case)
-        out.append(AmpleRow(case, folds, sim["total_cycles"], sim["stall_cycles"],
-                            folds * per_fold - 1, cyc, comp, fill, stall))
+        out.append(
+            AmpleRow(
+                case, folds, sim["total_cycles"], sim["stall_cycles"], folds * per_fold - 1, cyc, comp, fill, stall
+            )
+        )
     return out
 
 
 def _print_ample(rows: list[AmpleRow], title: str) -> None:
     print(f"\n{title}")
-    print(f"{'df':>3} {'RxC':>6} {'M':>5} {'N':>5} {'K':>5} {'folds':>6} {'scalesim':>9} "
-          f"{'model':>10} {'err':>7} {'err/fold':>9}")
+    print(
+        f"{'df':>3} {'RxC':>6} {'M':>5} {'N':>5} {'K':>5} {'folds':>6} {'scalesim':>9} "
+        f"{'model':>10} {'err':>7} {'err/fold':>9}"
+    )
     for r in rows:
         m, n, k, rr, cc, df = r.case
-        print(f"{df:>3} {f'{rr}x{cc}':>6} {m:>5} {n:>5} {k:>5} {r.folds:>6} "
-              f"{r.scalesim_cycles:>9} {r.model_cycles:>10.1f} {r.err:>7.2f} "
-              f"{r.err_per_fold:>9.3f}")
+        print(
+            f"{df:>3} {f'{rr}x{cc}':>6} {m:>5} {n:>5} {k:>5} {r.folds:>6} "
+            f"{r.scalesim_cycles:>9} {r.model_cycles:>10.1f} {r.err:>7.2f} "
+            f"{r.err_per_fold:>9.3f}"
+        )
     worst = max(abs(r.err_per_fold) for r in rows)
-    print(f"{len(rows)} cases, worst |err|/fold = {worst:.3f} cycles, "
-          f"worst |err| = {max(abs(r.err) for r in rows):.2f} cycles")
+    print(
+        f"{len(rows)} cases, worst |err|/fold = {worst:.3f} cycles, "
+        f"worst |err| = {max(abs(r.err) for r in rows):.2f} cycles"
+    )
 
 
 def _check_ample(rows: list[AmpleRow]) -> None:
@@ -158,8 +177,7 @@ def _check_ample(rows: list[AmpleRow]) -> None:
 
 def _cases(arrays: Iterable[tuple[int, int]], gemms: Iterable[tuple[int, int, int]]) -> list[Case]:
     gemms = list(gemms)
-    return [(m, n, k, r, c, df) for (r, c) in arrays for df in ("ws", "is", "os")
-            for (m, n, k) in gemms]
+    return [(m, n, k, r, c, df) for (r, c) in arrays for df in ("ws", "is", "os") for (m, n, k) in gemms]
 
 
 def test_ample_bandwidth_small_grid(scalesim_ready: Path, tmp_path: Path) -> None:
@@ -251,41 +269,62 @@ def _run_limited(cases: Iterable[BwCase], workdir: Path) -> list[BwRow]:
     out = []
     for case, sim in zip(cases, sims, strict=True):
         m, n, k, rows, cols, df, bw = case
-        hw = Hardware(engine="systolic", pe_rows=rows, pe_cols=cols, ifmap_sram_kb=kb,
-                      filter_sram_kb=kb, ofmap_sram_kb=kb, dram_bw_bytes_per_cycle=float(bw),
-                      bits=8, dataflows=(df,))
+        hw = Hardware(
+            engine="systolic",
+            pe_rows=rows,
+            pe_cols=cols,
+            ifmap_sram_kb=kb,
+            filter_sram_kb=kb,
+            ofmap_sram_kb=kb,
+            dram_bw_bytes_per_cycle=float(bw),
+            bits=8,
+            dataflows=(df,),
+        )
         cost = price(Gemm(m=m, n=n, k=k), hw, "latency").cost
-        out.append(BwRow(case, sim["total_cycles_incl_prefetch"], sim["total_cycles"],
-                         sim["stall_cycles"], scalesim_user_mode_closed_form(case),
-                         cost.cycles, cost.stall_cycles))
+        out.append(
+            BwRow(
+                case,
+                sim["total_cycles_incl_prefetch"],
+                sim["total_cycles"],
+                sim["stall_cycles"],
+                scalesim_user_mode_closed_form(case),
+                cost.cycles,
+                cost.stall_cycles,
+            )
+        )
     return out
 
 
 def _print_limited(rows: list[BwRow], title: str) -> None:
     print(f"\n{title}")
-    print(f"{'df':>3} {'RxC':>6} {'M':>5} {'N':>5} {'K':>5} {'bw':>4} {'ss incl':>9} "
-          f"{'ss total':>9} {'closed':>9} {'model':>10} {'rel err':>8}")
+    print(
+        f"{'df':>3} {'RxC':>6} {'M':>5} {'N':>5} {'K':>5} {'bw':>4} {'ss incl':>9} "
+        f"{'ss total':>9} {'closed':>9} {'model':>10} {'rel err':>8}"
+    )
     for r in rows:
         m, n, k, rr, cc, df, bw = r.case
-        print(f"{df:>3} {f'{rr}x{cc}':>6} {m:>5} {n:>5} {k:>5} {bw:>4} {r.scalesim_incl:>9} "
-              f"{r.scalesim_total:>9} {r.closed_form:>9} {r.model_cycles:>10.1f} "
-              f"{100 * r.rel_err:>7.1f}%")
+        print(
+            f"{df:>3} {f'{rr}x{cc}':>6} {m:>5} {n:>5} {k:>5} {bw:>4} {r.scalesim_incl:>9} "
+            f"{r.scalesim_total:>9} {r.closed_form:>9} {r.model_cycles:>10.1f} "
+            f"{100 * r.rel_err:>7.1f}%"
+        )
     med, worst = _summary([r.rel_err for r in rows])
-    print(f"{len(rows)} cases: model vs SCALE-Sim incl. prefetch: median |err| {100 * med:.1f}% "
-          f"(target {100 * LIMITED_MEDIAN_TARGET:.0f}%), worst {100 * worst:.1f}% "
-          f"(target {100 * LIMITED_WORST_TARGET:.0f}%)")
+    print(
+        f"{len(rows)} cases: model vs SCALE-Sim incl. prefetch: median |err| {100 * med:.1f}% "
+        f"(target {100 * LIMITED_MEDIAN_TARGET:.0f}%), worst {100 * worst:.1f}% "
+        f"(target {100 * LIMITED_WORST_TARGET:.0f}%)"
+    )
 
 
-def _bw_cases(arrays: Iterable[tuple[int, int]], gemms: Iterable[tuple[int, int, int]],
-              bws: Iterable[int]) -> list[BwCase]:
-    return [(m, n, k, r, c, df, bw) for (m, n, k, r, c, df) in _cases(arrays, gemms)
-            for bw in bws]
+def _bw_cases(
+    arrays: Iterable[tuple[int, int]], gemms: Iterable[tuple[int, int, int]], bws: Iterable[int]
+) -> list[BwCase]:
+    return [(m, n, k, r, c, df, bw) for (m, n, k, r, c, df) in _cases(arrays, gemms) for bw in bws]
 
 
 @pytest.fixture(scope="module")
 def limited_small(scalesim_ready: Path, tmp_path_factory: pytest.TempPathFactory) -> list[BwRow]:
-    rows = _run_limited(_bw_cases(SMALL_BW_ARRAYS, SMALL_BW_GEMMS, SMALL_BWS),
-                        tmp_path_factory.mktemp("scalesim_bw"))
+    rows = _run_limited(_bw_cases(SMALL_BW_ARRAYS, SMALL_BW_GEMMS, SMALL_BWS), tmp_path_factory.mktemp("scalesim_bw"))
     _print_limited(rows, "SCALE-Sim v3 (USER, 256 kB SRAMs) vs analytical model, small grid")
     return rows
 

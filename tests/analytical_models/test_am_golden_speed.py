@@ -1,0 +1,99 @@
+"""Golden results of the mapping search: speed work must not change what the search returns.
+
+``golden_search.json`` (written by ``make_golden_search.py`` from the model as it was before
+the search was optimized) holds, for ~300 GEMMs x 20 hardware instances x 3 objectives, the
+best mapping and every cost field. The optimized search must return the same: cycle fields
+exactly, energies and bytes to 1e-9 relative, the same best mapping unless another mapping
+ties exactly on the objective (then the objective value must match), the same number of
+candidates and the same Pareto set (size and sums of its cycles and energies).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analytical_models import Cost, Gemm, Hardware, MappingResult, get_engine
+from analytical_models._registry import Objective
+
+FIXTURE = Path(__file__).with_name("golden_search.json")
+REL = 1e-9
+
+
+@cache
+def _golden() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(FIXTURE.read_text())
+    return data
+
+
+def _cases() -> list[tuple[Gemm, Hardware, Objective, list[Any]]]:
+    data = _golden()
+    gemms = [Gemm(**dict(zip(data["gemm_fields"], g, strict=True))) for g in data["gemms"]]
+    hws = [Hardware(**{**h, "dataflows": tuple(h["dataflows"])}) for h in data["hardware"]]
+    out = []
+    results = iter(data["results"])
+    for gi, hi in data["pairs"]:
+        for obj in data["objectives"]:
+            out.append((gemms[gi], hws[hi], obj, next(results)))
+    return out
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=REL, abs_tol=1e-300)
+
+
+def _objective(obj: Objective, cycles: float, energy: float) -> float:
+    return {"latency": cycles, "energy": energy, "edp": cycles * energy}[obj]
+
+
+def _check(result: MappingResult, gemm: Gemm, hw: Hardware, obj: Objective,
+           rec: list[Any]) -> None:
+    data = _golden()
+    (df, tm, tn, tk, order), values, n_evaluated, (n_front, front_c, front_e) = rec
+    want = dict(zip(data["cost_fields"], values, strict=True))
+    want_cost = Cost(macs=gemm.macs, **want)
+    ctx = f"{gemm} on {hw} ({obj})"
+    mp = result.mapping
+    assert result.n_evaluated == n_evaluated, ctx
+    assert len(result.pareto) == n_front, ctx
+    assert _close(sum(c.cycles for _, c in result.pareto), front_c), ctx
+    assert _close(sum(c.energy_pj for _, c in result.pareto), front_e), ctx
+    if (mp.dataflow, mp.tile_m, mp.tile_n, mp.tile_k, mp.loop_order) != (df, tm, tn, tk, order):
+        # Only an exact tie on the objective may pick another mapping.
+        got = _objective(obj, result.cost.cycles, result.cost.energy_pj)
+        exp = _objective(obj, want_cost.cycles, want_cost.energy_pj)
+        if obj == "latency":
+            assert got == exp, ctx
+        else:
+            assert _close(got, exp), ctx
+        return
+    cost = result.cost
+    assert cost.macs == gemm.macs, ctx
+    for name in data["cost_fields"]:
+        if name in data["exact_fields"]:
+            assert getattr(cost, name) == want[name], f"{name}: {ctx}"
+        else:
+            assert _close(getattr(cost, name), want[name]), f"{name}: {ctx}"
+    assert cost.cycles == want_cost.cycles, ctx
+
+
+def test_fixture_is_small() -> None:
+    assert FIXTURE.stat().st_size < 1_000_000
+    assert len(_cases()) >= 2000
+
+
+def test_search_matches_golden() -> None:
+    for gemm, hw, obj, rec in _cases():
+        _check(get_engine(hw.engine).search(gemm, hw, obj), gemm, hw, obj, rec)
+
+
+@pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
+def test_search_is_deterministic(objective: Objective) -> None:
+    gemm, hw, _, _ = _cases()[0]
+    engine = get_engine(hw.engine)
+    assert engine.search(gemm, hw, objective) == engine.search(gemm, hw, objective)
