@@ -651,32 +651,32 @@ def surviving_tiles(
         + st.psum[0] * (8.0 * c.ofmap_wr_pj_bit)
         + (rd + wr) * (8.0 * c.dram_pj_bit)
     )
-    cols = np.arange(n_t)
-    d_c, o_c = cf.argmin(axis=0), x.argmin(axis=0)
-    d_e, o_e = e_dt.argmin(axis=0), e_ot.argmin(axis=0)
-    cf_c, x_c = cf[d_c, cols], x[o_c, cols]
-    edt_e, eot_e = e_dt[d_e, cols], e_ot[o_e, cols]
     leak = c.leak_pj_per_cycle
     sh = shaping.cycles
-    lb_c = np.maximum(cf_c + exposed, x_c) + sh  # achieved by (d_c, o_c)
-    lb_e = edt_e + eot_e + leak * lb_c
-    en_c = e_dt[d_c, cols] + e_ot[o_c, cols] + leak * lb_c  # energy of (d_c, o_c)
-    cy_e = np.maximum(cf[d_e, cols] + exposed, x[o_e, cols]) + sh  # cycles of (d_e, o_e)
-    en_e = edt_e + eot_e + leak * cy_e
+    cf_min, x_min = cf.min(axis=0), x.min(axis=0)
+    lb_c = np.maximum(cf_min + exposed, x_min) + sh  # achieved by the fastest (d, o)
+    lb_e = e_dt.min(axis=0) + e_ot.min(axis=0) + leak * lb_c
+    # Achievable anchor points: at the tiles of least cycles, least energy bound and least
+    # product, the fastest (d, o) and the cheapest (d, o) (cycles and energy of each).
+    anchors: list[tuple[float, float]] = []
+    for t in {int(lb_c.argmin()), int(lb_e.argmin()), int((lb_c * lb_e).argmin())}:
+        for d, o in ((int(cf[:, t].argmin()), int(x[:, t].argmin())),
+                     (int(e_dt[:, t].argmin()), int(e_ot[:, t].argmin()))):
+            cy = max(float(cf[d, t]) + float(exposed[t]), float(x[o, t])) + sh
+            anchors.append((cy, float(e_dt[d, t]) + float(e_ot[o, t]) + leak * cy))
     if objective == "latency":
-        lb_p, ub_p = lb_c, lb_c.min()
+        lb_p, ub_p = lb_c, min(a_c for a_c, _ in anchors)
     elif objective == "energy":
-        lb_p, ub_p = lb_e, min(en_c.min(), en_e.min())
+        lb_p, ub_p = lb_e, min(a_e for _, a_e in anchors)
     else:
-        lb_p, ub_p = lb_c * lb_e, min((lb_c * en_c).min(), (cy_e * en_e).min())
+        lb_p, ub_p = lb_c * lb_e, min(a_c * a_e for a_c, a_e in anchors)
     maybe_best = lb_p <= ub_p * (1.0 + _SLACK)
-    # A few achievable anchor points: fastest, cheapest, and best cycles x energy.
-    beaten = np.zeros(n_t, dtype=np.bool_)
+    # t is beaten when an anchor is strictly better than its bounds in cycles and energy.
     lb_c_s = lb_c * (1.0 - _SLACK)
     lb_e_s = lb_e * (1.0 - _SLACK)
-    for pc, pe in ((lb_c, en_c), (cy_e, en_e)):
-        for i in {int(pc.argmin()), int(pe.argmin()), int((pc * pe).argmin())}:
-            beaten |= (pc[i] < lb_c_s) & (pe[i] < lb_e_s)
+    beaten = np.zeros(n_t, dtype=np.bool_)
+    for a_c, a_e in anchors:
+        beaten |= (lb_c_s > a_c) & (lb_e_s > a_e)
     keep: IntArray = np.flatnonzero(maybe_best | ~beaten)
     return keep if keep.size < n_t else None
 

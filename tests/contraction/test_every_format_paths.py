@@ -1,0 +1,65 @@
+"""Every optimizer's path, executed pairwise with numpy, equals np.einsum of the whole network.
+
+For every layer format (tt, ttm, tucker, tr, cp, dense, embeddings, attention, convolutions)
+and every pass network (forward, input gradients, every core gradient).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dse.contraction import execute_path, get_path_fn
+from dse.workload import LayerSpec, TensorNetwork, get_format, parse_layer
+from tests.workload.test_format_oracles import CASES
+
+OPTIMIZERS = ("exhaustive", "dp", "greedy", "mac_optimal")
+
+
+def _extra_specs() -> list[LayerSpec]:
+    specs = [
+        LayerSpec(name="dense", format="dense", in_features=6, out_features=5, tokens_per_step=3),
+        LayerSpec(name="emb", format="embedding", in_features=7, out_features=4, tokens_per_step=3),
+        LayerSpec(name="ttemb", format="ttm_embedding", in_features=12, out_features=6,
+                  in_shape=(3, 4), out_shape=(2, 3), ranks=(1, 3, 1), tokens_per_step=3),
+        LayerSpec(name="attn", format="attention", in_features=6, out_features=6,
+                  tokens_per_step=8, heads=2, seq_len=4),
+    ]
+    # im2col: in_features = C_in x kh x kw = 2 x 2 x 3 = 12 = 2 x 6; out_features = C_out = 4 = 2 x 2
+    ttm = {"in_shape": [2, 6], "out_shape": [2, 2], "ranks": 2}
+    for fmt, extra in (("conv", {}), ("ttm_conv", ttm)):
+        data = {"name": fmt, "format": fmt, "in_channels": 2, "out_channels": 4, "kernel": [2, 3],
+                "image": [4, 5], "stride": 1, "padding": 0, **extra}
+        specs.append(parse_layer(data, source="test", field="layers[0]", tokens=2))
+    return specs
+
+
+def _networks() -> list[tuple[str, TensorNetwork]]:
+    out = []
+    for spec in [*CASES, *_extra_specs()]:
+        for net in get_format(spec.format).networks(spec):
+            if net.n_inputs >= 2:
+                tag = f"{spec.format}-{'x'.join(map(str, spec.in_shape)) or spec.name}-{net.label}"
+                out.append((tag, net))
+    return out
+
+
+NETWORKS = _networks()
+
+
+def test_every_format_is_covered() -> None:
+    formats = {tag.split("-")[0] for tag, _ in NETWORKS}
+    assert {"tt", "ttm", "tucker", "tr", "cp", "dense", "ttm_embedding", "attention", "conv", "ttm_conv"} <= formats
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize(("tag", "net"), NETWORKS, ids=[t for t, _ in NETWORKS])
+def test_path_executes_to_einsum(optimizer: str, tag: str, net: TensorNetwork) -> None:
+    rng = np.random.default_rng(abs(hash(tag)) % 2**32)
+    ops = net.random_operands(rng)
+    inputs, output, sizes = net.opt_einsum_form()
+    path = get_path_fn(optimizer)(inputs, output, sizes)
+    got = execute_path(net, path, ops)
+    want = net.contract_einsum(ops)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
