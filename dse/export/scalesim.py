@@ -32,6 +32,62 @@ from dse.export._gemms import ceil_kb, dominant_dataflow, lowered_gemms
 from dse.export._registry import register_exporter
 
 
+def scalesim_cfg_text(
+    *,
+    run_name: str,
+    rows: int,
+    cols: int,
+    ifmap_kb: int,
+    filter_kb: int,
+    ofmap_kb: int,
+    dataflow: str,
+    bw_words: int,
+    interface: str = "USER",
+) -> str:
+    """The body of a SCALE-Sim v3 ``.cfg`` (sections general .. run_presets).
+
+    ``bw_words`` is the DRAM bandwidth in words per cycle (every port); ``interface`` is
+    ``USER`` (bandwidth-limited) or ``CALC`` (SCALE-Sim computes the bandwidth it needs).
+    """
+    return f"""[general]
+run_name = {run_name}
+
+[architecture_presets]
+ArrayHeight = {rows}
+ArrayWidth = {cols}
+ifmapsramszkB = {ifmap_kb}
+filtersramszkB = {filter_kb}
+ofmapsramszkB = {ofmap_kb}
+IfmapOffset = 0
+FilterOffset = 10000000
+OfmapOffset = 20000000
+Bandwidth = {bw_words}
+Dataflow = {dataflow}
+ReadRequestBuffer = 32
+WriteRequestBuffer = 32
+
+[layout]
+IfmapCustomLayout = False
+IfmapSRAMBankBandwidth = {bw_words}
+IfmapSRAMBankNum = 1
+IfmapSRAMBankPort = 2
+FilterCustomLayout = False
+FilterSRAMBankBandwidth = {bw_words}
+FilterSRAMBankNum = 1
+FilterSRAMBankPort = 2
+
+[sparsity]
+SparsitySupport = false
+SparseRep = ellpack_block
+OptimizedMapping = false
+BlockSize = 8
+RandomNumberGeneratorSeed = 40
+
+[run_presets]
+InterfaceBandwidth = {interface}
+UseRamulatorTrace = False
+"""
+
 def bandwidth_words_per_cycle(design: Design) -> int:
     """DRAM bandwidth in elements per cycle, rounded down, at least 1."""
     hw = design.hardware
@@ -81,46 +137,17 @@ def export_scalesim(design: Design, metrics: Metrics, out_dir: Path, stem: str) 
             "# Layers with several instances (multiply their rows' cycles): "
             + ", ".join(f"{name} x{count}" for name, count in counted)
         )
-    cfg_text = "\n".join(notes) + f"""
-
-[general]
-run_name = {stem}
-
-[architecture_presets]
-ArrayHeight = {hw.pe_rows}
-ArrayWidth = {hw.pe_cols}
-ifmapsramszkB = {ceil_kb(hw.ifmap_sram_kb)}
-filtersramszkB = {ceil_kb(hw.filter_sram_kb)}
-ofmapsramszkB = {ceil_kb(hw.ofmap_sram_kb)}
-IfmapOffset = 0
-FilterOffset = 10000000
-OfmapOffset = 20000000
-Bandwidth = {bw}
-Dataflow = {dataflow}
-ReadRequestBuffer = 32
-WriteRequestBuffer = 32
-
-[layout]
-IfmapCustomLayout = False
-IfmapSRAMBankBandwidth = {bw}
-IfmapSRAMBankNum = 1
-IfmapSRAMBankPort = 2
-FilterCustomLayout = False
-FilterSRAMBankBandwidth = {bw}
-FilterSRAMBankNum = 1
-FilterSRAMBankPort = 2
-
-[sparsity]
-SparsitySupport = false
-SparseRep = ellpack_block
-OptimizedMapping = false
-BlockSize = 8
-RandomNumberGeneratorSeed = 40
-
-[run_presets]
-InterfaceBandwidth = USER
-UseRamulatorTrace = False
-"""
+    cfg_text = "\n".join(notes) + "\n\n" + scalesim_cfg_text(
+        run_name=stem,
+        rows=hw.pe_rows,
+        cols=hw.pe_cols,
+        ifmap_kb=ceil_kb(hw.ifmap_sram_kb),
+        filter_kb=ceil_kb(hw.filter_sram_kb),
+        ofmap_kb=ceil_kb(hw.ofmap_sram_kb),
+        dataflow=dataflow,
+        bw_words=bw,
+        interface="USER",
+    )
     cfg = out_dir / f"{stem}_scalesim.cfg"
     cfg.write_text(cfg_text, encoding="utf-8")
     topo = out_dir / f"{stem}_scalesim_topology.csv"

@@ -103,46 +103,19 @@ def _write_cfg(
     ofmap_kb: int,
     bw_words: int | None,
 ) -> None:
-    mode = "CALC" if bw_words is None else "USER"
-    bw = 10 if bw_words is None else bw_words
-    text = f"""[general]
-run_name = tnn_dse_validation
+    from dse.export.scalesim import scalesim_cfg_text
 
-[architecture_presets]
-ArrayHeight = {rows}
-ArrayWidth = {cols}
-ifmapsramszkB = {ifmap_kb}
-filtersramszkB = {filter_kb}
-ofmapsramszkB = {ofmap_kb}
-IfmapOffset = 0
-FilterOffset = 10000000
-OfmapOffset = 20000000
-Bandwidth = {bw}
-Dataflow = {dataflow}
-ReadRequestBuffer = 32
-WriteRequestBuffer = 32
-
-[layout]
-IfmapCustomLayout = False
-IfmapSRAMBankBandwidth = {bw}
-IfmapSRAMBankNum = 1
-IfmapSRAMBankPort = 2
-FilterCustomLayout = False
-FilterSRAMBankBandwidth = {bw}
-FilterSRAMBankNum = 1
-FilterSRAMBankPort = 2
-
-[sparsity]
-SparsitySupport = false
-SparseRep = ellpack_block
-OptimizedMapping = false
-BlockSize = 8
-RandomNumberGeneratorSeed = 40
-
-[run_presets]
-InterfaceBandwidth = {mode}
-UseRamulatorTrace = False
-"""
+    text = scalesim_cfg_text(
+        run_name="tnn_dse_validation",
+        rows=rows,
+        cols=cols,
+        ifmap_kb=ifmap_kb,
+        filter_kb=filter_kb,
+        ofmap_kb=ofmap_kb,
+        dataflow=dataflow,
+        bw_words=10 if bw_words is None else bw_words,
+        interface="CALC" if bw_words is None else "USER",
+    )
     path.write_text(text)
 
 
