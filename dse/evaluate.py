@@ -9,7 +9,7 @@ from typing import cast
 from analytical_models import ZERO_COST, Cost, Hardware, Objective, area_mm2
 from dse._design import Design, Metrics, PassRecord, StepRecord
 from dse._errors import DSEError
-from dse.contraction import ContractionPlan, build_plan, enumerate_trees, optimize_network
+from dse.contraction import ContractionPlan, build_plan, enumerate_trees, left_to_right_path, optimize_network
 from dse.workload import PASS_DX, LayerSpec, TensorNetwork, WorkloadError, get_format, pass_kind
 
 
@@ -119,7 +119,8 @@ def evaluate_layer(
         hw: the hardware.
         training: forward plus gradients when true, forward only otherwise.
         with_dx: include the input-gradient pass (false for a model's first layer).
-        path_policy: ``hardware_aware`` or ``mac_optimal``.
+        path_policy: ``hardware_aware``, ``mac_optimal``, ``naive`` (left-to-right sweep) or
+            ``searched``.
         path_optimizer: the optimizer used for the hardware-aware path.
         mapping_objective: ``latency``, ``energy`` or ``edp`` for every GEMM's mapping.
         path_choices: tree index per pass label, for ``path_policy="searched"``.
@@ -135,6 +136,8 @@ def evaluate_layer(
         mac_plan = optimize_network(net, optimizer="dp", cost="macs")
         if path_policy == "mac_optimal":
             plan = build_plan(net, mac_plan.path, hw=hw, objective=objective)
+        elif path_policy == "naive":
+            plan = build_plan(net, left_to_right_path(net.n_inputs), hw=hw, objective=objective)
         elif path_policy == "searched":
             trees = _trees(net.n_inputs)
             index = chosen.get(net.label, 0)

@@ -177,6 +177,18 @@ def build_dashboard(
                 [plot_baselines(baseline_info(front, limit=max_baselines))],
             )
         )
+    compare_csv = cfg.run_dir / "compare.csv"
+    if compare_csv.is_file():  # written by `dse compare`
+        from dse.report._compare import COMPARE_TEXT, compare_figures, compare_info
+
+        later.append(
+            Section(
+                "compare",
+                "Co-design evidence (dse compare)",
+                COMPARE_TEXT,
+                compare_figures(compare_info(pd.read_csv(compare_csv))),
+            )
+        )
     imp = importance_info(study, cfg.objectives, cfg.directions)
     progress = [plot_hypervolume(hv)]
     if imp.importances:

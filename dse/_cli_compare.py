@@ -1,0 +1,245 @@
+"""``dse compare STUDY.yaml``: co-design evidence for the designs of a finished study.
+
+For every Pareto design (or ``--trial N``; ``--limit K`` caps the front, evenly spread) it
+prints and writes (``<run dir>/compare.csv``, ``compare.html``, and a section of
+``dashboard.html``) the ratios of :mod:`dse.compare`: hardware-aware vs MAC-optimal vs naive
+paths, tensorized vs dense on the same hardware and on the best hardware a dense search found,
+inference vs training (independent networks and with reuse), systolic vs contraction engine.
+
+The dense search is a hardware-only optuna study of the same hardware space, constraints and
+mode for the dense model, stored in ``<run dir>/compare_dense/study.journal`` (resumed on the
+next call): first the hardware of every compared design (so the dense model is never judged on
+worse hardware than the tensorized one was), then ``--dense-trials`` TPE trials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from dse._design import Design
+from dse._errors import ConfigError, DSEError
+from dse._storage import BatchSyncJournalFileBackend
+from dse.compare import (
+    CSV_COLUMNS,
+    ComparisonRow,
+    best_versus_best,
+    compare_design,
+    dense_workload,
+    format_summary,
+    format_table,
+    summarize,
+)
+from dse.config import Fixed, StudyConfig, load_study_config
+from dse.evaluate import evaluate
+
+DENSE_DIR = "compare_dense"
+DENSE_TRIALS = 48
+"""Default budget of the dense hardware-only search (on top of the compared designs' hardware)."""
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``dse compare``."""
+    p = subparsers.add_parser(
+        "compare",
+        help="co-design evidence: paths, dense, training, engine ratios for the designs of a finished study",
+    )
+    p.add_argument("study", help="study YAML file of a finished run (dse run first)")
+    p.add_argument("--run-dir", help="run folder (default: runs/<study name>)")
+    p.add_argument("--storage", help="optuna storage URL of the study (default: journal file in the run folder)")
+    p.add_argument("--trial", type=int, help="compare this trial only (default: every Pareto design)")
+    p.add_argument("--limit", type=int, help="at most this many Pareto designs, evenly spread along the front")
+    p.add_argument(
+        "--dense-trials", type=int, default=DENSE_TRIALS,
+        help=f"trials of the dense hardware-only search (default {DENSE_TRIALS}; 0 skips the search)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the dense search (default 0)")
+    p.add_argument("--no-dashboard", action="store_true", help="do not rewrite dashboard.html")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(func=run)
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(text, file=sys.stderr, flush=True)
+
+
+def _select(df: pd.DataFrame, cfg: StudyConfig, args: argparse.Namespace) -> pd.DataFrame:
+    from dse.results import pareto_frame
+
+    if args.trial is not None:
+        if args.trial not in set(int(t) for t in df["trial"]):
+            raise DSEError(f"trial {args.trial} is not a finished trial of study {cfg.name!r}")
+        one: pd.DataFrame = df[df["trial"] == args.trial].copy()
+        return one
+    front = pareto_frame(df, cfg)
+    if args.limit is not None and len(front) > args.limit:
+        keep = np.unique(np.linspace(0, len(front) - 1, args.limit).round().astype(int))
+        front = front.iloc[keep]
+    return front
+
+
+# --------------------------------------------------------------------------- dense search
+def _dense_base(cfg: StudyConfig, hw: Any) -> Design:
+    policy = cfg.space.path_policy if cfg.space.path_policy != "searched" else "hardware_aware"
+    return Design(
+        workload=dense_workload(cfg.workload),
+        hardware=hw,
+        mode=cfg.mode,
+        path_policy=policy,
+        path_optimizer=cfg.space.path_optimizer,
+        mapping_objective=cfg.space.mapping_objective,
+    )
+
+
+def dense_search(
+    cfg: StudyConfig, selected: pd.DataFrame, n_trials: int, seed: int
+) -> tuple[Design, Design, int] | None:
+    """Run (or resume) the dense hardware-only search; ``(fastest, most efficient, trials)``.
+
+    Only feasible designs (the study's constraints) count; ``None`` when none is feasible.
+    """
+    from dse.space import suggest_hardware
+
+    folder = cfg.run_dir / DENSE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    journal = folder / "study.journal"
+    storage = optuna.storages.JournalStorage(BatchSyncJournalFileBackend(str(journal)))
+    directions = cast("list[Literal['minimize', 'maximize']]", ["minimize", "minimize"])
+    study = optuna.create_study(
+        storage=storage, study_name=f"{cfg.name}-dense", directions=directions, load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True),
+    )
+    fp = cfg.fingerprint()
+    have = study.user_attrs.get("tnn_dse_fingerprint")
+    if have is None:
+        study.set_user_attr("tnn_dse_fingerprint", fp)
+    elif have != fp:
+        raise DSEError(f"{folder} holds the dense search of a different study; delete that folder")
+    searched = [k for k, spec in cfg.space.hardware if not isinstance(spec, Fixed)]
+    done_hw = {tuple(t.params.get(k) for k in searched) for t in study.get_trials(deepcopy=False)}
+    queued = 0
+    for _, row in selected.iterrows():
+        params = {k: row[f"param:{k}"] for k in searched if f"param:{k}" in row}
+        key = tuple(params.get(k) for k in searched)
+        if len(params) == len(searched) and key not in done_hw:
+            study.enqueue_trial({k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()})
+            done_hw.add(key)
+            queued += 1
+    sampled = sum(1 for t in study.get_trials(deepcopy=False) if t.user_attrs.get("origin") == "sampled")
+    cons = tuple((c.metric, c.max) for c in cfg.constraints)
+    for n in range(queued + max(0, n_trials - sampled)):
+        trial = study.ask()
+        design = _dense_base(cfg, suggest_hardware(trial, cfg.space))
+        metrics = evaluate(design)
+        viol = [metrics.value(m) - bound for m, bound in cons]
+        trial.set_user_attr("origin", "front_hardware" if n < queued else "sampled")
+        trial.set_user_attr("design", design.to_dict())
+        trial.set_user_attr("feasible", all(v <= 0 for v in viol))
+        study.tell(trial, [metrics.latency_ms, metrics.energy_uj])
+    BatchSyncJournalFileBackend.sync_path(str(journal))
+    feasible = [
+        t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if t.user_attrs.get("feasible") and t.values is not None and all(math.isfinite(v) for v in t.values)
+    ]
+    if not feasible:
+        return None
+    fastest = min(feasible, key=lambda t: (t.values[0], t.values[1]))
+    efficient = min(feasible, key=lambda t: (t.values[1], t.values[0]))
+    return (
+        Design.from_dict(fastest.user_attrs["design"]),
+        Design.from_dict(efficient.user_attrs["design"]),
+        len(study.trials),
+    )
+
+
+# --------------------------------------------------------------------------- command
+def rows_frame(rows: list[ComparisonRow]) -> pd.DataFrame:
+    """The rows as ``compare.csv``'s table (:data:`dse.compare.CSV_COLUMNS`)."""
+    return pd.DataFrame([r.to_record() for r in rows], columns=list(CSV_COLUMNS))
+
+
+def run(args: argparse.Namespace) -> int:
+    """``dse compare``: see the module docstring. User mistakes raise :class:`DSEError` (exit 2)."""
+    from dse.results import trials_frame
+    from dse.study import open_study, run_dir_exists
+
+    if args.limit is not None and args.limit < 1:
+        raise DSEError(f"--limit must be >= 1, got {args.limit}")
+    if args.dense_trials < 0:
+        raise DSEError(f"--dense-trials must be >= 0, got {args.dense_trials}")
+    over: dict[str, Any] = {"run_dir": args.run_dir} if args.run_dir else {}
+    cfg = load_study_config(args.study, overrides=over)
+    if not args.storage and not run_dir_exists(cfg):
+        raise ConfigError(cfg.source, "(study)", f"a finished run in {cfg.run_dir}; run `dse run {args.study}` first")
+    study = open_study(cfg, args.storage, create=False)
+    df = trials_frame(study)
+    if df.empty:
+        raise DSEError(f"study {cfg.name!r} has no finished trials yet; run `dse run {args.study}` first")
+    selected = _select(df, cfg, args)
+    t0 = time.monotonic()
+    dense: tuple[Design, Design, int] | None = None
+    if args.dense_trials > 0:
+        _say(args, f"dense hardware-only search ({args.dense_trials} trials + the compared designs' hardware) ...")
+        dense = dense_search(cfg, selected, args.dense_trials, args.seed)
+        if dense is None:
+            _say(args, "dense search: no feasible design; dense_best_hw rows left out")
+    t_dense = time.monotonic() - t0
+    rows: list[ComparisonRow] = []
+    for i, (_, row) in enumerate(selected.iterrows()):
+        design = Design.from_dict(json.loads(row["design_json"]))
+        trial = int(row["trial"])
+        _say(args, f"[{i + 1}/{len(selected)}] trial {trial}")
+        rows += compare_design(
+            design,
+            trial=trial,
+            dense_fastest=dense[0] if dense else None,
+            dense_most_efficient=dense[1] if dense else None,
+        )
+    t_cmp = time.monotonic() - t0 - t_dense
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    table = rows_frame(rows)
+    csv_path = cfg.run_dir / "compare.csv"
+    table.to_csv(csv_path, index=False)
+    html_path = _write_html(cfg, table)
+    if not args.no_dashboard:
+        from dse.report import write_dashboard
+
+        write_dashboard(cfg.run_dir / "dashboard.html", cfg, study, df=df)
+    print(f"study {cfg.name!r} ({cfg.mode}): {len(selected)} design(s) compared; ratios are reference / subject "
+          "(above 1: the subject is cheaper)")
+    if dense:
+        fh, eh = dense[0].hardware, dense[1].hardware
+        print(f"dense search: {dense[2]} trials; fastest dense hw {fh.pe_rows}x{fh.pe_cols} {fh.sram_kb:g} kB, "
+              f"lowest-energy dense hw {eh.pe_rows}x{eh.pe_cols} {eh.sram_kb:g} kB")
+    for best in best_versus_best(rows):
+        what = "latency" if best.comparison.endswith("latency") else "energy"
+        col = "latency_ms" if what == "latency" else "energy_uj"
+        unit = "ms" if what == "latency" else "uJ"
+        print(f"best vs best ({what}): tensorized trial {best.trial} {getattr(best.subject, col):.4g} {unit} vs dense "
+              f"on its best hardware {getattr(best.reference, col):.4g} {unit}: dense / tensorized = "
+              f"{best.ratio(col):.3g}x (EDP {best.ratio('edp_uj_ms'):.3g}x)")
+    print("\nlatency ratio per design:")
+    print(format_table(rows))
+    print("\nsummary over the designs:")
+    print(format_summary(summarize(rows)))
+    print(f"\ncompare:   {csv_path}\nhtml:      {html_path}"
+          f"\ntime:      dense search {t_dense:.1f} s, comparisons {t_cmp:.1f} s")
+    return 0
+
+
+def _write_html(cfg: StudyConfig, table: pd.DataFrame) -> Path:
+    from dse.report._compare import compare_info, write_compare_html
+
+    path = cfg.run_dir / "compare.html"
+    write_compare_html(path, compare_info(table), title=f"TNN-DSE compare: {cfg.name}")
+    return path

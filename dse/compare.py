@@ -1,0 +1,498 @@
+"""Co-design evidence: a design against its baselines, every ratio from two evaluations.
+
+For one design of a study, :func:`compare_design` evaluates the design and a set of baselines
+and returns one :class:`ComparisonRow` per comparison. A row holds the two measurements it
+compares (``reference`` and ``subject``, both evaluated in the same call) and its ratios are
+``reference / subject`` of those two numbers, nothing else: above 1 means the subject is cheaper
+(faster, less energy, smaller EDP, less memory).
+
+Comparisons (the :data:`COMPARISONS` keys):
+
+``path_mac_optimal``
+    MAC-optimal contraction paths vs the design's paths (hardware-aware), same hardware.
+``path_naive``
+    the left-to-right sweep ``x G_1 G_2 ..`` (:func:`dse.contraction.left_to_right_path`) vs the
+    design's paths, same hardware.
+``dense_same_hw``
+    the dense (untensorized) model vs the design, same hardware and policies.
+``dense_best_hw_latency`` / ``dense_best_hw_energy``
+    the dense model on the hardware a hardware-only search found best for it (lowest latency /
+    lowest energy among its feasible designs) vs the design on its own hardware. Only when a
+    dense baseline design is given.
+``training_vs_inference``
+    one training step (forward + input gradient + every core gradient, each an independent
+    network, as :func:`dse.evaluate.evaluate` prices it) vs forward only, same hardware.
+``training_reuse``
+    the same training step with independent networks vs the **reuse schedule**
+    (:func:`price_reuse_training`), same hardware.
+``engine``
+    the design on a plain systolic array (tensor shaping paid) vs the same array as a
+    contraction engine (shaping free), ``dataclasses.replace(hw, engine=...)``.
+
+Pure computation: designs in, rows out (no optuna, no files).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+from analytical_models import Cost, Hardware, Objective, price
+from dse._design import Design, Metrics
+from dse.contraction import lower_step, training_macs
+from dse.contraction.trees import ssa_to_nodes
+from dse.evaluate import evaluate
+from dse.workload import PASS_FORWARD, LayerSpec, TensorNetwork, Workload, get_format, pass_kind
+
+__all__ = [
+    "COMPARISONS",
+    "CSV_COLUMNS",
+    "METRICS",
+    "ComparisonRow",
+    "Measure",
+    "RatioSummary",
+    "ReuseTraining",
+    "best_versus_best",
+    "compare_design",
+    "dense_design",
+    "dense_workload",
+    "format_summary",
+    "format_table",
+    "measure",
+    "price_reuse_training",
+    "summarize",
+]
+
+COMPARISONS: dict[str, tuple[str, str, str]] = {
+    "path_mac_optimal": ("mac_optimal_paths", "design_paths", "paths: MAC-optimal / hardware-aware"),
+    "path_naive": ("naive_paths", "design_paths", "paths: left-to-right sweep / hardware-aware"),
+    "dense_same_hw": ("dense", "tensorized", "dense / tensorized, same hardware"),
+    "dense_best_hw_latency": (
+        "dense_on_its_fastest_hw", "tensorized_on_its_hw", "dense on its fastest hw / tensorized on its hw",
+    ),
+    "dense_best_hw_energy": (
+        "dense_on_its_most_efficient_hw", "tensorized_on_its_hw",
+        "dense on its lowest-energy hw / tensorized on its hw",
+    ),
+    "training_vs_inference": ("training", "inference", "training step (independent networks) / inference"),
+    "training_reuse": ("training_independent", "training_reuse", "training: independent networks / reuse"),
+    "engine": ("systolic", "contraction_engine", "systolic (shaping paid) / contraction engine"),
+}
+"""``key -> (reference label, subject label, description)``; ratios are reference / subject."""
+
+METRICS: tuple[tuple[str, str], ...] = (
+    ("latency_ms", "latency"),
+    ("energy_uj", "energy"),
+    ("edp_uj_ms", "edp"),
+    ("onchip_kb", "onchip"),
+    ("working_set_kb", "working_set"),
+)
+"""``(measured column, ratio stem)``: every measurement and the name of its ratio."""
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "trial",
+    "comparison",
+    "reference",
+    "subject",
+    "params",
+    "compression",
+    *(f"{side}_{col}" for col, _ in METRICS for side in ("reference", "subject")),
+    "reference_macs",
+    "subject_macs",
+    *(f"{stem}_ratio_ref_over_sub" for _, stem in METRICS),
+    "macs_ratio_ref_over_sub",
+)
+"""Columns of ``compare.csv``, units in the names (ms, uJ, uJ*ms, kB)."""
+
+_SHAPED_TO_PLAIN: dict[str, str] = {"ttm_embedding": "embedding", "ttm_conv": "conv"}
+_KEPT: frozenset[str] = frozenset({"dense", "conv", "embedding", "attention"})
+
+
+# --------------------------------------------------------------------------- measurements
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Measure:
+    """One evaluation, reduced to what the table compares.
+
+    Attributes:
+        latency_ms: latency of one step of the whole workload.
+        energy_uj: energy of one step.
+        edp_uj_ms: energy x latency.
+        onchip_kb: on-chip SRAM the hardware provides (all buffers).
+        working_set_kb: largest on-chip footprint the schedule asks for: the largest step's two
+            operands and result; for the reuse schedule, plus every forward intermediate it
+            keeps for the backward steps (all layers' instances at once, the worst case).
+        macs: multiply-accumulates of one step.
+    """
+
+    latency_ms: float
+    energy_uj: float
+    edp_uj_ms: float
+    onchip_kb: float
+    working_set_kb: float
+    macs: int
+
+
+def _step_kb(batch: int, m: int, n: int, k: int, hw: Hardware) -> float:
+    return batch * (m * k + k * n + m * n) * hw.bits / 8 / 1024
+
+
+def measure(metrics: Metrics, hw: Hardware) -> Measure:
+    """The :class:`Measure` of an evaluated design (``hw``: the hardware it ran on)."""
+    ws = max((_step_kb(s.batch, s.m, s.n, s.k, hw) for p in metrics.passes for s in p.steps), default=0.0)
+    return Measure(
+        latency_ms=metrics.latency_ms,
+        energy_uj=metrics.energy_uj,
+        edp_uj_ms=metrics.edp_uj_ms,
+        onchip_kb=metrics.onchip_kb,
+        working_set_kb=ws,
+        macs=metrics.macs,
+    )
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b != 0 else math.nan
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComparisonRow:
+    """Two measurements of one comparison for one design, and their ratios (reference / subject)."""
+
+    trial: int
+    comparison: str
+    params: int
+    compression: float
+    reference: Measure
+    subject: Measure
+
+    def ratio(self, column: str) -> float:
+        """``reference.<column> / subject.<column>`` (NaN when the subject is 0)."""
+        return _ratio(float(getattr(self.reference, column)), float(getattr(self.subject, column)))
+
+    def to_record(self) -> dict[str, Any]:
+        """One CSV row (:data:`CSV_COLUMNS`)."""
+        ref_label, sub_label, _ = COMPARISONS[self.comparison]
+        out: dict[str, Any] = {
+            "trial": self.trial,
+            "comparison": self.comparison,
+            "reference": ref_label,
+            "subject": sub_label,
+            "params": self.params,
+            "compression": self.compression,
+        }
+        for col, _ in METRICS:
+            out[f"reference_{col}"] = getattr(self.reference, col)
+            out[f"subject_{col}"] = getattr(self.subject, col)
+        out["reference_macs"] = self.reference.macs
+        out["subject_macs"] = self.subject.macs
+        for col, stem in METRICS:
+            out[f"{stem}_ratio_ref_over_sub"] = self.ratio(col)
+        out["macs_ratio_ref_over_sub"] = self.ratio("macs")
+        return out
+
+
+# --------------------------------------------------------------------------- baselines
+def dense_workload(workload: Workload) -> Workload:
+    """The untensorized model: every TT-like layer dense, ``ttm_embedding`` -> ``embedding``,
+    ``ttm_conv`` -> ``conv``; attention, dense, conv and embedding layers unchanged."""
+    wl = workload
+    for spec in workload.layers:
+        if spec.format in _KEPT:
+            continue
+        fmt = _SHAPED_TO_PLAIN.get(spec.format, "dense")
+        wl = wl.with_layer(replace(spec, format=fmt, in_shape=(), out_shape=(), ranks=()))
+    return wl
+
+
+def dense_design(design: Design) -> Design:
+    """The same hardware, mode and policies running the dense model (no path choices: 2 inputs)."""
+    return replace(design, workload=dense_workload(design.workload), path_choices=())
+
+
+# --------------------------------------------------------------------------- reuse schedule
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReuseTraining:
+    """A training step priced with the reuse schedule.
+
+    Attributes:
+        cost: total cost of the step (all layers, all instances).
+        macs: MACs of the step.
+        working_set_kb: largest step footprint plus the forward intermediates kept.
+        reused_layers: layers priced with the reuse schedule.
+        independent_layers: layers priced as independent networks (no single forward tree to
+            differentiate: attention, plain embedding lookups).
+    """
+
+    cost: Cost
+    macs: int
+    working_set_kb: float
+    reused_layers: tuple[str, ...]
+    independent_layers: tuple[str, ...]
+
+
+def _reusable(spec: LayerSpec, nets: Sequence[TensorNetwork]) -> bool:
+    forwards = [n for n in nets if pass_kind(n.label) == PASS_FORWARD]
+    return len(forwards) == 1 and nets[0].label == PASS_FORWARD and nets[0].n_inputs >= 2
+
+
+def _kept_fn(net: TensorNetwork) -> Any:
+    """``mask -> indices`` a subtree's tensor keeps (shared with the rest, or in the output)."""
+    n = net.n_inputs
+    full = (1 << n) - 1
+    holders: dict[str, int] = {}
+    for t, idx in enumerate(net.inputs):
+        for i in idx:
+            holders[i] = holders.get(i, 0) | (1 << t)
+    output = set(net.output)
+
+    def kept(mask: int) -> frozenset[str]:
+        return frozenset(i for i, h in holders.items() if h & mask and (h & (full ^ mask) or i in output))
+
+    return kept
+
+
+def _layer_reuse(
+    spec: LayerSpec, net: TensorNetwork, hw: Hardware, objective: Objective, with_dx: bool
+) -> tuple[Cost, int, float, float]:
+    """(cost, MACs, largest step kB, kept intermediates kB) of one instance of one layer.
+
+    Forward: the forward network along the MAC-optimal tree of :func:`training_macs`, every
+    intermediate kept. Backward, root down: node ``V = L x R`` with incoming ``dV`` (``dy`` at
+    the root) gives ``dL = dV x R`` and ``dR = dV x L``. The step producing the gradient of the
+    activation leaf ``x`` is skipped when the layer needs no ``dx`` (the model's first layer).
+    """
+    path = training_macs(spec).reuse_path
+    kept = _kept_fn(net)
+    sizes = net.size_dict
+    n = net.n_inputs
+    activation = 1 if net.roles and net.roles[0] == "activation" else 0
+    steps: list[tuple[frozenset[str], frozenset[str], frozenset[str]]] = []
+    nodes = ssa_to_nodes(path, n)
+    kept_kb = 0.0
+    for s, (a, b) in enumerate(nodes):
+        steps.append((kept(a), kept(b), kept(a | b)))
+        if s < len(nodes) - 1:
+            kept_kb += math.prod(sizes[i] for i in kept(a | b)) * hw.bits / 8 / 1024
+    for a, b in reversed(nodes):
+        kv = kept(a | b)
+        for target, other in ((a, b), (b, a)):
+            if not with_dx and target == activation:
+                continue  # dx of the first layer: nobody needs it
+            steps.append((kv, kept(other), kept(target)))
+    total = Cost()
+    macs = 0
+    largest = 0.0
+    for lhs, rhs, out in steps:
+        lowered = lower_step(lhs, rhs, out, sizes)
+        g = lowered.gemm
+        total = total + price(g, hw, objective).cost
+        macs += lowered.macs
+        largest = max(largest, _step_kb(g.batch, g.m, g.n, g.k, hw))
+    return total, macs, largest, kept_kb
+
+
+def price_reuse_training(design: Design, independent: Metrics | None = None) -> ReuseTraining:
+    """Price one training step of ``design`` with the reuse schedule on its hardware.
+
+    What is reused: per layer, the forward intermediates of the MAC-optimal forward tree (the
+    partial products of ``x`` with cores and of cores with cores). Every backward step multiplies
+    the incoming gradient with one kept forward tensor, so ``dx`` and every ``dG_k`` come out of
+    one reverse sweep instead of ``d + 1`` separate networks. Every step is lowered with
+    :func:`dse.contraction.lower_step` and priced with :func:`analytical_models.price` (the
+    design's mapping objective); the model still reads and writes every step's operands from
+    DRAM, so the kept intermediates save MACs, not DRAM traffic. Layers without a single forward
+    tree (attention, plain embeddings) keep their independent networks, taken from
+    ``independent`` (the design's training evaluation; computed when not given).
+    """
+    training = replace(design, mode="training")
+    if independent is None:
+        independent = evaluate(training)
+    hw = design.hardware
+    objective = cast(Objective, design.mapping_objective)
+    total = Cost()
+    macs = 0
+    largest = 0.0
+    kept_kb = 0.0
+    reused: list[str] = []
+    plain: list[str] = []
+    for n, spec in enumerate(design.workload.layers):
+        nets = get_format(spec.format).networks(spec)
+        if _reusable(spec, nets):
+            cost, m, big, kkb = _layer_reuse(spec, nets[0], hw, objective, with_dx=n > 0)
+            total = total + cost.scaled(spec.count)
+            macs += m * spec.count
+            largest = max(largest, big)
+            kept_kb += kkb * spec.count
+            reused.append(spec.name)
+        else:
+            for p in independent.passes:
+                if p.layer == spec.name:
+                    total = total + p.cost
+                    macs += p.macs
+                    largest = max(largest, *(_step_kb(s.batch, s.m, s.n, s.k, hw) for s in p.steps), 0.0)
+            plain.append(spec.name)
+    return ReuseTraining(
+        cost=total,
+        macs=macs,
+        working_set_kb=largest + kept_kb,
+        reused_layers=tuple(reused),
+        independent_layers=tuple(plain),
+    )
+
+
+def _reuse_measure(reuse: ReuseTraining, hw: Hardware) -> Measure:
+    latency_ms = reuse.cost.cycles / (hw.freq_mhz * 1e3)
+    energy_uj = reuse.cost.energy_pj * 1e-6
+    return Measure(
+        latency_ms=latency_ms,
+        energy_uj=energy_uj,
+        edp_uj_ms=energy_uj * latency_ms,
+        onchip_kb=hw.sram_kb,
+        working_set_kb=reuse.working_set_kb,
+        macs=reuse.macs,
+    )
+
+
+# --------------------------------------------------------------------------- one design
+def compare_design(
+    design: Design,
+    *,
+    trial: int = -1,
+    dense_fastest: Design | None = None,
+    dense_most_efficient: Design | None = None,
+) -> list[ComparisonRow]:
+    """Every comparison of :data:`COMPARISONS` for ``design`` (see the module docstring).
+
+    Args:
+        design: the design as the study evaluated it (its mode, hardware and path policy).
+        trial: trial number, carried into the rows.
+        dense_fastest: the dense model on the hardware a dense search found fastest (omit to
+            leave out ``dense_best_hw_latency``).
+        dense_most_efficient: the same for the lowest energy (``dense_best_hw_energy``).
+
+    Every row's two measurements come from evaluations made inside this call.
+    """
+    hw = design.hardware
+    base = evaluate(design)
+    base_m = measure(base, hw)
+    params, compression = base.params, base.compression
+    rows: list[ComparisonRow] = []
+
+    def row(key: str, ref: Measure, sub: Measure) -> None:
+        rows.append(
+            ComparisonRow(
+                trial=trial, comparison=key, params=params, compression=compression, reference=ref, subject=sub
+            )
+        )
+
+    row("path_mac_optimal", measure(evaluate(replace(design, path_policy="mac_optimal")), hw), base_m)
+    row("path_naive", measure(evaluate(replace(design, path_policy="naive")), hw), base_m)
+    row("dense_same_hw", measure(evaluate(dense_design(design)), hw), base_m)
+    if dense_fastest is not None:
+        row("dense_best_hw_latency", measure(evaluate(dense_fastest), dense_fastest.hardware), base_m)
+    if dense_most_efficient is not None:
+        row("dense_best_hw_energy", measure(evaluate(dense_most_efficient), dense_most_efficient.hardware), base_m)
+    inference = base if design.mode == "inference" else evaluate(replace(design, mode="inference"))
+    training = base if design.mode == "training" else evaluate(replace(design, mode="training"))
+    training_m = measure(training, hw)
+    row("training_vs_inference", training_m, measure(inference, hw))
+    row("training_reuse", training_m, _reuse_measure(price_reuse_training(design, training), hw))
+    systolic_hw = replace(hw, engine="systolic")
+    ce_hw = replace(hw, engine="contraction_engine")
+    row(
+        "engine",
+        measure(evaluate(replace(design, hardware=systolic_hw)), systolic_hw),
+        measure(evaluate(replace(design, hardware=ce_hw)), ce_hw),
+    )
+    return rows
+
+
+def best_versus_best(rows: Sequence[ComparisonRow]) -> list[ComparisonRow]:
+    """Each model on the best hardware found for it: the ``dense_best_hw_latency`` row of the
+    fastest compared design and the ``dense_best_hw_energy`` row of the lowest-energy one."""
+    out: list[ComparisonRow] = []
+    for key, col in (("dense_best_hw_latency", "latency_ms"), ("dense_best_hw_energy", "energy_uj")):
+        mine = [r for r in rows if r.comparison == key]
+        if mine:
+            out.append(min(mine, key=lambda r: float(getattr(r.subject, col))))
+    return out
+
+
+# --------------------------------------------------------------------------- summaries
+@dataclass(frozen=True, slots=True)
+class RatioSummary:
+    """Spread of one ratio over the compared designs."""
+
+    comparison: str
+    metric: str
+    n: int
+    min: float
+    median: float
+    max: float
+
+
+def summarize(rows: Sequence[ComparisonRow]) -> list[RatioSummary]:
+    """Min / median / max of every ratio of every comparison over the designs (NaN skipped)."""
+    out: list[RatioSummary] = []
+    for key in COMPARISONS:
+        mine = [r for r in rows if r.comparison == key]
+        if not mine:
+            continue
+        for col, stem in (*METRICS, ("macs", "macs")):
+            vals = [v for v in (r.ratio(col) for r in mine) if not math.isnan(v)]
+            if vals:
+                out.append(RatioSummary(key, stem, len(vals), min(vals), statistics.median(vals), max(vals)))
+    return out
+
+
+def _fmt(v: float) -> str:
+    if math.isnan(v):
+        return "nan"
+    return f"{v:.3g}" if abs(v) < 1000 else f"{v:.3e}"
+
+
+def _grid(header: list[str], lines: list[list[str]]) -> str:
+    table = [header, *lines]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    out = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in table]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def format_table(rows: Sequence[ComparisonRow], column: str = "latency_ms") -> str:
+    """One line per design: its latency, then the ``column`` ratio (reference / subject) of
+    every comparison."""
+    keys = [k for k in COMPARISONS if any(r.comparison == k for r in rows)]
+    by = {(r.trial, r.comparison): r for r in rows}
+    first: dict[int, ComparisonRow] = {}
+    for r in rows:
+        first.setdefault(r.trial, r)
+    lines = []
+    for t, r0 in first.items():
+        own = by.get((t, "path_mac_optimal"), r0).subject.latency_ms
+        cells = [str(t), f"{r0.params:,}", _fmt(own)]
+        cells += [_fmt(by[(t, k)].ratio(column)) if (t, k) in by else "" for k in keys]
+        lines.append(cells)
+    return _grid(["trial", "params", "latency_ms", *keys], lines)
+
+
+def format_summary(summaries: Sequence[RatioSummary]) -> str:
+    """One line per comparison: min / median / max of the latency and energy ratios, the median
+    of the others (all reference / subject over the compared designs)."""
+    by: dict[str, dict[str, RatioSummary]] = {}
+    for s in summaries:
+        by.setdefault(s.comparison, {})[s.metric] = s
+    spread = ("latency", "energy")
+    single = ("edp", "onchip", "working_set", "macs")
+    lines = []
+    for key, per in by.items():
+        cells = [key, str(max(s.n for s in per.values()))]
+        for m in spread:
+            got = per.get(m)
+            cells.append(f"{_fmt(got.min)} / {_fmt(got.median)} / {_fmt(got.max)}" if got else "")
+        cells += [_fmt(per[m].median) if m in per else "" for m in single]
+        lines.append(cells)
+    header = ["comparison", "designs", "latency min/med/max", "energy min/med/max", *(f"{m} med" for m in single)]
+    return _grid(header, lines)
