@@ -7,7 +7,7 @@ entry point is :func:`price`.
 """
 
 from analytical_models._area import area_mm2, leakage_mw
-from analytical_models._model import LOOP_ORDERS, ArrayEngine
+from analytical_models._model import LOOP_ORDERS, ArrayEngine, tune_allocator
 from analytical_models._registry import (
     OBJECTIVES,
     Engine,
@@ -69,5 +69,6 @@ __all__ = [
     "price",
     "register_engine",
     "tech_names",
+    "tune_allocator",
     "ws_fold_cycles",
 ]

@@ -55,7 +55,9 @@ the buffer / DRAM figures.
 
 from __future__ import annotations
 
+import ctypes
 import math
+import os
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -76,6 +78,37 @@ LOOP_ORDERS: tuple[str, ...] = ("mnk", "mkn", "nmk", "nkm", "kmn", "knm")
 """The six tile-loop orders, outermost first."""
 
 _ORDER_INDEX = {o: i for i, o in enumerate(LOOP_ORDERS)}
+
+
+def tune_allocator(
+    *, mmap_threshold_bytes: int = 32 << 20, trim_threshold_bytes: int = 128 << 20
+) -> bool:
+    """Stop glibc from returning the search's temporaries to the OS after every call.
+
+    A search allocates and frees a few dozen arrays of 0.1 - 1 MB. With glibc's default
+    (dynamic) thresholds those either are mmap-ed and unmapped each time or make the heap top
+    be trimmed and regrown, and every call pays page faults for memory it just released: on
+    the TT-BERT mix this doubles the search time. Raising the mmap and trim thresholds keeps
+    that memory in the heap (at most ``trim_threshold_bytes`` of free memory stays mapped).
+    Called once when :mod:`analytical_models` is imported unless the environment variable
+    ``TNN_DSE_NO_MALLOC_TUNING`` is set; a no-op (False) off glibc.
+
+    Returns:
+        True when both thresholds were set.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc <malloc.h>
+    return bool(mallopt(m_mmap_threshold, mmap_threshold_bytes)) and bool(
+        mallopt(m_trim_threshold, trim_threshold_bytes)
+    )
+
+
+if not os.environ.get("TNN_DSE_NO_MALLOC_TUNING"):
+    tune_allocator()
 # _INNER[o, x, y]: in loop order o, the loop over dimension y is nested inside the loop over x.
 _INNER: BoolArray = np.array(
     [[[o.index("mnk"[y]) > o.index("mnk"[x]) for y in range(3)] for x in range(3)]
@@ -201,7 +234,7 @@ def dim_candidates(size: int) -> IntArray:
 
 
 class TileStats(NamedTuple):
-    """Hardware-independent per-tile arrays of one GEMM shape (see :func:`grid`)."""
+    """Hardware-independent per-tile arrays of one GEMM shape (see :func:`grid_stats`)."""
 
     q: IntArray
     """Full tiles per dimension, ``(3, T)``."""
@@ -220,20 +253,30 @@ class TileStats(NamedTuple):
     the first dimension nested inside (whole x full, whole x ragged), two with the second
     (full x whole, ragged x whole). A class is moved once, or ``times`` times if its footprint
     does not fit."""
-    class_el_times: FloatArray
-    """``class_el * times``."""
     class_fp: FloatArray
     """Footprint (elements) of one instance of each class, ``(8, 3, T)``."""
     whole_el: FloatArray
     """Both dimensions nested inside: the whole operand, ``(3, 1)`` elements."""
     footprint: IntArray
     """``tile_m * tile_k + tile_k * tile_n + tile_m * tile_n`` elements, ``(T,)``."""
+    fold_idx: IntArray | None = None
+    """For :func:`grid_stats`: ``(2, 3, T)`` indices of each tile size into the concatenated
+    :func:`_fold_sums` of (m, n, k) on the rows, then on the columns (see :func:`stage`)."""
 
 
 _X1 = np.array([x1 for x1, _, _ in ((M_DIM, K_DIM, N_DIM), (K_DIM, N_DIM, M_DIM),
                                      (M_DIM, N_DIM, K_DIM))], dtype=np.int64)
 _X2 = np.array([K_DIM, N_DIM, N_DIM], dtype=np.int64)
 _Y = np.array([N_DIM, M_DIM, K_DIM], dtype=np.int64)
+
+
+# Footprint classes (see TileStats.class_el) as rows of the per-dimension table of
+# _compute_tile_stats (0 full tile, 1 ragged tile, 2 covered by full tiles, 3 whole dimension)
+# for the operand's first and second dimension: elements, then one instance's footprint.
+_EL_1 = np.array([2, 2, 1, 1, 3, 3, 2, 1], dtype=np.int64)[:, None]
+_EL_2 = np.array([2, 1, 2, 1, 2, 1, 3, 3], dtype=np.int64)[:, None]
+_FP_1 = np.array([0, 0, 1, 1, 3, 3, 0, 1], dtype=np.int64)[:, None]
+_FP_2 = np.array([0, 1, 0, 1, 0, 1, 3, 3], dtype=np.int64)[:, None]
 
 
 def _compute_tile_stats(m: int, n: int, k: int, tiles: IntArray) -> TileStats:
@@ -243,21 +286,21 @@ def _compute_tile_stats(m: int, n: int, k: int, tiles: IntArray) -> TileStats:
     has_rem = rem > 0
     nfull = q.astype(np.float64)
     ntiles = nfull + has_rem
-    both = np.stack((tiles, rem), axis=1).astype(np.float64)
-    t_full, t_rem = both[:, 0], both[:, 1]
-    cover_full = nfull * t_full  # elements covered by the full tiles of each dimension
+    per_dim = np.empty((4, 3, tiles.shape[1]))
+    per_dim[0] = tiles  # full-tile extent
+    per_dim[1] = rem  # ragged-tile extent
+    per_dim[2] = nfull * per_dim[0]  # elements covered by the full tiles
+    per_dim[3] = dims_i  # whole dimension
     times = ntiles[_Y]
-    f1, r1, f2, r2 = t_full[_X1], t_rem[_X1], t_full[_X2], t_rem[_X2]  # class extents
-    c1, c2 = cover_full[_X1], cover_full[_X2]  # elements under the full-tile classes
-    d1 = np.array([[float(m)], [float(k)], [float(m)]])
-    d2 = np.array([[float(k)], [float(n)], [float(n)]])
-    class_el = np.stack((c1 * c2, c1 * r2, r1 * c2, r1 * r2, d1 * c2, d1 * r2, c1 * d2, r1 * d2))
-    class_fp = np.stack((f1 * f2, f1 * r2, r1 * f2, r1 * r2, d1 * f2, d1 * r2, f1 * d2, r1 * d2))
+    class_el = per_dim[_EL_1, _X1] * per_dim[_EL_2, _X2]
+    class_fp = per_dim[_FP_1, _X1] * per_dim[_FP_2, _X2]
     tm, tn, tk = tiles
+    whole = dims_i.astype(np.float64)
     return TileStats(
-        q=q, rem=rem, has_rem=has_rem, nfull=nfull, ntiles=ntiles, both=both, times=times,
-        class_el=class_el, class_el_times=class_el * times, class_fp=class_fp,
-        whole_el=d1 * d2, footprint=tm * tk + tk * tn + tm * tn,
+        q=q, rem=rem, has_rem=has_rem, nfull=nfull, ntiles=ntiles,
+        both=per_dim[:2].swapaxes(0, 1), times=times, class_el=class_el,
+        class_fp=class_fp,
+        whole_el=whole[_X1] * whole[_X2], footprint=tm * tk + tk * tn + tm * tn,
     )
 
 
@@ -275,11 +318,12 @@ def tile_grid(m: int, n: int, k: int, a_cap_elements: int, b_cap_elements: int) 
     return grid(m, n, k, a_cap_elements, b_cap_elements)[0]
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)  # entries are tens of kB: keep the cache bounded
 def grid(
     m: int, n: int, k: int, a_cap_elements: int, b_cap_elements: int
-) -> tuple[IntArray, TileStats]:
-    """:func:`tile_grid` and its hardware-independent per-tile arrays (cached together).
+) -> tuple[IntArray, IntArray]:
+    """:func:`tile_grid` and, per tile, the index of each tile size in the concatenated
+    :func:`dim_candidates` of m, n, k (``(3, T)``, read-only; see :func:`grid_stats`).
 
     The key is the GEMM shape and the buffer capacities in elements only (not the batch, the
     permutation volumes or any other hardware field), so every GEMM of one shape on buffers of
@@ -291,8 +335,71 @@ def grid(
           & (ck[None, :] * cn[:, None] <= b_cap_elements)[None, :, :])
     im, in_, ik = np.nonzero(ok)
     tiles = np.stack((cm[im], cn[in_], ck[ik]))
+    idx = np.stack((im, in_ + cm.size, ik + (cm.size + cn.size)))
     tiles.setflags(write=False)
-    return tiles, _compute_tile_stats(m, n, k, tiles)
+    idx.setflags(write=False)
+    return tiles, idx
+
+
+def grid_stats(m: int, n: int, k: int, tiles: IntArray, idx: IntArray) -> TileStats:
+    """:func:`_compute_tile_stats` of :func:`grid` tiles, gathered from per-dimension tables.
+
+    The same integers (as floats) with a few row gathers instead of per-tile arithmetic; not
+    cached (the arrays are ~30 floats per tile; building them is cheaper than keeping them).
+    """
+    table = np.concatenate((_dim_table(m), _dim_table(n), _dim_table(k)), axis=1)
+    n_t = idx.shape[1]
+    per_tile = np.take(table, idx, axis=1)  # (6, 3, T)
+    rows = per_tile.reshape(18, n_t)  # row 3 * quantity + dimension
+    nfull, ntiles = per_tile[4], per_tile[5]
+    times = np.take(rows, _TIMES_ROWS, axis=0)
+    class_el = (np.take(rows, _EL_ROWS_1, axis=0) * np.take(rows, _EL_ROWS_2, axis=0))
+    class_fp = (np.take(rows, _FP_ROWS_1, axis=0) * np.take(rows, _FP_ROWS_2, axis=0))
+    class_el = class_el.reshape(8, 3, n_t)
+    tm, tn, tk = tiles
+    whole = np.array([[float(m)], [float(n)], [float(k)]])
+    return TileStats(
+        q=nfull.astype(np.int64), rem=per_tile[1].astype(np.int64), has_rem=per_tile[1] > 0,
+        nfull=nfull, ntiles=ntiles, both=per_tile[:2].swapaxes(0, 1), times=times,
+        class_el=class_el, class_fp=class_fp.reshape(8, 3, n_t), whole_el=whole[_X1] * whole[_X2],
+        footprint=tm * tk + tk * tn + tm * tn,
+        fold_idx=np.stack((idx, idx + table.shape[1])),
+    )
+
+
+# Row numbers (3 * quantity + dimension) in the (18, T) view of grid_stats' gathered table.
+_TIMES_ROWS = 3 * 5 + _Y
+_EL_ROWS_1 = (3 * _EL_1 + _X1).ravel()
+_EL_ROWS_2 = (3 * _EL_2 + _X2).ravel()
+_FP_ROWS_1 = (3 * _FP_1 + _X1).ravel()
+_FP_ROWS_2 = (3 * _FP_2 + _X2).ravel()
+
+
+@lru_cache(maxsize=16_384)
+def _dim_table(size: int) -> FloatArray:
+    """Per tile size of :func:`dim_candidates` ``(size)``: full-tile extent, ragged extent,
+    elements under the full tiles, whole dimension, full tiles, all tiles; ``(6, L)``."""
+    cand = dim_candidates(size)
+    q = size // cand
+    rem = size - q * cand
+    nfull = q.astype(np.float64)
+    full = cand.astype(np.float64)
+    return np.stack((full, rem.astype(np.float64), nfull * full, np.full_like(full, size),
+                     nfull, nfull + (rem > 0)))
+
+
+@lru_cache(maxsize=65_536)
+def _fold_sums(size: int, width: int) -> FloatArray:
+    """Folds of a ``size`` dimension on ``width`` PEs summed over its tiles, per tile size.
+
+    ``q * ceil(t / width) + ceil(rem / width)`` for every :func:`dim_candidates` ``t`` of
+    ``size`` (``q`` full tiles, ``rem`` ragged remainder), as floats.
+    """
+    cand = dim_candidates(size)
+    q = size // cand
+    rem = size - q * cand
+    out: FloatArray = (q * -(-cand // width) + -(-rem // width)).astype(np.float64)
+    return out
 
 
 class Stage(NamedTuple):
@@ -350,6 +457,23 @@ _MODES: IntArray = np.array(
 )
 
 
+class ModeStage(NamedTuple):
+    """Loop-order-free intermediates of a candidate set: :class:`Stage` before the order gather.
+
+    ``compute``, ``fill``, ``a_rd``, ``b_rd``, ``c_acc`` as in :class:`Stage` but ``(D, T)``;
+    ``moved[mode, operand]`` the elements of A, B, C moved per batch element in each of the
+    four modes, ``(4, 3, T)``; ``exposed`` ``(T,)``.
+    """
+
+    compute: FloatArray
+    fill: FloatArray
+    a_rd: FloatArray
+    b_rd: FloatArray
+    c_acc: FloatArray
+    moved: FloatArray
+    exposed: FloatArray
+
+
 def stage(
     gemm: Gemm,
     c: HwConsts,
@@ -366,7 +490,53 @@ def stage(
         dataflows: the D dataflows to price.
         tiles: ``(3, T)`` tile sizes (rows m, n, k) in elements, each ``1 <= tile <= dim``.
         orders: the O loop orders, as indices into :data:`LOOP_ORDERS`.
-        stats: :func:`_compute_tile_stats` of ``tiles`` if already known (see :func:`grid`).
+        stats: :func:`_compute_tile_stats` of ``tiles`` if already known (see
+            :func:`grid_stats`).
+    """
+    return with_orders(stage_modes(gemm, c, dataflows, tiles, stats), gemm, c, orders)
+
+
+def with_orders(
+    ms: ModeStage, gemm: Gemm, c: HwConsts, orders: IntArray, keep: IntArray | None = None
+) -> Stage:
+    """The :class:`Stage` of ``ms`` for the loop ``orders``, on the tiles ``keep`` (or all)."""
+    if keep is None:
+        compute, fill, a_rd, b_rd, c_acc, moved, exposed = ms
+    else:
+        compute, fill, a_rd, b_rd, c_acc = (a[:, keep] for a in ms[:5])
+        moved, exposed = ms.moved[:, :, keep], ms.exposed[keep]
+    batch = float(gemm.batch)
+    bpe = c.bytes_per_el
+    modes = _MODES[orders]
+    a_el = moved[modes[:, 0], 0]
+    b_el = moved[modes[:, 1], 1]
+    # Partial sums of a C class that does not fit make nk - 1 round trips (0 when nk = 1).
+    c_el = moved[modes[:, 2], 2]
+    psum_el = c_el - float(gemm.m) * gemm.n
+    return Stage(
+        compute=compute[:, None], fill=fill[:, None], a_rd=a_rd[:, None], b_rd=b_rd[:, None],
+        c_acc=c_acc[:, None], a_dram=((batch * bpe) * a_el)[None],
+        b_dram=((batch * bpe) * b_el)[None], psum=((batch * c.acc_bytes) * psum_el)[None],
+        exposed=exposed[None, None],
+    )
+
+
+def stage_modes(
+    gemm: Gemm,
+    c: HwConsts,
+    dataflows: tuple[str, ...],
+    tiles: IntArray,
+    stats: TileStats | None = None,
+) -> ModeStage:
+    """:func:`stage` up to the per-loop-order gather (the part that scales with the tiles).
+
+    Args:
+        gemm: the operation.
+        c: hardware scalars from :func:`hw_consts`.
+        dataflows: the D dataflows to price.
+        tiles: ``(3, T)`` tile sizes (rows m, n, k) in elements, each ``1 <= tile <= dim``.
+        stats: :func:`_compute_tile_stats` of ``tiles`` if already known (see
+            :func:`grid_stats`).
     """
     batch = float(gemm.batch)
     rows, cols = c.rows, c.cols
@@ -374,8 +544,16 @@ def stage(
     # Row / column folds summed over the tiles of each dimension, and the tile counts:
     # reuse[role, x] for role 0 = on the rows, 1 = on the columns, 2 = in time.
     reuse = np.empty((3, 3, tiles.shape[1]))
-    reuse[0] = ts.q * -(-tiles // rows) + -(-ts.rem // rows)
-    reuse[1] = ts.q * -(-tiles // cols) + -(-ts.rem // cols)
+    if ts.fold_idx is not None:  # per-dimension sums (cached), gathered per tile
+        m, n, k = gemm.m, gemm.n, gemm.k
+        per_size = np.concatenate((
+            _fold_sums(m, rows), _fold_sums(n, rows), _fold_sums(k, rows),
+            _fold_sums(m, cols), _fold_sums(n, cols), _fold_sums(k, cols),
+        ))
+        reuse[:2] = per_size[ts.fold_idx]
+    else:
+        reuse[0] = ts.q * -(-tiles // rows) + -(-ts.rem // rows)
+        reuse[1] = ts.q * -(-tiles // cols) + -(-ts.rem // cols)
     reuse[2] = ts.ntiles
     both = ts.both
 
@@ -408,30 +586,18 @@ def stage(
     # ``elements * (times if footprint * el_bytes > cap_bytes else 1)``, bit for bit, with the
     # hardware-independent products taken from the tile stats.
     el_bytes, cap_bytes, threshold = _operand_bytes(c)
-    if threshold is not None:  # power-of-two element sizes: the product is exact
-        spill = ts.class_fp > threshold
-    else:
-        spill = ts.class_fp * el_bytes > cap_bytes
-    v = np.where(spill, ts.class_el_times, ts.class_el)
+    # With power-of-two element sizes the product is exact: compare elements to a threshold.
+    spill = (ts.class_fp > threshold if threshold is not None
+             else ts.class_fp * el_bytes > cap_bytes)
+    v = ts.class_el * np.where(spill, ts.times, 1.0)  # x times or x 1: exact
     out = np.empty((4, 3, tiles.shape[1]))
     out[0] = (v[0] + v[1]) + (v[2] + v[3])  # both outside: one tile at a time
     out[1] = v[4] + v[5]  # first dimension nested inside
     out[2] = v[6] + v[7]  # second dimension nested inside
     whole = ts.whole_el
     out[3] = whole * np.where(whole * el_bytes > cap_bytes, ts.times, 1.0)
-    modes = _MODES[orders]
-    a_el = out[modes[:, 0], 0]
-    b_el = out[modes[:, 1], 1]
-    # Partial sums of a C class that does not fit make nk - 1 round trips (0 when nk = 1).
-    c_el = out[modes[:, 2], 2]
-    psum_el = c_el - float(gemm.m) * gemm.n
-    exposed = ts.footprint * (bpe / c.bw_bytes_per_cycle)
-    return Stage(
-        compute=compute[:, None], fill=fill[:, None], a_rd=a_rd[:, None], b_rd=b_rd[:, None],
-        c_acc=c_acc[:, None], a_dram=((batch * bpe) * a_el)[None],
-        b_dram=((batch * bpe) * b_el)[None], psum=((batch * c.acc_bytes) * psum_el)[None],
-        exposed=exposed[None, None],
-    )
+    exposed = (ts.footprint * (bpe / c.bw_bytes_per_cycle)).astype(np.float64, copy=False)
+    return ModeStage(compute, fill, a_rd, b_rd, c_acc, out, exposed)
 
 
 @lru_cache(maxsize=65_536)
@@ -583,6 +749,65 @@ def to_costs(comp: Components, gemm: Gemm, c: HwConsts, shaping: Shaping) -> lis
     ]
 
 
+def picked_costs(
+    st: Stage, gemm: Gemm, c: HwConsts, shaping: Shaping, d: list[int], o: list[int],
+    t: list[int],
+) -> list[Cost]:
+    """:func:`to_costs` of :func:`components` for a few picked candidates, in Python floats.
+
+    The same IEEE operations in the same order as the numpy path (so the same bits), without
+    numpy's per-call overhead, which dominates for the handful of candidates a search returns.
+    """
+    sh = shaping
+    mn = gemm.batch * gemm.m * gemm.n
+    c_wr = mn * c.bytes_per_el
+    bw = c.bw_bytes_per_cycle
+    mac_e = gemm.macs * c.mac_pj
+    busy = gemm.macs / c.n_pes
+    out = []
+    for di, oi, ti in zip(d, o, t, strict=True):
+        compute = float(st.compute[di, 0, ti])
+        fill = float(st.fill[di, 0, ti])
+        a_rd, b_rd = float(st.a_rd[di, 0, ti]), float(st.b_rd[di, 0, ti])
+        c_acc = float(st.c_acc[di, 0, ti])
+        a_dram, b_dram = float(st.a_dram[0, oi, ti]), float(st.b_dram[0, oi, ti])
+        psum = float(st.psum[0, oi, ti])
+        rd = a_dram + b_dram + psum
+        wr = c_wr + psum
+        stall = max(float(st.exposed[0, 0, ti]), (rd + wr) / bw - (compute + fill))
+        cycles = compute + fill + stall + sh.cycles
+        ifmap_rd = a_rd + sh.ifmap_rd_bytes
+        ifmap_wr = a_dram + sh.ifmap_wr_bytes
+        filter_rd = b_rd + sh.filter_rd_bytes
+        filter_wr = b_dram + sh.filter_wr_bytes
+        ofmap_rd = (c_acc - mn) * c.acc_bytes + wr + sh.ofmap_rd_bytes
+        ofmap_wr = c_acc * c.acc_bytes + psum + sh.ofmap_wr_bytes
+        dram_rd = rd + sh.dram_rd_bytes
+        dram_wr = wr + sh.dram_wr_bytes
+        out.append(Cost(
+            macs=gemm.macs,
+            compute_cycles=compute,
+            fill_drain_cycles=fill,
+            stall_cycles=stall,
+            shaping_cycles=sh.cycles,
+            mac_energy_pj=mac_e,
+            ifmap_sram_energy_pj=8.0 * (ifmap_rd * c.ifmap_rd_pj_bit
+                                        + ifmap_wr * c.ifmap_wr_pj_bit),
+            filter_sram_energy_pj=8.0 * (filter_rd * c.filter_rd_pj_bit
+                                         + filter_wr * c.filter_wr_pj_bit),
+            ofmap_sram_energy_pj=8.0 * (ofmap_rd * c.ofmap_rd_pj_bit
+                                        + ofmap_wr * c.ofmap_wr_pj_bit),
+            dram_energy_pj=8.0 * (dram_rd + dram_wr) * c.dram_pj_bit,
+            leakage_energy_pj=cycles * c.leak_pj_per_cycle,
+            dram_read_bytes=dram_rd,
+            dram_write_bytes=dram_wr,
+            sram_read_bytes=ifmap_rd + filter_rd + ofmap_rd,
+            sram_write_bytes=ifmap_wr + filter_wr + ofmap_wr,
+            pe_busy_cycles=busy,
+        ))
+    return out
+
+
 def _rank(primary: FloatArray, secondary: FloatArray, idx: IntArray) -> IntArray:
     """``idx`` sorted by (primary, secondary, index): deterministic tie-breaking."""
     return idx[np.lexsort((idx, secondary[idx], primary[idx]))]
@@ -610,47 +835,41 @@ _SLACK = 1e-9
 """Relative margin of the exact pruning in :func:`surviving_tiles` (rounding is ~1e-15)."""
 
 
-def surviving_tiles(
-    st: Stage, gemm: Gemm, c: HwConsts, shaping: Shaping, objective: Objective
+def screen(
+    ms: ModeStage, gemm: Gemm, c: HwConsts, shaping: Shaping, objective: Objective
 ) -> IntArray | None:
-    """Tile indices that may hold the best candidate or a Pareto point; None to keep all.
+    """Ascending indices of the tiles that may hold the best candidate or a Pareto point;
+    None when all may.
 
     Exact pruning on ``(D, T)`` and ``(O, T)`` arrays instead of the ``(D, O, T)`` grid. For a
     tile triple t, the cycles ``max(CF[d] + exposed, X[o]) + shaping`` (``CF`` compute plus
-    fill/drain, ``X`` DRAM cycles) and the energy ``e_dt[d] + e_ot[o] + fixed + leak * cycles``
+    fill/drain, ``X`` DRAM cycles) and the energy ``e_dt[d] + e_ot[o] + leak * cycles``
     are monotone in separate dataflow and loop-order terms, so ``min_d``/``min_o`` of the terms
-    give lower bounds ``(lb_c, lb_e)`` of every candidate at t, and two real candidates per t
-    (fastest terms; cheapest terms) give achievable points. t is dropped only when its lower
-    bound on the objective exceeds an achievable objective and one of a few achievable anchor
-    points strictly beats ``(lb_c, lb_e)`` in both cycles and energy; both tests carry a relative margin of
-    :data:`_SLACK`, far above the rounding differences between this and the exact formula.
-    A dropped t holds neither the best (its objective is larger) nor a Pareto point (strictly
-    dominated), and every point it dominated is strictly dominated by a kept point, so the
-    best, the tie-breaking and the Pareto set on the kept tiles equal those of the full grid.
+    give lower bounds ``(lb_c, lb_e)`` of every candidate at t; at a few tiles two real
+    candidates (fastest terms; cheapest terms) give achievable anchor points. t is dropped only
+    when its lower bound on the objective exceeds an achievable objective and an anchor
+    strictly beats ``(lb_c, lb_e)`` in both cycles and energy. ``X`` and ``e_ot`` are summed
+    per operand mode here (a different association than the exact model, ~1e-15 apart), so
+    both tests carry a relative margin of :data:`_SLACK`. A dropped t holds neither the best
+    (its objective is larger) nor a Pareto point (strictly dominated), and every point it
+    dominated is strictly dominated by a kept point, so the best, the tie-breaking and the
+    Pareto set on the kept tiles equal those of the full grid.
     """
-    n_t = st.exposed.shape[2]
+    n_t = ms.exposed.shape[0]
     if n_t < 8:
         return None
-    cf = (st.compute + st.fill)[:, 0]  # (D, T)
-    rd, wr = _gemm_dram(gemm, c, st.a_dram[0], st.b_dram[0], st.psum[0])  # (O, T)
-    x = (rd + wr) / c.bw_bytes_per_cycle
-    exposed = st.exposed[0, 0]
+    cf = ms.compute + ms.fill  # (D, T)
+    exposed = ms.exposed
     acc8 = 8.0 * c.acc_bytes
     mn = gemm.batch * gemm.m * gemm.n
     e_dt = (
         gemm.macs * c.mac_pj
-        + st.a_rd[:, 0] * (8.0 * c.ifmap_rd_pj_bit)
-        + st.b_rd[:, 0] * (8.0 * c.filter_rd_pj_bit)
-        + (st.c_acc[:, 0] - mn) * (acc8 * c.ofmap_rd_pj_bit)
-        + st.c_acc[:, 0] * (acc8 * c.ofmap_wr_pj_bit)
+        + ms.a_rd * (8.0 * c.ifmap_rd_pj_bit)
+        + ms.b_rd * (8.0 * c.filter_rd_pj_bit)
+        + (ms.c_acc - mn) * (acc8 * c.ofmap_rd_pj_bit)
+        + ms.c_acc * (acc8 * c.ofmap_wr_pj_bit)
     ) + _shaping_energy(c, shaping)
-    e_ot = (
-        st.a_dram[0] * (8.0 * c.ifmap_wr_pj_bit)
-        + st.b_dram[0] * (8.0 * c.filter_wr_pj_bit)
-        + wr * (8.0 * c.ofmap_rd_pj_bit)
-        + st.psum[0] * (8.0 * c.ofmap_wr_pj_bit)
-        + (rd + wr) * (8.0 * c.dram_pj_bit)
-    )
+    x, e_ot = _order_terms(ms.moved, gemm, c)
     leak = c.leak_pj_per_cycle
     sh = shaping.cycles
     cf_min, x_min = cf.min(axis=0), x.min(axis=0)
@@ -674,16 +893,94 @@ def surviving_tiles(
     # t is beaten when an anchor is strictly better than its bounds in cycles and energy.
     lb_c_s = lb_c * (1.0 - _SLACK)
     lb_e_s = lb_e * (1.0 - _SLACK)
-    beaten = np.zeros(n_t, dtype=np.bool_)
-    for a_c, a_e in anchors:
+    front = [(a_c, a_e) for a_c, a_e in set(anchors)
+             if not any(b_c <= a_c and b_e <= a_e and (b_c, b_e) != (a_c, a_e)
+                        for b_c, b_e in anchors)]
+    a_c, a_e = front[0]
+    beaten = (lb_c_s > a_c) & (lb_e_s > a_e)
+    for a_c, a_e in front[1:]:
         beaten |= (lb_c_s > a_c) & (lb_e_s > a_e)
     keep: IntArray = np.flatnonzero(maybe_best | ~beaten)
     return keep if keep.size < n_t else None
 
 
-def _take_tiles(st: Stage, keep: IntArray) -> Stage:
-    """``st`` restricted to the tile indices ``keep``."""
-    return Stage(*(a[:, :, keep] for a in st))
+_OPERAND_AXIS = np.arange(3, dtype=np.int64)
+
+
+def _order_terms(moved: FloatArray, gemm: Gemm, c: HwConsts) -> tuple[FloatArray, FloatArray]:
+    """DRAM cycles ``X`` and loop-order energy ``e_ot`` of every loop order, ``(O, T)`` each.
+
+    Both are affine in the elements each operand moves, so they are summed from per-mode
+    terms: ``rd + wr = a + b + 2 psum + c_out`` and ``e_ot = a (w_a + dram) + b (w_b + dram) +
+    psum (ofmap rd + wr + 2 dram) + c_out (ofmap rd + dram)`` (pJ per byte). Equal to the
+    exact model's up to rounding (used for bounds only).
+    """
+    batch = float(gemm.batch)
+    bw = c.bw_bytes_per_cycle
+    s_ab = batch * c.bytes_per_el
+    s_c = batch * c.acc_bytes
+    mn_el = float(gemm.m) * gemm.n
+    c_out = gemm.batch * gemm.m * gemm.n * c.bytes_per_el
+    dram = 8.0 * c.dram_pj_bit
+    w_a = s_ab * (8.0 * c.ifmap_wr_pj_bit + dram)
+    w_b = s_ab * (8.0 * c.filter_wr_pj_bit + dram)
+    w_p = s_c * (8.0 * c.ofmap_rd_pj_bit + 8.0 * c.ofmap_wr_pj_bit + 2.0 * dram)
+    scale = np.array([[s_ab / bw, s_ab / bw, 2.0 * s_c / bw], [w_a, w_b, w_p]])
+    per_order = scale @ moved[_MODES, _OPERAND_AXIS]  # (O, 2, T): sum over the operands
+    x = per_order[:, 0] + (c_out - 2.0 * s_c * mn_el) / bw
+    e_ot = per_order[:, 1] + (c_out * (8.0 * c.ofmap_rd_pj_bit + dram) - w_p * mn_el)
+    return x, e_ot
+
+
+_SMALL = 512
+"""Candidate sets up to this size are ranked in plain Python (numpy call overhead dominates)."""
+
+
+def _select(
+    cycles: FloatArray, energy: FloatArray, objective: Objective, shape: tuple[int, ...]
+) -> tuple[IntArray, IntArray, IntArray]:
+    """``(d, o, t)`` of the best candidate, then of the Pareto set, best objective first.
+
+    Ties on the objective are broken by the other of (cycles, energy), then by flat index.
+    """
+    if objective == "latency":
+        primary, secondary = cycles, energy
+    elif objective == "energy":
+        primary, secondary = energy, cycles
+    else:
+        primary, secondary = cycles * energy, cycles
+    best = np.flatnonzero(primary == primary.min())
+    if best.size > 1:
+        best = _rank(primary, secondary, best)
+    front = _rank(primary, secondary, pareto_indices(cycles, energy))
+    flat = np.concatenate((best[:1], front))
+    d, o, t = np.unravel_index(flat, shape)
+    return d, o, t
+
+
+def _select_small(
+    cycles: list[float], energy: list[float], objective: Objective, shape: tuple[int, ...]
+) -> tuple[list[int], list[int], list[int]]:
+    """:func:`_select` on Python lists: the same order, the same float products."""
+    if objective == "latency":
+        primary, secondary = cycles, energy
+    elif objective == "energy":
+        primary, secondary = energy, cycles
+    else:
+        primary, secondary = [a * b for a, b in zip(cycles, energy, strict=True)], cycles
+    n = len(cycles)
+    best = min(range(n), key=lambda i: (primary[i], secondary[i], i))
+    front = []
+    e_run = math.inf
+    for i in sorted(range(n), key=lambda i: (cycles[i], energy[i], i)):
+        if energy[i] < e_run:
+            front.append(i)
+            e_run = energy[i]
+    front.sort(key=lambda i: (primary[i], secondary[i], i))
+    _, n_o, n_t = shape
+    flat = [best, *front]
+    return ([f // (n_o * n_t) for f in flat], [f // n_t % n_o for f in flat],
+            [f % n_t for f in flat])
 
 
 @lru_cache(maxsize=64)
@@ -772,12 +1069,19 @@ class ArrayEngine:
     def search(
         self, gemm: Gemm, hw: Hardware, objective: Objective = "latency"
     ) -> MappingResult:
-        """Price every dataflow x loop order x tile triple at once and pick the best.
+        """Price every dataflow x loop order x tile triple and pick the best.
 
         Ties on the objective are broken by the other of (cycles, energy), then by enumeration
         order (dataflow order of :meth:`dataflows_for`, loop order as in :data:`LOOP_ORDERS`,
         tiles ascending m-major). The Pareto set is in (cycles, energy_pj), best objective
-        first.
+        first. ``n_evaluated`` counts the whole grid.
+
+        How: the loop-order-free part of the model runs on all T tiles (:func:`stage_modes`),
+        exact bounds drop the tiles that can hold neither the best nor a Pareto point
+        (:func:`screen`), and only the kept tiles are priced on the full
+        ``(D, O, T')`` grid with the exact formulas (:func:`with_orders`,
+        :func:`grid_objectives`), so results equal the unpruned search's bit for bit
+        (``tests/analytical_models/test_am_golden_speed.py``).
 
         Raises:
             ModelInputError: unknown objective, or no tile fits the buffers.
@@ -789,45 +1093,39 @@ class ArrayEngine:
         c = hw_consts(hw)
         a_cap = math.floor(c.cap_a_bytes / c.bytes_per_el)
         b_cap = math.floor(c.cap_b_bytes / c.bytes_per_el)
-        tiles, stats = grid(gemm.m, gemm.n, gemm.k, a_cap, b_cap)
+        tiles, idx = grid(gemm.m, gemm.n, gemm.k, a_cap, b_cap)
         if tiles.shape[1] == 0:
             raise ModelInputError(
                 "no tile fits: the ifmap / filter buffers cannot hold one element "
                 f"(ifmap {hw.ifmap_sram_kb} kB, filter {hw.filter_sram_kb} kB)"
             )
+        stats = grid_stats(gemm.m, gemm.n, gemm.k, tiles, idx)
         dataflows = self.dataflows_for(hw)
         shaping = self.shaping(gemm, hw)
-        st = stage(gemm, c, dataflows, tiles, _ALL_ORDERS, stats)
+        ms = stage_modes(gemm, c, dataflows, tiles, stats)
         n_evaluated = len(dataflows) * len(LOOP_ORDERS) * tiles.shape[1]
-        keep = surviving_tiles(st, gemm, c, shaping, objective)
+        keep = screen(ms, gemm, c, shaping, objective)
+        # Kept tiles stay in ascending order, so flat indices keep their relative order and
+        # the tie-breaking below is that of the full grid.
+        st = with_orders(ms, gemm, c, _ALL_ORDERS, keep)
         if keep is not None:
-            # Kept tiles stay in ascending order, so flat indices keep their relative order
-            # and the tie-breaking below is that of the full grid.
-            st = _take_tiles(st, keep)
             tiles = tiles[:, keep]
         cycles3, energy3 = grid_objectives(st, gemm, c, shaping)
         cycles = cycles3.reshape(-1)
         energy = energy3.reshape(-1)
-        if objective == "latency":
-            primary, secondary = cycles, energy
-        elif objective == "energy":
-            primary, secondary = energy, cycles
+        if cycles.size <= _SMALL:
+            d, o, t = _select_small(cycles.tolist(), energy.tolist(), objective, cycles3.shape)
         else:
-            primary, secondary = cycles * energy, cycles
-        best = np.flatnonzero(primary == primary.min())
-        if best.size > 1:
-            best = _rank(primary, secondary, best)
-        front = _rank(primary, secondary, pareto_indices(cycles, energy))
-        flat = np.concatenate((best[:1], front))
-        d, o, t = np.unravel_index(flat, cycles3.shape)
-        costs = to_costs(components(st, gemm, c, shaping, d, o, t), gemm, c, shaping)
+            d_a, o_a, t_a = _select(cycles, energy, objective, cycles3.shape)
+            d, o, t = d_a.tolist(), o_a.tolist(), t_a.tolist()
+        costs = picked_costs(st, gemm, c, shaping, d, o, t)
         tm_l, tn_l, tk_l = tiles[:, t].tolist()
         mappings = [
             Mapping(
                 dataflow=dataflows[di], tile_m=tm_l[i], tile_n=tn_l[i], tile_k=tk_l[i],
                 loop_order=LOOP_ORDERS[oi],
             )
-            for i, (di, oi) in enumerate(zip(d.tolist(), o.tolist(), strict=True))
+            for i, (di, oi) in enumerate(zip(d, o, strict=True))
         ]
         return MappingResult(
             mapping=mappings[0],

@@ -8,7 +8,13 @@ Figures:
 - best-mapping search time per GEMM: cold (nothing cached), uncached search with warm
   per-shape tables, and warm (``price`` cache hit) -- target < 1 ms warm;
 - the same candidates priced by a naive per-mapping Python loop (``Engine.evaluate``), and the
-  speed-up of the vectorized path over it.
+  speed-up of the vectorized path over it;
+- uncached search time per GEMM on the realistic mix of the TT-BERT-base training study: the
+  distinct (GEMM, hardware, objective) triples that ``analytical_models.price`` receives while
+  ``dse.evaluate`` evaluates a few random designs of ``studies/tt_bert_training.yaml``
+  (``--mix-designs``, 0 to skip) -- target median <= 0.1 ms. "warm tables": per-shape tile
+  grids cached, as in a running study; "cold": every model cache emptied before each design
+  (as ``bench_throughput.py`` does), so per-shape tables are built on first use.
 """
 
 from __future__ import annotations
@@ -32,7 +38,10 @@ from analytical_models import (
     Gemm,
     Hardware,
     Mapping,
+    MappingResult,
+    Objective,
     _model,
+    get_engine,
     price,
 )
 
@@ -56,9 +65,78 @@ HW = Hardware(
 
 
 def _clear_caches() -> None:
+    """Empty ``price`` and every value cache of the model module (per-shape tables too)."""
     price.cache_clear()
-    for fn in (_model.hw_consts, _model.tile_grid, _model.dim_candidates, _model.buffer_shaping):
-        fn.cache_clear()
+    for value in list(vars(_model).values()):
+        clear = getattr(value, "cache_clear", None)
+        if callable(clear) and getattr(value, "__module__", None) == _model.__name__:
+            clear()
+
+
+def _tt_bert_mix(n_designs: int) -> list[list[tuple[Gemm, Hardware, Objective]]]:
+    """Distinct ``price`` calls of ``n_designs`` random TT-BERT training designs, per design."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    import optuna
+
+    import dse.contraction._costs as costs_mod
+    import dse.contraction._plan as plan_mod
+    import dse.study as study_mod
+    from dse.config import SamplerConfig, load_study_config
+    from dse.evaluate import clear_caches, evaluate
+    from dse.space import suggest
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = load_study_config(str(root / "studies" / "tt_bert_training.yaml"),
+                            overrides={"run_dir": root / ".bench-unused"})
+    sampler_cfg = replace(cfg, sampler=SamplerConfig(name="random", seed=123))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    probe = optuna.create_study(sampler=study_mod.make_sampler(sampler_cfg),
+                                directions=cfg.directions)
+    calls: dict[tuple[Gemm, Hardware, Objective], int] = {}
+    current = [0]  # index of the design being evaluated
+    originals = (costs_mod.price, plan_mod.price)
+
+    def recording(gemm: Gemm, hw: Hardware, objective: Objective = "latency") -> MappingResult:
+        calls.setdefault((gemm, hw, objective), current[0])
+        return price(gemm, hw, objective)
+
+    costs_mod.price = plan_mod.price = recording  # type: ignore[assignment]
+    try:
+        for i in range(n_designs):
+            current[0] = i
+            clear_caches()
+            evaluate(suggest(probe.ask(), cfg))
+    finally:
+        costs_mod.price, plan_mod.price = originals
+    return [[call for call, i in calls.items() if i == d] for d in range(n_designs)]
+
+
+def _mix_figures(n_designs: int) -> None:
+    per_design = _tt_bert_mix(n_designs)
+    mix = [call for calls in per_design for call in calls]
+    engines = {hw.engine for _, hw, _ in mix}
+    print(f"\nTT-BERT-base training mix: {len(mix)} distinct (GEMM, hardware, objective) from "
+          f"{n_designs} designs, engines {sorted(engines)}")
+
+    def one(g: Gemm, hw: Hardware, obj: Objective) -> float:
+        eng = get_engine(hw.engine)
+        t0 = time.perf_counter()
+        eng.search(g, hw, obj)
+        return time.perf_counter() - t0
+
+    for g, hw, obj in mix:  # warm the per-shape tables
+        get_engine(hw.engine).search(g, hw, obj)
+    warm = np.minimum(*([one(g, hw, obj) for g, hw, obj in mix] for _ in range(2)))
+    cold = []
+    for calls in per_design:  # as in a cold design: caches emptied once, then its searches
+        _clear_caches()
+        cold.extend(one(g, hw, obj) for g, hw, obj in calls)
+    for name, ts in (("warm tables", warm), ("cold       ", np.array(cold))):
+        print(f"  uncached search, {name}: median {np.median(ts) * 1e3:7.3f} ms, "
+              f"p90 {np.percentile(ts, 90) * 1e3:7.3f} ms, mean {np.mean(ts) * 1e3:7.3f} ms "
+              f"({len(ts) / np.sum(ts):,.0f} GEMMs/s)")
 
 
 def _best_of(fn: Callable[[], object], repeat: int) -> float:
@@ -74,7 +152,13 @@ def main() -> None:
     """Run the benchmark and print its figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer GEMMs and repetitions")
+    ap.add_argument("--mix-designs", type=int, default=4,
+                    help="TT-BERT designs whose GEMMs form the realistic mix (0: skip)")
+    ap.add_argument("--mix-only", action="store_true", help="only the realistic-mix figures")
     args = ap.parse_args()
+    if args.mix_only:
+        _mix_figures(max(1, args.mix_designs))
+        return
     n_gemms = 40 if args.quick else 200
     repeat = 2 if args.quick else 5
     gemms = _gemms(n_gemms)
@@ -147,6 +231,9 @@ def main() -> None:
     print(f"  vectorized  : {vec_rate:>12,.0f} mappings/s (full grid {vec_s * 1e3:.3f} ms)")
     print(f"  speed-up    : {vec_rate / naive_rate:,.0f}x")
     assert SYSTOLIC.search(g, HW).cost.cycles <= naive_best
+
+    if args.mix_designs > 0:
+        _mix_figures(args.mix_designs)
 
 
 if __name__ == "__main__":

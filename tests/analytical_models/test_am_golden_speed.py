@@ -97,3 +97,24 @@ def test_search_is_deterministic(objective: Objective) -> None:
     gemm, hw, _, _ = _cases()[0]
     engine = get_engine(hw.engine)
     assert engine.search(gemm, hw, objective) == engine.search(gemm, hw, objective)
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "k", "a_cap", "b_cap"),
+    [(1, 1, 1, 4096, 4096), (30, 16, 240, 1024, 65536), (4096, 7, 333, 8192, 512),
+     (97, 4096, 1, 100, 100)],
+)
+def test_grid_stats_match_direct(m: int, n: int, k: int, a_cap: int, b_cap: int) -> None:
+    """The gathered per-dimension tables of ``grid_stats`` equal the per-tile computation."""
+    import numpy as np
+
+    from analytical_models import _model
+
+    tiles, idx = _model.grid(m, n, k, a_cap, b_cap)
+    stats = _model.grid_stats(m, n, k, tiles, idx)
+    direct = _model._compute_tile_stats(m, n, k, tiles)
+    for name in _model.TileStats._fields:
+        if name != "fold_idx":
+            np.testing.assert_array_equal(getattr(stats, name), getattr(direct, name), name)
+    assert tiles.shape[1] > 0
+    assert np.all(tiles[0] * tiles[2] <= a_cap) and np.all(tiles[2] * tiles[1] <= b_cap)
