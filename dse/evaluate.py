@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import lru_cache
 from typing import cast
 
@@ -21,9 +22,7 @@ def _tensor_label(ids: dict[int, str], i: int) -> str:
     return ids.get(i, f"t{i}")
 
 
-def _pass_record(
-    spec: LayerSpec, net: TensorNetwork, plan: ContractionPlan, mac_optimal_macs: int
-) -> PassRecord:
+def _pass_record(spec: LayerSpec, net: TensorNetwork, plan: ContractionPlan, mac_optimal_macs: int) -> PassRecord:
     names = dict(enumerate(net.names))
     steps = []
     for s, step in enumerate(plan.steps):
@@ -84,9 +83,7 @@ def fpga_resources(hw: Hardware) -> tuple[int, int]:
         dsp = hw.n_pes
     else:
         dsp = 4 * hw.n_pes
-    bram = sum(
-        math.ceil(kb / BRAM36_KB) for kb in (hw.ifmap_sram_kb, hw.filter_sram_kb, hw.ofmap_sram_kb)
-    )
+    bram = sum(math.ceil(kb / BRAM36_KB) for kb in (hw.ifmap_sram_kb, hw.filter_sram_kb, hw.ofmap_sram_kb))
     return dsp, bram
 
 
@@ -166,25 +163,24 @@ def evaluate(design: Design) -> Metrics:
     passes: list[PassRecord] = []
     try:
         for n, spec in enumerate(design.workload.layers):
-            passes.extend(
-                evaluate_layer(
-                    spec,
-                    hw,
-                    training=training,
-                    with_dx=n > 0,
-                    path_policy=design.path_policy,
-                    path_optimizer=design.path_optimizer,
-                    mapping_objective=design.mapping_objective,
-                    path_choices=tuple(
-                        (key.split("/", 1)[1], idx)
-                        for key, idx in design.path_choices
-                        if key.split("/", 1)[0] == spec.name
-                    ),
-                )
+            # the layer's name does not change its cost: identical layers (attention Q/K/V/O)
+            # share one cache entry, and the records are relabelled
+            records = evaluate_layer(
+                replace(spec, name=""),
+                hw,
+                training=training,
+                with_dx=n > 0,
+                path_policy=design.path_policy,
+                path_optimizer=design.path_optimizer,
+                mapping_objective=design.mapping_objective,
+                path_choices=tuple(
+                    (key.split("/", 1)[1], idx) for key, idx in design.path_choices if key.split("/", 1)[0] == spec.name
+                ),
             )
+            passes.extend(replace(r, layer=spec.name) for r in records)
         params = design.workload.params()
-    except WorkloadError as exc:
-        raise EvaluationError(str(exc)) from None
+    except (WorkloadError, EvaluationError) as exc:
+        raise EvaluationError(f"layer {spec.name!r}: {exc}".replace("layer '': ", "")) from None
     total = sum((p.cost for p in passes), Cost())
     latency_ms = total.cycles / (hw.freq_mhz * 1e3)
     energy_uj = total.energy_pj * 1e-6
