@@ -139,7 +139,8 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
     from dse.outputs import write_outputs
 
     cfg, study = _open_existing(args)
-    out = write_outputs(study, cfg)
+    detail: list[int] | str = "all" if args.detail_all else list(args.detail or [])
+    out = write_outputs(study, cfg, detail=detail)
     print(out.dashboard_html)
     if args.open:
         webbrowser.open(out.dashboard_html.resolve().as_uri())
@@ -280,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dashboard", help="write the study's offline HTML dashboard")
     _study_args(p)
     p.add_argument("--open", action="store_true", help="open it in a browser")
+    p.add_argument("--detail", type=int, nargs="+", metavar="TRIAL", help="also detail these trials")
+    p.add_argument("--detail-all", action="store_true", help="detail every design of the Pareto front")
     p.set_defaults(func=_cmd_dashboard)
 
     p = sub.add_parser("pareto", help="print the Pareto front")

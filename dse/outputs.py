@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,9 @@ def export_designs(
     return written
 
 
-def write_outputs(study: optuna.Study, cfg: StudyConfig, *, dashboard: bool = True) -> Outputs:
+def write_outputs(
+    study: optuna.Study, cfg: StudyConfig, *, dashboard: bool = True, detail: Sequence[int] | str = ()
+) -> Outputs:
     """``trials.csv``, ``pareto.csv``, ``dashboard.html`` and ``exports/trial_<n>.json``."""
     run_dir = cfg.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -71,7 +74,7 @@ def write_outputs(study: optuna.Study, cfg: StudyConfig, *, dashboard: bool = Tr
     _csv_frame(front).to_csv(pareto_csv, index=False)
     html = run_dir / "dashboard.html"
     if dashboard:
-        write_dashboard(html, cfg, study, df=df, front=front)
+        write_dashboard(html, cfg, study, df=df, front=front, detail=detail)
     exports_dir = run_dir / "exports"
     if exports_dir.is_dir():
         for old in exports_dir.glob("trial_*.json"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -13,6 +14,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from dse._design import Design
+from dse._errors import DSEError
 from dse.config import StudyConfig
 from dse.evaluate import evaluate
 from dse.report._figures import (
@@ -27,6 +29,7 @@ from dse.report._figures import (
     plot_trees,
 )
 from dse.report._info import (
+    DesignChoice,
     DesignDetailInfo,
     baseline_info,
     breakdown_info,
@@ -89,11 +92,29 @@ def front_figures(df: pd.DataFrame, directions: dict[str, str]) -> list[go.Figur
     return figs
 
 
-def design_panels(df: pd.DataFrame, front: pd.DataFrame, cfg: StudyConfig) -> list[DesignPanel]:
-    """Re-evaluate the knee and the per-objective extremes of the front, and draw their details."""
+def design_panels(
+    df: pd.DataFrame, front: pd.DataFrame, cfg: StudyConfig, requested: Sequence[int] | str = ()
+) -> list[DesignPanel]:
+    """Re-evaluate the knee and the per-objective extremes of the front, and draw their details.
+
+    ``requested`` adds any finished trials by number, or ``"all"`` every design of the front.
+    """
     panels = []
-    rows = {int(r["trial"]): r for _, r in front.iterrows()}
-    for choice in select_designs(front, cfg.objectives, cfg.directions):
+    rows = {int(r["trial"]): r for _, r in df.iterrows()}
+    choices = select_designs(front, cfg.objectives, cfg.directions)
+    chosen = {c.trial for c in choices}
+    if isinstance(requested, str):
+        extra = [int(t) for t in front["trial"]] if requested == "all" else []
+    else:
+        extra = [int(t) for t in requested]
+    for number in extra:
+        if number not in rows:
+            raise DSEError(f"trial {number} is not a finished trial of study {cfg.name!r}")
+        if number not in chosen:
+            role = "on the front" if number in set(front.get("trial", [])) else "requested"
+            choices.append(DesignChoice(number, role))
+            chosen.add(number)
+    for choice in choices:
         row = rows[choice.trial]
         metrics = evaluate(Design.from_dict(json.loads(str(row["design_json"]))))
         detail = design_detail_info(choice, row, metrics)
@@ -117,6 +138,7 @@ def build_dashboard(
     front: pd.DataFrame,
     *,
     max_baselines: int = 48,
+    detail: Sequence[int] | str = (),
 ) -> Dashboard:
     """Extract every info and draw every figure of the dashboard (no file written)."""
     directions = dict(zip(cfg.objectives, cfg.directions, strict=True))
@@ -165,7 +187,7 @@ def build_dashboard(
                 ],
             )
         )
-    panels = design_panels(df, front, cfg)
+    panels = design_panels(df, front, cfg, detail)
     later: list[Section] = []
     if not front.empty:
         later.append(
@@ -315,6 +337,7 @@ def write_dashboard(
     df: pd.DataFrame | None = None,
     front: pd.DataFrame | None = None,
     max_baselines: int = 48,
+    detail: Sequence[int] | str = (),
 ) -> Path:
     """Write ``path``: HTML with plotly.js inline, no network needed to view it.
 
@@ -323,7 +346,7 @@ def write_dashboard(
     """
     df = trials_frame(study) if df is None else df
     front = pareto_frame(df, cfg) if front is None else front
-    dash = build_dashboard(cfg, study, df, front, max_baselines=max_baselines)
+    dash = build_dashboard(cfg, study, df, front, max_baselines=max_baselines, detail=detail)
     path.write_text(render_html(dash), encoding="utf-8")
     return path
 
