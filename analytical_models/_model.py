@@ -43,6 +43,29 @@ and the last C tile, so ``stall = max(exposed, dram_bytes / bw - (compute + fill
 i.e. latency ``= max(compute + fill_drain + exposed, dram_bytes / bw) + shaping``, where
 ``exposed = (tile_m*tile_k + tile_k*tile_n + tile_m*tile_n) * bytes_per_element / bw``.
 
+Serial memory timing (``Hardware.memory_timing == "serial"``, an accelerator like SCALE-Sim
+v3's bandwidth-limited USER mode): one DRAM port per operand at ``bw`` each and no overlap,
+``stall = load + drain`` (``exposed`` unused) with
+
+* ``load = max(A_port, B_port) / bw``: both read ports in parallel, each operand's whole
+  traffic (refetches included) before compute. Operands are fetched padded to whole folds:
+  the DRAM bytes of A (resp. B) are scaled by ``F[x] * W / x`` for its padded dimension ``x``
+  on array side ``W`` (``F[x]`` = folds of ``x`` on ``W`` summed over its tiles, i.e.
+  ``sum ceil(t_x / W)``): WS A: K on R, B: N on C; IS A: M on C, B: K on R; OS A: M on R,
+  B: N on C (SCALE-Sim's padding, e.g. WS ``A_pad = M * ceil(K/R) * R`` untiled). The scale is
+  exact whenever every tile of ``x`` is fetched equally often (always for an untiled
+  mapping); otherwise it is the tile-averaged padding.
+* ``drain = C_port / bw``: WS / IS write every row fold's M x N partial result, at ``bits``,
+  ``C_port = batch * M * N * F[K] * bytes_per_element`` (``F[K] = sum over K tiles of
+  ceil(tile_k / R)``; untiled: SCALE-Sim's ``M * N * ceil(K/R)``), in place of the model's
+  partial-sum spills; OS writes the result once plus the model's partial-sum round trips,
+  ``C_port = dram_write_bytes + psum`` (untiled: ``M * N``).
+
+So ``cycles = load + compute + fill_drain + drain + shaping``; SCALE-Sim's "Total Cycles
+(incl. prefetch)" with the operands on chip is the same up to its rounding (``ceil`` of each
+transfer, -2 cycles). Only the timing differs between the modes; traffic and access energies
+are the overlapped model's. The search's pruning (:func:`screen`) is off in serial mode.
+
 Energy: ``macs * mac_pj(bits)`` + per buffer (bits read x read pJ/bit + bits written x write
 pJ/bit at that buffer's size) + DRAM bits x pJ/bit + leakage power x latency.
 
@@ -140,6 +163,8 @@ class HwConsts(NamedTuple):
     dram_pj_bit: float
     leak_pj_per_cycle: float
     bw_bytes_per_cycle: float
+    serial: bool = False
+    """``Hardware.memory_timing == "serial"``."""
 
 
 @lru_cache(maxsize=65_536)
@@ -170,6 +195,7 @@ def hw_consts(hw: Hardware) -> HwConsts:
         dram_pj_bit=tech.dram_pj_per_bit,
         leak_pj_per_cycle=leak,
         bw_bytes_per_cycle=hw.dram_bw_bytes_per_cycle,
+        serial=hw.memory_timing == "serial",
     )
 
 
@@ -427,6 +453,50 @@ class Stage(NamedTuple):
     """Partial-sum bytes spilled to DRAM (each way), ``(1, O, T)``."""
     exposed: FloatArray
     """DRAM cycles not hidden by double buffering (first A+B tile, last C tile), ``(1, 1, T)``."""
+    serial: SerialTerms | None = None
+    """Serial-timing terms, ``(D, 1, T)`` each (None in overlapped mode)."""
+
+
+class SerialTerms(NamedTuple):
+    """Per-dataflow terms of the serial memory timing (see the module docstring).
+
+    Arrays broadcast against the ``(1, O, T)`` traffic; Python floats for one candidate.
+    """
+
+    pad_a: FloatArray
+    """Fold-padding scale of A's DRAM bytes on its read port (>= 1)."""
+    pad_b: FloatArray
+    """Fold-padding scale of B's DRAM bytes on its read port (>= 1)."""
+    c_fold_wr: FloatArray
+    """WS / IS: bytes of the per-row-fold partial results written to DRAM; OS: 0."""
+    c_model: FloatArray
+    """OS: 1 (C port carries the model's C traffic, write + partial-sum reads); WS / IS: 0."""
+
+    def at(self, d: int, t: int) -> tuple[float, float, float, float]:
+        """The four terms of candidate ``(d, t)`` of a ``(D, 1, T)`` set, as floats."""
+        return (float(self.pad_a[d, 0, t]), float(self.pad_b[d, 0, t]),
+                float(self.c_fold_wr[d, 0, t]), float(self.c_model[d, 0, 0]))
+
+
+def serial_stall(
+    a_dram: FloatArray | float, b_dram: FloatArray | float, psum: FloatArray | float,
+    wr: FloatArray | float, pad_a: FloatArray | float, pad_b: FloatArray | float,
+    c_fold_wr: FloatArray | float, c_model: FloatArray | float, bw: float,
+) -> FloatArray:
+    """Serial-mode stall ``load + drain``: the one formula of the grid, the single mapping
+    and the picked-candidate fast path (arrays or Python floats; the same IEEE operations).
+
+    ``wr`` is the model's DRAM write bytes (result + partial sums), ``psum`` its partial-sum
+    bytes each way.
+    """
+    load = np.maximum(a_dram * pad_a, b_dram * pad_b) / bw
+    drain = (c_fold_wr + c_model * (wr + psum)) / bw
+    out: FloatArray = np.asarray(load + drain)
+    return out
+
+
+# Serial timing: (array side 0 = rows / 1 = columns) of the padded dimension of A and of B.
+_PAD_SIDES: dict[str, tuple[int, int]] = {"ws": (0, 1), "is": (1, 0), "os": (0, 1)}
 
 
 # Per-dataflow index tables: dimension on rows / columns / time, and for each operand the role
@@ -472,6 +542,8 @@ class ModeStage(NamedTuple):
     c_acc: FloatArray
     moved: FloatArray
     exposed: FloatArray
+    serial: SerialTerms | None = None
+    """Serial-timing terms, ``(D, T)`` (``c_model`` ``(D, 1)``); None in overlapped mode."""
 
 
 def stage(
@@ -500,11 +572,15 @@ def with_orders(
     ms: ModeStage, gemm: Gemm, c: HwConsts, orders: IntArray, keep: IntArray | None = None
 ) -> Stage:
     """The :class:`Stage` of ``ms`` for the loop ``orders``, on the tiles ``keep`` (or all)."""
+    sr = ms.serial
     if keep is None:
-        compute, fill, a_rd, b_rd, c_acc, moved, exposed = ms
+        compute, fill, a_rd, b_rd, c_acc, moved, exposed = ms[:7]
     else:
         compute, fill, a_rd, b_rd, c_acc = (a[:, keep] for a in ms[:5])
         moved, exposed = ms.moved[:, :, keep], ms.exposed[keep]
+        if sr is not None:
+            sr = SerialTerms(sr.pad_a[:, keep], sr.pad_b[:, keep], sr.c_fold_wr[:, keep],
+                             sr.c_model)
     batch = float(gemm.batch)
     bpe = c.bytes_per_el
     modes = _MODES[orders]
@@ -518,6 +594,7 @@ def with_orders(
         c_acc=c_acc[:, None], a_dram=((batch * bpe) * a_el)[None],
         b_dram=((batch * bpe) * b_el)[None], psum=((batch * c.acc_bytes) * psum_el)[None],
         exposed=exposed[None, None],
+        serial=None if sr is None else SerialTerms(*(a[:, None] for a in sr)),
     )
 
 
@@ -597,7 +674,27 @@ def stage_modes(
     whole = ts.whole_el
     out[3] = whole * np.where(whole * el_bytes > cap_bytes, ts.times, 1.0)
     exposed = (ts.footprint * (bpe / c.bw_bytes_per_cycle)).astype(np.float64, copy=False)
-    return ModeStage(compute, fill, a_rd, b_rd, c_acc, out, exposed)
+    serial = _serial_terms(gemm, c, dataflows, reuse, c_acc) if c.serial else None
+    return ModeStage(compute, fill, a_rd, b_rd, c_acc, out, exposed, serial)
+
+
+def _serial_terms(
+    gemm: Gemm, c: HwConsts, dataflows: tuple[str, ...], reuse: FloatArray, c_acc: FloatArray
+) -> SerialTerms:
+    """:class:`SerialTerms` ``(D, T)`` from the fold sums ``reuse[side, dim]`` of stage_modes."""
+    dims = (gemm.m, gemm.n, gemm.k)
+    widths = (c.rows, c.cols)
+    pads = []
+    for operand in (0, 1):
+        rows = []
+        for d in dataflows:
+            side = _PAD_SIDES[d][operand]
+            x = GEOMETRY[d][side]
+            rows.append(reuse[side, x] * float(widths[side]) / float(dims[x]))
+        pads.append(np.stack(rows))
+    per_fold = np.array([[0.0 if d == "os" else 1.0] for d in dataflows])
+    # c_acc = batch * M * N * (row folds of K summed over the K tiles) for WS / IS.
+    return SerialTerms(pads[0], pads[1], c_acc * (per_fold * c.bytes_per_el), 1.0 - per_fold)
 
 
 @lru_cache(maxsize=65_536)
@@ -619,9 +716,14 @@ def _gemm_dram(gemm: Gemm, c: HwConsts, a_dram: FloatArray, b_dram: FloatArray,
 def _cycles(
     gemm: Gemm, c: HwConsts, shaping: Shaping, compute: FloatArray, fill: FloatArray,
     a_dram: FloatArray, b_dram: FloatArray, psum: FloatArray, exposed: FloatArray,
+    serial: SerialTerms | None = None,
 ) -> tuple[FloatArray, FloatArray]:
-    """``(stall, total cycles)``; the one formula used by both the grid and single mappings."""
+    """``(stall, total cycles)``; the one formula used by both the grid and single mappings
+    (:func:`picked_costs` repeats it on Python floats)."""
     rd, wr = _gemm_dram(gemm, c, a_dram, b_dram, psum)
+    if serial is not None:
+        stall = serial_stall(a_dram, b_dram, psum, wr, *serial, c.bw_bytes_per_cycle)
+        return stall, compute + fill + stall + shaping.cycles
     stall = np.maximum(exposed, (rd + wr) / c.bw_bytes_per_cycle - (compute + fill))
     return stall, compute + fill + stall + shaping.cycles
 
@@ -635,7 +737,8 @@ def grid_objectives(
     ``(1, O, T)`` part to keep full-size operations few (it may differ in the last ulp).
     """
     _, cycles = _cycles(
-        gemm, c, shaping, st.compute, st.fill, st.a_dram, st.b_dram, st.psum, st.exposed
+        gemm, c, shaping, st.compute, st.fill, st.a_dram, st.b_dram, st.psum, st.exposed,
+        st.serial,
     )
     acc8 = 8.0 * c.acc_bytes
     mn = gemm.batch * gemm.m * gemm.n
@@ -696,8 +799,12 @@ def components(
     compute, fill = st.compute[d, 0, t], st.fill[d, 0, t]
     a_rd, b_rd, c_acc = st.a_rd[d, 0, t], st.b_rd[d, 0, t], st.c_acc[d, 0, t]
     a_dram, b_dram, psum = st.a_dram[0, o, t], st.b_dram[0, o, t], st.psum[0, o, t]
+    sr = st.serial
     stall, cycles = _cycles(
-        gemm, c, shaping, compute, fill, a_dram, b_dram, psum, st.exposed[0, 0, t]
+        gemm, c, shaping, compute, fill, a_dram, b_dram, psum, st.exposed[0, 0, t],
+        None if sr is None else SerialTerms(
+            sr.pad_a[d, 0, t], sr.pad_b[d, 0, t], sr.c_fold_wr[d, 0, t], sr.c_model[d, 0, 0]
+        ),
     )
     g_rd, g_wr = _gemm_dram(gemm, c, a_dram, b_dram, psum)
     mn = gemm.batch * gemm.m * gemm.n
@@ -774,7 +881,10 @@ def picked_costs(
         psum = float(st.psum[0, oi, ti])
         rd = a_dram + b_dram + psum
         wr = c_wr + psum
-        stall = max(float(st.exposed[0, 0, ti]), (rd + wr) / bw - (compute + fill))
+        if st.serial is None:
+            stall = max(float(st.exposed[0, 0, ti]), (rd + wr) / bw - (compute + fill))
+        else:
+            stall = float(serial_stall(a_dram, b_dram, psum, wr, *st.serial.at(di, ti), bw))
         cycles = compute + fill + stall + sh.cycles
         ifmap_rd = a_rd + sh.ifmap_rd_bytes
         ifmap_wr = a_dram + sh.ifmap_wr_bytes
@@ -856,7 +966,7 @@ def screen(
     Pareto set on the kept tiles equal those of the full grid.
     """
     n_t = ms.exposed.shape[0]
-    if n_t < 8:
+    if n_t < 8 or c.serial:  # no exact bounds derived for the serial timing: keep all
         return None
     cf = ms.compute + ms.fill  # (D, T)
     exposed = ms.exposed

@@ -12,6 +12,9 @@ from dataclasses import dataclass, fields
 DATAFLOWS: tuple[str, ...] = ("ws", "os", "is")
 """Dataflows of a systolic array: weight-, output- and input-stationary."""
 
+MEMORY_TIMINGS: tuple[str, ...] = ("overlapped", "serial")
+"""DRAM timing models of :attr:`Hardware.memory_timing`."""
+
 
 class ModelInputError(ValueError):
     """An analytical-model input is out of its domain (for example a zero-sized array)."""
@@ -35,6 +38,22 @@ class Hardware:
         acc_bits: accumulator (partial-sum) precision in bits.
         tech: name of the technology profile (see :func:`analytical_models.get_tech`).
         dataflows: dataflows the array can run; the mapping search picks among them.
+        memory_timing: how DRAM transfers are timed against compute.
+
+            * ``"overlapped"`` (default): one shared DRAM port of ``dram_bw_bytes_per_cycle``
+              for A, B and C, double-buffered, so transfers overlap compute except the first
+              A + B tile and the last C tile:
+              ``stall = max(exposed, dram_bytes / bw - (compute + fill_drain))``.
+            * ``"serial"``: an accelerator like SCALE-Sim v3 in its bandwidth-limited (USER)
+              mode: one DRAM port per operand (A read, B read, C write) of
+              ``dram_bw_bytes_per_cycle`` each and no overlap, i.e. load, then compute, then
+              drain: ``stall = load + drain`` with
+              ``load = max(A_port_bytes, B_port_bytes) / bw`` (the two read ports in parallel)
+              and ``drain = C_port_bytes / bw``. A and B are fetched padded to whole folds;
+              for WS / IS every row fold of K writes its M x N partial result to DRAM (at
+              ``bits``). Exact definitions in :mod:`analytical_models._model`. Only the timing
+              (and so the leakage energy) changes: the reported DRAM / SRAM bytes and access
+              energies are those of the overlapped model.
     """
 
     engine: str = "systolic"
@@ -49,6 +68,7 @@ class Hardware:
     acc_bits: int = 32
     tech: str = "horowitz45"
     dataflows: tuple[str, ...] = ("ws",)
+    memory_timing: str = "overlapped"
 
     def __post_init__(self) -> None:
         if self.pe_rows < 1 or self.pe_cols < 1:
@@ -68,6 +88,10 @@ class Hardware:
             raise ModelInputError(f"need 1 <= bits <= acc_bits, got {self.bits}, {self.acc_bits}")
         if not self.dataflows or any(d not in DATAFLOWS for d in self.dataflows):
             raise ModelInputError(f"dataflows must be a non-empty subset of {DATAFLOWS}")
+        if self.memory_timing not in MEMORY_TIMINGS:
+            raise ModelInputError(
+                f"memory_timing must be one of {MEMORY_TIMINGS}, got {self.memory_timing!r}"
+            )
 
     @property
     def n_pes(self) -> int:

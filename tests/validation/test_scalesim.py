@@ -12,9 +12,10 @@ Measured SCALE-Sim v3 behaviour (see the findings note) that these tests pin dow
   cycle above SCALE-Sim per GEMM.
 * limited bandwidth (``USER`` mode, one port per operand at ``bw`` words/cycle, operands fit
   in SRAM): ``Total Cycles (incl. prefetch) = ceil(max(A_pad, B_pad) / bw) + folds * per_fold
-  - 1 + ceil(C_writes / bw) - 1``: load, compute and drain do not overlap. The analytical model
-  overlaps them (double buffering) and shares one port, so it misses the 5 % / 20 % target;
-  that comparison is an expected failure until the lead decides (see the findings note).
+  - 1 + ceil(C_writes / bw) - 1``: load, compute and drain do not overlap. The analytical
+  model's ``memory_timing="serial"`` prices exactly this (without the rounding) and is held to
+  the 5 % median / 20 % worst target; the default overlapped timing (double buffering, one
+  shared port) is printed beside it for the record (it misses the target by design).
 """
 
 from __future__ import annotations
@@ -247,16 +248,58 @@ class BwRow:
     scalesim_stall: int
     closed_form: int
     model_cycles: float
+    """``memory_timing="serial"``, untiled mapping (see :func:`_model_limited`)."""
     model_stall: float
+    search_cycles: float
+    """``memory_timing="serial"``, best mapping of the tile search (<= ``model_cycles``)."""
+    overlapped_cycles: float
+    """Default ``memory_timing="overlapped"``, best mapping of the tile search."""
 
     @property
     def rel_err(self) -> float:
         return (self.model_cycles - self.scalesim_incl) / self.scalesim_incl
 
+    @property
+    def overlapped_rel_err(self) -> float:
+        return (self.overlapped_cycles - self.scalesim_incl) / self.scalesim_incl
+
+
+def _model_limited(case: BwCase) -> tuple[float, float, float, float]:
+    """``(serial untiled cycles, its stall, serial searched cycles, overlapped searched cycles)``.
+
+    SCALE-Sim has no tiling: it runs the whole GEMM as one layer in its fixed fold order. So
+    the like-for-like number is the serial model's *untiled* mapping
+    (``evaluate(gemm, hw, Mapping(df, M, N, K))``; the operands fit half of the 256 kB buffers
+    here, which the evaluate call checks). The serial search may only be faster (it can pick
+    any tile); it is printed, not asserted. The overlapped column is the default model as a
+    user would call it (``price``, searched).
+    """
+    import dataclasses
+
+    from analytical_models import Gemm, Hardware, Mapping, get_engine, price
+
+    m, n, k, rows, cols, df, bw = case
+    kb = LIMITED_SRAM_KB
+    hw = Hardware(
+        engine="systolic",
+        pe_rows=rows,
+        pe_cols=cols,
+        ifmap_sram_kb=kb,
+        filter_sram_kb=kb,
+        ofmap_sram_kb=kb,
+        dram_bw_bytes_per_cycle=float(bw),
+        bits=8,
+        dataflows=(df,),
+        memory_timing="serial",
+    )
+    gemm = Gemm(m=m, n=n, k=k)
+    untiled = get_engine("systolic").evaluate(gemm, hw, Mapping(dataflow=df, tile_m=m, tile_n=n, tile_k=k))
+    searched = price(gemm, hw, "latency").cost
+    overlapped = price(gemm, dataclasses.replace(hw, memory_timing="overlapped"), "latency").cost
+    return untiled.cycles, untiled.stall_cycles, searched.cycles, overlapped.cycles
+
 
 def _run_limited(cases: Iterable[BwCase], workdir: Path) -> list[BwRow]:
-    from analytical_models import Gemm, Hardware, price
-
     cases = list(cases)
     kb = LIMITED_SRAM_KB
 
@@ -268,19 +311,7 @@ def _run_limited(cases: Iterable[BwCase], workdir: Path) -> list[BwRow]:
         sims = list(pool.map(one, cases))
     out = []
     for case, sim in zip(cases, sims, strict=True):
-        m, n, k, rows, cols, df, bw = case
-        hw = Hardware(
-            engine="systolic",
-            pe_rows=rows,
-            pe_cols=cols,
-            ifmap_sram_kb=kb,
-            filter_sram_kb=kb,
-            ofmap_sram_kb=kb,
-            dram_bw_bytes_per_cycle=float(bw),
-            bits=8,
-            dataflows=(df,),
-        )
-        cost = price(Gemm(m=m, n=n, k=k), hw, "latency").cost
+        serial, serial_stall, searched, overlapped = _model_limited(case)
         out.append(
             BwRow(
                 case,
@@ -288,8 +319,10 @@ def _run_limited(cases: Iterable[BwCase], workdir: Path) -> list[BwRow]:
                 sim["total_cycles"],
                 sim["stall_cycles"],
                 scalesim_user_mode_closed_form(case),
-                cost.cycles,
-                cost.stall_cycles,
+                serial,
+                serial_stall,
+                searched,
+                overlapped,
             )
         )
     return out
@@ -299,20 +332,26 @@ def _print_limited(rows: list[BwRow], title: str) -> None:
     print(f"\n{title}")
     print(
         f"{'df':>3} {'RxC':>6} {'M':>5} {'N':>5} {'K':>5} {'bw':>4} {'ss incl':>9} "
-        f"{'ss total':>9} {'closed':>9} {'model':>10} {'rel err':>8}"
+        f"{'ss total':>9} {'closed':>9} {'serial':>10} {'err':>7} {'srch':>10} "
+        f"{'overlap':>10} {'err':>7}"
     )
     for r in rows:
         m, n, k, rr, cc, df, bw = r.case
         print(
             f"{df:>3} {f'{rr}x{cc}':>6} {m:>5} {n:>5} {k:>5} {bw:>4} {r.scalesim_incl:>9} "
             f"{r.scalesim_total:>9} {r.closed_form:>9} {r.model_cycles:>10.1f} "
-            f"{100 * r.rel_err:>7.1f}%"
+            f"{100 * r.rel_err:>6.2f}% {r.search_cycles:>10.1f} {r.overlapped_cycles:>10.1f} "
+            f"{100 * r.overlapped_rel_err:>6.1f}%"
         )
     med, worst = _summary([r.rel_err for r in rows])
+    o_med, o_worst = _summary([r.overlapped_rel_err for r in rows])
+    s_med, s_worst = _summary([(r.search_cycles - r.scalesim_incl) / r.scalesim_incl for r in rows])
     print(
-        f"{len(rows)} cases: model vs SCALE-Sim incl. prefetch: median |err| {100 * med:.1f}% "
-        f"(target {100 * LIMITED_MEDIAN_TARGET:.0f}%), worst {100 * worst:.1f}% "
-        f"(target {100 * LIMITED_WORST_TARGET:.0f}%)"
+        f"{len(rows)} cases vs SCALE-Sim incl. prefetch: serial (untiled) median |err| "
+        f"{100 * med:.2f}% (target {100 * LIMITED_MEDIAN_TARGET:.0f}%), worst {100 * worst:.2f}% "
+        f"(target {100 * LIMITED_WORST_TARGET:.0f}%); serial (searched) median {100 * s_med:.2f}%, "
+        f"worst {100 * s_worst:.2f}%; overlapped (searched, not asserted) median "
+        f"{100 * o_med:.1f}%, worst {100 * o_worst:.1f}%"
     )
 
 
@@ -338,16 +377,8 @@ def _check_closed_form(rows: list[BwRow]) -> None:
 def _check_model_limited(rows: list[BwRow]) -> None:
     med, worst = _summary([r.rel_err for r in rows])
     assert med <= LIMITED_MEDIAN_TARGET and worst <= LIMITED_WORST_TARGET, (
-        f"model vs SCALE-Sim USER mode: median {100 * med:.1f}%, worst {100 * worst:.1f}%"
+        f"serial model vs SCALE-Sim USER mode: median {100 * med:.1f}%, worst {100 * worst:.1f}%"
     )
-
-
-_LIMITED_XFAIL = pytest.mark.xfail(
-    strict=False,
-    reason="structural: SCALE-Sim v3 USER mode serialises load/compute/drain on three "
-    "per-operand ports and writes WS/IS partial sums to DRAM; the model overlaps and shares "
-    "one port (see /work/notes/scalesim_findings.md, section 3)",
-)
 
 
 def test_limited_bandwidth_scalesim_closed_form(limited_small: list[BwRow]) -> None:
@@ -355,13 +386,12 @@ def test_limited_bandwidth_scalesim_closed_form(limited_small: list[BwRow]) -> N
     _check_closed_form(limited_small)
 
 
-@_LIMITED_XFAIL
 def test_limited_bandwidth_model_small_grid(limited_small: list[BwRow]) -> None:
+    """``memory_timing="serial"`` (untiled) vs SCALE-Sim "Total Cycles (incl. prefetch)"."""
     _check_model_limited(limited_small)
 
 
 @pytest.mark.slow_validation
-@_LIMITED_XFAIL
 def test_limited_bandwidth_large_grid(scalesim_ready: Path, tmp_path: Path) -> None:
     rows = _run_limited(_bw_cases(SLOW_BW_ARRAYS, SLOW_BW_GEMMS, SLOW_BWS), tmp_path)
     _print_limited(rows, "SCALE-Sim v3 (USER, 256 kB SRAMs) vs analytical model, large grid")
