@@ -27,6 +27,7 @@ from analytical_models._timing import (
 )
 from analytical_models._types import (
     DATAFLOWS,
+    MEMORY_TIMINGS,
     ZERO_COST,
     Cost,
     Gemm,
@@ -42,6 +43,7 @@ __all__ = [
     "DATAFLOWS",
     "FOLD_CYCLES",
     "LOOP_ORDERS",
+    "MEMORY_TIMINGS",
     "OBJECTIVES",
     "SYSTOLIC",
     "ZERO_COST",

@@ -52,26 +52,36 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--rows", type=int, default=32, help="PE array rows R (default 32)")
     p.add_argument("--cols", type=int, default=32, help="PE array columns C (default 32)")
     p.add_argument(
-        "--dataflow", default="best",
+        "--dataflow",
+        default="best",
         help="ws, os, is, or best to search all three (default best); the "
         "contraction_engine always picks among all three",
     )
     p.add_argument("--ifmap-kb", type=float, default=64.0, help="ifmap buffer, kB (default 64)")
     p.add_argument("--filter-kb", type=float, default=64.0, help="filter buffer, kB (default 64)")
     p.add_argument("--ofmap-kb", type=float, default=64.0, help="ofmap buffer, kB (default 64)")
-    p.add_argument(
-        "--dram-bw", type=float, default=10.0, help="DRAM bandwidth, bytes/cycle (default 10)"
-    )
+    p.add_argument("--dram-bw", type=float, default=10.0, help="DRAM bandwidth, bytes/cycle (default 10)")
     p.add_argument("--freq-mhz", type=float, default=500.0, help="clock, MHz (default 500)")
     p.add_argument("--bits", type=int, default=8, help="operand precision, bits (default 8)")
     p.add_argument("--acc-bits", type=int, default=32, help="accumulator bits (default 32)")
-    p.add_argument("--tech", default="horowitz45", help=f"technology profile, one of "
-                   f"{', '.join(tech_names())} (default horowitz45)")
+    p.add_argument(
+        "--memory-timing",
+        default="overlapped",
+        choices=("overlapped", "serial"),
+        help="overlapped (double-buffered, default) or serial (SCALE-Sim-like: load, compute, drain)",
+    )
+    p.add_argument(
+        "--tech",
+        default="horowitz45",
+        help=f"technology profile, one of {', '.join(tech_names())} (default horowitz45)",
+    )
     p.add_argument("--engine", default="systolic", help="cost model (default systolic)")
     p.add_argument("--objective", default="latency", help="latency, energy or edp")
     for op in ("a", "b", "c"):
         p.add_argument(
-            f"--permute-{op}", type=int, default=0,
+            f"--permute-{op}",
+            type=int,
+            default=0,
             help=f"elements of {op.upper()} to re-lay-out (tensor shaping, default 0)",
         )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -80,13 +90,9 @@ def add_parser(subparsers: Any) -> None:
 
 def _build(args: argparse.Namespace) -> tuple[ArrayEngine, Gemm, Hardware, str]:
     if args.dataflow not in (*DATAFLOWS, "best"):
-        raise ModelInputError(
-            f"--dataflow must be one of ws, os, is, best; got {args.dataflow!r}"
-        )
+        raise ModelInputError(f"--dataflow must be one of ws, os, is, best; got {args.dataflow!r}")
     if args.objective not in OBJECTIVES:
-        raise ModelInputError(
-            f"--objective must be one of {', '.join(OBJECTIVES)}; got {args.objective!r}"
-        )
+        raise ModelInputError(f"--objective must be one of {', '.join(OBJECTIVES)}; got {args.objective!r}")
     get_tech(args.tech)
     engine = get_engine(args.engine)
     if not isinstance(engine, ArrayEngine):
@@ -95,15 +101,27 @@ def _build(args: argparse.Namespace) -> tuple[ArrayEngine, Gemm, Hardware, str]:
         if getattr(args, flag) < 0:
             raise ModelInputError(f"--{flag.replace('_', '-')} must be >= 0")
     gemm = Gemm(
-        m=args.m, n=args.n, k=args.k, batch=args.batch,
-        permute_a_elements=args.permute_a, permute_b_elements=args.permute_b,
+        m=args.m,
+        n=args.n,
+        k=args.k,
+        batch=args.batch,
+        permute_a_elements=args.permute_a,
+        permute_b_elements=args.permute_b,
         permute_c_elements=args.permute_c,
     )
     hw = Hardware(
-        engine=args.engine, pe_rows=args.rows, pe_cols=args.cols,
-        ifmap_sram_kb=args.ifmap_kb, filter_sram_kb=args.filter_kb, ofmap_sram_kb=args.ofmap_kb,
-        dram_bw_bytes_per_cycle=args.dram_bw, freq_mhz=args.freq_mhz, bits=args.bits,
-        acc_bits=args.acc_bits, tech=args.tech,
+        engine=args.engine,
+        pe_rows=args.rows,
+        pe_cols=args.cols,
+        ifmap_sram_kb=args.ifmap_kb,
+        filter_sram_kb=args.filter_kb,
+        ofmap_sram_kb=args.ofmap_kb,
+        dram_bw_bytes_per_cycle=args.dram_bw,
+        freq_mhz=args.freq_mhz,
+        bits=args.bits,
+        acc_bits=args.acc_bits,
+        tech=args.tech,
+        memory_timing=args.memory_timing,
         dataflows=DATAFLOWS if args.dataflow == "best" else (args.dataflow,),
     )
     return engine, gemm, hw, args.objective
@@ -167,9 +185,7 @@ def _table(r: dict[str, Any]) -> str:
         f"write {r['dram_write_bytes']:,.0f} B)"
     )
     for buf, a in r["sram_accesses"].items():
-        lines.append(
-            f"  {buf + ' SRAM':<13} read {a['read_bytes']:,.0f} B, write {a['write_bytes']:,.0f} B"
-        )
+        lines.append(f"  {buf + ' SRAM':<13} read {a['read_bytes']:,.0f} B, write {a['write_bytes']:,.0f} B")
     lines.append(f"area            {r['area_mm2']:.4f} mm2")
     return "\n".join(lines)
 

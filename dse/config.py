@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analytical_models import DATAFLOWS, OBJECTIVES, engine_names, tech_names
+from analytical_models import DATAFLOWS, MEMORY_TIMINGS, OBJECTIVES, engine_names, tech_names
 from dse._errors import ConfigError
 from dse._yaml import (
     as_float,
@@ -67,7 +67,13 @@ OBJECTIVE_SPECS: dict[str, ObjectiveSpec] = {
 """Objectives a study can choose, keyed by the metric name (which carries the unit)."""
 
 CONSTRAINT_KEYS: tuple[str, ...] = (
-    "area_mm2", "power_mw", "onchip_kb", "latency_ms", "energy_uj", "dsp_count", "bram_blocks",
+    "area_mm2",
+    "power_mw",
+    "onchip_kb",
+    "latency_ms",
+    "energy_uj",
+    "dsp_count",
+    "bram_blocks",
 )
 
 HARDWARE_KEYS: tuple[str, ...] = (
@@ -82,6 +88,7 @@ HARDWARE_KEYS: tuple[str, ...] = (
     "bits",
     "tech",
     "dataflow",
+    "memory_timing",
 )
 _LAYER_SPACE_KEYS = ("format", "d", "shape_top_k", "rank")
 
@@ -260,6 +267,7 @@ _HW_KIND = {
     "bits": "int",
     "tech": "str",
     "dataflow": "str",
+    "memory_timing": "str",
 }
 _HW_DEFAULTS: dict[str, Any] = {
     "engine": "systolic",
@@ -267,13 +275,16 @@ _HW_DEFAULTS: dict[str, Any] = {
     "bits": 8,
     "tech": "horowitz45",
     "dataflow": "ws",
+    "memory_timing": "overlapped",
 }
 _HW_CHOICES: dict[str, tuple[str, ...]] = {}
 
 
 def _hw_choices() -> dict[str, tuple[str, ...]]:
     if not _HW_CHOICES:
-        _HW_CHOICES.update(engine=engine_names(), tech=tech_names(), dataflow=(*DATAFLOWS, "any"))
+        _HW_CHOICES.update(
+            engine=engine_names(), tech=tech_names(), dataflow=(*DATAFLOWS, "any"), memory_timing=MEMORY_TIMINGS
+        )
     return _HW_CHOICES
 
 
@@ -306,19 +317,16 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
     names = [s.name for s in workload.layers]
     for name in overrides:
         if name not in names:
-            raise ConfigError(
-                source, join("model.layers", name), f"a layer of the workload {names}"
-            )
+            raise ConfigError(source, join("model.layers", name), f"a layer of the workload {names}")
     layers: list[LayerSpace] = []
     for layer_spec in workload.layers:
-        over = as_mapping(
-            overrides.get(layer_spec.name, {}) or {}, source, join("model.layers", layer_spec.name)
-        )
+        over = as_mapping(overrides.get(layer_spec.name, {}) or {}, source, join("model.layers", layer_spec.name))
         check_keys(over, _LAYER_SPACE_KEYS, source, join("model.layers", layer_spec.name))
         if layer_spec.format not in SEARCHABLE_FORMATS:
             if over:
                 raise ConfigError(
-                    source, join("model.layers", layer_spec.name),
+                    source,
+                    join("model.layers", layer_spec.name),
                     f"a layer whose format is one of {list(SEARCHABLE_FORMATS)} (this one is {layer_spec.format})",
                 )
             continue  # attention, embeddings, convolutions keep the workload's configuration
@@ -340,9 +348,7 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
         source=source,
         hardware=tuple(hardware),
         layers=tuple(layers),
-        path_policy=as_str(
-            policy.get("path", "hardware_aware"), source, "policy.path", choices=PATH_POLICIES
-        ),
+        path_policy=as_str(policy.get("path", "hardware_aware"), source, "policy.path", choices=PATH_POLICIES),
         path_optimizer=as_str(
             policy.get("path_optimizer", "dp"),
             source,
@@ -358,15 +364,11 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
         ),
     )
     if cfg.n_searched() == 0:
-        raise ConfigError(
-            source, "(space)", "at least one searched parameter; every value is fixed"
-        )
+        raise ConfigError(source, "(space)", "at least one searched parameter; every value is fixed")
     return cfg
 
 
-def _layer_space(
-    name: str, in_f: int, out_f: int, data: Mapping[str, Any], source: str, fld: str
-) -> LayerSpace:
+def _layer_space(name: str, in_f: int, out_f: int, data: Mapping[str, Any], source: str, fld: str) -> LayerSpace:
     fmt = _param(data.get("format", "ttm"), source, join(fld, "format"), kind="str")
     for v in param_values(fmt):
         if v not in ("ttm", "dense"):
@@ -543,8 +545,7 @@ def load_study_config(
     cons_raw = as_mapping(data.get("constraints", {}) or {}, src, "constraints")
     check_keys(cons_raw, CONSTRAINT_KEYS, src, "constraints")
     constraints = tuple(
-        ConstraintSpec(k, as_float(v, src, join("constraints", k), positive=True))
-        for k, v in cons_raw.items()
+        ConstraintSpec(k, as_float(v, src, join("constraints", k), positive=True)) for k, v in cons_raw.items()
     )
 
     smp = as_mapping(data.get("sampler", {}) or {}, src, "sampler")
@@ -556,9 +557,7 @@ def load_study_config(
     sampler = SamplerConfig(
         name=as_str(smp.get("name", "nsga2"), src, "sampler.name", choices=SAMPLERS),
         seed=seed,
-        population_size=as_int(
-            smp.get("population_size", 24), src, "sampler.population_size", minimum=2
-        ),
+        population_size=as_int(smp.get("population_size", 24), src, "sampler.population_size", minimum=2),
     )
     n_trials = as_int(data.get("n_trials", 100), src, "n_trials", minimum=1)
     if over.get("n_trials") is not None:

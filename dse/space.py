@@ -67,6 +67,7 @@ def suggest_hardware(trial: optuna.Trial, space: SpaceConfig) -> Hardware:
         bits=int(v["bits"]),
         tech=v["tech"],
         dataflows=DATAFLOWS if dataflow == "any" else (dataflow,),
+        memory_timing=v["memory_timing"],
     )
 
 

@@ -222,3 +222,16 @@ def test_changed_study_refuses_old_run_folder(
     path = _write(tmp_path, STUDY)
     code, _ = _run(path, tmp_path, capsys)
     assert code == 0
+
+
+def test_memory_timing_reaches_the_hardware(tmp_path: Path) -> None:
+    import optuna
+
+    from dse.config import load_study_config
+    from dse.space import suggest
+
+    space = {**SPACE, "hardware": {**SPACE["hardware"], "memory_timing": {"choices": ["overlapped", "serial"]}}}
+    cfg = load_study_config(_write(tmp_path, STUDY, space))
+    study = optuna.create_study(directions=cfg.directions, sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = {suggest(study.ask(), cfg).hardware.memory_timing for _ in range(24)}
+    assert seen == {"overlapped", "serial"}
