@@ -157,6 +157,11 @@ SPACE_CASES = [
         "hardware.dataflow",
     ),
     (
+        "bad memory timing",
+        {**SPACE, "hardware": {**SPACE["hardware"], "memory_timing": "eager"}},
+        "hardware.memory_timing",
+    ),
+    (
         "range inverted",
         {**SPACE, "model": {"default": {"rank": {"low": 8, "high": 2}}}},
         "rank.high",
