@@ -91,16 +91,17 @@ def open_study(cfg: StudyConfig, storage: str | None = None, *, create: bool = T
         try:
             if create:
                 study = optuna.create_study(
-                    storage=url, sampler=make_sampler(cfg), study_name=cfg.name, directions=directions,
+                    storage=url,
+                    sampler=make_sampler(cfg),
+                    study_name=cfg.name,
+                    directions=directions,
                     load_if_exists=True,
                 )
             else:
                 study = optuna.load_study(study_name=cfg.name, storage=url, sampler=make_sampler(cfg))
             break
         except KeyError:
-            raise ConfigError(
-                cfg.source, "name", f"an existing study; none called {cfg.name!r} has run yet"
-            ) from None
+            raise ConfigError(cfg.source, "name", f"an existing study; none called {cfg.name!r} has run yet") from None
         except (ImportError, ModuleNotFoundError) as exc:
             raise DSEError(f"storage {storage!r} needs a database driver that is not installed ({exc})") from None
         except Exception as exc:  # database errors: bad URL, server down, a concurrent schema creation
@@ -232,9 +233,12 @@ def evaluate_for_trial(
 class _Evaluator:
     """Evaluates a batch of designs in-process, in joblib processes or on a Dask cluster."""
 
-    def __init__(self, n_jobs: int, backend: str, scheduler: str | None) -> None:
+    def __init__(self, n_jobs: int, backend: str, scheduler: str | None, seen_limit: int = 50_000) -> None:
         self.kind = "inline"
         self.pool: Any = None
+        self.seen: dict[tuple[Design, tuple[str, ...], tuple[tuple[str, float], ...]], Outcome] = {}
+        self.seen_limit = seen_limit
+        self.hits = 0
         if backend == "dask":
             try:
                 from dask.distributed import Client
@@ -256,16 +260,25 @@ class _Evaluator:
     def __call__(
         self, designs: list[Design], objectives: tuple[str, ...], cons: tuple[tuple[str, float], ...]
     ) -> list[Outcome]:
+        """Outcomes of ``designs``, in order. A design seen before (samplers of discrete spaces
+        propose exact repeats) is answered from this process's cache and not dispatched."""
+        todo = list(dict.fromkeys(d for d in designs if (d, objectives, cons) not in self.seen))
         if self.kind == "inline":
-            return [evaluate_for_trial(d, objectives, cons) for d in designs]
-        if self.kind == "loky":
+            fresh = [evaluate_for_trial(d, objectives, cons) for d in todo]
+        elif self.kind == "loky":
             from joblib import delayed
 
-            return list(self.pool(delayed(evaluate_for_trial)(d, objectives, cons) for d in designs))
-        futures = self.pool.map(
-            evaluate_for_trial, designs, objectives=objectives, constraints=cons, pure=False
-        )
-        return list(self.pool.gather(futures))
+            fresh = list(self.pool(delayed(evaluate_for_trial)(d, objectives, cons) for d in todo))
+        else:
+            futures = self.pool.map(evaluate_for_trial, todo, objectives=objectives, constraints=cons, pure=False)
+            fresh = list(self.pool.gather(futures))
+        for d, out in zip(todo, fresh, strict=True):
+            self.seen[(d, objectives, cons)] = out
+        self.hits += len(designs) - len(todo)
+        outcomes = [self.seen[(d, objectives, cons)] for d in designs]
+        while len(self.seen) > self.seen_limit:  # oldest first, after this batch is answered
+            self.seen.pop(next(iter(self.seen)))
+        return outcomes
 
     def close(self) -> None:
         if self.kind == "dask":

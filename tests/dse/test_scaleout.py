@@ -43,8 +43,11 @@ def _complete(study: optuna.Study) -> dict[int, tuple[float, ...]]:
 def test_kill_9_then_resume_keeps_every_trial(tmp_path: Path) -> None:
     study_file = write_study(tmp_path, n_trials=160, population=4)
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen(_dse("run", str(study_file), "--run-dir", str(run_dir), "--quiet"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        _dse("run", str(study_file), "--run-dir", str(run_dir), "--quiet"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if (run_dir / "study.journal").exists():
@@ -61,8 +64,12 @@ def test_kill_9_then_resume_keeps_every_trial(tmp_path: Path) -> None:
     before = _complete(_journal_study(run_dir))
     assert 8 <= len(before) < 160
 
-    resumed = subprocess.run(_dse("resume", str(study_file), "--run-dir", str(run_dir), "--quiet"),
-                             capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(
+        _dse("resume", str(study_file), "--run-dir", str(run_dir), "--quiet"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert resumed.returncode == 0, resumed.stderr
     study = _journal_study(run_dir)
     after = _complete(study)
@@ -78,8 +85,12 @@ def test_three_workers_share_one_journal(tmp_path: Path) -> None:
     study_file = write_study(tmp_path, n_trials=120)
     run_dir = tmp_path / "run"
     procs = [
-        subprocess.Popen(_dse("worker", str(study_file), "--run-dir", str(run_dir), "--quiet"),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            _dse("worker", str(study_file), "--run-dir", str(run_dir), "--quiet"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     outs = [p.communicate(timeout=600) for p in procs]
@@ -130,10 +141,20 @@ def test_parallel_joblib_matches_inline(tmp_path: Path) -> None:
 def test_dask_backend(tmp_path: Path) -> None:
     distributed = pytest.importorskip("dask.distributed")
     study_file = write_study(tmp_path, n_trials=16)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        code = main(["run", str(study_file), "--run-dir", str(tmp_path / "dask"), "--quiet",
-                     "--backend", "dask", "--scheduler", cluster.scheduler_address])
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        code = main(
+            [
+                "run",
+                str(study_file),
+                "--run-dir",
+                str(tmp_path / "dask"),
+                "--quiet",
+                "--backend",
+                "dask",
+                "--scheduler",
+                cluster.scheduler_address,
+            ]
+        )
     assert code == 0
     cfg = load_study_config(study_file, overrides={"run_dir": tmp_path / "inline"})
     inline = open_study(cfg)
@@ -186,8 +207,17 @@ def postgres_url() -> Iterator[str]:
     with _socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    res = run_pg(str(pg / "pg_ctl"), "-D", str(data), "-l", str(data / "log"), "-w", "-o",
-                 f"-p {port} -k {sock} -h 127.0.0.1 -c max_connections=50", "start")
+    res = run_pg(
+        str(pg / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(data / "log"),
+        "-w",
+        "-o",
+        f"-p {port} -k {sock} -h 127.0.0.1 -c max_connections=50",
+        "start",
+    )
     assert res.returncode == 0, res.stderr + (data / "log").read_text() if (data / "log").exists() else res.stderr
     try:
         res = run_pg(str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", user, "dse")
@@ -202,9 +232,12 @@ def postgres_url() -> Iterator[str]:
 def test_three_workers_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
     study_file = write_study(tmp_path, n_trials=45)
     procs = [
-        subprocess.Popen(_dse("worker", str(study_file), "--storage", postgres_url, "--quiet",
-                              "--run-dir", str(tmp_path / "run")),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            _dse("worker", str(study_file), "--storage", postgres_url, "--quiet", "--run-dir", str(tmp_path / "run")),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     outs = [p.communicate(timeout=600) for p in procs]
@@ -216,3 +249,28 @@ def test_three_workers_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
     assert len({t.user_attrs["worker"] for t in done}) >= 2
     # the CLI reads the same study back from PostgreSQL
     assert main(["status", str(study_file), "--storage", postgres_url, "--run-dir", str(tmp_path / "run")]) == 0
+
+
+def test_repeated_designs_are_evaluated_once(tmp_path: Path) -> None:
+    from dse import study as study_mod
+
+    study_file = write_study(tmp_path, n_trials=4)
+    cfg = load_study_config(study_file, overrides={"run_dir": tmp_path / "r"})
+    st = open_study(cfg)
+    design = study_mod.suggest(st.ask(), cfg)
+    calls: list[object] = []
+    original = study_mod.evaluate_for_trial
+
+    def counting(*args: object) -> study_mod.Outcome:
+        calls.append(args[0])
+        return original(*args)  # type: ignore[arg-type]
+
+    study_mod.evaluate_for_trial = counting  # type: ignore[assignment]
+    try:
+        ev = study_mod._Evaluator(1, "loky", None, seen_limit=2)
+        first = ev([design, design], cfg.objectives, ())
+        again = ev([design], cfg.objectives, ())
+    finally:
+        study_mod.evaluate_for_trial = original  # type: ignore[assignment]
+    assert len(calls) == 1 and ev.hits == 2
+    assert first[0] == first[1] == again[0] and first[0].values is not None
