@@ -10,7 +10,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -442,6 +442,7 @@ class StudyConfig:
     timeout_s: float | None
     run_dir: Path
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    space_raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def directions(self) -> list[str]:
@@ -449,15 +450,38 @@ class StudyConfig:
         return list(self.objective_directions)
 
     def fingerprint(self) -> str:
-        """Hash of what makes two runs the same study (objectives, space, workload, mode)."""
+        """Hash of what makes two runs the same study: objectives and their directions, mode,
+        constraints, the workload's layers and the search space as the user wrote it.
+
+        Built from user-visible values only (layer fields that differ from their defaults, the
+        space file's data), so a new TNN-DSE version that adds a defaulted option does not
+        orphan existing run folders. Budgets, seeds, samplers and descriptions may change.
+        """
         payload = {
             "objectives": self.objectives,
             "directions": self.objective_directions,
             "mode": self.mode,
-            "workload": repr(self.workload),
-            "space": repr(self.space),
+            "constraints": sorted((c.metric, c.max) for c in self.constraints),
+            "workload": {
+                "batch": self.workload.batch,
+                "seq_len": self.workload.seq_len,
+                "layers": [_non_default_fields(s) for s in self.workload.layers],
+            },
+            "space": self.space_raw,
         }
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+        text = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _non_default_fields(obj: Any) -> dict[str, Any]:
+    """The dataclass fields of ``obj`` whose value differs from the field's default."""
+    out: dict[str, Any] = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if f.default is not MISSING and value == f.default:
+            continue
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
 
 
 def parse_objectives(value: Any, src: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -536,9 +560,12 @@ def load_study_config(
     sp_raw = data["space"]
     if isinstance(sp_raw, str):
         sp_path = base / sp_raw
-        space = parse_space(load_yaml(sp_path), source=str(sp_path), workload=workload)
+        space_data = load_yaml(sp_path)
+        space = parse_space(space_data, source=str(sp_path), workload=workload)
     else:
-        space = parse_space(as_mapping(sp_raw, src, "space"), source=src, workload=workload)
+        space_data = as_mapping(sp_raw, src, "space")
+        space = parse_space(space_data, source=src, workload=workload)
+    space_data = {k: v for k, v in space_data.items() if k not in ("name", "description")}
 
     objectives, directions = parse_objectives(data["objectives"], src)
 
@@ -587,4 +614,5 @@ def load_study_config(
         timeout_s=timeout_s,
         run_dir=run_dir,
         raw=data,
+        space_raw=space_data,
     )

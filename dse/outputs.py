@@ -13,7 +13,7 @@ from dse._design import Design
 from dse.config import StudyConfig
 from dse.evaluate import evaluate
 from dse.export import ExportError, get_exporter
-from dse.report import write_dashboard
+from dse.report import hypervolume_info, write_dashboard
 from dse.results import pareto_frame, trials_frame
 from dse.study import complete_trials
 
@@ -60,6 +60,24 @@ def export_designs(
     return written
 
 
+def write_hypervolume(path: Path, df: pd.DataFrame, cfg: StudyConfig) -> Path:
+    """``hypervolume.csv``: normalized hypervolume of the feasible front after each finished trial.
+
+    The header comments give the bounds used for the normalization and the reference point (1.1
+    in every normalized objective), in the objectives' own units.
+    """
+    hv = hypervolume_info(df, cfg.objectives, cfg.directions)
+    lines = [
+        f"# objectives: {', '.join(f'{o} ({d})' for o, d in zip(hv.objectives, hv.directions, strict=True))}",
+        f"# normalization bounds (minimization form, maximized objectives negated): lower={hv.lower} upper={hv.upper}",
+        f"# reference point (objective units): {hv.reference}; hypervolume is a fraction of the 1.1^m box",
+        "trial,hypervolume_normalized",
+    ]
+    lines += [f"{t},{v:.6f}" for t, v in zip(hv.trials, hv.hypervolume, strict=True)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def write_outputs(
     study: optuna.Study, cfg: StudyConfig, *, dashboard: bool = True, detail: Sequence[int] | str = ()
 ) -> Outputs:
@@ -75,6 +93,7 @@ def write_outputs(
     html = run_dir / "dashboard.html"
     if dashboard:
         write_dashboard(html, cfg, study, df=df, front=front, detail=detail)
+    write_hypervolume(run_dir / "hypervolume.csv", df, cfg)
     exports_dir = run_dir / "exports"
     if exports_dir.is_dir():
         for old in exports_dir.glob("trial_*.json"):

@@ -27,7 +27,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_outputs_written(quick_run: Path) -> None:
-    for name in ("study.journal", "trials.csv", "pareto.csv", "dashboard.html"):
+    for name in ("study.journal", "trials.csv", "pareto.csv", "dashboard.html", "hypervolume.csv"):
         assert (quick_run / name).is_file(), name
     trials = pd.read_csv(quick_run / "trials.csv")
     assert len(trials) == 40
@@ -55,6 +55,10 @@ def test_outputs_written(quick_run: Path) -> None:
         assert not dominated
     exports = sorted((quick_run / "exports").glob("trial_*.json"))
     assert len(exports) == len(front)
+    hv_lines = (quick_run / "hypervolume.csv").read_text().splitlines()
+    assert any(line.startswith("# reference point") for line in hv_lines)
+    hv = [float(line.split(",")[1]) for line in hv_lines if line[:1].isdigit()]
+    assert hv and all(0 < v <= 1 for v in hv) and hv == sorted(hv)  # the front only improves
 
 
 def test_dashboard_is_offline_and_has_fronts(quick_run: Path) -> None:

@@ -113,9 +113,7 @@ STUDY_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("label", "field", "value", "file", "needle"), STUDY_CASES, ids=[c[0] for c in STUDY_CASES]
-)
+@pytest.mark.parametrize(("label", "field", "value", "file", "needle"), STUDY_CASES, ids=[c[0] for c in STUDY_CASES])
 def test_study_mistakes(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -213,9 +211,7 @@ def test_invalid_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 2 and "study.yaml" in err and "YAML" in err
 
 
-def test_changed_study_refuses_old_run_folder(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_changed_study_refuses_old_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _write(tmp_path, STUDY)
     code, _ = _run(path, tmp_path, capsys)
     assert code == 0
@@ -240,3 +236,15 @@ def test_memory_timing_reaches_the_hardware(tmp_path: Path) -> None:
     study = optuna.create_study(directions=cfg.directions, sampler=optuna.samplers.RandomSampler(seed=0))
     seen = {suggest(study.ask(), cfg).hardware.memory_timing for _ in range(24)}
     assert seen == {"overlapped", "serial"}
+
+
+def test_fingerprint_ignores_budget_seed_and_description_but_not_the_space(tmp_path: Path) -> None:
+    from dse.config import load_study_config
+
+    base = load_study_config(_write(tmp_path, STUDY)).fingerprint()
+    tweaked = {**STUDY, "n_trials": 99, "description": "again", "sampler": {"name": "tpe", "seed": 4}}
+    assert load_study_config(_write(tmp_path, tweaked)).fingerprint() == base
+    wider = {**SPACE, "hardware": {**SPACE["hardware"], "pe_cols": {"choices": [16, 32]}}}
+    assert load_study_config(_write(tmp_path, STUDY, wider)).fingerprint() != base
+    other_mode = {**STUDY, "mode": "inference"}
+    assert load_study_config(_write(tmp_path, other_mode)).fingerprint() != base
