@@ -8,44 +8,18 @@
 #
 # ZigZag pins its own numpy / networkx / onnx versions, so it never enters the project's venv.
 set -euo pipefail
+# shellcheck source=tools/_tool_venv.sh
+. "$(dirname "$0")/_tool_venv.sh"
 
 VENV="${TNN_DSE_ZIGZAG_VENV:-$HOME/.cache/tnn-dse/zigzag-venv}"
 ZIGZAG_VERSION="${TNN_DSE_ZIGZAG_VERSION:-3.9.1}"
 
-if [[ -n "${TNN_DSE_ZIGZAG_PYTHON:-}" ]]; then
-    PY="$TNN_DSE_ZIGZAG_PYTHON"
-elif command -v python3.11 >/dev/null 2>&1; then
-    PY="python3.11"
-else
-    PY="python3"
-fi
-
-ready() {
-    [[ -x "$VENV/bin/python" ]] || return 1
-    "$VENV/bin/python" - "$ZIGZAG_VERSION" <<'PYEOF' >/dev/null 2>&1
+CHECK="
 import sys
 from importlib.metadata import version
-from zigzag.api import get_hardware_performance_zigzag  # noqa: F401
-sys.exit(0 if version("zigzag-dse") == sys.argv[1] else 1)
-PYEOF
-}
+from zigzag.api import get_hardware_performance_zigzag
+sys.exit(0 if version('zigzag-dse') == '${ZIGZAG_VERSION}' else 1)
+"
 
-if ready; then
-    echo "zigzag venv ready: $VENV"
-    exit 0
-fi
-
-mkdir -p "$(dirname "$VENV")"
-if [[ ! -x "$VENV/bin/python" ]]; then
-    "$PY" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
 # zigzag-dse 3.9.1 imports `six` (parser/upgraded_validator.py) without declaring it.
-"$VENV/bin/python" -m pip install --quiet "zigzag-dse==${ZIGZAG_VERSION}" six
-
-if ready; then
-    echo "zigzag venv ready: $VENV"
-else
-    echo "zigzag venv at $VENV failed its import check" >&2
-    exit 1
-fi
+ensure_tool_venv zigzag "$VENV" "${TNN_DSE_ZIGZAG_PYTHON:-}" "$CHECK" "zigzag-dse==${ZIGZAG_VERSION}" six

@@ -21,10 +21,9 @@ from optuna.trial import TrialState
 from dse.cli import main
 from dse.config import load_study_config
 from dse.study import enumerate_space, open_study, run_trials
+from tests._tools import require_tool
 
 from .scaleout_study import write_study
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def _journal_study(run_dir: Path) -> optuna.Study:
@@ -179,10 +178,11 @@ def _pg_bin() -> Path | None:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     pg = _pg_bin()
-    if pg is None or shutil.which("runuser") is None:
-        if IN_CI:
-            pytest.fail("PostgreSQL server binaries are missing (.ci/run installs the Debian package)")
-        pytest.skip("PostgreSQL server not installed")
+    require_tool(
+        pg is not None and shutil.which("runuser") is not None,
+        "PostgreSQL server binaries (.ci/run installs the Debian package)",
+    )
+    assert pg is not None
     pytest.importorskip("psycopg")
     import tempfile
 

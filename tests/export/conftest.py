@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from dse._design import Design, Metrics
+from tests._tools import require_tool
 from tests.export.designs import small_design
 
-
-def require_tool(available: bool, what: str) -> None:
-    """Skip when an outside tool is missing, except under ``CI=true`` where that fails."""
-    if available:
-        return
-    if os.environ.get("CI", "").strip().lower() == "true":
-        pytest.fail(f"{what} is missing (CI=true requires it)")
-    pytest.skip(f"{what} is missing")
+__all__ = ["require_tool"]
 
 
 @pytest.fixture(scope="session")

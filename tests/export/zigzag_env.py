@@ -10,13 +10,11 @@ interpreter calling ``zigzag.api.get_hardware_performance_zigzag`` on the files 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SETUP_SCRIPT = REPO_ROOT / "tools" / "zigzag_setup.sh"
+from tests._tools import ZIGZAG
 
 # Runs inside the ZigZag venv. Latency is ZigZag's ``latency_total2`` (cycles, including
 # on-/off-loading), energy ``energy_total`` (pJ); per-layer figures come from the CMEs.
@@ -33,37 +31,11 @@ print("ZIGZAG_RESULT " + json.dumps({"energy_pj": float(energy), "latency_cycles
                                      "layers": layers}))
 """
 
-
-def zigzag_venv() -> Path:
-    """Location of the ZigZag virtual environment."""
-    env = os.environ.get("TNN_DSE_ZIGZAG_VENV")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "tnn-dse" / "zigzag-venv"
-
-
-def zigzag_python() -> Path:
-    return zigzag_venv() / "bin" / "python"
-
-
-def zigzag_available() -> bool:
-    """True if the venv exists and imports the ZigZag API (creates nothing)."""
-    py = zigzag_python()
-    if not py.is_file():
-        return False
-    proc = subprocess.run(
-        [str(py), "-c", "from zigzag.api import get_hardware_performance_zigzag"],
-        capture_output=True,
-        check=False,
-    )
-    return proc.returncode == 0
-
-
-def ensure_zigzag_venv() -> Path:
-    """Create the ZigZag venv via tools/zigzag_setup.sh if needed; return its python."""
-    if not zigzag_available():
-        subprocess.run(["bash", str(SETUP_SCRIPT)], check=True)
-    return zigzag_python()
+# where ZigZag's environment lives, and creating it: one implementation for every tool venv
+zigzag_venv = ZIGZAG.venv
+zigzag_python = ZIGZAG.python
+zigzag_available = ZIGZAG.available
+ensure_zigzag_venv = ZIGZAG.ensure
 
 
 def run_zigzag(
@@ -79,8 +51,7 @@ def run_zigzag(
     py = ensure_zigzag_venv()
     workdir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
-        [str(py), "-c", _DRIVER, str(workload), str(accelerator), str(mapping),
-         str(workdir / "zigzag_out"), opt],
+        [str(py), "-c", _DRIVER, str(workload), str(accelerator), str(mapping), str(workdir / "zigzag_out"), opt],
         capture_output=True,
         text=True,
         cwd=workdir,
@@ -90,8 +61,7 @@ def run_zigzag(
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("ZIGZAG_RESULT ")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(
-            f"ZigZag failed, rc={proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\n"
-            f"stderr:\n{proc.stderr[-3000:]}"
+            f"ZigZag failed, rc={proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
         )
     result: dict[str, Any] = json.loads(lines[-1].removeprefix("ZIGZAG_RESULT "))
     return result

@@ -6,7 +6,6 @@ without them, fails without them when ``CI=true``.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import time
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests._tools import require_tool
 from tests.report.conftest import SmallRun
 
 pytestmark = pytest.mark.external
@@ -49,10 +49,7 @@ def _missing() -> str:
 @pytest.fixture
 def driver(tmp_path: Path) -> Iterator[Any]:
     reason = _missing()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_tool(not reason, reason)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -41,8 +41,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SETUP_SCRIPT = REPO_ROOT / "tools" / "scalesim_setup.sh"
+from tests._tools import SCALESIM
+
 SCALESIM_VERSION = "3.0.0"
 
 # Runs inside the SCALE-Sim venv.  ``scalesim.scale`` (the CLI) always saves
@@ -59,37 +59,11 @@ s.run_scale(top_path=out)
 
 _DATAFLOWS = ("ws", "is", "os")
 
-
-def scalesim_venv() -> Path:
-    """Location of the SCALE-Sim virtual environment."""
-    env = os.environ.get("TNN_DSE_SCALESIM_VENV")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "tnn-dse" / "scalesim-venv"
-
-
-def scalesim_python() -> Path:
-    return scalesim_venv() / "bin" / "python"
-
-
-def scalesim_available() -> bool:
-    """True if the venv exists and imports scalesim (does not create anything)."""
-    py = scalesim_python()
-    if not py.is_file():
-        return False
-    proc = subprocess.run(
-        [str(py), "-c", "from scalesim.scale_sim import scalesim"],
-        capture_output=True,
-        check=False,
-    )
-    return proc.returncode == 0
-
-
-def ensure_scalesim_venv() -> Path:
-    """Create the SCALE-Sim venv via tools/scalesim_setup.sh if needed; return its python."""
-    if not scalesim_available():
-        subprocess.run(["bash", str(SETUP_SCRIPT)], check=True)
-    return scalesim_python()
+# where SCALE-Sim's environment lives, and creating it: one implementation for every tool venv
+scalesim_venv = SCALESIM.venv
+scalesim_python = SCALESIM.python
+scalesim_available = SCALESIM.available
+ensure_scalesim_venv = SCALESIM.ensure
 
 
 def _write_cfg(

@@ -21,7 +21,6 @@ Measured SCALE-Sim v3 behaviour (see the findings note) that these tests pin dow
 from __future__ import annotations
 
 import math
-import os
 import statistics
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from tests._tools import require_tool
 from tests.validation.scalesim_env import run_scalesim, scalesim_available, scalesim_venv
 
 pytestmark = pytest.mark.external
@@ -79,11 +79,7 @@ def scalesim_fold_formula(m: int, n: int, k: int, rows: int, cols: int, df: str)
 @pytest.fixture(scope="module")
 def scalesim_ready() -> Path:
     """The SCALE-Sim venv; skip (or fail under CI=true) when it is missing."""
-    if not scalesim_available():
-        msg = f"SCALE-Sim venv not found or broken at {scalesim_venv()} (create it with tools/scalesim_setup.sh)"
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require_tool(scalesim_available(), f"SCALE-Sim venv at {scalesim_venv()} (create it with tools/scalesim_setup.sh)")
     return scalesim_venv()
 
 
