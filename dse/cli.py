@@ -13,7 +13,7 @@ from typing import Any
 
 from dse._design import Design
 from dse._errors import ConfigError, DSEError
-from dse.config import StudyConfig, load_study_config
+from dse.config import EXHAUSTIVE_LIMIT, StudyConfig, load_study_config
 
 
 def _study_args(p: argparse.ArgumentParser) -> None:
@@ -70,21 +70,20 @@ def _finish(study: Any, cfg: StudyConfig, summary: Any) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from dse.study import open_study, run_dir_exists, run_exhaustive, run_trials
+    from dse.study import enumerate_space, open_study, run_dir_exists, run_exhaustive, run_trials
 
     cfg = _load(args, n_trials=args.n_trials, timeout_s=args.timeout, seed=args.seed)
-    if args.exhaustive:
-        from dse.study import space_size
-
-        size = space_size(cfg, args.exhaustive_limit)  # validates before anything is written
-        print(f"exhaustive: {size} designs in the space", file=sys.stderr)
+    points: list[dict[str, Any]] | None = None
+    if args.exhaustive:  # enumerated (and validated) before anything is written
+        points = list(enumerate_space(cfg, args.exhaustive_limit))
+        print(f"exhaustive: {len(points)} designs in the space", file=sys.stderr)
     resuming = run_dir_exists(cfg) or bool(args.storage)
     study = open_study(cfg, args.storage)
     n_before = len(study.trials)
     _announce("Resuming" if resuming and n_before else "Starting", cfg, n_before, args.storage or str(cfg.run_dir))
     common = {"n_jobs": args.n_jobs, "backend": args.backend, "scheduler": args.scheduler, "progress": not args.quiet}
     if args.exhaustive:
-        summary = run_exhaustive(study, cfg, limit=args.exhaustive_limit, **common)
+        summary = run_exhaustive(study, cfg, limit=args.exhaustive_limit, points=points, **common)
     else:
         summary = run_trials(study, cfg, n_trials=cfg.n_trials, timeout_s=cfg.timeout_s, **common)
     return _finish(study, cfg, summary)
@@ -99,8 +98,14 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     study = open_study(cfg, args.storage, create=False)
     _announce("Resuming", cfg, len(study.trials), args.storage or str(cfg.run_dir))
     summary = run_trials(
-        study, cfg, until_total=cfg.n_trials, timeout_s=cfg.timeout_s, n_jobs=args.n_jobs,
-        backend=args.backend, scheduler=args.scheduler, progress=not args.quiet,
+        study,
+        cfg,
+        until_total=cfg.n_trials,
+        timeout_s=cfg.timeout_s,
+        n_jobs=args.n_jobs,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        progress=not args.quiet,
     )
     return _finish(study, cfg, summary)
 
@@ -111,8 +116,14 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     cfg = _load(args, n_trials=args.n_trials, timeout_s=args.timeout, seed=args.seed)
     study = open_study(cfg, args.storage)
     summary = run_trials(
-        study, cfg, until_total=cfg.n_trials, timeout_s=cfg.timeout_s, n_jobs=args.n_jobs,
-        backend=args.backend, scheduler=args.scheduler, progress=not args.quiet,
+        study,
+        cfg,
+        until_total=cfg.n_trials,
+        timeout_s=cfg.timeout_s,
+        n_jobs=args.n_jobs,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        progress=not args.quiet,
         batch_size=args.batch_size,
     )
     print(
@@ -193,10 +204,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     counts = {s.name.lower(): 0 for s in TrialState}
     for t in study.get_trials(deepcopy=False):
         counts[t.state.name.lower()] += 1
-    print(
-        f"study {cfg.name!r} in {cfg.run_dir}: "
-        + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-    )
+    print(f"study {cfg.name!r} in {cfg.run_dir}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
     return 0
 
 
@@ -262,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-trials", type=int, help="trials to run now (default: the study's n_trials)")
     _exec_args(p)
     p.add_argument("--exhaustive", action="store_true", help="evaluate every design of the (small) space")
-    p.add_argument("--exhaustive-limit", type=int, default=20_000, help="largest space --exhaustive accepts")
+    p.add_argument("--exhaustive-limit", type=int, default=EXHAUSTIVE_LIMIT, help="largest space --exhaustive accepts")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("resume", help="continue a study until it holds n_trials completed trials")

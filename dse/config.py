@@ -35,6 +35,8 @@ from dse.workload import (
 MODES: tuple[str, ...] = ("inference", "training")
 PATH_POLICIES: tuple[str, ...] = ("hardware_aware", "mac_optimal", "searched")
 PATH_OPTIMIZERS: tuple[str, ...] = ("dp", "exhaustive", "greedy")
+EXHAUSTIVE_LIMIT = 20_000
+"""Default largest space ``dse run --exhaustive`` enumerates (designs)."""
 SEARCHABLE_FORMATS: tuple[str, ...] = ("ttm", "dense")
 """Layer formats whose configuration (TT-matrix or dense, depth, shapes, rank) a space searches."""
 SAMPLERS: tuple[str, ...] = ("nsga2", "nsga3", "tpe", "random", "qmc", "bruteforce")

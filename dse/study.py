@@ -28,7 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 from dse._design import Design, Metrics
 from dse._errors import ConfigError, DSEError
 from dse._storage import BatchSyncJournalFileBackend
-from dse.config import StudyConfig
+from dse.config import EXHAUSTIVE_LIMIT, StudyConfig
 from dse.evaluate import EvaluationError, evaluate
 from dse.space import suggest
 
@@ -37,8 +37,6 @@ FINGERPRINT_ATTR = "tnn_dse_fingerprint"
 WORKER_ATTR = "worker"
 STALE_UNOWNED_S = 600.0
 """A running trial with no recorded worker is considered dead after this many seconds."""
-EXHAUSTIVE_LIMIT = 20_000
-"""Default largest space ``--exhaustive`` enumerates."""
 
 BACKENDS: tuple[str, ...] = ("loky", "dask")
 
@@ -475,23 +473,23 @@ def enumerate_space(cfg: StudyConfig, limit: int = EXHAUSTIVE_LIMIT) -> Iterator
             return
 
 
-def space_size(cfg: StudyConfig, limit: int = EXHAUSTIVE_LIMIT) -> int:
-    """Number of designs in the space (raises past ``limit``)."""
-    return sum(1 for _ in enumerate_space(cfg, limit))
-
-
 def run_exhaustive(
     study: optuna.Study,
     cfg: StudyConfig,
     *,
     limit: int = EXHAUSTIVE_LIMIT,
+    points: Sequence[dict[str, Any]] | None = None,
     n_jobs: int = 1,
     backend: str = "loky",
     scheduler: str | None = None,
     progress: bool = True,
 ) -> RunSummary:
-    """Evaluate every design of the space not yet in the study (resumable)."""
-    everything = list(enumerate_space(cfg, limit))
+    """Evaluate every design of the space not yet in the study (resumable).
+
+    ``points`` is the space's enumeration when the caller already has it
+    (:func:`enumerate_space`); otherwise it is enumerated here.
+    """
+    everything = list(enumerate_space(cfg, limit)) if points is None else points
     seen = {
         tuple(sorted(t.params.items()))
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.WAITING))

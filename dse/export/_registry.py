@@ -28,9 +28,7 @@ def get_exporter(name: str) -> Exporter:
     try:
         return _EXPORTERS[name]
     except KeyError:
-        raise ExportError(
-            f"unknown export target {name!r}; expected one of {sorted(_EXPORTERS)}"
-        ) from None
+        raise ExportError(f"unknown export target {name!r}; expected one of {sorted(_EXPORTERS)}") from None
 
 
 def exporter_names() -> tuple[str, ...]:

@@ -82,8 +82,7 @@ def gemmini_sizes(design: Design) -> dict[str, int]:
     dim = hw.pe_rows
     if not _is_pow2(dim):
         raise ExportError(
-            f"Gemmini cannot build this design: DIM = {dim} is not a power of two "
-            f"(nearest: {_pow2_neighbours(dim)})"
+            f"Gemmini cannot build this design: DIM = {dim} is not a power of two (nearest: {_pow2_neighbours(dim)})"
         )
     if hw.bits not in _ELEM_TYPES:
         raise ExportError(
@@ -140,7 +139,7 @@ def export_gemmini(design: Design, metrics: Metrics, out_dir: Path, stem: str) -
 // Add to Gemmini's configs (e.g. src/main/scala/gemmini/CustomConfigs.scala) and select it.
 // Scratchpad = ifmap {hw.ifmap_sram_kb:g} kB + filter {hw.filter_sram_kb:g} kB (rounded up);
 // accumulator = ofmap {hw.ofmap_sram_kb:g} kB (rounded up). Clock {hw.freq_mhz:g} MHz is set by
-// the SoC, not here. Dataflows of the design: {'/'.join(hw.dataflows)}.
+// the SoC, not here. Dataflows of the design: {"/".join(hw.dataflows)}.
 package gemmini
 
 import chisel3._

@@ -97,20 +97,19 @@ def header_text(design: Design, metrics: Metrics, stem: str) -> str:
         f"constexpr Dataflow DATAFLOW = Dataflow::{_DF[dataflow]};",
         f"constexpr unsigned DATAFLOW_MASK = {mask}u;  // WS = 1, OS = 2, IS = 4",
         "",
-        "static_assert(PE_ROWS > 0 && PE_COLS > 0, \"empty PE array\");",
+        'static_assert(PE_ROWS > 0 && PE_COLS > 0, "empty PE array");',
         "static_assert(IFMAP_BUFFER_BYTES > 0 && FILTER_BUFFER_BYTES > 0 && OFMAP_BUFFER_BYTES > 0,",
-        "              \"buffer bytes must be > 0\");",
-        "static_assert(BITS > 0 && ACC_BITS >= BITS, \"need 0 < BITS <= ACC_BITS\");",
+        '              "buffer bytes must be > 0");',
+        'static_assert(BITS > 0 && ACC_BITS >= BITS, "need 0 < BITS <= ACC_BITS");',
         "static_assert((DATAFLOW_MASK & static_cast<unsigned>(DATAFLOW)) != 0u,",
-        "              \"DATAFLOW must be one the hardware allows\");",
+        '              "DATAFLOW must be one the hardware allows");',
         "",
     ]
     by_pass: dict[tuple[str, str], list[str]] = {}
     for g in gemms:
         s = g.step
         by_pass.setdefault((g.layer, g.pass_name), []).append(
-            f"    {{\"{s.lhs}\", \"{s.rhs}\", {s.batch}, {s.m}, {s.n}, {s.k}, "
-            f"Dataflow::{_DF[g.dataflow]}}},"
+            f'    {{"{s.lhs}", "{s.rhs}", {s.batch}, {s.m}, {s.n}, {s.k}, Dataflow::{_DF[g.dataflow]}}},'
         )
     pass_rows: list[str] = []
     for spec in design.workload.layers:
@@ -132,7 +131,7 @@ def header_text(design: Design, metrics: Metrics, stem: str) -> str:
                 if math.prod(shape) == (spec.in_features if label == "in" else spec.out_features):
                     lines.append(
                         f"static_assert(product({label.upper()}_SHAPE, {len(shape)}) == {total}, "
-                        f"\"{label}_shape product != {feat.lower()}\");"
+                        f'"{label}_shape product != {feat.lower()}");'
                     )
                 else:
                     lines.append(f"// {label}_shape is not a factorization of {feat.lower()} here")
@@ -149,9 +148,7 @@ def header_text(design: Design, metrics: Metrics, stem: str) -> str:
             else:
                 steps_ref = "nullptr"
             lines.append(f"constexpr int {table}_STEPS = {len(rows)};")
-            pass_rows.append(
-                f"    {{\"{p.layer}\", \"{p.pass_name}\", {steps_ref}, {len(rows)}, {p.count}}},"
-            )
+            pass_rows.append(f'    {{"{p.layer}", "{p.pass_name}", {steps_ref}, {len(rows)}, {p.count}}},')
         lines += ["", f"}}  // namespace {lns}", ""]
     if pass_rows:
         lines += ["constexpr Pass PASSES[] = {", *pass_rows, "};"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from dse._design import Design, Metrics
 from dse.export._registry import register_exporter
@@ -14,15 +15,20 @@ from dse.export._registry import register_exporter
 FORMAT_VERSION = 1
 
 
-def export_json(design: Design, metrics: Metrics, out_dir: Path, stem: str) -> list[Path]:
-    """Write ``<stem>.json`` into ``out_dir``; returns the written path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{stem}.json"
-    record = {
+def design_record(design: Design, metrics: Metrics) -> dict[str, Any]:
+    """The record the ``json`` and ``yaml`` targets write: format version, design, metrics."""
+    return {
         "tnn_dse_design": FORMAT_VERSION,
         "design": design.to_dict(),
         "metrics": metrics.to_dict(),
     }
+
+
+def export_json(design: Design, metrics: Metrics, out_dir: Path, stem: str) -> list[Path]:
+    """Write ``<stem>.json`` into ``out_dir``; returns the written path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{stem}.json"
+    record = design_record(design, metrics)
     path.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return [path]
 

@@ -88,6 +88,7 @@ InterfaceBandwidth = {interface}
 UseRamulatorTrace = False
 """
 
+
 def bandwidth_words_per_cycle(design: Design) -> int:
     """DRAM bandwidth in elements per cycle, rounded down, at least 1."""
     hw = design.hardware
@@ -118,8 +119,7 @@ def export_scalesim(design: Design, metrics: Metrics, out_dir: Path, stem: str) 
     notes = [
         f"# SCALE-Sim v3 configuration exported by TNN-DSE (design {stem}).",
         f"# Dataflow: {why}.",
-        f"# Array: {hw.pe_rows} rows (ArrayHeight) x {hw.pe_cols} columns (ArrayWidth); "
-        f"engine {hw.engine}.",
+        f"# Array: {hw.pe_rows} rows (ArrayHeight) x {hw.pe_cols} columns (ArrayWidth); engine {hw.engine}.",
         f"# SRAM kB rounded up from ifmap {hw.ifmap_sram_kb:g}, filter {hw.filter_sram_kb:g}, "
         f"ofmap {hw.ofmap_sram_kb:g} kB; {hw.bits}-bit operands, {hw.acc_bits}-bit accumulators "
         "(SCALE-Sim counts elements as 1-byte words).",
@@ -129,24 +129,26 @@ def export_scalesim(design: Design, metrics: Metrics, out_dir: Path, stem: str) 
         f"# Clock {hw.freq_mhz:g} MHz (not a SCALE-Sim input).",
     ]
     if batched:
-        notes.append(
-            "# Batched steps are repeated rows <name>_b<j> in the topology: " + ", ".join(batched)
-        )
+        notes.append("# Batched steps are repeated rows <name>_b<j> in the topology: " + ", ".join(batched))
     if counted:
         notes.append(
             "# Layers with several instances (multiply their rows' cycles): "
             + ", ".join(f"{name} x{count}" for name, count in counted)
         )
-    cfg_text = "\n".join(notes) + "\n\n" + scalesim_cfg_text(
-        run_name=stem,
-        rows=hw.pe_rows,
-        cols=hw.pe_cols,
-        ifmap_kb=ceil_kb(hw.ifmap_sram_kb),
-        filter_kb=ceil_kb(hw.filter_sram_kb),
-        ofmap_kb=ceil_kb(hw.ofmap_sram_kb),
-        dataflow=dataflow,
-        bw_words=bw,
-        interface="USER",
+    cfg_text = (
+        "\n".join(notes)
+        + "\n\n"
+        + scalesim_cfg_text(
+            run_name=stem,
+            rows=hw.pe_rows,
+            cols=hw.pe_cols,
+            ifmap_kb=ceil_kb(hw.ifmap_sram_kb),
+            filter_kb=ceil_kb(hw.filter_sram_kb),
+            ofmap_kb=ceil_kb(hw.ofmap_sram_kb),
+            dataflow=dataflow,
+            bw_words=bw,
+            interface="USER",
+        )
     )
     cfg = out_dir / f"{stem}_scalesim.cfg"
     cfg.write_text(cfg_text, encoding="utf-8")

@@ -160,8 +160,11 @@ def export_timeloop(design: Design, metrics: Metrics, out_dir: Path, stem: str) 
     comment = arch.pop("_comment")
     arch_path = out_dir / f"{stem}_timeloop_arch.yaml"
     arch_path.write_text(
-        _dump(arch, f"# Timeloop/Accelergy v0.4 architecture exported by TNN-DSE ({stem}).\n"
-              f"# Per-PE register keeps the stationary operand of the {comment}.\n"),
+        _dump(
+            arch,
+            f"# Timeloop/Accelergy v0.4 architecture exported by TNN-DSE ({stem}).\n"
+            f"# Per-PE register keeps the stationary operand of the {comment}.\n",
+        ),
         encoding="utf-8",
     )
     written = [arch_path]

@@ -69,14 +69,13 @@ def export_verilog(design: Design, metrics: Metrics, out_dir: Path, stem: str) -
     width = max(len(k) for k in ints)
     lines = [
         f"// Hardware parameters exported by TNN-DSE (design {stem}).",
-        "// Include inside a module body: `include \"" + f"{stem}_params.vh\"",
+        '// Include inside a module body: `include "' + f'{stem}_params.vh"',
         f"// DATAFLOW: {why}. DATAFLOW_MASK bit i = dataflow code i allowed.",
     ]
     lines += [f"localparam integer {k.ljust(width)} = {v};" for k, v in ints.items()]
     lines += [
         f"localparam real    {'FREQ_MHZ'.ljust(width)} = {float(hw.freq_mhz)!r};",
-        f"localparam real    {'DRAM_BW_BYTES_PER_CYCLE'.ljust(width)} = "
-        f"{float(hw.dram_bw_bytes_per_cycle)!r};",
+        f"localparam real    {'DRAM_BW_BYTES_PER_CYCLE'.ljust(width)} = {float(hw.dram_bw_bytes_per_cycle)!r};",
     ]
     path = out_dir / f"{stem}_params.vh"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -12,18 +12,14 @@ import yaml
 
 from dse._design import Design, Metrics
 from dse.export._registry import register_exporter
-from dse.export.json_export import FORMAT_VERSION
+from dse.export.json_export import design_record
 
 
 def export_yaml(design: Design, metrics: Metrics, out_dir: Path, stem: str) -> list[Path]:
     """Write ``<stem>.yaml`` into ``out_dir``; returns the written path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{stem}.yaml"
-    record = {
-        "tnn_dse_design": FORMAT_VERSION,
-        "design": design.to_dict(),
-        "metrics": metrics.to_dict(),
-    }
+    record = design_record(design, metrics)
     path.write_text(yaml.safe_dump(record, sort_keys=False, default_flow_style=None), encoding="utf-8")
     return [path]
 

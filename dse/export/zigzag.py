@@ -100,17 +100,13 @@ def accelerator(design: Design, stem: str) -> dict[str, Any]:
             "rw_port_1",
             "read_write",
             dram_bw_bits,
-            [f"{op}, {d}" for op in ("I1", "I2") for d in ("fh", "tl")]
-            + ["O, fh", "O, tl", "O, fl", "O, th"],
+            [f"{op}, {d}" for op in ("I1", "I2") for d in ("fh", "tl")] + ["O, fh", "O, tl", "O, fl", "O, th"],
         )
     ]
     memories: dict[str, Any] = {
-        "reg_I": _memory(size_bits=hw.bits, pj_per_bit_rw=reg_pj, bw_bits=hw.bits, operand="I1",
-                         served=[]),
-        "reg_W": _memory(size_bits=hw.bits, pj_per_bit_rw=reg_pj, bw_bits=hw.bits, operand="I2",
-                         served=[]),
-        "reg_O": _memory(size_bits=hw.acc_bits, pj_per_bit_rw=reg_pj, bw_bits=hw.acc_bits,
-                         operand="O", served=[]),
+        "reg_I": _memory(size_bits=hw.bits, pj_per_bit_rw=reg_pj, bw_bits=hw.bits, operand="I1", served=[]),
+        "reg_W": _memory(size_bits=hw.bits, pj_per_bit_rw=reg_pj, bw_bits=hw.bits, operand="I2", served=[]),
+        "reg_O": _memory(size_bits=hw.acc_bits, pj_per_bit_rw=reg_pj, bw_bits=hw.acc_bits, operand="O", served=[]),
         "ifmap_sram": _memory(
             size_bits=buffer_bytes(hw.ifmap_sram_kb) * 8,
             pj_per_bit_rw=sram_pj(hw.ifmap_sram_kb),
