@@ -36,9 +36,7 @@ class AttentionFormat(TensorFormat):
     def validate(self, spec: LayerSpec) -> None:
         check_common(spec)
         if spec.in_shape or spec.out_shape or spec.ranks:
-            raise WorkloadError(
-                f"layer {spec.name!r}: format 'attention' takes no in_shape, out_shape or ranks"
-            )
+            raise WorkloadError(f"layer {spec.name!r}: format 'attention' takes no in_shape, out_shape or ranks")
         if spec.out_features != spec.in_features:
             raise WorkloadError(
                 f"layer {spec.name!r}: attention out_features must equal in_features "
@@ -46,8 +44,7 @@ class AttentionFormat(TensorFormat):
             )
         if spec.heads < 1 or spec.in_features % spec.heads:
             raise WorkloadError(
-                f"layer {spec.name!r}: heads must be >= 1 and divide in_features="
-                f"{spec.in_features}, got {spec.heads}"
+                f"layer {spec.name!r}: heads must be >= 1 and divide in_features={spec.in_features}, got {spec.heads}"
             )
         if spec.seq_len < 1 or spec.tokens_per_step % spec.seq_len:
             raise WorkloadError(
@@ -70,12 +67,18 @@ class AttentionFormat(TensorFormat):
         }
 
         def net(
-            label: str, a: tuple[str, tuple[str, ...], str], b: tuple[str, tuple[str, ...], str],
+            label: str,
+            a: tuple[str, tuple[str, ...], str],
+            b: tuple[str, tuple[str, ...], str],
             out: tuple[str, ...],
         ) -> TensorNetwork:
             return TensorNetwork.build(
-                inputs=[a[1], b[1]], output=out, sizes=sizes,
-                names=(a[0], b[0]), roles=(a[2], b[2]), label=label,
+                inputs=[a[1], b[1]],
+                output=out,
+                sizes=sizes,
+                names=(a[0], b[0]),
+                roles=(a[2], b[2]),
+                label=label,
             )
 
         q = ("Q", QKV, "activation")

@@ -14,19 +14,14 @@ Index ``b`` is the token (row) index of size ``tokens_per_step``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from dse.workload._layers import (
-    PASS_DX,
-    PASS_FORWARD,
     LayerFormat,
     LayerSpec,
     get_format,
-    grad_pass,
 )
-from dse.workload._network import TensorNetwork, WorkloadError
-
-Indices = tuple[str, ...]
+from dse.workload._network import WorkloadError
 
 
 class TensorFormat(LayerFormat):
@@ -74,34 +69,25 @@ def chain_ranks(value: int | Sequence[int], d: int, *, cores: int) -> tuple[int,
     if len(ranks) == cores + 1:
         return ranks
     raise WorkloadError(
-        f"one integer, {cores - 1} internal ranks or {cores + 1} full ranks "
-        f"for d={d}, got {len(ranks)} values"
+        f"one integer, {cores - 1} internal ranks or {cores + 1} full ranks for d={d}, got {len(ranks)} values"
     )
 
 
 def check_common(spec: LayerSpec) -> None:
     """Sizes and token count are positive."""
     if spec.in_features < 1:
-        raise WorkloadError(
-            f"layer {spec.name!r}: in_features must be >= 1, got {spec.in_features}"
-        )
+        raise WorkloadError(f"layer {spec.name!r}: in_features must be >= 1, got {spec.in_features}")
     if spec.out_features < 1:
-        raise WorkloadError(
-            f"layer {spec.name!r}: out_features must be >= 1, got {spec.out_features}"
-        )
+        raise WorkloadError(f"layer {spec.name!r}: out_features must be >= 1, got {spec.out_features}")
     if spec.tokens_per_step < 1:
-        raise WorkloadError(
-            f"layer {spec.name!r}: tokens_per_step must be >= 1, got {spec.tokens_per_step}"
-        )
+        raise WorkloadError(f"layer {spec.name!r}: tokens_per_step must be >= 1, got {spec.tokens_per_step}")
 
 
 def check_shape(spec: LayerSpec, field: str, shape: Sequence[int], features: int, d: int) -> None:
     """``shape`` has ``d`` factors >= 1 whose product is ``features``."""
     feature_field = "in_features" if field == "in_shape" else "out_features"
     if len(shape) != d:
-        raise WorkloadError(
-            f"layer {spec.name!r}: {field} must have {d} factors, got {list(shape)}"
-        )
+        raise WorkloadError(f"layer {spec.name!r}: {field} must have {d} factors, got {list(shape)}")
     if any(f < 1 for f in shape):
         raise WorkloadError(f"layer {spec.name!r}: {field} factors must be >= 1, got {list(shape)}")
     if math.prod(shape) != features:
@@ -117,8 +103,7 @@ def check_modes(spec: LayerSpec, *, minimum_d: int = 2) -> int:
     d = len(spec.in_shape)
     if d < minimum_d:
         raise WorkloadError(
-            f"layer {spec.name!r}: in_shape needs at least {minimum_d} factors, "
-            f"got {list(spec.in_shape)}"
+            f"layer {spec.name!r}: in_shape needs at least {minimum_d} factors, got {list(spec.in_shape)}"
         )
     check_shape(spec, "in_shape", spec.in_shape, spec.in_features, d)
     check_shape(spec, "out_shape", spec.out_shape, spec.out_features, d)
@@ -129,8 +114,7 @@ def check_rank_count(spec: LayerSpec, count: int, what: str) -> None:
     """``spec.ranks`` has ``count`` entries, all >= 1."""
     if len(spec.ranks) != count:
         raise WorkloadError(
-            f"layer {spec.name!r}: ranks must have {count} entries ({what}), "
-            f"got {len(spec.ranks)}: {list(spec.ranks)}"
+            f"layer {spec.name!r}: ranks must have {count} entries ({what}), got {len(spec.ranks)}: {list(spec.ranks)}"
         )
     if any(r < 1 for r in spec.ranks):
         raise WorkloadError(f"layer {spec.name!r}: ranks must be >= 1, got {list(spec.ranks)}")
@@ -143,55 +127,3 @@ def mode_sizes(spec: LayerSpec) -> dict[str, int]:
         sizes[f"m{k + 1}"] = m
         sizes[f"n{k + 1}"] = n
     return sizes
-
-
-def x_indices(d: int) -> Indices:
-    """``(b, m1, .., md)``."""
-    return ("b", *(f"m{k + 1}" for k in range(d)))
-
-
-def y_indices(d: int) -> Indices:
-    """``(b, n1, .., nd)``."""
-    return ("b", *(f"n{k + 1}" for k in range(d)))
-
-
-def linear_networks(
-    *,
-    x: Indices,
-    y: Indices,
-    weights: Sequence[tuple[str, Indices]],
-    sizes: Mapping[str, int],
-) -> tuple[TensorNetwork, ...]:
-    """``forward``, ``dx`` and one ``dg<k>`` per weight tensor of a linear layer ``y = x W``.
-
-    Args:
-        x: indices of the layer input.
-        y: indices of the layer output.
-        weights: ``(name, indices)`` of every weight tensor (role ``core``), in ``dg`` order.
-        sizes: size of every index.
-    """
-    names = [n for n, _ in weights]
-    idx = [i for _, i in weights]
-    w = len(weights)
-    nets = [
-        TensorNetwork.build(
-            inputs=[x, *idx], output=y, sizes=sizes, names=("x", *names),
-            roles=("activation", *["core"] * w), label=PASS_FORWARD,
-        ),
-        TensorNetwork.build(
-            inputs=[y, *idx], output=x, sizes=sizes, names=("dy", *names),
-            roles=("gradient", *["core"] * w), label=PASS_DX,
-        ),
-    ]
-    for k in range(w):
-        nets.append(
-            TensorNetwork.build(
-                inputs=[x, y, *(t for j, t in enumerate(idx) if j != k)],
-                output=idx[k],
-                sizes=sizes,
-                names=("x", "dy", *(n for j, n in enumerate(names) if j != k)),
-                roles=("activation", "gradient", *["core"] * (w - 1)),
-                label=grad_pass(k + 1),
-            )
-        )
-    return tuple(nets)

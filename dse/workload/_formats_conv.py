@@ -18,9 +18,7 @@ from dse.workload._layers import DenseFormat, LayerSpec, TTMFormat, register_for
 from dse.workload._network import TensorNetwork, WorkloadError
 
 
-def conv_output(
-    image: Sequence[int], kernel: Sequence[int], stride: int, padding: int
-) -> tuple[int, int]:
+def conv_output(image: Sequence[int], kernel: Sequence[int], stride: int, padding: int) -> tuple[int, int]:
     """Output feature-map size ``(H_out, W_out)``; a dimension may come out < 1."""
     h = (image[0] + 2 * padding - kernel[0]) // stride + 1
     w = (image[1] + 2 * padding - kernel[1]) // stride + 1
@@ -34,13 +32,9 @@ def check_conv(spec: LayerSpec) -> tuple[int, int]:
     if spec.in_channels < 1:
         raise WorkloadError(f"layer {name!r}: in_channels must be >= 1, got {spec.in_channels}")
     if len(spec.kernel) != 2 or any(k < 1 for k in spec.kernel):
-        raise WorkloadError(
-            f"layer {name!r}: kernel must be [kh, kw] with both >= 1, got {list(spec.kernel)}"
-        )
+        raise WorkloadError(f"layer {name!r}: kernel must be [kh, kw] with both >= 1, got {list(spec.kernel)}")
     if len(spec.image) != 2 or any(s < 1 for s in spec.image):
-        raise WorkloadError(
-            f"layer {name!r}: image must be [H, W] with both >= 1, got {list(spec.image)}"
-        )
+        raise WorkloadError(f"layer {name!r}: image must be [H, W] with both >= 1, got {list(spec.image)}")
     if spec.stride < 1:
         raise WorkloadError(f"layer {name!r}: stride must be >= 1, got {spec.stride}")
     if spec.padding < 0:
@@ -48,8 +42,7 @@ def check_conv(spec: LayerSpec) -> tuple[int, int]:
     taps = spec.in_channels * spec.kernel[0] * spec.kernel[1]
     if spec.in_features != taps:
         raise WorkloadError(
-            f"layer {name!r}: in_features must be in_channels x kh x kw = {taps}, "
-            f"got {spec.in_features}"
+            f"layer {name!r}: in_features must be in_channels x kh x kw = {taps}, got {spec.in_features}"
         )
     h, w = conv_output(spec.image, spec.kernel, spec.stride, spec.padding)
     if h < 1 or w < 1:
@@ -75,8 +68,7 @@ class ConvFormat(TensorFormat):
         check_conv(spec)
         if spec.in_shape or spec.out_shape or spec.ranks:
             raise WorkloadError(
-                f"layer {spec.name!r}: format 'conv' takes no in_shape, out_shape or ranks "
-                "(use ttm_conv)"
+                f"layer {spec.name!r}: format 'conv' takes no in_shape, out_shape or ranks (use ttm_conv)"
             )
 
     def params(self, spec: LayerSpec) -> int:

@@ -11,22 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dse.workload._formats_common import (
-    Indices,
     TensorFormat,
     chain_ranks,
     check_common,
 )
-from dse.workload._layers import PASS_FORWARD, LayerSpec, TTMFormat, grad_pass, register_format
+from dse.workload._layers import PASS_FORWARD, Indices, LayerSpec, TTMFormat, grad_pass, register_format
 from dse.workload._network import TensorNetwork, WorkloadError
 
 
 def _no_shapes(spec: LayerSpec, fmt: str) -> None:
-    for field, value in (("in_shape", spec.in_shape), ("out_shape", spec.out_shape),
-                         ("ranks", spec.ranks)):
+    for field, value in (("in_shape", spec.in_shape), ("out_shape", spec.out_shape), ("ranks", spec.ranks)):
         if value:
-            raise WorkloadError(
-                f"layer {spec.name!r}: format {fmt!r} takes no {field}, got {list(value)}"
-            )
+            raise WorkloadError(f"layer {spec.name!r}: format {fmt!r} takes no {field}, got {list(value)}")
 
 
 class EmbeddingFormat(TensorFormat):
@@ -55,12 +51,20 @@ class EmbeddingFormat(TensorFormat):
         self.validate(spec)
         sizes = {"b": spec.tokens_per_step, "n": spec.out_features}
         fwd = TensorNetwork.build(
-            inputs=[("b", "n")], output=("b", "n"), sizes=sizes,
-            names=("E_rows",), roles=("weight",), label=PASS_FORWARD,
+            inputs=[("b", "n")],
+            output=("b", "n"),
+            sizes=sizes,
+            names=("E_rows",),
+            roles=("weight",),
+            label=PASS_FORWARD,
         )
         dg = TensorNetwork.build(
-            inputs=[("b", "n")], output=("b", "n"), sizes=sizes,
-            names=("dy",), roles=("gradient",), label=grad_pass(1),
+            inputs=[("b", "n")],
+            output=("b", "n"),
+            sizes=sizes,
+            names=("dy",),
+            roles=("gradient",),
+            label=grad_pass(1),
         )
         return fwd, dg
 
@@ -122,17 +126,24 @@ class TTMEmbeddingFormat(TensorFormat):
         y = ("b", *(f"n{k + 1}" for k in range(d)))
         nets = [
             TensorNetwork.build(
-                inputs=[t for _, t in slices], output=y, sizes=sizes,
-                names=tuple(n for n, _ in slices), roles=("core",) * d, label=PASS_FORWARD,
+                inputs=[t for _, t in slices],
+                output=y,
+                sizes=sizes,
+                names=tuple(n for n, _ in slices),
+                roles=("core",) * d,
+                label=PASS_FORWARD,
             )
         ]
         for k in range(d):
             others = [s for j, s in enumerate(slices) if j != k]
             nets.append(
                 TensorNetwork.build(
-                    inputs=[y, *(t for _, t in others)], output=slices[k][1], sizes=sizes,
+                    inputs=[y, *(t for _, t in others)],
+                    output=slices[k][1],
+                    sizes=sizes,
                     names=("dy", *(n for n, _ in others)),
-                    roles=("gradient", *["core"] * (d - 1)), label=grad_pass(k + 1),
+                    roles=("gradient", *["core"] * (d - 1)),
+                    label=grad_pass(k + 1),
                 )
             )
         return tuple(nets)

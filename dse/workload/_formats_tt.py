@@ -11,17 +11,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dse.workload._formats_common import (
-    Indices,
     TensorFormat,
     chain_ranks,
     check_modes,
     check_rank_count,
-    linear_networks,
     mode_sizes,
+)
+from dse.workload._layers import (
+    Indices,
+    LayerSpec,
+    chain_cores,
+    chain_params,
+    linear_networks,
+    register_format,
     x_indices,
     y_indices,
 )
-from dse.workload._layers import LayerSpec, register_format
 from dse.workload._network import TensorNetwork, WorkloadError
 
 
@@ -50,8 +55,7 @@ class TTFormat(TensorFormat):
         check_rank_count(spec, 2 * d + 1, "r_0..r_2d over the 2d modes m_1..m_d, n_1..n_d")
         if spec.ranks[0] != 1 or spec.ranks[-1] != 1:
             raise WorkloadError(
-                f"layer {spec.name!r}: ranks r_0 and r_2d (the TT boundary) must be 1, "
-                f"got {list(spec.ranks)}"
+                f"layer {spec.name!r}: ranks r_0 and r_2d (the TT boundary) must be 1, got {list(spec.ranks)}"
             )
 
     def params(self, spec: LayerSpec) -> int:
@@ -81,9 +85,7 @@ class TTFormat(TensorFormat):
         sizes = mode_sizes(spec)
         for k in range(1, 2 * d):
             sizes[f"r{k}"] = spec.ranks[k]
-        return linear_networks(
-            x=x_indices(d), y=y_indices(d), weights=self.cores(spec), sizes=sizes
-        )
+        return linear_networks(x=x_indices(d), y=y_indices(d), weights=self.cores(spec), sizes=sizes)
 
 
 class TuckerFormat(TensorFormat):
@@ -104,8 +106,7 @@ class TuckerFormat(TensorFormat):
         ranks = tuple(value)
         if len(ranks) != 2 * d:
             raise WorkloadError(
-                f"one integer or {2 * d} ranks (one per mode m_1..m_d, n_1..n_d) for d={d}, "
-                f"got {len(ranks)} values"
+                f"one integer or {2 * d} ranks (one per mode m_1..m_d, n_1..n_d) for d={d}, got {len(ranks)} values"
             )
         return ranks
 
@@ -125,9 +126,7 @@ class TuckerFormat(TensorFormat):
         """``(name, indices)`` of ``U1 .. U<2d>`` then ``C``."""
         d = len(spec.in_shape)
         modes = _mode_names(d)
-        out: list[tuple[str, Indices]] = [
-            (f"U{k + 1}", (modes[k], f"r{k + 1}")) for k in range(2 * d)
-        ]
+        out: list[tuple[str, Indices]] = [(f"U{k + 1}", (modes[k], f"r{k + 1}")) for k in range(2 * d)]
         out.append(("C", tuple(f"r{k + 1}" for k in range(2 * d))))
         return out
 
@@ -137,9 +136,7 @@ class TuckerFormat(TensorFormat):
         sizes = mode_sizes(spec)
         for k in range(2 * d):
             sizes[f"r{k + 1}"] = spec.ranks[k]
-        return linear_networks(
-            x=x_indices(d), y=y_indices(d), weights=self.tensors(spec), sizes=sizes
-        )
+        return linear_networks(x=x_indices(d), y=y_indices(d), weights=self.tensors(spec), sizes=sizes)
 
 
 class TRFormat(TensorFormat):
@@ -173,29 +170,16 @@ class TRFormat(TensorFormat):
         check_rank_count(spec, d + 1, "r_0..r_d with r_0 = r_d")
         if spec.ranks[0] != spec.ranks[-1]:
             raise WorkloadError(
-                f"layer {spec.name!r}: ranks must close the tensor ring (r_0 = r_d), "
-                f"got {list(spec.ranks)}"
+                f"layer {spec.name!r}: ranks must close the tensor ring (r_0 = r_d), got {list(spec.ranks)}"
             )
 
     def params(self, spec: LayerSpec) -> int:
         self.validate(spec)
-        r = spec.ranks
-        return sum(
-            r[k] * spec.in_shape[k] * spec.out_shape[k] * r[k + 1]
-            for k in range(len(spec.in_shape))
-        )
+        return chain_params(spec)
 
     def cores(self, spec: LayerSpec) -> list[tuple[str, Indices]]:
-        """``(name, indices)`` of ``G1 .. G<d>``."""
-        d = len(spec.in_shape)
-        ring = spec.ranks[0] > 1
-        out: list[tuple[str, Indices]] = []
-        for k in range(d):
-            left = f"r{k}" if k > 0 else ("r0" if ring else "")
-            right = f"r{k + 1}" if k < d - 1 else ("r0" if ring else "")
-            idx = [i for i in (left, f"m{k + 1}", f"n{k + 1}", right) if i]
-            out.append((f"G{k + 1}", tuple(idx)))
-        return out
+        """``(name, indices)`` of ``G1 .. G<d>`` (the ring index ``r0`` only when ``r_0 > 1``)."""
+        return chain_cores(spec, ring=spec.ranks[0] > 1)
 
     def networks(self, spec: LayerSpec) -> tuple[TensorNetwork, ...]:
         self.validate(spec)
@@ -203,9 +187,7 @@ class TRFormat(TensorFormat):
         sizes = mode_sizes(spec)
         for k in range(d):
             sizes[f"r{k}"] = spec.ranks[k]
-        return linear_networks(
-            x=x_indices(d), y=y_indices(d), weights=self.cores(spec), sizes=sizes
-        )
+        return linear_networks(x=x_indices(d), y=y_indices(d), weights=self.cores(spec), sizes=sizes)
 
 
 class CPFormat(TensorFormat):
@@ -235,9 +217,7 @@ class CPFormat(TensorFormat):
 
     def params(self, spec: LayerSpec) -> int:
         self.validate(spec)
-        return spec.ranks[0] * sum(
-            m * n for m, n in zip(spec.in_shape, spec.out_shape, strict=True)
-        )
+        return spec.ranks[0] * sum(m * n for m, n in zip(spec.in_shape, spec.out_shape, strict=True))
 
     def factors(self, spec: LayerSpec) -> list[tuple[str, Indices]]:
         """``(name, indices)`` of ``A1 .. A<d>``."""
@@ -248,9 +228,7 @@ class CPFormat(TensorFormat):
         d = len(spec.in_shape)
         sizes = mode_sizes(spec)
         sizes["r"] = spec.ranks[0]
-        return linear_networks(
-            x=x_indices(d), y=y_indices(d), weights=self.factors(spec), sizes=sizes
-        )
+        return linear_networks(x=x_indices(d), y=y_indices(d), weights=self.factors(spec), sizes=sizes)
 
 
 register_format(TTFormat())

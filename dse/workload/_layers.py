@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dse.workload._network import TensorNetwork, WorkloadError
@@ -122,9 +123,7 @@ def get_format(name: str) -> LayerFormat:
     try:
         return _FORMATS[name]
     except KeyError:
-        raise WorkloadError(
-            f"unknown layer format {name!r}; expected one of {sorted(_FORMATS)}"
-        ) from None
+        raise WorkloadError(f"unknown layer format {name!r}; expected one of {sorted(_FORMATS)}") from None
 
 
 def format_names() -> tuple[str, ...]:
@@ -142,6 +141,92 @@ def _check_positive(spec: LayerSpec) -> None:
         raise WorkloadError(f"layer {spec.name!r}: tokens_per_step must be >= 1")
 
 
+Indices = tuple[str, ...]
+
+
+def linear_networks(
+    *,
+    x: Indices,
+    y: Indices,
+    weights: Sequence[tuple[str, Indices]],
+    sizes: Mapping[str, int],
+    role: str = "core",
+) -> tuple[TensorNetwork, ...]:
+    """``forward``, ``dx`` and one ``dg<k>`` per weight tensor of a linear layer ``y = x W``.
+
+    Args:
+        x: indices of the layer input.
+        y: indices of the layer output.
+        weights: ``(name, indices)`` of every weight tensor, in ``dg`` order.
+        sizes: size of every index.
+        role: role of the weight tensors (``core`` for factors, ``weight`` for a dense matrix).
+    """
+    names = [n for n, _ in weights]
+    idx = [i for _, i in weights]
+    w = len(weights)
+    nets = [
+        TensorNetwork.build(
+            inputs=[x, *idx],
+            output=y,
+            sizes=sizes,
+            names=("x", *names),
+            roles=("activation", *[role] * w),
+            label=PASS_FORWARD,
+        ),
+        TensorNetwork.build(
+            inputs=[y, *idx],
+            output=x,
+            sizes=sizes,
+            names=("dy", *names),
+            roles=("gradient", *[role] * w),
+            label=PASS_DX,
+        ),
+    ]
+    for k in range(w):
+        nets.append(
+            TensorNetwork.build(
+                inputs=[x, y, *(t for j, t in enumerate(idx) if j != k)],
+                output=idx[k],
+                sizes=sizes,
+                names=("x", "dy", *(n for j, n in enumerate(names) if j != k)),
+                roles=("activation", "gradient", *[role] * (w - 1)),
+                label=grad_pass(k + 1),
+            )
+        )
+    return tuple(nets)
+
+
+def x_indices(d: int) -> Indices:
+    """``(b, m1, .., md)``."""
+    return ("b", *(f"m{k + 1}" for k in range(d)))
+
+
+def y_indices(d: int) -> Indices:
+    """``(b, n1, .., nd)``."""
+    return ("b", *(f"n{k + 1}" for k in range(d)))
+
+
+def chain_cores(spec: LayerSpec, *, ring: bool = False) -> list[tuple[str, Indices]]:
+    """``(name, indices)`` of the cores ``G_k[r_{k-1}, m_k, n_k, r_k]`` of a TTM (or, with
+    ``ring``, a tensor ring whose boundary index ``r0`` joins ``G1`` and ``Gd``).
+
+    Boundary ranks of an open chain have size 1 and are left out.
+    """
+    d = len(spec.in_shape)
+    out: list[tuple[str, Indices]] = []
+    for k in range(d):
+        left = f"r{k}" if k > 0 else ("r0" if ring else "")
+        right = f"r{k + 1}" if k < d - 1 else ("r0" if ring else "")
+        out.append((f"G{k + 1}", tuple(i for i in (left, f"m{k + 1}", f"n{k + 1}", right) if i)))
+    return out
+
+
+def chain_params(spec: LayerSpec) -> int:
+    """Parameters of the cores ``G_k[r_{k-1}, m_k, n_k, r_k]``: ``sum_k r_{k-1} m_k n_k r_k``."""
+    r = spec.ranks
+    return sum(r[k] * spec.in_shape[k] * spec.out_shape[k] * r[k + 1] for k in range(len(spec.in_shape)))
+
+
 class DenseFormat(LayerFormat):
     """A plain weight matrix ``W[m, n]``: ``y = x W``."""
 
@@ -156,19 +241,7 @@ class DenseFormat(LayerFormat):
     def networks(self, spec: LayerSpec) -> tuple[TensorNetwork, ...]:
         self.validate(spec)
         sizes = {"b": spec.tokens_per_step, "m": spec.in_features, "n": spec.out_features}
-        fwd = TensorNetwork.build(
-            inputs=[("b", "m"), ("m", "n")], output=("b", "n"), sizes=sizes,
-            names=("x", "W"), roles=("activation", "weight"), label=PASS_FORWARD,
-        )
-        dx = TensorNetwork.build(
-            inputs=[("b", "n"), ("m", "n")], output=("b", "m"), sizes=sizes,
-            names=("dy", "W"), roles=("gradient", "weight"), label=PASS_DX,
-        )
-        dw = TensorNetwork.build(
-            inputs=[("b", "m"), ("b", "n")], output=("m", "n"), sizes=sizes,
-            names=("x", "dy"), roles=("activation", "gradient"), label=grad_pass(1),
-        )
-        return fwd, dx, dw
+        return linear_networks(x=("b", "m"), y=("b", "n"), weights=[("W", ("m", "n"))], sizes=sizes, role="weight")
 
 
 class TTMFormat(LayerFormat):
@@ -184,13 +257,10 @@ class TTMFormat(LayerFormat):
         _check_positive(spec)
         d = len(spec.in_shape)
         if d < 2:
-            raise WorkloadError(
-                f"layer {spec.name!r}: in_shape needs at least 2 factors, got {spec.in_shape}"
-            )
+            raise WorkloadError(f"layer {spec.name!r}: in_shape needs at least 2 factors, got {spec.in_shape}")
         if len(spec.out_shape) != d:
             raise WorkloadError(
-                f"layer {spec.name!r}: out_shape must have {d} factors like in_shape, "
-                f"got {spec.out_shape}"
+                f"layer {spec.name!r}: out_shape must have {d} factors like in_shape, got {spec.out_shape}"
             )
         if any(f < 1 for f in (*spec.in_shape, *spec.out_shape)):
             raise WorkloadError(f"layer {spec.name!r}: shape factors must be >= 1")
@@ -206,8 +276,7 @@ class TTMFormat(LayerFormat):
             )
         if len(spec.ranks) != d + 1:
             raise WorkloadError(
-                f"layer {spec.name!r}: ranks must have d+1={d + 1} entries (r_0..r_d), "
-                f"got {len(spec.ranks)}"
+                f"layer {spec.name!r}: ranks must have d+1={d + 1} entries (r_0..r_d), got {len(spec.ranks)}"
             )
         if spec.ranks[0] != 1 or spec.ranks[-1] != 1:
             raise WorkloadError(f"layer {spec.name!r}: TTM boundary ranks r_0 and r_d must be 1")
@@ -216,21 +285,7 @@ class TTMFormat(LayerFormat):
 
     def params(self, spec: LayerSpec) -> int:
         self.validate(spec)
-        r = spec.ranks
-        return sum(
-            r[k] * spec.in_shape[k] * spec.out_shape[k] * r[k + 1]
-            for k in range(len(spec.in_shape))
-        )
-
-    def _core(self, spec: LayerSpec, k: int) -> tuple[str, ...]:
-        d = len(spec.in_shape)
-        idx: list[str] = []
-        if k > 0:
-            idx.append(f"r{k}")
-        idx += [f"m{k + 1}", f"n{k + 1}"]
-        if k < d - 1:
-            idx.append(f"r{k + 1}")
-        return tuple(idx)
+        return chain_params(spec)
 
     def networks(self, spec: LayerSpec) -> tuple[TensorNetwork, ...]:
         self.validate(spec)
@@ -241,32 +296,7 @@ class TTMFormat(LayerFormat):
             sizes[f"n{k + 1}"] = spec.out_shape[k]
         for k in range(1, d):
             sizes[f"r{k}"] = spec.ranks[k]
-        x = ("b", *(f"m{k + 1}" for k in range(d)))
-        y = ("b", *(f"n{k + 1}" for k in range(d)))
-        cores = [self._core(spec, k) for k in range(d)]
-        core_names = [f"G{k + 1}" for k in range(d)]
-        nets = [
-            TensorNetwork.build(
-                inputs=[x, *cores], output=y, sizes=sizes,
-                names=("x", *core_names), roles=("activation", *["core"] * d), label=PASS_FORWARD,
-            ),
-            TensorNetwork.build(
-                inputs=[y, *cores], output=x, sizes=sizes,
-                names=("dy", *core_names), roles=("gradient", *["core"] * d), label=PASS_DX,
-            ),
-        ]
-        for k in range(d):
-            others = [c for j, c in enumerate(cores) if j != k]
-            other_names = [n for j, n in enumerate(core_names) if j != k]
-            nets.append(
-                TensorNetwork.build(
-                    inputs=[x, y, *others], output=cores[k], sizes=sizes,
-                    names=("x", "dy", *other_names),
-                    roles=("activation", "gradient", *["core"] * (d - 1)),
-                    label=grad_pass(k + 1),
-                )
-            )
-        return tuple(nets)
+        return linear_networks(x=x_indices(d), y=y_indices(d), weights=chain_cores(spec), sizes=sizes)
 
 
 register_format(DenseFormat())

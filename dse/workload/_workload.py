@@ -114,8 +114,7 @@ def full_ranks(value: Any, d: int, source: str, field: str) -> tuple[int, ...]:
     raise ConfigError(
         source,
         field,
-        f"one integer, {d - 1} internal ranks or {d + 1} full ranks for d={d}, "
-        f"got {len(ranks)} values",
+        f"one integer, {d - 1} internal ranks or {d + 1} full ranks for d={d}, got {len(ranks)} values",
     )
 
 
@@ -183,9 +182,7 @@ def parse_layer(data: Any, *, source: str, field: str, tokens: int, seq_len: int
     if not is_conv:
         for key in conv_keys:
             if key in data:
-                raise ConfigError(
-                    source, join(field, key), f"no {key} (only for formats {list(_CONV_FORMATS)})"
-                )
+                raise ConfigError(source, join(field, key), f"no {key} (only for formats {list(_CONV_FORMATS)})")
     if is_conv:
         for key in ("in_channels", "kernel", "image"):
             if key not in data:
@@ -227,19 +224,11 @@ def parse_layer(data: Any, *, source: str, field: str, tokens: int, seq_len: int
             raise ConfigError(source, join(field, key), f"a value (required){hint}")
     in_f = as_int(data["in_features"], source, join(field, "in_features"), minimum=1)
     out_f = as_int(data["out_features"], source, join(field, "out_features"), minimum=1)
-    in_shape = (
-        as_int_list(data["in_shape"], source, join(field, "in_shape")) if "in_shape" in data else ()
-    )
-    out_shape = (
-        as_int_list(data["out_shape"], source, join(field, "out_shape"))
-        if "out_shape" in data
-        else ()
-    )
+    in_shape = as_int_list(data["in_shape"], source, join(field, "in_shape")) if "in_shape" in data else ()
+    out_shape = as_int_list(data["out_shape"], source, join(field, "out_shape")) if "out_shape" in data else ()
     ranks: tuple[int, ...] = ()
     if "ranks" in data:
-        ranks = _layer_ranks(
-            data["ranks"], fmt, max(1, len(in_shape)), source, join(field, "ranks")
-        )
+        ranks = _layer_ranks(data["ranks"], fmt, max(1, len(in_shape)), source, join(field, "ranks"))
     count = as_int(data.get("count", 1), source, join(field, "count"), minimum=1)
     spec = LayerSpec(
         name=name,
@@ -270,7 +259,7 @@ def _error_field(message: str, name: str, field: str) -> str:
     """
     prefix = f"layer {name!r}: "
     if message.startswith(prefix):
-        words = message[len(prefix):].split(maxsplit=1)
+        words = message[len(prefix) :].split(maxsplit=1)
         if words and words[0] in (*_LAYER_KEYS, "tokens_per_step"):
             key = "seq_len" if words[0] == "tokens_per_step" else words[0]
             return join(field, key)
@@ -299,9 +288,7 @@ def parse_workload(data: Mapping[str, Any], *, source: str, field: str = "worklo
     names = [spec.name for spec in layers]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
-        raise ConfigError(
-            source, join(field, "layers"), f"unique layer names, {sorted(dup)} repeated"
-        )
+        raise ConfigError(source, join(field, "layers"), f"unique layer names, {sorted(dup)} repeated")
     return Workload(
         name=as_str(data.get("name", Path(source).stem), source, join(field, "name")),
         batch=batch,
@@ -330,6 +317,5 @@ def load_workload(ref: str, *, base_dir: Path | None = None, source: str = "") -
     raise ConfigError(
         source or ref,
         "workload",
-        f"a preset name ({', '.join(preset_names()) or 'none shipped'}) "
-        f"or an existing YAML file, got {ref!r}",
+        f"a preset name ({', '.join(preset_names()) or 'none shipped'}) or an existing YAML file, got {ref!r}",
     )
