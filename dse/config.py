@@ -63,7 +63,7 @@ OBJECTIVE_SPECS: dict[str, ObjectiveSpec] = {
         ObjectiveSpec("compression", "maximize", "x", "compression vs dense"),
         ObjectiveSpec("onchip_kb", "minimize", "kB", "on-chip SRAM"),
         ObjectiveSpec("dsp_count", "minimize", "DSP slices", "FPGA DSP slices"),
-        ObjectiveSpec("bram_blocks", "minimize", "BRAM36", "FPGA block RAMs"),
+        ObjectiveSpec("bram_blocks", "minimize", "BRAM36 blocks", "FPGA block RAMs"),
     )
 }
 """Objectives a study can choose, keyed by the metric name (which carries the unit)."""

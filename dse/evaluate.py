@@ -10,7 +10,14 @@ from typing import cast
 from analytical_models import ZERO_COST, Cost, Hardware, Objective, area_mm2
 from dse._design import Design, Metrics, PassRecord, StepRecord
 from dse._errors import DSEError
-from dse.contraction import ContractionPlan, build_plan, enumerate_trees, left_to_right_path, optimize_network
+from dse.contraction import (
+    ContractionPlan,
+    build_plan,
+    count_trees,
+    enumerate_trees,
+    left_to_right_path,
+    optimize_network,
+)
 from dse.workload import PASS_DX, LayerSpec, TensorNetwork, WorkloadError, get_format, pass_kind
 
 
@@ -93,8 +100,8 @@ def _trees(n: int) -> tuple[tuple[tuple[int, int], ...], ...]:
 
 
 def tree_count(n_inputs: int) -> int:
-    """Number of binary contraction trees of a network with ``n_inputs`` inputs."""
-    return len(_trees(n_inputs))
+    """Number of binary contraction trees of a network with ``n_inputs`` inputs, ``(2n-3)!!``."""
+    return count_trees(n_inputs)
 
 
 @lru_cache(maxsize=65_536)

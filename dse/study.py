@@ -28,7 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 from dse._design import Design, Metrics
 from dse._errors import ConfigError, DSEError
 from dse._storage import BatchSyncJournalFileBackend
-from dse.config import EXHAUSTIVE_LIMIT, StudyConfig
+from dse.config import EXHAUSTIVE_LIMIT, OBJECTIVE_SPECS, StudyConfig
 from dse.evaluate import EvaluationError, evaluate
 from dse.space import suggest
 
@@ -176,19 +176,12 @@ class Outcome:
     reason: str = ""
 
 
-UNITS = {
-    "latency_ms": "ms",
+UNITS: dict[str, str] = {
+    **{key: spec.unit for key, spec in OBJECTIVE_SPECS.items()},
     "latency_cycles": "cycles",
-    "energy_uj": "uJ",
-    "edp_uj_ms": "uJ*ms",
-    "area_mm2": "mm2",
     "power_mw": "mW",
-    "onchip_kb": "kB",
-    "dsp_count": "DSP slices",
-    "bram_blocks": "BRAM36 blocks",
-    "params": "parameters",
-    "compression": "x",
 }
+"""Unit of every scalar metric (recorded on each trial for optuna-dashboard)."""
 
 
 def evaluate_for_trial(
