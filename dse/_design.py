@@ -173,23 +173,6 @@ class Metrics:
         """All scalar metrics."""
         return {k: float(getattr(self, k)) for k in _SCALARS}
 
-    def breakdown(self) -> list[dict[str, Any]]:
-        """One row per layer x pass with cycles, energy and their components."""
-        rows = []
-        for p in self.passes:
-            row: dict[str, Any] = {
-                "layer": p.layer,
-                "pass": p.pass_name,
-                "count": p.count,
-                "macs": p.macs,
-                "cycles": p.cost.cycles,
-                "energy_pj": p.cost.energy_pj,
-            }
-            row.update({f"{k}_cycles": v for k, v in p.cost.cycle_breakdown().items()})
-            row.update({f"{k}_energy_pj": v for k, v in p.cost.energy_breakdown_pj().items()})
-            rows.append(row)
-        return rows
-
     def paths(self) -> dict[str, list[list[int]]]:
         """Chosen SSA path per ``layer/pass``."""
         return {f"{p.layer}/{p.pass_name}": [list(s) for s in p.path] for p in self.passes}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -176,17 +175,6 @@ def _param(value: Any, source: str, fld: str, *, kind: str) -> ParamSpec:
     if "step" in value:
         raise ConfigError(source, join(fld, "step"), "no step for a real-valued range")
     return Fixed(low) if low == high else FloatRange(float(low), float(high), log)
-
-
-def param_size(spec: ParamSpec) -> float:
-    """Number of values a parameter can take (``inf`` for a real range)."""
-    if isinstance(spec, Fixed):
-        return 1
-    if isinstance(spec, Categorical):
-        return len(spec.choices)
-    if isinstance(spec, IntRange):
-        return (spec.high - spec.low) // spec.step + 1
-    return math.inf
 
 
 def param_values(spec: ParamSpec) -> tuple[Any, ...]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import numpy as np
 import optuna
 import pandas as pd
 
@@ -83,9 +82,3 @@ def summary_table(front: pd.DataFrame, cfg: StudyConfig, *, limit: int = 12) -> 
     if len(front) > limit:
         out.append(f"... {len(front) - limit} more on the front (see pareto.csv)")
     return "\n".join(out)
-
-
-def objective_bounds(df: pd.DataFrame, cfg: StudyConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Per-objective (min, max) over all finished trials, in minimisation form."""
-    vals = to_minimization(df[list(cfg.objectives)].to_numpy(dtype=float), cfg.directions)
-    return vals.min(axis=0), vals.max(axis=0)
