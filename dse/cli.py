@@ -29,6 +29,16 @@ def _load(args: argparse.Namespace, **extra: Any) -> StudyConfig:
     return load_study_config(args.study, overrides=over)
 
 
+def _load_for_exec(args: argparse.Namespace) -> StudyConfig:
+    """The study of ``run`` / ``resume`` / ``worker``, with the execution options checked
+    before anything is written."""
+    from dse.study import check_backend
+
+    cfg = _load(args, n_trials=args.n_trials, timeout_s=args.timeout, seed=args.seed)
+    check_backend(args.backend, args.scheduler)
+    return cfg
+
+
 def _exec_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, help="stop starting new batches after this many seconds")
     p.add_argument("--seed", type=int, help="sampler seed (overrides the study's)")
@@ -72,7 +82,7 @@ def _finish(study: Any, cfg: StudyConfig, summary: Any) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from dse.study import enumerate_space, open_study, run_dir_exists, run_exhaustive, run_trials
 
-    cfg = _load(args, n_trials=args.n_trials, timeout_s=args.timeout, seed=args.seed)
+    cfg = _load_for_exec(args)
     points: list[dict[str, Any]] | None = None
     if args.exhaustive:  # enumerated (and validated) before anything is written
         points = list(enumerate_space(cfg, args.exhaustive_limit))
@@ -92,7 +102,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_resume(args: argparse.Namespace) -> int:
     from dse.study import open_study, run_dir_exists, run_trials
 
-    cfg = _load(args, n_trials=args.n_trials, timeout_s=args.timeout, seed=args.seed)
+    cfg = _load_for_exec(args)
     if not args.storage and not run_dir_exists(cfg):
         raise ConfigError(cfg.source, "(study)", f"a run to resume in {cfg.run_dir}; start it with `dse run`")
     study = open_study(cfg, args.storage, create=False)
@@ -113,7 +123,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 def _cmd_worker(args: argparse.Namespace) -> int:
     from dse.study import open_study, run_trials, worker_id
 
-    cfg = _load(args, n_trials=args.n_trials, timeout_s=args.timeout, seed=args.seed)
+    cfg = _load_for_exec(args)
     study = open_study(cfg, args.storage)
     summary = run_trials(
         study,

@@ -221,10 +221,19 @@ def evaluate_for_trial(
     return Outcome(values, attrs)
 
 
+def check_backend(backend: str, scheduler: str | None) -> None:
+    """Raise :class:`DSEError` when the evaluation backend's options are incomplete."""
+    if backend not in BACKENDS:
+        raise DSEError(f"unknown backend {backend!r}; expected one of {list(BACKENDS)}")
+    if backend == "dask" and not scheduler:
+        raise DSEError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+
+
 class _Evaluator:
     """Evaluates a batch of designs in-process, in joblib processes or on a Dask cluster."""
 
     def __init__(self, n_jobs: int, backend: str, scheduler: str | None, seen_limit: int = 50_000) -> None:
+        check_backend(backend, scheduler)
         self.kind = "inline"
         self.pool: Any = None
         self.seen: dict[tuple[Design, tuple[str, ...], tuple[tuple[str, float], ...]], Outcome] = {}
@@ -235,8 +244,6 @@ class _Evaluator:
                 from dask.distributed import Client
             except ImportError as exc:  # pragma: no cover - dask is a dependency
                 raise DSEError(f"the dask backend needs dask.distributed ({exc})") from None
-            if not scheduler:
-                raise DSEError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
             try:
                 self.pool = Client(scheduler, timeout=30)  # type: ignore[no-untyped-call]
             except OSError as exc:
@@ -354,8 +361,8 @@ def run_trials(
     start = time.monotonic()
     done = failed = 0
     goal = n_trials if n_trials is not None else max(0, cast(int, until_total) - before)
-    bar = _Progress(goal, progress, cfg.name)
     evaluator = _Evaluator(n_jobs, backend, scheduler)
+    bar = _Progress(goal, progress, cfg.name)
     me = worker_id()
     pending: list[optuna.Trial] = []
     interrupted = False

@@ -164,7 +164,9 @@ def test_dask_backend(tmp_path: Path) -> None:
 def test_dask_without_scheduler_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     study_file = write_study(tmp_path, n_trials=4)
     assert main(["run", str(study_file), "--run-dir", str(tmp_path / "x"), "--backend", "dask", "--quiet"]) == 2
-    assert "--scheduler" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--scheduler" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()  # refused before anything is written
 
 
 # ----------------------------------------------------------------------------- PostgreSQL
