@@ -103,9 +103,7 @@ LOOP_ORDERS: tuple[str, ...] = ("mnk", "mkn", "nmk", "nkm", "kmn", "knm")
 _ORDER_INDEX = {o: i for i, o in enumerate(LOOP_ORDERS)}
 
 
-def tune_allocator(
-    *, mmap_threshold_bytes: int = 32 << 20, trim_threshold_bytes: int = 128 << 20
-) -> bool:
+def tune_allocator(*, mmap_threshold_bytes: int = 32 << 20, trim_threshold_bytes: int = 128 << 20) -> bool:
     """Stop glibc from returning the search's temporaries to the OS after every call.
 
     A search allocates and frees a few dozen arrays of 0.1 - 1 MB. With glibc's default
@@ -134,8 +132,7 @@ if not os.environ.get("TNN_DSE_NO_MALLOC_TUNING"):
     tune_allocator()
 # _INNER[o, x, y]: in loop order o, the loop over dimension y is nested inside the loop over x.
 _INNER: BoolArray = np.array(
-    [[[o.index("mnk"[y]) > o.index("mnk"[x]) for y in range(3)] for x in range(3)]
-     for o in LOOP_ORDERS],
+    [[[o.index("mnk"[y]) > o.index("mnk"[x]) for y in range(3)] for x in range(3)] for o in LOOP_ORDERS],
     dtype=np.bool_,
 )
 _ALL_ORDERS: IntArray = np.arange(len(LOOP_ORDERS), dtype=np.int64)
@@ -290,8 +287,9 @@ class TileStats(NamedTuple):
     :func:`_fold_sums` of (m, n, k) on the rows, then on the columns (see :func:`stage`)."""
 
 
-_X1 = np.array([x1 for x1, _, _ in ((M_DIM, K_DIM, N_DIM), (K_DIM, N_DIM, M_DIM),
-                                     (M_DIM, N_DIM, K_DIM))], dtype=np.int64)
+_X1 = np.array(
+    [x1 for x1, _, _ in ((M_DIM, K_DIM, N_DIM), (K_DIM, N_DIM, M_DIM), (M_DIM, N_DIM, K_DIM))], dtype=np.int64
+)
 _X2 = np.array([K_DIM, N_DIM, N_DIM], dtype=np.int64)
 _Y = np.array([N_DIM, M_DIM, K_DIM], dtype=np.int64)
 
@@ -323,10 +321,17 @@ def _compute_tile_stats(m: int, n: int, k: int, tiles: IntArray) -> TileStats:
     tm, tn, tk = tiles
     whole = dims_i.astype(np.float64)
     return TileStats(
-        q=q, rem=rem, has_rem=has_rem, nfull=nfull, ntiles=ntiles,
-        both=per_dim[:2].swapaxes(0, 1), times=times, class_el=class_el,
+        q=q,
+        rem=rem,
+        has_rem=has_rem,
+        nfull=nfull,
+        ntiles=ntiles,
+        both=per_dim[:2].swapaxes(0, 1),
+        times=times,
+        class_el=class_el,
         class_fp=class_fp,
-        whole_el=whole[_X1] * whole[_X2], footprint=tm * tk + tk * tn + tm * tn,
+        whole_el=whole[_X1] * whole[_X2],
+        footprint=tm * tk + tk * tn + tm * tn,
     )
 
 
@@ -345,9 +350,7 @@ def tile_grid(m: int, n: int, k: int, a_cap_elements: int, b_cap_elements: int) 
 
 
 @lru_cache(maxsize=1024)  # entries are tens of kB: keep the cache bounded
-def grid(
-    m: int, n: int, k: int, a_cap_elements: int, b_cap_elements: int
-) -> tuple[IntArray, IntArray]:
+def grid(m: int, n: int, k: int, a_cap_elements: int, b_cap_elements: int) -> tuple[IntArray, IntArray]:
     """:func:`tile_grid` and, per tile, the index of each tile size in the concatenated
     :func:`dim_candidates` of m, n, k (``(3, T)``, read-only; see :func:`grid_stats`).
 
@@ -357,8 +360,9 @@ def grid(
     """
     cm, cn, ck = dim_candidates(m), dim_candidates(n), dim_candidates(k)
     # A and B fit tests on the small (m, k) and (k, n) planes, then one 3-D mask.
-    ok = ((cm[:, None] * ck[None, :] <= a_cap_elements)[:, None, :]
-          & (ck[None, :] * cn[:, None] <= b_cap_elements)[None, :, :])
+    ok = (cm[:, None] * ck[None, :] <= a_cap_elements)[:, None, :] & (ck[None, :] * cn[:, None] <= b_cap_elements)[
+        None, :, :
+    ]
     im, in_, ik = np.nonzero(ok)
     tiles = np.stack((cm[im], cn[in_], ck[ik]))
     idx = np.stack((im, in_ + cm.size, ik + (cm.size + cn.size)))
@@ -379,15 +383,22 @@ def grid_stats(m: int, n: int, k: int, tiles: IntArray, idx: IntArray) -> TileSt
     rows = per_tile.reshape(18, n_t)  # row 3 * quantity + dimension
     nfull, ntiles = per_tile[4], per_tile[5]
     times = np.take(rows, _TIMES_ROWS, axis=0)
-    class_el = (np.take(rows, _EL_ROWS_1, axis=0) * np.take(rows, _EL_ROWS_2, axis=0))
-    class_fp = (np.take(rows, _FP_ROWS_1, axis=0) * np.take(rows, _FP_ROWS_2, axis=0))
+    class_el = np.take(rows, _EL_ROWS_1, axis=0) * np.take(rows, _EL_ROWS_2, axis=0)
+    class_fp = np.take(rows, _FP_ROWS_1, axis=0) * np.take(rows, _FP_ROWS_2, axis=0)
     class_el = class_el.reshape(8, 3, n_t)
     tm, tn, tk = tiles
     whole = np.array([[float(m)], [float(n)], [float(k)]])
     return TileStats(
-        q=nfull.astype(np.int64), rem=per_tile[1].astype(np.int64), has_rem=per_tile[1] > 0,
-        nfull=nfull, ntiles=ntiles, both=per_tile[:2].swapaxes(0, 1), times=times,
-        class_el=class_el, class_fp=class_fp.reshape(8, 3, n_t), whole_el=whole[_X1] * whole[_X2],
+        q=nfull.astype(np.int64),
+        rem=per_tile[1].astype(np.int64),
+        has_rem=per_tile[1] > 0,
+        nfull=nfull,
+        ntiles=ntiles,
+        both=per_tile[:2].swapaxes(0, 1),
+        times=times,
+        class_el=class_el,
+        class_fp=class_fp.reshape(8, 3, n_t),
+        whole_el=whole[_X1] * whole[_X2],
         footprint=tm * tk + tk * tn + tm * tn,
         fold_idx=np.stack((idx, idx + table.shape[1])),
     )
@@ -410,8 +421,7 @@ def _dim_table(size: int) -> FloatArray:
     rem = size - q * cand
     nfull = q.astype(np.float64)
     full = cand.astype(np.float64)
-    return np.stack((full, rem.astype(np.float64), nfull * full, np.full_like(full, size),
-                     nfull, nfull + (rem > 0)))
+    return np.stack((full, rem.astype(np.float64), nfull * full, np.full_like(full, size), nfull, nfull + (rem > 0)))
 
 
 @lru_cache(maxsize=65_536)
@@ -474,14 +484,24 @@ class SerialTerms(NamedTuple):
 
     def at(self, d: int, t: int) -> tuple[float, float, float, float]:
         """The four terms of candidate ``(d, t)`` of a ``(D, 1, T)`` set, as floats."""
-        return (float(self.pad_a[d, 0, t]), float(self.pad_b[d, 0, t]),
-                float(self.c_fold_wr[d, 0, t]), float(self.c_model[d, 0, 0]))
+        return (
+            float(self.pad_a[d, 0, t]),
+            float(self.pad_b[d, 0, t]),
+            float(self.c_fold_wr[d, 0, t]),
+            float(self.c_model[d, 0, 0]),
+        )
 
 
 def serial_stall(
-    a_dram: FloatArray | float, b_dram: FloatArray | float, psum: FloatArray | float,
-    wr: FloatArray | float, pad_a: FloatArray | float, pad_b: FloatArray | float,
-    c_fold_wr: FloatArray | float, c_model: FloatArray | float, bw: float,
+    a_dram: FloatArray | float,
+    b_dram: FloatArray | float,
+    psum: FloatArray | float,
+    wr: FloatArray | float,
+    pad_a: FloatArray | float,
+    pad_b: FloatArray | float,
+    c_fold_wr: FloatArray | float,
+    c_model: FloatArray | float,
+    bw: float,
 ) -> FloatArray:
     """Serial-mode stall ``load + drain``: the one formula of the grid, the single mapping
     and the picked-candidate fast path (arrays or Python floats; the same IEEE operations).
@@ -521,8 +541,7 @@ def _dataflow_tables(dataflows: tuple[str, ...]) -> tuple[IntArray, ...]:
 # bit 1 the second.
 _OPERANDS = ((M_DIM, K_DIM, N_DIM), (K_DIM, N_DIM, M_DIM), (M_DIM, N_DIM, K_DIM))
 _MODES: IntArray = np.array(
-    [[int(_INNER[o, y, x1]) + 2 * int(_INNER[o, y, x2]) for x1, x2, y in _OPERANDS]
-     for o in range(len(LOOP_ORDERS))],
+    [[int(_INNER[o, y, x1]) + 2 * int(_INNER[o, y, x2]) for x1, x2, y in _OPERANDS] for o in range(len(LOOP_ORDERS))],
     dtype=np.int64,
 )
 
@@ -568,9 +587,7 @@ def stage(
     return with_orders(stage_modes(gemm, c, dataflows, tiles, stats), gemm, c, orders)
 
 
-def with_orders(
-    ms: ModeStage, gemm: Gemm, c: HwConsts, orders: IntArray, keep: IntArray | None = None
-) -> Stage:
+def with_orders(ms: ModeStage, gemm: Gemm, c: HwConsts, orders: IntArray, keep: IntArray | None = None) -> Stage:
     """The :class:`Stage` of ``ms`` for the loop ``orders``, on the tiles ``keep`` (or all)."""
     sr = ms.serial
     if keep is None:
@@ -579,8 +596,7 @@ def with_orders(
         compute, fill, a_rd, b_rd, c_acc = (a[:, keep] for a in ms[:5])
         moved, exposed = ms.moved[:, :, keep], ms.exposed[keep]
         if sr is not None:
-            sr = SerialTerms(sr.pad_a[:, keep], sr.pad_b[:, keep], sr.c_fold_wr[:, keep],
-                             sr.c_model)
+            sr = SerialTerms(sr.pad_a[:, keep], sr.pad_b[:, keep], sr.c_fold_wr[:, keep], sr.c_model)
     batch = float(gemm.batch)
     bpe = c.bytes_per_el
     modes = _MODES[orders]
@@ -590,9 +606,14 @@ def with_orders(
     c_el = moved[modes[:, 2], 2]
     psum_el = c_el - float(gemm.m) * gemm.n
     return Stage(
-        compute=compute[:, None], fill=fill[:, None], a_rd=a_rd[:, None], b_rd=b_rd[:, None],
-        c_acc=c_acc[:, None], a_dram=((batch * bpe) * a_el)[None],
-        b_dram=((batch * bpe) * b_el)[None], psum=((batch * c.acc_bytes) * psum_el)[None],
+        compute=compute[:, None],
+        fill=fill[:, None],
+        a_rd=a_rd[:, None],
+        b_rd=b_rd[:, None],
+        c_acc=c_acc[:, None],
+        a_dram=((batch * bpe) * a_el)[None],
+        b_dram=((batch * bpe) * b_el)[None],
+        psum=((batch * c.acc_bytes) * psum_el)[None],
         exposed=exposed[None, None],
         serial=None if sr is None else SerialTerms(*(a[:, None] for a in sr)),
     )
@@ -623,10 +644,16 @@ def stage_modes(
     reuse = np.empty((3, 3, tiles.shape[1]))
     if ts.fold_idx is not None:  # per-dimension sums (cached), gathered per tile
         m, n, k = gemm.m, gemm.n, gemm.k
-        per_size = np.concatenate((
-            _fold_sums(m, rows), _fold_sums(n, rows), _fold_sums(k, rows),
-            _fold_sums(m, cols), _fold_sums(n, cols), _fold_sums(k, cols),
-        ))
+        per_size = np.concatenate(
+            (
+                _fold_sums(m, rows),
+                _fold_sums(n, rows),
+                _fold_sums(k, rows),
+                _fold_sums(m, cols),
+                _fold_sums(n, cols),
+                _fold_sums(k, cols),
+            )
+        )
         reuse[:2] = per_size[ts.fold_idx]
     else:
         reuse[0] = ts.q * -(-tiles // rows) + -(-ts.rem // rows)
@@ -664,8 +691,7 @@ def stage_modes(
     # hardware-independent products taken from the tile stats.
     el_bytes, cap_bytes, threshold = _operand_bytes(c)
     # With power-of-two element sizes the product is exact: compare elements to a threshold.
-    spill = (ts.class_fp > threshold if threshold is not None
-             else ts.class_fp * el_bytes > cap_bytes)
+    spill = ts.class_fp > threshold if threshold is not None else ts.class_fp * el_bytes > cap_bytes
     v = ts.class_el * np.where(spill, ts.times, 1.0)  # x times or x 1: exact
     out = np.empty((4, 3, tiles.shape[1]))
     out[0] = (v[0] + v[1]) + (v[2] + v[3])  # both outside: one tile at a time
@@ -707,15 +733,23 @@ def _operand_bytes(c: HwConsts) -> tuple[FloatArray, FloatArray, FloatArray | No
     return el, cap, (cap / el if exact else None)
 
 
-def _gemm_dram(gemm: Gemm, c: HwConsts, a_dram: FloatArray, b_dram: FloatArray,
-               psum: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _gemm_dram(
+    gemm: Gemm, c: HwConsts, a_dram: FloatArray, b_dram: FloatArray, psum: FloatArray
+) -> tuple[FloatArray, FloatArray]:
     """DRAM bytes (read, written) of the GEMM itself, without shaping."""
     return a_dram + b_dram + psum, (gemm.batch * gemm.m * gemm.n * c.bytes_per_el) + psum
 
 
 def _cycles(
-    gemm: Gemm, c: HwConsts, shaping: Shaping, compute: FloatArray, fill: FloatArray,
-    a_dram: FloatArray, b_dram: FloatArray, psum: FloatArray, exposed: FloatArray,
+    gemm: Gemm,
+    c: HwConsts,
+    shaping: Shaping,
+    compute: FloatArray,
+    fill: FloatArray,
+    a_dram: FloatArray,
+    b_dram: FloatArray,
+    psum: FloatArray,
+    exposed: FloatArray,
     serial: SerialTerms | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """``(stall, total cycles)``; the one formula used by both the grid and single mappings
@@ -728,16 +762,22 @@ def _cycles(
     return stall, compute + fill + stall + shaping.cycles
 
 
-def grid_objectives(
-    st: Stage, gemm: Gemm, c: HwConsts, shaping: Shaping
-) -> tuple[FloatArray, FloatArray]:
+def grid_objectives(st: Stage, gemm: Gemm, c: HwConsts, shaping: Shaping) -> tuple[FloatArray, FloatArray]:
     """``(cycles, energy_pj)`` of every candidate, shape ``(D, O, T)``.
 
     The energy is the same sum as :attr:`Cost.energy_pj`, factored into a ``(D, 1, T)`` and a
     ``(1, O, T)`` part to keep full-size operations few (it may differ in the last ulp).
     """
     _, cycles = _cycles(
-        gemm, c, shaping, st.compute, st.fill, st.a_dram, st.b_dram, st.psum, st.exposed,
+        gemm,
+        c,
+        shaping,
+        st.compute,
+        st.fill,
+        st.a_dram,
+        st.b_dram,
+        st.psum,
+        st.exposed,
         st.serial,
     )
     acc8 = 8.0 * c.acc_bytes
@@ -764,9 +804,12 @@ def grid_objectives(
 
 def _shaping_energy(c: HwConsts, s: Shaping) -> float:
     return 8.0 * (
-        s.ifmap_rd_bytes * c.ifmap_rd_pj_bit + s.ifmap_wr_bytes * c.ifmap_wr_pj_bit
-        + s.filter_rd_bytes * c.filter_rd_pj_bit + s.filter_wr_bytes * c.filter_wr_pj_bit
-        + s.ofmap_rd_bytes * c.ofmap_rd_pj_bit + s.ofmap_wr_bytes * c.ofmap_wr_pj_bit
+        s.ifmap_rd_bytes * c.ifmap_rd_pj_bit
+        + s.ifmap_wr_bytes * c.ifmap_wr_pj_bit
+        + s.filter_rd_bytes * c.filter_rd_pj_bit
+        + s.filter_wr_bytes * c.filter_wr_pj_bit
+        + s.ofmap_rd_bytes * c.ofmap_rd_pj_bit
+        + s.ofmap_wr_bytes * c.ofmap_wr_pj_bit
         + (s.dram_rd_bytes + s.dram_wr_bytes) * c.dram_pj_bit
     )
 
@@ -801,10 +844,18 @@ def components(
     a_dram, b_dram, psum = st.a_dram[0, o, t], st.b_dram[0, o, t], st.psum[0, o, t]
     sr = st.serial
     stall, cycles = _cycles(
-        gemm, c, shaping, compute, fill, a_dram, b_dram, psum, st.exposed[0, 0, t],
-        None if sr is None else SerialTerms(
-            sr.pad_a[d, 0, t], sr.pad_b[d, 0, t], sr.c_fold_wr[d, 0, t], sr.c_model[d, 0, 0]
-        ),
+        gemm,
+        c,
+        shaping,
+        compute,
+        fill,
+        a_dram,
+        b_dram,
+        psum,
+        st.exposed[0, 0, t],
+        None
+        if sr is None
+        else SerialTerms(sr.pad_a[d, 0, t], sr.pad_b[d, 0, t], sr.c_fold_wr[d, 0, t], sr.c_model[d, 0, 0]),
     )
     g_rd, g_wr = _gemm_dram(gemm, c, a_dram, b_dram, psum)
     mn = gemm.batch * gemm.m * gemm.n
@@ -817,9 +868,17 @@ def components(
     dram_rd = g_rd + shaping.dram_rd_bytes
     dram_wr = g_wr + shaping.dram_wr_bytes
     return Components(
-        compute=compute, fill=fill, stall=stall,
-        ifmap_rd=ifmap_rd, ifmap_wr=ifmap_wr, filter_rd=filter_rd, filter_wr=filter_wr,
-        ofmap_rd=ofmap_rd, ofmap_wr=ofmap_wr, dram_rd=dram_rd, dram_wr=dram_wr,
+        compute=compute,
+        fill=fill,
+        stall=stall,
+        ifmap_rd=ifmap_rd,
+        ifmap_wr=ifmap_wr,
+        filter_rd=filter_rd,
+        filter_wr=filter_wr,
+        ofmap_rd=ofmap_rd,
+        ofmap_wr=ofmap_wr,
+        dram_rd=dram_rd,
+        dram_wr=dram_wr,
         ifmap_e=8.0 * (ifmap_rd * c.ifmap_rd_pj_bit + ifmap_wr * c.ifmap_wr_pj_bit),
         filter_e=8.0 * (filter_rd * c.filter_rd_pj_bit + filter_wr * c.filter_wr_pj_bit),
         ofmap_e=8.0 * (ofmap_rd * c.ofmap_rd_pj_bit + ofmap_wr * c.ofmap_wr_pj_bit),
@@ -857,7 +916,12 @@ def to_costs(comp: Components, gemm: Gemm, c: HwConsts, shaping: Shaping) -> lis
 
 
 def picked_costs(
-    st: Stage, gemm: Gemm, c: HwConsts, shaping: Shaping, d: list[int], o: list[int],
+    st: Stage,
+    gemm: Gemm,
+    c: HwConsts,
+    shaping: Shaping,
+    d: list[int],
+    o: list[int],
     t: list[int],
 ) -> list[Cost]:
     """:func:`to_costs` of :func:`components` for a few picked candidates, in Python floats.
@@ -894,27 +958,26 @@ def picked_costs(
         ofmap_wr = c_acc * c.acc_bytes + psum + sh.ofmap_wr_bytes
         dram_rd = rd + sh.dram_rd_bytes
         dram_wr = wr + sh.dram_wr_bytes
-        out.append(Cost(
-            macs=gemm.macs,
-            compute_cycles=compute,
-            fill_drain_cycles=fill,
-            stall_cycles=stall,
-            shaping_cycles=sh.cycles,
-            mac_energy_pj=mac_e,
-            ifmap_sram_energy_pj=8.0 * (ifmap_rd * c.ifmap_rd_pj_bit
-                                        + ifmap_wr * c.ifmap_wr_pj_bit),
-            filter_sram_energy_pj=8.0 * (filter_rd * c.filter_rd_pj_bit
-                                         + filter_wr * c.filter_wr_pj_bit),
-            ofmap_sram_energy_pj=8.0 * (ofmap_rd * c.ofmap_rd_pj_bit
-                                        + ofmap_wr * c.ofmap_wr_pj_bit),
-            dram_energy_pj=8.0 * (dram_rd + dram_wr) * c.dram_pj_bit,
-            leakage_energy_pj=cycles * c.leak_pj_per_cycle,
-            dram_read_bytes=dram_rd,
-            dram_write_bytes=dram_wr,
-            sram_read_bytes=ifmap_rd + filter_rd + ofmap_rd,
-            sram_write_bytes=ifmap_wr + filter_wr + ofmap_wr,
-            pe_busy_cycles=busy,
-        ))
+        out.append(
+            Cost(
+                macs=gemm.macs,
+                compute_cycles=compute,
+                fill_drain_cycles=fill,
+                stall_cycles=stall,
+                shaping_cycles=sh.cycles,
+                mac_energy_pj=mac_e,
+                ifmap_sram_energy_pj=8.0 * (ifmap_rd * c.ifmap_rd_pj_bit + ifmap_wr * c.ifmap_wr_pj_bit),
+                filter_sram_energy_pj=8.0 * (filter_rd * c.filter_rd_pj_bit + filter_wr * c.filter_wr_pj_bit),
+                ofmap_sram_energy_pj=8.0 * (ofmap_rd * c.ofmap_rd_pj_bit + ofmap_wr * c.ofmap_wr_pj_bit),
+                dram_energy_pj=8.0 * (dram_rd + dram_wr) * c.dram_pj_bit,
+                leakage_energy_pj=cycles * c.leak_pj_per_cycle,
+                dram_read_bytes=dram_rd,
+                dram_write_bytes=dram_wr,
+                sram_read_bytes=ifmap_rd + filter_rd + ofmap_rd,
+                sram_write_bytes=ifmap_wr + filter_wr + ofmap_wr,
+                pe_busy_cycles=busy,
+            )
+        )
     return out
 
 
@@ -945,9 +1008,7 @@ _SLACK = 1e-9
 """Relative margin of the exact pruning in :func:`surviving_tiles` (rounding is ~1e-15)."""
 
 
-def screen(
-    ms: ModeStage, gemm: Gemm, c: HwConsts, shaping: Shaping, objective: Objective
-) -> IntArray | None:
+def screen(ms: ModeStage, gemm: Gemm, c: HwConsts, shaping: Shaping, objective: Objective) -> IntArray | None:
     """Ascending indices of the tiles that may hold the best candidate or a Pareto point;
     None when all may.
 
@@ -989,8 +1050,10 @@ def screen(
     # product, the fastest (d, o) and the cheapest (d, o) (cycles and energy of each).
     anchors: list[tuple[float, float]] = []
     for t in {int(lb_c.argmin()), int(lb_e.argmin()), int((lb_c * lb_e).argmin())}:
-        for d, o in ((int(cf[:, t].argmin()), int(x[:, t].argmin())),
-                     (int(e_dt[:, t].argmin()), int(e_ot[:, t].argmin()))):
+        for d, o in (
+            (int(cf[:, t].argmin()), int(x[:, t].argmin())),
+            (int(e_dt[:, t].argmin()), int(e_ot[:, t].argmin())),
+        ):
             cy = max(float(cf[d, t]) + float(exposed[t]), float(x[o, t])) + sh
             anchors.append((cy, float(e_dt[d, t]) + float(e_ot[o, t]) + leak * cy))
     if objective == "latency":
@@ -1003,9 +1066,11 @@ def screen(
     # t is beaten when an anchor is strictly better than its bounds in cycles and energy.
     lb_c_s = lb_c * (1.0 - _SLACK)
     lb_e_s = lb_e * (1.0 - _SLACK)
-    front = [(a_c, a_e) for a_c, a_e in set(anchors)
-             if not any(b_c <= a_c and b_e <= a_e and (b_c, b_e) != (a_c, a_e)
-                        for b_c, b_e in anchors)]
+    front = [
+        (a_c, a_e)
+        for a_c, a_e in set(anchors)
+        if not any(b_c <= a_c and b_e <= a_e and (b_c, b_e) != (a_c, a_e) for b_c, b_e in anchors)
+    ]
     a_c, a_e = front[0]
     beaten = (lb_c_s > a_c) & (lb_e_s > a_e)
     for a_c, a_e in front[1:]:
@@ -1089,8 +1154,7 @@ def _select_small(
     front.sort(key=lambda i: (primary[i], secondary[i], i))
     _, n_o, n_t = shape
     flat = [best, *front]
-    return ([f // (n_o * n_t) for f in flat], [f // n_t % n_o for f in flat],
-            [f % n_t for f in flat])
+    return ([f // (n_o * n_t) for f in flat], [f // n_t % n_o for f in flat], [f % n_t for f in flat])
 
 
 @lru_cache(maxsize=64)
@@ -1116,9 +1180,7 @@ class ArrayEngine:
         """Tensor-shaping overhead of ``gemm`` on ``hw``."""
         return NO_SHAPING if self.shaping_free else buffer_shaping(gemm, hw)
 
-    def _components_one(
-        self, gemm: Gemm, hw: Hardware, mapping: Mapping
-    ) -> tuple[Components, HwConsts, Shaping]:
+    def _components_one(self, gemm: Gemm, hw: Hardware, mapping: Mapping) -> tuple[Components, HwConsts, Shaping]:
         if mapping.dataflow not in self.dataflows_for(hw):
             raise ModelInputError(
                 f"dataflow {mapping.dataflow!r} not supported by {self.name} on this hardware; "
@@ -1126,9 +1188,7 @@ class ArrayEngine:
             )
         order = _ORDER_INDEX.get(mapping.loop_order)
         if order is None:
-            raise ModelInputError(
-                f"loop_order must be a permutation of 'mnk', got {mapping.loop_order!r}"
-            )
+            raise ModelInputError(f"loop_order must be a permutation of 'mnk', got {mapping.loop_order!r}")
         tiles = (mapping.tile_m, mapping.tile_n, mapping.tile_k)
         if min(tiles) < 1:
             raise ModelInputError(f"tile sizes must be >= 1, got {tiles}")
@@ -1143,7 +1203,10 @@ class ArrayEngine:
             )
         shaping = self.shaping(gemm, hw)
         st = stage(
-            gemm, c, (mapping.dataflow,), np.array([[tm], [tn], [tk]], dtype=np.int64),
+            gemm,
+            c,
+            (mapping.dataflow,),
+            np.array([[tm], [tn], [tk]], dtype=np.int64),
             np.array([order], dtype=np.int64),
         )
         zero = np.zeros(1, dtype=np.int64)
@@ -1171,14 +1234,18 @@ class ArrayEngine:
         return {
             f"{name}_bytes": float(getattr(comp, name)[0])
             for name in (
-                "ifmap_rd", "ifmap_wr", "filter_rd", "filter_wr", "ofmap_rd", "ofmap_wr",
-                "dram_rd", "dram_wr",
+                "ifmap_rd",
+                "ifmap_wr",
+                "filter_rd",
+                "filter_wr",
+                "ofmap_rd",
+                "ofmap_wr",
+                "dram_rd",
+                "dram_wr",
             )
         }
 
-    def search(
-        self, gemm: Gemm, hw: Hardware, objective: Objective = "latency"
-    ) -> MappingResult:
+    def search(self, gemm: Gemm, hw: Hardware, objective: Objective = "latency") -> MappingResult:
         """Price every dataflow x loop order x tile triple and pick the best.
 
         Ties on the objective are broken by the other of (cycles, energy), then by enumeration
@@ -1197,9 +1264,7 @@ class ArrayEngine:
             ModelInputError: unknown objective, or no tile fits the buffers.
         """
         if objective not in OBJECTIVES:
-            raise ModelInputError(
-                f"unknown objective {objective!r}; expected one of {OBJECTIVES}"
-            )
+            raise ModelInputError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
         c = hw_consts(hw)
         a_cap = math.floor(c.cap_a_bytes / c.bytes_per_el)
         b_cap = math.floor(c.cap_b_bytes / c.bytes_per_el)
@@ -1232,7 +1297,10 @@ class ArrayEngine:
         tm_l, tn_l, tk_l = tiles[:, t].tolist()
         mappings = [
             Mapping(
-                dataflow=dataflows[di], tile_m=tm_l[i], tile_n=tn_l[i], tile_k=tk_l[i],
+                dataflow=dataflows[di],
+                tile_m=tm_l[i],
+                tile_n=tn_l[i],
+                tile_k=tk_l[i],
                 loop_order=LOOP_ORDERS[oi],
             )
             for i, (di, oi) in enumerate(zip(d, o, strict=True))

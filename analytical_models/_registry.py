@@ -52,9 +52,7 @@ def get_engine(name: str) -> Engine:
     try:
         return _ENGINES[name]
     except KeyError:
-        raise ModelInputError(
-            f"unknown engine {name!r}; expected one of {sorted(_ENGINES)}"
-        ) from None
+        raise ModelInputError(f"unknown engine {name!r}; expected one of {sorted(_ENGINES)}") from None
 
 
 def engine_names() -> tuple[str, ...]:

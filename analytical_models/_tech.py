@@ -191,9 +191,7 @@ _TPU7NM = TechProfile(
     sram_area_mm2_per_kb=8192.0 * 0.027 / 0.5 * 1e-6,
 )
 
-_PROFILES: dict[str, TechProfile] = {
-    p.name: p for p in (_HOROWITZ45, _ACCELERGY45, _TPU7NM)
-}
+_PROFILES: dict[str, TechProfile] = {p.name: p for p in (_HOROWITZ45, _ACCELERGY45, _TPU7NM)}
 
 
 def get_tech(name: str) -> TechProfile:
@@ -201,9 +199,7 @@ def get_tech(name: str) -> TechProfile:
     try:
         return _PROFILES[name]
     except KeyError:
-        raise ModelInputError(
-            f"unknown technology profile {name!r}; expected one of {tech_names()}"
-        ) from None
+        raise ModelInputError(f"unknown technology profile {name!r}; expected one of {tech_names()}") from None
 
 
 def tech_names() -> tuple[str, ...]:

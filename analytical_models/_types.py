@@ -72,16 +72,12 @@ class Hardware:
 
     def __post_init__(self) -> None:
         if self.pe_rows < 1 or self.pe_cols < 1:
-            raise ModelInputError(
-                f"PE array must be at least 1x1, got {self.pe_rows}x{self.pe_cols}"
-            )
+            raise ModelInputError(f"PE array must be at least 1x1, got {self.pe_rows}x{self.pe_cols}")
         for name in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
             if not getattr(self, name) > 0:
                 raise ModelInputError(f"{name} must be > 0 kB, got {getattr(self, name)}")
         if not self.dram_bw_bytes_per_cycle > 0:
-            raise ModelInputError(
-                f"dram_bw_bytes_per_cycle must be > 0, got {self.dram_bw_bytes_per_cycle}"
-            )
+            raise ModelInputError(f"dram_bw_bytes_per_cycle must be > 0, got {self.dram_bw_bytes_per_cycle}")
         if not self.freq_mhz > 0:
             raise ModelInputError(f"freq_mhz must be > 0, got {self.freq_mhz}")
         if self.bits < 1 or self.acc_bits < self.bits:
@@ -89,9 +85,7 @@ class Hardware:
         if not self.dataflows or any(d not in DATAFLOWS for d in self.dataflows):
             raise ModelInputError(f"dataflows must be a non-empty subset of {DATAFLOWS}")
         if self.memory_timing not in MEMORY_TIMINGS:
-            raise ModelInputError(
-                f"memory_timing must be one of {MEMORY_TIMINGS}, got {self.memory_timing!r}"
-            )
+            raise ModelInputError(f"memory_timing must be one of {MEMORY_TIMINGS}, got {self.memory_timing!r}")
 
     @property
     def n_pes(self) -> int:
@@ -130,8 +124,7 @@ class Gemm:
     def __post_init__(self) -> None:
         if min(self.m, self.n, self.k, self.batch) < 1:
             raise ModelInputError(
-                f"GEMM dimensions must be >= 1, got batch={self.batch} m={self.m} "
-                f"n={self.n} k={self.k}"
+                f"GEMM dimensions must be >= 1, got batch={self.batch} m={self.m} n={self.n} k={self.k}"
             )
 
     @property
@@ -206,9 +199,7 @@ class Cost:
     @property
     def cycles(self) -> float:
         """Total latency in cycles: compute + fill/drain + stall + tensor shaping."""
-        return (
-            self.compute_cycles + self.fill_drain_cycles + self.stall_cycles + self.shaping_cycles
-        )
+        return self.compute_cycles + self.fill_drain_cycles + self.stall_cycles + self.shaping_cycles
 
     @property
     def energy_pj(self) -> float:
@@ -240,9 +231,7 @@ class Cost:
     def __add__(self, other: Cost) -> Cost:
         if not isinstance(other, Cost):
             return NotImplemented
-        return Cost(
-            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(Cost)}
-        )
+        return Cost(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(Cost)})
 
     def scaled(self, factor: int) -> Cost:
         """The cost of running the same thing ``factor`` times back to back."""

@@ -59,8 +59,13 @@ def _gemms(n: int, seed: int = 0) -> list[Gemm]:
 
 
 HW = Hardware(
-    pe_rows=32, pe_cols=32, ifmap_sram_kb=64, filter_sram_kb=64, ofmap_sram_kb=64,
-    dram_bw_bytes_per_cycle=16, dataflows=DATAFLOWS,
+    pe_rows=32,
+    pe_cols=32,
+    ifmap_sram_kb=64,
+    filter_sram_kb=64,
+    ofmap_sram_kb=64,
+    dram_bw_bytes_per_cycle=16,
+    dataflows=DATAFLOWS,
 )
 
 
@@ -88,12 +93,12 @@ def _tt_bert_mix(n_designs: int) -> list[list[tuple[Gemm, Hardware, Objective]]]
     from dse.space import suggest
 
     root = Path(__file__).resolve().parents[1]
-    cfg = load_study_config(str(root / "studies" / "tt_bert_training.yaml"),
-                            overrides={"run_dir": root / ".bench-unused"})
+    cfg = load_study_config(
+        str(root / "studies" / "tt_bert_training.yaml"), overrides={"run_dir": root / ".bench-unused"}
+    )
     sampler_cfg = replace(cfg, sampler=SamplerConfig(name="random", seed=123))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    probe = optuna.create_study(sampler=study_mod.make_sampler(sampler_cfg),
-                                directions=cfg.directions)
+    probe = optuna.create_study(sampler=study_mod.make_sampler(sampler_cfg), directions=cfg.directions)
     calls: dict[tuple[Gemm, Hardware, Objective], int] = {}
     current = [0]  # index of the design being evaluated
     originals = (costs_mod.price, plan_mod.price)
@@ -117,8 +122,10 @@ def _mix_figures(n_designs: int) -> None:
     per_design = _tt_bert_mix(n_designs)
     mix = [call for calls in per_design for call in calls]
     engines = {hw.engine for _, hw, _ in mix}
-    print(f"\nTT-BERT-base training mix: {len(mix)} distinct (GEMM, hardware, objective) from "
-          f"{n_designs} designs, engines {sorted(engines)}")
+    print(
+        f"\nTT-BERT-base training mix: {len(mix)} distinct (GEMM, hardware, objective) from "
+        f"{n_designs} designs, engines {sorted(engines)}"
+    )
 
     def one(g: Gemm, hw: Hardware, obj: Objective) -> float:
         eng = get_engine(hw.engine)
@@ -134,9 +141,11 @@ def _mix_figures(n_designs: int) -> None:
         _clear_caches()
         cold.extend(one(g, hw, obj) for g, hw, obj in calls)
     for name, ts in (("warm tables", warm), ("cold       ", np.array(cold))):
-        print(f"  uncached search, {name}: median {np.median(ts) * 1e3:7.3f} ms, "
-              f"p90 {np.percentile(ts, 90) * 1e3:7.3f} ms, mean {np.mean(ts) * 1e3:7.3f} ms "
-              f"({len(ts) / np.sum(ts):,.0f} GEMMs/s)")
+        print(
+            f"  uncached search, {name}: median {np.median(ts) * 1e3:7.3f} ms, "
+            f"p90 {np.percentile(ts, 90) * 1e3:7.3f} ms, mean {np.mean(ts) * 1e3:7.3f} ms "
+            f"({len(ts) / np.sum(ts):,.0f} GEMMs/s)"
+        )
 
 
 def _best_of(fn: Callable[[], object], repeat: int) -> float:
@@ -152,8 +161,9 @@ def main() -> None:
     """Run the benchmark and print its figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer GEMMs and repetitions")
-    ap.add_argument("--mix-designs", type=int, default=4,
-                    help="TT-BERT designs whose GEMMs form the realistic mix (0: skip)")
+    ap.add_argument(
+        "--mix-designs", type=int, default=4, help="TT-BERT designs whose GEMMs form the realistic mix (0: skip)"
+    )
     ap.add_argument("--mix-only", action="store_true", help="only the realistic-mix figures")
     args = ap.parse_args()
     if args.mix_only:
@@ -173,9 +183,7 @@ def main() -> None:
         tiles = _model.tile_grid(g.m, g.n, g.k, 32768, 32768)
         sh = SYSTOLIC.shaping(g, HW)
 
-        def kernel(
-            g: Gemm = g, tiles: _model.IntArray = tiles, sh: _model.Shaping = sh
-        ) -> None:
+        def kernel(g: Gemm = g, tiles: _model.IntArray = tiles, sh: _model.Shaping = sh) -> None:
             st = _model.stage(g, c, DATAFLOWS, tiles, _model._ALL_ORDERS)
             _model.grid_objectives(st, g, c, sh)
 
@@ -184,8 +192,7 @@ def main() -> None:
     search_s = sum(_best_of(lambda g=g: SYSTOLIC.search(g, HW), repeat) for g in gemms)
     print(f"\ncandidates per GEMM: mean {n_eval / n_gemms:,.0f}")
     print(f"vectorized kernel : {n_eval / kernel_s:>14,.0f} mapping evaluations/s")
-    print(f"full search       : {n_eval / search_s:>14,.0f} mapping evaluations/s "
-          f"(incl. best + Pareto selection)")
+    print(f"full search       : {n_eval / search_s:>14,.0f} mapping evaluations/s (incl. best + Pareto selection)")
 
     # 2. search time per GEMM: cold, uncached search, warm (price cache hit).
     cold = []
@@ -204,11 +211,15 @@ def main() -> None:
             price(g, HW)
     warm = (time.perf_counter() - t0) / (reps * n_gemms)
     print("\nbest-mapping search time per GEMM:")
-    print(f"  cold (all caches cleared) : median {np.median(cold) * 1e3:7.3f} ms, "
-          f"p90 {np.percentile(cold, 90) * 1e3:7.3f} ms")
-    print(f"  uncached search           : median {np.median(uncached) * 1e3:7.3f} ms, "
-          f"p90 {np.percentile(uncached, 90) * 1e3:7.3f} ms "
-          f"({n_gemms / sum(uncached):,.0f} GEMMs/s)")
+    print(
+        f"  cold (all caches cleared) : median {np.median(cold) * 1e3:7.3f} ms, "
+        f"p90 {np.percentile(cold, 90) * 1e3:7.3f} ms"
+    )
+    print(
+        f"  uncached search           : median {np.median(uncached) * 1e3:7.3f} ms, "
+        f"p90 {np.percentile(uncached, 90) * 1e3:7.3f} ms "
+        f"({n_gemms / sum(uncached):,.0f} GEMMs/s)"
+    )
     print(f"  warm (price cache hit)    : {warm * 1e6:7.3f} us")
 
     # 3. naive per-mapping loop over the same candidates (a subset, rate extrapolated).
@@ -216,7 +227,9 @@ def main() -> None:
     tm, tn, tk = _model.tile_grid(g.m, g.n, g.k, 32768, 32768)
     mappings = [
         Mapping(dataflow=df, tile_m=int(a), tile_n=int(b), tile_k=int(k_), loop_order=o)
-        for df in DATAFLOWS for o in LOOP_ORDERS for a, b, k_ in zip(tm, tn, tk, strict=True)
+        for df in DATAFLOWS
+        for o in LOOP_ORDERS
+        for a, b, k_ in zip(tm, tn, tk, strict=True)
     ]
     subset = mappings[:: max(1, len(mappings) // (300 if args.quick else 2000))]
     t0 = time.perf_counter()
@@ -224,10 +237,11 @@ def main() -> None:
     naive_rate = len(subset) / (time.perf_counter() - t0)
     vec_s = _best_of(lambda: SYSTOLIC.search(g, HW), repeat)
     vec_rate = len(mappings) / vec_s
-    print(f"\nnaive per-mapping loop (Engine.evaluate), m=256 n=128 k=256, "
-          f"{len(subset)} of {len(mappings)} mappings:")
-    print(f"  naive loop  : {naive_rate:>12,.0f} mappings/s "
-          f"(full grid would take {len(mappings) / naive_rate * 1e3:,.0f} ms)")
+    print(f"\nnaive per-mapping loop (Engine.evaluate), m=256 n=128 k=256, {len(subset)} of {len(mappings)} mappings:")
+    print(
+        f"  naive loop  : {naive_rate:>12,.0f} mappings/s "
+        f"(full grid would take {len(mappings) / naive_rate * 1e3:,.0f} ms)"
+    )
     print(f"  vectorized  : {vec_rate:>12,.0f} mappings/s (full grid {vec_s * 1e3:.3f} ms)")
     print(f"  speed-up    : {vec_rate / naive_rate:,.0f}x")
     assert SYSTOLIC.search(g, HW).cost.cycles <= naive_best

@@ -45,8 +45,14 @@ LAYERS = 12
 
 def ttm(name: str, m: tuple[int, ...], n: tuple[int, ...]) -> LayerSpec:
     return LayerSpec(
-        name=name, format="ttm", in_features=math.prod(m), out_features=math.prod(n),
-        in_shape=m, out_shape=n, ranks=(1, RANK, RANK, 1), tokens_per_step=TOKENS,
+        name=name,
+        format="ttm",
+        in_features=math.prod(m),
+        out_features=math.prod(n),
+        in_shape=m,
+        out_shape=n,
+        ranks=(1, RANK, RANK, 1),
+        tokens_per_step=TOKENS,
     )
 
 
@@ -74,13 +80,21 @@ def timed(fn: object, nets: list[TensorNetwork], repeat: int = 3) -> tuple[float
 def main() -> None:
     specs, nets = workload()
     hw = Hardware(
-        engine="systolic", pe_rows=32, pe_cols=32, ifmap_sram_kb=64, filter_sram_kb=64,
-        ofmap_sram_kb=64, dram_bw_bytes_per_cycle=16, dataflows=("ws", "os", "is"),
+        engine="systolic",
+        pe_rows=32,
+        pe_cols=32,
+        ifmap_sram_kb=64,
+        filter_sram_kb=64,
+        ofmap_sram_kb=64,
+        dram_bw_bytes_per_cycle=16,
+        dataflows=("ws", "os", "is"),
     )
     hw_cost = hardware_cost(hw, "latency")
-    print(f"TT-BERT-base training: {LAYERS} layers, {len(specs)} TTM layers, rank {RANK}, "
-          f"{TOKENS} tokens/step, {len(nets)} networks ({len(set(nets))} distinct), "
-          f"{nets[0].n_inputs}-{max(n.n_inputs for n in nets)} inputs each")
+    print(
+        f"TT-BERT-base training: {LAYERS} layers, {len(specs)} TTM layers, rank {RANK}, "
+        f"{TOKENS} tokens/step, {len(nets)} networks ({len(set(nets))} distinct), "
+        f"{nets[0].n_inputs}-{max(n.n_inputs for n in nets)} inputs each"
+    )
 
     def ours_mac(net: TensorNetwork) -> object:
         i, o, s = net.opt_einsum_form()
@@ -121,12 +135,15 @@ def main() -> None:
         mismatches += int(2 * ours != int(flops))
         del p
     print(f"  dp, MAC cost           : {t_mac * 1e3:8.1f} ms  {len(nets) / t_mac:9.0f} networks/s")
-    print(f"  opt_einsum dp (flops)  : {t_oe * 1e3:8.1f} ms  {len(nets) / t_oe:9.0f} networks/s"
-          f"   -> ours is {t_oe / t_mac:.1f}x faster")
-    print(f"  dp, systolic latency   : {t_hw_cold * 1e3:8.1f} ms cold (engine + lowering caches "
-          f"cleared), {t_hw_warm * 1e3:.1f} ms warm  ({len(nets) / t_hw_warm:.0f} networks/s)")
-    print(f"  GEMMs priced by the engine (cold): {priced} with branch and bound, "
-          f"{priced_all} without")
+    print(
+        f"  opt_einsum dp (flops)  : {t_oe * 1e3:8.1f} ms  {len(nets) / t_oe:9.0f} networks/s"
+        f"   -> ours is {t_oe / t_mac:.1f}x faster"
+    )
+    print(
+        f"  dp, systolic latency   : {t_hw_cold * 1e3:8.1f} ms cold (engine + lowering caches "
+        f"cleared), {t_hw_warm * 1e3:.1f} ms warm  ({len(nets) / t_hw_warm:.0f} networks/s)"
+    )
+    print(f"  GEMMs priced by the engine (cold): {priced} with branch and bound, {priced_all} without")
     print(f"  same optimum as opt_einsum on {len(nets) - mismatches}/{len(nets)} networks")
 
     _optimize_cached.cache_clear()
@@ -138,18 +155,24 @@ def main() -> None:
     t_study = time.perf_counter() - t0
     cycles = sum(p.cycles or 0.0 for p in plans)
     macs = sum(p.macs for p in plans)
-    print(f"  optimize_network x {len(nets)} (study view: all caches cold, value cache on, "
-          f"latency cost, priced plans): "
-          f"{t_study * 1e3:.1f} ms; model total {macs:,} MACs, {cycles:,.0f} cycles")
+    print(
+        f"  optimize_network x {len(nets)} (study view: all caches cold, value cache on, "
+        f"latency cost, priced plans): "
+        f"{t_study * 1e3:.1f} ms; model total {macs:,} MACs, {cycles:,.0f} cycles"
+    )
     mac_plans = [optimize_network(n, hw=hw) for n in nets]
     mac_cycles = sum(p.cycles or 0.0 for p in mac_plans)
-    print(f"  latency-optimal paths vs MAC-optimal paths on this array: "
-          f"{cycles:,.0f} vs {mac_cycles:,.0f} cycles ({mac_cycles / cycles:.3f}x)")
+    print(
+        f"  latency-optimal paths vs MAC-optimal paths on this array: "
+        f"{cycles:,.0f} vs {mac_cycles:,.0f} cycles ({mac_cycles / cycles:.3f}x)"
+    )
 
     for spec in (specs[0], specs[4], specs[5]):
         t = training_macs(spec)
-        print(f"  training {spec.name:>10}: independent {t.independent:,} MACs, reuse "
-              f"{t.reuse:,} (3x forward; saving {t.saving:.2f}x), L->R sweep {t.sweep:,}")
+        print(
+            f"  training {spec.name:>10}: independent {t.independent:,} MACs, reuse "
+            f"{t.reuse:,} (3x forward; saving {t.saving:.2f}x), L->R sweep {t.sweep:,}"
+        )
 
 
 if __name__ == "__main__":

@@ -84,8 +84,10 @@ def main() -> None:
             print(f"{name:<7} {seed:>5} " + " ".join(f"{v:6.3f}" for v in curve) + f"   {elapsed:6.1f}")
     print()
     for name, vals in finals.items():
-        print(f"{name:<7} mean {np.mean(vals):.3f} min {np.min(vals):.3f} of the exact hypervolume with "
-              f"{budget} evaluations (target for nsga2: >= 0.95)")
+        print(
+            f"{name:<7} mean {np.mean(vals):.3f} min {np.min(vals):.3f} of the exact hypervolume with "
+            f"{budget} evaluations (target for nsga2: >= 0.95)"
+        )
 
 
 if __name__ == "__main__":

@@ -58,8 +58,10 @@ def main() -> None:
     for d in designs:
         evaluate(d)
     t_warm = time.perf_counter() - t0
-    print(f"workload {cfg.workload.name} ({cfg.mode}): {len(cfg.workload.layers)} layer kinds, "
-          f"{n_passes} layer x pass networks per design")
+    print(
+        f"workload {cfg.workload.name} ({cfg.mode}): {len(cfg.workload.layers)} layer kinds, "
+        f"{n_passes} layer x pass networks per design"
+    )
     print(f"cold : {args.designs / t_cold:8.2f} designs/s on one core ({1e3 * t_cold / args.designs:.1f} ms/design)")
     print(f"warm : {args.designs / t_warm:8.0f} designs/s on one core ({1e3 * t_warm / args.designs:.3f} ms/design)")
 
@@ -85,8 +87,10 @@ def main() -> None:
     finally:
         study_mod.evaluate_for_trial = original  # type: ignore[assignment]
     overhead_ms = 1e3 * (total_inline - eval_time) / n_inline
-    print(f"single process, {n_inline} trials: {n_inline / total_inline:.1f} trials/s; evaluation "
-          f"{1e3 * eval_time / n_inline:.1f} ms/trial, optuna + storage overhead {overhead_ms:.1f} ms/trial")
+    print(
+        f"single process, {n_inline} trials: {n_inline / total_inline:.1f} trials/s; evaluation "
+        f"{1e3 * eval_time / n_inline:.1f} ms/trial, optuna + storage overhead {overhead_ms:.1f} ms/trial"
+    )
 
     clear_caches()
     n = cfg.n_trials if args.full else args.trials
@@ -97,8 +101,10 @@ def main() -> None:
     rate = summary.completed / elapsed
     print(f"study, {args.n_jobs} processes: {summary.completed} trials in {elapsed:.1f} s = {rate:.1f} trials/s")
     if not args.full:
-        print(f"projected {cfg.n_trials} trials: {cfg.n_trials / rate / 60:.1f} min "
-              f"(caches warm up as the search revisits hardware; target < 10 min)")
+        print(
+            f"projected {cfg.n_trials} trials: {cfg.n_trials / rate / 60:.1f} min "
+            f"(caches warm up as the search revisits hardware; target < 10 min)"
+        )
     shutil.rmtree(tmp, ignore_errors=True)
 
 

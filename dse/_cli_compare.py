@@ -59,7 +59,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--trial", type=int, help="compare this trial only (default: every Pareto design)")
     p.add_argument("--limit", type=int, help="at most this many Pareto designs, evenly spread along the front")
     p.add_argument(
-        "--dense-trials", type=int, default=DENSE_TRIALS,
+        "--dense-trials",
+        type=int,
+        default=DENSE_TRIALS,
         help=f"trials of the dense hardware-only search (default {DENSE_TRIALS}; 0 skips the search)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the dense search (default 0)")
@@ -116,7 +118,10 @@ def dense_search(
     storage = optuna.storages.JournalStorage(BatchSyncJournalFileBackend(str(journal)))
     directions = cast("list[Literal['minimize', 'maximize']]", ["minimize", "minimize"])
     study = optuna.create_study(
-        storage=storage, study_name=f"{cfg.name}-dense", directions=directions, load_if_exists=True,
+        storage=storage,
+        study_name=f"{cfg.name}-dense",
+        directions=directions,
+        load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True),
     )
     fp = cfg.fingerprint()
@@ -148,7 +153,8 @@ def dense_search(
         study.tell(trial, [metrics.latency_ms, metrics.energy_uj])
     BatchSyncJournalFileBackend.sync_path(str(journal))
     feasible = [
-        t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        t
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         if t.user_attrs.get("feasible") and t.values is not None and all(math.isfinite(v) for v in t.values)
     ]
     if not feasible:
@@ -215,25 +221,33 @@ def run(args: argparse.Namespace) -> int:
         from dse.report import write_dashboard
 
         write_dashboard(cfg.run_dir / "dashboard.html", cfg, study, df=df)
-    print(f"study {cfg.name!r} ({cfg.mode}): {len(selected)} design(s) compared; ratios are reference / subject "
-          "(above 1: the subject is cheaper)")
+    print(
+        f"study {cfg.name!r} ({cfg.mode}): {len(selected)} design(s) compared; ratios are reference / subject "
+        "(above 1: the subject is cheaper)"
+    )
     if dense:
         fh, eh = dense[0].hardware, dense[1].hardware
-        print(f"dense search: {dense[2]} trials; fastest dense hw {fh.pe_rows}x{fh.pe_cols} {fh.sram_kb:g} kB, "
-              f"lowest-energy dense hw {eh.pe_rows}x{eh.pe_cols} {eh.sram_kb:g} kB")
+        print(
+            f"dense search: {dense[2]} trials; fastest dense hw {fh.pe_rows}x{fh.pe_cols} {fh.sram_kb:g} kB, "
+            f"lowest-energy dense hw {eh.pe_rows}x{eh.pe_cols} {eh.sram_kb:g} kB"
+        )
     for best in best_versus_best(rows):
         what = "latency" if best.comparison.endswith("latency") else "energy"
         col = "latency_ms" if what == "latency" else "energy_uj"
         unit = "ms" if what == "latency" else "uJ"
-        print(f"best vs best ({what}): tensorized trial {best.trial} {getattr(best.subject, col):.4g} {unit} vs dense "
-              f"on its best hardware {getattr(best.reference, col):.4g} {unit}: dense / tensorized = "
-              f"{best.ratio(col):.3g}x (EDP {best.ratio('edp_uj_ms'):.3g}x)")
+        print(
+            f"best vs best ({what}): tensorized trial {best.trial} {getattr(best.subject, col):.4g} {unit} vs dense "
+            f"on its best hardware {getattr(best.reference, col):.4g} {unit}: dense / tensorized = "
+            f"{best.ratio(col):.3g}x (EDP {best.ratio('edp_uj_ms'):.3g}x)"
+        )
     print("\nlatency ratio per design:")
     print(format_table(rows))
     print("\nsummary over the designs:")
     print(format_summary(summarize(rows)))
-    print(f"\ncompare:   {csv_path}\nhtml:      {html_path}"
-          f"\ntime:      dense search {t_dense:.1f} s, comparisons {t_cmp:.1f} s")
+    print(
+        f"\ncompare:   {csv_path}\nhtml:      {html_path}"
+        f"\ntime:      dense search {t_dense:.1f} s, comparisons {t_cmp:.1f} s"
+    )
     return 0
 
 

@@ -39,7 +39,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--in-shape", required=True, help="input factorization, e.g. 12,8,8")
     p.add_argument("--out-shape", required=True, help="output factorization, e.g. 12,16,16")
     p.add_argument(
-        "--ranks", default="",
+        "--ranks",
+        default="",
         help="one internal rank (r0=rd=1), d-1 internal ranks, or d+1 full ranks, comma separated",
     )
     p.add_argument("--batch", default="1", help="tokens per step (default 1)")
@@ -95,28 +96,32 @@ def full_ranks(ranks: tuple[int, ...], d: int) -> tuple[int, ...]:
         return (1, *ranks, 1)
     if len(ranks) == d + 1:
         return ranks
-    raise _CLIError(
-        f"--ranks: expected 1, {d - 1} (internal) or {d + 1} (full) ranks for d={d}, "
-        f"got {len(ranks)}"
-    )
+    raise _CLIError(f"--ranks: expected 1, {d - 1} (internal) or {d + 1} (full) ranks for d={d}, got {len(ranks)}")
 
 
 def _spec(args: argparse.Namespace) -> LayerSpec:
     if args.format not in format_names():
-        raise _CLIError(
-            f"--format: unknown format {args.format!r}; expected one of {format_names()}"
-        )
+        raise _CLIError(f"--format: unknown format {args.format!r}; expected one of {format_names()}")
     ins, outs = _ints(args.in_shape, "in-shape"), _ints(args.out_shape, "out-shape")
     batch = _number(args.batch, "batch")
     if args.format == "dense":
         return LayerSpec(
-            name="cli", format="dense", in_features=math.prod(ins),
-            out_features=math.prod(outs), tokens_per_step=batch,
+            name="cli",
+            format="dense",
+            in_features=math.prod(ins),
+            out_features=math.prod(outs),
+            tokens_per_step=batch,
         )
     ranks = full_ranks(_ints(args.ranks, "ranks"), len(ins)) if args.ranks else ()
     return LayerSpec(
-        name="cli", format=args.format, in_features=math.prod(ins), out_features=math.prod(outs),
-        in_shape=ins, out_shape=outs, ranks=ranks, tokens_per_step=batch,
+        name="cli",
+        format=args.format,
+        in_features=math.prod(ins),
+        out_features=math.prod(outs),
+        in_shape=ins,
+        out_shape=outs,
+        ranks=ranks,
+        tokens_per_step=batch,
     )
 
 
@@ -124,9 +129,7 @@ def _hardware(args: argparse.Namespace) -> Hardware | None:
     if args.cost in ("macs", "bytes") and args.rows is None and args.cols is None:
         return None
     if args.engine not in engine_names():
-        raise _CLIError(
-            f"--engine: unknown engine {args.engine!r}; expected one of {engine_names()}"
-        )
+        raise _CLIError(f"--engine: unknown engine {args.engine!r}; expected one of {engine_names()}")
     return Hardware(
         engine=args.engine,
         pe_rows=_number(args.rows or "32", "rows"),
@@ -146,9 +149,7 @@ def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
     import analytical_models  # noqa: F401  (registers the shipped engines)
 
     if args.optimizer not in path_fn_names():
-        raise _CLIError(
-            f"--optimizer: unknown optimizer {args.optimizer!r}; expected one of {path_fn_names()}"
-        )
+        raise _CLIError(f"--optimizer: unknown optimizer {args.optimizer!r}; expected one of {path_fn_names()}")
     if args.cost not in COST_KINDS:
         raise _CLIError(f"--cost: unknown cost {args.cost!r}; expected one of {COST_KINDS}")
     spec = _spec(args)
@@ -162,15 +163,13 @@ def collect(args: argparse.Namespace) -> list[dict[str, Any]]:
     limit = None if args.memory_limit is None else _number(args.memory_limit, "memory-limit")
     report = []
     for net in nets:
-        best = optimize_network(
-            net, optimizer=args.optimizer, cost=args.cost, hw=hw, memory_limit=limit
-        )
+        best = optimize_network(net, optimizer=args.optimizer, cost=args.cost, hw=hw, memory_limit=limit)
         ref = optimize_network(net, optimizer="mac_optimal", memory_limit=limit)
-        expression = (
-            " x ".join(",".join(t) for t in net.inputs) + " -> " + ",".join(net.output)
-        )
+        expression = " x ".join(",".join(t) for t in net.inputs) + " -> " + ",".join(net.output)
         entry: dict[str, Any] = {
-            "pass": net.label, "einsum": net.einsum(), "expression": expression,
+            "pass": net.label,
+            "einsum": net.einsum(),
+            "expression": expression,
         }
         if args.optimizer == "exhaustive":
             entry["n_trees"] = count_trees(net.n_inputs)
@@ -196,10 +195,7 @@ def _table(report: list[dict[str, Any]]) -> str:
         lines.append(f"  MAC-optimal: {[tuple(p) for p in ref['path']]}   MACs: {ref['macs']:,}")
         lines.append(f"  {'step':>4} {'batch':>7} {'m':>9} {'n':>9} {'k':>7} {'re-layout':>10}")
         for s, g in enumerate(b["gemms"]):
-            lines.append(
-                f"  {s:>4} {g['batch']:>7} {g['m']:>9} {g['n']:>9} {g['k']:>7} "
-                f"{g['permute_elements']:>10}"
-            )
+            lines.append(f"  {s:>4} {g['batch']:>7} {g['m']:>9} {g['n']:>9} {g['k']:>7} {g['permute_elements']:>10}")
     return "\n".join(lines)
 
 

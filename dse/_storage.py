@@ -29,9 +29,7 @@ class BatchSyncJournalFileBackend(JournalFileBackend):
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
         """Append ``logs`` as JSON lines, atomically with respect to other processes."""
-        data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n").encode(
-            "utf-8"
-        )
+        data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n").encode("utf-8")
         with open(self.path, "ab") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX)
             try:

@@ -46,9 +46,7 @@ def check_keys(data: Mapping[str, Any], allowed: Sequence[str], source: str, pre
     """Reject unknown keys, naming the first one and the allowed set."""
     for key in data:
         if key not in allowed:
-            raise ConfigError(
-                source, join(prefix, str(key)), f"unknown key; expected one of {sorted(allowed)}"
-            )
+            raise ConfigError(source, join(prefix, str(key)), f"unknown key; expected one of {sorted(allowed)}")
 
 
 def as_mapping(value: Any, source: str, field: str) -> dict[str, Any]:

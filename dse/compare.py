@@ -71,10 +71,13 @@ COMPARISONS: dict[str, tuple[str, str, str]] = {
     "path_naive": ("naive_paths", "design_paths", "paths: left-to-right sweep / hardware-aware"),
     "dense_same_hw": ("dense", "tensorized", "dense / tensorized, same hardware"),
     "dense_best_hw_latency": (
-        "dense_on_its_fastest_hw", "tensorized_on_its_hw", "dense on its fastest hw / tensorized on its hw",
+        "dense_on_its_fastest_hw",
+        "tensorized_on_its_hw",
+        "dense on its fastest hw / tensorized on its hw",
     ),
     "dense_best_hw_energy": (
-        "dense_on_its_most_efficient_hw", "tensorized_on_its_hw",
+        "dense_on_its_most_efficient_hw",
+        "tensorized_on_its_hw",
         "dense on its lowest-energy hw / tensorized on its hw",
     ),
     "training_vs_inference": ("training", "inference", "training step (independent networks) / inference"),

@@ -18,9 +18,7 @@ def to_minimization(values: NDArray[np.float64], directions: Sequence[str]) -> N
     return result
 
 
-def pareto_mask(
-    values: NDArray[np.float64], violation: NDArray[np.float64] | None = None
-) -> NDArray[np.bool_]:
+def pareto_mask(values: NDArray[np.float64], violation: NDArray[np.float64] | None = None) -> NDArray[np.bool_]:
     """Mask of the non-dominated rows of ``values`` (n x m, minimised).
 
     With ``violation`` (total constraint violation per row, 0 = feasible), constrained

@@ -80,12 +80,8 @@ def suggest_layer(trial: optuna.Trial, ls: LayerSpace, base: LayerSpec, *, rank_
     d = int(_suggest(trial, "d" + at, ls.d))
     ins, outs = ls.shapes_for(d)
     tag = "" if isinstance(ls.d, Fixed) else f"_d{d}"
-    in_spec: ParamSpec = (
-        Fixed(ins[0]) if len(ins) == 1 else Categorical(tuple(map(shape_label, ins)))
-    )
-    out_spec: ParamSpec = (
-        Fixed(outs[0]) if len(outs) == 1 else Categorical(tuple(map(shape_label, outs)))
-    )
+    in_spec: ParamSpec = Fixed(ins[0]) if len(ins) == 1 else Categorical(tuple(map(shape_label, ins)))
+    out_spec: ParamSpec = Fixed(outs[0]) if len(outs) == 1 else Categorical(tuple(map(shape_label, outs)))
     in_shape = _suggest(trial, f"in_shape{tag}{at}", in_spec)
     out_shape = _suggest(trial, f"out_shape{tag}{at}", out_spec)
     rank = int(_suggest(trial, rank_name or "rank" + at, ls.rank))

@@ -96,8 +96,7 @@ class HardwareCost:
     def __post_init__(self) -> None:
         if self.objective not in STEP_OBJECTIVES:
             raise PathError(
-                f"a step cost must be additive; objective must be one of {STEP_OBJECTIVES}, "
-                f"got {self.objective!r}"
+                f"a step cost must be additive; objective must be one of {STEP_OBJECTIVES}, got {self.objective!r}"
             )
 
     def __call__(

@@ -95,9 +95,7 @@ class _Problem:
         if got is None:
             outside = self.full ^ mask
             out = self.output
-            got = frozenset(
-                i for i, h in self.holders.items() if h & mask and (h & outside or i in out)
-            )
+            got = frozenset(i for i, h in self.holders.items() if h & mask and (h & outside or i in out))
             self._kept[mask] = got
         return got
 
@@ -121,8 +119,7 @@ class _Problem:
 
 def _no_fit(name: str, prob: _Problem) -> PathError:
     return PathError(
-        f"{name}: no contraction path keeps every intermediate within memory_limit="
-        f"{prob.memory_limit} elements"
+        f"{name}: no contraction path keeps every intermediate within memory_limit={prob.memory_limit} elements"
     )
 
 
@@ -138,9 +135,7 @@ def exhaustive(
     step_cost = mac_cost if cost is None else cost
     prob = _Problem.build(inputs, output, size_dict, memory_limit)
     if prob.n > min(EXHAUSTIVE_MAX_INPUTS, MAX_ENUMERATED_INPUTS):
-        raise PathError(
-            f"exhaustive: {prob.n} inputs is too many (limit {EXHAUSTIVE_MAX_INPUTS}); use 'dp'"
-        )
+        raise PathError(f"exhaustive: {prob.n} inputs is too many (limit {EXHAUSTIVE_MAX_INPUTS}); use 'dp'")
     step_of: dict[Node, float] = {}
     for a, b in _all_nodes(prob.full):
         if prob.fits(a) and prob.fits(b):
@@ -207,9 +202,7 @@ def _subsets(prob: _Problem, outer_products: bool) -> list[int]:
     return sorted(seen)
 
 
-def _dp_table(
-    prob: _Problem, step_cost: StepCost, outer_products: bool
-) -> tuple[dict[int, float], dict[int, Node]]:
+def _dp_table(prob: _Problem, step_cost: StepCost, outer_products: bool) -> tuple[dict[int, float], dict[int, Node]]:
     """Best cost and best split of every subset that has a valid tree (bottom-up).
 
     Splits are skipped when ``best(A) + best(B)`` alone cannot beat the best split found so far
@@ -373,9 +366,7 @@ def _dp(
     step_cost = mac_cost if cost is None else cost
     prob = _Problem.build(inputs, output, size_dict, memory_limit)
     if prob.n > DP_MAX_INPUTS:
-        raise PathError(
-            f"{name}: {prob.n} inputs is too many (limit {DP_MAX_INPUTS}); use 'greedy'"
-        )
+        raise PathError(f"{name}: {prob.n} inputs is too many (limit {DP_MAX_INPUTS}); use 'greedy'")
     if prob.n == 1:
         return ()
     best, split = _dp_table(prob, step_cost, outer_products)
@@ -408,9 +399,7 @@ def dp(
     cost: StepCost | None = None,
 ) -> SSAPath:
     """Exact subset DP over every binary tree (outer products included); equals ``exhaustive``."""
-    return _dp(
-        inputs, output, size_dict, memory_limit, cost, outer_products=True, name="dp"
-    )
+    return _dp(inputs, output, size_dict, memory_limit, cost, outer_products=True, name="dp")
 
 
 def dp_connected(
@@ -422,9 +411,7 @@ def dp_connected(
     cost: StepCost | None = None,
 ) -> SSAPath:
     """Subset DP over connected subsets only (no outer product inside a connected component)."""
-    return _dp(
-        inputs, output, size_dict, memory_limit, cost, outer_products=False, name="dp_connected"
-    )
+    return _dp(inputs, output, size_dict, memory_limit, cost, outer_products=False, name="dp_connected")
 
 
 def mac_optimal(
@@ -436,9 +423,7 @@ def mac_optimal(
     cost: StepCost | None = None,
 ) -> SSAPath:
     """The MAC-optimal path (``dp`` with :data:`mac_cost`); ``cost`` is ignored."""
-    return _dp(
-        inputs, output, size_dict, memory_limit, mac_cost, outer_products=True, name="mac_optimal"
-    )
+    return _dp(inputs, output, size_dict, memory_limit, mac_cost, outer_products=True, name="mac_optimal")
 
 
 def greedy(
@@ -458,9 +443,7 @@ def greedy(
     while len(live) > 1:
         ids = sorted(live)
         pairs = [(i, j) for x, i in enumerate(ids) for j in ids[x + 1 :]]
-        connected = [
-            (i, j) for i, j in pairs if not prob.kept(live[i]).isdisjoint(prob.kept(live[j]))
-        ]
+        connected = [(i, j) for i, j in pairs if not prob.kept(live[i]).isdisjoint(prob.kept(live[j]))]
         best_key: tuple[float, float, int, int] | None = None
         for i, j in connected or pairs:
             a, b = live[i], live[j]
@@ -496,9 +479,7 @@ def get_path_fn(name: str) -> PathFn:
     try:
         return _PATH_FNS[name]
     except KeyError:
-        raise PathError(
-            f"unknown path optimizer {name!r}; expected one of {sorted(_PATH_FNS)}"
-        ) from None
+        raise PathError(f"unknown path optimizer {name!r}; expected one of {sorted(_PATH_FNS)}") from None
 
 
 def path_fn_names() -> tuple[str, ...]:

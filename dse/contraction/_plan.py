@@ -149,9 +149,7 @@ class ContractionPlan:
                     "m": g.m,
                     "n": g.n,
                     "k": g.k,
-                    "permute_elements": g.permute_a_elements
-                    + g.permute_b_elements
-                    + g.permute_c_elements,
+                    "permute_elements": g.permute_a_elements + g.permute_b_elements + g.permute_c_elements,
                 }
                 for g in self.gemms
             ],
@@ -245,8 +243,11 @@ def build_plan(
         )
         indices[n + s] = out
     return ContractionPlan(
-        network=network, path=tuple((int(i), int(j)) for i, j in path), steps=tuple(steps),
-        hw=hw, objective=objective,
+        network=network,
+        path=tuple((int(i), int(j)) for i, j in path),
+        steps=tuple(steps),
+        hw=hw,
+        objective=objective,
     )
 
 
@@ -358,7 +359,6 @@ def execute_path(
     ((result, ridx),) = tensors.values()
     final: np.ndarray = np.einsum(f"{spec(ridx)}->{spec(network.output)}", result)
     return final
-
 
 
 def execute_plan(plan: ContractionPlan, operands: Sequence[np.ndarray]) -> np.ndarray:

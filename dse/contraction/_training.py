@@ -99,9 +99,7 @@ def _reverse_mode(net: TensorNetwork, path: SSAPath) -> tuple[int, int]:
             holders[i] = holders.get(i, 0) | (1 << t)
 
     def kept(mask: int) -> frozenset[str]:
-        return frozenset(
-            i for i, h in holders.items() if h & mask and (h & (full ^ mask) or i in output)
-        )
+        return frozenset(i for i, h in holders.items() if h & mask and (h & (full ^ mask) or i in output))
 
     fwd = bwd = 0
     for a, b in ssa_to_nodes(path, n):

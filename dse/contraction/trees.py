@@ -111,10 +111,7 @@ def enumerate_trees(n: int) -> Iterator[SSAPath]:
         PathError: when ``n < 1`` or ``n > MAX_ENUMERATED_INPUTS``.
     """
     if n > MAX_ENUMERATED_INPUTS:
-        raise PathError(
-            f"{count_trees(n)} trees for n={n}; enumeration is limited to "
-            f"n <= {MAX_ENUMERATED_INPUTS}"
-        )
+        raise PathError(f"{count_trees(n)} trees for n={n}; enumeration is limited to n <= {MAX_ENUMERATED_INPUTS}")
     for nodes in iter_tree_nodes(n):
         yield nodes_to_ssa(nodes, n)
 
@@ -136,9 +133,7 @@ def ssa_to_nodes(path: Sequence[Sequence[int]], n: int) -> tuple[Node, ...]:
             raise PathError(f"step {s} must be a pair of ids, got {tuple(step)}")
         i, j = int(step[0]), int(step[1])
         if i == j or i not in masks or j not in masks:
-            raise PathError(
-                f"step {s} ({i}, {j}) uses an id that does not exist yet or was already used"
-            )
+            raise PathError(f"step {s} ({i}, {j}) uses an id that does not exist yet or was already used")
         a, b = masks.pop(i), masks.pop(j)
         nodes.append((a, b))
         masks[n + s] = a | b

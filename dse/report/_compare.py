@@ -71,8 +71,12 @@ def plot_compare_ratios(info: CompareInfo, *, title: str = "co-design evidence: 
         fig.add_trace(go.Box(x=xs, y=ys, name=metric, boxpoints="all", jitter=0.4, text=text, hoverinfo="y+text"))
     fig.add_hline(y=1.0, line_dash="dot", line_color="grey")
     fig.update_layout(
-        title=title, boxmode="group", yaxis_type="log", yaxis_title="ratio reference / subject [x]",
-        height=520, legend_title="metric",
+        title=title,
+        boxmode="group",
+        yaxis_type="log",
+        yaxis_title="ratio reference / subject [x]",
+        height=520,
+        legend_title="metric",
     )
     return fig
 
@@ -126,7 +130,7 @@ def write_compare_html(path: Path, info: CompareInfo, *, title: str) -> Path:
         )
     page = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
-        f"<body style=\"font-family:sans-serif;max-width:1280px;margin:1.5em auto\"><h1>{html.escape(title)}</h1>"
+        f'<body style="font-family:sans-serif;max-width:1280px;margin:1.5em auto"><h1>{html.escape(title)}</h1>'
         f"<p>{COMPARE_TEXT}</p>{''.join(frags)}</body></html>\n"
     )
     path.write_text(page, encoding="utf-8")

@@ -56,8 +56,9 @@ def make_gemms(rng: np.random.Generator) -> list[Gemm]:
         pa = int(rng.choice([0, m * k * batch, _loguniform_int(rng, 1, 4096)]))
         pb = int(rng.choice([0, 0, k * n * batch]))
         pc = int(rng.choice([0, 0, m * n * batch]))
-        out.append(Gemm(m=m, n=n, k=k, batch=batch, permute_a_elements=pa,
-                        permute_b_elements=pb, permute_c_elements=pc))
+        out.append(
+            Gemm(m=m, n=n, k=k, batch=batch, permute_a_elements=pa, permute_b_elements=pb, permute_c_elements=pc)
+        )
     return out
 
 
@@ -68,20 +69,22 @@ def make_hardware(rng: np.random.Generator) -> list[Hardware]:
     sizes_kb = (8.0, 12.0, 16.0, 32.0, 48.0, 64.0, 100.0, 128.0, 256.0, 384.0, 512.0)
     out = []
     for i in range(N_HW):
-        out.append(Hardware(
-            engine="contraction_engine" if i % 3 == 2 else "systolic",
-            pe_rows=_loguniform_int(rng, 4, 128),
-            pe_cols=_loguniform_int(rng, 4, 128),
-            ifmap_sram_kb=float(rng.choice(sizes_kb)),
-            filter_sram_kb=float(rng.choice(sizes_kb)),
-            ofmap_sram_kb=float(rng.choice(sizes_kb)),
-            dram_bw_bytes_per_cycle=float(rng.choice([2.0, 4.0, 6.0, 8.0, 16.0, 24.0, 32.0, 64.0])),
-            freq_mhz=float(rng.choice([200.0, 500.0, 1000.0])),
-            bits=int(rng.choice([8, 16])),
-            acc_bits=32,
-            tech=techs[i % len(techs)],
-            dataflows=subsets[i % len(subsets)],
-        ))
+        out.append(
+            Hardware(
+                engine="contraction_engine" if i % 3 == 2 else "systolic",
+                pe_rows=_loguniform_int(rng, 4, 128),
+                pe_cols=_loguniform_int(rng, 4, 128),
+                ifmap_sram_kb=float(rng.choice(sizes_kb)),
+                filter_sram_kb=float(rng.choice(sizes_kb)),
+                ofmap_sram_kb=float(rng.choice(sizes_kb)),
+                dram_bw_bytes_per_cycle=float(rng.choice([2.0, 4.0, 6.0, 8.0, 16.0, 24.0, 32.0, 64.0])),
+                freq_mhz=float(rng.choice([200.0, 500.0, 1000.0])),
+                bits=int(rng.choice([8, 16])),
+                acc_bits=32,
+                tech=techs[i % len(techs)],
+                dataflows=subsets[i % len(subsets)],
+            )
+        )
     return out
 
 
@@ -98,8 +101,7 @@ def encode(result: MappingResult) -> list[Any]:
     """Compact record of one search result."""
     mp = result.mapping
     cost = result.cost
-    values = [getattr(cost, f) if f in EXACT_FIELDS else _sig(getattr(cost, f))
-              for f in COST_FIELDS]
+    values = [getattr(cost, f) if f in EXACT_FIELDS else _sig(getattr(cost, f)) for f in COST_FIELDS]
     front_cycles = sum(c.cycles for _, c in result.pareto)
     front_energy = sum(c.energy_pj for _, c in result.pareto)
     return [

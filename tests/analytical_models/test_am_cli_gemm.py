@@ -11,8 +11,25 @@ from analytical_models import SYSTOLIC, Gemm, Hardware
 from dse import _cli_gemm
 
 BASE = [
-    "gemm", "--m", "256", "--n", "128", "--k", "256", "--rows", "32", "--cols", "16",
-    "--ifmap-kb", "64", "--filter-kb", "64", "--ofmap-kb", "64", "--dram-bw", "10",
+    "gemm",
+    "--m",
+    "256",
+    "--n",
+    "128",
+    "--k",
+    "256",
+    "--rows",
+    "32",
+    "--cols",
+    "16",
+    "--ifmap-kb",
+    "64",
+    "--filter-kb",
+    "64",
+    "--ofmap-kb",
+    "64",
+    "--dram-bw",
+    "10",
 ]
 
 
@@ -30,22 +47,33 @@ def test_json_keys_and_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run([*BASE, "--dataflow", "ws", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     for key in (
-        "cycles", "compute_cycles", "fill_drain_cycles", "stall_cycles", "energy_pj",
-        "energy_breakdown_pj", "dram_bytes", "sram_accesses", "utilization", "mapping",
+        "cycles",
+        "compute_cycles",
+        "fill_drain_cycles",
+        "stall_cycles",
+        "energy_pj",
+        "energy_breakdown_pj",
+        "dram_bytes",
+        "sram_accesses",
+        "utilization",
+        "mapping",
         "area_mm2",
     ):
         assert key in out
     assert out["mapping"]["dataflow"] == "ws"
     hw = Hardware(
-        pe_rows=32, pe_cols=16, ifmap_sram_kb=64, filter_sram_kb=64, ofmap_sram_kb=64,
-        dram_bw_bytes_per_cycle=10, dataflows=("ws",),
+        pe_rows=32,
+        pe_cols=16,
+        ifmap_sram_kb=64,
+        filter_sram_kb=64,
+        ofmap_sram_kb=64,
+        dram_bw_bytes_per_cycle=10,
+        dataflows=("ws",),
     )
     cost = SYSTOLIC.search(Gemm(m=256, n=128, k=256), hw).cost
     assert out["cycles"] == cost.cycles
     assert out["energy_pj"] == pytest.approx(sum(out["energy_breakdown_pj"].values()))
-    assert out["cycles"] == pytest.approx(
-        out["compute_cycles"] + out["fill_drain_cycles"] + out["stall_cycles"]
-    )
+    assert out["cycles"] == pytest.approx(out["compute_cycles"] + out["fill_drain_cycles"] + out["stall_cycles"])
     assert out["area_mm2"] > 0
 
 
@@ -98,13 +126,17 @@ def test_dse_entry_point_subprocess() -> None:
         pytest.skip(f"dse.cli not importable: {exc}")
     ok = subprocess.run(
         [sys.executable, "-c", code, *BASE, "--dataflow", "best", "--json"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["mapping"]["dataflow"] in ("ws", "os", "is")
     bad = subprocess.run(
         [sys.executable, "-c", code, *BASE, "--m", "-4"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("error: ") and len(bad.stderr.strip().splitlines()) == 1

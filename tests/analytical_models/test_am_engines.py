@@ -23,8 +23,13 @@ from analytical_models import (
 
 def hw_(**kw: object) -> Hardware:
     base: dict[str, object] = dict(
-        pe_rows=8, pe_cols=8, ifmap_sram_kb=64, filter_sram_kb=64, ofmap_sram_kb=64,
-        dram_bw_bytes_per_cycle=16, dataflows=("ws", "os", "is"),
+        pe_rows=8,
+        pe_cols=8,
+        ifmap_sram_kb=64,
+        filter_sram_kb=64,
+        ofmap_sram_kb=64,
+        dram_bw_bytes_per_cycle=16,
+        dataflows=("ws", "os", "is"),
     )
     base.update(kw)
     return Hardware(**base)  # type: ignore[arg-type]
@@ -56,9 +61,7 @@ def test_everything_fits_reads_each_operand_once() -> None:
 def test_a_refetch_depends_on_loop_order(order: str, ifmap_kb: float, a_fetches: int) -> None:
     g = Gemm(m=64, n=64, k=64)
     hw = hw_(ifmap_sram_kb=ifmap_kb)
-    c = SYSTOLIC.evaluate(
-        g, hw, Mapping(dataflow="os", tile_m=32, tile_n=32, tile_k=32, loop_order=order)
-    )
+    c = SYSTOLIC.evaluate(g, hw, Mapping(dataflow="os", tile_m=32, tile_n=32, tile_k=32, loop_order=order))
     assert c.dram_read_bytes == a_fetches * 64 * 64 + 64 * 64
 
 
@@ -125,7 +128,10 @@ def test_evaluate_equals_every_grid_entry() -> None:
     for flat in rng.choice(cycles.size, size=40, replace=False):
         d, o, t = np.unravel_index(flat, cycles.shape)
         m = Mapping(
-            dataflow=hw.dataflows[d], tile_m=int(tm[t]), tile_n=int(tn[t]), tile_k=int(tk[t]),
+            dataflow=hw.dataflows[d],
+            tile_m=int(tm[t]),
+            tile_n=int(tn[t]),
+            tile_k=int(tk[t]),
             loop_order=LOOP_ORDERS[o],
         )
         cost = SYSTOLIC.evaluate(g, hw, m)
@@ -183,9 +189,7 @@ def test_contraction_engine_not_slower_with_permutations() -> None:
     g = Gemm(m=128, n=32, k=512, permute_a_elements=128 * 512, permute_b_elements=512 * 32)
     for df in (("ws",), ("os",), ("is",), ("ws", "os", "is")):
         hw = hw_(dataflows=df)
-        assert (
-            CONTRACTION_ENGINE.search(g, hw).cost.cycles < SYSTOLIC.search(g, hw).cost.cycles
-        )
+        assert CONTRACTION_ENGINE.search(g, hw).cost.cycles < SYSTOLIC.search(g, hw).cost.cycles
 
 
 def test_price_is_cached_and_validates() -> None:
@@ -230,9 +234,7 @@ def test_access_bytes_consistent_with_cost() -> None:
     acc = SYSTOLIC.access_bytes(g, hw, m)
     cost = SYSTOLIC.evaluate(g, hw, m)
     assert acc["dram_rd_bytes"] + acc["dram_wr_bytes"] == cost.dram_bytes
-    assert acc["ifmap_rd_bytes"] + acc["filter_rd_bytes"] + acc["ofmap_rd_bytes"] == (
-        cost.sram_read_bytes
-    )
+    assert acc["ifmap_rd_bytes"] + acc["filter_rd_bytes"] + acc["ofmap_rd_bytes"] == (cost.sram_read_bytes)
 
 
 def test_dataflow_listing_order_does_not_matter() -> None:

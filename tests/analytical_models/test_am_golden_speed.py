@@ -51,8 +51,7 @@ def _objective(obj: Objective, cycles: float, energy: float) -> float:
     return {"latency": cycles, "energy": energy, "edp": cycles * energy}[obj]
 
 
-def _check(result: MappingResult, gemm: Gemm, hw: Hardware, obj: Objective,
-           rec: list[Any]) -> None:
+def _check(result: MappingResult, gemm: Gemm, hw: Hardware, obj: Objective, rec: list[Any]) -> None:
     data = _golden()
     (df, tm, tn, tk, order), values, n_evaluated, (n_front, front_c, front_e) = rec
     want = dict(zip(data["cost_fields"], values, strict=True))
@@ -101,8 +100,7 @@ def test_search_is_deterministic(objective: Objective) -> None:
 
 @pytest.mark.parametrize(
     ("m", "n", "k", "a_cap", "b_cap"),
-    [(1, 1, 1, 4096, 4096), (30, 16, 240, 1024, 65536), (4096, 7, 333, 8192, 512),
-     (97, 4096, 1, 100, 100)],
+    [(1, 1, 1, 4096, 4096), (30, 16, 240, 1024, 65536), (4096, 7, 333, 8192, 512), (97, 4096, 1, 100, 100)],
 )
 def test_grid_stats_match_direct(m: int, n: int, k: int, a_cap: int, b_cap: int) -> None:
     """The gathered per-dimension tables of ``grid_stats`` equal the per-tile computation."""

@@ -23,14 +23,28 @@ from analytical_models import (
 from analytical_models._registry import Objective
 
 
-def _hw(df: str | tuple[str, ...], *, bw: float = 2.0, kb: float = 256.0,
-        ofmap_kb: float | None = None, timing: str = "serial", bits: int = 8,
-        **kw: object) -> Hardware:
+def _hw(
+    df: str | tuple[str, ...],
+    *,
+    bw: float = 2.0,
+    kb: float = 256.0,
+    ofmap_kb: float | None = None,
+    timing: str = "serial",
+    bits: int = 8,
+    **kw: object,
+) -> Hardware:
     dfs = (df,) if isinstance(df, str) else df
     return Hardware(
-        pe_rows=4, pe_cols=8, ifmap_sram_kb=kb, filter_sram_kb=kb,
-        ofmap_sram_kb=kb if ofmap_kb is None else ofmap_kb, dram_bw_bytes_per_cycle=bw,
-        bits=8, dataflows=dfs, memory_timing=timing, **kw,  # type: ignore[arg-type]
+        pe_rows=4,
+        pe_cols=8,
+        ifmap_sram_kb=kb,
+        filter_sram_kb=kb,
+        ofmap_sram_kb=kb if ofmap_kb is None else ofmap_kb,
+        dram_bw_bytes_per_cycle=bw,
+        bits=8,
+        dataflows=dfs,
+        memory_timing=timing,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -39,10 +53,8 @@ def _ceil(a: int, b: int) -> int:
 
 
 def test_default_is_overlapped_and_validated() -> None:
-    assert _hw("ws", timing="overlapped") == dataclasses.replace(
-        _hw("ws"), memory_timing="overlapped")
-    hw = Hardware(pe_rows=4, pe_cols=4, ifmap_sram_kb=1, filter_sram_kb=1, ofmap_sram_kb=1,
-                  dram_bw_bytes_per_cycle=1)
+    assert _hw("ws", timing="overlapped") == dataclasses.replace(_hw("ws"), memory_timing="overlapped")
+    hw = Hardware(pe_rows=4, pe_cols=4, ifmap_sram_kb=1, filter_sram_kb=1, ofmap_sram_kb=1, dram_bw_bytes_per_cycle=1)
     assert hw.memory_timing == "overlapped"
     with pytest.raises(ModelInputError, match="memory_timing"):
         _hw("ws", timing="sequential")
@@ -55,19 +67,19 @@ def test_default_is_overlapped_and_validated() -> None:
 #     folds = 2 * 3 = 6, per fold 2*4 + 8 + 12 - 2 = 26: 72 + 156 + 240 = 468.
 # OS: A_pad = ceil(20/4)*4 * 6 = 120, B_pad = 96, C = 20*12 = 240,
 #     folds = 5 * 2 = 10, per fold 4 + 8 + 6 - 2 = 16: 60 + 160 + 120 = 340.
-@pytest.mark.parametrize(("df", "compute_fill", "stall"),
-                         [("ws", 136.0, 320.0), ("is", 156.0, 312.0), ("os", 160.0, 180.0)])
+@pytest.mark.parametrize(
+    ("df", "compute_fill", "stall"), [("ws", 136.0, 320.0), ("is", 156.0, 312.0), ("os", 160.0, 180.0)]
+)
 def test_serial_closed_form_hand_computed(df: str, compute_fill: float, stall: float) -> None:
     gemm = Gemm(m=20, n=12, k=6)
-    cost = get_engine("systolic").evaluate(
-        gemm, _hw(df), Mapping(dataflow=df, tile_m=20, tile_n=12, tile_k=6))
+    cost = get_engine("systolic").evaluate(gemm, _hw(df), Mapping(dataflow=df, tile_m=20, tile_n=12, tile_k=6))
     assert cost.compute_cycles + cost.fill_drain_cycles == compute_fill
     assert cost.stall_cycles == stall
     assert cost.cycles == compute_fill + stall
     # batch multiplies everything (operands, folds and partial-sum writes)
     batched = get_engine("systolic").evaluate(
-        dataclasses.replace(gemm, batch=3), _hw(df),
-        Mapping(dataflow=df, tile_m=20, tile_n=12, tile_k=6))
+        dataclasses.replace(gemm, batch=3), _hw(df), Mapping(dataflow=df, tile_m=20, tile_n=12, tile_k=6)
+    )
     assert batched.cycles == 3 * cost.cycles
 
 
@@ -93,7 +105,8 @@ def test_serial_untiled_matches_closed_form(df: str, m: int, n: int, k: int, bw:
     for rows, cols in ((4, 8), (8, 8), (16, 4)):
         hw = dataclasses.replace(_hw(df, bw=bw), pe_rows=rows, pe_cols=cols)
         cost = get_engine("systolic").evaluate(
-            Gemm(m=m, n=n, k=k), hw, Mapping(dataflow=df, tile_m=m, tile_n=n, tile_k=k))
+            Gemm(m=m, n=n, k=k), hw, Mapping(dataflow=df, tile_m=m, tile_n=n, tile_k=k)
+        )
         assert cost.cycles == pytest.approx(_closed_form(m, n, k, rows, cols, df, bw), rel=1e-12)
 
 
@@ -102,18 +115,18 @@ _SEARCH_CASES = [
     (Gemm(m=20, n=12, k=6), {}),
     (Gemm(m=64, n=40, k=72, batch=2), {"dataflows": ("ws", "os", "is")}),
     (Gemm(m=100, n=30, k=257), {"kb": 0.25, "ofmap_kb": 0.0625, "dataflows": ("ws", "is")}),
-    (Gemm(m=33, n=65, k=17, permute_a_elements=500, permute_c_elements=2000),
-     {"kb": 1.0, "bw": 0.5, "dataflows": ("os", "is")}),
-    (Gemm(m=128, n=8, k=64), {"bw": 64.0, "bits": 16, "acc_bits": 24,
-                              "dataflows": ("ws", "os", "is")}),
+    (
+        Gemm(m=33, n=65, k=17, permute_a_elements=500, permute_c_elements=2000),
+        {"kb": 1.0, "bw": 0.5, "dataflows": ("os", "is")},
+    ),
+    (Gemm(m=128, n=8, k=64), {"bw": 64.0, "bits": 16, "acc_bits": 24, "dataflows": ("ws", "os", "is")}),
 ]
 
 
 @pytest.mark.parametrize("engine", ["systolic", "contraction_engine"])
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
 @pytest.mark.parametrize(("gemm", "over"), _SEARCH_CASES)
-def test_serial_evaluate_equals_search(engine: str, objective: Objective, gemm: Gemm,
-                                       over: dict[str, object]) -> None:
+def test_serial_evaluate_equals_search(engine: str, objective: Objective, gemm: Gemm, over: dict[str, object]) -> None:
     over = dict(over)
     dfs = over.pop("dataflows", ("ws",))
     hw = _hw(dfs, **over)  # type: ignore[arg-type]
@@ -123,14 +136,15 @@ def test_serial_evaluate_equals_search(engine: str, objective: Objective, gemm: 
     for mapping, cost in ((res.mapping, res.cost), *res.pareto):
         assert eng.evaluate(gemm, hw, mapping) == cost
     # the serial search is exact (no pruning): nothing beats the best on the objective
-    key = {"latency": lambda c: c.cycles, "energy": lambda c: c.energy_pj,
-           "edp": lambda c: c.cycles * c.energy_pj}[objective]
+    key = {"latency": lambda c: c.cycles, "energy": lambda c: c.energy_pj, "edp": lambda c: c.cycles * c.energy_pj}[
+        objective
+    ]
     m_, n_, k_ = gemm.m, gemm.n, gemm.k
     for df in eng.dataflows_for(hw):
-        for tiles in itertools.product({1, m_ // 2 or 1, m_}, {1, n_ // 2 or 1, n_},
-                                       {1, k_ // 2 or 1, k_}):
-            mapping = Mapping(dataflow=df, tile_m=tiles[0], tile_n=tiles[1], tile_k=tiles[2],
-                              loop_order=LOOP_ORDERS[sum(tiles) % 6])
+        for tiles in itertools.product({1, m_ // 2 or 1, m_}, {1, n_ // 2 or 1, n_}, {1, k_ // 2 or 1, k_}):
+            mapping = Mapping(
+                dataflow=df, tile_m=tiles[0], tile_n=tiles[1], tile_k=tiles[2], loop_order=LOOP_ORDERS[sum(tiles) % 6]
+            )
             try:
                 cost = eng.evaluate(gemm, hw, mapping)
             except ModelInputError:  # tile does not fit
@@ -140,16 +154,16 @@ def test_serial_evaluate_equals_search(engine: str, objective: Objective, gemm: 
 
 def _mappings(gemm: Gemm, df: str) -> list[Mapping]:
     out = []
-    for tm, tn, tk in itertools.product((1, 3, gemm.m), (2, gemm.n // 2 or 1, gemm.n),
-                                        (1, 5, gemm.k)):
+    for tm, tn, tk in itertools.product((1, 3, gemm.m), (2, gemm.n // 2 or 1, gemm.n), (1, 5, gemm.k)):
         for order in ("mnk", "kmn", "nkm"):
             out.append(Mapping(dataflow=df, tile_m=tm, tile_n=tn, tile_k=tk, loop_order=order))
     return out
 
 
 @pytest.mark.parametrize("df", ["ws", "is", "os"])
-@pytest.mark.parametrize("gemm", [Gemm(m=20, n=12, k=6), Gemm(m=64, n=40, k=72, batch=2),
-                                  Gemm(m=7, n=100, k=33, permute_b_elements=300)])
+@pytest.mark.parametrize(
+    "gemm", [Gemm(m=20, n=12, k=6), Gemm(m=64, n=40, k=72, batch=2), Gemm(m=7, n=100, k=33, permute_b_elements=300)]
+)
 def test_serial_not_faster_than_overlapped_at_pooled_bandwidth(df: str, gemm: Gemm) -> None:
     """Serial has three ports of ``bw``; against an overlapped array whose one port has their
     total bandwidth (``3 bw``) it is never faster, for any mapping whose partial sums stay on
@@ -158,8 +172,7 @@ def test_serial_not_faster_than_overlapped_at_pooled_bandwidth(df: str, gemm: Ge
     eng = get_engine("systolic")
     for bw in (0.25, 2.0, 32.0):
         serial = _hw(df, bw=bw)
-        pooled = dataclasses.replace(serial, memory_timing="overlapped",
-                                     dram_bw_bytes_per_cycle=3 * bw)
+        pooled = dataclasses.replace(serial, memory_timing="overlapped", dram_bw_bytes_per_cycle=3 * bw)
         for mapping in _mappings(gemm, df):
             s, o = eng.evaluate(gemm, serial, mapping), eng.evaluate(gemm, pooled, mapping)
             assert o.dram_write_bytes == gemm.c_elements  # no partial-sum spills (8-bit C)

@@ -78,10 +78,7 @@ def simulate(gemm: Gemm, hw: Hardware, mapping: Mapping) -> SimResult:
         "n": min(mapping.tile_n, gemm.n),
         "k": min(mapping.tile_k, gemm.k),
     }
-    sizes = {
-        x: [min(tile[x], dims[x] - i * tile[x]) for i in range(math.ceil(dims[x] / tile[x]))]
-        for x in "mnk"
-    }
+    sizes = {x: [min(tile[x], dims[x] - i * tile[x]) for i in range(math.ceil(dims[x] / tile[x]))] for x in "mnk"}
     bpe, acc = hw.bits / 8, hw.acc_bits / 8
     r_, c_ = hw.pe_rows, hw.pe_cols
     row, col, time = _GEOM[mapping.dataflow]
@@ -137,17 +134,25 @@ def cases(draw: st.DrawFn) -> tuple[Gemm, Hardware, Mapping]:
     g = Gemm(m=m, n=n, k=k, batch=draw(st.integers(1, 2)))
     kb = st.sampled_from([0.0625, 0.125, 0.25, 0.5, 1.0, 4.0])
     hw = Hardware(
-        pe_rows=draw(st.integers(1, 9)), pe_cols=draw(st.integers(1, 9)),
-        ifmap_sram_kb=draw(kb), filter_sram_kb=draw(kb), ofmap_sram_kb=draw(kb),
-        dram_bw_bytes_per_cycle=8, bits=draw(st.sampled_from([8, 16])), dataflows=DATAFLOWS,
+        pe_rows=draw(st.integers(1, 9)),
+        pe_cols=draw(st.integers(1, 9)),
+        ifmap_sram_kb=draw(kb),
+        filter_sram_kb=draw(kb),
+        ofmap_sram_kb=draw(kb),
+        dram_bw_bytes_per_cycle=8,
+        bits=draw(st.sampled_from([8, 16])),
+        dataflows=DATAFLOWS,
     )
 
     def tile(d: int) -> int:
         return draw(st.integers(max(1, math.ceil(d / 6)), d))
 
     mapping = Mapping(
-        dataflow=draw(st.sampled_from(DATAFLOWS)), tile_m=tile(m), tile_n=tile(n),
-        tile_k=tile(k), loop_order=draw(st.sampled_from(LOOP_ORDERS)),
+        dataflow=draw(st.sampled_from(DATAFLOWS)),
+        tile_m=tile(m),
+        tile_n=tile(n),
+        tile_k=tile(k),
+        loop_order=draw(st.sampled_from(LOOP_ORDERS)),
     )
     return g, hw, mapping
 
@@ -169,14 +174,10 @@ def test_model_equals_loop_nest_simulation(case: tuple[Gemm, Hardware, Mapping])
     assert acc["ifmap_wr_bytes"] == pytest.approx(sim.a_dram_bytes, rel=1e-12)
     assert acc["filter_wr_bytes"] == pytest.approx(sim.b_dram_bytes, rel=1e-12)
     assert sim.psum_rd_bytes == sim.psum_wr_bytes
-    assert acc["dram_rd_bytes"] == pytest.approx(
-        sim.a_dram_bytes + sim.b_dram_bytes + sim.psum_rd_bytes, rel=1e-12
-    )
+    assert acc["dram_rd_bytes"] == pytest.approx(sim.a_dram_bytes + sim.b_dram_bytes + sim.psum_rd_bytes, rel=1e-12)
     assert acc["dram_wr_bytes"] == pytest.approx(sim.out_wr_bytes + sim.psum_wr_bytes, rel=1e-12)
     mn = g.batch * g.m * g.n
-    assert acc["ofmap_wr_bytes"] == pytest.approx(
-        sim.c_accumulations * hw.acc_bits / 8 + sim.psum_rd_bytes, rel=1e-12
-    )
+    assert acc["ofmap_wr_bytes"] == pytest.approx(sim.c_accumulations * hw.acc_bits / 8 + sim.psum_rd_bytes, rel=1e-12)
     assert acc["ofmap_rd_bytes"] == pytest.approx(
         (sim.c_accumulations - mn) * hw.acc_bits / 8 + acc["dram_wr_bytes"], rel=1e-12
     )

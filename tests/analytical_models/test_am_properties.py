@@ -26,7 +26,10 @@ kbs = st.sampled_from([0.5, 1.0, 2.0, 8.0, 32.0, 128.0])
 def gemms(draw: st.DrawFn) -> Gemm:
     m, n, k = draw(dims), draw(dims), draw(dims)
     return Gemm(
-        m=m, n=n, k=k, batch=draw(st.integers(1, 3)),
+        m=m,
+        n=n,
+        k=k,
+        batch=draw(st.integers(1, 3)),
         permute_a_elements=draw(st.sampled_from([0, m * k])),
         permute_b_elements=draw(st.sampled_from([0, k * n])),
         permute_c_elements=draw(st.sampled_from([0, m * n])),
@@ -66,9 +69,7 @@ def test_costs_finite_nonnegative_and_bounded(g: Gemm, hw: Hardware, objective: 
 
 @settings(max_examples=150, deadline=None)
 @given(gemms(), hardwares(), st.sampled_from(["ifmap", "filter", "ofmap"]), st.integers(1, 4))
-def test_larger_buffer_never_raises_dram_traffic(
-    g: Gemm, hw: Hardware, which: str, doublings: int
-) -> None:
+def test_larger_buffer_never_raises_dram_traffic(g: Gemm, hw: Hardware, which: str, doublings: int) -> None:
     res = SYSTOLIC.search(g, hw, "energy")
     name = f"{which}_sram_kb"
     big = dataclasses.replace(hw, **{name: getattr(hw, name) * 2**doublings})
@@ -78,9 +79,7 @@ def test_larger_buffer_never_raises_dram_traffic(
 
 @settings(max_examples=150, deadline=None)
 @given(gemms(), hardwares(), st.sampled_from(["rows", "cols"]), st.integers(1, 64))
-def test_more_pes_never_more_streaming_cycles(
-    g: Gemm, hw: Hardware, side: str, extra: int
-) -> None:
+def test_more_pes_never_more_streaming_cycles(g: Gemm, hw: Hardware, side: str, extra: int) -> None:
     """Any growth of the array never increases the streamed (folds x T) cycles."""
     res = SYSTOLIC.search(g, hw)
     grown = dataclasses.replace(hw, **{f"pe_{side}": getattr(hw, f"pe_{side}") + extra})
@@ -92,12 +91,13 @@ def test_more_pes_never_more_streaming_cycles(
 def aligned_cases(draw: st.DrawFn) -> tuple[Gemm, Hardware, Mapping]:
     """Dims and tiles multiples of 32, array sides powers of two <= 16 (so 2R, 2C divide)."""
     m, n, k = (32 * draw(st.integers(1, 8)) for _ in range(3))
-    g = Gemm(m=m, n=n, k=k, batch=draw(st.integers(1, 2)),
-             permute_a_elements=draw(st.sampled_from([0, m * k])))
+    g = Gemm(m=m, n=n, k=k, batch=draw(st.integers(1, 2)), permute_a_elements=draw(st.sampled_from([0, m * k])))
     hw = Hardware(
         pe_rows=draw(st.sampled_from([1, 2, 4, 8, 16])),
         pe_cols=draw(st.sampled_from([1, 2, 4, 8, 16])),
-        ifmap_sram_kb=1024, filter_sram_kb=1024, ofmap_sram_kb=draw(kbs),
+        ifmap_sram_kb=1024,
+        filter_sram_kb=1024,
+        ofmap_sram_kb=draw(kbs),
         dram_bw_bytes_per_cycle=draw(st.sampled_from([0.5, 4.0, 64.0])),
         dataflows=DATAFLOWS,
     )
@@ -113,9 +113,7 @@ def aligned_cases(draw: st.DrawFn) -> tuple[Gemm, Hardware, Mapping]:
 
 @settings(max_examples=200, deadline=None)
 @given(aligned_cases(), st.sampled_from(["rows", "cols"]))
-def test_doubling_the_array_never_slows_the_same_mapping(
-    case: tuple[Gemm, Hardware, Mapping], side: str
-) -> None:
+def test_doubling_the_array_never_slows_the_same_mapping(case: tuple[Gemm, Hardware, Mapping], side: str) -> None:
     """When every tile is a multiple of the doubled side, more PEs are never slower.
 
     (For ragged sizes the SCALE-Sim model can get slower: fill/drain grows with the array
@@ -133,8 +131,9 @@ def test_bigger_array_can_be_slower() -> None:
     """Documented behaviour of the first-order model: K = 8 on 4 vs 5 rows, WS."""
     g = Gemm(m=16, n=4, k=8)
     mapping = Mapping(dataflow="ws", tile_m=16, tile_n=4, tile_k=8)
-    small = Hardware(pe_rows=4, pe_cols=4, ifmap_sram_kb=64, filter_sram_kb=64,
-                     ofmap_sram_kb=64, dram_bw_bytes_per_cycle=1000)
+    small = Hardware(
+        pe_rows=4, pe_cols=4, ifmap_sram_kb=64, filter_sram_kb=64, ofmap_sram_kb=64, dram_bw_bytes_per_cycle=1000
+    )
     big = dataclasses.replace(small, pe_rows=5)
     # 2 folds each; 2*4+4+16-2 = 26 vs 2*5+4+16-2 = 28 cycles per fold.
     assert SYSTOLIC.evaluate(g, small, mapping).fill_drain_cycles == 2 * 10
@@ -143,9 +142,7 @@ def test_bigger_array_can_be_slower() -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(gemms(), hardwares(), st.sampled_from(["latency", "energy", "edp"]))
-def test_contraction_engine_never_worse_than_systolic(
-    g: Gemm, hw: Hardware, objective: str
-) -> None:
+def test_contraction_engine_never_worse_than_systolic(g: Gemm, hw: Hardware, objective: str) -> None:
     sys_cost = SYSTOLIC.search(g, hw, objective).cost  # type: ignore[arg-type]
     ce_cost = CONTRACTION_ENGINE.search(g, hw, objective).cost  # type: ignore[arg-type]
     if objective == "latency":
@@ -153,9 +150,7 @@ def test_contraction_engine_never_worse_than_systolic(
     elif objective == "energy":
         assert ce_cost.energy_pj <= sys_cost.energy_pj * (1 + 1e-12)
     else:
-        assert ce_cost.cycles * ce_cost.energy_pj <= (
-            sys_cost.cycles * sys_cost.energy_pj * (1 + 1e-12)
-        )
+        assert ce_cost.cycles * ce_cost.energy_pj <= (sys_cost.cycles * sys_cost.energy_pj * (1 + 1e-12))
 
 
 @settings(max_examples=100, deadline=None)
@@ -164,6 +159,4 @@ def test_best_is_minimal_over_pareto(g: Gemm, hw: Hardware) -> None:
     res = SYSTOLIC.search(g, hw, "edp")
     best = res.cost.cycles * res.cost.energy_pj
     assert all(best <= c.cycles * c.energy_pj * (1 + 1e-12) for _, c in res.pareto)
-    assert math.isclose(
-        min(c.cycles for _, c in res.pareto), SYSTOLIC.search(g, hw, "latency").cost.cycles
-    )
+    assert math.isclose(min(c.cycles for _, c in res.pareto), SYSTOLIC.search(g, hw, "latency").cost.cycles)

@@ -76,16 +76,22 @@ def test_unknown_tech() -> None:
 
 def test_area_and_leakage() -> None:
     hw = Hardware(
-        pe_rows=16, pe_cols=8, ifmap_sram_kb=32, filter_sram_kb=16, ofmap_sram_kb=16,
+        pe_rows=16,
+        pe_cols=8,
+        ifmap_sram_kb=32,
+        filter_sram_kb=16,
+        ofmap_sram_kb=16,
         dram_bw_bytes_per_cycle=8,
     )
     tech = get_tech("horowitz45")
-    assert area_mm2(hw) == pytest.approx(
-        128 * (282 + 36) * 2e-6 + 64 * tech.sram_area_mm2_per_kb
-    )
+    assert area_mm2(hw) == pytest.approx(128 * (282 + 36) * 2e-6 + 64 * tech.sram_area_mm2_per_kb)
     assert leakage_mw(hw) == pytest.approx(128 * tech.leak_mw_per_pe + 64 * tech.leak_mw_per_kb)
     bigger = Hardware(
-        pe_rows=32, pe_cols=8, ifmap_sram_kb=32, filter_sram_kb=16, ofmap_sram_kb=16,
+        pe_rows=32,
+        pe_cols=8,
+        ifmap_sram_kb=32,
+        filter_sram_kb=16,
+        ofmap_sram_kb=16,
         dram_bw_bytes_per_cycle=8,
     )
     assert area_mm2(bigger) > area_mm2(hw)

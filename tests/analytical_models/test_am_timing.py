@@ -9,8 +9,13 @@ from analytical_models import SYSTOLIC, Gemm, Hardware, Mapping, fold_cycles
 
 def _hw(rows: int, cols: int) -> Hardware:
     return Hardware(
-        pe_rows=rows, pe_cols=cols, ifmap_sram_kb=4096, filter_sram_kb=4096,
-        ofmap_sram_kb=4096, dram_bw_bytes_per_cycle=64, dataflows=("ws", "os", "is"),
+        pe_rows=rows,
+        pe_cols=cols,
+        ifmap_sram_kb=4096,
+        filter_sram_kb=4096,
+        ofmap_sram_kb=4096,
+        dram_bw_bytes_per_cycle=64,
+        dataflows=("ws", "os", "is"),
     )
 
 
@@ -35,14 +40,10 @@ UNTILED = [
 
 
 @pytest.mark.parametrize(("df", "r", "c", "m", "n", "k", "b", "compute", "fill"), UNTILED)
-def test_untiled_fold_cycles(
-    df: str, r: int, c: int, m: int, n: int, k: int, b: int, compute: int, fill: int
-) -> None:
+def test_untiled_fold_cycles(df: str, r: int, c: int, m: int, n: int, k: int, b: int, compute: int, fill: int) -> None:
     gemm = Gemm(m=m, n=n, k=k, batch=b)
     assert fold_cycles(gemm, r, c, df) == (compute, fill)
-    cost = SYSTOLIC.evaluate(
-        gemm, _hw(r, c), Mapping(dataflow=df, tile_m=m, tile_n=n, tile_k=k)
-    )
+    cost = SYSTOLIC.evaluate(gemm, _hw(r, c), Mapping(dataflow=df, tile_m=m, tile_n=n, tile_k=k))
     assert (cost.compute_cycles, cost.fill_drain_cycles) == (compute, fill)
 
 
@@ -61,15 +62,23 @@ TILED = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("df", "r", "c", "m", "n", "k", "tm", "tn", "tk", "compute", "fill"), TILED
-)
+@pytest.mark.parametrize(("df", "r", "c", "m", "n", "k", "tm", "tn", "tk", "compute", "fill"), TILED)
 def test_tiled_fold_cycles(
-    df: str, r: int, c: int, m: int, n: int, k: int, tm: int, tn: int, tk: int,
-    compute: int, fill: int,
+    df: str,
+    r: int,
+    c: int,
+    m: int,
+    n: int,
+    k: int,
+    tm: int,
+    tn: int,
+    tk: int,
+    compute: int,
+    fill: int,
 ) -> None:
     cost = SYSTOLIC.evaluate(
-        Gemm(m=m, n=n, k=k), _hw(r, c),
+        Gemm(m=m, n=n, k=k),
+        _hw(r, c),
         Mapping(dataflow=df, tile_m=tm, tile_n=tn, tile_k=tk),
     )
     assert (cost.compute_cycles, cost.fill_drain_cycles) == (compute, fill)
@@ -77,9 +86,7 @@ def test_tiled_fold_cycles(
 
 def test_pe_busy_and_utilization() -> None:
     gemm = Gemm(m=100, n=64, k=64)
-    cost = SYSTOLIC.evaluate(
-        gemm, _hw(32, 32), Mapping(dataflow="ws", tile_m=100, tile_n=64, tile_k=64)
-    )
+    cost = SYSTOLIC.evaluate(gemm, _hw(32, 32), Mapping(dataflow="ws", tile_m=100, tile_n=64, tile_k=64))
     assert cost.macs == 100 * 64 * 64
     assert cost.pe_busy_cycles == 100 * 64 * 64 / 1024
     assert cost.utilization == pytest.approx(cost.pe_busy_cycles / cost.cycles)

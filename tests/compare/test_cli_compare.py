@@ -72,8 +72,20 @@ def test_compare_one_trial(tiny_run: tuple[Path, Path]) -> None:
     study, run_dir = tiny_run
     trial = int(pd.read_csv(run_dir / "trials.csv")["trial"].iloc[0])
     out_dir = run_dir
-    code = main(["compare", str(study), "--run-dir", str(out_dir), "--trial", str(trial), "--dense-trials", "0",
-                 "--no-dashboard", "--quiet"])
+    code = main(
+        [
+            "compare",
+            str(study),
+            "--run-dir",
+            str(out_dir),
+            "--trial",
+            str(trial),
+            "--dense-trials",
+            "0",
+            "--no-dashboard",
+            "--quiet",
+        ]
+    )
     assert code == 0
     table = pd.read_csv(run_dir / "compare.csv")
     assert set(table["trial"]) == {trial}

@@ -53,13 +53,21 @@ def _design(rng: np.random.Generator, mode: str = "training") -> Design:
     first = _ttm(rng, "fc1")
     second = _ttm(rng, "fc2")
     second = replace(
-        second, tokens_per_step=first.tokens_per_step,
-        in_features=first.out_features, in_shape=first.out_shape,
+        second,
+        tokens_per_step=first.tokens_per_step,
+        in_features=first.out_features,
+        in_shape=first.out_shape,
         ranks=expand_ranks("ttm", second.ranks[1], len(first.out_shape)),
-        out_shape=first.out_shape, out_features=first.out_features,
+        out_shape=first.out_shape,
+        out_features=first.out_features,
     )
-    head = LayerSpec(name="head", format="dense", in_features=second.out_features, out_features=10,
-                     tokens_per_step=first.tokens_per_step)
+    head = LayerSpec(
+        name="head",
+        format="dense",
+        in_features=second.out_features,
+        out_features=10,
+        tokens_per_step=first.tokens_per_step,
+    )
     wl = Workload(name="rand", batch=first.tokens_per_step, seq_len=1, layers=(first, second, head))
     return Design(workload=wl, hardware=_hw(rng), mode=mode)
 
@@ -105,9 +113,22 @@ def test_priced_reuse_schedule_has_the_reuse_macs() -> None:
         design = _design(rng)
         # the first layer skips its dx step: compare against a design whose every layer needs dx
         spec = design.workload.layers[1]
-        one = replace(design, workload=replace(design.workload, layers=(
-            LayerSpec(name="stem", format="dense", in_features=spec.in_features, out_features=spec.in_features,
-                      tokens_per_step=spec.tokens_per_step), spec)))
+        one = replace(
+            design,
+            workload=replace(
+                design.workload,
+                layers=(
+                    LayerSpec(
+                        name="stem",
+                        format="dense",
+                        in_features=spec.in_features,
+                        out_features=spec.in_features,
+                        tokens_per_step=spec.tokens_per_step,
+                    ),
+                    spec,
+                ),
+            ),
+        )
         reuse = price_reuse_training(one)
         stem = training_macs(one.workload.layers[0])
         # stem has no dx step: its reuse is forward + dW only (2 of the 3 GEMMs)
@@ -136,7 +157,8 @@ def test_every_ratio_is_two_evaluations_of_this_run() -> None:
     ce = replace(hw, engine="contraction_engine")
     sy = replace(hw, engine="systolic")
     expected["engine"] = (
-        measure(evaluate(replace(design, hardware=sy)), sy), measure(evaluate(replace(design, hardware=ce)), ce)
+        measure(evaluate(replace(design, hardware=sy)), sy),
+        measure(evaluate(replace(design, hardware=ce)), ce),
     )
     reuse = price_reuse_training(design)
     for row in rows:
@@ -151,8 +173,13 @@ def test_every_ratio_is_two_evaluations_of_this_run() -> None:
             assert row.subject.macs == reuse.macs
             assert row.subject.latency_ms == reuse.cost.cycles / (hw.freq_mhz * 1e3)
         rec = row.to_record()
-        for col, stem in (("latency_ms", "latency"), ("energy_uj", "energy"), ("edp_uj_ms", "edp"),
-                          ("onchip_kb", "onchip"), ("working_set_kb", "working_set")):
+        for col, stem in (
+            ("latency_ms", "latency"),
+            ("energy_uj", "energy"),
+            ("edp_uj_ms", "edp"),
+            ("onchip_kb", "onchip"),
+            ("working_set_kb", "working_set"),
+        ):
             a, b = rec[f"reference_{col}"], rec[f"subject_{col}"]
             assert rec[f"{stem}_ratio_ref_over_sub"] == a / b  # exactly, no rounding in between
         assert rec["macs_ratio_ref_over_sub"] == rec["reference_macs"] / rec["subject_macs"]

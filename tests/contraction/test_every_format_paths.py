@@ -20,16 +20,34 @@ def _extra_specs() -> list[LayerSpec]:
     specs = [
         LayerSpec(name="dense", format="dense", in_features=6, out_features=5, tokens_per_step=3),
         LayerSpec(name="emb", format="embedding", in_features=7, out_features=4, tokens_per_step=3),
-        LayerSpec(name="ttemb", format="ttm_embedding", in_features=12, out_features=6,
-                  in_shape=(3, 4), out_shape=(2, 3), ranks=(1, 3, 1), tokens_per_step=3),
-        LayerSpec(name="attn", format="attention", in_features=6, out_features=6,
-                  tokens_per_step=8, heads=2, seq_len=4),
+        LayerSpec(
+            name="ttemb",
+            format="ttm_embedding",
+            in_features=12,
+            out_features=6,
+            in_shape=(3, 4),
+            out_shape=(2, 3),
+            ranks=(1, 3, 1),
+            tokens_per_step=3,
+        ),
+        LayerSpec(
+            name="attn", format="attention", in_features=6, out_features=6, tokens_per_step=8, heads=2, seq_len=4
+        ),
     ]
     # im2col: in_features = C_in x kh x kw = 2 x 2 x 3 = 12 = 2 x 6; out_features = C_out = 4 = 2 x 2
     ttm = {"in_shape": [2, 6], "out_shape": [2, 2], "ranks": 2}
     for fmt, extra in (("conv", {}), ("ttm_conv", ttm)):
-        data = {"name": fmt, "format": fmt, "in_channels": 2, "out_channels": 4, "kernel": [2, 3],
-                "image": [4, 5], "stride": 1, "padding": 0, **extra}
+        data = {
+            "name": fmt,
+            "format": fmt,
+            "in_channels": 2,
+            "out_channels": 4,
+            "kernel": [2, 3],
+            "image": [4, 5],
+            "stride": 1,
+            "padding": 0,
+            **extra,
+        }
         specs.append(parse_layer(data, source="test", field="layers[0]", tokens=2))
     return specs
 

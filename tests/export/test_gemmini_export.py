@@ -45,7 +45,11 @@ def test_accepts_square_pow2_design(tmp_path: Path) -> None:
     d = _defines(files["g_gemmini_params.h"])
     # 256 KiB / (4 banks * 16 * 1 B) = 4096 rows; 64 KiB / (16 * 4 B) = 1024 accumulator rows
     assert (d["DIM"], d["ADDR_LEN"], d["BANK_NUM"], d["BANK_ROWS"], d["ACC_ROWS"]) == (
-        "16", "32", "4", "4096", "1024",
+        "16",
+        "32",
+        "4",
+        "4096",
+        "1024",
     )
     assert "typedef int8_t elem_t;" in files["g_gemmini_params.h"]
     assert "typedef int32_t acc_t;" in files["g_gemmini_params.h"]
@@ -63,8 +67,10 @@ def test_single_dataflow(tmp_path: Path, dataflows: tuple[str, ...], expected: s
         ({"pe_rows": 16, "pe_cols": 8}, "square"),
         ({"pe_rows": 12, "pe_cols": 12}, "not a power of two"),
         ({"ifmap_sram_kb": 96.0, "filter_sram_kb": 96.0}, "bank rows = 3072 .* not a power of two"),
-        ({"pe_rows": 128, "pe_cols": 128, "ifmap_sram_kb": 16.0, "filter_sram_kb": 16.0},
-         "bank rows = 64 is not a multiple of DIM = 128"),
+        (
+            {"pe_rows": 128, "pe_cols": 128, "ifmap_sram_kb": 16.0, "filter_sram_kb": 16.0},
+            "bank rows = 64 is not a multiple of DIM = 128",
+        ),
         ({"ofmap_sram_kb": 1.0}, "accumulator bank rows"),
         ({"dataflows": ("is",)}, "input-stationary"),
         ({"dataflows": ("is", "ws"), "pe_rows": 16, "pe_cols": 16}, None),

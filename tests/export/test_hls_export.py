@@ -45,9 +45,7 @@ def _gxx() -> str:
     return gxx
 
 
-def test_header_compiles_and_tables_are_right(
-    design_metrics: tuple[Design, Metrics], tmp_path: Path
-) -> None:
+def test_header_compiles_and_tables_are_right(design_metrics: tuple[Design, Metrics], tmp_path: Path) -> None:
     gxx = _gxx()
     design, metrics = design_metrics
     header, top, _ = get_exporter("hls")(design, metrics, tmp_path, "trial_3")
@@ -66,9 +64,21 @@ def test_header_compiles_and_tables_are_right(
     )
     for cpp in (src, top):
         proc = subprocess.run(
-            [gxx, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-Wno-unknown-pragmas", "-fsyntax-only",
-             "-I", str(tmp_path), str(cpp)],
-            capture_output=True, text=True, check=False,
+            [
+                gxx,
+                "-std=c++17",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-Wno-unknown-pragmas",
+                "-fsyntax-only",
+                "-I",
+                str(tmp_path),
+                str(cpp),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert proc.returncode == 0, proc.stderr
 
@@ -84,7 +94,9 @@ def test_static_assert_catches_bad_shape(tmp_path: Path) -> None:
     header.write_text(tampered)
     proc = subprocess.run(
         [gxx, "-std=c++17", "-fsyntax-only", "-x", "c++", str(header)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode != 0 and "in_shape product" in proc.stderr
 

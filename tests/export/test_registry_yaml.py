@@ -19,9 +19,7 @@ def test_all_targets_registered() -> None:
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_files_named_after_stem(
-    target: str, design_metrics: tuple[Design, Metrics], tmp_path: Path
-) -> None:
+def test_files_named_after_stem(target: str, design_metrics: tuple[Design, Metrics], tmp_path: Path) -> None:
     design, metrics = design_metrics
     written = get_exporter(target)(design, metrics, tmp_path, "trial_7")
     assert written, target

@@ -60,8 +60,9 @@ def test_cfg_and_topology(design_metrics: tuple[Design, Metrics], tmp_path: Path
 
 
 def test_fractional_sram_rounds_up_and_single_dataflow(tmp_path: Path) -> None:
-    design, metrics = small_design(ifmap_sram_kb=0.3, filter_sram_kb=2.5, dataflows=("is",),
-                                   dram_bw_bytes_per_cycle=3.0, bits=16)
+    design, metrics = small_design(
+        ifmap_sram_kb=0.3, filter_sram_kb=2.5, dataflows=("is",), dram_bw_bytes_per_cycle=3.0, bits=16
+    )
     cfg_path, _, _ = get_exporter("scalesim")(design, metrics, tmp_path, "s")
     arch = _cfg(cfg_path)["architecture_presets"]
     assert (arch["ifmapsramszkB"], arch["filtersramszkB"]) == ("1", "3")
@@ -83,8 +84,7 @@ def test_batched_step_becomes_repeated_rows(design_metrics: tuple[Design, Metric
 def _read_rows(report: Path) -> list[dict[str, str]]:
     with report.open(newline="") as fh:
         return [
-            {k.strip(): v.strip() for k, v in row.items() if k is not None and k.strip()}
-            for row in csv.DictReader(fh)
+            {k.strip(): v.strip() for k, v in row.items() if k is not None and k.strip()} for row in csv.DictReader(fh)
         ]
 
 
@@ -93,15 +93,23 @@ def _read_rows(report: Path) -> list[dict[str, str]]:
 def test_scalesim_runs_export(dataflow: str, tmp_path: Path) -> None:
     require_tool(scalesim_available(), f"SCALE-Sim venv at {scalesim_venv()} (tools/scalesim_setup.sh)")
     design, metrics = small_design(
-        pe_rows=8, pe_cols=16, dataflows=(dataflow,), dram_bw_bytes_per_cycle=4096.0,
-        ifmap_sram_kb=512.0, filter_sram_kb=512.0, ofmap_sram_kb=512.0,
+        pe_rows=8,
+        pe_cols=16,
+        dataflows=(dataflow,),
+        dram_bw_bytes_per_cycle=4096.0,
+        ifmap_sram_kb=512.0,
+        filter_sram_kb=512.0,
+        ofmap_sram_kb=512.0,
     )
     stem = f"exp_{dataflow}"
     cfg, topo, layout = get_exporter("scalesim")(design, metrics, tmp_path, stem)
     out = tmp_path / "out"
     proc = subprocess.run(
         [str(scalesim_python()), "-c", _DRIVER, str(cfg), str(topo), str(layout), str(out)],
-        capture_output=True, text=True, cwd=tmp_path, check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     report = _read_rows(out / stem / "COMPUTE_REPORT.csv")

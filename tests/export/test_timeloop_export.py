@@ -36,8 +36,14 @@ def test_architecture_and_problems(design_metrics: tuple[Design, Metrics], tmp_p
     assert arch["version"] == 0.4
     nodes = {n["name"]: n for n in arch["nodes"]}
     assert [n["_tag"] for n in arch["nodes"]] == [
-        "!Container", "!Component", "!Component", "!Component", "!Component", "!Container",
-        "!Component", "!Component",
+        "!Container",
+        "!Component",
+        "!Component",
+        "!Component",
+        "!Component",
+        "!Container",
+        "!Component",
+        "!Component",
     ]
     assert nodes["system"]["attributes"]["global_cycle_seconds"] == 1 / (hw.freq_mhz * 1e6)
     assert nodes["DRAM"]["class"] == "DRAM"

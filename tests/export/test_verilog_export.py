@@ -30,13 +30,13 @@ def test_params_parse_and_simulate(design_metrics: tuple[Design, Metrics], tmp_p
     shows = "\n".join(f'    $display("{n}=%0d", {n});' for n in names)
     shows += "\n" + "\n".join(f'    $display("{n}=%f", {n});' for n in reals)
     top = tmp_path / "top.v"
-    top.write_text(
-        f'module top;\n`include "{vh.name}"\n  initial begin\n{shows}\n    $finish;\n  end\nendmodule\n'
-    )
+    top.write_text(f'module top;\n`include "{vh.name}"\n  initial begin\n{shows}\n    $finish;\n  end\nendmodule\n')
     out = tmp_path / "top.vvp"
     comp = subprocess.run(
         [iverilog, "-g2012", "-Wall", "-I", str(tmp_path), "-o", str(out), str(top)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert comp.returncode == 0, comp.stderr
     sim = subprocess.run([vvp, "-n", str(out)], capture_output=True, text=True, check=False)

@@ -65,20 +65,26 @@ def test_zigzag_runs_export(design_metrics: tuple[Design, Metrics], tmp_path: Pa
     acc_path, map_path, wl_path = get_exporter("zigzag")(design, metrics, tmp_path, "z")
     res = run_zigzag(wl_path, acc_path, map_path, tmp_path)
     steps = [(f"{p.layer}_{p.pass_name}_s{i}", s, p.count) for p in metrics.passes for i, s in enumerate(p.steps)]
-    print(f"\nZigZag (LOMA, latency objective) vs TNN-DSE, {design.hardware.pe_rows}x"
-          f"{design.hardware.pe_cols} {'/'.join(design.hardware.dataflows)}")
+    print(
+        f"\nZigZag (LOMA, latency objective) vs TNN-DSE, {design.hardware.pe_rows}x"
+        f"{design.hardware.pe_cols} {'/'.join(design.hardware.dataflows)}"
+    )
     print(f"{'step':<18}{'df':>4}{'zz cycles':>11}{'our cycles':>12}{'zz uJ':>10}{'our uJ':>10}")
     assert len(res["layers"]) == len(steps)
     for layer, (name, s, count) in zip(res["layers"], steps, strict=True):
         assert layer["name"] == name
-        print(f"{name:<18}{s.dataflow:>4}{layer['latency_cycles']:>11.0f}{s.cycles * count:>12.0f}"
-              f"{layer['energy_pj'] / 1e6:>10.4f}{s.energy_pj * count / 1e6:>10.4f}")
+        print(
+            f"{name:<18}{s.dataflow:>4}{layer['latency_cycles']:>11.0f}{s.cycles * count:>12.0f}"
+            f"{layer['energy_pj'] / 1e6:>10.4f}{s.energy_pj * count / 1e6:>10.4f}"
+        )
     ours_lat, ours_e = metrics.latency_cycles, metrics.energy_pj
     zz_lat, zz_e = res["latency_cycles"], res["energy_pj"]
     print(f"{'total':<22}{zz_lat:>11.0f}{ours_lat:>12.0f}{zz_e / 1e6:>10.4f}{ours_e / 1e6:>10.4f}")
     shaping = metrics.total.shaping_cycles
-    print(f"ratio zigzag/ours latency {zz_lat / ours_lat:.3f} (ours without shaping "
-          f"{ours_lat - shaping:.0f} -> {zz_lat / (ours_lat - shaping):.3f}); energy {zz_e / ours_e:.3f}")
+    print(
+        f"ratio zigzag/ours latency {zz_lat / ours_lat:.3f} (ours without shaping "
+        f"{ours_lat - shaping:.0f} -> {zz_lat / (ours_lat - shaping):.3f}); energy {zz_e / ours_e:.3f}"
+    )
     for v in (zz_lat, zz_e):
         assert math.isfinite(v) and v > 0
     assert ours_lat / LATENCY_FACTOR <= zz_lat <= ours_lat * LATENCY_FACTOR

@@ -75,9 +75,7 @@ def test_balanced_factorizations_prefix(k: int) -> None:
     assert balanced_factorizations(1024, 3, k) == full[:k]
 
 
-@pytest.mark.parametrize(
-    ("n", "d", "k"), [(0, 2, 1), (16, 0, 1), (16, 2, 0), (16.0, 2, 1), (True, 2, 1)]
-)
+@pytest.mark.parametrize(("n", "d", "k"), [(0, 2, 1), (16, 0, 1), (16, 2, 0), (16.0, 2, 1), (True, 2, 1)])
 def test_bad_arguments(n: object, d: int, k: int) -> None:
     with pytest.raises(WorkloadError):
         balanced_factorizations(n, d, k)  # type: ignore[arg-type]

@@ -99,9 +99,7 @@ def full_shapes(spec: LayerSpec) -> dict[str, tuple[int, ...]]:
         return {f"G{k + 1}": (r[k], modes[k], r[k + 1]) for k in range(2 * d)}
     if spec.format == "tucker":
         modes = (*m, *n)
-        shapes: dict[str, tuple[int, ...]] = {
-            f"U{k + 1}": (modes[k], r[k]) for k in range(2 * d)
-        }
+        shapes: dict[str, tuple[int, ...]] = {f"U{k + 1}": (modes[k], r[k]) for k in range(2 * d)}
         shapes["C"] = tuple(r)
         return shapes
     if spec.format == "cp":
@@ -119,8 +117,14 @@ def builder(spec: LayerSpec) -> Builder:
 
 def spec_of(fmt: str, m: tuple[int, ...], n: tuple[int, ...], ranks: tuple[int, ...]) -> LayerSpec:
     return LayerSpec(
-        name="L", format=fmt, in_features=math.prod(m), out_features=math.prod(n),
-        in_shape=m, out_shape=n, ranks=ranks, tokens_per_step=TOKENS,
+        name="L",
+        format=fmt,
+        in_features=math.prod(m),
+        out_features=math.prod(n),
+        in_shape=m,
+        out_shape=n,
+        ranks=ranks,
+        tokens_per_step=TOKENS,
     )
 
 
@@ -146,10 +150,7 @@ def _ids(spec: LayerSpec) -> str:
 
 def contract(net: TensorNetwork, arrays: Arrays) -> np.ndarray:
     """Contract ``net`` with operands looked up by tensor name and reshaped to its shapes."""
-    ops = [
-        arrays[name].reshape(shape)
-        for name, shape in zip(net.names, net.shapes(), strict=True)
-    ]
+    ops = [arrays[name].reshape(shape) for name, shape in zip(net.names, net.shapes(), strict=True)]
     return net.contract_einsum(ops)
 
 
@@ -185,9 +186,7 @@ def test_weight_format_networks_match_dense(spec: LayerSpec) -> None:
     assert list(fwd.names[1:]) == list(shapes)
     assert fmt.params(spec) == sum(int(np.prod(s)) for s in shapes.values())
     np.testing.assert_allclose(contract(fwd, arrays).reshape(TOKENS, -1), x @ w, rtol=1e-10)
-    np.testing.assert_allclose(
-        contract(by_label["dx"], arrays).reshape(TOKENS, -1), dy @ w.T, rtol=1e-10
-    )
+    np.testing.assert_allclose(contract(by_label["dx"], arrays).reshape(TOKENS, -1), dy @ w.T, rtol=1e-10)
 
     def loss(a: Arrays) -> float:
         return float(np.sum(dy * (x @ w_of(a))))
@@ -205,9 +204,7 @@ def test_weight_format_networks_match_dense(spec: LayerSpec) -> None:
 def test_tr_with_unit_boundary_equals_ttm() -> None:
     tr = get_format("tr").networks(spec_of("tr", (2, 3, 2), (2, 2, 3), (1, 2, 3, 1)))
     ttm = get_format("ttm").networks(spec_of("ttm", (2, 3, 2), (2, 2, 3), (1, 2, 3, 1)))
-    assert [(n.inputs, n.output, n.sizes) for n in tr] == [
-        (n.inputs, n.output, n.sizes) for n in ttm
-    ]
+    assert [(n.inputs, n.output, n.sizes) for n in tr] == [(n.inputs, n.output, n.sizes) for n in ttm]
 
 
 def test_oracle_catches_a_wrong_network() -> None:
@@ -218,8 +215,12 @@ def test_oracle_catches_a_wrong_network() -> None:
     tensors: Arrays = {n: rng.standard_normal(s) for n, s in full_shapes(spec).items()}
     x = rng.standard_normal((TOKENS, 9))
     wrong = TensorNetwork.build(
-        inputs=[("b", "m2", "m1"), *fwd.inputs[1:]], output=fwd.output, sizes=fwd.size_dict,
-        names=fwd.names, roles=fwd.roles, label="forward",
+        inputs=[("b", "m2", "m1"), *fwd.inputs[1:]],
+        output=fwd.output,
+        sizes=fwd.size_dict,
+        names=fwd.names,
+        roles=fwd.roles,
+        label="forward",
     )
     expected = x @ ttm_dense(spec)(tensors)
     arrays = {**tensors, "x": x}

@@ -17,7 +17,10 @@ def test_dense_embedding_is_a_gather() -> None:
     rng = np.random.default_rng(1)
     vocab, dim, ids = 7, 4, np.array([3, 0, 3, 6, 1])
     spec = LayerSpec(
-        name="emb", format="embedding", in_features=vocab, out_features=dim,
+        name="emb",
+        format="embedding",
+        in_features=vocab,
+        out_features=dim,
         tokens_per_step=len(ids),
     )
     fmt = get_format("embedding")
@@ -41,29 +44,29 @@ def test_dense_embedding_is_a_gather() -> None:
     ("p", "q", "ranks"),
     [((3, 4), (2, 3), (1, 2, 1)), ((2, 3, 2), (2, 2, 3), (1, 2, 3, 1))],
 )
-def test_ttm_embedding_matches_table_rows(
-    p: tuple[int, ...], q: tuple[int, ...], ranks: tuple[int, ...]
-) -> None:
+def test_ttm_embedding_matches_table_rows(p: tuple[int, ...], q: tuple[int, ...], ranks: tuple[int, ...]) -> None:
     rng = np.random.default_rng(2)
     d = len(p)
     vocab, dim = math.prod(p), math.prod(q)
     ids = np.array([0, vocab - 1, 5, 5, 2])
     spec = LayerSpec(
-        name="tt_emb", format="ttm_embedding", in_features=vocab, out_features=dim,
-        in_shape=p, out_shape=q, ranks=ranks, tokens_per_step=len(ids),
+        name="tt_emb",
+        format="ttm_embedding",
+        in_features=vocab,
+        out_features=dim,
+        in_shape=p,
+        out_shape=q,
+        ranks=ranks,
+        tokens_per_step=len(ids),
     )
     fmt = get_format("ttm_embedding")
-    cores: Arrays = {
-        f"G{k + 1}": rng.standard_normal((ranks[k], p[k], q[k], ranks[k + 1])) for k in range(d)
-    }
+    cores: Arrays = {f"G{k + 1}": rng.standard_normal((ranks[k], p[k], q[k], ranks[k + 1])) for k in range(d)}
     assert fmt.params(spec) == sum(c.size for c in cores.values())
     table_of = ttm_dense(spec)  # E[(p_1..p_d), (q_1..q_d)], the same algebra as a TTM weight
     table = table_of(cores)
     digits = np.unravel_index(ids, p)
     # S<k>[b, r_{k-1}, q_k, r_k] = G_k[:, p_k(i_b), :, :]
-    slices: Arrays = {
-        f"S{k + 1}": np.moveaxis(cores[f"G{k + 1}"][:, digits[k], :, :], 1, 0) for k in range(d)
-    }
+    slices: Arrays = {f"S{k + 1}": np.moveaxis(cores[f"G{k + 1}"][:, digits[k], :, :], 1, 0) for k in range(d)}
     dy = rng.standard_normal((len(ids), dim))
     nets = fmt.networks(spec)
     assert [n.label for n in nets] == ["forward", *[f"dg{k + 1}" for k in range(d)]]
@@ -90,8 +93,13 @@ def test_attention_products_per_head() -> None:
     rng = np.random.default_rng(3)
     batch, seq, heads, head_dim = 2, 3, 2, 4
     spec = LayerSpec(
-        name="attn", format="attention", in_features=heads * head_dim,
-        out_features=heads * head_dim, tokens_per_step=batch * seq, heads=heads, seq_len=seq,
+        name="attn",
+        format="attention",
+        in_features=heads * head_dim,
+        out_features=heads * head_dim,
+        tokens_per_step=batch * seq,
+        heads=heads,
+        seq_len=seq,
     )
     fmt = get_format("attention")
     assert fmt.params(spec) == 0
@@ -100,8 +108,7 @@ def test_attention_products_per_head() -> None:
     assert [pass_kind(n.label) for n in fmt.inference_networks(spec)] == ["forward", "forward"]
     # Q, K, V are projection outputs [tokens, width] reshaped to [b, s, h, e]
     q, k, v = (
-        rng.standard_normal((batch * seq, heads * head_dim)).reshape(batch, seq, heads, head_dim)
-        for _ in range(3)
+        rng.standard_normal((batch * seq, heads * head_dim)).reshape(batch, seq, heads, head_dim) for _ in range(3)
     )
     a = rng.standard_normal((batch, heads, seq, seq))
     ds = rng.standard_normal((batch, heads, seq, seq))
@@ -122,12 +129,12 @@ def test_attention_products_per_head() -> None:
         return float(np.sum(do * np.einsum("bhst,bthe->bshe", t["A"], t["V"])))
 
     for label, loss, name in [
-        ("dx.q", qk_loss, "Q"), ("dx.k", qk_loss, "K"), ("dx.a", av_loss, "A"),
+        ("dx.q", qk_loss, "Q"),
+        ("dx.k", qk_loss, "K"),
+        ("dx.a", av_loss, "A"),
         ("dx.v", av_loss, "V"),
     ]:
-        np.testing.assert_allclose(
-            out[label], numeric_grad(loss, arrays, name), rtol=1e-8, atol=1e-9
-        )
+        np.testing.assert_allclose(out[label], numeric_grad(loss, arrays, name), rtol=1e-8, atol=1e-9)
 
 
 # ------------------------------------------------------------------------------- convolution
@@ -141,7 +148,7 @@ def im2col(images: np.ndarray, kh: int, kw: int, stride: int, padding: int) -> n
     for img in range(n):
         for i in range(h_out):
             for j in range(w_out):
-                patch = padded[img, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                patch = padded[img, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
                 rows.append(patch.reshape(-1))
     return np.array(rows)
 
@@ -157,7 +164,7 @@ def direct_conv(images: np.ndarray, kernel: np.ndarray, stride: int, padding: in
     for ki in range(kh):
         for kj in range(kw):
             window = padded[
-                :, :, ki:ki + stride * (h_out - 1) + 1:stride, kj:kj + stride * (w_out - 1) + 1:stride
+                :, :, ki : ki + stride * (h_out - 1) + 1 : stride, kj : kj + stride * (w_out - 1) + 1 : stride
             ]
             out += np.einsum("ncij,oc->nijo", window, kernel[:, :, ki, kj])
     return out
@@ -178,9 +185,20 @@ def test_conv_im2col_gemm_equals_direct_convolution(
     rng = np.random.default_rng(4)
     batch, c_in, c_out, kh, kw, h, w = 2, 2, 3, 2, 3, 5, 6
     spec = parse_layer(
-        {"name": "c", "format": fmt, "in_channels": c_in, "out_channels": c_out,
-         "kernel": [kh, kw], "image": [h, w], "stride": stride, "padding": padding, **extra},
-        source="test", field="layers[0]", tokens=batch,
+        {
+            "name": "c",
+            "format": fmt,
+            "in_channels": c_in,
+            "out_channels": c_out,
+            "kernel": [kh, kw],
+            "image": [h, w],
+            "stride": stride,
+            "padding": padding,
+            **extra,
+        },
+        source="test",
+        field="layers[0]",
+        tokens=batch,
     )
     h_out = (h + 2 * padding - kh) // stride + 1
     w_out = (w + 2 * padding - kw) // stride + 1

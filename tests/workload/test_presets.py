@@ -15,7 +15,12 @@ from dse.workload import (
 )
 
 EXPECTED = {
-    "tt_bert_base", "atis_transformer", "tt_lstm_ucf11", "tt_rec", "tt_mlp_mnist", "tt_vit",
+    "tt_bert_base",
+    "atis_transformer",
+    "tt_lstm_ucf11",
+    "tt_rec",
+    "tt_mlp_mnist",
+    "tt_vit",
     "tt_resnet",
 }
 CONV = ("conv", "ttm_conv")
@@ -63,7 +68,10 @@ def test_bert_values() -> None:
     assert w.tokens_per_step == w.batch * w.seq_len
     ffn1 = w.layer("ffn1")
     assert (ffn1.in_shape, ffn1.out_shape, ffn1.ranks, ffn1.count) == (
-        (12, 8, 8), (12, 16, 16), (1, 20, 20, 1), 12,
+        (12, 8, 8),
+        (12, 16, 16),
+        (1, 20, 20, 1),
+        12,
     )
     assert get_format("ttm").params(ffn1) == 12 * 12 * 20 + 20 * 8 * 16 * 20 + 20 * 8 * 16
     emb = w.layer("tok_emb")
@@ -76,7 +84,9 @@ def test_bert_values() -> None:
 def test_lstm_rec_resnet_vit_values() -> None:
     lstm = load_workload("tt_lstm_ucf11").layer("input_gates")
     assert (lstm.in_shape, lstm.out_shape, lstm.ranks) == (
-        (8, 20, 20, 18), (16, 4, 4, 4), (1, 4, 4, 4, 1),
+        (8, 20, 20, 18),
+        (16, 4, 4, 4),
+        (1, 4, 4, 4, 1),
     )
     assert get_format("ttm").params(lstm) == 8 * 16 * 4 + 2 * (4 * 20 * 4 * 4) + 4 * 18 * 4
     table = load_workload("tt_rec").layer("tt_table")
