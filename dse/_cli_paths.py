@@ -14,8 +14,7 @@ import math
 import sys
 from typing import Any
 
-from analytical_models._registry import engine_names
-from analytical_models._types import Hardware, ModelInputError
+from analytical_models import Hardware, ModelInputError, engine_names
 from dse._errors import DSEError
 from dse.contraction._optimizers import path_fn_names
 from dse.contraction._plan import COST_KINDS, optimize_network

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from analytical_models._registry import price
-from analytical_models._tech import get_tech
-from analytical_models._types import Hardware
+from analytical_models import Hardware, get_tech, price
 from dse.contraction._lowering import lower_sets
 from dse.contraction.trees import PathError, ssa_to_nodes
 

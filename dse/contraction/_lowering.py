@@ -35,7 +35,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from analytical_models._types import Gemm
+from analytical_models import Gemm
 
 ACTIVATION_INDEX = "b"
 """Index name of the token / batch dimension; the operand holding it becomes GEMM operand A."""

@@ -10,8 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from analytical_models._registry import Objective, price
-from analytical_models._types import Cost, Gemm, Hardware, Mapping
+from analytical_models import Cost, Gemm, Hardware, Mapping, Objective, price
 from dse.contraction._costs import (
     HardwareCost,
     StepObjective,
