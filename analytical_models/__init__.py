@@ -18,6 +18,7 @@ from analytical_models._registry import (
     price,
     register_engine,
 )
+from analytical_models._registry_type import Registry, RegistryError
 from analytical_models._tech import TechProfile, get_tech, loglog_interp, tech_names
 from analytical_models._timing import (
     FOLD_CYCLES,
@@ -57,6 +58,8 @@ __all__ = [
     "MappingResult",
     "ModelInputError",
     "Objective",
+    "Registry",
+    "RegistryError",
     "SystolicEngine",
     "TechProfile",
     "area_mm2",
