@@ -2,7 +2,9 @@
 
 ``in_features`` (= ``out_features``) is the model width ``heads x head_dim``;
 ``tokens_per_step = sequences x seq_len``. Indices: ``b`` sequences, ``h`` heads, ``s`` query
-positions, ``t`` key positions (both of size ``seq_len``), ``e`` head dimension. ``Q``, ``K``,
+positions (``seq_len``), ``t`` key positions (``kv_len``, which is ``seq_len`` unless the layer
+sets it: one decoded token attending to a KV cache of the context has ``seq_len = 1`` and
+``kv_len`` = the context length), ``e`` head dimension. ``Q``, ``K``,
 ``V`` are ``[b, s|t, h, e]`` (the projection outputs ``[tokens, width]`` reshaped), scores and
 probabilities ``[b, h, s, t]``. Scaling by ``1/sqrt(e)`` and the softmax are element-wise and
 not modelled.
@@ -17,8 +19,8 @@ Networks (labels ``<pass>.<what>``, see :func:`dse.workload.pass_kind`):
 
 from __future__ import annotations
 
-from dse.workload._formats_common import TensorFormat, check_common
-from dse.workload._layers import LayerSpec, register_format
+from dse.workload._formats_common import check_common
+from dse.workload._layers import FormatKnobs, LayerFormat, LayerSpec, register_format
 from dse.workload._network import TensorNetwork, WorkloadError
 
 QKV = ("b", "s", "h", "e")
@@ -26,11 +28,11 @@ KV = ("b", "t", "h", "e")
 SCORES = ("b", "h", "s", "t")
 
 
-class AttentionFormat(TensorFormat):
+class AttentionFormat(LayerFormat):
     """Dense multi-head attention products (no parameters). See the module docstring."""
 
     name = "attention"
-    shaped = False
+    knobs = FormatKnobs(family="attention")
     has_weights = False
 
     def validate(self, spec: LayerSpec) -> None:
@@ -46,6 +48,8 @@ class AttentionFormat(TensorFormat):
             raise WorkloadError(
                 f"layer {spec.name!r}: heads must be >= 1 and divide in_features={spec.in_features}, got {spec.heads}"
             )
+        if spec.kv_len < 0:
+            raise WorkloadError(f"layer {spec.name!r}: kv_len must be >= 1 (or 0 for seq_len), got {spec.kv_len}")
         if spec.seq_len < 1 or spec.tokens_per_step % spec.seq_len:
             raise WorkloadError(
                 f"layer {spec.name!r}: seq_len must be >= 1 and divide tokens_per_step="
@@ -62,7 +66,7 @@ class AttentionFormat(TensorFormat):
             "b": spec.tokens_per_step // spec.seq_len,
             "h": spec.heads,
             "s": spec.seq_len,
-            "t": spec.seq_len,
+            "t": spec.kv_len or spec.seq_len,
             "e": spec.in_features // spec.heads,
         }
 

@@ -16,61 +16,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from dse.workload._layers import (
-    LayerFormat,
-    LayerSpec,
-    get_format,
-)
+from dse.workload._layers import LayerSpec, get_format
 from dse.workload._network import WorkloadError
 
 
-class TensorFormat(LayerFormat):
-    """A layer format that also says how a user's ``ranks:`` value expands to its rank vector.
-
-    ``d`` is the number of factors of ``in_shape``. Formats without ranks reject any value.
-
-    Attributes:
-        shaped: the format needs ``in_shape``/``out_shape``/``ranks`` (a workload may leave them
-            to the search space); ``False`` for formats that are complete without them.
-        has_weights: the layer stores weights (``False`` for ``attention``).
-    """
-
-    shaped: bool = True
-    has_weights: bool = True
-
-    def expand_ranks(self, value: int | Sequence[int], d: int) -> tuple[int, ...]:
-        """The full rank vector this format stores in :attr:`LayerSpec.ranks`.
-
-        Raises:
-            WorkloadError: the value has the wrong length; the message says what was expected.
-        """
-        raise WorkloadError(f"no ranks (format {self.name!r} has no ranks)")
-
-
 def expand_ranks(fmt: str, value: int | Sequence[int], d: int) -> tuple[int, ...]:
-    """Rank vector of format ``fmt`` for ``d`` modes from an int or a list (see each format).
+    """``get_format(fmt).expand_ranks(value, d)``: the rank vector of format ``fmt`` for ``d`` modes.
 
-    ``ttm`` (and any format that is not a :class:`TensorFormat`): an int ``r`` gives
-    ``(1, r, .., r, 1)``; ``d - 1`` internal ranks get boundary 1s; ``d + 1`` ranks are kept.
+    A shorthand; the expansion itself is the format's :meth:`LayerFormat.expand_ranks`.
     """
-    layer_format = get_format(fmt)
-    if isinstance(layer_format, TensorFormat):
-        return layer_format.expand_ranks(value, d)
-    return chain_ranks(value, d, cores=d)
-
-
-def chain_ranks(value: int | Sequence[int], d: int, *, cores: int) -> tuple[int, ...]:
-    """Open-chain ranks ``(1, r_1, .., r_{cores-1}, 1)`` from an int, internal or full ranks."""
-    if isinstance(value, int):
-        return (1, *([value] * (cores - 1)), 1)
-    ranks = tuple(value)
-    if len(ranks) == cores - 1:
-        return (1, *ranks, 1)
-    if len(ranks) == cores + 1:
-        return ranks
-    raise WorkloadError(
-        f"one integer, {cores - 1} internal ranks or {cores + 1} full ranks for d={d}, got {len(ranks)} values"
-    )
+    return get_format(fmt).expand_ranks(value, d)
 
 
 def check_common(spec: LayerSpec) -> None:

@@ -13,8 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dse.workload._formats_common import TensorFormat, chain_ranks, check_common
-from dse.workload._layers import DenseFormat, LayerSpec, TTMFormat, register_format
+from dse.workload._formats_common import check_common
+from dse.workload._layers import (
+    DenseFormat,
+    FormatKnobs,
+    LayerFormat,
+    LayerSpec,
+    TTMFormat,
+    chain_ranks,
+    register_format,
+)
 from dse.workload._network import TensorNetwork, WorkloadError
 
 
@@ -58,11 +66,11 @@ def check_conv(spec: LayerSpec) -> tuple[int, int]:
     return h, w
 
 
-class ConvFormat(TensorFormat):
+class ConvFormat(LayerFormat):
     """A dense convolution as an im2col GEMM; networks and index names are those of ``dense``."""
 
     name = "conv"
-    shaped = False
+    knobs = FormatKnobs(family="conv")
 
     def validate(self, spec: LayerSpec) -> None:
         check_conv(spec)
@@ -80,14 +88,17 @@ class ConvFormat(TensorFormat):
         return DenseFormat().networks(spec)
 
 
-class TTMConvFormat(TensorFormat):
+class TTMConvFormat(LayerFormat):
     """A TTM kernel on the im2col matrix (TT-conv); networks and indices are those of ``ttm``."""
 
     name = "ttm_conv"
+    knobs = FormatKnobs(
+        family="conv", depth=True, min_depth=2, rank=True, rank_structure=TTMFormat.knobs.rank_structure
+    )
 
     def expand_ranks(self, value: int | Sequence[int], d: int) -> tuple[int, ...]:
         """As ``ttm``: an int r gives ``(1, r, .., r, 1)``; d-1 internal or d+1 full ranks."""
-        return chain_ranks(value, d, cores=d)
+        return chain_ranks(value, d, cores=d, fmt=self.name)
 
     def validate(self, spec: LayerSpec) -> None:
         check_conv(spec)

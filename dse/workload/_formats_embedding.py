@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dse.workload._formats_common import (
-    TensorFormat,
+from dse.workload._formats_common import check_common
+from dse.workload._layers import (
+    PASS_FORWARD,
+    FormatKnobs,
+    Indices,
+    LayerFormat,
+    LayerSpec,
+    TTMFormat,
     chain_ranks,
-    check_common,
+    grad_pass,
+    register_format,
 )
-from dse.workload._layers import PASS_FORWARD, Indices, LayerSpec, TTMFormat, grad_pass, register_format
 from dse.workload._network import TensorNetwork, WorkloadError
 
 
@@ -25,7 +31,7 @@ def _no_shapes(spec: LayerSpec, fmt: str) -> None:
             raise WorkloadError(f"layer {spec.name!r}: format {fmt!r} takes no {field}, got {list(value)}")
 
 
-class EmbeddingFormat(TensorFormat):
+class EmbeddingFormat(LayerFormat):
     """A dense table ``E[vocab, dim]``; a lookup gathers ``tokens`` rows.
 
     Networks (index ``b``: lookups, ``n``: embedding dimension):
@@ -37,7 +43,7 @@ class EmbeddingFormat(TensorFormat):
     """
 
     name = "embedding"
-    shaped = False
+    knobs = FormatKnobs(family="embedding")
 
     def validate(self, spec: LayerSpec) -> None:
         check_common(spec)
@@ -69,7 +75,7 @@ class EmbeddingFormat(TensorFormat):
         return fwd, dg
 
 
-class TTMEmbeddingFormat(TensorFormat):
+class TTMEmbeddingFormat(LayerFormat):
     """A TT-matrix table (TT-Rec, TT-embedding): ``E[(p_1..p_d), (q_1..q_d)] = G_1 .. G_d``.
 
     ``in_shape = (p_1..p_d)`` factors the vocabulary, ``out_shape = (q_1..q_d)`` the embedding
@@ -89,10 +95,13 @@ class TTMEmbeddingFormat(TensorFormat):
     """
 
     name = "ttm_embedding"
+    knobs = FormatKnobs(
+        family="embedding", depth=True, min_depth=2, rank=True, rank_structure=TTMFormat.knobs.rank_structure
+    )
 
     def expand_ranks(self, value: int | Sequence[int], d: int) -> tuple[int, ...]:
         """As ``ttm``: an int r gives ``(1, r, .., r, 1)``; d-1 internal or d+1 full ranks."""
-        return chain_ranks(value, d, cores=d)
+        return chain_ranks(value, d, cores=d, fmt=self.name)
 
     def validate(self, spec: LayerSpec) -> None:
         TTMFormat().validate(spec)

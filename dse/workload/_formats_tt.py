@@ -11,18 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dse.workload._formats_common import (
-    TensorFormat,
-    chain_ranks,
     check_modes,
     check_rank_count,
     mode_sizes,
 )
 from dse.workload._layers import (
+    FormatKnobs,
     Indices,
+    LayerFormat,
     LayerSpec,
     chain_cores,
     chain_params,
+    chain_ranks,
     linear_networks,
+    rank_values,
     register_format,
     x_indices,
     y_indices,
@@ -35,7 +37,7 @@ def _mode_names(d: int) -> list[str]:
     return [f"m{k + 1}" for k in range(d)] + [f"n{k + 1}" for k in range(d)]
 
 
-class TTFormat(TensorFormat):
+class TTFormat(LayerFormat):
     """Tensor train over the 2d modes ``[m_1..m_d, n_1..n_d]`` of the reshaped weight.
 
     Cores ``G_k[r_{k-1}, mode_k, r_k]`` for ``k = 1..2d`` (the first d carry the input modes,
@@ -45,10 +47,17 @@ class TTFormat(TensorFormat):
     """
 
     name = "tt"
+    knobs = FormatKnobs(
+        family="linear",
+        depth=True,
+        min_depth=1,
+        rank=True,
+        rank_structure="(r_0, .., r_2d) over the 2d cores G_k[r_{k-1}, mode_k, r_k], r_0 = r_2d = 1",
+    )
 
     def expand_ranks(self, value: int | Sequence[int], d: int) -> tuple[int, ...]:
         """An int r: ``(1, r, .., r, 1)``; 2d-1 internal ranks; or 2d+1 full ranks."""
-        return chain_ranks(value, d, cores=2 * d)
+        return chain_ranks(value, d, cores=2 * d, fmt=self.name)
 
     def validate(self, spec: LayerSpec) -> None:
         d = check_modes(spec, minimum_d=1)
@@ -88,7 +97,7 @@ class TTFormat(TensorFormat):
         return linear_networks(x=x_indices(d), y=y_indices(d), weights=self.cores(spec), sizes=sizes)
 
 
-class TuckerFormat(TensorFormat):
+class TuckerFormat(LayerFormat):
     """Tucker decomposition of the weight reshaped to the 2d modes ``[m_1..m_d, n_1..n_d]``.
 
     A core tensor ``C[r1, .., r<2d>]`` and one factor matrix per mode: ``U<k>[m_k, r<k>]`` for
@@ -98,17 +107,25 @@ class TuckerFormat(TensorFormat):
     """
 
     name = "tucker"
+    knobs = FormatKnobs(
+        family="linear",
+        depth=True,
+        min_depth=1,
+        rank=True,
+        rank_structure="(r_1, .., r_2d), one per mode m_1..m_d, n_1..n_d",
+    )
 
     def expand_ranks(self, value: int | Sequence[int], d: int) -> tuple[int, ...]:
         """An int r: r for each of the 2d modes; or 2d ranks."""
-        if isinstance(value, int):
-            return (value,) * (2 * d)
-        ranks = tuple(value)
-        if len(ranks) != 2 * d:
+        v = rank_values(value)
+        if isinstance(v, int):
+            return (v,) * (2 * d)
+        if len(v) != 2 * d:
             raise WorkloadError(
-                f"one integer or {2 * d} ranks (one per mode m_1..m_d, n_1..n_d) for d={d}, got {len(ranks)} values"
+                f"format 'tucker' takes one integer or {2 * d} ranks (one per mode m_1..m_d, n_1..n_d) "
+                f"for d={d}, got {len(v)} values"
             )
-        return ranks
+        return v
 
     def validate(self, spec: LayerSpec) -> None:
         d = check_modes(spec, minimum_d=1)
@@ -139,7 +156,7 @@ class TuckerFormat(TensorFormat):
         return linear_networks(x=x_indices(d), y=y_indices(d), weights=self.tensors(spec), sizes=sizes)
 
 
-class TRFormat(TensorFormat):
+class TRFormat(LayerFormat):
     """Tensor ring matrix: cores ``G_k[r_{k-1}, m_k, n_k, r_k]`` closed into a ring.
 
     Like TTM, but ``r_0 = r_d`` may exceed 1: the boundary index ``r0`` is shared by ``G1``
@@ -150,19 +167,27 @@ class TRFormat(TensorFormat):
     """
 
     name = "tr"
+    knobs = FormatKnobs(
+        family="linear",
+        depth=True,
+        min_depth=2,
+        rank=True,
+        rank_structure="(r_0, .., r_d) with r_0 = r_d closing the ring of cores G_k[r_{k-1}, m_k, n_k, r_k]",
+    )
 
     def expand_ranks(self, value: int | Sequence[int], d: int) -> tuple[int, ...]:
-        """An int r: all d+1 ranks r; d ranks ``r_0..r_{d-1}`` (``r_d = r_0``); or d+1 ranks."""
-        if isinstance(value, int):
-            return (value,) * (d + 1)
-        ranks = tuple(value)
-        if len(ranks) == d and ranks:
-            return (*ranks, ranks[0])
-        if len(ranks) == d + 1:
-            return ranks
+        """An int r: all d+1 ranks r (a closed ring); d ranks ``r_0..r_{d-1}`` (``r_d = r_0``
+        is appended); or d+1 ranks (``validate`` checks ``r_0 = r_d``)."""
+        v = rank_values(value)
+        if isinstance(v, int):
+            return (v,) * (d + 1)
+        if len(v) == d:
+            return (*v, v[0])
+        if len(v) == d + 1:
+            return v
         raise WorkloadError(
-            f"one integer, {d} ring ranks (r_0..r_{d - 1}) or {d + 1} ranks with r_0 = r_{d} "
-            f"for d={d}, got {len(ranks)} values"
+            f"format 'tr' takes one integer, {d} ring ranks (r_0..r_{d - 1}) or {d + 1} ranks with "
+            f"r_0 = r_{d} for d={d}, got {len(v)} values"
         )
 
     def validate(self, spec: LayerSpec) -> None:
@@ -190,7 +215,7 @@ class TRFormat(TensorFormat):
         return linear_networks(x=x_indices(d), y=y_indices(d), weights=self.cores(spec), sizes=sizes)
 
 
-class CPFormat(TensorFormat):
+class CPFormat(LayerFormat):
     """CP (canonical polyadic) decomposition in TTM layout.
 
     ``W[(m_1..m_d), (n_1..n_d)] = sum_r A_1[m_1, n_1, r] * .. * A_d[m_d, n_d, r]``: one factor
@@ -201,15 +226,22 @@ class CPFormat(TensorFormat):
     """
 
     name = "cp"
+    knobs = FormatKnobs(
+        family="linear",
+        depth=True,
+        min_depth=1,
+        rank=True,
+        rank_structure="(R,): one rank shared by the d factors A_k[m_k, n_k, R]",
+    )
 
     def expand_ranks(self, value: int | Sequence[int], d: int) -> tuple[int, ...]:
         """An int R, or a one-element list ``[R]``."""
-        if isinstance(value, int):
-            return (value,)
-        ranks = tuple(value)
-        if len(ranks) != 1:
-            raise WorkloadError(f"one CP rank R (an integer or [R]), got {len(ranks)} values")
-        return ranks
+        v = rank_values(value)
+        if isinstance(v, int):
+            return (v,)
+        if len(v) != 1:
+            raise WorkloadError(f"format 'cp' takes one rank R (an integer or [R]), got {len(v)} values")
+        return v
 
     def validate(self, spec: LayerSpec) -> None:
         check_modes(spec, minimum_d=1)

@@ -2,7 +2,9 @@
 
 A format turns a :class:`LayerSpec` into its parameter count and the tensor networks of each
 pass: ``forward``, ``dx`` (input gradient) and ``dg1 .. dgd`` (one per core / weight gradient).
-New formats are one class plus one :func:`register_format` line.
+It also declares its search knobs (:class:`FormatKnobs`) and expands one rank value to its rank
+vector (:meth:`LayerFormat.expand_ranks`). New formats are one class plus one
+:func:`register_format` line.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from analytical_models import Registry
 from dse.workload._network import TensorNetwork, WorkloadError
 
 PASS_FORWARD = "forward"
@@ -58,6 +61,9 @@ class LayerSpec:
         padding: convolution zero padding (both spatial dimensions).
         image: convolution input feature map ``(H, W)``; ``tokens_per_step`` of a convolution is
             batch x ``H_out`` x ``W_out`` (the rows of the im2col matrix).
+        kv_len: keys (and values) each query attends to (format ``attention``); 0 means
+            ``seq_len`` (self-attention over the sequence). Decoding one token with a KV cache
+            is ``seq_len = 1``, ``kv_len`` = the context length.
     """
 
     name: str
@@ -76,6 +82,7 @@ class LayerSpec:
     stride: int = 1
     padding: int = 0
     image: tuple[int, ...] = ()
+    kv_len: int = 0
 
     @property
     def order(self) -> int:
@@ -88,10 +95,98 @@ class LayerSpec:
         return self.in_features * self.out_features
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FormatKnobs:
+    """What a search space may choose for a layer stored in one format.
+
+    Attributes:
+        family: what the layer computes; formats of one family compute the same function of
+            the same operands and may replace each other in a search: ``"linear"``
+            (``y = x W``: dense, the tensorized formats, lowrank, lora), ``"embedding"``
+            (a table lookup), ``"conv"`` (an im2col GEMM) or ``"attention"`` (no weights).
+        depth: the format factors ``in_features`` and ``out_features`` into ``d`` modes each
+            (``in_shape``, ``out_shape``): the depth ``d`` and the factorizations are knobs.
+        min_depth: the smallest ``d`` the format takes (when ``depth``).
+        rank: the format takes ranks; the search chooses one integer ``r`` and
+            :meth:`LayerFormat.expand_ranks` turns it into the format's rank vector.
+        rank_structure: the rank vector in words (documentation and messages).
+    """
+
+    family: str
+    depth: bool = False
+    min_depth: int = 1
+    rank: bool = False
+    rank_structure: str = ""
+
+    @property
+    def searchable(self) -> bool:
+        """The format has at least one knob (depth/shapes or rank)."""
+        return self.depth or self.rank
+
+
+def rank_values(value: int | Sequence[int]) -> int | tuple[int, ...]:
+    """A ``ranks`` value as an int or a tuple of ints, every one ``>= 1``.
+
+    Raises:
+        WorkloadError: not an integer or a non-empty list of integers, or a value below 1.
+    """
+    if isinstance(value, bool):
+        raise WorkloadError(f"ranks must be an integer or a list of integers, got {value!r}")
+    if isinstance(value, int):
+        if value < 1:
+            raise WorkloadError(f"ranks must be >= 1, got {value}")
+        return value
+    try:
+        ranks = tuple(value)
+    except TypeError:
+        raise WorkloadError(f"ranks must be an integer or a list of integers, got {value!r}") from None
+    if not ranks or any(isinstance(r, bool) or not isinstance(r, int) for r in ranks):
+        raise WorkloadError(f"ranks must be an integer or a non-empty list of integers, got {list(ranks)}")
+    if any(r < 1 for r in ranks):
+        raise WorkloadError(f"ranks must be >= 1, got {list(ranks)}")
+    return ranks
+
+
+def chain_ranks(value: int | Sequence[int], d: int, *, cores: int, fmt: str) -> tuple[int, ...]:
+    """Open-chain ranks ``(1, r_1, .., r_{cores-1}, 1)`` from an int, internal or full ranks.
+
+    Args:
+        value: one rank ``r`` (every internal rank), ``cores - 1`` internal ranks, or
+            ``cores + 1`` full ranks (boundaries included, kept as given for ``validate``).
+        d: number of input modes (for the message).
+        cores: number of cores of the chain (``d`` for ``ttm``, ``2d`` for ``tt``).
+        fmt: format name (for the message).
+    """
+    v = rank_values(value)
+    if isinstance(v, int):
+        return (1, *([v] * (cores - 1)), 1)
+    if len(v) == cores - 1:
+        return (1, *v, 1)
+    if len(v) == cores + 1:
+        return v
+    raise WorkloadError(
+        f"format {fmt!r} takes one integer, {cores - 1} internal ranks or {cores + 1} full ranks "
+        f"for d={d}, got {len(v)} values"
+    )
+
+
 class LayerFormat(ABC):
-    """A way of storing a layer's weight, with the networks its passes contract."""
+    """A way of storing a layer's weight, with the networks its passes contract.
+
+    A format is a plug-in: it declares its search knobs (:attr:`knobs`), how one rank value
+    expands to its rank vector (:meth:`expand_ranks`), its parameter counts (:meth:`params`,
+    :meth:`trainable_params`) and the tensor networks of each pass (:meth:`networks`).
+
+    Attributes:
+        name: registry name.
+        knobs: what a search space may choose for a layer of this format.
+        has_weights: the layer stores weights (``False`` for ``attention``; its
+            ``in_features x out_features`` is not a weight and counts 0 dense parameters).
+    """
 
     name: str = ""
+    knobs: FormatKnobs = FormatKnobs(family="linear")
+    has_weights: bool = True
 
     @abstractmethod
     def validate(self, spec: LayerSpec) -> None:
@@ -99,7 +194,11 @@ class LayerFormat(ABC):
 
     @abstractmethod
     def params(self, spec: LayerSpec) -> int:
-        """Number of stored weight parameters."""
+        """Number of stored weight parameters (elements; trainable or frozen)."""
+
+    def trainable_params(self, spec: LayerSpec) -> int:
+        """Number of parameters a training step updates (elements); :meth:`params` by default."""
+        return self.params(spec)
 
     @abstractmethod
     def networks(self, spec: LayerSpec) -> tuple[TensorNetwork, ...]:
@@ -109,26 +208,83 @@ class LayerFormat(ABC):
         """Only the forward network."""
         return self.networks(spec)[:1]
 
+    def expand_ranks(self, value: int | Sequence[int], d: int) -> tuple[int, ...]:
+        """The full rank vector this format stores in :attr:`LayerSpec.ranks`.
 
-_FORMATS: dict[str, LayerFormat] = {}
+        The one rank expansion of TNN-DSE: the YAML parser, the search space and the CLI all
+        call it. ``value`` is one integer (the format's documented expansion) or a list (the
+        lengths each format accepts); ``d`` is the number of input modes (``len(in_shape)``).
+
+        Raises:
+            WorkloadError: the value is not a positive integer or list of them, or has a length
+                the format does not take; the message says what was expected and names no layer.
+        """
+        raise WorkloadError(f"format {self.name!r} takes no ranks")
+
+    def configure(
+        self,
+        base: LayerSpec,
+        *,
+        in_shape: Sequence[int] = (),
+        out_shape: Sequence[int] = (),
+        rank: int | Sequence[int] | None = None,
+    ) -> LayerSpec:
+        """``base`` stored in this format with the given knob values, validated.
+
+        The search space's (and the CLI's) one entry point: it sets ``format``, the shapes (only
+        when :attr:`FormatKnobs.depth`; other formats drop them) and the ranks expanded by
+        :meth:`expand_ranks` (only when :attr:`FormatKnobs.rank`; other formats drop them), then
+        calls :meth:`validate`. Every other field of ``base`` is kept.
+
+        Raises:
+            WorkloadError: a knob value this format does not accept.
+        """
+        shapes_in = tuple(in_shape) if self.knobs.depth else ()
+        shapes_out = tuple(out_shape) if self.knobs.depth else ()
+        ranks: tuple[int, ...] = ()
+        if self.knobs.rank:
+            if rank is None:
+                raise WorkloadError(f"layer {base.name!r}: ranks required by format {self.name!r}")
+            ranks = self.expand_ranks(rank, max(1, len(shapes_in)))
+        spec = replace(base, format=self.name, in_shape=shapes_in, out_shape=shapes_out, ranks=ranks)
+        self.validate(spec)
+        return spec
 
 
-def register_format(fmt: LayerFormat) -> None:
-    """Make a layer format available under ``fmt.name``."""
-    _FORMATS[fmt.name] = fmt
+FORMATS: Registry[LayerFormat] = Registry("layer format", error=WorkloadError)
+"""The layer-format registry (:func:`register_format`, :func:`get_format` are its shorthands)."""
+
+
+def register_format(fmt: LayerFormat, *, replace: bool = False) -> LayerFormat:
+    """Make a layer format available under ``fmt.name`` (a second one under a name is refused).
+
+    Raises:
+        RegistryError: ``fmt.name`` is empty, or already registered and ``replace`` is false.
+    """
+    return FORMATS.register(fmt.name, fmt, replace=replace)
 
 
 def get_format(name: str) -> LayerFormat:
-    """The layer format registered as ``name``."""
-    try:
-        return _FORMATS[name]
-    except KeyError:
-        raise WorkloadError(f"unknown layer format {name!r}; expected one of {sorted(_FORMATS)}") from None
+    """The layer format registered as ``name``.
+
+    Raises:
+        WorkloadError: unknown name; the message lists the registered ones.
+    """
+    return FORMATS.get(name)
 
 
-def format_names() -> tuple[str, ...]:
-    """Registered format names."""
-    return tuple(sorted(_FORMATS))
+def format_names(*, family: str | None = None, searchable: bool = False) -> tuple[str, ...]:
+    """Registered format names, sorted.
+
+    Args:
+        family: only formats of this :attr:`FormatKnobs.family` (e.g. ``"linear"``).
+        searchable: only formats with at least one knob (depth/shapes or rank).
+    """
+    return tuple(
+        name
+        for name, fmt in FORMATS.items()
+        if (family is None or fmt.knobs.family == family) and (not searchable or fmt.knobs.searchable)
+    )
 
 
 def _check_positive(spec: LayerSpec) -> None:
@@ -231,6 +387,7 @@ class DenseFormat(LayerFormat):
     """A plain weight matrix ``W[m, n]``: ``y = x W``."""
 
     name = "dense"
+    knobs = FormatKnobs(family="linear")
 
     def validate(self, spec: LayerSpec) -> None:
         _check_positive(spec)
@@ -252,6 +409,17 @@ class TTMFormat(LayerFormat):
     """
 
     name = "ttm"
+    knobs = FormatKnobs(
+        family="linear",
+        depth=True,
+        min_depth=2,
+        rank=True,
+        rank_structure="(r_0, .., r_d) over the d cores G_k[r_{k-1}, m_k, n_k, r_k], r_0 = r_d = 1",
+    )
+
+    def expand_ranks(self, value: int | Sequence[int], d: int) -> tuple[int, ...]:
+        """An int r: ``(1, r, .., r, 1)`` (d+1 entries); d-1 internal ranks; or d+1 full ranks."""
+        return chain_ranks(value, d, cores=d, fmt=self.name)
 
     def validate(self, spec: LayerSpec) -> None:
         _check_positive(spec)

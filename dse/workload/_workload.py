@@ -17,7 +17,6 @@ from dse._yaml import (
     join,
     load_yaml,
 )
-from dse.workload._formats_common import TensorFormat
 from dse.workload._formats_conv import conv_output
 from dse.workload._layers import LayerSpec, format_names, get_format
 from dse.workload._network import WorkloadError
@@ -42,6 +41,7 @@ _LAYER_KEYS = (
     "stride",
     "padding",
     "image",
+    "kv_len",
 )
 _CONV_FORMATS = ("conv", "ttm_conv")
 
@@ -83,8 +83,16 @@ class Workload:
         return replace(self, layers=tuple(spec if s.name == spec.name else s for s in self.layers))
 
     def params(self) -> int:
-        """Stored weight parameters of the whole model (counting repeated layers)."""
+        """Stored weight parameters of the whole model (counting repeated layers).
+
+        Stored, trainable or not: a ``lora`` layer counts its frozen dense weight and its
+        adapter (see :meth:`trainable_params`).
+        """
         return sum(get_format(s.format).params(s) * s.count for s in self.layers)
+
+    def trainable_params(self) -> int:
+        """Parameters a training step updates (a ``lora`` layer: its adapter only)."""
+        return sum(get_format(s.format).trainable_params(s) * s.count for s in self.layers)
 
     def dense_params(self) -> int:
         """Parameters of the same model with every layer dense.
@@ -94,28 +102,10 @@ class Workload:
         """
         total = 0
         for s in self.layers:
-            fmt = get_format(s.format)
-            if isinstance(fmt, TensorFormat) and not fmt.has_weights:
+            if not get_format(s.format).has_weights:
                 continue
             total += s.dense_params * s.count
         return total
-
-
-def full_ranks(value: Any, d: int, source: str, field: str) -> tuple[int, ...]:
-    """Rank vector ``(r_0 .. r_d)`` from an int (internal ranks, boundaries 1), d-1 or d+1 ints."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        r = as_int(value, source, field, minimum=1)
-        return (1, *([r] * (d - 1)), 1)
-    ranks = as_int_list(value, source, field)
-    if len(ranks) == d - 1:
-        return (1, *ranks, 1)
-    if len(ranks) == d + 1:
-        return ranks
-    raise ConfigError(
-        source,
-        field,
-        f"one integer, {d - 1} internal ranks or {d + 1} full ranks for d={d}, got {len(ranks)} values",
-    )
 
 
 def _pair(value: Any, source: str, field: str) -> tuple[int, ...]:
@@ -130,10 +120,9 @@ def _pair(value: Any, source: str, field: str) -> tuple[int, ...]:
 
 
 def _layer_ranks(value: Any, fmt: str, d: int, source: str, field: str) -> tuple[int, ...]:
-    """The ``ranks:`` value expanded to the full rank vector of format ``fmt``."""
+    """The ``ranks:`` value expanded to the full rank vector of format ``fmt`` (its
+    :meth:`~dse.workload.LayerFormat.expand_ranks`, the one rank expansion)."""
     layer_format = get_format(fmt)
-    if not isinstance(layer_format, TensorFormat):
-        return full_ranks(value, d, source, field)
     raw: int | tuple[int, ...]
     if isinstance(value, int) and not isinstance(value, bool):
         raw = as_int(value, source, field, minimum=1)
@@ -178,6 +167,10 @@ def parse_layer(data: Any, *, source: str, field: str, tokens: int, seq_len: int
         extra["heads"] = as_int(data["heads"], source, join(field, "heads"), minimum=1)
     elif fmt == "attention":
         raise ConfigError(source, join(field, "heads"), "a value (required for attention)")
+    if "kv_len" in data:
+        if fmt != "attention":
+            raise ConfigError(source, join(field, "kv_len"), "no kv_len (only for format 'attention')")
+        extra["kv_len"] = as_int(data["kv_len"], source, join(field, "kv_len"), minimum=1)
     conv_keys = ("in_channels", "out_channels", "kernel", "stride", "padding", "image")
     if not is_conv:
         for key in conv_keys:
@@ -243,8 +236,8 @@ def parse_layer(data: Any, *, source: str, field: str, tokens: int, seq_len: int
         **extra,
     )
     layer_format = get_format(fmt)
-    shaped = layer_format.shaped if isinstance(layer_format, TensorFormat) else fmt != "dense"
-    if in_shape or ranks or not shaped:
+    # a format with knobs may leave them to the search space (validated once they are set)
+    if in_shape or ranks or not layer_format.knobs.searchable:
         try:
             layer_format.validate(spec)
         except WorkloadError as exc:
