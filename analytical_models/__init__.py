@@ -1,14 +1,36 @@
 """Analytical latency / energy / area models of tensor-contraction accelerators.
 
-Hardware + one lowered operation (:class:`Gemm`) -> :class:`Cost`. numpy only, no I/O.
-Engines: ``systolic`` (WS/OS/IS systolic array, SCALE-Sim fold timing, memory stalls, paid
-tensor shaping) and ``contraction_engine`` (reconfigurable array, free shaping). The cached
-entry point is :func:`price`.
+Hardware + one lowered operation (:class:`Gemm`) -> :class:`Cost`. numpy only, no I/O, no side
+effects at import beyond registering the shipped engines and technology profiles.
+
+Public API (``__all__``):
+
+- Core types: :class:`Hardware`, :class:`Gemm`, :class:`Mapping`, :class:`Cost` (and
+  :data:`ZERO_COST`), :class:`TechProfile`, :class:`MappingResult`, the :class:`Engine`
+  protocol and :class:`ArrayEngine`, the base class of PE-array engines; the error type
+  :class:`ModelInputError`.
+- Vocabularies: :data:`DATAFLOWS`, :data:`MEMORY_TIMINGS`, :data:`OBJECTIVES` (and the
+  :data:`Objective` type).
+- Entry points: :func:`price` (best mapping of one GEMM on one hardware, cached by value),
+  :func:`area_mm2`, :func:`leakage_mw`, :func:`fold_cycles` (SCALE-Sim cycles of an untiled
+  GEMM), :func:`tune_allocator` (called once by processes that run many searches).
+- Registries (:class:`Registry`, :class:`RegistryError`): :data:`ENGINES` with
+  :func:`register_engine`, :func:`get_engine`, :func:`engine_names`; :data:`TECHS` with
+  :func:`register_tech`, :func:`get_tech`, :func:`tech_names`.
+- Shipped engines: :data:`SYSTOLIC` (``systolic``: WS/OS/IS systolic array, SCALE-Sim fold
+  timing, memory stalls, paid tensor shaping) and :data:`CONTRACTION_ENGINE`
+  (``contraction_engine``: reconfigurable array, free shaping). Shipped technology profiles:
+  ``horowitz45``, ``accelergy45``, ``tpu7nm``.
+
+Everything else lives in private modules (the model in ``_engine``, ``_stage``, ``_cost``,
+``_search`` and their neighbours; see :mod:`analytical_models._engine`) and may change.
 """
 
+from analytical_models._allocator import tune_allocator
 from analytical_models._area import area_mm2, leakage_mw
-from analytical_models._model import LOOP_ORDERS, ArrayEngine, tune_allocator
+from analytical_models._engine import ArrayEngine
 from analytical_models._registry import (
+    ENGINES,
     OBJECTIVES,
     Engine,
     MappingResult,
@@ -19,13 +41,7 @@ from analytical_models._registry import (
     register_engine,
 )
 from analytical_models._registry_type import Registry, RegistryError
-from analytical_models._tech import TechProfile, get_tech, loglog_interp, tech_names
-from analytical_models._timing import (
-    FOLD_CYCLES,
-    is_fold_cycles,
-    os_fold_cycles,
-    ws_fold_cycles,
-)
+from analytical_models._tech import TECHS, TechProfile, get_tech, register_tech, tech_names
 from analytical_models._types import (
     DATAFLOWS,
     MEMORY_TIMINGS,
@@ -36,20 +52,19 @@ from analytical_models._types import (
     Mapping,
     ModelInputError,
 )
-from analytical_models.contraction_engine import CONTRACTION_ENGINE, ContractionEngine
-from analytical_models.systolic import SYSTOLIC, SystolicEngine, fold_cycles
+from analytical_models.contraction_engine import CONTRACTION_ENGINE
+from analytical_models.systolic import SYSTOLIC, fold_cycles
 
 __all__ = [
     "CONTRACTION_ENGINE",
     "DATAFLOWS",
-    "FOLD_CYCLES",
-    "LOOP_ORDERS",
+    "ENGINES",
     "MEMORY_TIMINGS",
     "OBJECTIVES",
     "SYSTOLIC",
+    "TECHS",
     "ZERO_COST",
     "ArrayEngine",
-    "ContractionEngine",
     "Cost",
     "Engine",
     "Gemm",
@@ -60,20 +75,16 @@ __all__ = [
     "Objective",
     "Registry",
     "RegistryError",
-    "SystolicEngine",
     "TechProfile",
     "area_mm2",
     "engine_names",
     "fold_cycles",
     "get_engine",
     "get_tech",
-    "is_fold_cycles",
     "leakage_mw",
-    "loglog_interp",
-    "os_fold_cycles",
     "price",
     "register_engine",
+    "register_tech",
     "tech_names",
     "tune_allocator",
-    "ws_fold_cycles",
 ]

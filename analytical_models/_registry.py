@@ -1,7 +1,8 @@
 """Registry of cost engines and the cached entry point used by the search.
 
 An engine prices one :class:`Gemm` on one :class:`Hardware` under one :class:`Mapping`, and
-searches mappings. New engines are one class plus one :func:`register_engine` line.
+searches mappings. New engines are one class plus one :func:`register_engine` line; the
+registry (:data:`ENGINES`) is a :class:`~analytical_models.Registry`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal, NamedTuple, Protocol
 
+from analytical_models._registry_type import Registry
 from analytical_models._types import Cost, Gemm, Hardware, Mapping, ModelInputError
 
 Objective = Literal["latency", "energy", "edp"]
@@ -39,25 +41,32 @@ class Engine(Protocol):
         ...
 
 
-_ENGINES: dict[str, Engine] = {}
+ENGINES: Registry[Engine] = Registry("engine", error=ModelInputError)
+"""The cost engines, by the name ``Hardware.engine`` refers to. ``price`` caches results by
+value, so an engine is registered once and never replaced in a running process."""
 
 
 def register_engine(name: str, engine: Engine) -> None:
-    """Make ``engine`` available as ``Hardware(engine=name)``."""
-    _ENGINES[name] = engine
+    """Make ``engine`` available as ``Hardware(engine=name)``.
+
+    Raises:
+        RegistryError: ``name`` is empty or already registered.
+    """
+    ENGINES.register(name, engine)
 
 
 def get_engine(name: str) -> Engine:
-    """The engine registered under ``name``."""
-    try:
-        return _ENGINES[name]
-    except KeyError:
-        raise ModelInputError(f"unknown engine {name!r}; expected one of {sorted(_ENGINES)}") from None
+    """The engine registered under ``name``.
+
+    Raises:
+        ModelInputError: no engine is registered under ``name`` (the message lists them).
+    """
+    return ENGINES.get(name)
 
 
 def engine_names() -> tuple[str, ...]:
-    """Names of the registered engines."""
-    return tuple(sorted(_ENGINES))
+    """Names of the registered engines, sorted."""
+    return ENGINES.names()
 
 
 @lru_cache(maxsize=262_144)

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
+from analytical_models._registry_type import Registry
 from analytical_models._types import ModelInputError
 
 Table = tuple[tuple[float, float], ...]
@@ -191,20 +192,38 @@ _TPU7NM = TechProfile(
     sram_area_mm2_per_kb=8192.0 * 0.027 / 0.5 * 1e-6,
 )
 
-_PROFILES: dict[str, TechProfile] = {p.name: p for p in (_HOROWITZ45, _ACCELERGY45, _TPU7NM)}
+TECHS: Registry[TechProfile] = Registry("technology profile", error=ModelInputError)
+"""The technology profiles, by the name ``Hardware.tech`` refers to. Model constants and prices
+are cached by that name, so a profile is registered once and never replaced in a running
+process."""
+
+
+def register_tech(profile: TechProfile) -> TechProfile:
+    """Make ``profile`` available as ``Hardware(tech=profile.name)``; returns it.
+
+    Raises:
+        RegistryError: ``profile.name`` is empty or already registered.
+    """
+    return TECHS.register(profile.name, profile)
+
+
+register_tech(_HOROWITZ45)
+register_tech(_ACCELERGY45)
+register_tech(_TPU7NM)
 
 
 def get_tech(name: str) -> TechProfile:
-    """The technology profile registered as ``name``."""
-    try:
-        return _PROFILES[name]
-    except KeyError:
-        raise ModelInputError(f"unknown technology profile {name!r}; expected one of {tech_names()}") from None
+    """The technology profile registered as ``name``.
+
+    Raises:
+        ModelInputError: no profile is registered as ``name`` (the message lists them).
+    """
+    return TECHS.get(name)
 
 
 def tech_names() -> tuple[str, ...]:
-    """Names of the shipped technology profiles, sorted."""
-    return tuple(sorted(_PROFILES))
+    """Names of the registered technology profiles, sorted."""
+    return TECHS.names()
 
 
 @lru_cache(maxsize=4096)

@@ -16,7 +16,7 @@ The "2" always goes with R, the array rows, i.e. the side the stationary operand
 through. Each per-fold formula is split into a streaming part (``T``: one new operand vector
 per cycle) and a fill/drain part (the rest), and lives in one small function per dataflow
 below so that measured corrections are one-line changes. A formula may be any elementwise
-function of ``T`` (the tiled sums in :mod:`analytical_models._model` evaluate it at the full and
+function of ``T`` (the tiled sums in :mod:`analytical_models._stage` evaluate it at the full and
 at the remainder tile sizes), but the fold count must stay ``ceil(Sr/R) * ceil(Sc/C)``.
 """
 
@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from analytical_models._arrays import FloatArray
+
 FoldFn = Callable[[int, int, FloatArray], tuple[FloatArray, FloatArray]]
 """``(R, C, T) -> (streaming cycles, fill/drain cycles)`` of one fold, elementwise in ``T``."""
 

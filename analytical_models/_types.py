@@ -51,7 +51,7 @@ class Hardware:
               ``load = max(A_port_bytes, B_port_bytes) / bw`` (the two read ports in parallel)
               and ``drain = C_port_bytes / bw``. A and B are fetched padded to whole folds;
               for WS / IS every row fold of K writes its M x N partial result to DRAM (at
-              ``bits``). Exact definitions in :mod:`analytical_models._model`. Only the timing
+              ``bits``). Exact definitions in :mod:`analytical_models._serial`. Only the timing
               (and so the leakage energy) changes: the reported DRAM / SRAM bytes and access
               energies are those of the overlapped model.
     """

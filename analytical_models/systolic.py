@@ -2,14 +2,14 @@
 
 The array runs the dataflows listed in ``Hardware.dataflows`` (the mapping search picks
 among them) and pays every tensor permutation of the lowered GEMM as a buffer or DRAM round
-trip (see :mod:`analytical_models._model`). Per-fold timing: :mod:`analytical_models._timing`.
+trip (see :mod:`analytical_models._shaping`). Per-fold timing: :mod:`analytical_models._timing`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from analytical_models._model import ArrayEngine
+from analytical_models._engine import ArrayEngine
 from analytical_models._registry import register_engine
 from analytical_models._timing import FOLD_CYCLES, GEOMETRY
 from analytical_models._types import DATAFLOWS, Gemm, ModelInputError

@@ -26,6 +26,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse
+import sys
 import time
 from collections.abc import Callable
 
@@ -33,17 +34,22 @@ import numpy as np
 
 from analytical_models import (
     DATAFLOWS,
-    LOOP_ORDERS,
     SYSTOLIC,
     Gemm,
     Hardware,
     Mapping,
     MappingResult,
     Objective,
-    _model,
     get_engine,
     price,
+    tune_allocator,
 )
+from analytical_models._arrays import IntArray
+from analytical_models._consts import hw_consts
+from analytical_models._cost import grid_objectives
+from analytical_models._shaping import Shaping
+from analytical_models._stage import _ALL_ORDERS, LOOP_ORDERS, stage
+from analytical_models._tiles import tile_grid
 
 
 def _gemms(n: int, seed: int = 0) -> list[Gemm]:
@@ -70,12 +76,14 @@ HW = Hardware(
 
 
 def _clear_caches() -> None:
-    """Empty ``price`` and every value cache of the model module (per-shape tables too)."""
-    price.cache_clear()
-    for value in list(vars(_model).values()):
-        clear = getattr(value, "cache_clear", None)
-        if callable(clear) and getattr(value, "__module__", None) == _model.__name__:
-            clear()
+    """Empty ``price`` and every value cache of the model's modules (per-shape tables too)."""
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith("analytical_models"):
+            continue
+        for value in list(vars(module).values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear) and getattr(value, "__module__", None) == name:
+                clear()
 
 
 def _tt_bert_mix(n_designs: int) -> list[list[tuple[Gemm, Hardware, Objective]]]:
@@ -166,6 +174,7 @@ def main() -> None:
     )
     ap.add_argument("--mix-only", action="store_true", help="only the realistic-mix figures")
     args = ap.parse_args()
+    tune_allocator()  # as the dse entry points do: keep the search's temporaries in the heap
     if args.mix_only:
         _mix_figures(max(1, args.mix_designs))
         return
@@ -176,16 +185,16 @@ def main() -> None:
     print(f"workload: {n_gemms} GEMMs (m, n, k in 4..1024, batch 1 or 4)")
 
     # 1. vectorized evaluation rate: kernel only and full search (best + Pareto).
-    c = _model.hw_consts(HW)
+    c = hw_consts(HW)
     n_eval = 0
     kernel_s = 0.0
     for g in gemms:
-        tiles = _model.tile_grid(g.m, g.n, g.k, 32768, 32768)
+        tiles = tile_grid(g.m, g.n, g.k, 32768, 32768)
         sh = SYSTOLIC.shaping(g, HW)
 
-        def kernel(g: Gemm = g, tiles: _model.IntArray = tiles, sh: _model.Shaping = sh) -> None:
-            st = _model.stage(g, c, DATAFLOWS, tiles, _model._ALL_ORDERS)
-            _model.grid_objectives(st, g, c, sh)
+        def kernel(g: Gemm = g, tiles: IntArray = tiles, sh: Shaping = sh) -> None:
+            st = stage(g, c, DATAFLOWS, tiles, _ALL_ORDERS)
+            grid_objectives(st, g, c, sh)
 
         kernel_s += _best_of(kernel, repeat)
         n_eval += len(DATAFLOWS) * len(LOOP_ORDERS) * tiles.shape[1]
@@ -224,7 +233,7 @@ def main() -> None:
 
     # 3. naive per-mapping loop over the same candidates (a subset, rate extrapolated).
     g = Gemm(m=256, n=128, k=256)
-    tm, tn, tk = _model.tile_grid(g.m, g.n, g.k, 32768, 32768)
+    tm, tn, tk = tile_grid(g.m, g.n, g.k, 32768, 32768)
     mappings = [
         Mapping(dataflow=df, tile_m=int(a), tile_n=int(b), tile_k=int(k_), loop_order=o)
         for df in DATAFLOWS

@@ -23,7 +23,7 @@ import time
 
 import opt_einsum as oe
 
-from analytical_models import Hardware, price
+from analytical_models import Hardware, price, tune_allocator
 from dse.contraction import (
     HardwareCost,
     dp,
@@ -78,6 +78,7 @@ def timed(fn: object, nets: list[TensorNetwork], repeat: int = 3) -> tuple[float
 
 
 def main() -> None:
+    tune_allocator()  # as the dse entry points do: keep the search's temporaries in the heap
     specs, nets = workload()
     hw = Hardware(
         engine="systolic",

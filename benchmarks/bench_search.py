@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 
+from analytical_models import tune_allocator
 from dse.config import SamplerConfig, StudyConfig, load_study_config
 from dse.pareto import normalized_hypervolume, pareto_mask, to_minimization
 from dse.study import make_sampler, run_exhaustive, run_trials
@@ -49,6 +50,7 @@ def main() -> None:
     ap.add_argument("--fraction", type=float, default=0.10, help="budget as a fraction of the space")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = ap.parse_args()
+    tune_allocator()  # as the dse entry points do: keep the search's temporaries in the heap
     cfg = load_study_config(args.study, overrides={"run_dir": "/tmp/tnn-dse-bench-search"})
 
     t0 = time.perf_counter()

@@ -23,6 +23,7 @@ from pathlib import Path
 import optuna
 
 import dse.study as study_mod
+from analytical_models import tune_allocator
 from dse.config import SamplerConfig, load_study_config
 from dse.evaluate import clear_caches, evaluate
 from dse.space import suggest
@@ -38,6 +39,7 @@ def main() -> None:
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--full", action="store_true", help="run the study's whole budget")
     args = ap.parse_args()
+    tune_allocator()  # as the dse entry points do: keep the search's temporaries in the heap
     tmp = Path(tempfile.mkdtemp(prefix="tnn-dse-bench-"))
     cfg = load_study_config(args.study, overrides={"run_dir": tmp / "run"})
 

@@ -23,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from analytical_models import Gemm, Hardware, get_engine  # noqa: E402
+from analytical_models import Gemm, Hardware, get_engine, tune_allocator  # noqa: E402
 from tests.validation.scalesim_env import ensure_scalesim_venv, run_scalesim  # noqa: E402
 
 SRAM_KB = 256
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=20, help="model timing repeats (median)")
     ap.add_argument("--dataflow", default="ws", choices=("ws", "is", "os"))
     args = ap.parse_args(argv)
+    tune_allocator()  # as the dse entry points do: keep the search's temporaries in the heap
     ensure_scalesim_venv()
     rows, cols = ARRAY
     df = args.dataflow

@@ -7,18 +7,21 @@ import pytest
 
 from analytical_models import (
     CONTRACTION_ENGINE,
-    LOOP_ORDERS,
     SYSTOLIC,
+    ArrayEngine,
     Gemm,
     Hardware,
     Mapping,
     ModelInputError,
-    _model,
     engine_names,
     get_engine,
     get_tech,
     price,
 )
+from analytical_models._consts import hw_consts
+from analytical_models._cost import grid_objectives
+from analytical_models._stage import _ALL_ORDERS, LOOP_ORDERS, stage
+from analytical_models._tiles import tile_grid
 
 
 def hw_(**kw: object) -> Hardware:
@@ -106,7 +109,7 @@ def test_energy_breakdown_matches_hand_count() -> None:
 
 @pytest.mark.parametrize("engine", [SYSTOLIC, CONTRACTION_ENGINE])
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
-def test_evaluate_equals_search(engine: _model.ArrayEngine, objective: str) -> None:
+def test_evaluate_equals_search(engine: ArrayEngine, objective: str) -> None:
     g = Gemm(m=96, n=40, k=130, batch=2, permute_a_elements=3000, permute_c_elements=500)
     hw = hw_(ifmap_sram_kb=4, filter_sram_kb=8, ofmap_sram_kb=2)
     res = engine.search(g, hw, objective)  # type: ignore[arg-type]
@@ -118,12 +121,12 @@ def test_evaluate_equals_search(engine: _model.ArrayEngine, objective: str) -> N
 def test_evaluate_equals_every_grid_entry() -> None:
     g = Gemm(m=50, n=70, k=33, permute_b_elements=100)
     hw = hw_(pe_rows=4, pe_cols=16, ifmap_sram_kb=1, filter_sram_kb=2, ofmap_sram_kb=1)
-    c = _model.hw_consts(hw)
-    tiles = _model.tile_grid(50, 70, 33, 512, 1024)
+    c = hw_consts(hw)
+    tiles = tile_grid(50, 70, 33, 512, 1024)
     tm, tn, tk = tiles
     shaping = SYSTOLIC.shaping(g, hw)
-    st = _model.stage(g, c, hw.dataflows, tiles, _model._ALL_ORDERS)
-    cycles, energy = _model.grid_objectives(st, g, c, shaping)
+    st = stage(g, c, hw.dataflows, tiles, _ALL_ORDERS)
+    cycles, energy = grid_objectives(st, g, c, shaping)
     rng = np.random.default_rng(0)
     for flat in rng.choice(cycles.size, size=40, replace=False):
         d, o, t = np.unravel_index(flat, cycles.shape)

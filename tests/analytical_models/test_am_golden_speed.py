@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from analytical_models import Cost, Gemm, Hardware, MappingResult, get_engine
-from analytical_models._registry import Objective
+from analytical_models import Cost, Gemm, Hardware, MappingResult, Objective, get_engine
 
 FIXTURE = Path(__file__).with_name("golden_search.json")
 REL = 1e-9
@@ -106,12 +105,12 @@ def test_grid_stats_match_direct(m: int, n: int, k: int, a_cap: int, b_cap: int)
     """The gathered per-dimension tables of ``grid_stats`` equal the per-tile computation."""
     import numpy as np
 
-    from analytical_models import _model
+    from analytical_models import _tiles
 
-    tiles, idx = _model.grid(m, n, k, a_cap, b_cap)
-    stats = _model.grid_stats(m, n, k, tiles, idx)
-    direct = _model._compute_tile_stats(m, n, k, tiles)
-    for name in _model.TileStats._fields:
+    tiles, idx = _tiles.grid(m, n, k, a_cap, b_cap)
+    stats = _tiles.grid_stats(m, n, k, tiles, idx)
+    direct = _tiles._compute_tile_stats(m, n, k, tiles)
+    for name in _tiles.TileStats._fields:
         if name != "fold_idx":
             np.testing.assert_array_equal(getattr(stats, name), getattr(direct, name), name)
     assert tiles.shape[1] > 0

@@ -2,7 +2,7 @@
 
 Serial: one DRAM port per operand at ``bw`` each, no overlap,
 ``cycles = max(A_pad, B_pad) / bw + compute + fill_drain + C_writes / bw + shaping`` (see
-:mod:`analytical_models._model`).
+:mod:`analytical_models._serial`).
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ import itertools
 import pytest
 
 from analytical_models import (
-    LOOP_ORDERS,
     Gemm,
     Hardware,
     Mapping,
     ModelInputError,
+    Objective,
     get_engine,
 )
-from analytical_models._registry import Objective
+from analytical_models._stage import LOOP_ORDERS
 
 
 def _hw(

@@ -2,7 +2,7 @@
 
 The oracle walks the tile loop nest one tile at a time with LRU operand buffers.
 
-Written independently of ``analytical_models._model`` (no closed forms): every tile is run as
+Written independently of the model's modules (no closed forms): every tile is run as
 SCALE-Sim folds, every operand tile is looked up in an LRU buffer holding half the buffer
 capacity (double buffering), and partial sums evicted before their last K tile go to DRAM.
 For the loop nests the model prices, LRU reuse happens exactly when the cyclically touched
@@ -21,7 +21,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from analytical_models import DATAFLOWS, LOOP_ORDERS, SYSTOLIC, Gemm, Hardware, Mapping
+from analytical_models import DATAFLOWS, SYSTOLIC, Gemm, Hardware, Mapping
+from analytical_models._stage import LOOP_ORDERS
 
 # (rows, columns, time) dimension of each dataflow, and fill/drain cycles per fold.
 _GEOM = {"ws": ("k", "n", "m"), "is": ("k", "m", "n"), "os": ("m", "n", "k")}

@@ -13,9 +13,9 @@ from analytical_models import (
     area_mm2,
     get_tech,
     leakage_mw,
-    loglog_interp,
     tech_names,
 )
+from analytical_models._tech import loglog_interp
 
 
 def test_shipped_profiles_have_sources() -> None:

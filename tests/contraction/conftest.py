@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analytical_models._types import Hardware
+from analytical_models import Hardware
 from tests.contraction._helpers import FAKE_ENGINE
 
 

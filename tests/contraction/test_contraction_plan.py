@@ -5,8 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from analytical_models._registry import price
-from analytical_models._types import Cost, Hardware
+from analytical_models import Cost, Hardware, price
 from dse.contraction import (
     HardwareCost,
     PathError,
@@ -136,8 +135,6 @@ def _shipped_hw(engine: str, rows: int, cols: int, kb: float, bits: int, tech: s
 @pytest.mark.parametrize("engine", _ENGINES)
 @pytest.mark.parametrize("objective", ["latency", "energy"])
 def test_lower_bound_is_valid_on_shipped_engines(engine: str, objective: str) -> None:
-    import analytical_models  # noqa: F401  (registers the shipped engines)
-
     rng = np.random.default_rng(7)
     sizes = {"b": 64, "m1": 12, "m2": 8, "m3": 8, "n1": 12, "n2": 16, "n3": 16, "r1": 20, "r2": 20}
     names = sorted(sizes)
@@ -160,8 +157,6 @@ def test_lower_bound_is_valid_on_shipped_engines(engine: str, objective: str) ->
 
 @pytest.mark.parametrize("engine", _ENGINES)
 def test_dp_exact_with_shipped_engine(engine: str) -> None:
-    import analytical_models  # noqa: F401
-
     hw = _shipped_hw(engine, 16, 32, 16, 8, "horowitz45")
     for net in networks(ttm_spec((4, 4, 8), (8, 4, 4), (1, 6, 5, 1), 64)):
         inputs, output, sizes = net.opt_einsum_form()

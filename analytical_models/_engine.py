@@ -1,0 +1,143 @@
+"""The PE-array engine: vectorized latency / energy model of a PE array with three operand buffers.
+
+One call prices every candidate mapping of one GEMM at once: arrays over dataflows (D), loop
+orders (O) and tile triples (T), combined by broadcasting into ``(D, O, T)`` arrays (no Python
+loop per mapping). Pricing a single mapping (:meth:`ArrayEngine.evaluate`) runs the same code
+on a one-candidate set, so its :class:`Cost` equals the search's bit for bit.
+
+The model, one private module per part (each module's docstring states its part):
+
+- :mod:`analytical_models._consts`: per-hardware scalars (:class:`HwConsts`, cached per
+  :class:`Hardware`).
+- :mod:`analytical_models._tiles`: tile candidates, which tiles fit the (double-buffered)
+  buffers, and their per-tile statistics.
+- :mod:`analytical_models._timing`: per-fold timing of each dataflow (SCALE-Sim).
+- :mod:`analytical_models._stage`: timing and traffic of a candidate set (folds, DRAM
+  refetches per loop order, SRAM accesses).
+- :mod:`analytical_models._serial`: the serial memory timing (``memory_timing="serial"``).
+- :mod:`analytical_models._shaping`: tensor-shaping overhead of engines that cannot reshape
+  on the fly.
+- :mod:`analytical_models._cost`: stalls, energy and :class:`Cost`.
+- :mod:`analytical_models._search`: the mapping search (pruning, best, Pareto set), kept apart
+  from the cost model.
+
+:class:`ArrayEngine` ties them together; the shipped engines (:mod:`analytical_models.systolic`,
+:mod:`analytical_models.contraction_engine`) subclass it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from analytical_models._consts import HwConsts, hw_consts
+from analytical_models._cost import Components, components, to_costs
+from analytical_models._registry import MappingResult, Objective
+from analytical_models._search import search_mappings
+from analytical_models._shaping import NO_SHAPING, Shaping, buffer_shaping
+from analytical_models._stage import _ORDER_INDEX, stage
+from analytical_models._types import DATAFLOWS, Cost, Gemm, Hardware, Mapping, ModelInputError
+
+
+@lru_cache(maxsize=64)
+def _canonical_dataflows(dataflows: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(d for d in DATAFLOWS if d in dataflows)
+
+
+class ArrayEngine:
+    """A PE array with ifmap / filter / ofmap buffers, priced by the model of this package.
+
+    Subclasses set :attr:`name`, whether tensor shaping is free, and which dataflows a mapping
+    may use on a given hardware.
+    """
+
+    name: str = "array"
+    shaping_free: bool = False
+
+    def dataflows_for(self, hw: Hardware) -> tuple[str, ...]:
+        """Dataflows the mapping search may pick on ``hw``, in :data:`DATAFLOWS` order."""
+        return _canonical_dataflows(hw.dataflows)
+
+    def shaping(self, gemm: Gemm, hw: Hardware) -> Shaping:
+        """Tensor-shaping overhead of ``gemm`` on ``hw``."""
+        return NO_SHAPING if self.shaping_free else buffer_shaping(gemm, hw)
+
+    def _components_one(self, gemm: Gemm, hw: Hardware, mapping: Mapping) -> tuple[Components, HwConsts, Shaping]:
+        if mapping.dataflow not in self.dataflows_for(hw):
+            raise ModelInputError(
+                f"dataflow {mapping.dataflow!r} not supported by {self.name} on this hardware; "
+                f"expected one of {self.dataflows_for(hw)}"
+            )
+        order = _ORDER_INDEX.get(mapping.loop_order)
+        if order is None:
+            raise ModelInputError(f"loop_order must be a permutation of 'mnk', got {mapping.loop_order!r}")
+        tiles = (mapping.tile_m, mapping.tile_n, mapping.tile_k)
+        if min(tiles) < 1:
+            raise ModelInputError(f"tile sizes must be >= 1, got {tiles}")
+        tm = min(mapping.tile_m, gemm.m)
+        tn = min(mapping.tile_n, gemm.n)
+        tk = min(mapping.tile_k, gemm.k)
+        c = hw_consts(hw)
+        if tm * tk * c.bytes_per_el > c.cap_a_bytes or tk * tn * c.bytes_per_el > c.cap_b_bytes:
+            raise ModelInputError(
+                f"tile ({tm}, {tn}, {tk}) does not fit half of the ifmap / filter buffers "
+                f"({hw.ifmap_sram_kb} / {hw.filter_sram_kb} kB, double-buffered)"
+            )
+        shaping = self.shaping(gemm, hw)
+        st = stage(
+            gemm,
+            c,
+            (mapping.dataflow,),
+            np.array([[tm], [tn], [tk]], dtype=np.int64),
+            np.array([order], dtype=np.int64),
+        )
+        zero = np.zeros(1, dtype=np.int64)
+        return components(st, gemm, c, shaping, zero, zero, zero), c, shaping
+
+    def evaluate(self, gemm: Gemm, hw: Hardware, mapping: Mapping) -> Cost:
+        """Price one mapping (tiles larger than a dimension are clipped to it).
+
+        Runs the same code as :meth:`search` on a one-candidate set, so the result equals
+        the search's cost for that mapping exactly.
+
+        Raises:
+            ModelInputError: unsupported dataflow or loop order, tile < 1, or an A / B tile
+                that does not fit half its buffer.
+        """
+        comp, c, shaping = self._components_one(gemm, hw, mapping)
+        return to_costs(comp, gemm, c, shaping)[0]
+
+    def access_bytes(self, gemm: Gemm, hw: Hardware, mapping: Mapping) -> dict[str, float]:
+        """Bytes read and written per memory level for one mapping, shaping included.
+
+        Keys: ``{ifmap,filter,ofmap,dram}_{rd,wr}_bytes``.
+        """
+        comp, _, _ = self._components_one(gemm, hw, mapping)
+        return {
+            f"{name}_bytes": float(getattr(comp, name)[0])
+            for name in (
+                "ifmap_rd",
+                "ifmap_wr",
+                "filter_rd",
+                "filter_wr",
+                "ofmap_rd",
+                "ofmap_wr",
+                "dram_rd",
+                "dram_wr",
+            )
+        }
+
+    def search(self, gemm: Gemm, hw: Hardware, objective: Objective = "latency") -> MappingResult:
+        """Price every dataflow x loop order x tile triple and pick the best.
+
+        Ties on the objective are broken by the other of (cycles, energy), then by enumeration
+        order (dataflow order of :meth:`dataflows_for`, loop order as in ``LOOP_ORDERS``,
+        tiles ascending m-major). The Pareto set is in (cycles, energy_pj), best objective
+        first. ``n_evaluated`` counts the whole grid. The search itself (pruning, selection)
+        is :func:`analytical_models._search.search_mappings`.
+
+        Raises:
+            ModelInputError: unknown objective, or no tile fits the buffers.
+        """
+        return search_mappings(gemm, hw, objective, self.dataflows_for(hw), self.shaping(gemm, hw))

@@ -1,0 +1,279 @@
+"""The mapping search: price every candidate of one GEMM, keep the best and the Pareto set.
+
+Kept apart from the cost model (as ZigZag keeps its search engines apart from its cost
+model): the model (:mod:`analytical_models._stage`, :mod:`analytical_models._cost`) prices
+candidate sets; this module decides which candidates to price and which to return.
+
+:func:`search_mappings` runs the loop-order-free part of the model on every tile triple,
+drops with exact bounds the tiles that can hold neither the best nor a Pareto point
+(:func:`screen`), prices the kept tiles on the full ``(D, O, T')`` grid, and selects the best
+for the objective and the Pareto set in (cycles, energy) (:func:`_select`,
+:func:`pareto_indices`), with deterministic tie-breaking. The result equals the unpruned
+search's bit for bit (``tests/analytical_models/test_am_golden_speed.py``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from analytical_models._arrays import FloatArray, IntArray
+from analytical_models._consts import HwConsts, hw_consts
+from analytical_models._cost import grid_objectives, picked_costs
+from analytical_models._registry import OBJECTIVES, MappingResult, Objective
+from analytical_models._shaping import Shaping, _shaping_energy
+from analytical_models._stage import _ALL_ORDERS, _MODES, LOOP_ORDERS, ModeStage, stage_modes, with_orders
+from analytical_models._tiles import grid, grid_stats
+from analytical_models._types import Gemm, Hardware, Mapping, ModelInputError
+
+
+def _rank(primary: FloatArray, secondary: FloatArray, idx: IntArray) -> IntArray:
+    """``idx`` sorted by (primary, secondary, index): deterministic tie-breaking."""
+    return idx[np.lexsort((idx, secondary[idx], primary[idx]))]
+
+
+def pareto_indices(cycles: FloatArray, energy: FloatArray) -> IntArray:
+    """Flat indices not dominated in (cycles, energy), sorted by cycles.
+
+    Of several candidates with identical (cycles, energy) only the lowest index is kept.
+    """
+    c_min = cycles.min()
+    e_at_cmin = energy[cycles == c_min].min()
+    e_min = energy.min()
+    c_at_emin = cycles[energy == e_min].min()
+    # Every non-dominated point lies in this box; the filter is O(N), the sort then small.
+    idx = np.flatnonzero((cycles <= c_at_emin) & (energy <= e_at_cmin))
+    idx = _rank(cycles, energy, idx)
+    e = energy[idx]
+    prev_best = np.minimum.accumulate(np.concatenate(([np.inf], e[:-1])))
+    kept: IntArray = idx[e < prev_best]
+    return kept
+
+
+_SLACK = 1e-9
+"""Relative margin of the exact pruning in :func:`screen` (rounding is ~1e-15)."""
+
+
+def screen(ms: ModeStage, gemm: Gemm, c: HwConsts, shaping: Shaping, objective: Objective) -> IntArray | None:
+    """Ascending indices of the tiles that may hold the best candidate or a Pareto point;
+    None when all may.
+
+    Exact pruning on ``(D, T)`` and ``(O, T)`` arrays instead of the ``(D, O, T)`` grid. For a
+    tile triple t, the cycles ``max(CF[d] + exposed, X[o]) + shaping`` (``CF`` compute plus
+    fill/drain, ``X`` DRAM cycles) and the energy ``e_dt[d] + e_ot[o] + leak * cycles``
+    are monotone in separate dataflow and loop-order terms, so ``min_d``/``min_o`` of the terms
+    give lower bounds ``(lb_c, lb_e)`` of every candidate at t; at a few tiles two real
+    candidates (fastest terms; cheapest terms) give achievable anchor points. t is dropped only
+    when its lower bound on the objective exceeds an achievable objective and an anchor
+    strictly beats ``(lb_c, lb_e)`` in both cycles and energy. ``X`` and ``e_ot`` are summed
+    per operand mode here (a different association than the exact model, ~1e-15 apart), so
+    both tests carry a relative margin of :data:`_SLACK`. A dropped t holds neither the best
+    (its objective is larger) nor a Pareto point (strictly dominated), and every point it
+    dominated is strictly dominated by a kept point, so the best, the tie-breaking and the
+    Pareto set on the kept tiles equal those of the full grid.
+    """
+    n_t = ms.exposed.shape[0]
+    if n_t < 8 or c.serial:  # no exact bounds derived for the serial timing: keep all
+        return None
+    cf = ms.compute + ms.fill  # (D, T)
+    exposed = ms.exposed
+    acc8 = 8.0 * c.acc_bytes
+    mn = gemm.batch * gemm.m * gemm.n
+    e_dt = (
+        gemm.macs * c.mac_pj
+        + ms.a_rd * (8.0 * c.ifmap_rd_pj_bit)
+        + ms.b_rd * (8.0 * c.filter_rd_pj_bit)
+        + (ms.c_acc - mn) * (acc8 * c.ofmap_rd_pj_bit)
+        + ms.c_acc * (acc8 * c.ofmap_wr_pj_bit)
+    ) + _shaping_energy(c, shaping)
+    x, e_ot = _order_terms(ms.moved, gemm, c)
+    leak = c.leak_pj_per_cycle
+    sh = shaping.cycles
+    cf_min, x_min = cf.min(axis=0), x.min(axis=0)
+    lb_c = np.maximum(cf_min + exposed, x_min) + sh  # achieved by the fastest (d, o)
+    lb_e = e_dt.min(axis=0) + e_ot.min(axis=0) + leak * lb_c
+    # Achievable anchor points: at the tiles of least cycles, least energy bound and least
+    # product, the fastest (d, o) and the cheapest (d, o) (cycles and energy of each).
+    anchors: list[tuple[float, float]] = []
+    for t in {int(lb_c.argmin()), int(lb_e.argmin()), int((lb_c * lb_e).argmin())}:
+        for d, o in (
+            (int(cf[:, t].argmin()), int(x[:, t].argmin())),
+            (int(e_dt[:, t].argmin()), int(e_ot[:, t].argmin())),
+        ):
+            cy = max(float(cf[d, t]) + float(exposed[t]), float(x[o, t])) + sh
+            anchors.append((cy, float(e_dt[d, t]) + float(e_ot[o, t]) + leak * cy))
+    if objective == "latency":
+        lb_p, ub_p = lb_c, min(a_c for a_c, _ in anchors)
+    elif objective == "energy":
+        lb_p, ub_p = lb_e, min(a_e for _, a_e in anchors)
+    else:
+        lb_p, ub_p = lb_c * lb_e, min(a_c * a_e for a_c, a_e in anchors)
+    maybe_best = lb_p <= ub_p * (1.0 + _SLACK)
+    # t is beaten when an anchor is strictly better than its bounds in cycles and energy.
+    lb_c_s = lb_c * (1.0 - _SLACK)
+    lb_e_s = lb_e * (1.0 - _SLACK)
+    front = [
+        (a_c, a_e)
+        for a_c, a_e in set(anchors)
+        if not any(b_c <= a_c and b_e <= a_e and (b_c, b_e) != (a_c, a_e) for b_c, b_e in anchors)
+    ]
+    a_c, a_e = front[0]
+    beaten = (lb_c_s > a_c) & (lb_e_s > a_e)
+    for a_c, a_e in front[1:]:
+        beaten |= (lb_c_s > a_c) & (lb_e_s > a_e)
+    keep: IntArray = np.flatnonzero(maybe_best | ~beaten)
+    return keep if keep.size < n_t else None
+
+
+_OPERAND_AXIS = np.arange(3, dtype=np.int64)
+
+
+def _order_terms(moved: FloatArray, gemm: Gemm, c: HwConsts) -> tuple[FloatArray, FloatArray]:
+    """DRAM cycles ``X`` and loop-order energy ``e_ot`` of every loop order, ``(O, T)`` each.
+
+    Both are affine in the elements each operand moves, so they are summed from per-mode
+    terms: ``rd + wr = a + b + 2 psum + c_out`` and ``e_ot = a (w_a + dram) + b (w_b + dram) +
+    psum (ofmap rd + wr + 2 dram) + c_out (ofmap rd + dram)`` (pJ per byte). Equal to the
+    exact model's up to rounding (used for bounds only).
+    """
+    batch = float(gemm.batch)
+    bw = c.bw_bytes_per_cycle
+    s_ab = batch * c.bytes_per_el
+    s_c = batch * c.acc_bytes
+    mn_el = float(gemm.m) * gemm.n
+    c_out = gemm.batch * gemm.m * gemm.n * c.bytes_per_el
+    dram = 8.0 * c.dram_pj_bit
+    w_a = s_ab * (8.0 * c.ifmap_wr_pj_bit + dram)
+    w_b = s_ab * (8.0 * c.filter_wr_pj_bit + dram)
+    w_p = s_c * (8.0 * c.ofmap_rd_pj_bit + 8.0 * c.ofmap_wr_pj_bit + 2.0 * dram)
+    scale = np.array([[s_ab / bw, s_ab / bw, 2.0 * s_c / bw], [w_a, w_b, w_p]])
+    per_order = scale @ moved[_MODES, _OPERAND_AXIS]  # (O, 2, T): sum over the operands
+    x = per_order[:, 0] + (c_out - 2.0 * s_c * mn_el) / bw
+    e_ot = per_order[:, 1] + (c_out * (8.0 * c.ofmap_rd_pj_bit + dram) - w_p * mn_el)
+    return x, e_ot
+
+
+_SMALL = 512
+"""Candidate sets up to this size are ranked in plain Python (numpy call overhead dominates)."""
+
+
+def _select(
+    cycles: FloatArray, energy: FloatArray, objective: Objective, shape: tuple[int, ...]
+) -> tuple[IntArray, IntArray, IntArray]:
+    """``(d, o, t)`` of the best candidate, then of the Pareto set, best objective first.
+
+    Ties on the objective are broken by the other of (cycles, energy), then by flat index.
+    """
+    if objective == "latency":
+        primary, secondary = cycles, energy
+    elif objective == "energy":
+        primary, secondary = energy, cycles
+    else:
+        primary, secondary = cycles * energy, cycles
+    best = np.flatnonzero(primary == primary.min())
+    if best.size > 1:
+        best = _rank(primary, secondary, best)
+    front = _rank(primary, secondary, pareto_indices(cycles, energy))
+    flat = np.concatenate((best[:1], front))
+    d, o, t = np.unravel_index(flat, shape)
+    return d, o, t
+
+
+def _select_small(
+    cycles: list[float], energy: list[float], objective: Objective, shape: tuple[int, ...]
+) -> tuple[list[int], list[int], list[int]]:
+    """:func:`_select` on Python lists: the same order, the same float products."""
+    if objective == "latency":
+        primary, secondary = cycles, energy
+    elif objective == "energy":
+        primary, secondary = energy, cycles
+    else:
+        primary, secondary = [a * b for a, b in zip(cycles, energy, strict=True)], cycles
+    n = len(cycles)
+    best = min(range(n), key=lambda i: (primary[i], secondary[i], i))
+    front = []
+    e_run = math.inf
+    for i in sorted(range(n), key=lambda i: (cycles[i], energy[i], i)):
+        if energy[i] < e_run:
+            front.append(i)
+            e_run = energy[i]
+    front.sort(key=lambda i: (primary[i], secondary[i], i))
+    _, n_o, n_t = shape
+    flat = [best, *front]
+    return ([f // (n_o * n_t) for f in flat], [f // n_t % n_o for f in flat], [f % n_t for f in flat])
+
+
+def search_mappings(
+    gemm: Gemm, hw: Hardware, objective: Objective, dataflows: tuple[str, ...], shaping: Shaping
+) -> MappingResult:
+    """Price every dataflow x loop order x tile triple of ``gemm`` on ``hw`` and pick the best.
+
+    Ties on the objective are broken by the other of (cycles, energy), then by enumeration
+    order (``dataflows`` in the given order, loop order as in :data:`LOOP_ORDERS`, tiles
+    ascending m-major). The Pareto set is in (cycles, energy_pj), best objective first.
+    ``n_evaluated`` counts the whole grid.
+
+    How: the loop-order-free part of the model runs on all T tiles (:func:`stage_modes`),
+    exact bounds drop the tiles that can hold neither the best nor a Pareto point
+    (:func:`screen`), and only the kept tiles are priced on the full
+    ``(D, O, T')`` grid with the exact formulas (:func:`with_orders`,
+    :func:`grid_objectives`), so results equal the unpruned search's bit for bit
+    (``tests/analytical_models/test_am_golden_speed.py``).
+
+    Args:
+        gemm: the operation.
+        hw: the hardware.
+        objective: ``latency``, ``energy`` or ``edp``.
+        dataflows: the dataflows a mapping may use, in enumeration order.
+        shaping: the tensor-shaping overhead the engine pays for ``gemm`` on ``hw``.
+
+    Raises:
+        ModelInputError: unknown objective, or no tile fits the buffers.
+    """
+    if objective not in OBJECTIVES:
+        raise ModelInputError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
+    c = hw_consts(hw)
+    a_cap = math.floor(c.cap_a_bytes / c.bytes_per_el)
+    b_cap = math.floor(c.cap_b_bytes / c.bytes_per_el)
+    tiles, idx = grid(gemm.m, gemm.n, gemm.k, a_cap, b_cap)
+    if tiles.shape[1] == 0:
+        raise ModelInputError(
+            "no tile fits: the ifmap / filter buffers cannot hold one element "
+            f"(ifmap {hw.ifmap_sram_kb} kB, filter {hw.filter_sram_kb} kB)"
+        )
+    stats = grid_stats(gemm.m, gemm.n, gemm.k, tiles, idx)
+    ms = stage_modes(gemm, c, dataflows, tiles, stats)
+    n_evaluated = len(dataflows) * len(LOOP_ORDERS) * tiles.shape[1]
+    keep = screen(ms, gemm, c, shaping, objective)
+    # Kept tiles stay in ascending order, so flat indices keep their relative order and
+    # the tie-breaking below is that of the full grid.
+    st = with_orders(ms, gemm, c, _ALL_ORDERS, keep)
+    if keep is not None:
+        tiles = tiles[:, keep]
+    cycles3, energy3 = grid_objectives(st, gemm, c, shaping)
+    cycles = cycles3.reshape(-1)
+    energy = energy3.reshape(-1)
+    if cycles.size <= _SMALL:
+        d, o, t = _select_small(cycles.tolist(), energy.tolist(), objective, cycles3.shape)
+    else:
+        d_a, o_a, t_a = _select(cycles, energy, objective, cycles3.shape)
+        d, o, t = d_a.tolist(), o_a.tolist(), t_a.tolist()
+    costs = picked_costs(st, gemm, c, shaping, d, o, t)
+    tm_l, tn_l, tk_l = tiles[:, t].tolist()
+    mappings = [
+        Mapping(
+            dataflow=dataflows[di],
+            tile_m=tm_l[i],
+            tile_n=tn_l[i],
+            tile_k=tk_l[i],
+            loop_order=LOOP_ORDERS[oi],
+        )
+        for i, (di, oi) in enumerate(zip(d, o, strict=True))
+    ]
+    return MappingResult(
+        mapping=mappings[0],
+        cost=costs[0],
+        n_evaluated=n_evaluated,
+        pareto=tuple(zip(mappings[1:], costs[1:], strict=True)),
+    )
