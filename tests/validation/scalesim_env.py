@@ -117,6 +117,7 @@ def run_scalesim(
     ofmap_kb: int,
     dram_bw_bytes_per_cycle: int | None,
     workdir: str | os.PathLike[str],
+    timeout_s: float | None = None,
 ) -> dict[str, Any]:
     """Simulate ``C[m,n] = A[m,k] @ B[k,n]`` on a rows x cols array in SCALE-Sim v3.
 
@@ -129,8 +130,11 @@ def run_scalesim(
     ``compute_cycles`` (= total - stall), ``overall_util_pct``,
     ``mapping_eff_pct``, ``compute_util_pct``, ``sram_{ifmap,filter}_reads``,
     ``sram_ofmap_writes``, ``dram_{ifmap,filter}_reads``, ``dram_ofmap_writes``,
-    the bandwidth report averages ``avg_*_bw`` (words/cycle), ``wall_s`` and
-    ``report_dir``.
+    the bandwidth report averages ``avg_*_bw`` (words/cycle), the DRAM activity windows
+    ``dram_{ifmap,filter,ofmap}_{start,stop}_cycle`` (``incl. prefetch`` is the ofmap stop minus
+    the earlier of the two read starts), ``wall_s`` and ``report_dir``.
+
+    ``timeout_s`` bounds the simulation's wall time (``subprocess.TimeoutExpired`` past it).
     """
     if dataflow not in _DATAFLOWS:
         raise ValueError(f"dataflow must be one of {_DATAFLOWS}, got {dataflow!r}")
@@ -162,6 +166,7 @@ def run_scalesim(
         text=True,
         cwd=run_dir,
         check=False,
+        timeout=timeout_s,
     )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -195,6 +200,12 @@ def run_scalesim(
         "avg_ifmap_dram_bw": _num(bw["Avg IFMAP DRAM BW"]),
         "avg_filter_dram_bw": _num(bw["Avg FILTER DRAM BW"]),
         "avg_ofmap_dram_bw": _num(bw["Avg OFMAP DRAM BW"]),
+        "dram_ifmap_start_cycle": int(_num(det["DRAM IFMAP Start Cycle"])),
+        "dram_ifmap_stop_cycle": int(_num(det["DRAM IFMAP Stop Cycle"])),
+        "dram_filter_start_cycle": int(_num(det["DRAM Filter Start Cycle"])),
+        "dram_filter_stop_cycle": int(_num(det["DRAM Filter Stop Cycle"])),
+        "dram_ofmap_start_cycle": int(_num(det["DRAM OFMAP Start Cycle"])),
+        "dram_ofmap_stop_cycle": int(_num(det["DRAM OFMAP Stop Cycle"])),
         "wall_s": wall,
         "report_dir": str(rep),
     }
