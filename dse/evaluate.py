@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import cast
 
-from analytical_models import ZERO_COST, Cost, Hardware, Objective, area_mm2
+from analytical_models import ZERO_COST, Cost, Hardware, Objective, Registry, area_mm2, tune_allocator
 from dse._design import Design, Metrics, PassRecord, StepRecord
 from dse._errors import DSEError
 from dse.contraction import (
@@ -104,6 +105,70 @@ def tree_count(n_inputs: int) -> int:
     return count_trees(n_inputs)
 
 
+@dataclass(frozen=True, slots=True)
+class PathChoice:
+    """What a path policy knows when it picks the contraction tree of one network.
+
+    Attributes:
+        hw: the hardware the plan is priced on.
+        objective: what each GEMM's mapping minimises.
+        optimizer: the path optimizer of a hardware-aware search (a :data:`PATH_OPTIMIZERS` name).
+        mac_plan: the MAC-optimal plan of the network (always computed: it is reported).
+        tree_index: the tree index a ``searched`` design chose for this network.
+        where: ``layer 'x' pass forward``, for messages.
+    """
+
+    hw: Hardware
+    objective: Objective
+    optimizer: str
+    mac_plan: ContractionPlan
+    tree_index: int
+    where: str
+
+
+PathPolicy = Callable[[TensorNetwork, PathChoice], ContractionPlan]
+"""``(network, choice) -> priced plan``: how a design's contraction paths are chosen."""
+
+PATH_POLICIES: Registry[PathPolicy] = Registry("path policy", error=EvaluationError)
+"""Path policies a design (and ``policy.path`` of a space) may name."""
+
+
+def _hardware_aware(net: TensorNetwork, c: PathChoice) -> ContractionPlan:
+    """Each network's path minimises the mapping objective on this hardware (exact search)."""
+    cost_kind = "energy" if c.objective == "energy" else "latency"
+    plan = optimize_network(net, optimizer=c.optimizer, cost=cost_kind, hw=c.hw)
+    if plan.cost is None or c.objective == "edp":
+        plan = build_plan(net, plan.path, hw=c.hw, objective=c.objective)
+    return plan
+
+
+def _mac_optimal(net: TensorNetwork, c: PathChoice) -> ContractionPlan:
+    """The fewest-MAC path, priced on this hardware."""
+    return build_plan(net, c.mac_plan.path, hw=c.hw, objective=c.objective)
+
+
+def _naive(net: TensorNetwork, c: PathChoice) -> ContractionPlan:
+    """The left-to-right sweep ``x G_1 G_2 ...``, priced on this hardware."""
+    return build_plan(net, left_to_right_path(net.n_inputs), hw=c.hw, objective=c.objective)
+
+
+def _searched(net: TensorNetwork, c: PathChoice) -> ContractionPlan:
+    """The tree the design chose (its index in :func:`dse.contraction.enumerate_trees` order)."""
+    trees = _trees(net.n_inputs)
+    if not 0 <= c.tree_index < len(trees):
+        raise EvaluationError(f"{c.where}: tree index {c.tree_index} outside 0..{len(trees) - 1}")
+    return build_plan(net, trees[c.tree_index], hw=c.hw, objective=c.objective)
+
+
+for _name, _policy in (
+    ("hardware_aware", _hardware_aware),
+    ("mac_optimal", _mac_optimal),
+    ("naive", _naive),
+    ("searched", _searched),
+):
+    PATH_POLICIES.register(_name, _policy)
+
+
 @lru_cache(maxsize=65_536)
 def evaluate_layer(
     spec: LayerSpec,
@@ -131,6 +196,7 @@ def evaluate_layer(
     """
     chosen = dict(path_choices)
     objective = cast(Objective, mapping_objective)
+    policy = PATH_POLICIES.get(path_policy)
     fmt = get_format(spec.format)
     nets = fmt.networks(spec) if training else fmt.inference_networks(spec)
     records = []
@@ -138,24 +204,15 @@ def evaluate_layer(
         if pass_kind(net.label) == PASS_DX and not with_dx:
             continue
         mac_plan = optimize_network(net, optimizer="dp", cost="macs")
-        if path_policy == "mac_optimal":
-            plan = build_plan(net, mac_plan.path, hw=hw, objective=objective)
-        elif path_policy == "naive":
-            plan = build_plan(net, left_to_right_path(net.n_inputs), hw=hw, objective=objective)
-        elif path_policy == "searched":
-            trees = _trees(net.n_inputs)
-            index = chosen.get(net.label, 0)
-            if not 0 <= index < len(trees):
-                raise EvaluationError(
-                    f"layer {spec.name!r} pass {net.label}: tree index {index} outside 0..{len(trees) - 1}"
-                )
-            plan = build_plan(net, trees[index], hw=hw, objective=objective)
-        else:
-            cost_kind = "energy" if mapping_objective == "energy" else "latency"
-            plan = optimize_network(net, optimizer=path_optimizer, cost=cost_kind, hw=hw)
-            if plan.cost is None or mapping_objective == "edp":
-                plan = build_plan(net, plan.path, hw=hw, objective=objective)
-        records.append(_pass_record(spec, net, plan, mac_plan.macs))
+        choice = PathChoice(
+            hw=hw,
+            objective=objective,
+            optimizer=path_optimizer,
+            mac_plan=mac_plan,
+            tree_index=chosen.get(net.label, 0),
+            where=f"layer {spec.name!r} pass {net.label}",
+        )
+        records.append(_pass_record(spec, net, policy(net, choice), mac_plan.macs))
     return tuple(records)
 
 
@@ -163,8 +220,11 @@ def evaluate(design: Design) -> Metrics:
     """Price a whole design: every layer, every pass, summed.
 
     Latency is in cycles and ms at the hardware's clock; energy in pJ and uJ; area in mm2.
-    Raises :class:`EvaluationError` when the design is inconsistent.
+    Raises :class:`EvaluationError` when the design is inconsistent. The first call in a
+    process tunes glibc's allocator for the mapping search (:func:`analytical_models.tune_allocator`;
+    set ``TNN_DSE_NO_MALLOC_TUNING`` to skip it).
     """
+    tune_allocator()
     hw = design.hardware
     training = design.mode == "training"
     passes: list[PassRecord] = []

@@ -8,13 +8,13 @@ change a categorical's choices under one name.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-import optuna
-
-from analytical_models import DATAFLOWS, Hardware
+from analytical_models import DATAFLOWS, Hardware, ModelInputError
 from dse._design import Design
+from dse._errors import ConfigError
 from dse.config import (
     Categorical,
     Fixed,
@@ -26,6 +26,9 @@ from dse.config import (
     StudyConfig,
 )
 from dse.evaluate import tree_count
+
+if TYPE_CHECKING:
+    import optuna
 from dse.workload import PASS_DX, LayerSpec, Workload, get_format, pass_kind
 
 
@@ -138,3 +141,40 @@ def suggest_paths(trial: optuna.Trial, cfg: StudyConfig, workload: Workload) -> 
             key = f"{spec.name}/{net.label}"
             choices.append((key, trial.suggest_int(f"path{tag}@{key}", 0, count - 1)))
     return tuple(sorted(choices))
+
+
+class _Recorder:
+    """A stand-in trial that takes the first value of every parameter and records its name."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        self.names.append(name)
+        return choices[0]
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        self.names.append(name)
+        return low
+
+    def suggest_float(self, name: str, low: float, high: float, *, log: bool = False) -> float:
+        self.names.append(name)
+        return low
+
+
+def searched_parameters(cfg: StudyConfig) -> list[str]:
+    """Names of the parameters :func:`suggest` searches for the first design of the space.
+
+    Counted by the same walk that suggests them, so shapes, tree indices and conditional
+    parameters count exactly as the sampler sees them. A parameter that only exists under a
+    condition needs a searched parent, so an empty list means every value is fixed.
+
+    Raises:
+        ConfigError: the space's first design is not a valid accelerator.
+    """
+    recorder = _Recorder()
+    try:
+        suggest(cast("optuna.Trial", recorder), cfg)
+    except ModelInputError as exc:
+        raise ConfigError(cfg.space.source, "hardware", str(exc)) from None
+    return recorder.names

@@ -26,6 +26,7 @@ from dse.contraction._lowering import (
 from dse.contraction._optimizers import (
     DP_MAX_INPUTS,
     EXHAUSTIVE_MAX_INPUTS,
+    PATH_OPTIMIZERS,
     dp,
     dp_connected,
     exhaustive,
@@ -52,6 +53,7 @@ from dse.contraction.trees import (
     count_trees,
     enumerate_trees,
     left_to_right_path,
+    ssa_to_nodes,
     ssa_to_tree,
 )
 
@@ -60,6 +62,7 @@ __all__ = [
     "COST_KINDS",
     "DP_MAX_INPUTS",
     "EXHAUSTIVE_MAX_INPUTS",
+    "PATH_OPTIMIZERS",
     "STEP_OBJECTIVES",
     "BytesMovedCost",
     "ContractionPlan",
@@ -96,6 +99,7 @@ __all__ = [
     "peak_elements",
     "register_path_fn",
     "resolve_cost",
+    "ssa_to_nodes",
     "ssa_to_tree",
     "step_macs",
     "training_macs",

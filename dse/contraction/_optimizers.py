@@ -27,6 +27,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from analytical_models import Registry
 from dse.contraction._costs import mac_cost
 from dse.contraction._types import PathFn, SSAPath, StepCost
 from dse.contraction.trees import (
@@ -462,12 +463,13 @@ def greedy(
     return tuple(steps)
 
 
-_PATH_FNS: dict[str, PathFn] = {}
+PATH_OPTIMIZERS: Registry[PathFn] = Registry("path optimizer", error=PathError)
+"""Path optimizers by name (``policy.path_optimizer`` of a space, ``dse paths --optimizer``)."""
 
 
 def register_path_fn(name: str, fn: PathFn) -> None:
-    """Make ``fn`` available as optimizer ``name``."""
-    _PATH_FNS[name] = fn
+    """Make ``fn`` available as optimizer ``name`` (a second registration of a name is refused)."""
+    PATH_OPTIMIZERS.register(name, fn)
 
 
 def get_path_fn(name: str) -> PathFn:
@@ -476,15 +478,12 @@ def get_path_fn(name: str) -> PathFn:
     Raises:
         PathError: naming the registered optimizers when ``name`` is unknown.
     """
-    try:
-        return _PATH_FNS[name]
-    except KeyError:
-        raise PathError(f"unknown path optimizer {name!r}; expected one of {sorted(_PATH_FNS)}") from None
+    return PATH_OPTIMIZERS.get(name)
 
 
 def path_fn_names() -> tuple[str, ...]:
     """Names of the registered optimizers."""
-    return tuple(sorted(_PATH_FNS))
+    return PATH_OPTIMIZERS.names()
 
 
 _BUILTIN: dict[str, Callable[..., SSAPath]] = {

@@ -23,7 +23,7 @@ from dse.contraction._lowering import Lowered, canonical_order, lower_sets
 from dse.contraction._optimizers import get_path_fn
 from dse.contraction._types import SSAPath, StepCost
 from dse.contraction.trees import PathError, left_to_right_path, ssa_to_nodes
-from dse.workload._network import TensorNetwork
+from dse.workload import TensorNetwork
 
 CostKind = Literal["macs", "bytes", "latency", "energy"]
 COST_KINDS: tuple[str, ...] = ("macs", "bytes", "latency", "energy")

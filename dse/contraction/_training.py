@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from dse.contraction._plan import optimize_network
 from dse.contraction._types import SSAPath
 from dse.contraction.trees import ssa_to_nodes
-from dse.workload._layers import LayerSpec, get_format
-from dse.workload._network import TensorNetwork
+from dse.workload import LayerSpec, TensorNetwork, get_format
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Union
 
-from dse._errors import DSEError
+from dse import DSEError
 from dse.contraction._types import SSAPath
 
 Tree = Union[int, tuple["Tree", "Tree"]]  # noqa: UP007  (recursive alias needs the Union form)

@@ -9,6 +9,7 @@ from dse.export import verilog as _verilog  # noqa: F401  (registers "verilog")
 from dse.export import yaml_export as _yaml_export  # noqa: F401  (registers "yaml")
 from dse.export import zigzag as _zigzag  # noqa: F401  (registers "zigzag")
 from dse.export._registry import (
+    EXPORTERS,
     Exporter,
     ExportError,
     exporter_names,
@@ -16,4 +17,4 @@ from dse.export._registry import (
     register_exporter,
 )
 
-__all__ = ["ExportError", "Exporter", "exporter_names", "get_exporter", "register_exporter"]
+__all__ = ["EXPORTERS", "ExportError", "Exporter", "exporter_names", "get_exporter", "register_exporter"]

@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from dse._design import Design, Metrics, StepRecord
+from dse import Design, Metrics, StepRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,32 +5,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from dse._design import Design, Metrics
-from dse._errors import DSEError
+from analytical_models import Registry
+from dse import Design, DSEError, Metrics
 
 Exporter = Callable[[Design, Metrics, Path, str], list[Path]]
 """``(design, metrics, out_dir, stem) -> files written``."""
-
-_EXPORTERS: dict[str, Exporter] = {}
 
 
 class ExportError(DSEError):
     """A design cannot be exported to a target (the message says why)."""
 
 
+EXPORTERS: Registry[Exporter] = Registry("export target", error=ExportError)
+"""Export targets by name (``dse export --target``)."""
+
+
 def register_exporter(name: str, fn: Exporter) -> None:
-    """Make ``fn`` available as ``dse export --target name``."""
-    _EXPORTERS[name] = fn
+    """Make ``fn`` available as ``dse export --target name`` (a second registration is refused)."""
+    EXPORTERS.register(name, fn)
 
 
 def get_exporter(name: str) -> Exporter:
-    """The exporter registered as ``name``."""
-    try:
-        return _EXPORTERS[name]
-    except KeyError:
-        raise ExportError(f"unknown export target {name!r}; expected one of {sorted(_EXPORTERS)}") from None
+    """The exporter registered as ``name`` (:class:`ExportError` naming the targets otherwise)."""
+    return EXPORTERS.get(name)
 
 
 def exporter_names() -> tuple[str, ...]:
     """Registered targets."""
-    return tuple(sorted(_EXPORTERS))
+    return EXPORTERS.names()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.export._gemms import ceil_kb, ident, lowered_gemms
 from dse.export._registry import ExportError, register_exporter
 

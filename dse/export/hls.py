@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.export._gemms import buffer_bytes, dominant_dataflow, ident, lowered_gemms
 from dse.export._registry import register_exporter
 

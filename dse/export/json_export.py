@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.export._registry import register_exporter
 
 FORMAT_VERSION = 1

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.export._gemms import ceil_kb, dominant_dataflow, lowered_gemms
 from dse.export._registry import register_exporter
 

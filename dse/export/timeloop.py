@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.export._gemms import LoweredGemm, buffer_bytes, dominant_dataflow, lowered_gemms
 from dse.export._registry import register_exporter
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.export._gemms import buffer_bytes, dominant_dataflow, lowered_gemms
 from dse.export._registry import ExportError, register_exporter
 

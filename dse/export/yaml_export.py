@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.export._registry import register_exporter
 from dse.export.json_export import design_record
 

@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from analytical_models import get_tech
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.export._gemms import LoweredGemm, buffer_bytes, lowered_gemms
 from dse.export._registry import register_exporter
 

@@ -1,5 +1,14 @@
 """Plotly dashboards: pure info extraction (``_info``), then figure functions (``_figures``)."""
 
+from dse.report._compare import (
+    COMPARE_TEXT,
+    CompareInfo,
+    compare_figures,
+    compare_info,
+    plot_compare_ratios,
+    plot_compare_summary,
+    write_compare_html,
+)
 from dse.report._figures import (
     plot_baselines,
     plot_breakdown,
@@ -12,7 +21,6 @@ from dse.report._figures import (
     plot_trees,
 )
 from dse.report._info import (
-    BaselineInfo,
     BreakdownInfo,
     DesignChoice,
     DesignDetailInfo,
@@ -24,9 +32,7 @@ from dse.report._info import (
     ParallelInfo,
     PassBreakdownInfo,
     TreeInfo,
-    baseline_info,
     breakdown_info,
-    dense_design,
     design_detail_info,
     design_hover,
     front3d_info,
@@ -34,7 +40,6 @@ from dse.report._info import (
     front_info,
     hypervolume_info,
     importance_info,
-    mac_optimal_design,
     parallel_info,
     pass_breakdown_info,
     select_designs,
@@ -51,8 +56,9 @@ from dse.report.dashboard import (
 )
 
 __all__ = [
-    "BaselineInfo",
+    "COMPARE_TEXT",
     "BreakdownInfo",
+    "CompareInfo",
     "Dashboard",
     "DesignChoice",
     "DesignDetailInfo",
@@ -66,11 +72,11 @@ __all__ = [
     "PassBreakdownInfo",
     "Section",
     "TreeInfo",
-    "baseline_info",
     "breakdown_info",
     "build_dashboard",
+    "compare_figures",
+    "compare_info",
     "dashboard_figures",
-    "dense_design",
     "design_detail_info",
     "design_hover",
     "front3d_info",
@@ -78,11 +84,12 @@ __all__ = [
     "front_info",
     "hypervolume_info",
     "importance_info",
-    "mac_optimal_design",
     "parallel_info",
     "pass_breakdown_info",
     "plot_baselines",
     "plot_breakdown",
+    "plot_compare_ratios",
+    "plot_compare_summary",
     "plot_front",
     "plot_front_3d",
     "plot_hypervolume",
@@ -93,5 +100,6 @@ __all__ = [
     "render_html",
     "select_designs",
     "tree_info",
+    "write_compare_html",
     "write_dashboard",
 ]

@@ -8,9 +8,9 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from dse.compare import BaselineInfo
 from dse.report._info import (
     UNITS,
-    BaselineInfo,
     BreakdownInfo,
     Front3DInfo,
     FrontInfo,

@@ -1,6 +1,6 @@
 """Pure extraction of what a plot shows (no plotly here): small named tuples, easy to test.
 
-Every ``*_info`` function reads a trials table (:func:`dse.results.trials_frame`), a study or
+Every ``*_info`` function reads a trials table (:func:`dse.outputs.trials_frame`), a study or
 the :class:`~dse._design.Metrics` of a re-evaluated design and returns a named tuple; the figure
 functions of :mod:`dse.report._figures` only draw those.
 """
@@ -11,45 +11,18 @@ import json
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
 import optuna
 import pandas as pd
 
-from dse._design import Design, Metrics, PassRecord
-from dse._errors import DSEError
-from dse.config import OBJECTIVE_SPECS
-from dse.evaluate import evaluate
+from dse import Metrics, PassRecord
+from dse._catalog import axis_label, default_direction, units
 from dse.pareto import normalized_hypervolume, pareto_mask, to_minimization
 
-AXIS_LABELS: dict[str, str] = {
-    "latency_ms": "latency per step [ms]",
-    "latency_cycles": "latency per step [cycles]",
-    "energy_uj": "energy per step [uJ]",
-    "edp_uj_ms": "energy-delay product [uJ*ms]",
-    "area_mm2": "area [mm2]",
-    "params": "model parameters [count]",
-    "dense_params": "dense model parameters [count]",
-    "compression": "compression vs dense [x]",
-    "onchip_kb": "on-chip SRAM [kB]",
-    "power_mw": "average power [mW]",
-    "macs": "MACs per step [count]",
-    "utilization": "PE utilization [fraction]",
-}
-
-UNITS: dict[str, str] = {
-    "latency_ms": "ms",
-    "latency_cycles": "cycles",
-    "energy_uj": "uJ",
-    "edp_uj_ms": "uJ*ms",
-    "area_mm2": "mm2",
-    "params": "parameters",
-    "compression": "x",
-    "onchip_kb": "kB",
-    "power_mw": "mW",
-}
+UNITS: dict[str, str] = units()
+"""Unit of every metric (from the metric catalog)."""
 
 CYCLE_COMPONENTS: tuple[str, ...] = ("compute", "fill_drain", "stall", "shaping")
 """Latency components of :meth:`analytical_models.Cost.cycle_breakdown`."""
@@ -63,18 +36,6 @@ ENERGY_COMPONENTS: tuple[str, ...] = (
     "leakage",
 )
 """Energy components of :meth:`analytical_models.Cost.energy_breakdown_pj`."""
-
-_KEPT_FORMATS: frozenset[str] = frozenset({"dense", "conv", "embedding", "attention"})
-
-
-def axis_label(key: str) -> str:
-    """Axis title of a metric or a ``param:<name>`` column, with its unit."""
-    if key in AXIS_LABELS:
-        return AXIS_LABELS[key]
-    name = key.removeprefix("param:")
-    if name == "rank" or name.startswith("rank@"):
-        return f"{name} [TT rank]"
-    return name
 
 
 # --------------------------------------------------------------------------- 2-D fronts
@@ -132,8 +93,7 @@ def design_hover(row: pd.Series) -> str:
 def _direction(key: str, directions: dict[str, str] | None) -> str:
     if directions and key in directions:
         return directions[key]
-    spec = OBJECTIVE_SPECS.get(key)
-    return spec.direction if spec else "minimize"
+    return default_direction(key)
 
 
 def _signs(keys: Sequence[str], directions: dict[str, str] | None) -> list[str]:
@@ -555,86 +515,3 @@ def design_detail_info(choice: DesignChoice, row: pd.Series, metrics: Metrics) -
         breakdown=pass_breakdown_info(metrics),
         trees=[tree_info(p) for p in metrics.passes],
     )
-
-
-# --------------------------------------------------------------------------- baselines
-def dense_design(design: Design) -> Design:
-    """The same hardware and policies running the untensorized model (every layer dense)."""
-    wl = design.workload
-    for spec in wl.layers:
-        if spec.format in _KEPT_FORMATS:
-            continue
-        fmt = spec.format.removeprefix("ttm_") if spec.format.startswith("ttm_") else "dense"
-        wl = wl.with_layer(replace(spec, format=fmt, in_shape=(), out_shape=(), ranks=()))
-    return replace(design, workload=wl)
-
-
-def mac_optimal_design(design: Design) -> Design:
-    """The same design with every contraction path chosen for the fewest MACs."""
-    return replace(design, path_policy="mac_optimal")
-
-
-class BaselineInfo(NamedTuple):
-    """Front designs against baselines on their own hardware.
-
-    Ratios are baseline / design: above 1 means the design is faster (``speedup``) or spends
-    less energy (``energy_ratio``) than the baseline.
-    """
-
-    trials: list[int]
-    params: list[float]
-    compression: list[float]
-    latency_ms: list[float]
-    energy_uj: list[float]
-    dense_latency_ms: list[float]
-    dense_energy_uj: list[float]
-    dense_speedup: list[float]
-    dense_energy_ratio: list[float]
-    macopt_latency_ms: list[float]
-    macopt_energy_uj: list[float]
-    macopt_speedup: list[float]
-    macopt_energy_ratio: list[float]
-    macs_over_macopt: list[float]
-    n_front: int
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 and not math.isnan(a) else math.nan
-
-
-def _baseline(design: Design) -> tuple[float, float]:
-    """Latency [ms] and energy [uJ] of a baseline design; NaN when it cannot be evaluated."""
-    try:
-        metrics = evaluate(design)
-    except DSEError:
-        return math.nan, math.nan
-    return metrics.latency_ms, metrics.energy_uj
-
-
-def baseline_info(front: pd.DataFrame, *, limit: int = 48) -> BaselineInfo:
-    """Re-evaluate each front design (at most ``limit``, evenly spread) as dense and MAC-optimal."""
-    n_front = len(front)
-    if n_front > limit:
-        front = front.iloc[np.unique(np.linspace(0, n_front - 1, limit).round().astype(int))]
-    cols: dict[str, list[float]] = {k: [] for k in BaselineInfo._fields if k not in ("trials", "n_front")}
-    trials: list[int] = []
-    for _, row in front.iterrows():
-        design = Design.from_dict(json.loads(row["design_json"]))
-        dense_lat, dense_eng = _baseline(dense_design(design))
-        macopt_lat, macopt_eng = _baseline(mac_optimal_design(design))
-        lat, eng = float(row["latency_ms"]), float(row["energy_uj"])
-        trials.append(int(row["trial"]))
-        cols["params"].append(float(row["params"]))
-        cols["compression"].append(float(row["compression"]))
-        cols["latency_ms"].append(lat)
-        cols["energy_uj"].append(eng)
-        cols["dense_latency_ms"].append(dense_lat)
-        cols["dense_energy_uj"].append(dense_eng)
-        cols["dense_speedup"].append(_ratio(dense_lat, lat))
-        cols["dense_energy_ratio"].append(_ratio(dense_eng, eng))
-        cols["macopt_latency_ms"].append(macopt_lat)
-        cols["macopt_energy_uj"].append(macopt_eng)
-        cols["macopt_speedup"].append(_ratio(macopt_lat, lat))
-        cols["macopt_energy_ratio"].append(_ratio(macopt_eng, eng))
-        cols["macs_over_macopt"].append(_ratio(float(row["macs"]), float(row["mac_optimal_macs"])))
-    return BaselineInfo(trials=trials, n_front=n_front, **cols)

@@ -13,8 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from dse._design import Design
-from dse._errors import DSEError
+from dse import Design, DSEError
+from dse.compare import baseline_info
 from dse.config import StudyConfig
 from dse.evaluate import evaluate
 from dse.report._figures import (
@@ -31,7 +31,6 @@ from dse.report._figures import (
 from dse.report._info import (
     DesignChoice,
     DesignDetailInfo,
-    baseline_info,
     breakdown_info,
     design_detail_info,
     front3d_info,
@@ -42,7 +41,6 @@ from dse.report._info import (
     parallel_info,
     select_designs,
 )
-from dse.results import pareto_frame, trials_frame
 from dse.study import complete_trials
 
 MODEL_AXES: tuple[str, ...] = ("params",)
@@ -334,18 +332,16 @@ def write_dashboard(
     cfg: StudyConfig,
     study: optuna.Study,
     *,
-    df: pd.DataFrame | None = None,
-    front: pd.DataFrame | None = None,
+    df: pd.DataFrame,
+    front: pd.DataFrame,
     max_baselines: int = 48,
     detail: Sequence[int] | str = (),
 ) -> Path:
     """Write ``path``: HTML with plotly.js inline, no network needed to view it.
 
-    ``df`` / ``front`` default to :func:`dse.results.trials_frame` and
-    :func:`dse.results.pareto_frame` of ``study``; pass them when already computed.
+    ``df`` / ``front``: the study's trials table and Pareto front (:func:`dse.outputs.trials_frame`,
+    :func:`dse.outputs.pareto_frame`).
     """
-    df = trials_frame(study) if df is None else df
-    front = pareto_frame(df, cfg) if front is None else front
     dash = build_dashboard(cfg, study, df, front, max_baselines=max_baselines, detail=detail)
     path.write_text(render_html(dash), encoding="utf-8")
     return path

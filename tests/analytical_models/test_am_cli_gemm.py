@@ -8,7 +8,8 @@ import json
 import pytest
 
 from analytical_models import SYSTOLIC, Gemm, Hardware
-from dse import _cli_gemm
+from dse.cli import gemm as _cli_gemm
+from dse.cli import main
 
 BASE = [
     "gemm",
@@ -39,8 +40,7 @@ def _run(argv: list[str]) -> int:
     _cli_gemm.add_parser(sub)
     args = parser.parse_args(argv)
     assert args.func is _cli_gemm.run
-    code: int = args.func(args)
-    return code
+    return main(argv)
 
 
 def test_json_keys_and_values(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from analytical_models import DATAFLOWS, Hardware
-from dse._design import Design
+from dse import Design
 from dse.compare import COMPARISONS, compare_design, dense_design, measure, price_reuse_training
 from dse.contraction import training_macs
 from dse.evaluate import evaluate

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
-from dse._cli_paths import add_parser, full_ranks, run
+from dse.cli import main
+from dse.cli.paths import full_ranks
 
 BASE = [
     "paths",
@@ -21,10 +21,7 @@ BASE = [
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser(prog="dse")
-    add_parser(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    code = run(args)
+    code = main(argv)
     out, err = capsys.readouterr()
     return code, out, err
 

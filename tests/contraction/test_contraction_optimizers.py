@@ -8,8 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analytical_models import RegistryError
 from analytical_models._types import Hardware
 from dse.contraction import (
+    PATH_OPTIMIZERS,
     PathError,
     build_plan,
     bytes_moved_cost,
@@ -274,8 +276,13 @@ def test_registry() -> None:
         return left_to_right_path(len(inputs))
 
     register_path_fn("ltr_test", ltr)
-    fwd = networks(SPECS["ttm_bert_ffn_b32"])[0]
-    assert optimize_network(fwd, optimizer="ltr_test").macs == 117_964_800
+    try:
+        fwd = networks(SPECS["ttm_bert_ffn_b32"])[0]
+        assert optimize_network(fwd, optimizer="ltr_test").macs == 117_964_800
+        with pytest.raises(RegistryError, match="already registered"):
+            register_path_fn("ltr_test", ltr)
+    finally:
+        PATH_OPTIMIZERS.unregister("ltr_test")
 
 
 def test_deterministic_and_single_input() -> None:

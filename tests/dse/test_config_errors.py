@@ -248,3 +248,59 @@ def test_fingerprint_ignores_budget_seed_and_description_but_not_the_space(tmp_p
     assert load_study_config(_write(tmp_path, STUDY, wider)).fingerprint() != base
     other_mode = {**STUDY, "mode": "inference"}
     assert load_study_config(_write(tmp_path, other_mode)).fingerprint() != base
+
+
+def _fixed_hardware() -> dict[str, Any]:
+    return {**SPACE["hardware"], "pe_rows": 16}
+
+
+def test_space_searching_only_shapes_is_accepted(tmp_path: Path) -> None:
+    """Counted by the walk that suggests: shapes alone are a search (once refused as all-fixed)."""
+    from dse.config import load_study_config
+    from dse.space import searched_parameters
+
+    space = {"hardware": _fixed_hardware(), "model": {"default": {"d": 3, "shape_top_k": 3, "rank": 4}}}
+    cfg = load_study_config(_write(tmp_path, STUDY, space), overrides={"run_dir": tmp_path / "r"})
+    assert searched_parameters(cfg) == ["in_shape@fc1", "out_shape@fc1"]
+
+
+def test_space_searching_only_paths_is_accepted(tmp_path: Path) -> None:
+    from dse.config import load_study_config
+    from dse.space import searched_parameters
+
+    space = {
+        "hardware": _fixed_hardware(),
+        "model": {"default": {"d": 3, "shape_top_k": 1, "rank": 4}},
+        "policy": {"path": "searched"},
+    }
+    cfg = load_study_config(_write(tmp_path, STUDY, space), overrides={"run_dir": tmp_path / "r"})
+    names = searched_parameters(cfg)
+    assert names and all(n.startswith("path@fc1/") for n in names)
+
+
+def test_searched_paths_without_tensorized_layers_is_one_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No tensorizable layer and nothing else searched: one line, not an UnboundLocalError."""
+    study = _mutate(STUDY, "workload.layers.0.format", "dense")
+    space = {"hardware": _fixed_hardware(), "policy": {"path": "searched"}}
+    code, err = _run(_write(tmp_path, study, space), tmp_path, capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "space.yaml: (space): at least one searched parameter" in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("optimizer", ["dp_connected", "mac_optimal", "greedy", "exhaustive"])
+def test_every_registered_path_optimizer_is_accepted(tmp_path: Path, optimizer: str) -> None:
+    from dse.config import load_study_config
+    from dse.contraction import PATH_OPTIMIZERS
+    from dse.space import suggest
+    from dse.study import evaluate_for_trial, open_study
+
+    assert optimizer in PATH_OPTIMIZERS
+    space = {**SPACE, "policy": {"path_optimizer": optimizer}}
+    cfg = load_study_config(_write(tmp_path, STUDY, space), overrides={"run_dir": tmp_path / "r"})
+    assert cfg.space.path_optimizer == optimizer
+    design = suggest(open_study(cfg).ask(), cfg)
+    assert design.path_optimizer == optimizer
+    assert evaluate_for_trial(design, cfg.objectives, ()).values is not None

@@ -254,12 +254,13 @@ def test_three_workers_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
 
 
 def test_repeated_designs_are_evaluated_once(tmp_path: Path) -> None:
-    from dse import study as study_mod
+    from dse.space import suggest
+    from dse.study import _evaluator as study_mod
 
     study_file = write_study(tmp_path, n_trials=4)
     cfg = load_study_config(study_file, overrides={"run_dir": tmp_path / "r"})
     st = open_study(cfg)
-    design = study_mod.suggest(st.ask(), cfg)
+    design = suggest(st.ask(), cfg)
     calls: list[object] = []
     original = study_mod.evaluate_for_trial
 
@@ -269,7 +270,7 @@ def test_repeated_designs_are_evaluated_once(tmp_path: Path) -> None:
 
     study_mod.evaluate_for_trial = counting  # type: ignore[assignment]
     try:
-        ev = study_mod._Evaluator(1, "loky", None, seen_limit=2)
+        ev = study_mod.Evaluator(1, "loky", None, seen_limit=2)
         first = ev([design, design], cfg.objectives, ())
         again = ev([design], cfg.objectives, ())
     finally:

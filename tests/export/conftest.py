@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from tests._tools import require_tool
 from tests.export.designs import small_design
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from analytical_models import Hardware
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.evaluate import evaluate
 from dse.workload import LayerSpec, Workload
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.export import exporter_names, get_exporter
 
 TARGETS = ("gemmini", "hls", "json", "scalesim", "timeloop", "verilog", "yaml", "zigzag")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from analytical_models import Gemm, fold_cycles
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.export import get_exporter
 from dse.export.scalesim import topology_rows
 from tests.export.conftest import require_tool

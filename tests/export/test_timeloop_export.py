@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.export import get_exporter
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.export import get_exporter
 from dse.export.verilog import integer_params
 from tests.export.conftest import require_tool

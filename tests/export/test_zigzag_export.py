@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dse._design import Design, Metrics
+from dse import Design, Metrics
 from dse.export import get_exporter
 from tests.export.conftest import require_tool
 from tests.export.zigzag_env import run_zigzag, zigzag_available, zigzag_venv

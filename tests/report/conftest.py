@@ -11,7 +11,7 @@ import pytest
 
 from dse.cli import main
 from dse.config import StudyConfig, load_study_config
-from dse.results import pareto_frame, trials_frame
+from dse.outputs import pareto_frame, trials_frame
 from dse.study import open_study
 
 ROOT = Path(__file__).resolve().parents[2]

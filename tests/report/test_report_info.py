@@ -13,14 +13,14 @@ import optuna
 import pytest
 
 from analytical_models import Cost
-from dse._design import Design, PassRecord, StepRecord
+from dse import Design, PassRecord, StepRecord
+from dse.compare import baseline_info, dense_design
 from dse.evaluate import evaluate
+from dse.outputs import pareto_frame, trials_frame
 from dse.pareto import normalized_hypervolume, pareto_mask, to_minimization
 from dse.report import (
-    baseline_info,
     build_dashboard,
     dashboard_figures,
-    dense_design,
     front3d_info,
     front3d_keys,
     front_info,
@@ -250,7 +250,7 @@ def test_baseline_info_ratios(small_run: SmallRun) -> None:
 
 # --------------------------------------------------------------------------- the page
 def test_write_dashboard_offline(small_run: SmallRun, tmp_path: Path) -> None:
-    path = write_dashboard(tmp_path / "d.html", small_run.cfg, small_run.study)
+    path = write_dashboard(tmp_path / "d.html", small_run.cfg, small_run.study, df=small_run.df, front=small_run.front)
     page = path.read_text(encoding="utf-8")
     assert not re.search(r"<script[^>]+src=", page)  # nothing fetched: plotly.js inline
     assert "MathJax.js" not in page  # include_mathjax=False: no CDN fetch for LaTeX
@@ -266,13 +266,14 @@ def test_write_dashboard_offline(small_run: SmallRun, tmp_path: Path) -> None:
 
 def test_dashboard_of_empty_study(small_run: SmallRun, tmp_path: Path) -> None:
     study = optuna.create_study(directions=["minimize", "minimize", "maximize"])
-    path = write_dashboard(tmp_path / "empty.html", small_run.cfg, study)
+    df = trials_frame(study)
+    path = write_dashboard(tmp_path / "empty.html", small_run.cfg, study, df=df, front=pareto_frame(df, small_run.cfg))
     page = path.read_text(encoding="utf-8")
     assert "0 finished trials" in page and 'id="design-select"' not in page
 
 
 def test_baseline_info_survives_a_failing_baseline(small_run: SmallRun, monkeypatch: pytest.MonkeyPatch) -> None:
-    import dse.report._info as info_module
+    import dse.compare._baselines as info_module
     from dse.evaluate import EvaluationError
 
     def fail_dense(design: Design) -> Any:

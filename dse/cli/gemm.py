@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from analytical_models import (
@@ -191,13 +190,9 @@ def _table(r: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``dse gemm``; returns the exit code (0, or 2 on bad values)."""
-    try:
-        engine, gemm, hw, objective = _build(args)
-        result = engine.search(gemm, hw, objective)  # type: ignore[arg-type]
-        out = report(engine, gemm, hw, result.mapping, result.cost, result.n_evaluated)
-    except ModelInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    """Price the GEMM and print the cost (bad values raise :class:`ModelInputError`: exit 2)."""
+    engine, gemm, hw, objective = _build(args)
+    result = engine.search(gemm, hw, objective)  # type: ignore[arg-type]
+    out = report(engine, gemm, hw, result.mapping, result.cost, result.n_evaluated)
     print(json.dumps(out, indent=2) if args.json else _table(out))
     return 0

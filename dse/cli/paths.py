@@ -11,16 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from typing import Any
 
-from analytical_models import Hardware, ModelInputError, engine_names
-from dse._errors import DSEError
-from dse.contraction._optimizers import path_fn_names
-from dse.contraction._plan import COST_KINDS, optimize_network
-from dse.contraction.trees import count_trees
-from dse.workload._layers import LayerSpec, format_names, get_format
-from dse.workload._network import WorkloadError
+from analytical_models import Hardware, engine_names
+from dse import DSEError
+from dse.contraction import COST_KINDS, count_trees, optimize_network, path_fn_names
+from dse.workload import LayerSpec, format_names, get_format
 
 
 class _CLIError(DSEError):
@@ -199,12 +195,8 @@ def _table(report: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``dse paths``; bad input prints one ``error:`` line on stderr and returns 2."""
-    try:
-        report = collect(args)
-    except (DSEError, WorkloadError, ModelInputError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    """Print the best paths of the layer (bad input raises a user error: exit 2)."""
+    report = collect(args)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -38,33 +38,15 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any
 
-from analytical_models import Cost, Hardware, Objective, price
-from dse._design import Design, Metrics
-from dse.contraction import lower_step, training_macs
-from dse.contraction.trees import ssa_to_nodes
+import pandas as pd
+
+from analytical_models import Hardware
+from dse import Design, Metrics
+from dse.compare._baselines import dense_design, ratio
+from dse.compare._reuse import ReuseTraining, price_reuse_training, step_kb
 from dse.evaluate import evaluate
-from dse.workload import PASS_FORWARD, LayerSpec, TensorNetwork, Workload, get_format, pass_kind
-
-__all__ = [
-    "COMPARISONS",
-    "CSV_COLUMNS",
-    "METRICS",
-    "ComparisonRow",
-    "Measure",
-    "RatioSummary",
-    "ReuseTraining",
-    "best_versus_best",
-    "compare_design",
-    "dense_design",
-    "dense_workload",
-    "format_summary",
-    "format_table",
-    "measure",
-    "price_reuse_training",
-    "summarize",
-]
 
 COMPARISONS: dict[str, tuple[str, str, str]] = {
     "path_mac_optimal": ("mac_optimal_paths", "design_paths", "paths: MAC-optimal / hardware-aware"),
@@ -110,9 +92,6 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 """Columns of ``compare.csv``, units in the names (ms, uJ, uJ*ms, kB)."""
 
-_SHAPED_TO_PLAIN: dict[str, str] = {"ttm_embedding": "embedding", "ttm_conv": "conv"}
-_KEPT: frozenset[str] = frozenset({"dense", "conv", "embedding", "attention"})
-
 
 # --------------------------------------------------------------------------- measurements
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,13 +117,9 @@ class Measure:
     macs: int
 
 
-def _step_kb(batch: int, m: int, n: int, k: int, hw: Hardware) -> float:
-    return batch * (m * k + k * n + m * n) * hw.bits / 8 / 1024
-
-
 def measure(metrics: Metrics, hw: Hardware) -> Measure:
     """The :class:`Measure` of an evaluated design (``hw``: the hardware it ran on)."""
-    ws = max((_step_kb(s.batch, s.m, s.n, s.k, hw) for p in metrics.passes for s in p.steps), default=0.0)
+    ws = max((step_kb(s.batch, s.m, s.n, s.k, hw) for p in metrics.passes for s in p.steps), default=0.0)
     return Measure(
         latency_ms=metrics.latency_ms,
         energy_uj=metrics.energy_uj,
@@ -153,10 +128,6 @@ def measure(metrics: Metrics, hw: Hardware) -> Measure:
         working_set_kb=ws,
         macs=metrics.macs,
     )
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b != 0 else math.nan
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,8 +142,8 @@ class ComparisonRow:
     subject: Measure
 
     def ratio(self, column: str) -> float:
-        """``reference.<column> / subject.<column>`` (NaN when the subject is 0)."""
-        return _ratio(float(getattr(self.reference, column)), float(getattr(self.subject, column)))
+        """``reference.<column> / subject.<column>`` (NaN when the subject is not positive)."""
+        return ratio(float(getattr(self.reference, column)), float(getattr(self.subject, column)))
 
     def to_record(self) -> dict[str, Any]:
         """One CSV row (:data:`CSV_COLUMNS`)."""
@@ -194,155 +165,6 @@ class ComparisonRow:
             out[f"{stem}_ratio_ref_over_sub"] = self.ratio(col)
         out["macs_ratio_ref_over_sub"] = self.ratio("macs")
         return out
-
-
-# --------------------------------------------------------------------------- baselines
-def dense_workload(workload: Workload) -> Workload:
-    """The untensorized model: every TT-like layer dense, ``ttm_embedding`` -> ``embedding``,
-    ``ttm_conv`` -> ``conv``; attention, dense, conv and embedding layers unchanged."""
-    wl = workload
-    for spec in workload.layers:
-        if spec.format in _KEPT:
-            continue
-        fmt = _SHAPED_TO_PLAIN.get(spec.format, "dense")
-        wl = wl.with_layer(replace(spec, format=fmt, in_shape=(), out_shape=(), ranks=()))
-    return wl
-
-
-def dense_design(design: Design) -> Design:
-    """The same hardware, mode and policies running the dense model (no path choices: 2 inputs)."""
-    return replace(design, workload=dense_workload(design.workload), path_choices=())
-
-
-# --------------------------------------------------------------------------- reuse schedule
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReuseTraining:
-    """A training step priced with the reuse schedule.
-
-    Attributes:
-        cost: total cost of the step (all layers, all instances).
-        macs: MACs of the step.
-        working_set_kb: largest step footprint plus the forward intermediates kept.
-        reused_layers: layers priced with the reuse schedule.
-        independent_layers: layers priced as independent networks (no single forward tree to
-            differentiate: attention, plain embedding lookups).
-    """
-
-    cost: Cost
-    macs: int
-    working_set_kb: float
-    reused_layers: tuple[str, ...]
-    independent_layers: tuple[str, ...]
-
-
-def _reusable(spec: LayerSpec, nets: Sequence[TensorNetwork]) -> bool:
-    forwards = [n for n in nets if pass_kind(n.label) == PASS_FORWARD]
-    return len(forwards) == 1 and nets[0].label == PASS_FORWARD and nets[0].n_inputs >= 2
-
-
-def _kept_fn(net: TensorNetwork) -> Any:
-    """``mask -> indices`` a subtree's tensor keeps (shared with the rest, or in the output)."""
-    n = net.n_inputs
-    full = (1 << n) - 1
-    holders: dict[str, int] = {}
-    for t, idx in enumerate(net.inputs):
-        for i in idx:
-            holders[i] = holders.get(i, 0) | (1 << t)
-    output = set(net.output)
-
-    def kept(mask: int) -> frozenset[str]:
-        return frozenset(i for i, h in holders.items() if h & mask and (h & (full ^ mask) or i in output))
-
-    return kept
-
-
-def _layer_reuse(
-    spec: LayerSpec, net: TensorNetwork, hw: Hardware, objective: Objective, with_dx: bool
-) -> tuple[Cost, int, float, float]:
-    """(cost, MACs, largest step kB, kept intermediates kB) of one instance of one layer.
-
-    Forward: the forward network along the MAC-optimal tree of :func:`training_macs`, every
-    intermediate kept. Backward, root down: node ``V = L x R`` with incoming ``dV`` (``dy`` at
-    the root) gives ``dL = dV x R`` and ``dR = dV x L``. The step producing the gradient of the
-    activation leaf ``x`` is skipped when the layer needs no ``dx`` (the model's first layer).
-    """
-    path = training_macs(spec).reuse_path
-    kept = _kept_fn(net)
-    sizes = net.size_dict
-    n = net.n_inputs
-    activation = 1 if net.roles and net.roles[0] == "activation" else 0
-    steps: list[tuple[frozenset[str], frozenset[str], frozenset[str]]] = []
-    nodes = ssa_to_nodes(path, n)
-    kept_kb = 0.0
-    for s, (a, b) in enumerate(nodes):
-        steps.append((kept(a), kept(b), kept(a | b)))
-        if s < len(nodes) - 1:
-            kept_kb += math.prod(sizes[i] for i in kept(a | b)) * hw.bits / 8 / 1024
-    for a, b in reversed(nodes):
-        kv = kept(a | b)
-        for target, other in ((a, b), (b, a)):
-            if not with_dx and target == activation:
-                continue  # dx of the first layer: nobody needs it
-            steps.append((kv, kept(other), kept(target)))
-    total = Cost()
-    macs = 0
-    largest = 0.0
-    for lhs, rhs, out in steps:
-        lowered = lower_step(lhs, rhs, out, sizes)
-        g = lowered.gemm
-        total = total + price(g, hw, objective).cost
-        macs += lowered.macs
-        largest = max(largest, _step_kb(g.batch, g.m, g.n, g.k, hw))
-    return total, macs, largest, kept_kb
-
-
-def price_reuse_training(design: Design, independent: Metrics | None = None) -> ReuseTraining:
-    """Price one training step of ``design`` with the reuse schedule on its hardware.
-
-    What is reused: per layer, the forward intermediates of the MAC-optimal forward tree (the
-    partial products of ``x`` with cores and of cores with cores). Every backward step multiplies
-    the incoming gradient with one kept forward tensor, so ``dx`` and every ``dG_k`` come out of
-    one reverse sweep instead of ``d + 1`` separate networks. Every step is lowered with
-    :func:`dse.contraction.lower_step` and priced with :func:`analytical_models.price` (the
-    design's mapping objective); the model still reads and writes every step's operands from
-    DRAM, so the kept intermediates save MACs, not DRAM traffic. Layers without a single forward
-    tree (attention, plain embeddings) keep their independent networks, taken from
-    ``independent`` (the design's training evaluation; computed when not given).
-    """
-    training = replace(design, mode="training")
-    if independent is None:
-        independent = evaluate(training)
-    hw = design.hardware
-    objective = cast(Objective, design.mapping_objective)
-    total = Cost()
-    macs = 0
-    largest = 0.0
-    kept_kb = 0.0
-    reused: list[str] = []
-    plain: list[str] = []
-    for n, spec in enumerate(design.workload.layers):
-        nets = get_format(spec.format).networks(spec)
-        if _reusable(spec, nets):
-            cost, m, big, kkb = _layer_reuse(spec, nets[0], hw, objective, with_dx=n > 0)
-            total = total + cost.scaled(spec.count)
-            macs += m * spec.count
-            largest = max(largest, big)
-            kept_kb += kkb * spec.count
-            reused.append(spec.name)
-        else:
-            for p in independent.passes:
-                if p.layer == spec.name:
-                    total = total + p.cost
-                    macs += p.macs
-                    largest = max(largest, *(_step_kb(s.batch, s.m, s.n, s.k, hw) for s in p.steps), 0.0)
-            plain.append(spec.name)
-    return ReuseTraining(
-        cost=total,
-        macs=macs,
-        working_set_kb=largest + kept_kb,
-        reused_layers=tuple(reused),
-        independent_layers=tuple(plain),
-    )
 
 
 def _reuse_measure(reuse: ReuseTraining, hw: Hardware) -> Measure:
@@ -499,3 +321,8 @@ def format_summary(summaries: Sequence[RatioSummary]) -> str:
         lines.append(cells)
     header = ["comparison", "designs", "latency min/med/max", "energy min/med/max", *(f"{m} med" for m in single)]
     return _grid(header, lines)
+
+
+def rows_frame(rows: Sequence[ComparisonRow]) -> pd.DataFrame:
+    """The rows as ``compare.csv``'s table (:data:`CSV_COLUMNS`)."""
+    return pd.DataFrame([r.to_record() for r in rows], columns=list(CSV_COLUMNS))

@@ -16,35 +16,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any
 
-import numpy as np
-import optuna
 import pandas as pd
 
-from dse._design import Design
-from dse._errors import ConfigError, DSEError
-from dse._storage import BatchSyncJournalFileBackend
+from dse import ConfigError, Design, DSEError
 from dse.compare import (
-    CSV_COLUMNS,
+    DENSE_TRIALS,
     ComparisonRow,
+    DenseBest,
     best_versus_best,
     compare_design,
-    dense_workload,
+    dense_search,
     format_summary,
     format_table,
+    rows_frame,
+    spread,
     summarize,
 )
-from dse.config import Fixed, StudyConfig, load_study_config
-from dse.evaluate import evaluate
-
-DENSE_DIR = "compare_dense"
-DENSE_TRIALS = 48
-"""Default budget of the dense hardware-only search (on top of the compared designs' hardware)."""
+from dse.config import StudyConfig, load_study_config
 
 
 def add_parser(subparsers: Any) -> None:
@@ -76,7 +69,7 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 
 def _select(df: pd.DataFrame, cfg: StudyConfig, args: argparse.Namespace) -> pd.DataFrame:
-    from dse.results import pareto_frame
+    from dse.outputs import pareto_frame
 
     if args.trial is not None:
         if args.trial not in set(int(t) for t in df["trial"]):
@@ -84,99 +77,13 @@ def _select(df: pd.DataFrame, cfg: StudyConfig, args: argparse.Namespace) -> pd.
         one: pd.DataFrame = df[df["trial"] == args.trial].copy()
         return one
     front = pareto_frame(df, cfg)
-    if args.limit is not None and len(front) > args.limit:
-        keep = np.unique(np.linspace(0, len(front) - 1, args.limit).round().astype(int))
-        front = front.iloc[keep]
-    return front
-
-
-# --------------------------------------------------------------------------- dense search
-def _dense_base(cfg: StudyConfig, hw: Any) -> Design:
-    policy = cfg.space.path_policy if cfg.space.path_policy != "searched" else "hardware_aware"
-    return Design(
-        workload=dense_workload(cfg.workload),
-        hardware=hw,
-        mode=cfg.mode,
-        path_policy=policy,
-        path_optimizer=cfg.space.path_optimizer,
-        mapping_objective=cfg.space.mapping_objective,
-    )
-
-
-def dense_search(
-    cfg: StudyConfig, selected: pd.DataFrame, n_trials: int, seed: int
-) -> tuple[Design, Design, int] | None:
-    """Run (or resume) the dense hardware-only search; ``(fastest, most efficient, trials)``.
-
-    Only feasible designs (the study's constraints) count; ``None`` when none is feasible.
-    """
-    from dse.space import suggest_hardware
-
-    folder = cfg.run_dir / DENSE_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    journal = folder / "study.journal"
-    storage = optuna.storages.JournalStorage(BatchSyncJournalFileBackend(str(journal)))
-    directions = cast("list[Literal['minimize', 'maximize']]", ["minimize", "minimize"])
-    study = optuna.create_study(
-        storage=storage,
-        study_name=f"{cfg.name}-dense",
-        directions=directions,
-        load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True),
-    )
-    fp = cfg.fingerprint()
-    have = study.user_attrs.get("tnn_dse_fingerprint")
-    if have is None:
-        study.set_user_attr("tnn_dse_fingerprint", fp)
-    elif have != fp:
-        raise DSEError(f"{folder} holds the dense search of a different study; delete that folder")
-    searched = [k for k, spec in cfg.space.hardware if not isinstance(spec, Fixed)]
-    done_hw = {tuple(t.params.get(k) for k in searched) for t in study.get_trials(deepcopy=False)}
-    queued = 0
-    for _, row in selected.iterrows():
-        params = {k: row[f"param:{k}"] for k in searched if f"param:{k}" in row}
-        key = tuple(params.get(k) for k in searched)
-        if len(params) == len(searched) and key not in done_hw:
-            study.enqueue_trial({k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()})
-            done_hw.add(key)
-            queued += 1
-    sampled = sum(1 for t in study.get_trials(deepcopy=False) if t.user_attrs.get("origin") == "sampled")
-    cons = tuple((c.metric, c.max) for c in cfg.constraints)
-    for n in range(queued + max(0, n_trials - sampled)):
-        trial = study.ask()
-        design = _dense_base(cfg, suggest_hardware(trial, cfg.space))
-        metrics = evaluate(design)
-        viol = [metrics.value(m) - bound for m, bound in cons]
-        trial.set_user_attr("origin", "front_hardware" if n < queued else "sampled")
-        trial.set_user_attr("design", design.to_dict())
-        trial.set_user_attr("feasible", all(v <= 0 for v in viol))
-        study.tell(trial, [metrics.latency_ms, metrics.energy_uj])
-    BatchSyncJournalFileBackend.sync_path(str(journal))
-    feasible = [
-        t
-        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if t.user_attrs.get("feasible") and t.values is not None and all(math.isfinite(v) for v in t.values)
-    ]
-    if not feasible:
-        return None
-    fastest = min(feasible, key=lambda t: (t.values[0], t.values[1]))
-    efficient = min(feasible, key=lambda t: (t.values[1], t.values[0]))
-    return (
-        Design.from_dict(fastest.user_attrs["design"]),
-        Design.from_dict(efficient.user_attrs["design"]),
-        len(study.trials),
-    )
+    return front if args.limit is None else spread(front, args.limit)
 
 
 # --------------------------------------------------------------------------- command
-def rows_frame(rows: list[ComparisonRow]) -> pd.DataFrame:
-    """The rows as ``compare.csv``'s table (:data:`dse.compare.CSV_COLUMNS`)."""
-    return pd.DataFrame([r.to_record() for r in rows], columns=list(CSV_COLUMNS))
-
-
 def run(args: argparse.Namespace) -> int:
     """``dse compare``: see the module docstring. User mistakes raise :class:`DSEError` (exit 2)."""
-    from dse.results import trials_frame
+    from dse.outputs import pareto_frame, trials_frame
     from dse.study import open_study, run_dir_exists
 
     if args.limit is not None and args.limit < 1:
@@ -193,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         raise DSEError(f"study {cfg.name!r} has no finished trials yet; run `dse run {args.study}` first")
     selected = _select(df, cfg, args)
     t0 = time.monotonic()
-    dense: tuple[Design, Design, int] | None = None
+    dense: DenseBest | None = None
     if args.dense_trials > 0:
         _say(args, f"dense hardware-only search ({args.dense_trials} trials + the compared designs' hardware) ...")
         dense = dense_search(cfg, selected, args.dense_trials, args.seed)
@@ -220,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_dashboard:
         from dse.report import write_dashboard
 
-        write_dashboard(cfg.run_dir / "dashboard.html", cfg, study, df=df)
+        write_dashboard(cfg.run_dir / "dashboard.html", cfg, study, df=df, front=pareto_frame(df, cfg))
     print(
         f"study {cfg.name!r} ({cfg.mode}): {len(selected)} design(s) compared; ratios are reference / subject "
         "(above 1: the subject is cheaper)"
@@ -252,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_html(cfg: StudyConfig, table: pd.DataFrame) -> Path:
-    from dse.report._compare import compare_info, write_compare_html
+    from dse.report import compare_info, write_compare_html
 
     path = cfg.run_dir / "compare.html"
     write_compare_html(path, compare_info(table), title=f"TNN-DSE compare: {cfg.name}")

@@ -1,0 +1,103 @@
+"""The metric catalog: one entry per metric a design reports, and everything derived from it.
+
+Every table header, CSV column, axis label, unit string, optuna metric name and the lists of
+objectives and constraints a study may name come from :data:`METRICS`. A metric's key carries
+its unit (``latency_ms``); :attr:`MetricSpec.unit` spells it for people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Direction = Literal["minimize", "maximize"]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """One scalar metric of :class:`dse.Metrics`.
+
+    Attributes:
+        key: the metric's name (the :class:`dse.Metrics` field, the CSV column, the optuna
+            metric name).
+        unit: its unit as shown to people (``ms``, ``uJ``, ``count``).
+        label: what it measures, without the unit (``latency per step``).
+        direction: the default direction when it is a study objective.
+        objective: whether a study may name it in ``objectives:``.
+        constraint: whether a study may bound it in ``constraints:`` (``metric <= value``).
+        column: whether ``trials.csv`` / ``pareto.csv`` carry it as a column.
+    """
+
+    key: str
+    unit: str
+    label: str
+    direction: Direction = "minimize"
+    objective: bool = False
+    constraint: bool = False
+    column: bool = True
+
+    @property
+    def axis_label(self) -> str:
+        """``label [unit]``: an axis title or a table header."""
+        return f"{self.label} [{self.unit}]"
+
+
+METRICS: dict[str, MetricSpec] = {
+    m.key: m
+    for m in (
+        MetricSpec("latency_ms", "ms", "latency per step", objective=True, constraint=True),
+        MetricSpec("latency_cycles", "cycles", "latency per step"),
+        MetricSpec("energy_uj", "uJ", "energy per step", objective=True, constraint=True),
+        MetricSpec("edp_uj_ms", "uJ*ms", "energy-delay product", objective=True),
+        MetricSpec("area_mm2", "mm2", "chip area", objective=True, constraint=True),
+        MetricSpec("power_mw", "mW", "average power", constraint=True),
+        MetricSpec("params", "count", "model parameters", objective=True),
+        MetricSpec("dense_params", "count", "dense model parameters"),
+        MetricSpec("compression", "x", "compression vs dense", "maximize", objective=True),
+        MetricSpec("onchip_kb", "kB", "on-chip SRAM", objective=True, constraint=True),
+        MetricSpec("macs", "count", "MACs per step"),
+        MetricSpec("mac_optimal_macs", "count", "MACs per step with MAC-optimal paths"),
+        MetricSpec("utilization", "fraction", "PE utilization"),
+        MetricSpec("dsp_count", "DSP slices", "FPGA DSP slices", objective=True, constraint=True),
+        MetricSpec("bram_blocks", "BRAM36 blocks", "FPGA block RAMs", objective=True, constraint=True),
+        MetricSpec("energy_pj", "pJ", "energy per step", column=False),
+    )
+}
+"""Every scalar metric, in table order."""
+
+OBJECTIVE_KEYS: tuple[str, ...] = tuple(k for k, m in METRICS.items() if m.objective)
+"""Metrics a study may optimize."""
+
+CONSTRAINT_KEYS: tuple[str, ...] = tuple(k for k, m in METRICS.items() if m.constraint)
+"""Metrics a study may bound (``constraints: {area_mm2: 2.0}``)."""
+
+COLUMN_KEYS: tuple[str, ...] = tuple(k for k, m in METRICS.items() if m.column)
+"""Metrics written as columns of ``trials.csv`` and ``pareto.csv``."""
+
+
+def unit(key: str) -> str:
+    """Unit of a metric (empty for an unknown key)."""
+    spec = METRICS.get(key)
+    return spec.unit if spec else ""
+
+
+def units() -> dict[str, str]:
+    """``metric -> unit`` for every metric (recorded on each trial for optuna-dashboard)."""
+    return {k: m.unit for k, m in METRICS.items()}
+
+
+def axis_label(key: str) -> str:
+    """Axis title of a metric (``latency per step [ms]``) or of a ``param:<name>`` column."""
+    spec = METRICS.get(key)
+    if spec is not None:
+        return spec.axis_label
+    name = key.removeprefix("param:")
+    if name == "rank" or name.startswith("rank@"):
+        return f"{name} [TT rank]"
+    return name
+
+
+def default_direction(key: str) -> Direction:
+    """The direction a metric is optimized in unless the study says otherwise."""
+    spec = METRICS.get(key)
+    return spec.direction if spec else "minimize"

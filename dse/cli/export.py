@@ -1,0 +1,49 @@
+"""``dse export STUDY.yaml``: export designs of a study (one trial or the front) to a target format."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from dse import DSEError
+from dse.cli._common import open_existing, study_args
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``dse export``."""
+    p = subparsers.add_parser("export", help="export designs of a study to a target format")
+    study_args(p)
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--trial", type=int, help="trial number")
+    g.add_argument("--pareto", action="store_true", help="every design on the Pareto front")
+    p.add_argument("--target", default="json", help="export target (default json)")
+    p.add_argument("-o", "--output", help="output folder (default: <run dir>/exports/<target>)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export one trial or every Pareto design; exit 2 when the target refuses every design."""
+    from dse.outputs import export_designs, pareto_frame, trials_frame
+
+    cfg, study = open_existing(args)
+    df = trials_frame(study)
+    if args.pareto:
+        numbers = [int(t) for t in pareto_frame(df, cfg)["trial"]] if not df.empty else []
+    else:
+        if args.trial is None:
+            raise DSEError("give --trial N or --pareto")
+        if df.empty or args.trial not in set(df["trial"]):
+            raise DSEError(f"trial {args.trial} is not a finished trial of study {cfg.name!r}")
+        numbers = [args.trial]
+    out_dir = Path(args.output or (cfg.run_dir / "exports" / args.target))
+    refused: dict[int, str] = {}
+    written = export_designs(study, numbers, args.target, out_dir, refused if args.pareto else None)
+    for p in written:
+        print(p)
+    for number, reason in refused.items():
+        print(f"refused: trial {number}: {reason}", file=sys.stderr)
+    if refused and not written:
+        raise DSEError(f"target {args.target!r} refused every design of the front ({len(refused)})")
+    return 0

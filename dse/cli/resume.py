@@ -1,0 +1,39 @@
+"""``dse resume STUDY.yaml``: continue a study until it holds ``n_trials`` completed trials (after a
+crash or ``kill -9``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from dse.cli._common import announce, exec_args, finish, load_for_exec, study_args
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``dse resume``."""
+    p = subparsers.add_parser("resume", help="continue a study until it holds n_trials completed trials")
+    study_args(p)
+    p.add_argument("--n-trials", type=int, help="the total budget (default: the study's n_trials)")
+    exec_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run until the study holds ``n_trials`` completed trials, then write the outputs."""
+    from dse.study import resume_study
+
+    cfg = load_for_exec(args)
+
+    def opened(study: Any, resuming: bool) -> None:
+        announce("Resuming", cfg, len(study.trials), args.storage or str(cfg.run_dir))
+
+    done = resume_study(
+        cfg,
+        storage=args.storage,
+        n_jobs=args.n_jobs,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        progress=not args.quiet,
+        on_open=opened,
+    )
+    return finish(done.study, cfg, done.summary)

@@ -1,0 +1,122 @@
+"""Baseline designs a tensorized design is compared with, and the dashboard's baseline table.
+
+* :func:`dense_workload` / :func:`dense_design`: the untensorized model on the same hardware;
+* :func:`mac_optimal_design`: the same design with MAC-optimal contraction paths;
+* :func:`baseline_info`: every front design against both, re-evaluated on its own hardware.
+
+Every ratio is :func:`ratio` (``reference / subject``, NaN when it is undefined).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from dse import Design, DSEError
+from dse.evaluate import evaluate
+from dse.workload import Workload
+
+_SHAPED_TO_PLAIN: dict[str, str] = {"ttm_embedding": "embedding", "ttm_conv": "conv"}
+_KEPT: frozenset[str] = frozenset({"dense", "conv", "embedding", "attention"})
+
+
+def ratio(a: float, b: float) -> float:
+    """``a / b``; NaN when ``b`` is not positive or either value is NaN."""
+    if math.isnan(a) or math.isnan(b) or not b > 0:
+        return math.nan
+    return a / b
+
+
+def dense_workload(workload: Workload) -> Workload:
+    """The untensorized model: every TT-like layer dense, ``ttm_embedding`` -> ``embedding``,
+    ``ttm_conv`` -> ``conv``; attention, dense, conv and embedding layers unchanged."""
+    wl = workload
+    for spec in workload.layers:
+        if spec.format in _KEPT:
+            continue
+        fmt = _SHAPED_TO_PLAIN.get(spec.format, "dense")
+        wl = wl.with_layer(replace(spec, format=fmt, in_shape=(), out_shape=(), ranks=()))
+    return wl
+
+
+def dense_design(design: Design) -> Design:
+    """The same hardware, mode and policies running the dense model (no path choices: 2 inputs)."""
+    return replace(design, workload=dense_workload(design.workload), path_choices=())
+
+
+def mac_optimal_design(design: Design) -> Design:
+    """The same design with every contraction path chosen for the fewest MACs."""
+    return replace(design, path_policy="mac_optimal")
+
+
+class BaselineInfo(NamedTuple):
+    """Front designs against baselines on their own hardware.
+
+    Ratios are baseline / design: above 1 means the design is faster (``speedup``) or spends
+    less energy (``energy_ratio``) than the baseline. Latencies in ms, energies in uJ.
+    """
+
+    trials: list[int]
+    params: list[float]
+    compression: list[float]
+    latency_ms: list[float]
+    energy_uj: list[float]
+    dense_latency_ms: list[float]
+    dense_energy_uj: list[float]
+    dense_speedup: list[float]
+    dense_energy_ratio: list[float]
+    macopt_latency_ms: list[float]
+    macopt_energy_uj: list[float]
+    macopt_speedup: list[float]
+    macopt_energy_ratio: list[float]
+    macs_over_macopt: list[float]
+    n_front: int
+
+
+def _baseline(design: Design) -> tuple[float, float]:
+    """Latency [ms] and energy [uJ] of a baseline design; NaN when it cannot be evaluated."""
+    try:
+        metrics = evaluate(design)
+    except DSEError:
+        return math.nan, math.nan
+    return metrics.latency_ms, metrics.energy_uj
+
+
+def spread(front: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """At most ``limit`` rows of ``front``, evenly spread along it (all of them when fewer)."""
+    if len(front) <= limit:
+        return front
+    return front.iloc[np.unique(np.linspace(0, len(front) - 1, limit).round().astype(int))]
+
+
+def baseline_info(front: pd.DataFrame, *, limit: int = 48) -> BaselineInfo:
+    """Re-evaluate each front design (at most ``limit``, evenly spread) as dense and MAC-optimal."""
+    n_front = len(front)
+    front = spread(front, limit)
+    cols: dict[str, list[float]] = {k: [] for k in BaselineInfo._fields if k not in ("trials", "n_front")}
+    trials: list[int] = []
+    for _, row in front.iterrows():
+        design = Design.from_dict(json.loads(row["design_json"]))
+        dense_lat, dense_eng = _baseline(dense_design(design))
+        macopt_lat, macopt_eng = _baseline(mac_optimal_design(design))
+        lat, eng = float(row["latency_ms"]), float(row["energy_uj"])
+        trials.append(int(row["trial"]))
+        cols["params"].append(float(row["params"]))
+        cols["compression"].append(float(row["compression"]))
+        cols["latency_ms"].append(lat)
+        cols["energy_uj"].append(eng)
+        cols["dense_latency_ms"].append(dense_lat)
+        cols["dense_energy_uj"].append(dense_eng)
+        cols["dense_speedup"].append(ratio(dense_lat, lat))
+        cols["dense_energy_ratio"].append(ratio(dense_eng, eng))
+        cols["macopt_latency_ms"].append(macopt_lat)
+        cols["macopt_energy_uj"].append(macopt_eng)
+        cols["macopt_speedup"].append(ratio(macopt_lat, lat))
+        cols["macopt_energy_ratio"].append(ratio(macopt_eng, eng))
+        cols["macs_over_macopt"].append(ratio(float(row["macs"]), float(row["mac_optimal_macs"])))
+    return BaselineInfo(trials=trials, n_front=n_front, **cols)

@@ -1,0 +1,45 @@
+"""Study, workload and search-space YAML -> frozen, validated configuration objects.
+
+* :mod:`~dse.config._params`: the parameter grammar of a space (fixed, choices, ranges);
+* :mod:`~dse.config._space`: a search space (``search_spaces/*.yaml``) -> :class:`SpaceConfig`;
+* :mod:`~dse.config._study`: a study file -> :class:`StudyConfig` (:func:`load_study_config`).
+
+Every mistake is one :class:`~dse.ConfigError` naming the file, the field and what was expected,
+raised before anything is written.
+"""
+
+from dse.config._params import Categorical, Fixed, FloatRange, IntRange, ParamSpec, param_values, parse_param
+from dse.config._space import HARDWARE_KEYS, SEARCHABLE_FORMATS, LayerSpace, SpaceConfig, parse_space
+from dse.config._study import (
+    EXHAUSTIVE_LIMIT,
+    MODES,
+    ConstraintSpec,
+    SamplerConfig,
+    StudyConfig,
+    load_study,
+    load_study_config,
+    parse_objectives,
+)
+
+__all__ = [
+    "EXHAUSTIVE_LIMIT",
+    "HARDWARE_KEYS",
+    "MODES",
+    "SEARCHABLE_FORMATS",
+    "Categorical",
+    "ConstraintSpec",
+    "Fixed",
+    "FloatRange",
+    "IntRange",
+    "LayerSpace",
+    "ParamSpec",
+    "SamplerConfig",
+    "SpaceConfig",
+    "StudyConfig",
+    "load_study",
+    "load_study_config",
+    "param_values",
+    "parse_objectives",
+    "parse_param",
+    "parse_space",
+]

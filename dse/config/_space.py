@@ -1,0 +1,232 @@
+"""Search-space YAML (``search_spaces/*.yaml``) -> a validated :class:`SpaceConfig`.
+
+A space names the hardware parameters, how each tensorizable layer's configuration is searched
+and the path / mapping policies. Names (engines, tech profiles, path policies and optimizers)
+are checked against their registries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, fields
+from typing import Any
+
+from analytical_models import DATAFLOWS, MEMORY_TIMINGS, OBJECTIVES, Hardware, engine_names, tech_names
+from dse import ConfigError
+from dse._yaml import as_int, as_mapping, as_str, check_keys, join
+from dse.config._params import FloatRange, ParamSpec, param_values, parse_param
+from dse.contraction import PATH_OPTIMIZERS
+from dse.evaluate import PATH_POLICIES
+from dse.workload import Workload, balanced_factorizations
+
+HARDWARE_KEYS: tuple[str, ...] = (
+    "engine",
+    "pe_rows",
+    "pe_cols",
+    "ifmap_sram_kb",
+    "filter_sram_kb",
+    "ofmap_sram_kb",
+    "dram_bw_bytes_per_cycle",
+    "freq_mhz",
+    "bits",
+    "tech",
+    "dataflow",
+    "memory_timing",
+)
+"""Hardware keys of a space, in the order they are suggested."""
+SEARCHABLE_FORMATS: tuple[str, ...] = ("ttm", "dense")
+"""Layer formats whose configuration (TT-matrix or dense, depth, shapes, rank) a space searches."""
+_LAYER_SPACE_KEYS = ("format", "d", "shape_top_k", "rank")
+
+
+@dataclass(frozen=True, slots=True)
+class LayerSpace:
+    """How one tensorizable layer's configuration is searched.
+
+    Attributes:
+        layer: layer name in the workload.
+        format: layer format (``ttm`` or ``dense``), fixed or searched.
+        d: tensorization depth (number of cores), fixed or searched.
+        shape_top_k: keep the k most balanced factorizations of each feature size.
+        rank: the internal TT rank (tied across cores).
+        in_shapes: candidate input factorizations per depth d.
+        out_shapes: candidate output factorizations per depth d.
+    """
+
+    layer: str
+    format: ParamSpec
+    d: ParamSpec
+    shape_top_k: int
+    rank: ParamSpec
+    in_shapes: tuple[tuple[int, tuple[tuple[int, ...], ...]], ...]
+    out_shapes: tuple[tuple[int, tuple[tuple[int, ...], ...]], ...]
+
+    def shapes_for(self, d: int) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
+        """(input, output) shape candidates at depth ``d``."""
+        return dict(self.in_shapes)[d], dict(self.out_shapes)[d]
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceConfig:
+    """A declarative search space (``search_spaces/*.yaml``), validated."""
+
+    source: str
+    hardware: tuple[tuple[str, ParamSpec], ...]
+    layers: tuple[LayerSpace, ...]
+    path_policy: str
+    path_optimizer: str
+    mapping_objective: str
+    tie_ranks: bool = False
+
+    @property
+    def hardware_dict(self) -> dict[str, ParamSpec]:
+        """Hardware parameters by name."""
+        return dict(self.hardware)
+
+
+_HW_KIND = {
+    "engine": "str",
+    "pe_rows": "int",
+    "pe_cols": "int",
+    "ifmap_sram_kb": "float",
+    "filter_sram_kb": "float",
+    "ofmap_sram_kb": "float",
+    "dram_bw_bytes_per_cycle": "float",
+    "freq_mhz": "float",
+    "bits": "int",
+    "tech": "str",
+    "dataflow": "str",
+    "memory_timing": "str",
+}
+_HW_FIELD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Hardware) if f.default is not MISSING}
+_HW_DEFAULTS: dict[str, Any] = {
+    **{k: v for k, v in _HW_FIELD_DEFAULTS.items() if k in HARDWARE_KEYS},
+    "dataflow": _HW_FIELD_DEFAULTS["dataflows"][0],
+}
+"""Values of hardware keys a space may leave out: the :class:`analytical_models.Hardware` defaults."""
+
+_HW_CHOICES: dict[str, tuple[str, ...]] = {}
+
+
+def _hw_choices() -> dict[str, tuple[str, ...]]:
+    if not _HW_CHOICES:
+        _HW_CHOICES.update(
+            engine=engine_names(), tech=tech_names(), dataflow=(*DATAFLOWS, "any"), memory_timing=MEMORY_TIMINGS
+        )
+    return _HW_CHOICES
+
+
+def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> SpaceConfig:
+    """A search-space mapping -> :class:`SpaceConfig` for ``workload``."""
+    check_keys(data, ("name", "description", "hardware", "model", "policy"), source, "")
+    hw_raw = as_mapping(data.get("hardware", {}), source, "hardware")
+    check_keys(hw_raw, HARDWARE_KEYS, source, "hardware")
+    hardware: list[tuple[str, ParamSpec]] = []
+    for key in HARDWARE_KEYS:
+        fld = join("hardware", key)
+        if key not in hw_raw and key not in _HW_DEFAULTS:
+            raise ConfigError(source, fld, "a value or {choices: [...]} (required)")
+        spec = parse_param(hw_raw.get(key, _HW_DEFAULTS.get(key)), source, fld, kind=_HW_KIND[key])
+        allowed = _hw_choices().get(key)
+        if allowed is not None:
+            for v in param_values(spec):
+                if v not in allowed:
+                    raise ConfigError(source, fld, f"values from {list(allowed)}, got {v!r}")
+        hardware.append((key, spec))
+
+    model = as_mapping(data.get("model", {}), source, "model")
+    check_keys(model, ("default", "layers", "tie_ranks"), source, "model")
+    tie_ranks = model.get("tie_ranks", False)
+    if not isinstance(tie_ranks, bool):
+        raise ConfigError(source, "model.tie_ranks", f"true or false, got {tie_ranks!r}")
+    default = as_mapping(model.get("default", {}), source, "model.default")
+    check_keys(default, _LAYER_SPACE_KEYS, source, "model.default")
+    overrides = as_mapping(model.get("layers", {}) or {}, source, "model.layers")
+    names = [s.name for s in workload.layers]
+    for name in overrides:
+        if name not in names:
+            raise ConfigError(source, join("model.layers", name), f"a layer of the workload {names}")
+    layers: list[LayerSpace] = []
+    for layer_spec in workload.layers:
+        over = as_mapping(overrides.get(layer_spec.name, {}) or {}, source, join("model.layers", layer_spec.name))
+        check_keys(over, _LAYER_SPACE_KEYS, source, join("model.layers", layer_spec.name))
+        if layer_spec.format not in SEARCHABLE_FORMATS:
+            if over:
+                raise ConfigError(
+                    source,
+                    join("model.layers", layer_spec.name),
+                    f"a layer whose format is one of {list(SEARCHABLE_FORMATS)} (this one is {layer_spec.format})",
+                )
+            continue  # attention, embeddings, convolutions keep the workload's configuration
+        if layer_spec.format == "dense" and not over:
+            continue  # dense layers of the workload stay dense unless a layer override says so
+        merged = {**default, **over}
+        fld = join("model.layers", layer_spec.name) if over else "model.default"
+        layers.append(
+            _layer_space(layer_spec.name, layer_spec.in_features, layer_spec.out_features, merged, source, fld)
+        )
+
+    if tie_ranks:
+        specs = {repr(ls.rank) for ls in layers if "ttm" in param_values(ls.format)}
+        if len(specs) > 1:
+            raise ConfigError(source, "model.tie_ranks", "the same rank range for every layer when ranks are tied")
+    policy = as_mapping(data.get("policy", {}) or {}, source, "policy")
+    check_keys(policy, ("path", "path_optimizer", "mapping_objective"), source, "policy")
+    cfg = SpaceConfig(
+        source=source,
+        hardware=tuple(hardware),
+        layers=tuple(layers),
+        path_policy=as_str(policy.get("path", "hardware_aware"), source, "policy.path", choices=PATH_POLICIES.names()),
+        path_optimizer=as_str(
+            policy.get("path_optimizer", "dp"),
+            source,
+            "policy.path_optimizer",
+            choices=PATH_OPTIMIZERS.names(),
+        ),
+        tie_ranks=tie_ranks,
+        mapping_objective=as_str(
+            policy.get("mapping_objective", "latency"),
+            source,
+            "policy.mapping_objective",
+            choices=OBJECTIVES,
+        ),
+    )
+    return cfg
+
+
+def _layer_space(name: str, in_f: int, out_f: int, data: Mapping[str, Any], source: str, fld: str) -> LayerSpace:
+    fmt = parse_param(data.get("format", "ttm"), source, join(fld, "format"), kind="str")
+    for v in param_values(fmt):
+        if v not in ("ttm", "dense"):
+            raise ConfigError(source, join(fld, "format"), f"ttm or dense, got {v!r}")
+    d = parse_param(data.get("d", 3), source, join(fld, "d"), kind="int")
+    if isinstance(d, FloatRange):  # pragma: no cover - kind=int never yields it
+        raise ConfigError(source, join(fld, "d"), "integers")
+    top_k = as_int(data.get("shape_top_k", 4), source, join(fld, "shape_top_k"), minimum=1)
+    rank = parse_param(data.get("rank", 8), source, join(fld, "rank"), kind="int")
+    in_shapes: list[tuple[int, tuple[tuple[int, ...], ...]]] = []
+    out_shapes: list[tuple[int, tuple[tuple[int, ...], ...]]] = []
+    if "ttm" in param_values(fmt):
+        for dv in param_values(d):
+            if dv < 2:
+                raise ConfigError(source, join(fld, "d"), f"depths >= 2, got {dv}")
+            ins = tuple(balanced_factorizations(in_f, dv, top_k))
+            outs = tuple(balanced_factorizations(out_f, dv, top_k))
+            if not ins or not outs:
+                bad = in_f if not ins else out_f
+                raise ConfigError(
+                    source,
+                    join(fld, "d"),
+                    f"a depth at which layer {name!r} can be factorized; {bad} has no {dv} factors >= 2",
+                )
+            in_shapes.append((dv, ins))
+            out_shapes.append((dv, outs))
+    return LayerSpace(
+        layer=name,
+        format=fmt,
+        d=d,
+        shape_top_k=top_k,
+        rank=rank,
+        in_shapes=tuple(in_shapes),
+        out_shapes=tuple(out_shapes),
+    )

@@ -1,0 +1,69 @@
+"""Create or resume studies and spend their budgets.
+
+* :mod:`~dse.study._storage`: the run folder's journal (or a database URL), opening a study;
+* :mod:`~dse.study._journal`: the journal file backend synced once per batch;
+* :mod:`~dse.study._workers`: worker identity and recovery of the trials of dead workers;
+* :mod:`~dse.study._evaluator`: evaluating designs inline, in processes or on Dask;
+* :mod:`~dse.study._run`: batched ask-and-tell until a count or a shared budget is reached;
+* :mod:`~dse.study._enumerate`: exhaustive enumeration of a small space.
+"""
+
+from dse.study._api import StudyRun, resume_study, run_study
+from dse.study._enumerate import enumerate_space, run_exhaustive
+from dse.study._evaluator import (
+    BACKENDS,
+    UNITS,
+    Evaluator,
+    Outcome,
+    check_backend,
+    evaluate_for_trial,
+    total_violation,
+)
+from dse.study._journal import BatchSyncJournalFileBackend
+from dse.study._run import RunSummary, complete_trials, run_trials
+from dse.study._storage import (
+    FINGERPRINT_ATTR,
+    JOURNAL_FILE,
+    claim_study,
+    make_sampler,
+    open_journal,
+    open_study,
+    quiet_optuna,
+    run_dir_exists,
+    storage_url_or_default,
+    sync_journal,
+)
+from dse.study._workers import STALE_UNOWNED_S, WORKER_ATTR, recover_stale_trials, worker_id
+
+__all__ = [
+    "BACKENDS",
+    "FINGERPRINT_ATTR",
+    "JOURNAL_FILE",
+    "STALE_UNOWNED_S",
+    "UNITS",
+    "WORKER_ATTR",
+    "BatchSyncJournalFileBackend",
+    "Evaluator",
+    "Outcome",
+    "RunSummary",
+    "StudyRun",
+    "check_backend",
+    "claim_study",
+    "complete_trials",
+    "enumerate_space",
+    "evaluate_for_trial",
+    "make_sampler",
+    "open_journal",
+    "open_study",
+    "quiet_optuna",
+    "recover_stale_trials",
+    "resume_study",
+    "run_dir_exists",
+    "run_exhaustive",
+    "run_study",
+    "run_trials",
+    "storage_url_or_default",
+    "sync_journal",
+    "total_violation",
+    "worker_id",
+]

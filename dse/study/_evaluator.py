@@ -1,0 +1,132 @@
+"""Evaluation of sampled designs: in-process, in joblib processes or on a Dask cluster."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dse import Design, DSEError, Metrics
+from dse._catalog import units
+from dse.evaluate import EvaluationError, evaluate
+
+BACKENDS: tuple[str, ...] = ("loky", "dask")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Result of evaluating one sampled design in a worker."""
+
+    values: tuple[float, ...] | None
+    attrs: dict[str, Any]
+    reason: str = ""
+
+
+UNITS: dict[str, str] = units()
+"""Unit of every scalar metric (recorded on each trial for optuna-dashboard)."""
+
+
+def total_violation(violations: Sequence[float]) -> float:
+    """Sum of the positive constraint values (0 for a feasible design): optuna's and the Pareto
+    filter's measure of how infeasible a design is."""
+    return float(sum(max(0.0, v) for v in violations))
+
+
+def evaluate_for_trial(
+    design: Design, objectives: tuple[str, ...], constraints: tuple[tuple[str, float], ...]
+) -> Outcome:
+    """Evaluate one design into objective values and trial attributes (runs in workers).
+
+    A design that breaks a constraint is a normal, completed trial with positive constraint
+    values and an ``infeasible_reason``; a design that cannot be evaluated at all comes back
+    with ``values=None`` and the reason.
+    """
+    try:
+        metrics: Metrics = evaluate(design)
+    except (EvaluationError, DSEError, ValueError) as exc:
+        return Outcome(None, {}, reason=str(exc))
+    values = tuple(metrics.value(o) for o in objectives)
+    if not all(math.isfinite(v) for v in values):
+        return Outcome(None, {}, reason=f"non-finite objective values {values}")
+    viol = [metrics.value(m) - bound for m, bound in constraints]
+    broken = [
+        f"{m} {metrics.value(m):.4g} > {bound:.4g} {UNITS.get(m, '')}".rstrip()
+        for (m, bound), v in zip(constraints, viol, strict=True)
+        if v > 0
+    ]
+    attrs: dict[str, Any] = {
+        "metrics": metrics.scalars(),
+        "design": design.to_dict(),
+        "constraints": viol,
+        "feasible": not broken,
+        "cycle_breakdown": metrics.total.cycle_breakdown(),
+        "energy_breakdown_pj": metrics.total.energy_breakdown_pj(),
+        "paths": metrics.paths(),
+        "units": UNITS,
+    }
+    if broken:
+        attrs["infeasible_reason"] = "; ".join(broken)
+    return Outcome(values, attrs)
+
+
+def check_backend(backend: str, scheduler: str | None) -> None:
+    """Raise :class:`DSEError` when the evaluation backend's options are incomplete."""
+    if backend not in BACKENDS:
+        raise DSEError(f"unknown backend {backend!r}; expected one of {list(BACKENDS)}")
+    if backend == "dask" and not scheduler:
+        raise DSEError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+
+
+class Evaluator:
+    """Evaluates a batch of designs in-process, in joblib processes or on a Dask cluster."""
+
+    def __init__(self, n_jobs: int, backend: str, scheduler: str | None, seen_limit: int = 50_000) -> None:
+        check_backend(backend, scheduler)
+        self.kind = "inline"
+        self.pool: Any = None
+        self.seen: dict[tuple[Design, tuple[str, ...], tuple[tuple[str, float], ...]], Outcome] = {}
+        self.seen_limit = seen_limit
+        self.hits = 0
+        if backend == "dask":
+            try:
+                from dask.distributed import Client
+            except ImportError as exc:  # pragma: no cover - dask is a dependency
+                raise DSEError(f"the dask backend needs dask.distributed ({exc})") from None
+            try:
+                self.pool = Client(scheduler, timeout=30)  # type: ignore[no-untyped-call]
+            except OSError as exc:
+                raise DSEError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+            self.kind = "dask"
+        elif n_jobs > 1:
+            from joblib import Parallel
+
+            self.pool = Parallel(n_jobs=n_jobs, backend="loky")
+            self.kind = "loky"
+
+    def __call__(
+        self, designs: list[Design], objectives: tuple[str, ...], cons: tuple[tuple[str, float], ...]
+    ) -> list[Outcome]:
+        """Outcomes of ``designs``, in order. A design seen before (samplers of discrete spaces
+        propose exact repeats) is answered from this process's cache and not dispatched."""
+        todo = list(dict.fromkeys(d for d in designs if (d, objectives, cons) not in self.seen))
+        if self.kind == "inline":
+            fresh = [evaluate_for_trial(d, objectives, cons) for d in todo]
+        elif self.kind == "loky":
+            from joblib import delayed
+
+            fresh = list(self.pool(delayed(evaluate_for_trial)(d, objectives, cons) for d in todo))
+        else:
+            futures = self.pool.map(evaluate_for_trial, todo, objectives=objectives, constraints=cons, pure=False)
+            fresh = list(self.pool.gather(futures))
+        for d, out in zip(todo, fresh, strict=True):
+            self.seen[(d, objectives, cons)] = out
+        self.hits += len(designs) - len(todo)
+        outcomes = [self.seen[(d, objectives, cons)] for d in designs]
+        while len(self.seen) > self.seen_limit:  # oldest first, after this batch is answered
+            self.seen.pop(next(iter(self.seen)))
+        return outcomes
+
+    def close(self) -> None:
+        if self.kind == "dask":
+            self.pool.close()

@@ -1,0 +1,157 @@
+"""Batched ask-and-tell: run trials until a count or a shared budget is reached.
+
+Two ways to spend a budget:
+
+* :func:`run_trials` with ``n_trials``: run that many more trials (``dse run``);
+* :func:`run_trials` with ``until_total``: run until the study holds that many completed trials,
+  counting the trials other workers are running (``dse resume`` and ``dse worker``, which may
+  run in many processes on one or many machines against one storage).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, cast
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from dse._samplers import POPULATION_SAMPLERS
+from dse.config import StudyConfig
+from dse.space import suggest
+from dse.study._evaluator import Evaluator
+from dse.study._storage import sync_journal
+from dse.study._workers import WORKER_ATTR, recover_stale_trials, worker_id
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What one run / resume / worker invocation did."""
+
+    finished_before: int
+    completed: int
+    failed: int
+    elapsed_s: float
+    interrupted: bool = False
+    recovered: tuple[int, ...] = ()
+
+
+class _Progress:
+    """A tqdm bar when wanted, silent otherwise."""
+
+    def __init__(self, total: int, enabled: bool, desc: str) -> None:
+        self.bar: Any = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="trial", desc=desc, mininterval=0.5, dynamic_ncols=True)
+
+    def update(self, n: int, postfix: str) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+            self.bar.set_postfix_str(postfix, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _count(study: optuna.Study, *states: TrialState) -> int:
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def run_trials(
+    study: optuna.Study,
+    cfg: StudyConfig,
+    *,
+    n_trials: int | None = None,
+    until_total: int | None = None,
+    timeout_s: float | None = None,
+    n_jobs: int = 1,
+    backend: str = "loky",
+    scheduler: str | None = None,
+    progress: bool = True,
+    batch_size: int | None = None,
+) -> RunSummary:
+    """Ask, evaluate and tell trials in batches (one batch per NSGA-II generation by default).
+
+    Args:
+        study: the study (from :func:`open_study`).
+        cfg: its configuration.
+        n_trials: run this many more trials.
+        until_total: instead, run until the study holds this many completed trials, counting
+            trials that other workers are running now (cooperative budget).
+        timeout_s: stop starting new batches after this many seconds.
+        n_jobs: evaluation processes (joblib ``loky``) when ``backend`` is ``loky``.
+        backend: ``loky`` (local processes) or ``dask`` (a Dask cluster at ``scheduler``).
+        scheduler: Dask scheduler address.
+        progress: show a progress bar.
+        batch_size: trials asked per batch (default: the NSGA population, else 4 x n_jobs).
+
+    A design that cannot be evaluated is recorded as a failed trial with its reason in the
+    ``fail_reason`` user attribute; the study goes on. Ctrl-C fails the batch in flight and
+    returns with ``interrupted=True``; completed trials are kept.
+    """
+    if (n_trials is None) == (until_total is None):
+        raise ValueError("give exactly one of n_trials and until_total")
+    before = _count(study, TrialState.COMPLETE)
+    recovered = tuple(recover_stale_trials(study))
+    if batch_size is None:
+        batch_size = cfg.sampler.population_size if cfg.sampler.name in POPULATION_SAMPLERS else 4 * max(1, n_jobs)
+    cons = tuple((c.metric, c.max) for c in cfg.constraints)
+    start = time.monotonic()
+    done = failed = 0
+    goal = n_trials if n_trials is not None else max(0, cast(int, until_total) - before)
+    evaluator = Evaluator(n_jobs, backend, scheduler)
+    bar = _Progress(goal, progress, cfg.name)
+    me = worker_id()
+    pending: list[optuna.Trial] = []
+    interrupted = False
+    try:
+        while True:
+            if timeout_s is not None and time.monotonic() - start > timeout_s:
+                break
+            if n_trials is not None:
+                size = min(batch_size, n_trials - done - failed)
+            else:
+                in_flight = _count(study, TrialState.COMPLETE, TrialState.RUNNING)
+                size = min(batch_size, cast(int, until_total) - in_flight)
+            if size <= 0:
+                break
+            pending = []
+            for _ in range(size):
+                trial = study.ask()
+                trial.set_user_attr(WORKER_ATTR, me)
+                pending.append(trial)
+            designs = [suggest(t, cfg) for t in pending]
+            outcomes = evaluator(designs, cfg.objectives, cons)
+            for trial, out in zip(pending, outcomes, strict=True):
+                if out.values is None:
+                    trial.set_user_attr("fail_reason", out.reason)
+                    study.tell(trial, state=TrialState.FAIL)
+                    failed += 1
+                else:
+                    for key, value in out.attrs.items():
+                        trial.set_user_attr(key, value)
+                    for (metric, _), value in zip(cons, out.attrs["constraints"], strict=True):
+                        trial.set_constraint(metric, value)
+                    study.tell(trial, list(out.values))
+                    done += 1
+            pending = []
+            sync_journal(cfg)
+            bar.update(size, f"done={before + done} failed={failed}")
+    except KeyboardInterrupt:
+        interrupted = True
+        for trial in pending:
+            trial.set_user_attr("fail_reason", "interrupted")
+            study.tell(trial, state=TrialState.FAIL)
+    finally:
+        bar.close()
+        evaluator.close()
+    return RunSummary(before, done, failed, time.monotonic() - start, interrupted, recovered)
+
+
+def complete_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Finished trials that carry metrics."""
+    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if "metrics" in t.user_attrs]

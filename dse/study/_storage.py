@@ -1,0 +1,116 @@
+"""Where a study lives: the run folder's journal file (default) or a database URL.
+
+Opening a study checks that the run folder holds the same study (its fingerprint), so a changed
+study file never mixes with an old run.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Literal, cast
+
+import optuna
+from optuna.storages import JournalStorage
+
+from dse import ConfigError, DSEError
+from dse._samplers import make_sampler as make_sampler_from
+from dse.config import StudyConfig
+from dse.study._journal import BatchSyncJournalFileBackend
+
+JOURNAL_FILE = "study.journal"
+FINGERPRINT_ATTR = "tnn_dse_fingerprint"
+
+
+def quiet_optuna() -> None:
+    """Keep optuna's per-trial INFO lines off the terminal (called when a study is opened)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def storage_url_or_default(cfg: StudyConfig, storage: str | None) -> str | optuna.storages.BaseStorage:
+    """The storage of a study: a URL given by the user, or the journal file in the run folder."""
+    if storage:
+        if storage.startswith("sqlite:///"):
+            Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return storage
+    return open_journal(cfg.run_dir / JOURNAL_FILE)
+
+
+def sync_journal(cfg: StudyConfig) -> None:
+    """fsync the run folder's journal file, if the study uses it."""
+    path = cfg.run_dir / JOURNAL_FILE
+    if path.is_file():
+        BatchSyncJournalFileBackend.sync_path(str(path))
+
+
+def make_sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
+    """The optuna sampler the study names (NSGA-II by default; see :data:`dse.SAMPLERS`)."""
+    return make_sampler_from(cfg.sampler)
+
+
+def open_study(cfg: StudyConfig, storage: str | None = None, *, create: bool = True) -> optuna.Study:
+    """Create the study or load it (resume). Refuses a run folder that holds a different study."""
+    quiet_optuna()
+    url = storage_url_or_default(cfg, storage)
+    directions = cast("list[Literal['minimize', 'maximize']]", cfg.directions)
+    attempts = 6 if storage else 1
+    for attempt in range(attempts):
+        try:
+            if create:
+                study = optuna.create_study(
+                    storage=url,
+                    sampler=make_sampler(cfg),
+                    study_name=cfg.name,
+                    directions=directions,
+                    load_if_exists=True,
+                )
+            else:
+                study = optuna.load_study(study_name=cfg.name, storage=url, sampler=make_sampler(cfg))
+            break
+        except KeyError:
+            raise ConfigError(cfg.source, "name", f"an existing study; none called {cfg.name!r} has run yet") from None
+        except (ImportError, ModuleNotFoundError) as exc:
+            raise DSEError(f"storage {storage!r} needs a database driver that is not installed ({exc})") from None
+        except Exception as exc:  # database errors: bad URL, server down, a concurrent schema creation
+            if not (storage and type(exc).__module__.startswith(("sqlalchemy", "psycopg"))):
+                raise
+            if attempt == attempts - 1:
+                raise DSEError(f"cannot open storage {storage!r}: {str(exc).splitlines()[0]}") from None
+            time.sleep(0.2 * 2**attempt)  # several workers creating the schema at once: retry
+    claim_study(
+        study,
+        cfg.fingerprint(),
+        create=create,
+        source=cfg.source,
+        mismatch=f"the same objectives, workload and space as the study stored in {storage or cfg.run_dir} "
+        "(they changed); give the study a new name or delete that folder",
+    )
+    if create and "objectives" not in study.user_attrs:
+        study.set_user_attr("objectives", list(cfg.objectives))
+    if [d.name.lower() for d in study.directions] != cfg.directions:
+        raise ConfigError(cfg.source, "objectives", f"the objectives stored in {storage or cfg.run_dir}")
+    return study
+
+
+def claim_study(study: optuna.Study, fingerprint: str, *, create: bool, source: str, mismatch: str) -> None:
+    """Record ``fingerprint`` on a new study, or check that a stored study carries it.
+
+    Raises:
+        ConfigError: (``source``, ``mismatch``) when the stored study has another fingerprint.
+    """
+    have = study.user_attrs.get(FINGERPRINT_ATTR)
+    if have is None and create:
+        study.set_user_attr(FINGERPRINT_ATTR, fingerprint)
+    elif have is not None and have != fingerprint:
+        raise ConfigError(source, "(study)", mismatch)
+
+
+def open_journal(path: Path) -> optuna.storages.BaseStorage:
+    """Journal storage on ``path`` (created with its folder), synced once per batch."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(BatchSyncJournalFileBackend(str(path)))
+
+
+def run_dir_exists(cfg: StudyConfig) -> bool:
+    """Whether the run folder already holds a journal."""
+    return Path(cfg.run_dir / JOURNAL_FILE).is_file()
