@@ -108,7 +108,8 @@ demand row (fewer sets: all of them, ending at cycle -1); that is the prefetch s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -441,18 +442,56 @@ def ofmap_production(m: int, n: int, k: int, rows: int, cols: int, dataflow: str
 
 @dataclass
 class _Ofmap:
-    """State of SCALE-Sim's ofmap SRAM (words stored and freed, the running drain)."""
+    """State of SCALE-Sim's ofmap SRAM: words stored, the lines waiting to drain, the drain.
+
+    Words fill lines of ``words_per_line``; starting a drain also closes the partly filled
+    line. A drain takes the oldest ``ceil(D / words_per_line)`` lines and counts them as full
+    except for the empty slots of its last line, and it frees what it counts (so an earlier
+    partial line drained in the middle of a chunk counts, and frees, its empty slots too).
+    """
 
     production: Production
     sram_words: int
     words_per_line: int
     freed: int = 0
+    """Words counted as drained (DRAM writes), empty slots of inner partial lines included."""
     drain_end: int = -1
     drains: int = 0
+    closed: int = 0
+    """Words stored into lines that were closed (queued for draining)."""
+    queue: deque[list[int]] = field(default_factory=deque)
+    """Closed lines not drained yet, as ``[full lines, words of the final partial line]``."""
 
     @property
     def drain_half(self) -> int:
         return self.sram_words // 2
+
+    def close_lines(self, stored: int) -> None:
+        """Queue the lines of the words stored since the last close (the last one partial)."""
+        full, part = divmod(stored - self.closed, self.words_per_line)
+        if full or part:
+            self.queue.append([full, part])
+        self.closed = stored
+
+    def drain(self, max_lines: int) -> tuple[int, int]:
+        """Drain up to ``max_lines`` queued lines: ``(lines, words counted)``."""
+        lines = 0
+        last_valid = self.words_per_line
+        while lines < max_lines and self.queue:
+            seg = self.queue[0]
+            take = min(seg[0], max_lines - lines)
+            seg[0] -= take
+            lines += take
+            if take:
+                last_valid = self.words_per_line
+            if lines < max_lines and seg[0] == 0:
+                self.queue.popleft()
+                if seg[1]:
+                    lines += 1
+                    last_valid = seg[1]
+        counted = lines * self.words_per_line - (self.words_per_line - last_valid) if lines else 0
+        self.freed += counted
+        return lines, counted
 
     def next_row(self, after: int, stall: int) -> int | None:
         """First row after ``after`` that stalls on, or starts, a drain (stall constant)."""
@@ -485,13 +524,25 @@ class _Ofmap:
             trig = max(word + 1, self.freed + self.drain_half + 1)
             if trig > last:
                 break
-            held = trig - self.freed
-            lines = min(drain_lines, _cdiv(held, self.words_per_line))
-            self.freed += min(held, lines * self.words_per_line)
+            self.close_lines(trig)
+            lines, _ = self.drain(drain_lines)
             self.drain_end = cycle + lines - 1
             self.drains += 1
             word = trig
         return cycle
+
+    def finish(self, last_cycle: int) -> int:
+        """Drain everything left after the last row (from ``last_cycle`` on, one line per
+        cycle, beside a drain still running); returns the cycle of the last DRAM write."""
+        self.close_lines(self.production.total)
+        stop = self.drain_end
+        cycle = last_cycle
+        drain_lines = _cdiv(self.drain_half, self.words_per_line)
+        while self.queue:
+            lines, _ = self.drain(drain_lines)
+            stop = cycle + lines - 1
+            cycle = stop + 1
+        return max(stop, self.drain_end)
 
 
 # --------------------------------------------------------------------------- the report
@@ -574,8 +625,8 @@ def scalesim_report(
         reads = (srams_r[0].dram_words, srams_r[1].dram_words)
         prefetch = max(s.initial_lines for s in srams_r)
     stall, last_cycle = _timeline(fo, srams_r, ofmap)
-    held = ofmap.production.total - ofmap.freed
-    stop = max(ofmap.drain_end, last_cycle + _cdiv(held, ofmap.words_per_line) - 1) if held > 0 else ofmap.drain_end
+    drains = ofmap.drains
+    stop = ofmap.finish(last_cycle)
     return ScalesimReport(
         dataflow=dataflow,
         interface=interface,
@@ -586,12 +637,12 @@ def scalesim_report(
         stall_cycles=stall,
         dram_ifmap_reads=reads[0],
         dram_filter_reads=reads[1],
-        dram_ofmap_writes=ofmap.production.total,
+        dram_ofmap_writes=ofmap.freed,
         dram_read_start_cycle=-prefetch,
         dram_ofmap_stop_cycle=stop,
         ifmap_slides=srams_r[0].slides if srams_r else 0,
         filter_slides=srams_r[1].slides if srams_r else 0,
-        ofmap_drains=ofmap.drains,
+        ofmap_drains=drains,
     )
 
 
