@@ -9,9 +9,11 @@ quantities SCALE-Sim reports. Everything below was read from the scalesim 3.0.0 
 ``memory/read_buffer_estimate_bw.py``, ``memory/write_buffer.py``,
 ``memory/double_buffered_scratchpad_mem.py``, ``single_layer_sim.py``) and is checked against
 real runs in ``tests/validation/test_scalesim_mapping.py``. No SCALE-Sim code is used here:
-its behaviour is restated as formulas over folds, 100-way SRAM "sets" and DRAM chunks, so the
-cost is ``O(operand elements)`` numpy work plus a Python loop over SRAM-set changes and DRAM
-chunks (not over cycles or elements).
+its behaviour is restated as formulas over folds, SRAM "sets" (a hundredth of a buffer) and
+DRAM chunks (half a buffer): numpy work per demand row of one fold, plus a recurrence over the
+SRAM-set changes of the demand and over DRAM chunks, never over cycles or elements (a few
+milliseconds where SCALE-Sim takes minutes; the set changes grow with the words the array
+demands divided by a hundredth of a buffer).
 
 **Topology.** A GEMM row ``name, M, N, K`` is SCALE-Sim's convolution with an ``M x K`` ifmap
 operand matrix, a ``K x N`` filter matrix and an ``M x N`` ofmap: ``C = A B`` with A = ifmap,
@@ -78,16 +80,19 @@ SCALE-Sim's accounting). A row with slides ``j+1 .. j+k`` at cycle ``t`` is serv
 ``x = t + 1`` updated per slide as ``x <- e + max(0, e - x)`` (SCALE-Sim counts a positive
 wait twice and a negative one pulls ``x`` back to ``e``); its stall is ``x - t - 1``.
 
-**Ofmap SRAM.** ``D = floor(Z/2)`` words is the drain half, lines are ``bw`` words and a drain
-takes ``n_d = ceil(D/bw)`` lines at one line per cycle. Words are stored in row order; a word
-stored at cycle ``c`` when no drain is running (``c >= drain_end``) and more than ``D`` words
-are held starts a drain of ``min(n_d, ceil(held/bw))`` lines, ending at
-``c + lines - 1``, whose words are freed at once; a word stored while a drain runs and the
-buffer holds ``Z`` words waits for the drain's end (an ofmap stall of the row). After the last
-row (cycle ``T_last``) the rest drains at one line per cycle from ``T_last`` on, beside any
-drain still running: ``ofmap_stop = max(drain_end, T_last + ceil(held/bw) - 1)``. Every
-threshold crossing is located with the closed-form cumulative word count of the folds, so the
-loop runs over DRAM chunks, not words.
+**Ofmap SRAM.** ``D = floor(Z/2)`` words is the drain half. Words fill lines of ``bw``
+words; a drain takes the oldest ``min(n_d, queued)`` lines, ``n_d = ceil(D/bw)``, at one line
+per cycle, and counts (as DRAM writes) and frees at once ``bw`` words per line except the empty
+slots of its last line. Words are stored in row order; a word stored at cycle ``c`` when no
+drain is running (``c >= drain_end``) and more than ``D`` words are held closes the partly
+filled line and starts a drain, ending at ``c + lines - 1``; a word stored while a drain runs
+and the buffer holds ``Z`` words waits for the drain's end (an ofmap stall of the row). After
+the last row (cycle ``T_last``) the rest drains at one line per cycle from ``T_last`` on,
+beside any drain still running: ``ofmap_stop = max(drain_end, T_last + lines left - 1)``.
+DRAM writes are ``M N FR`` (WS, IS) or ``M N`` (OS) words plus the empty slots of partial
+lines drained inside a chunk. Every threshold crossing is located with the closed-form
+cumulative word count of the folds (per fold kind: its ragged extents), so the loop runs over
+DRAM chunks, not words.
 
 **Totals.** Each row's stall is the largest of its ifmap, filter and ofmap stalls (the three
 streams run in parallel). "Total Cycles" (the compute window: first demand row to the last
@@ -213,27 +218,40 @@ def _touches(rows: IntArray, lo: IntArray, hi: IntArray) -> tuple[IntArray, IntA
     return _dedupe(out_rows, out_sets)
 
 
-def _rolled_valid_index(block_h: int, width: int, valid_cols: IntArray) -> IntArray:
-    """Valid-element index of every ``(g, j)`` of an anti-diagonally rolled prefetch matrix.
+class RolledIndex:
+    """Valid-element index of the slots ``(g, j)`` of an anti-diagonally rolled prefetch matrix.
 
     The matrix stacks ``len(valid_cols)`` blocks of ``block_h`` rows and ``width`` columns,
     block ``b`` valid in its first ``valid_cols[b]`` columns; slots are ordered by
-    anti-diagonal ``g + j``, higher rows first. Returns ``(G, width)`` indices into the valid
-    elements in that order.
+    anti-diagonal ``d = g + j``, higher rows first. The index of a valid slot is the number of
+    slots before it (whole earlier anti-diagonals, then ``min(d, G - 1) - g``) minus the empty
+    slots among them (per ragged block, a trapezoid count per anti-diagonal, prefix-summed).
+    ``O(G + width)`` memory and set-up, ``O(1)`` per slot.
     """
-    g_rows = valid_cols.size * block_h
-    diag = np.arange(g_rows + width - 1, dtype=np.int64)
-    lengths = np.minimum(diag, g_rows - 1) - np.maximum(0, diag - width + 1) + 1
-    before_diag = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(lengths)))
-    g = np.arange(g_rows, dtype=np.int64)[:, None]
-    j = np.arange(width, dtype=np.int64)[None, :]
-    d = g + j
-    pos = before_diag[d] + (np.minimum(d, g_rows - 1) - g)
-    valid_by_pos = np.zeros(g_rows * width, dtype=np.int64)
-    valid_by_pos[pos.ravel()] = (j < valid_cols[g // block_h]).ravel()
-    valid_before = np.cumsum(valid_by_pos) - valid_by_pos
-    out: IntArray = valid_before[pos]
-    return out
+
+    def __init__(self, block_h: int, width: int, valid_cols: IntArray) -> None:
+        self.block_h = block_h
+        self.g_rows = valid_cols.size * block_h
+        diag = np.arange(self.g_rows + width - 1, dtype=np.int64)
+        lengths = np.minimum(diag, self.g_rows - 1) - np.maximum(0, diag - width + 1) + 1
+        self.before = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(lengths)))
+        self.ragged: list[tuple[int, int, IntArray]] = []
+        for b in np.flatnonzero(valid_cols < width).tolist():
+            jv, top = int(valid_cols[b]), b * block_h
+            # empty slots of block b on each anti-diagonal: columns j' >= jv, row d - j' in b
+            lo = np.maximum(jv, diag - top - block_h + 1)
+            hi = np.minimum(width - 1, diag - top)
+            empty = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(np.maximum(0, hi - lo + 1))))
+            self.ragged.append((jv, top, empty))
+
+    def at(self, g: IntArray, j: IntArray) -> IntArray:
+        """Indices of the valid slots ``(g, j)`` (elementwise)."""
+        d = g + j
+        out: IntArray = self.before[d] + (np.minimum(d, self.g_rows - 1) - g)
+        for jv, top, empty in self.ragged:
+            same = np.maximum(0, np.minimum(j - 1, d - top) - np.maximum(jv, d - top - self.block_h + 1) + 1)
+            out -= empty[d] + same
+        return out
 
 
 def rolled_demand(
@@ -250,7 +268,7 @@ def rolled_demand(
     Fold ``f`` demands block ``fold_block[f]``, its element ``(h, j)`` at local row
     ``offset + h + j``; a row's elements come in column order, i.e. in prefetch order.
     """
-    vidx = _rolled_valid_index(block_h, width, valid_cols)
+    index = RolledIndex(block_h, width, valid_cols)
     diag = np.arange(block_h + width - 1, dtype=np.int64)
     j_lo = np.maximum(0, diag - block_h + 1)
     per_block: list[tuple[IntArray, IntArray]] = []
@@ -258,8 +276,8 @@ def rolled_demand(
         j_hi = np.minimum(diag, jv - 1)
         ok = j_lo <= j_hi
         s, lo_j, hi_j = diag[ok], j_lo[ok], j_hi[ok]
-        lo = vidx[b * block_h + s - lo_j, lo_j] // set_size
-        hi = vidx[b * block_h + s - hi_j, hi_j] // set_size
+        lo = index.at(b * block_h + s - lo_j, lo_j) // set_size
+        hi = index.at(b * block_h + s - hi_j, hi_j) // set_size
         per_block.append(_touches(offset + s, lo, hi))
     order = fold_block.tolist()
     lengths = np.array([per_block[b][0].size for b in order], dtype=np.int64)
@@ -268,7 +286,7 @@ def rolled_demand(
     )
     sets = np.concatenate([per_block[b][1] for b in order])
     rows, sets = _dedupe(rows, sets)
-    return Demand(rows, sets, int(vidx.size), int(valid_cols.sum()) * block_h)
+    return Demand(rows, sets, valid_cols.size * block_h * width, int(valid_cols.sum()) * block_h)
 
 
 def plain_demand(

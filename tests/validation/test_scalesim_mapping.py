@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from analytical_models import Gemm, Hardware
 from analytical_models._scalesim_mapping import (
+    RolledIndex,
     ScalesimReport,
     scalesim_folds,
     scalesim_nest_cost,
@@ -220,6 +222,23 @@ def test_operands_on_chip_match_the_known_closed_form(
     assert rep.total_cycles_incl_prefetch == expected
     assert rep.stall_cycles == 0
     assert rep.dram_ofmap_writes == c
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rolled_index_matches_enumeration(seed: int) -> None:
+    """The closed-form valid index of a rolled prefetch matrix equals walking its
+    anti-diagonals (higher rows first) and numbering the valid slots."""
+    rng = np.random.default_rng(seed)
+    for _ in range(50):
+        h, w, nb = (int(x) for x in rng.integers(1, (12, 10, 5)))
+        valid = np.full(nb, w, dtype=np.int64)
+        valid[-1] = rng.integers(1, w + 1)
+        g_rows = nb * h
+        walk = [(g, d - g) for d in range(g_rows + w - 1) for g in range(min(d, g_rows - 1), max(0, d - w + 1) - 1, -1)]
+        slots = [(g, j) for g, j in walk if j < valid[g // h]]
+        g = np.array([x[0] for x in slots], dtype=np.int64)
+        j = np.array([x[1] for x in slots], dtype=np.int64)
+        assert RolledIndex(h, w, valid).at(g, j).tolist() == list(range(len(slots)))
 
 
 def test_nest_cost_units_and_batch() -> None:
