@@ -594,6 +594,11 @@ class ScalesimReport:
     filter_slides: int
     ofmap_drains: int
     """Ofmap drains started during the compute window."""
+    sram_ifmap_reads: int
+    """Words the array reads from the ifmap SRAM (every demanded element)."""
+    sram_filter_reads: int
+    sram_ofmap_writes: int
+    """Words the array writes to the ofmap SRAM (OS: plus SCALE-Sim's ``R + C`` per fold)."""
 
 
 def scalesim_report(
@@ -643,6 +648,7 @@ def scalesim_report(
         reads = (srams_r[0].dram_words, srams_r[1].dram_words)
         prefetch = max(s.initial_lines for s in srams_r)
     stall, last_cycle = _timeline(fo, srams_r, ofmap)
+    sram = sram_accesses(fo, m, n, k, rows, cols, dataflow)
     drains = ofmap.drains
     stop = ofmap.finish(last_cycle)
     return ScalesimReport(
@@ -661,7 +667,24 @@ def scalesim_report(
         ifmap_slides=srams_r[0].slides if srams_r else 0,
         filter_slides=srams_r[1].slides if srams_r else 0,
         ofmap_drains=drains,
+        sram_ifmap_reads=sram[0],
+        sram_filter_reads=sram[1],
+        sram_ofmap_writes=sram[2],
     )
+
+
+def sram_accesses(fo: Folds, m: int, n: int, k: int, rows: int, cols: int, dataflow: str) -> tuple[int, int, int]:
+    """SCALE-Sim's SRAM counts: (ifmap reads, filter reads, ofmap writes) in words.
+
+    Every fold reads its operand blocks once: the operand swept per column fold is read
+    ``FC`` times (WS, OS ifmap; IS filter), OS's filter once per row fold; every row fold
+    writes its ofmap block (OS once, plus the ``R + C`` SCALE-Sim adds per fold).
+    """
+    if dataflow == "ws":
+        return m * k * fo.col_folds, k * n, m * n * fo.row_folds
+    if dataflow == "is":
+        return k * m, k * n * fo.col_folds, m * n * fo.row_folds
+    return m * k * fo.col_folds, k * n * fo.row_folds, m * n + fo.folds * (rows + cols)
 
 
 def _timeline(fo: Folds, reads: tuple[ReadSram, ...], ofmap: _Ofmap) -> tuple[int, int]:
@@ -795,6 +818,10 @@ class ScalesimNestCost:
     dram_ifmap_read_bytes: float
     dram_filter_read_bytes: float
     dram_ofmap_write_bytes: float
+    sram_ifmap_read_bytes: float
+    """Bytes the array reads from the ifmap SRAM (SCALE-Sim's counts times bytes per element)."""
+    sram_filter_read_bytes: float
+    sram_ofmap_write_bytes: float
 
     @property
     def dram_read_bytes(self) -> float:
@@ -853,4 +880,7 @@ def scalesim_nest_cost(
         dram_ifmap_read_bytes=b * rep.dram_ifmap_reads * bpe,
         dram_filter_read_bytes=b * rep.dram_filter_reads * bpe,
         dram_ofmap_write_bytes=b * rep.dram_ofmap_writes * bpe,
+        sram_ifmap_read_bytes=b * rep.sram_ifmap_reads * bpe,
+        sram_filter_read_bytes=b * rep.sram_filter_reads * bpe,
+        sram_ofmap_write_bytes=b * rep.sram_ofmap_writes * bpe,
     )

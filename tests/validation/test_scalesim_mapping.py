@@ -175,6 +175,13 @@ def test_grid_dram_words_within_target(grid_rows: list[Row]) -> None:
         assert med <= MEDIAN_TARGET and worst <= MAX_TARGET, f"median {100 * med:.3f} %, max {100 * worst:.3f} %"
 
 
+def test_grid_sram_accesses_exact(grid_rows: list[Row]) -> None:
+    """SRAM reads and writes of the array: closed form, exact."""
+    for r in grid_rows:
+        got = (r.model.sram_ifmap_reads, r.model.sram_filter_reads, r.model.sram_ofmap_writes)
+        assert got == (r.sim["sram_ifmap_reads"], r.sim["sram_filter_reads"], r.sim["sram_ofmap_writes"]), r.case
+
+
 def test_grid_ample_bandwidth_is_the_fold_formula(grid_rows: list[Row]) -> None:
     """CALC mode: no stall, "Total Cycles" = folds x rows per fold - 1 (exact)."""
     for r in grid_rows:
