@@ -52,7 +52,7 @@ from dse.quality._decompose import (
 )
 from dse.quality._errors import QualityError
 from dse.quality._weights import as_weight_matrix, load_weight
-from dse.workload import LayerSpec, WorkloadError, get_format
+from dse.workload import LayerSpec, WorkloadError, get_format, split_layer_error
 
 _LAYOUT: Mapping[str, str] = {
     "dense": "dense",
@@ -185,14 +185,10 @@ def _check_product(shape: tuple[int, ...], field: str, size: int, what: str) -> 
         )
 
 
-_FIELDS = ("in_shape", "out_shape", "ranks", "in_features", "out_features")
-
-
 def _spec_error(exc: WorkloadError, name: str) -> QualityError:
     """A format's validation message as a :class:`QualityError` naming the field."""
-    text = str(exc).removeprefix(f"layer {name!r}: ")
-    word = text.split(maxsplit=1)[0] if text else ""
-    return QualityError(word if word in _FIELDS else "ranks", text)
+    field, text = split_layer_error(str(exc), name)
+    return QualityError(field if field in ("in_shape", "out_shape") else "ranks", text)
 
 
 def _configure(

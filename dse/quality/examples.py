@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from dse.quality._errors import QualityError
-from dse.workload import LayerSpec, TensorNetwork, WorkloadError, get_format, pass_kind
+from dse.workload import LayerSpec, TensorNetwork, WorkloadError, get_format, pass_kind, split_layer_error
 
 DIGITS_FEATURES = 64
 DIGITS_HIDDEN = 256
@@ -84,8 +84,7 @@ def _layer(fmt: str, in_shape: Sequence[int], out_shape: Sequence[int], ranks: i
     try:
         return layer_format.configure(base, in_shape=in_shape, out_shape=out_shape, rank=ranks)
     except WorkloadError as exc:
-        text = str(exc).removeprefix(f"layer {DIGITS_LAYER!r}: ")
-        field = text.split(maxsplit=1)[0] if text.split() else "ranks"
+        field, text = split_layer_error(str(exc), DIGITS_LAYER)
         raise QualityError(field if field in ("in_shape", "out_shape") else "ranks", text) from None
 
 

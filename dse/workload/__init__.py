@@ -49,6 +49,7 @@ from dse.workload._workload import (
     parse_layer,
     parse_workload,
     preset_names,
+    split_layer_error,
 )
 
 __all__ = [
@@ -89,4 +90,5 @@ __all__ = [
     "pass_kind",
     "preset_names",
     "register_format",
+    "split_layer_error",
 ]

@@ -245,18 +245,29 @@ def parse_layer(data: Any, *, source: str, field: str, tokens: int, seq_len: int
     return spec
 
 
-def _error_field(message: str, name: str, field: str) -> str:
-    """The layer key a format's message is about, as a dotted field, else the layer's field.
+def split_layer_error(message: str, name: str) -> tuple[str | None, str]:
+    """The layer field a format's validation message is about, and the message without its layer.
 
-    Format messages start ``layer '<name>': <key> ...`` when they are about one key.
+    Format messages start ``layer '<name>': <key> ...`` when they are about one layer key
+    (``in_shape``, ``ranks``, ``heads``, ...). A command line or an API that configures one layer
+    names its own flag or argument instead: ``split_layer_error(str(exc), spec.name)`` gives
+    ``("in_shape", "in_shape [4, 8] multiplies to 32, expected in_features=30")``. The field is
+    ``None`` when the message names no layer key.
     """
     prefix = f"layer {name!r}: "
-    if message.startswith(prefix):
-        words = message[len(prefix) :].split(maxsplit=1)
-        if words and words[0] in (*_LAYER_KEYS, "tokens_per_step"):
-            key = "seq_len" if words[0] == "tokens_per_step" else words[0]
-            return join(field, key)
-    return field
+    if not message.startswith(prefix):
+        return None, message
+    text = message[len(prefix) :]
+    words = text.split(maxsplit=1)
+    if words and words[0] in (*_LAYER_KEYS, "tokens_per_step"):
+        return ("seq_len" if words[0] == "tokens_per_step" else words[0]), text
+    return None, text
+
+
+def _error_field(message: str, name: str, field: str) -> str:
+    """The layer key a format's message is about, as a dotted field, else the layer's field."""
+    key, _ = split_layer_error(message, name)
+    return join(field, key) if key else field
 
 
 def parse_workload(data: Mapping[str, Any], *, source: str, field: str = "workload") -> Workload:

@@ -18,6 +18,7 @@ from dse.workload import (
     get_format,
     parse_layer,
     register_format,
+    split_layer_error,
 )
 
 LINEAR = ("cp", "dense", "lora", "lowrank", "tr", "tt", "ttm", "tucker")
@@ -177,3 +178,13 @@ def test_attention_kv_len_for_decoding_with_a_kv_cache() -> None:
     assert get_format("attention").networks(default)[0].size_dict["t"] == 4
     with pytest.raises(ConfigError, match=r"l.kv_len: no kv_len \(only for format 'attention'\)"):
         parse_layer({**layer, "format": "dense", "heads": 1, "kv_len": 4}, source="w", field="l", tokens=2)
+
+
+def test_split_layer_error_names_the_field_for_a_flag() -> None:
+    with pytest.raises(WorkloadError) as err:
+        get_format("tt").configure(_base(), in_shape=(5, 6), out_shape=(8, 8), rank=2)
+    field, text = split_layer_error(str(err.value), "fc")
+    assert field == "in_shape"
+    assert text.startswith("in_shape [5, 6] multiplies to 30") and "layer" not in text
+    assert split_layer_error("format 'tt' takes no ranks", "fc") == (None, "format 'tt' takes no ranks")
+    assert split_layer_error("layer 'fc': TTM boundary ranks r_0 and r_d must be 1", "fc")[0] is None
