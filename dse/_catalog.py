@@ -26,6 +26,9 @@ class MetricSpec:
         objective: whether a study may name it in ``objectives:``.
         constraint: whether a study may bound it in ``constraints:`` (``metric <= value``).
         column: whether ``trials.csv`` / ``pareto.csv`` carry it as a column.
+        scope: what can change it: ``model`` (the model configuration only: parameter counts),
+            ``hardware`` (the accelerator only: area, buffers, FPGA resources) or ``design``
+            (both, and the paths and mappings).
     """
 
     key: str
@@ -35,6 +38,7 @@ class MetricSpec:
     objective: bool = False
     constraint: bool = False
     column: bool = True
+    scope: Literal["design", "model", "hardware"] = "design"
 
     @property
     def axis_label(self) -> str:
@@ -49,18 +53,23 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("latency_cycles", "cycles", "latency per step"),
         MetricSpec("energy_uj", "uJ", "energy per step", objective=True, constraint=True),
         MetricSpec("edp_uj_ms", "uJ*ms", "energy-delay product", objective=True),
-        MetricSpec("area_mm2", "mm2", "chip area", objective=True, constraint=True),
+        MetricSpec("area_mm2", "mm2", "chip area", objective=True, constraint=True, scope="hardware"),
         MetricSpec("power_mw", "mW", "average power", constraint=True),
-        MetricSpec("params", "count", "model parameters", objective=True),
-        MetricSpec("dense_params", "count", "dense model parameters"),
-        MetricSpec("compression", "x", "compression vs dense", "maximize", objective=True),
-        MetricSpec("onchip_kb", "kB", "on-chip SRAM", objective=True, constraint=True),
+        MetricSpec("params", "count", "model parameters", objective=True, scope="model"),
+        MetricSpec("dense_params", "count", "dense model parameters", scope="model"),
+        MetricSpec("compression", "x", "compression vs dense", "maximize", objective=True, scope="model"),
+        MetricSpec("onchip_kb", "kB", "on-chip SRAM", objective=True, constraint=True, scope="hardware"),
         MetricSpec("macs", "count", "MACs per step"),
         MetricSpec("mac_optimal_macs", "count", "MACs per step with MAC-optimal paths"),
         MetricSpec("utilization", "fraction", "PE utilization"),
-        MetricSpec("dsp_count", "DSP slices", "FPGA DSP slices", objective=True, constraint=True),
-        MetricSpec("bram_blocks", "BRAM36 blocks", "FPGA block RAMs", objective=True, constraint=True),
+        MetricSpec("dsp_count", "DSP slices", "FPGA DSP slices", objective=True, constraint=True, scope="hardware"),
+        MetricSpec(
+            "bram_blocks", "BRAM36 blocks", "FPGA block RAMs", objective=True, constraint=True, scope="hardware"
+        ),
         MetricSpec("energy_pj", "pJ", "energy per step", column=False),
+        MetricSpec("dram_mb", "MB", "DRAM traffic per step", objective=True, constraint=True),
+        MetricSpec("compulsory_dram_mb", "MB", "compulsory DRAM traffic per step"),
+        MetricSpec("dram_over_compulsory", "x", "DRAM traffic / compulsory traffic", objective=True),
     )
 }
 """Every scalar metric, in table order."""
@@ -74,6 +83,25 @@ CONSTRAINT_KEYS: tuple[str, ...] = tuple(k for k, m in METRICS.items() if m.cons
 COLUMN_KEYS: tuple[str, ...] = tuple(k for k, m in METRICS.items() if m.column)
 """Metrics written as columns of ``trials.csv`` and ``pareto.csv``."""
 
+MODEL_SIZE_KEYS: tuple[str, ...] = ("params", "compression")
+"""Model-size metrics, in the order a table picks its model-size column from a study's objectives."""
+
+HARDWARE_FIELDS: dict[str, MetricSpec] = {
+    m.key: m
+    for m in (
+        MetricSpec("engine", "", "engine", column=False, scope="hardware"),
+        MetricSpec("pe_array", "RxC", "PE array", column=False, scope="hardware"),
+        MetricSpec("ifmap_sram_kb", "kB", "ifmap", column=False, scope="hardware"),
+        MetricSpec("filter_sram_kb", "kB", "filter", column=False, scope="hardware"),
+        MetricSpec("ofmap_sram_kb", "kB", "ofmap", column=False, scope="hardware"),
+        MetricSpec("dram_bw_bytes_per_cycle", "B/cycle", "DRAM", column=False, scope="hardware"),
+        MetricSpec("dataflow", "", "dataflow", column=False, scope="hardware"),
+    )
+}
+"""The hardware of a design as tables show it, with units: the engine, the PE array (rows x
+columns), the ifmap / filter / ofmap buffers, the DRAM bandwidth and the dataflows the array runs
+(``/``-joined)."""
+
 
 def unit(key: str) -> str:
     """Unit of a metric (empty for an unknown key)."""
@@ -84,6 +112,18 @@ def unit(key: str) -> str:
 def units() -> dict[str, str]:
     """``metric -> unit`` for every metric (recorded on each trial for optuna-dashboard)."""
     return {k: m.unit for k, m in METRICS.items()}
+
+
+def header(key: str) -> str:
+    """Table header of a metric or hardware field: ``key [unit]`` (``latency_ms [ms]``,
+    ``ifmap [kB]``), the bare name when it has no unit."""
+    spec = METRICS.get(key)
+    if spec is not None:
+        return f"{key} [{spec.unit}]"
+    hw = HARDWARE_FIELDS.get(key)
+    if hw is not None:
+        return hw.axis_label if hw.unit else hw.label
+    return key.removeprefix("param:")
 
 
 def axis_label(key: str) -> str:

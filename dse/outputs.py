@@ -5,76 +5,196 @@ files of its run folder (``trials.csv``, ``pareto.csv``, ``hypervolume.csv``, ``
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 import pandas as pd
+from optuna.trial import FrozenTrial
 
-from dse._catalog import COLUMN_KEYS, unit
+from dse._catalog import COLUMN_KEYS, HARDWARE_FIELDS, METRICS, MODEL_SIZE_KEYS, default_direction
+from dse._catalog import header as header_of
 from dse._design import Design
 from dse.config import StudyConfig
 from dse.evaluate import evaluate
 from dse.export import ExportError, get_exporter
 from dse.pareto import pareto_mask, to_minimization
-from dse.report import hypervolume_info, write_dashboard
-from dse.study import complete_trials, total_violation
+from dse.report import hypervolume_info, violation_total, write_dashboard
+from dse.study import complete_trials
 
 METRIC_COLUMNS: tuple[str, ...] = COLUMN_KEYS
 """Metric columns of ``trials.csv`` and ``pareto.csv`` (from the metric catalog)."""
 
+VIOLATION_PREFIX = "violation_"
+"""``violation_<metric>``: metric minus its bound, in the metric's unit (positive = over the bound).
+Same prefix as :data:`dse.report.VIOLATION_PREFIX`."""
 
-def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    """One row per finished trial: metrics, feasibility, the sampled parameters, the design JSON."""
+
+def _constraint_bounds(trial: FrozenTrial, cfg: StudyConfig | None) -> list[tuple[str, float]]:
+    """``(metric, bound)`` of the study's constraints (from the trial's own record without ``cfg``)."""
+    if cfg is not None:
+        return [(c.metric, c.max) for c in cfg.constraints]
+    metrics = trial.user_attrs.get("metrics", {})
+    names = [k.split(":", 1)[1] for k in trial.system_attrs if k.startswith("constraints:")]
+    return [(m, float(metrics[m]) - float(trial.system_attrs[f"constraints:{m}"])) for m in names if m in metrics]
+
+
+def _integral(series: pd.Series) -> bool:
+    values = series.dropna()
+    if values.empty or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return False
+    return bool((values.astype(float) % 1 == 0).all())
+
+
+def trials_frame(study: optuna.Study, cfg: StudyConfig | None = None) -> pd.DataFrame:
+    """One row per finished trial: metrics, feasibility, the sampled parameters, the design JSON.
+
+    Columns: ``trial``; the metrics (units in their names); ``feasible``; one
+    ``violation_<metric>`` per study constraint (metric minus bound, in the metric's unit,
+    positive = over the bound); ``duplicate_of`` (the first trial with the identical design,
+    empty otherwise); ``param:<name>`` for every sampled parameter (empty where a conditional
+    parameter is inactive; integer parameters stay integers); ``design_json``.
+    """
     rows: list[dict[str, Any]] = []
+    bounds: list[tuple[str, float]] | None = None
     for t in complete_trials(study):
         metrics = t.user_attrs["metrics"]
         row: dict[str, Any] = {"trial": t.number}
         row.update({k: metrics[k] for k in METRIC_COLUMNS if k in metrics})
-        viol = t.user_attrs.get("constraints", [])
         row["feasible"] = bool(t.user_attrs.get("feasible", True))
-        row["violation"] = total_violation(viol)
+        if bounds is None:
+            bounds = _constraint_bounds(t, cfg)
+        for metric, bound in bounds:
+            row[VIOLATION_PREFIX + metric] = float(metrics[metric]) - bound
         row.update({f"param:{k}": v for k, v in t.params.items()})
         row["design_json"] = json.dumps(t.user_attrs["design"], sort_keys=True)
         rows.append(row)
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    first = df.groupby("design_json", sort=False)["trial"].transform("min")
+    duplicate_of = first.where(first != df["trial"]).astype("Int64")
+    df.insert(list(df.columns).index("feasible") + 1 + len(bounds or ()), "duplicate_of", duplicate_of)
+    for col in [c for c in df.columns if c.startswith("param:")]:
+        if df[col].isna().any() and _integral(df[col]):
+            df[col] = df[col].astype("Int64")
+    return df
+
+
+def model_size_key(cfg: StudyConfig) -> str:
+    """The model-size metric a front is sorted by: the study's model-side objective, else params."""
+    return next((o for o in cfg.objectives if o in MODEL_SIZE_KEYS), "params")
 
 
 def pareto_frame(df: pd.DataFrame, cfg: StudyConfig) -> pd.DataFrame:
-    """Rows of ``df`` on the (constrained) Pareto front of the study's objectives, sorted."""
+    """The distinct designs of ``df`` on the (constrained) Pareto front, smallest model first.
+
+    Trials with an identical design (same design JSON) are one row: the first trial, with the
+    others in ``duplicate_trials`` (space-separated trial numbers). Rows are sorted by model
+    size (:func:`model_size_key`; ascending parameters, or descending compression), then by the
+    study's objectives. Constrained domination uses
+    :func:`dse.report.violation_total` (violations as fractions of their bounds).
+    """
     if df.empty:
         return df.copy()
     values = to_minimization(df[list(cfg.objectives)].to_numpy(dtype=float), cfg.directions)
-    mask = pareto_mask(values, df["violation"].to_numpy(dtype=float))
-    front = df[mask].copy()
-    return front.sort_values(list(cfg.objectives)).reset_index(drop=True)
+    mask = pareto_mask(values, violation_total(df))
+    front = df[mask].sort_values("trial")
+    dups = front.groupby("design_json", sort=False)["trial"].agg(lambda t: " ".join(str(int(v)) for v in list(t)[1:]))
+    front = front.drop_duplicates("design_json", keep="first").copy()
+    front.insert(list(front.columns).index("design_json"), "duplicate_trials", front["design_json"].map(dups))
+    key = model_size_key(cfg)
+    ascending = default_direction(key) != "maximize"
+    others = [o for o in cfg.objectives if o != key]
+    front = front.sort_values([key, *others], ascending=[ascending] + [True] * len(others), kind="stable")
+    return front.reset_index(drop=True)
+
+
+def merged_duplicates(front: pd.DataFrame) -> int:
+    """How many duplicate trials :func:`pareto_frame` merged into the rows of ``front``."""
+    if "duplicate_trials" not in front:
+        return 0
+    return int(sum(len(str(v).split()) for v in front["duplicate_trials"] if isinstance(v, str)))
+
+
+def hardware_fields(design_json: str) -> dict[str, str]:
+    """The :data:`~dse._catalog.HARDWARE_FIELDS` of a design, as table cells."""
+    hw = json.loads(design_json)["hardware"]
+    return {
+        "engine": str(hw["engine"]),
+        "pe_array": f"{hw['pe_rows']}x{hw['pe_cols']}",
+        "ifmap_sram_kb": f"{hw['ifmap_sram_kb']:g}",
+        "filter_sram_kb": f"{hw['filter_sram_kb']:g}",
+        "ofmap_sram_kb": f"{hw['ofmap_sram_kb']:g}",
+        "dram_bw_bytes_per_cycle": f"{hw['dram_bw_bytes_per_cycle']:g}",
+        "dataflow": "/".join(hw["dataflows"]),
+    }
+
+
+def _cell(value: Any, key: str = "") -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if METRICS.get(key) is not None and METRICS[key].unit == "count":
+        return f"{round(float(value)):,}"
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        return f"{int(v)}" if v.is_integer() and abs(v) < 1e15 else f"{v:.4g}"
+    return str(value)
+
+
+RANK_COLUMNS_SHOWN = 8
+"""At most this many rank columns in the printed table (all of them are in ``pareto.csv``)."""
 
 
 def summary_table(front: pd.DataFrame, cfg: StudyConfig, *, limit: int = 12) -> str:
-    """A short text table of the front: trial, objectives with units, the key hardware."""
+    """The front as a text table that answers "what should I build for this model size".
+
+    One row per distinct design, smallest model first: trial, the model-size objective, the
+    other objectives (units in the headers), the hardware (engine, PE array, the three buffers
+    in kB, DRAM bandwidth, dataflow) and the rank parameters (tied ``rank`` or ``rank@<layer>``).
+    Inactive conditional parameters print as ``-``; merged duplicate designs are counted below.
+    """
     if front.empty:
         return "no finished trials"
-    cols = ["trial", *cfg.objectives]
-    extra = [c for c in ("param:pe_rows", "param:pe_cols", "param:dataflow") if c in front]
-    extra += [c for c in front.columns if c.startswith(("param:rank@", "param:in_shape"))][:4]
-    shown = front[cols + extra].head(limit)
-    header = ["trial"] + [f"{o} [{unit(o)}]" for o in cfg.objectives] + [c.removeprefix("param:") for c in extra]
+    key = model_size_key(cfg)
+    metrics = [key, *[o for o in cfg.objectives if o != key]]
+    ranks = [c for c in front.columns if c == "param:rank" or c.startswith("param:rank@")]
+    shown_ranks = ranks[:RANK_COLUMNS_SHOWN]
+    fields = list(HARDWARE_FIELDS)
+    header = ["trial", *[header_of(m) for m in metrics], *[header_of(f) for f in fields]]
+    header += [header_of(r) for r in shown_ranks]
     lines = [header]
-    for _, r in shown.iterrows():
+    for _, r in front.head(limit).iterrows():
+        hw = hardware_fields(str(r["design_json"]))
         cells = [str(int(r["trial"]))]
-        for o in cfg.objectives:
-            v = float(r[o])
-            cells.append(f"{v:.4g}" if abs(v) < 1e6 else f"{v:.3e}")
-        cells += [str(r[c]) for c in extra]
+        cells += [_cell(r[m], m) for m in metrics]
+        cells += [hw[f] for f in fields]
+        cells += [_cell(r[c]) for c in shown_ranks]
         lines.append(cells)
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
     out = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in lines]
     out.insert(1, "  ".join("-" * w for w in widths))
+    notes: list[str] = []
     if len(front) > limit:
-        out.append(f"... {len(front) - limit} more on the front (see pareto.csv)")
-    return "\n".join(out)
+        notes.append(f"{len(front) - limit} more designs on the front (see pareto.csv)")
+    if len(ranks) > len(shown_ranks):
+        notes.append(f"{len(ranks) - len(shown_ranks)} more rank columns in pareto.csv")
+    merged = merged_duplicates(front)
+    if merged:
+        notes.append(
+            f"{merged} duplicate trial{'s' if merged > 1 else ''} merged (same design as a listed trial; "
+            "pareto.csv column duplicate_trials)"
+        )
+    if cfg.constraints and "feasible" in front and not front["feasible"].all():
+        notes.append("no design meets the constraints: these violate them least")
+    sort_note = "largest compression first" if default_direction(key) == "maximize" else "smallest model first"
+    return "\n".join([f"Pareto front: {len(front)} distinct designs, {sort_note}", *out, *[f"... {n}" for n in notes]])
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +223,20 @@ def export_designs(
     """Re-evaluate the given trials' designs and export each with ``target``.
 
     A design the target cannot build raises :class:`ExportError`; when ``refused`` is given, it
-    collects ``trial -> reason`` instead and the other designs are still exported.
+    collects ``trial -> reason`` instead and the other designs are still exported. A trial whose
+    design is identical to an earlier one of ``trial_numbers`` is skipped (exported once).
     """
     by_number = {t.number: t for t in complete_trials(study)}
     exporter = get_exporter(target)
     written: list[Path] = []
+    seen: set[str] = set()
     for number in trial_numbers:
-        design = Design.from_dict(by_number[number].user_attrs["design"])
+        record = by_number[number].user_attrs["design"]
+        key = json.dumps(record, sort_keys=True)
+        if key in seen:  # an identical design is exported once, under its first trial
+            continue
+        seen.add(key)
+        design = Design.from_dict(record)
         try:
             written += exporter(design, evaluate(design), out_dir, f"trial_{number}")
         except ExportError as exc:
@@ -143,7 +270,7 @@ def write_outputs(
     """``trials.csv``, ``pareto.csv``, ``dashboard.html`` and ``exports/trial_<n>.json``."""
     run_dir = cfg.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    df = trials_frame(study)
+    df = trials_frame(study, cfg)
     front = pareto_frame(df, cfg)
     trials_csv = run_dir / "trials.csv"
     pareto_csv = run_dir / "pareto.csv"

@@ -21,7 +21,8 @@ def to_minimization(values: NDArray[np.float64], directions: Sequence[str]) -> N
 def pareto_mask(values: NDArray[np.float64], violation: NDArray[np.float64] | None = None) -> NDArray[np.bool_]:
     """Mask of the non-dominated rows of ``values`` (n x m, minimised).
 
-    With ``violation`` (total constraint violation per row, 0 = feasible), constrained
+    With ``violation`` (total constraint violation per row, 0 = feasible; a unitless measure such
+    as :func:`relative_violation` when constraints have different units), constrained
     domination applies: a feasible row dominates every infeasible one, and among infeasible
     rows only those with the least violation are kept when no row is feasible.
     """
@@ -35,13 +36,45 @@ def pareto_mask(values: NDArray[np.float64], violation: NDArray[np.float64] | No
         feasible = viol <= 0
         candidates = feasible if feasible.any() else viol == viol.min()
     idx = np.flatnonzero(candidates)
-    sub = vals[idx]
-    # a row is dominated if some row is <= everywhere and < somewhere
-    le = np.all(sub[:, None, :] <= sub[None, :, :], axis=2)
-    lt = np.any(sub[:, None, :] < sub[None, :, :], axis=2)
-    dominated = np.any(le & lt, axis=0)
     mask = np.zeros(n, dtype=bool)
-    mask[idx[~dominated]] = True
+    mask[idx[_non_dominated(vals[idx])]] = True
+    return mask
+
+
+def relative_violation(excess: NDArray[np.float64], bounds: Sequence[float]) -> NDArray[np.float64]:
+    """Total violation of each row as a sum of fractions of the bounds (unitless).
+
+    ``excess`` is n x c: metric minus bound per constraint, in the metric's unit (positive = over
+    the bound). Each positive excess is divided by its bound, so 10 % over a DSP budget and 10 %
+    over a BRAM budget weigh the same; a bound of 0 counts the excess itself.
+    """
+    ex = np.asarray(excess, dtype=float)
+    if not len(bounds):
+        return np.zeros(ex.shape[0] if ex.ndim else 0)
+    scale = np.array([abs(b) if b != 0 else 1.0 for b in bounds], dtype=float)
+    result: NDArray[np.float64] = (np.maximum(ex.reshape(-1, len(scale)), 0.0) / scale).sum(axis=1)
+    return result
+
+
+def _non_dominated(vals: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Non-dominated rows of ``vals``, in O(n x front size): the lexicographically smallest
+    remaining row is never dominated; it removes every row it dominates, and so on. Identical
+    rows do not dominate each other (all of them stay)."""
+    n = vals.shape[0]
+    order = np.lexsort(vals.T[::-1])
+    sorted_vals = vals[order]
+    remaining = np.arange(n)
+    keep = np.zeros(n, dtype=bool)
+    while remaining.size:
+        head = remaining[0]
+        keep[head] = True
+        rest = remaining[1:]
+        p = sorted_vals[head]
+        others = sorted_vals[rest]
+        dominated = np.all(p <= others, axis=1) & np.any(p < others, axis=1)
+        remaining = rest[~dominated]
+    mask = np.zeros(n, dtype=bool)
+    mask[order[keep]] = True
     return mask
 
 

@@ -24,11 +24,12 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Export one trial or every Pareto design; exit 2 when the target refuses every design."""
+    """Export one trial or every distinct Pareto design; exit 2 when nothing could be exported
+    (the target refused every design, or there is none)."""
     from dse.outputs import export_designs, pareto_frame, trials_frame
 
     cfg, study = open_existing(args)
-    df = trials_frame(study)
+    df = trials_frame(study, cfg)
     if args.pareto:
         numbers = [int(t) for t in pareto_frame(df, cfg)["trial"]] if not df.empty else []
     else:
@@ -44,6 +45,17 @@ def run(args: argparse.Namespace) -> int:
         print(p)
     for number, reason in refused.items():
         print(f"refused: trial {number}: {reason}", file=sys.stderr)
-    if refused and not written:
-        raise DSEError(f"target {args.target!r} refused every design of the front ({len(refused)})")
+    if not written:
+        if refused:
+            raise DSEError(
+                f"nothing exported: target {args.target!r} refused every design of the front "
+                f"({len(refused)}; reasons above)"
+            )
+        raise DSEError(f"nothing exported: study {cfg.name!r} has no finished trial on its front")
+    if refused:
+        print(
+            f"exported {len(numbers) - len(refused)} of {len(numbers)} designs; "
+            f"{len(refused)} refused by {args.target!r}",
+            file=sys.stderr,
+        )
     return 0

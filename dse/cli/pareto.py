@@ -18,14 +18,16 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the front (text table, or JSON records without the design column)."""
+    """Print the front, smallest model first, one row per distinct design (text table, or JSON
+    records without the design column; inactive parameters are ``-`` in the table, null in JSON)."""
     from dse.outputs import pareto_frame, summary_table, trials_frame
 
     cfg, study = open_existing(args)
-    front = pareto_frame(trials_frame(study), cfg)
+    front = pareto_frame(trials_frame(study, cfg), cfg)
     if args.json:
         cols = [c for c in front.columns if c != "design_json"]
-        print(front[cols].to_json(orient="records", indent=2))
+        table = front[cols].rename(columns=lambda c: c.removeprefix("param:"))
+        print(table.to_json(orient="records", indent=2))
     else:
         print(summary_table(front, cfg, limit=args.limit))
     return 0

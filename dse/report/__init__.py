@@ -44,6 +44,7 @@ from dse.report._info import (
     pass_breakdown_info,
     select_designs,
     tree_info,
+    violation_total,
 )
 from dse.report.dashboard import (
     Dashboard,
@@ -100,6 +101,7 @@ __all__ = [
     "render_html",
     "select_designs",
     "tree_info",
+    "violation_total",
     "write_compare_html",
     "write_dashboard",
 ]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -19,12 +21,14 @@ from dse.report._info import (
     ParallelInfo,
     PassBreakdownInfo,
     TreeInfo,
+    describe_bounds,
 )
 
 TEMPLATE = pio.templates["plotly_white"]
 """Shared template object (passing the name copies the template for every figure)."""
 FRONT_COLOR = "#d62728"
 FADED = "rgba(120,120,120,0.25)"
+INFEASIBLE = "rgba(255,127,14,0.75)"
 COMPONENT_COLORS: dict[str, str] = {
     "compute": "#1f77b4",
     "fill_drain": "#ff7f0e",
@@ -77,68 +81,152 @@ def _grid(titles: list[str], cols: int, *, hgap: float = 0.04, vgap: float = 0.1
     return layout
 
 
-def plot_front(info: FrontInfo, *, title: str = "") -> go.Figure:
-    """All trials faded, the Pareto front highlighted and joined; hover shows the design."""
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=info.all_x,
-            y=info.all_y,
-            mode="markers",
-            name="all trials",
-            marker={"color": FADED, "size": 6},
-            text=info.all_hover,
-            hovertemplate="%{text}<extra>all trials</extra>",
-        )
+def tick_text(value: float) -> str:
+    """A tick label written out in full: ``0.002``, ``50``, ``20k``, ``1.5M`` (never a bare
+    mantissa such as plotly's ``2`` or ``5`` between decades)."""
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= 10 * scale or (suffix != "k" and abs(value) >= scale):
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"
+
+
+def log_axis(values: Sequence[float]) -> dict[str, Any]:
+    """A log axis over ``values`` (all > 0) whose every tick is labelled in full.
+
+    Ticks at 1-2-5 of each decade (decades only when that makes more than 8 ticks, 1..9 when
+    the range is too narrow for two); unlabelled minor ticks mark the other multiples.
+    """
+    vals = [v for v in values if v > 0 and math.isfinite(v)]
+    if not vals:
+        return {"type": "log"}
+    lo, hi = min(vals) / 1.05, max(vals) * 1.05
+    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+
+    def ticks(mantissas: tuple[int, ...]) -> list[float]:
+        return [float(f"{m}e{d}") for d in decades for m in mantissas if lo <= float(f"{m}e{d}") <= hi]
+
+    picked = ticks((1, 2, 5))
+    if len(picked) > 8:
+        picked = ticks((1,))
+    elif len(picked) < 2:
+        picked = ticks((1, 2, 3, 4, 5, 6, 7, 8, 9))
+    return {
+        "type": "log",
+        "tickvals": picked,
+        "ticktext": [tick_text(v) for v in picked],
+        "minor": {"ticks": "outside", "ticklen": 3, "showgrid": False},
+    }
+
+
+def style(fig: go.Figure, title: str, *, height: int, margin: dict[str, int] | None = None) -> go.Figure:
+    """Title on the left above the plot, plotly's toolbar upright in the right margin (it never
+    covers the title), the shared template."""
+    m = {"l": 60, "r": 50, "t": 60, "b": 40, **(margin or {})}
+    m["r"] = max(m["r"], 45)
+    fig.update_layout(
+        title={"text": title, "x": 0.0, "xanchor": "left", "xref": "paper", "y": 0.98, "yanchor": "top"},
+        template=TEMPLATE,
+        height=height,
+        margin=m,
+        modebar={"orientation": "v"},
     )
+    return fig
+
+
+def _count(n: int, shown: int, what: str) -> str:
+    return f"{what} ({n:,})" if shown == n else f"{what} (random {shown:,} of {n:,})"
+
+
+def plot_front(info: FrontInfo, *, title: str = "") -> go.Figure:
+    """Trials off the front faded (infeasible ones as orange crosses), the Pareto front
+    highlighted and joined, constraint bounds as dashed lines; hover on the front shows the
+    whole design. Large studies draw a random sample of the other trials (the legend says so)."""
+    fig = go.Figure()
+    feasible = np.asarray(info.all_feasible, dtype=bool)
+    xs = np.asarray(info.all_x, dtype=np.float32)
+    ys = np.asarray(info.all_y, dtype=np.float32)
+    trials = np.asarray(info.all_trials, dtype=np.int32)
+    n_shown = len(info.all_x)
+    tip = f"trial %{{customdata}}<br>{info.x_label}: %{{x:.4g}}<br>{info.y_label}: %{{y:.4g}}"
+    for keep, name, marker in (
+        (feasible, "other trials", {"color": FADED, "size": 5}),
+        (~feasible, "infeasible trials", {"color": INFEASIBLE, "size": 6, "symbol": "x"}),
+    ):
+        if not keep.any():
+            continue
+        label = _count(info.n_background, n_shown, name) if name == "other trials" else name
+        fig.add_trace(
+            go.Scatter(
+                x=xs[keep],
+                y=ys[keep],
+                customdata=trials[keep],
+                mode="markers",
+                name=label,
+                marker=marker,
+                hovertemplate=tip + f"<extra>{name}</extra>",
+            )
+        )
     fig.add_trace(
         go.Scatter(
-            x=info.front_x,
-            y=info.front_y,
+            x=np.asarray(info.front_x, dtype=float),
+            y=np.asarray(info.front_y, dtype=float),
             mode="markers+lines",
             name="Pareto front",
-            marker={"color": FRONT_COLOR, "size": 9},
+            marker={"color": FRONT_COLOR, "size": 8},
             line={"shape": "hv", "color": FRONT_COLOR},
             text=info.front_hover,
             hovertemplate="%{text}<extra>Pareto front</extra>",
         )
     )
-    fig.update_layout(
-        title=title or f"{info.y_label} vs {info.x_label}",
-        xaxis_title=info.x_label,
-        yaxis_title=info.y_label,
-        template=TEMPLATE,
-        height=440,
-        legend={"orientation": "h", "y": -0.22},
-        margin={"l": 60, "r": 20, "t": 50, "b": 40},
-    )
-    if all(v > 0 for v in info.all_x):
-        fig.update_xaxes(type="log")
-    if all(v > 0 for v in info.all_y):
-        fig.update_yaxes(type="log")
+    for key, bound in info.bounds.items():
+        text = f"bound {bound:g} {UNITS.get(key, '')}".rstrip()
+        line = {"dash": "dash", "color": INFEASIBLE, "width": 1.5}
+        if key == info.y_key:
+            fig.add_hline(y=bound, line=line, annotation_text=text, annotation_position="top left")
+        else:
+            fig.add_vline(x=bound, line=line, annotation_text=text, annotation_position="top right")
+    style(fig, title or f"{info.y_label} vs {info.x_label}", height=440)
+    fig.update_layout(xaxis_title=info.x_label, yaxis_title=info.y_label, legend={"orientation": "h", "y": -0.22})
+    xs_all = [*info.all_x, *info.front_x, *[b for k, b in info.bounds.items() if k == info.x_key]]
+    ys_all = [*info.all_y, *info.front_y, *[b for k, b in info.bounds.items() if k == info.y_key]]
+    if xs_all and all(v > 0 for v in xs_all):
+        fig.update_xaxes(**log_axis(xs_all))
+    if ys_all and all(v > 0 for v in ys_all):
+        fig.update_yaxes(**log_axis(ys_all))
     return fig
 
 
 def plot_front_3d(info: Front3DInfo) -> go.Figure:
-    """The three metrics in 3-D: every trial faded, the 3-D front highlighted."""
+    """The three metrics in 3-D: other trials faded (a random sample in large studies),
+    infeasible ones orange, the 3-D front highlighted with the whole design on hover."""
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter3d(
-            x=info.all_xyz[0],
-            y=info.all_xyz[1],
-            z=info.all_xyz[2],
-            mode="markers",
-            name="all trials",
-            marker={"color": "rgba(110,110,110,0.5)", "size": 3},
-            text=info.all_hover,
-            hovertemplate="%{text}<extra>all trials</extra>",
+    feasible = np.asarray(info.all_feasible, dtype=bool)
+    xyz = [np.asarray(v, dtype=np.float32) for v in info.all_xyz]
+    trials = np.asarray(info.all_trials, dtype=np.int32)
+    n_shown = len(info.all_trials)
+    for keep, name, color in (
+        (feasible, "other trials", "rgba(110,110,110,0.5)"),
+        (~feasible, "infeasible trials", INFEASIBLE),
+    ):
+        if not keep.any():
+            continue
+        fig.add_trace(
+            go.Scatter3d(
+                x=xyz[0][keep],
+                y=xyz[1][keep],
+                z=xyz[2][keep],
+                customdata=trials[keep],
+                mode="markers",
+                name=_count(info.n_background, n_shown, name) if name == "other trials" else name,
+                marker={"color": color, "size": 3},
+                hovertemplate="trial %{customdata}<extra>" + name + "</extra>",
+            )
         )
-    )
     fig.add_trace(
         go.Scatter3d(
-            x=info.front_xyz[0],
-            y=info.front_xyz[1],
-            z=info.front_xyz[2],
+            x=np.asarray(info.front_xyz[0], dtype=float),
+            y=np.asarray(info.front_xyz[1], dtype=float),
+            z=np.asarray(info.front_xyz[2], dtype=float),
             mode="markers",
             name="Pareto front",
             marker={"color": FRONT_COLOR, "size": 5},
@@ -147,18 +235,16 @@ def plot_front_3d(info: Front3DInfo) -> go.Figure:
         )
     )
     axes: dict[str, Any] = {}
-    for name, label, values in zip(("xaxis", "yaxis", "zaxis"), info.labels, info.all_xyz, strict=True):
+    for name, label, values, front in zip(
+        ("xaxis", "yaxis", "zaxis"), info.labels, info.all_xyz, info.front_xyz, strict=True
+    ):
         axes[name] = {"title": {"text": label}}
-        if values and all(v > 0 for v in values):
-            axes[name]["type"] = "log"
-    fig.update_layout(
-        title=f"3-D front: {', '.join(info.keys)}",
-        scene=axes,
-        template=TEMPLATE,
-        height=620,
-        legend={"orientation": "h", "y": -0.05},
-        margin={"l": 0, "r": 0, "t": 50, "b": 20},
-    )
+        both = [*values, *front]
+        if both and all(v > 0 for v in both):
+            axes[name].update(log_axis(both))
+            axes[name].pop("minor", None)  # 3-D axes have no minor ticks
+    style(fig, f"3-D front: {', '.join(info.keys)}", height=620, margin={"l": 0, "r": 45, "t": 60, "b": 20})
+    fig.update_layout(scene=axes, legend={"orientation": "h", "y": -0.05})
     return fig
 
 
@@ -166,7 +252,7 @@ def plot_parallel(info: ParallelInfo) -> go.Figure:
     """Parallel coordinates of parameters and objectives; Pareto designs in red."""
     dims: list[dict[str, Any]] = []
     for d in info.dimensions:
-        dim: dict[str, Any] = {"label": d.label, "values": d.values}
+        dim: dict[str, Any] = {"label": d.label, "values": np.asarray(d.values, dtype=np.float32)}
         if d.tickvals is not None:
             dim["tickvals"] = d.tickvals
             dim["ticktext"] = d.ticktext
@@ -175,7 +261,7 @@ def plot_parallel(info: ParallelInfo) -> go.Figure:
         go.Parcoords(
             dimensions=dims,
             line={
-                "color": info.on_front,
+                "color": np.asarray(info.on_front, dtype=np.int8),
                 "colorscale": [[0.0, "rgba(150,150,150,0.35)"], [1.0, FRONT_COLOR]],
                 "cmin": 0,
                 "cmax": 1,
@@ -184,9 +270,15 @@ def plot_parallel(info: ParallelInfo) -> go.Figure:
             labelside="bottom",
         )
     )
-    fig.update_layout(
-        title="Parameters and objectives of every trial (Pareto designs in red; drag on an axis to filter)",
-        template=TEMPLATE,
+    n_lines = len(info.trials)
+    shown = (
+        f"every trial ({n_lines:,})"
+        if n_lines >= info.n_trials
+        else f"the Pareto designs and a random sample of the others ({n_lines:,} of {info.n_trials:,} trials)"
+    )
+    style(
+        fig,
+        f"Parameters and objectives of {shown}; Pareto designs in red, drag on an axis to filter",
         height=520,
         margin={"l": 70, "r": 70, "t": 90, "b": 90},
     )
@@ -194,26 +286,31 @@ def plot_parallel(info: ParallelInfo) -> go.Figure:
 
 
 def plot_hypervolume(info: HypervolumeInfo) -> go.Figure:
-    """Normalized hypervolume after each trial, with the reference point written on the plot."""
+    """Normalized hypervolume after each trial (drawn at the trials where it changes), with the
+    normalization written on the plot in the objectives' own units and directions."""
+    hv = np.asarray(info.hypervolume, dtype=float)
+    trials = np.asarray(info.trials, dtype=np.int64)
+    if len(hv) > 2:  # a step line only needs the trials where the value changes, and the last
+        keep = np.concatenate([[True], hv[1:] != hv[:-1]])
+        keep[-1] = True
+        hv, trials = hv[keep], trials[keep]
     fig = go.Figure(
         go.Scatter(
-            x=info.trials,
-            y=info.hypervolume,
+            x=trials,
+            y=hv,
             mode="lines",
             line={"shape": "hv", "color": "#1f77b4"},
             name="hypervolume",
             hovertemplate="trial %{x}: %{y:.4f}<extra></extra>",
         )
     )
-    if info.reference:
-        ref = ", ".join(
-            f"{k} = {v:.4g} {UNITS.get(k, '')}".rstrip() + (" (maximized)" if d == "maximize" else "")
-            for k, v, d in zip(info.objectives, info.reference, info.directions, strict=True)
-        )
+    if info.best:
         fig.add_annotation(
             text=(
-                f"reference point: {ref}<br>(each objective scaled to [0, 1] over all trials; "
-                "reference at 1.1; value = fraction of the 1.1^m box)"
+                "each objective scaled to [0, 1] between its best and worst value over all trials:<br>"
+                + describe_bounds(info, sep="<br>")
+                + "<br>reference point 1.1 in every scaled objective (10 % beyond the worst value); "
+                "value = fraction of the 1.1^m box"
             ),
             xref="paper",
             yref="paper",
@@ -226,18 +323,15 @@ def plot_hypervolume(info: HypervolumeInfo) -> go.Figure:
             bgcolor="rgba(255,255,255,0.85)",
             font={"size": 11},
         )
-    fig.update_layout(
-        title=f"Normalized hypervolume of the front ({', '.join(info.objectives)})",
-        xaxis_title="trial",
-        yaxis_title="normalized hypervolume",
-        template=TEMPLATE,
-        height=400,
-    )
+    style(fig, f"Normalized hypervolume of the front ({', '.join(info.objectives)})", height=400)
+    fig.update_layout(xaxis_title="trial", yaxis_title="normalized hypervolume [fraction]")
     return fig
 
 
 def plot_importance(info: ImportanceInfo) -> go.Figure:
-    """Horizontal bars: importance of each parameter for each objective (optuna's evaluator)."""
+    """Horizontal bars: optuna's fANOVA importance of each parameter for each objective (the
+    share of the objective's variance it explains), each objective scored only on the parameters
+    that can change it (the legend says which)."""
     fig = go.Figure()
     params: list[str] = []
     for imp in info.importances.values():
@@ -245,26 +339,26 @@ def plot_importance(info: ImportanceInfo) -> go.Figure:
     first = next(iter(info.importances.values()), {})
     params.sort(key=lambda p: first.get(p, 0.0))
     for key, imp in info.importances.items():
+        scope = info.considered.get(key, "")
         fig.add_trace(
             go.Bar(
-                x=[imp.get(p, 0.0) for p in params],
+                x=[imp.get(p, float("nan")) for p in params],
                 y=params,
                 orientation="h",
-                name=key,
+                name=f"{key} ({scope})" if scope else key,
                 hovertemplate="%{y}: %{x:.3f}<extra>" + key + "</extra>",
             )
         )
-    title = "Parameter importance per objective"
+    title = "Parameter importance per objective (optuna fANOVA: share of the variance explained)"
     if info.skipped:
-        title += " (skipped: " + ", ".join(info.skipped) + ")"
-    fig.update_layout(
-        title=title,
-        barmode="group",
-        xaxis_title="importance (fraction)",
-        template=TEMPLATE,
-        height=max(320, 60 + 22 * len(params) * max(1, len(info.importances))),
-        margin={"l": 160},
+        title += "<br>not scored: " + "; ".join(f"{k}: {v}" for k, v in info.skipped.items())
+    style(
+        fig,
+        title,
+        height=max(340, 80 + 22 * len(params) * max(1, len(info.importances))),
+        margin={"l": 160, "t": 80 if info.skipped else 60},
     )
+    fig.update_layout(barmode="group", xaxis_title="importance [fraction of variance]", legend={"orientation": "h"})
     return fig
 
 
@@ -276,13 +370,8 @@ def plot_breakdown(info: BreakdownInfo) -> go.Figure:
     for name, values in info.components.items():
         ys = [v * 1e-6 for v in values] if energy else values
         fig.add_trace(go.Bar(x=labels, y=ys, name=_label(name), marker={"color": COMPONENT_COLORS.get(name)}))
-    fig.update_layout(
-        barmode="stack",
-        title=f"Where the {'energy' if energy else 'cycles'} go (Pareto designs)",
-        yaxis_title="energy per step [uJ]" if energy else "cycles per step",
-        template=TEMPLATE,
-        height=420,
-    )
+    style(fig, f"Where the {'energy' if energy else 'cycles'} go (Pareto designs)", height=420)
+    fig.update_layout(barmode="stack", yaxis_title="energy per step [uJ]" if energy else "latency per step [cycles]")
     return fig
 
 
@@ -320,13 +409,8 @@ def plot_pass_breakdown(info: PassBreakdownInfo, *, title: str = "") -> go.Figur
         )
     layout = _grid(["latency by layer / pass [cycles]", "energy by layer / pass [uJ]"], 2, hgap=0.1)
     fig = go.Figure(data=traces, layout=layout)
-    fig.update_layout(
-        barmode="stack",
-        title=title or "Latency and energy by layer and pass",
-        template=TEMPLATE,
-        height=440,
-        legend={"groupclick": "toggleitem"},
-    )
+    style(fig, title or "Latency and energy by layer and pass", height=460, margin={"t": 80})
+    fig.update_layout(barmode="stack", legend={"groupclick": "toggleitem"})
     return fig
 
 
@@ -378,11 +462,11 @@ def plot_trees(trees: list[TreeInfo], *, cols: int = 3, title: str = "") -> go.F
         axes[f"xaxis{suffix}"].update(range=[-0.7, max(tree.node_x, default=0.0) + 0.7], visible=False)
         axes[f"yaxis{suffix}"].update(range=[-0.6, max(tree.node_y, default=0.0) + 0.6], visible=False)
     fig = go.Figure(data=traces, layout=axes)
-    fig.update_layout(
-        title=title or "Contraction trees (squares: input tensors; circles: steps, GEMM b m n k)",
-        template=TEMPLATE,
+    style(
+        fig,
+        title or "Contraction trees (squares: input tensors; circles: steps, GEMM b m n k)",
         height=110 + 270 * rows,
-        margin={"t": 80, "b": 20},
+        margin={"t": 90, "b": 20},
     )
     return fig
 
@@ -443,9 +527,10 @@ def plot_baselines(info: BaselineInfo) -> go.Figure:
     )
     shown = len(info.trials)
     note = "" if shown == info.n_front else f" ({shown} of {info.n_front} front designs, evenly spread)"
-    fig.update_layout(
-        title=f"Front designs vs baselines on the same hardware{note}; ratios > 1 (green): design is better",
+    style(
+        fig,
+        f"Front designs vs baselines on the same hardware{note}; ratios > 1 (green): design is better",
         height=min(900, 140 + 26 * max(1, shown)),
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        margin={"l": 10, "t": 50, "b": 10},
     )
     return fig

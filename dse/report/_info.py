@@ -18,8 +18,8 @@ import optuna
 import pandas as pd
 
 from dse import Metrics, PassRecord
-from dse._catalog import axis_label, default_direction, units
-from dse.pareto import normalized_hypervolume, pareto_mask, to_minimization
+from dse._catalog import METRICS, axis_label, default_direction, units
+from dse.pareto import normalized_hypervolume, pareto_mask, relative_violation, to_minimization
 
 UNITS: dict[str, str] = units()
 """Unit of every metric (from the metric catalog)."""
@@ -39,8 +39,21 @@ ENERGY_COMPONENTS: tuple[str, ...] = (
 
 
 # --------------------------------------------------------------------------- 2-D fronts
+VIOLATION_PREFIX = "violation_"
+"""Columns ``violation_<metric>`` of a trials table: metric minus bound, in the metric's unit."""
+
+MAX_BACKGROUND = 2000
+"""At most this many dominated trials are drawn behind a front (a seeded random sample beyond)."""
+
+
 class FrontInfo(NamedTuple):
-    """A 2-D front of hardware cost (y) against a model-size measure (x), all trials behind."""
+    """A 2-D front of hardware cost (y) against a model-size measure (x), other trials behind.
+
+    ``all_*`` are the trials off this 2-D front that are drawn behind it: all of them, or a
+    seeded random sample of :data:`MAX_BACKGROUND` when there are more (``n_background`` says how
+    many there are). Only the front carries hover text (its whole design); ``bounds`` holds the
+    study's constraint bound of an axis metric (drawn as a line).
+    """
 
     x_key: str
     y_key: str
@@ -49,11 +62,13 @@ class FrontInfo(NamedTuple):
     all_x: list[float]
     all_y: list[float]
     all_trials: list[int]
-    all_hover: list[str]
+    all_feasible: list[bool]
+    n_background: int
     front_x: list[float]
     front_y: list[float]
     front_trials: list[int]
     front_hover: list[str]
+    bounds: dict[str, float]
 
 
 class BreakdownInfo(NamedTuple):
@@ -62,6 +77,32 @@ class BreakdownInfo(NamedTuple):
     trials: list[int]
     components: dict[str, list[float]]
     quantity: str = "cycles"
+
+
+def background_sample(positions: np.ndarray, cap: int = MAX_BACKGROUND, seed: int = 0) -> np.ndarray:
+    """``positions`` when there are at most ``cap`` of them, else a seeded random ``cap`` of them
+    (in their original order)."""
+    if len(positions) <= cap:
+        return positions
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(positions, size=cap, replace=False))
+
+
+def feasible_mask(df: pd.DataFrame) -> np.ndarray:
+    """``feasible`` column of a trials table (every row feasible without one)."""
+    return df["feasible"].to_numpy(bool) if "feasible" in df else np.ones(len(df), dtype=bool)
+
+
+def constraint_bounds(df: pd.DataFrame) -> dict[str, float]:
+    """``metric -> bound`` of the study's constraints, read back from a trials table."""
+    out: dict[str, float] = {}
+    if df.empty:
+        return out
+    for col in df.columns:
+        metric = col.removeprefix(VIOLATION_PREFIX)
+        if col.startswith(VIOLATION_PREFIX) and metric in df:
+            out[metric] = float(df[metric].iloc[0] - df[col].iloc[0])
+    return out
 
 
 def design_hover(row: pd.Series) -> str:
@@ -74,7 +115,7 @@ def design_hover(row: pd.Series) -> str:
         f"energy {row['energy_uj']:.4g} uJ, EDP {row['edp_uj_ms']:.4g} uJ*ms",
         f"area {row['area_mm2']:.4g} mm2, power {row['power_mw']:.4g} mW",
         f"params {int(row['params']):,} (compression {row['compression']:.3g}x)",
-        f"utilization {100 * row['utilization']:.1f} %",
+        f"PE utilization {row['utilization']:.3f} (fraction)",
         f"engine {hw['engine']}, PE {hw['pe_rows']}x{hw['pe_cols']}, dataflow {'/'.join(hw['dataflows'])}",
         f"SRAM ifmap/filter/ofmap {hw['ifmap_sram_kb']:g}/{hw['filter_sram_kb']:g}/{hw['ofmap_sram_kb']:g} kB",
         f"DRAM {hw['dram_bw_bytes_per_cycle']:g} B/cycle, {hw['freq_mhz']:g} MHz, {hw['bits']}-bit, {hw['tech']}",
@@ -100,40 +141,63 @@ def _signs(keys: Sequence[str], directions: dict[str, str] | None) -> list[str]:
     return [_direction(k, directions) for k in keys]
 
 
+def violation_total(df: pd.DataFrame) -> np.ndarray:
+    """Unitless violation of every row of a trials table, for constrained domination (0 = feasible).
+
+    Each ``violation_<metric>`` column (metric minus its bound, in the metric's unit) counts as a
+    fraction of its bound (:func:`dse.pareto.relative_violation`; the bound is the metric column
+    minus the violation column), so DSP slices, BRAM blocks and mm2 are never added together.
+    A table without violation columns uses its ``feasible`` flag (1 for an infeasible row).
+    """
+    cols = [c for c in df.columns if c.startswith(VIOLATION_PREFIX) and c.removeprefix(VIOLATION_PREFIX) in df]
+    if not cols or df.empty:
+        if "feasible" in df:
+            return np.where(df["feasible"].to_numpy(bool), 0.0, 1.0)
+        return np.zeros(len(df))
+    excess = df[cols].to_numpy(float)
+    bounds = df[[c.removeprefix(VIOLATION_PREFIX) for c in cols]].to_numpy(float)[0] - excess[0]
+    return relative_violation(excess, bounds.tolist())
+
+
 def _front_mask(df: pd.DataFrame, keys: Sequence[str], directions: dict[str, str] | None) -> np.ndarray:
     vals = to_minimization(df[list(keys)].to_numpy(float), _signs(keys, directions))
-    return pareto_mask(vals, df["violation"].to_numpy(float))
+    return pareto_mask(vals, violation_total(df))
 
 
 def front_info(df: pd.DataFrame, x_key: str, y_key: str, directions: dict[str, str] | None = None) -> FrontInfo:
-    """The 2-D non-dominated set of (x, y) among feasible trials, and every trial for context.
+    """The 2-D non-dominated set of (x, y) (constrained domination), and the other trials.
 
     ``directions`` maps a metric to ``minimize``/``maximize`` (the study's choice); metrics not
-    in it use their default direction.
+    in it use their default direction. At most :data:`MAX_BACKGROUND` other trials are kept.
     """
     x_label, y_label = axis_label(x_key), axis_label(y_key)
+    bounds = {k: v for k, v in constraint_bounds(df).items() if k in (x_key, y_key)}
     if df.empty:
-        return FrontInfo(x_key, y_key, x_label, y_label, [], [], [], [], [], [], [], [])
+        return FrontInfo(x_key, y_key, x_label, y_label, [], [], [], [], 0, [], [], [], [], bounds)
     mask = _front_mask(df, (x_key, y_key), directions)
-    hover = [design_hover(r) for _, r in df.iterrows()]
     xs = df[x_key].to_numpy(float)
     ys = df[y_key].to_numpy(float)
     trials = df["trial"].to_numpy(int)
+    feasible = feasible_mask(df)
     pos = np.flatnonzero(mask)
     sel = pos[np.lexsort((ys[pos], xs[pos]))]
+    others = np.flatnonzero(~mask)
+    back = background_sample(others)
     return FrontInfo(
         x_key=x_key,
         y_key=y_key,
         x_label=x_label,
         y_label=y_label,
-        all_x=xs.tolist(),
-        all_y=ys.tolist(),
-        all_trials=trials.tolist(),
-        all_hover=hover,
+        all_x=xs[back].tolist(),
+        all_y=ys[back].tolist(),
+        all_trials=trials[back].tolist(),
+        all_feasible=feasible[back].tolist(),
+        n_background=len(others),
         front_x=xs[sel].tolist(),
         front_y=ys[sel].tolist(),
         front_trials=trials[sel].tolist(),
-        front_hover=[hover[i] for i in sel],
+        front_hover=[design_hover(df.iloc[i]) for i in sel],
+        bounds=bounds,
     )
 
 
@@ -159,13 +223,15 @@ def breakdown_info(
 
 # --------------------------------------------------------------------------- 3-D front
 class Front3DInfo(NamedTuple):
-    """Three metrics of every trial, and their 3-D non-dominated set."""
+    """Three metrics: their 3-D non-dominated set (with hover) and the other trials (a sample
+    of at most :data:`MAX_BACKGROUND`, ``n_background`` in all)."""
 
     keys: tuple[str, str, str]
     labels: tuple[str, str, str]
     all_xyz: tuple[list[float], list[float], list[float]]
     all_trials: list[int]
-    all_hover: list[str]
+    all_feasible: list[bool]
+    n_background: int
     front_xyz: tuple[list[float], list[float], list[float]]
     front_trials: list[int]
     front_hover: list[str]
@@ -179,24 +245,26 @@ def front3d_keys(objectives: Sequence[str]) -> tuple[str, str, str]:
 
 
 def front3d_info(df: pd.DataFrame, keys: tuple[str, str, str], directions: dict[str, str] | None = None) -> Front3DInfo:
-    """Every trial in the space of ``keys``, and the non-dominated set of those three metrics."""
+    """The non-dominated set of three metrics, and the other trials behind it."""
     labels = (axis_label(keys[0]), axis_label(keys[1]), axis_label(keys[2]))
     if df.empty:
-        return Front3DInfo(keys, labels, ([], [], []), [], [], ([], [], []), [], [])
+        return Front3DInfo(keys, labels, ([], [], []), [], [], 0, ([], [], []), [], [])
     mask = _front_mask(df, keys, directions)
-    hover = [design_hover(r) for _, r in df.iterrows()]
     cols = [df[k].to_numpy(float) for k in keys]
     trials = df["trial"].to_numpy(int)
     sel = np.flatnonzero(mask)
+    others = np.flatnonzero(~mask)
+    back = background_sample(others)
     return Front3DInfo(
         keys=keys,
         labels=labels,
-        all_xyz=(cols[0].tolist(), cols[1].tolist(), cols[2].tolist()),
-        all_trials=trials.tolist(),
-        all_hover=hover,
+        all_xyz=(cols[0][back].tolist(), cols[1][back].tolist(), cols[2][back].tolist()),
+        all_trials=trials[back].tolist(),
+        all_feasible=feasible_mask(df)[back].tolist(),
+        n_background=len(others),
         front_xyz=(cols[0][sel].tolist(), cols[1][sel].tolist(), cols[2][sel].tolist()),
         front_trials=trials[sel].tolist(),
-        front_hover=[hover[i] for i in sel],
+        front_hover=[design_hover(df.iloc[i]) for i in sel],
     )
 
 
@@ -211,36 +279,47 @@ class ParallelDimension(NamedTuple):
 
 
 class ParallelInfo(NamedTuple):
-    """Sampled parameters then objectives of every trial; ``on_front`` colours the lines."""
+    """Sampled parameters then objectives, one line per trial; ``on_front`` colours the lines.
+
+    Every trial of the study's front is drawn, and the others (all of them, or a seeded random
+    sample of :data:`MAX_BACKGROUND`); ``n_trials`` is the number of finished trials.
+    """
 
     dimensions: list[ParallelDimension]
     on_front: list[int]
     trials: list[int]
+    n_trials: int = 0
+
+
+INACTIVE = "-"
+"""How an inactive conditional parameter is shown."""
 
 
 def parallel_info(
     df: pd.DataFrame, objectives: Sequence[str], directions: dict[str, str] | None = None
 ) -> ParallelInfo:
-    """One dimension per ``param:`` column (categoricals encoded as sorted codes), then objectives."""
+    """One dimension per ``param:`` column (categoricals, and parameters inactive in some
+    trials, encoded as sorted codes with ``-`` for inactive), then the objectives."""
     if df.empty:
-        return ParallelInfo([], [], [])
+        return ParallelInfo([], [], [], 0)
+    mask = _front_mask(df, objectives, directions)
+    rows = np.sort(np.concatenate([np.flatnonzero(mask), background_sample(np.flatnonzero(~mask))]))
+    sub = df.iloc[rows]
     dims: list[ParallelDimension] = []
-    for col in [c for c in df.columns if c.startswith("param:")]:
-        series = df[col]
+    for col in [c for c in sub.columns if c.startswith("param:")]:
+        series = sub[col]
         label = col.removeprefix("param:")
         numeric = pd.to_numeric(series, errors="coerce")
         if numeric.notna().all():
             dims.append(ParallelDimension(label, numeric.astype(float).tolist(), None, None))
             continue
-        cats = sorted({str(v) for v in series})
+        shown = [INACTIVE if pd.isna(v) else str(v) for v in series]
+        cats = sorted(set(shown), key=lambda c: (c != INACTIVE, c))
         code = {c: float(i) for i, c in enumerate(cats)}
-        dims.append(ParallelDimension(label, [code[str(v)] for v in series], list(code.values()), cats))
+        dims.append(ParallelDimension(label, [code[v] for v in shown], list(code.values()), cats))
     for key in objectives:
-        unit = UNITS.get(key)
-        label = f"{key} [{unit}]" if unit else key
-        dims.append(ParallelDimension(label, df[key].to_numpy(float).tolist(), None, None))
-    mask = _front_mask(df, objectives, directions)
-    return ParallelInfo(dims, [int(v) for v in mask], df["trial"].astype(int).tolist())
+        dims.append(ParallelDimension(axis_label(key), sub[key].to_numpy(float).tolist(), None, None))
+    return ParallelInfo(dims, [int(v) for v in mask[rows]], sub["trial"].astype(int).tolist(), len(df))
 
 
 # --------------------------------------------------------------------------- hypervolume
@@ -248,7 +327,9 @@ class HypervolumeInfo(NamedTuple):
     """Normalized hypervolume of the feasible front after each finished trial (in trial order).
 
     ``lower``/``upper`` are the objective bounds over all trials in minimisation form (maximised
-    objectives negated); ``reference`` is the reference point in the objectives' own units.
+    objectives negated); ``reference`` is the reference point in the objectives' own units (for
+    a maximised objective it lies below its worst value and may be negative). ``best``/``worst``
+    are the same bounds in the objectives' own units and directions: what a person reads.
     """
 
     objectives: list[str]
@@ -258,6 +339,8 @@ class HypervolumeInfo(NamedTuple):
     lower: list[float]
     upper: list[float]
     reference: list[float]
+    best: list[float]
+    worst: list[float]
 
 
 def hypervolume_info(df: pd.DataFrame, objectives: Sequence[str], directions: Sequence[str]) -> HypervolumeInfo:
@@ -268,10 +351,10 @@ def hypervolume_info(df: pd.DataFrame, objectives: Sequence[str], directions: Se
     """
     objs = list(objectives)
     if df.empty:
-        return HypervolumeInfo(objs, list(directions), [], [], [], [], [])
+        return HypervolumeInfo(objs, list(directions), [], [], [], [], [], [], [])
     order = df.sort_values("trial")
     vals = to_minimization(order[objs].to_numpy(float), directions)
-    feasible = order["violation"].to_numpy(float) <= 0
+    feasible = violation_total(order) <= 0
     lower, upper = vals.min(axis=0), vals.max(axis=0)
     sign = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
     reference = sign * (lower + 1.1 * (upper - lower))
@@ -293,32 +376,101 @@ def hypervolume_info(df: pd.DataFrame, objectives: Sequence[str], directions: Se
         lower=lower.tolist(),
         upper=upper.tolist(),
         reference=reference.tolist(),
+        best=(sign * lower).tolist(),
+        worst=(sign * upper).tolist(),
     )
+
+
+def describe_bounds(info: HypervolumeInfo, *, sep: str = "; ") -> str:
+    """The normalization of a hypervolume in the user's terms: each objective's best and worst
+    value over all trials, in its own unit and direction (never negated)."""
+    parts = []
+    for key, direction, best, worst in zip(info.objectives, info.directions, info.best, info.worst, strict=True):
+        unit_text = f" {UNITS[key]}" if UNITS.get(key) else ""
+        parts.append(f"{key} ({direction}d): best {best:.4g}, worst {worst:.4g}{unit_text}")
+    return sep.join(parts)
 
 
 # --------------------------------------------------------------------------- parameter importance
 class ImportanceInfo(NamedTuple):
-    """Optuna parameter importances per objective; objectives that could not be scored, and why."""
+    """Optuna parameter importances per objective; objectives that could not be scored, and why.
+
+    ``considered`` names, per objective, the parameters it was scored on: only those that can
+    change it (the model configuration for parameter counts, the hardware for area and FPGA
+    resources, every parameter otherwise). ``n_trials`` is the number of trials fANOVA was fit on.
+    """
 
     objectives: list[str]
     importances: dict[str, dict[str, float]]
     skipped: dict[str, str]
+    considered: dict[str, str]
+    n_trials: int
+
+
+MAX_IMPORTANCE_TRIALS = 2000
+"""fANOVA is fit on at most this many finished trials (a seeded random sample beyond)."""
+
+
+def parameter_scope(name: str) -> str:
+    """``model`` (format, depth, shapes, ranks: ``rank``, ``<knob>@<layer>``), ``path``
+    (``path@<layer>/<pass>``: a contraction tree) or ``hardware`` (everything else)."""
+    if name.startswith("path"):
+        return "path"
+    if name == "rank" or "@" in name:
+        return "model"
+    return "hardware"
+
+
+def _scoped(key: str, names: Sequence[str]) -> tuple[list[str], str]:
+    scope = METRICS[key].scope if key in METRICS else "design"
+    if scope == "model":
+        return [n for n in names if parameter_scope(n) == "model"], "model-configuration parameters only"
+    if scope == "hardware":
+        return [n for n in names if parameter_scope(n) == "hardware"], "hardware parameters only"
+    return list(names), "every parameter"
 
 
 def importance_info(
-    study: optuna.Study, objectives: Sequence[str], directions: Sequence[str], *, min_trials: int = 4
+    study: optuna.Study,
+    objectives: Sequence[str],
+    directions: Sequence[str],
+    *,
+    min_trials: int = 4,
+    max_trials: int = MAX_IMPORTANCE_TRIALS,
 ) -> ImportanceInfo:
-    """``optuna.importance.get_param_importances`` for each objective (maximised ones negated).
+    """Optuna's fANOVA importance of each parameter for each objective (maximised ones negated):
+    the share of the objective's variance over the finished trials that each parameter explains.
 
-    Any failure (too few trials, a parameter space the evaluator cannot handle) is recorded in
-    ``skipped`` instead of raised.
+    Only parameters that can change an objective are scored on it (:func:`parameter_scope` and
+    the metric's catalog scope): the parameter count is scored on the model configuration only,
+    never on the PE array or the DRAM bandwidth. Trials are a seeded random sample of
+    ``max_trials`` in large studies. Any failure (too few trials, a parameter space the
+    evaluator cannot handle) is recorded in ``skipped`` instead of raised.
     """
     importances: dict[str, dict[str, float]] = {}
     skipped: dict[str, str] = {}
-    n_done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    considered: dict[str, str] = {}
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(done) < min_trials:
+        for key in objectives:
+            skipped[key] = f"{len(done)} finished trials (needs {min_trials})"
+        return ImportanceInfo(list(objectives), importances, skipped, considered, len(done))
+    from optuna.search_space import intersection_search_space
+
+    target_study = study
+    if len(done) > max_trials:
+        picked = background_sample(np.arange(len(done)), max_trials)
+        target_study = optuna.create_study(directions=study.directions)
+        target_study.add_trials([done[int(i)] for i in picked])
+    n_fit = min(len(done), max_trials)
+    names = sorted(
+        intersection_search_space(target_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    )
     for i, (key, direction) in enumerate(zip(objectives, directions, strict=True)):
-        if n_done < min_trials:
-            skipped[key] = f"{n_done} finished trials (needs {min_trials})"
+        params, what = _scoped(key, names)
+        considered[key] = what
+        if not params:
+            skipped[key] = f"no searched parameter can change it ({what})"
             continue
         sign = -1.0 if direction == "maximize" else 1.0
 
@@ -329,7 +481,7 @@ def importance_info(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                imp = optuna.importance.get_param_importances(study, target=target)
+                imp = optuna.importance.get_param_importances(target_study, target=target, params=params)
         except Exception as exc:  # optuna raises several types here; the dashboard goes on
             skipped[key] = f"{type(exc).__name__}: {exc}"
             continue
@@ -337,7 +489,7 @@ def importance_info(
             skipped[key] = "no parameters to score"
             continue
         importances[key] = {str(k): float(v) for k, v in imp.items()}
-    return ImportanceInfo(list(objectives), importances, skipped)
+    return ImportanceInfo(list(objectives), importances, skipped, considered, n_fit)
 
 
 # --------------------------------------------------------------------------- chosen designs

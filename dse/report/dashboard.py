@@ -29,9 +29,13 @@ from dse.report._figures import (
     plot_trees,
 )
 from dse.report._info import (
+    MAX_BACKGROUND,
+    MAX_IMPORTANCE_TRIALS,
+    UNITS,
     DesignChoice,
     DesignDetailInfo,
     breakdown_info,
+    constraint_bounds,
     design_detail_info,
     front3d_info,
     front3d_keys,
@@ -75,7 +79,9 @@ class Dashboard(NamedTuple):
 
 
 def front_figures(df: pd.DataFrame, directions: dict[str, str]) -> list[go.Figure]:
-    """2-D fronts: each hardware cost against parameters and against each rank; energy vs latency.
+    """2-D fronts: each hardware cost against parameters and against each rank; energy vs
+    latency; each constrained metric (DSP slices, BRAM blocks, ...) against parameters with its
+    bound drawn.
 
     A rank axis (``rank@<layer>``, or ``rank`` when tied across layers) takes the direction of
     ``params`` (more rank, more parameters).
@@ -83,7 +89,10 @@ def front_figures(df: pd.DataFrame, directions: dict[str, str]) -> list[go.Figur
     dirs = dict(directions)
     params_dir = dirs.get("params", "minimize")
     figs = [plot_front(front_info(df, x, y, dirs)) for x in MODEL_AXES for y in COST_AXES]
-    figs.append(plot_front(front_info(df, "latency_ms", "energy_uj", dirs), title="energy vs latency"))
+    figs.append(plot_front(front_info(df, "latency_ms", "energy_uj", dirs)))
+    for metric in constraint_bounds(df):
+        if metric not in COST_AXES:
+            figs.append(plot_front(front_info(df, MODEL_AXES[0], metric, dirs)))
     for col in [c for c in df.columns if c == "param:rank" or c.startswith("param:rank@")]:
         dirs[col] = params_dir
         figs.append(plot_front(front_info(df, col, "latency_ms", dirs)))
@@ -135,7 +144,7 @@ def build_dashboard(
     df: pd.DataFrame,
     front: pd.DataFrame,
     *,
-    max_baselines: int = 48,
+    max_baselines: int = 24,
     detail: Sequence[int] | str = (),
 ) -> Dashboard:
     """Extract every info and draw every figure of the dashboard (no file written)."""
@@ -143,18 +152,29 @@ def build_dashboard(
     title = f"TNN-DSE: {cfg.name}"
     hv = hypervolume_info(df, cfg.objectives, cfg.directions)
     hv_text = f" Normalized hypervolume {hv.hypervolume[-1]:.4f}." if hv.hypervolume else ""
+    merged = sum(len(str(v).split()) for v in front.get("duplicate_trials", []) if isinstance(v, str))
+    dup_text = f" ({merged} trials repeating a front design merged)" if merged else ""
+    bounds = constraint_bounds(df)
+    cons_text = ""
+    if bounds and not df.empty:
+        n_ok = int(df["feasible"].sum()) if "feasible" in df else len(df)
+        limits = ", ".join(f"{k} &le; {v:g} {UNITS.get(k, '')}".rstrip() for k, v in bounds.items())
+        cons_text = f" Constraints {html.escape(limits, quote=False)}: {n_ok} of {len(df)} trials meet them."
     intro = (
         f"Workload <b>{html.escape(cfg.workload.name)}</b>, mode <b>{html.escape(cfg.mode)}</b>, objectives "
         f"<b>{html.escape(', '.join(f'{o} ({d})' for o, d in directions.items()))}</b>. "
-        f"{len(df)} finished trials, {len(front)} on the Pareto front.{hv_text} "
-        "Hover a point to see the whole design and its metrics."
+        f"{len(df)} finished trials, {len(front)} distinct designs on the Pareto front{dup_text}.{hv_text}"
+        f"{cons_text} Hover a front point to see the whole design and its metrics."
     )
     sections = [
         Section(
             "fronts",
             "Pareto fronts: hardware cost vs model configuration",
-            "Grey: every finished trial; red: the 2-D non-dominated set of the two axes "
-            "(the direction of parameters and ranks follows the study).",
+            "Red: the 2-D non-dominated set of the two axes (the direction of parameters and ranks "
+            "follows the study; constrained domination when the study has constraints). Grey: the "
+            f"other finished trials (a random sample of {MAX_BACKGROUND:,} in large studies: the legend "
+            "says how many); orange crosses: trials that break a constraint; dashed lines: the "
+            "constraint bounds.",
             front_figures(df, directions),
         ),
         Section(
@@ -165,8 +185,9 @@ def build_dashboard(
         ),
         Section(
             "parallel",
-            "Parameters of every trial",
-            "Categorical parameters are drawn as codes with their labels on the axis.",
+            "Parameters of the trials",
+            "Categorical parameters are drawn as codes with their labels on the axis; '-' marks a "
+            "conditional parameter that is inactive in a trial.",
             [plot_parallel(parallel_info(df, cfg.objectives, directions))],
         ),
     ]
@@ -218,7 +239,11 @@ def build_dashboard(
         Section(
             "progress",
             "Search progress and parameter importance",
-            "Parameter importance from optuna (per objective)"
+            "Parameter importance is optuna's fANOVA: the share of each objective's variance over the "
+            f"finished trials (at most {MAX_IMPORTANCE_TRIALS:,}, a random sample beyond) that each parameter "
+            "explains. Each objective is scored only on the parameters that can change it: the parameter "
+            "count and the compression on the model configuration (format, depth, shapes, ranks), area, "
+            "on-chip SRAM and FPGA resources on the hardware, latency and energy on everything"
             + (f"; not available for {html.escape(skipped)}." if skipped else "."),
             progress,
         )
@@ -277,6 +302,7 @@ class _Renderer:
             include_mathjax=False,
             div_id=f"plot{self.n}",
             config={"displaylogo": False, "responsive": True},
+            validate=False,
         )
         self.n += 1
         return f'<div class="plot">{frag}</div>'
@@ -334,7 +360,7 @@ def write_dashboard(
     *,
     df: pd.DataFrame,
     front: pd.DataFrame,
-    max_baselines: int = 48,
+    max_baselines: int = 24,
     detail: Sequence[int] | str = (),
 ) -> Path:
     """Write ``path``: HTML with plotly.js inline, no network needed to view it.

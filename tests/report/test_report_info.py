@@ -57,7 +57,9 @@ def _non_dominated(vals: np.ndarray, i: int) -> bool:
 def test_front_info_is_the_2d_front(small_run: SmallRun, y_key: str) -> None:
     df = small_run.df
     info = front_info(df, "params", y_key, _dirs(small_run))
-    assert len(info.all_x) == len(df) and len(info.all_hover) == len(df)
+    # every trial is either on the 2-D front (with hover) or behind it (no hover text)
+    assert len(info.all_x) + len(info.front_x) == len(df) == info.n_background + len(info.front_x)
+    assert len(info.front_hover) == len(info.front_trials) and info.bounds == {}
     assert 1 <= len(info.front_trials) <= len(df)
     assert info.front_x == sorted(info.front_x)
     # params is maximized by the quickstart: the front trades capacity against cost
@@ -66,8 +68,9 @@ def test_front_info_is_the_2d_front(small_run: SmallRun, y_key: str) -> None:
     expected = {trials[i] for i in range(len(df)) if _non_dominated(vals, i)}
     assert set(info.front_trials) == expected
     fig = plot_front(info)
-    assert [t.name for t in fig.data] == ["all trials", "Pareto front"]
+    assert [t.name for t in fig.data] == [f"other trials ({info.n_background:,})", "Pareto front"]
     assert list(fig.data[1].x) == info.front_x and list(fig.data[1].y) == info.front_y
+    assert sorted(fig.data[0].customdata) == sorted(info.all_trials) and fig.data[0].text is None
     assert "ms" in info.front_hover[0] and "uJ" in info.front_hover[0]
 
 
@@ -92,7 +95,7 @@ def test_parallel_info_encodes_categoricals(small_run: SmallRun) -> None:
     assert dataflow.ticktext is not None and set(dataflow.ticktext) <= {"ws", "os", "is"}
     assert set(dataflow.values) <= set(dataflow.tickvals or [])
     assert by_label["rank@fc1"].ticktext is None  # numeric stays numeric
-    assert "latency_ms [ms]" in by_label
+    assert "latency per step [ms]" in by_label
     assert sum(info.on_front) == len(small_run.front)
     fig = plot_parallel(info)
     assert fig.data[0].type == "parcoords" and len(fig.data[0].dimensions) == len(info.dimensions)
@@ -116,7 +119,12 @@ def test_hypervolume_info(small_run: SmallRun) -> None:
     fig = plot_hypervolume(info)
     text = fig.layout.annotations[0].text
     assert "reference point" in text and "latency_ms" in text and "(maximized)" in text
-    assert list(fig.data[0].y) == info.hypervolume
+    # printed in the user's units and directions: the best model is the largest, nothing negated
+    assert f"best {par.max():.4g}, worst {par.min():.4g} count" in text and "-" not in text.split("params")[1]
+    # the step line is drawn at the trials where the value changes (and the last one)
+    drawn = dict(zip(fig.data[0].x, fig.data[0].y, strict=True))
+    assert drawn[info.trials[-1]] == info.hypervolume[-1]
+    assert set(drawn.values()) == set(info.hypervolume)
 
 
 def test_importance_info(small_run: SmallRun) -> None:
@@ -145,7 +153,9 @@ def test_importance_info_skips_gracefully(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(optuna.importance, "get_param_importances", boom)
     info = importance_info(study, ["latency_ms", "params"], ["minimize", "maximize"])
-    assert info.importances == {} and "evaluator failed" in info.skipped["params"]
+    assert info.importances == {} and "evaluator failed" in info.skipped["latency_ms"]
+    # x and n are hardware-like names: nothing of the model configuration can change params
+    assert "no searched parameter can change it" in info.skipped["params"]
 
 
 # --------------------------------------------------------------------------- chosen designs
