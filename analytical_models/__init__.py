@@ -14,6 +14,10 @@ Public API (``__all__``):
 - Entry points: :func:`price` (best mapping of one GEMM on one hardware, cached by value),
   :func:`area_mm2`, :func:`leakage_mw`, :func:`fold_cycles` (SCALE-Sim cycles of an untiled
   GEMM), :func:`tune_allocator` (called once by processes that run many searches).
+- On-chip steps of fused schedules: :func:`price_onchip` / :func:`onchip_tiles` (a GEMM whose
+  operands are already in the buffers, one token tile or many at once: :class:`OnChipTiles`),
+  :func:`tile_gemm`; :func:`hw_consts` (:class:`HwConsts`: per-hardware capacities, energies
+  per bit, leakage per cycle, bandwidth).
 - Registries (:class:`Registry`, :class:`RegistryError`): :data:`ENGINES` with
   :func:`register_engine`, :func:`get_engine`, :func:`engine_names`; :data:`TECHS` with
   :func:`register_tech`, :func:`get_tech`, :func:`tech_names`.
@@ -28,7 +32,9 @@ Everything else lives in private modules (the model in ``_engine``, ``_stage``, 
 
 from analytical_models._allocator import tune_allocator
 from analytical_models._area import area_mm2, leakage_mw
+from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._engine import ArrayEngine
+from analytical_models._onchip import OnChipStep, OnChipTiles, onchip_tiles, price_onchip, tile_gemm
 from analytical_models._registry import (
     ENGINES,
     OBJECTIVES,
@@ -69,10 +75,13 @@ __all__ = [
     "Engine",
     "Gemm",
     "Hardware",
+    "HwConsts",
     "Mapping",
     "MappingResult",
     "ModelInputError",
     "Objective",
+    "OnChipStep",
+    "OnChipTiles",
     "Registry",
     "RegistryError",
     "TechProfile",
@@ -81,10 +90,14 @@ __all__ = [
     "fold_cycles",
     "get_engine",
     "get_tech",
+    "hw_consts",
     "leakage_mw",
+    "onchip_tiles",
     "price",
+    "price_onchip",
     "register_engine",
     "register_tech",
     "tech_names",
+    "tile_gemm",
     "tune_allocator",
 ]

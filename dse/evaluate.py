@@ -3,44 +3,78 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 from typing import cast
 
-from analytical_models import ZERO_COST, Cost, Hardware, Objective, Registry, area_mm2, tune_allocator
+from analytical_models import Cost, Hardware, Objective, area_mm2, tile_gemm, tune_allocator
 from dse._design import Design, Metrics, PassRecord, StepRecord
-from dse._errors import DSEError
-from dse.contraction import (
-    ContractionPlan,
-    build_plan,
-    count_trees,
-    enumerate_trees,
-    left_to_right_path,
-    optimize_network,
-)
+from dse._policies import PATH_POLICIES, EvaluationError, PathChoice, PathPolicy, tree_list
+
+__all__ = [
+    "PATH_POLICIES",
+    "EvaluationError",
+    "PathChoice",
+    "PathPolicy",
+    "evaluate",
+    "evaluate_layer",
+    "fpga_resources",
+    "tree_count",
+    "tree_list",
+]
+from dse.contraction import ContractionPlan, PlanStep, count_trees, optimize_network
+from dse.schedule import TOKEN_INDEX, Schedule, Segment
 from dse.workload import PASS_DX, LayerSpec, TensorNetwork, WorkloadError, get_format, pass_kind
-
-
-class EvaluationError(DSEError):
-    """A design cannot be evaluated (for example an inconsistent layer configuration)."""
 
 
 def _tensor_label(ids: dict[int, str], i: int) -> str:
     return ids.get(i, f"t{i}")
 
 
-def _pass_record(spec: LayerSpec, net: TensorNetwork, plan: ContractionPlan, mac_optimal_macs: int) -> PassRecord:
+def _pass_record(
+    spec: LayerSpec, net: TensorNetwork, plan: ContractionPlan, schedule: Schedule, mac_optimal_macs: int
+) -> PassRecord:
     names = dict(enumerate(net.names))
+    where: dict[int, tuple[int, Segment]] = {}
+    for g, seg in enumerate(schedule.segments):
+        for s in seg.steps:
+            where[s] = (g, seg)
+    fused_costs: dict[int, tuple[float, float]] = {}
     steps = []
     for s, step in enumerate(plan.steps):
         gemm = step.gemm
-        mapping = step.mapping
-        cost = step.cost if step.cost is not None else ZERO_COST
         out_id = net.n_inputs + s
         names[out_id] = f"t{out_id}"
-        steps.append(
-            StepRecord(
+        g, seg = where[s]
+        if seg.fused:
+            pos = seg.steps.index(s)
+            tile = tile_gemm(gemm, _token_dim(step), int(net.size_dict.get("b", 1)), seg.tile)
+            cycles, energy = seg.step_cycles[pos], seg.step_energy_pj[pos]
+            record = StepRecord(
+                lhs=_tensor_label(names, step.lhs),
+                rhs=_tensor_label(names, step.rhs),
+                out=names[out_id],
+                batch=gemm.batch,
+                m=gemm.m,
+                n=gemm.n,
+                k=gemm.k,
+                macs=step.macs,
+                dataflow=seg.dataflows[pos],
+                tile_m=tile.m,
+                tile_n=tile.n,
+                tile_k=tile.k,
+                loop_order="",
+                cycles=cycles,
+                energy_pj=energy,
+                fused=True,
+                segment=g,
+                token_tile=seg.tile,
+                n_tiles=seg.n_tiles,
+            )
+            fused_costs[s] = (cycles, energy)
+        else:
+            mapping = seg.mapping
+            record = StepRecord(
                 lhs=_tensor_label(names, step.lhs),
                 rhs=_tensor_label(names, step.rhs),
                 out=names[out_id],
@@ -54,11 +88,11 @@ def _pass_record(spec: LayerSpec, net: TensorNetwork, plan: ContractionPlan, mac
                 tile_n=mapping.tile_n if mapping is not None else 0,
                 tile_k=mapping.tile_k if mapping is not None else 0,
                 loop_order=mapping.loop_order if mapping is not None else "",
-                cycles=cost.cycles,
-                energy_pj=cost.energy_pj,
+                cycles=seg.cycles,
+                energy_pj=seg.energy_pj,
+                segment=g,
             )
-        )
-    total = plan.cost if plan.cost is not None else ZERO_COST
+        steps.append(record)
     return PassRecord(
         layer=spec.name,
         pass_name=net.label,
@@ -67,9 +101,19 @@ def _pass_record(spec: LayerSpec, net: TensorNetwork, plan: ContractionPlan, mac
         path=tuple(tuple(p) for p in plan.path),  # type: ignore[misc]
         macs=plan.macs * spec.count,
         mac_optimal_macs=mac_optimal_macs * spec.count,
-        cost=total.scaled(spec.count),
+        cost=schedule.cost.scaled(spec.count),
         steps=tuple(steps),
+        schedule=schedule,
+        compulsory_bytes=schedule.compulsory_bytes * spec.count,
     )
+
+
+def _token_dim(step: PlanStep) -> str:
+    low = step.lowered
+    for name, group in (("batch", low.batch_indices), ("m", low.m_indices), ("n", low.n_indices), ("k", low.k_indices)):
+        if TOKEN_INDEX in group:
+            return name
+    return ""
 
 
 DSP_MACS_PER_SLICE_8BIT = 2
@@ -95,78 +139,9 @@ def fpga_resources(hw: Hardware) -> tuple[int, int]:
     return dsp, bram
 
 
-@lru_cache(maxsize=64)
-def _trees(n: int) -> tuple[tuple[tuple[int, int], ...], ...]:
-    return tuple(tuple(tuple(p) for p in t) for t in enumerate_trees(n))  # type: ignore[misc]
-
-
 def tree_count(n_inputs: int) -> int:
     """Number of binary contraction trees of a network with ``n_inputs`` inputs, ``(2n-3)!!``."""
     return count_trees(n_inputs)
-
-
-@dataclass(frozen=True, slots=True)
-class PathChoice:
-    """What a path policy knows when it picks the contraction tree of one network.
-
-    Attributes:
-        hw: the hardware the plan is priced on.
-        objective: what each GEMM's mapping minimises.
-        optimizer: the path optimizer of a hardware-aware search (a :data:`PATH_OPTIMIZERS` name).
-        mac_plan: the MAC-optimal plan of the network (always computed: it is reported).
-        tree_index: the tree index a ``searched`` design chose for this network.
-        where: ``layer 'x' pass forward``, for messages.
-    """
-
-    hw: Hardware
-    objective: Objective
-    optimizer: str
-    mac_plan: ContractionPlan
-    tree_index: int
-    where: str
-
-
-PathPolicy = Callable[[TensorNetwork, PathChoice], ContractionPlan]
-"""``(network, choice) -> priced plan``: how a design's contraction paths are chosen."""
-
-PATH_POLICIES: Registry[PathPolicy] = Registry("path policy", error=EvaluationError)
-"""Path policies a design (and ``policy.path`` of a space) may name."""
-
-
-def _hardware_aware(net: TensorNetwork, c: PathChoice) -> ContractionPlan:
-    """Each network's path minimises the mapping objective on this hardware (exact search)."""
-    cost_kind = "energy" if c.objective == "energy" else "latency"
-    plan = optimize_network(net, optimizer=c.optimizer, cost=cost_kind, hw=c.hw)
-    if plan.cost is None or c.objective == "edp":
-        plan = build_plan(net, plan.path, hw=c.hw, objective=c.objective)
-    return plan
-
-
-def _mac_optimal(net: TensorNetwork, c: PathChoice) -> ContractionPlan:
-    """The fewest-MAC path, priced on this hardware."""
-    return build_plan(net, c.mac_plan.path, hw=c.hw, objective=c.objective)
-
-
-def _naive(net: TensorNetwork, c: PathChoice) -> ContractionPlan:
-    """The left-to-right sweep ``x G_1 G_2 ...``, priced on this hardware."""
-    return build_plan(net, left_to_right_path(net.n_inputs), hw=c.hw, objective=c.objective)
-
-
-def _searched(net: TensorNetwork, c: PathChoice) -> ContractionPlan:
-    """The tree the design chose (its index in :func:`dse.contraction.enumerate_trees` order)."""
-    trees = _trees(net.n_inputs)
-    if not 0 <= c.tree_index < len(trees):
-        raise EvaluationError(f"{c.where}: tree index {c.tree_index} outside 0..{len(trees) - 1}")
-    return build_plan(net, trees[c.tree_index], hw=c.hw, objective=c.objective)
-
-
-for _name, _policy in (
-    ("hardware_aware", _hardware_aware),
-    ("mac_optimal", _mac_optimal),
-    ("naive", _naive),
-    ("searched", _searched),
-):
-    PATH_POLICIES.register(_name, _policy)
 
 
 @lru_cache(maxsize=65_536)
@@ -180,6 +155,7 @@ def evaluate_layer(
     path_optimizer: str,
     mapping_objective: str,
     path_choices: tuple[tuple[str, int], ...] = (),
+    execution: str = "unfused",
 ) -> tuple[PassRecord, ...]:
     """Price every pass of one layer on ``hw``; cached by value (layers repeat across trials).
 
@@ -193,6 +169,8 @@ def evaluate_layer(
         path_optimizer: the optimizer used for the hardware-aware path.
         mapping_objective: ``latency``, ``energy`` or ``edp`` for every GEMM's mapping.
         path_choices: tree index per pass label, for ``path_policy="searched"``.
+        execution: ``unfused`` (every intermediate through DRAM), ``fused`` or ``auto``
+            (:data:`dse.schedule.EXECUTIONS`).
     """
     chosen = dict(path_choices)
     objective = cast(Objective, mapping_objective)
@@ -211,8 +189,10 @@ def evaluate_layer(
             mac_plan=mac_plan,
             tree_index=chosen.get(net.label, 0),
             where=f"layer {spec.name!r} pass {net.label}",
+            execution=execution,
         )
-        records.append(_pass_record(spec, net, policy(net, choice), mac_plan.macs))
+        plan, schedule = policy(net, choice)
+        records.append(_pass_record(spec, net, plan, schedule, mac_plan.macs))
     return tuple(records)
 
 
@@ -243,6 +223,7 @@ def evaluate(design: Design) -> Metrics:
                 path_choices=tuple(
                     (key.split("/", 1)[1], idx) for key, idx in design.path_choices if key.split("/", 1)[0] == spec.name
                 ),
+                execution=design.execution,
             )
             passes.extend(replace(r, layer=spec.name) for r in records)
         params = design.workload.params()
@@ -253,6 +234,7 @@ def evaluate(design: Design) -> Metrics:
     energy_uj = total.energy_pj * 1e-6
     dense = design.workload.dense_params()
     dsp, bram = fpga_resources(hw)
+    compulsory = sum(p.compulsory_bytes for p in passes)
     return Metrics(
         latency_cycles=total.cycles,
         latency_ms=latency_ms,
@@ -270,6 +252,9 @@ def evaluate(design: Design) -> Metrics:
         macs=sum(p.macs for p in passes),
         mac_optimal_macs=sum(p.mac_optimal_macs for p in passes),
         utilization=total.utilization,
+        dram_mb=total.dram_bytes / 1e6,
+        compulsory_dram_mb=compulsory / 1e6,
+        dram_over_compulsory=total.dram_bytes / compulsory if compulsory > 0 else 1.0,
         total=total,
         passes=tuple(passes),
     )
@@ -283,7 +268,7 @@ def clear_caches() -> int:
     import sys
 
     n = 0
-    prefixes = ("analytical_models", "dse.contraction", "dse.evaluate", "dse.workload")
+    prefixes = ("analytical_models", "dse.contraction", "dse.evaluate", "dse.workload", "dse.schedule", "dse._policies")
     for name, module in list(sys.modules.items()):
         if module is None or not name.startswith(prefixes):
             continue

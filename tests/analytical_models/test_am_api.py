@@ -78,7 +78,7 @@ def test_all_names_the_core_types_and_entry_points() -> None:
 
 
 def test_internals_are_not_public() -> None:
-    for name in ("loglog_interp", "FOLD_CYCLES", "ws_fold_cycles", "LOOP_ORDERS", "HwConsts", "stage"):
+    for name in ("loglog_interp", "FOLD_CYCLES", "ws_fold_cycles", "LOOP_ORDERS", "stage"):
         assert name not in analytical_models.__all__
 
 

@@ -1,0 +1,326 @@
+"""One GEMM whose operands are already on chip: the step of a fused (streamed) schedule.
+
+Inside a fused segment of a contraction chain nothing comes from DRAM: the activation operand
+sits in the ifmap buffer (a streamed token tile) or in the ofmap buffer (an intermediate the
+previous step left there), the core in the filter buffer, and the result goes to the ofmap
+buffer. :func:`price_onchip` prices such a step with the same SCALE-Sim fold model as the
+DRAM-fed engines (:mod:`analytical_models._timing`), untiled: every operand is resident, so the
+step runs as ``batch * ceil(Sr/R) * ceil(Sc/C)`` folds of the per-fold formula, and the best
+dataflow the engine allows is taken (fewest cycles, then least energy; or the reverse).
+
+:func:`onchip_tiles` prices the same step for many token tiles at once (numpy over the tiles):
+one GEMM dimension carries the token index, and a tile of ``t`` tokens scales that dimension
+by ``t / tokens``.
+
+SRAM accesses, per dataflow (the access pattern of :mod:`analytical_models._stage` with one
+tile per dimension): the stationary operand (both its dimensions on the array) is read once;
+the operand on (rows, time) once per column fold; the operand on (columns, time) once per row
+fold. The output is accumulated in the ofmap buffer at ``acc_bits``: WS and IS write it once per
+row fold of K and read it back for every accumulation but the first; OS keeps it in the PEs and
+writes it once at ``bits``.
+
+``engines > 1`` runs the step on several identical arrays at once (an array of contraction
+engines, all on one step): the folds are dealt out to the engines, and when there are fewer
+folds than engines the streamed (time) dimension of each fold is split among the engines that
+share it. SRAM traffic is unchanged (the distribution network broadcasts).
+
+Tensor shaping is the engine's (:meth:`ArrayEngine.shaping`): free on a contraction engine,
+a round trip through the buffer on a plain systolic array. No DRAM traffic and no leakage here:
+the schedule that strings steps together adds both (:mod:`dse.schedule`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+from analytical_models._arrays import FloatArray, IntArray
+from analytical_models._consts import hw_consts
+from analytical_models._engine import ArrayEngine
+from analytical_models._registry import get_engine
+from analytical_models._shaping import _shaping_energy
+from analytical_models._timing import FOLD_CYCLES, GEOMETRY, K_DIM, M_DIM, N_DIM, FoldFn
+from analytical_models._types import Cost, Gemm, Hardware, ModelInputError
+
+Buffer = Literal["ifmap", "filter", "ofmap"]
+BUFFERS: tuple[str, ...] = ("ifmap", "filter", "ofmap")
+TOKEN_DIMS: tuple[str, ...] = ("", "batch", "m", "n", "k")
+"""Which GEMM dimension carries the token index (``""``: none, the step is token-free)."""
+
+_A_DIMS = frozenset({M_DIM, K_DIM})
+_B_DIMS = frozenset({K_DIM, N_DIM})
+
+
+class OnChipTiles(NamedTuple):
+    """An on-chip step priced for every token tile (arrays over the tiles).
+
+    Cycles in cycles, energies in pJ, bytes in bytes; each entry is the best dataflow for that
+    tile (``dataflow`` holds its index in :data:`analytical_models.DATAFLOWS` order of the
+    engine's dataflows, see ``dataflows``).
+    """
+
+    compute: FloatArray
+    fill: FloatArray
+    shaping: FloatArray
+    mac_pj: FloatArray
+    ifmap_pj: FloatArray
+    filter_pj: FloatArray
+    ofmap_pj: FloatArray
+    sram_rd_bytes: FloatArray
+    sram_wr_bytes: FloatArray
+    shaping_dram_bytes: FloatArray
+    macs: IntArray
+    dataflow: IntArray
+    dataflows: tuple[str, ...]
+    pes: int
+    """Processing elements the step runs on (all engines)."""
+
+    @property
+    def cycles(self) -> FloatArray:
+        """Cycles of one tile: compute + fill/drain + shaping."""
+        return self.compute + self.fill + self.shaping
+
+    @property
+    def energy_pj(self) -> FloatArray:
+        """Energy of one tile (MACs and SRAM, shaping included), in pJ."""
+        return self.mac_pj + self.ifmap_pj + self.filter_pj + self.ofmap_pj
+
+    def cost(self, i: int) -> Cost:
+        """Tile ``i`` as a :class:`Cost` (no stall, no leakage)."""
+        return Cost(
+            macs=int(self.macs[i]),
+            compute_cycles=float(self.compute[i]),
+            fill_drain_cycles=float(self.fill[i]),
+            shaping_cycles=float(self.shaping[i]),
+            mac_energy_pj=float(self.mac_pj[i]),
+            ifmap_sram_energy_pj=float(self.ifmap_pj[i]),
+            filter_sram_energy_pj=float(self.filter_pj[i]),
+            ofmap_sram_energy_pj=float(self.ofmap_pj[i]),
+            dram_read_bytes=float(self.shaping_dram_bytes[i]) / 2,
+            dram_write_bytes=float(self.shaping_dram_bytes[i]) / 2,
+            sram_read_bytes=float(self.sram_rd_bytes[i]),
+            sram_write_bytes=float(self.sram_wr_bytes[i]),
+            pe_busy_cycles=float(self.macs[i]) / self.pes,
+        )
+
+
+class OnChipStep(NamedTuple):
+    """An on-chip GEMM: its cost (no DRAM, no leakage) and the dataflow that gave it."""
+
+    cost: Cost
+    dataflow: str
+
+
+def tile_gemm(gemm: Gemm, token_dim: str, tokens: int, tile: int) -> Gemm:
+    """``gemm`` for a tile of ``tile`` of its ``tokens`` tokens (the token dimension scaled).
+
+    Permutation volumes scale with the operands that hold the token dimension.
+    """
+    if not token_dim or tile == tokens:
+        return gemm
+    scale = tile / tokens
+
+    def sc(x: int) -> int:
+        return round(x * scale)
+
+    a_tok = token_dim in ("batch", "m", "k")
+    b_tok = token_dim in ("batch", "k", "n")
+    c_tok = token_dim in ("batch", "m", "n")
+    return replace(
+        gemm,
+        batch=sc(gemm.batch) if token_dim == "batch" else gemm.batch,
+        m=sc(gemm.m) if token_dim == "m" else gemm.m,
+        n=sc(gemm.n) if token_dim == "n" else gemm.n,
+        k=sc(gemm.k) if token_dim == "k" else gemm.k,
+        permute_a_elements=sc(gemm.permute_a_elements) if a_tok else gemm.permute_a_elements,
+        permute_b_elements=sc(gemm.permute_b_elements) if b_tok else gemm.permute_b_elements,
+        permute_c_elements=sc(gemm.permute_c_elements) if c_tok else gemm.permute_c_elements,
+    )
+
+
+def _fold_cycles(
+    fn: FoldFn, folds: FloatArray, time: FloatArray, rows: int, cols: int, engines: int
+) -> tuple[FloatArray, FloatArray]:
+    """(streaming, fill/drain) cycles of ``folds`` folds of ``time`` streamed rows on ``engines`` arrays."""
+    if engines <= 1:
+        stream, fill = fn(rows, cols, time)
+        return folds * stream, folds * fill
+    many = folds >= engines
+    per_engine = np.ceil(folds / engines)
+    share = np.maximum(1.0, np.floor(engines / np.maximum(folds, 1.0)))
+    t_eff = np.where(many, time, np.ceil(time / share))
+    stream, fill = fn(rows, cols, t_eff)
+    count = np.where(many, per_engine, 1.0)
+    return count * stream, count * fill
+
+
+@lru_cache(maxsize=131_072)
+def onchip_tiles(
+    gemm: Gemm,
+    token_dim: str,
+    tokens: int,
+    tiles: tuple[int, ...],
+    hw: Hardware,
+    a_buffer: Buffer = "ifmap",
+    b_buffer: Buffer = "filter",
+    *,
+    rows: int = 0,
+    cols: int = 0,
+    engines: int = 1,
+    objective: Literal["latency", "energy"] = "latency",
+) -> OnChipTiles:
+    """Price ``gemm`` (all ``tokens`` tokens) as one token tile of every size in ``tiles``.
+
+    Args:
+        gemm: the full step (every token).
+        token_dim: the GEMM dimension that carries the token index (see :data:`TOKEN_DIMS`).
+        tokens: tokens in ``gemm``.
+        tiles: tile sizes (tokens per tile) to price.
+        hw: the accelerator (its engine decides the dataflows and the shaping cost; its buffers
+            the SRAM energies).
+        a_buffer: the buffer operand A is read from.
+        b_buffer: the buffer operand B is read from.
+        rows: array rows to run on (default ``hw.pe_rows``; another array of the same chip,
+            e.g. a TT-core engine, passes its own).
+        cols: array columns (default ``hw.pe_cols``).
+        engines: identical arrays working on this step at once.
+        objective: per tile, the dataflow with the fewest cycles (``latency``, ties on energy)
+            or the least energy (``energy``).
+    """
+    if a_buffer not in BUFFERS or b_buffer not in BUFFERS:
+        raise ModelInputError(f"operand buffers must be among {BUFFERS}, got {a_buffer!r}, {b_buffer!r}")
+    if token_dim not in TOKEN_DIMS:
+        raise ModelInputError(f"token_dim must be one of {TOKEN_DIMS}, got {token_dim!r}")
+    if engines < 1:
+        raise ModelInputError(f"engines must be >= 1, got {engines}")
+    engine = get_engine(hw.engine)
+    if not isinstance(engine, ArrayEngine):
+        raise ModelInputError(f"engine {hw.engine!r} has no on-chip step model")
+    r = rows or hw.pe_rows
+    c = cols or hw.pe_cols
+    k = hw_consts(hw)
+    t = np.asarray(tiles, dtype=np.float64)
+    scale = t / float(tokens) if token_dim else np.ones_like(t)
+    dims = [np.full_like(t, float(x)) for x in (gemm.m, gemm.n, gemm.k)]
+    batch = np.full_like(t, float(gemm.batch))
+    if token_dim == "batch":
+        batch = np.round(batch * scale)
+    elif token_dim:
+        x = {"m": M_DIM, "n": N_DIM, "k": K_DIM}[token_dim]
+        dims[x] = np.round(dims[x] * scale)
+    m, n, kk = dims
+    macs = batch * m * n * kk
+    a_el, b_el, c_el = batch * m * kk, batch * kk * n, batch * m * n
+    bpe, acc = k.bytes_per_el, k.acc_bytes
+    pj = {
+        "ifmap": (k.ifmap_rd_pj_bit, k.ifmap_wr_pj_bit),
+        "filter": (k.filter_rd_pj_bit, k.filter_wr_pj_bit),
+        "ofmap": (k.ofmap_rd_pj_bit, k.ofmap_wr_pj_bit),
+    }
+    # shaping (engines that cannot reshape on the fly), per tile GEMM
+    zero = np.zeros_like(t)
+    sh_cycles, sh_pj, sh_rd, sh_wr, sh_dram = zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy()
+    if not engine.shaping_free:
+        for i, tile in enumerate(tiles):
+            s = engine.shaping(tile_gemm(gemm, token_dim, tokens, tile), hw)
+            sh_cycles[i] = s.cycles
+            sh_pj[i] = _shaping_energy(k, s)
+            sh_rd[i] = s.ifmap_rd_bytes + s.filter_rd_bytes + s.ofmap_rd_bytes
+            sh_wr[i] = s.ifmap_wr_bytes + s.filter_wr_bytes + s.ofmap_wr_bytes
+            sh_dram[i] = s.dram_rd_bytes + s.dram_wr_bytes
+    dataflows = engine.dataflows_for(hw)
+    rows_out: list[tuple[FloatArray, ...]] = []
+    for df in dataflows:
+        row_x, col_x, time_x = GEOMETRY[df]
+        row_folds = np.ceil(dims[row_x] / r)
+        col_folds = np.ceil(dims[col_x] / c)
+        folds = batch * row_folds * col_folds
+        compute, fill = _fold_cycles(FOLD_CYCLES[df], folds, dims[time_x], r, c, engines)
+        rd = {b: zero.copy() for b in BUFFERS}
+        wr = {b: zero.copy() for b in BUFFERS}
+        rd[a_buffer] = rd[a_buffer] + a_el * bpe * _times(_A_DIMS, row_x, col_x, row_folds, col_folds)
+        rd[b_buffer] = rd[b_buffer] + b_el * bpe * _times(_B_DIMS, row_x, col_x, row_folds, col_folds)
+        if df == "os":
+            wr["ofmap"] = wr["ofmap"] + c_el * bpe
+        else:
+            accumulations = np.ceil(kk / r)
+            wr["ofmap"] = wr["ofmap"] + c_el * acc * accumulations
+            rd["ofmap"] = rd["ofmap"] + c_el * acc * (accumulations - 1)
+        e = {b: 8.0 * (rd[b] * pj[b][0] + wr[b] * pj[b][1]) for b in BUFFERS}
+        mac_pj = macs * k.mac_pj
+        energy = mac_pj + e["ifmap"] + e["filter"] + e["ofmap"] + sh_pj
+        cycles = compute + fill + sh_cycles
+        rows_out.append(
+            (
+                cycles,
+                energy,
+                compute,
+                fill,
+                mac_pj,
+                e["ifmap"],
+                e["filter"],
+                e["ofmap"] + sh_pj,
+                sum(rd.values()) + sh_rd,
+                sum(wr.values()) + sh_wr,
+            )
+        )
+    table = np.stack([np.stack(r_) for r_ in rows_out])  # (D, fields, T)
+    primary, secondary = (0, 1) if objective == "latency" else (1, 0)
+    order = np.lexsort((table[:, secondary, :], table[:, primary, :]), axis=0)
+    best = order[0]  # (T,) dataflow index with the smallest (primary, secondary)
+    pick = table[best, :, np.arange(t.size)]  # (T, fields)
+    return OnChipTiles(
+        compute=pick[:, 2],
+        fill=pick[:, 3],
+        shaping=sh_cycles,
+        mac_pj=pick[:, 4],
+        ifmap_pj=pick[:, 5],
+        filter_pj=pick[:, 6],
+        ofmap_pj=pick[:, 7],
+        sram_rd_bytes=pick[:, 8],
+        sram_wr_bytes=pick[:, 9],
+        shaping_dram_bytes=sh_dram,
+        macs=macs.astype(np.int64),
+        dataflow=best.astype(np.int64),
+        dataflows=dataflows,
+        pes=r * c * engines,
+    )
+
+
+def price_onchip(
+    gemm: Gemm,
+    hw: Hardware,
+    a_buffer: Buffer = "ifmap",
+    b_buffer: Buffer = "filter",
+    *,
+    rows: int = 0,
+    cols: int = 0,
+    engines: int = 1,
+    objective: Literal["latency", "energy"] = "latency",
+) -> OnChipStep:
+    """Price ``gemm`` with A in ``a_buffer``, B in ``b_buffer`` and C into the ofmap buffer.
+
+    The single-tile case of :func:`onchip_tiles` (same arguments): the cost (cycles split
+    compute / fill-drain / shaping; MAC and SRAM energy in pJ; SRAM bytes; no DRAM traffic
+    unless shaping had to go through DRAM) and the dataflow chosen.
+    """
+    res = onchip_tiles(
+        gemm, "", 1, (1,), hw, a_buffer, b_buffer, rows=rows, cols=cols, engines=engines, objective=objective
+    )
+    return OnChipStep(res.cost(0), res.dataflows[int(res.dataflow[0])])
+
+
+def _times(dims: frozenset[int], row_x: int, col_x: int, row_folds: FloatArray, col_folds: FloatArray) -> FloatArray:
+    """How often an operand spanning ``dims`` is read: once if stationary (both dims on the
+    array), once per column fold if it lies on (rows, time), once per row fold on (cols, time)."""
+    on_rows, on_cols = row_x in dims, col_x in dims
+    if on_rows and on_cols:
+        return np.ones_like(row_folds)
+    if on_rows:
+        return col_folds
+    if on_cols:
+        return row_folds
+    return row_folds * col_folds  # pragma: no cover - an operand always spans one array side

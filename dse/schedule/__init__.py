@@ -1,0 +1,50 @@
+"""Execution schedules of one layer pass: fused segments, token tiles, core merges.
+
+Today's per-step model prices every pairwise step of a contraction tree as a GEMM that reads its
+operands from DRAM and writes its result back. Every TNN accelerator since 2019 keeps a layer's
+intermediates on chip instead. A schedule says which intermediates spill (the rest stay on
+chip: fused segments), streams the tokens through each fused segment in tiles, and stores or
+recomputes the batch-independent merges of cores; the search picks the best one (and the best
+contraction tree under it).
+
+* :mod:`~dse.schedule._chain`: a plan as a chain of token / reduce / core / post steps;
+* :mod:`~dse.schedule._segment`: one fused segment (traffic, capacity, latency, energy);
+* :mod:`~dse.schedule._search`: spill sets, execution modes (:data:`EXECUTIONS`), trees x
+  schedules.
+"""
+
+from dse.schedule._chain import STEP_KINDS, TOKEN_INDEX, Chain, ChainStep, chain_of
+from dse.schedule._search import (
+    ENUMERATED_TREE_INPUTS,
+    EXECUTIONS,
+    TREE_LIMIT,
+    Schedule,
+    ScheduleError,
+    Segment,
+    best_scheduled_plan,
+    candidate_paths,
+    compulsory_bytes,
+    schedule_plan,
+)
+from dse.schedule._segment import SegmentResult, price_segment, tile_candidates
+
+__all__ = [
+    "ENUMERATED_TREE_INPUTS",
+    "EXECUTIONS",
+    "STEP_KINDS",
+    "TOKEN_INDEX",
+    "TREE_LIMIT",
+    "Chain",
+    "ChainStep",
+    "Schedule",
+    "ScheduleError",
+    "Segment",
+    "SegmentResult",
+    "best_scheduled_plan",
+    "candidate_paths",
+    "chain_of",
+    "compulsory_bytes",
+    "price_segment",
+    "schedule_plan",
+    "tile_candidates",
+]

@@ -1,0 +1,187 @@
+"""A contraction plan seen as a chain of on-chip-schedulable steps.
+
+Every tensor of a plan (the network's inputs, then one intermediate per step, the last one being
+the pass's output) either carries the token index ``b`` (:data:`TOKEN_INDEX`: the activations,
+their gradients and every intermediate derived from them) or not (cores and merges of cores).
+A token tile of ``t`` of the ``B`` tokens scales every token-carrying tensor by ``t / B``.
+
+Steps fall in four kinds:
+
+``token``
+    the result carries ``b``: runs once per token tile, on that tile;
+``reduce``
+    an operand carries ``b`` and the result does not (a weight gradient summed over the tokens):
+    runs once per tile and accumulates its result on chip across the tiles;
+``core``
+    no operand carries ``b`` and none comes from a reduce step: a batch-independent merge of
+    cores ("core partitioning"), stored once or recomputed per tile;
+``post``
+    token-free but downstream of a reduce step: runs once, after the last tile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from analytical_models import Gemm
+from dse.contraction import ACTIVATION_INDEX, ContractionPlan
+
+TOKEN_INDEX = ACTIVATION_INDEX
+"""The index that counts tokens (batch x sequence positions) in every network."""
+
+STEP_KINDS: tuple[str, ...] = ("token", "reduce", "core", "post")
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStep:
+    """One step of a chain.
+
+    Attributes:
+        lhs: SSA id of the first operand.
+        rhs: SSA id of the second operand.
+        out: SSA id of the result.
+        gemm: the lowered GEMM over every token.
+        a_is_lhs: operand A of the GEMM is ``lhs``.
+        token_dim: the GEMM dimension holding the token index (``batch``, ``m``, ``n``, ``k``),
+            ``""`` for a token-free step.
+        kind: one of :data:`STEP_KINDS`.
+    """
+
+    lhs: int
+    rhs: int
+    out: int
+    gemm: Gemm
+    a_is_lhs: bool
+    token_dim: str
+    kind: str
+
+    @property
+    def operands(self) -> tuple[int, int]:
+        """``(A, B)`` SSA ids."""
+        return (self.lhs, self.rhs) if self.a_is_lhs else (self.rhs, self.lhs)
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """The steps of one plan with what a schedule needs to know about every tensor.
+
+    Attributes:
+        n_inputs: network inputs (SSA ids ``0 .. n_inputs - 1``).
+        tokens: size of the token index (1 when the network has none).
+        elements: elements of every tensor (SSA id) over all tokens.
+        tokened: whether each tensor carries the token index.
+        names: tensor names (inputs by name, intermediates ``t<id>``).
+        steps: the steps in plan order.
+    """
+
+    n_inputs: int
+    tokens: int
+    elements: tuple[int, ...]
+    tokened: tuple[bool, ...]
+    names: tuple[str, ...]
+    steps: tuple[ChainStep, ...]
+
+    @property
+    def output(self) -> int:
+        """SSA id of the pass's result."""
+        return self.n_inputs + len(self.steps) - 1
+
+    @property
+    def intermediates(self) -> tuple[int, ...]:
+        """SSA ids of the intermediates (every step result but the last)."""
+        return tuple(range(self.n_inputs, self.output))
+
+    def producer(self, ssa: int) -> int | None:
+        """Index of the step producing ``ssa`` (None for an input)."""
+        return None if ssa < self.n_inputs else ssa - self.n_inputs
+
+    def segment(self, steps: tuple[int, ...]) -> Chain:
+        """The steps ``steps`` (plan order) as a chain of their own: the tensors they read from
+        outside become its inputs (in id order), their results its intermediates. Two segments
+        doing the same work compare equal, whatever tree they come from (a cache key)."""
+        outs = [self.steps[s].out for s in steps]
+        inside = set(outs)
+        external = sorted({x for s in steps for x in (self.steps[s].lhs, self.steps[s].rhs)} - inside)
+        ids = {x: i for i, x in enumerate(external)}
+        for o in outs:
+            ids[o] = len(ids)
+        order = external + outs
+        return Chain(
+            n_inputs=len(external),
+            tokens=self.tokens,
+            elements=tuple(self.elements[x] for x in order),
+            tokened=tuple(self.tokened[x] for x in order),
+            names=tuple(self.names[x] for x in order),
+            steps=tuple(
+                ChainStep(
+                    lhs=ids[self.steps[s].lhs],
+                    rhs=ids[self.steps[s].rhs],
+                    out=ids[self.steps[s].out],
+                    gemm=self.steps[s].gemm,
+                    a_is_lhs=self.steps[s].a_is_lhs,
+                    token_dim=self.steps[s].token_dim,
+                    kind=self.steps[s].kind,
+                )
+                for s in steps
+            ),
+        )
+
+    def consumer(self, ssa: int) -> int:
+        """Index of the step consuming ``ssa`` (the output has none: -1)."""
+        for s, step in enumerate(self.steps):
+            if ssa in (step.lhs, step.rhs):
+                return s
+        return -1
+
+
+def _token_dim(plan_step: object) -> str:
+    lowered = plan_step.lowered  # type: ignore[attr-defined]
+    for name, group in (
+        ("batch", lowered.batch_indices),
+        ("m", lowered.m_indices),
+        ("n", lowered.n_indices),
+        ("k", lowered.k_indices),
+    ):
+        if TOKEN_INDEX in group:
+            return name
+    return ""
+
+
+@lru_cache(maxsize=65_536)
+def chain_of(plan: ContractionPlan) -> Chain:
+    """The chain of a (priced or unpriced) plan; cached by value."""
+    net = plan.network
+    n = net.n_inputs
+    tokens = int(net.size_dict.get(TOKEN_INDEX, 1))
+    indices: list[tuple[str, ...]] = list(net.inputs) + [s.out_indices for s in plan.steps]
+    elements = tuple(net.elements(idx) for idx in indices)
+    tokened = tuple(TOKEN_INDEX in idx for idx in indices)
+    names = tuple(net.names) + tuple(f"t{n + s}" for s in range(len(plan.steps)))
+    after_reduce: set[int] = set()
+    steps: list[ChainStep] = []
+    for s, ps in enumerate(plan.steps):
+        out = n + s
+        ins_tok = tokened[ps.lhs] or tokened[ps.rhs]
+        if tokened[out]:
+            kind = "token"
+        elif ins_tok:
+            kind = "reduce"
+            after_reduce.add(out)
+        elif ps.lhs in after_reduce or ps.rhs in after_reduce:
+            kind = "post"
+            after_reduce.add(out)
+        else:
+            kind = "core"
+        steps.append(
+            ChainStep(
+                lhs=ps.lhs,
+                rhs=ps.rhs,
+                out=out,
+                gemm=ps.gemm,
+                a_is_lhs=ps.lowered.a_is_lhs,
+                token_dim=_token_dim(ps) if tokens > 1 else "",
+                kind=kind,
+            )
+        )
+    return Chain(n_inputs=n, tokens=tokens, elements=elements, tokened=tokened, names=names, steps=tuple(steps))

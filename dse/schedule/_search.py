@@ -1,0 +1,440 @@
+"""Execution schedules of one layer pass: which intermediates spill to DRAM, the token tile and
+the merge mode of every fused segment, and the search over them (and over contraction trees).
+
+A schedule cuts the plan's tree at its spilled intermediates into segments. A segment of one
+step whose operands come from DRAM is priced exactly as today's per-GEMM model (the DRAM-fed
+mapping search, :func:`analytical_models.price`); a segment of several steps is fused
+(:mod:`dse.schedule._segment`). Segments run one after the other and their costs add
+(AccelForge's FFM join, DeFiNES). Spilling every intermediate is therefore today's model, bit
+for bit.
+
+Execution modes (:data:`EXECUTIONS`):
+
+``unfused``
+    every intermediate through DRAM (the per-step model);
+``fused``
+    the schedule that moves the least DRAM data while keeping at least one intermediate on chip
+    (every spill set but "all"; ties broken by the objective); when none fits the buffers, the
+    unfused one. Its DRAM traffic is never above the unfused schedule's;
+``auto``
+    the best of all spill sets, "all" included: never worse than either.
+
+The spill sets searched: all of them when a plan has at most :data:`EXACT_SPILL_LIMIT`
+intermediates, else none, all, each one alone and all but each one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations
+from typing import Any, cast
+
+from analytical_models import Cost, Gemm, Hardware, Mapping, Objective, Registry, hw_consts, onchip_tiles, price
+from dse import DSEError
+from dse.contraction import ContractionPlan, build_plan, count_trees, enumerate_trees, step_macs
+from dse.schedule._chain import Chain, chain_of
+from dse.schedule._segment import SegmentResult, price_segment
+from dse.workload import TensorNetwork
+
+EXACT_SPILL_LIMIT = 4
+"""Plans with at most this many intermediates try every spill set."""
+TREE_LIMIT = 16
+"""Contraction trees priced per network under their best schedule (fewest MACs first)."""
+ENUMERATED_TREE_INPUTS = 6
+"""Networks with at most this many inputs have every tree considered (by MACs); larger ones
+only the hardware-aware per-step optimum, the MAC optimum and the left-to-right sweep."""
+
+
+class ScheduleError(DSEError):
+    """An unknown execution mode, or a plan that was not priced."""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One segment of a schedule.
+
+    Attributes:
+        steps: plan step indices (plan order).
+        fused: several steps with their intermediates on chip; False for one step fed from DRAM.
+        tile: tokens per tile (the whole pass when not fused).
+        n_tiles: token tiles.
+        merges: ``store`` / ``recompute`` for fused core merges, else ``""``.
+        dataflows: the dataflow of each step.
+        cycles: latency of the segment.
+        dram_bytes: its DRAM traffic.
+        energy_pj: its energy.
+        step_cycles: busy cycles of each step (fused segments; all tiles).
+        step_energy_pj: MAC and SRAM energy of each step (fused segments; all tiles), in pJ.
+        mapping: the best mapping of a step fed from DRAM (not fused).
+    """
+
+    steps: tuple[int, ...]
+    fused: bool
+    tile: int
+    n_tiles: int
+    merges: str
+    dataflows: tuple[str, ...]
+    cycles: float
+    dram_bytes: float
+    energy_pj: float = 0.0
+    step_cycles: tuple[float, ...] = ()
+    step_energy_pj: tuple[float, ...] = ()
+    mapping: Mapping | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """How one layer pass runs.
+
+    Attributes:
+        execution: the mode it was searched under (:data:`EXECUTIONS`).
+        spilled: intermediates written to DRAM and read back (names ``t<id>``).
+        on_chip: intermediates kept in the buffers.
+        segments: the segments, in execution order.
+        cost: the pass's cost (one layer instance).
+        compulsory_bytes: inputs + output + cores once: the least DRAM traffic of any schedule.
+    """
+
+    execution: str
+    spilled: tuple[str, ...]
+    on_chip: tuple[str, ...]
+    segments: tuple[Segment, ...]
+    cost: Cost
+    compulsory_bytes: float
+
+    @property
+    def dram_bytes(self) -> float:
+        """DRAM bytes of the pass (one instance)."""
+        return self.cost.dram_bytes
+
+    @property
+    def token_tile(self) -> int:
+        """Tokens per tile of the largest fused segment (0 when nothing is fused)."""
+        fused = [s for s in self.segments if s.fused]
+        return max(fused, key=lambda s: len(s.steps)).tile if fused else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready description."""
+        return {
+            "execution": self.execution,
+            "spilled": list(self.spilled),
+            "on_chip": list(self.on_chip),
+            "token_tile": self.token_tile,
+            "dram_bytes": self.dram_bytes,
+            "compulsory_dram_bytes": self.compulsory_bytes,
+            "segments": [
+                {
+                    "steps": list(s.steps),
+                    "fused": s.fused,
+                    "token_tile": s.tile,
+                    "n_tiles": s.n_tiles,
+                    "merges": s.merges,
+                    "dataflows": list(s.dataflows),
+                    "cycles": s.cycles,
+                    "dram_bytes": s.dram_bytes,
+                }
+                for s in self.segments
+            ],
+        }
+
+
+Key = tuple[float, ...]
+
+
+def _key(cost: Cost, objective: str, execution: str = "auto") -> Key:
+    """What the search minimises, lexicographically: the objective then the other of (cycles,
+    energy); under ``fused`` the DRAM traffic comes first (the data-movement-minimal schedule)."""
+    return _bound_tuple(cost.cycles, cost.energy_pj, cost.dram_bytes, objective, execution)
+
+
+def _bound_tuple(cycles: float, energy: float, dram: float, objective: str, execution: str) -> Key:
+    if objective == "energy":
+        key: Key = (energy, cycles)
+    elif objective == "edp":
+        key = (cycles * energy, cycles)
+    else:
+        key = (cycles, energy)
+    return (dram, *key) if execution == "fused" else key
+
+
+def compulsory_bytes(chain: Chain, bits: int) -> float:
+    """Bytes of the network's inputs and output, each once."""
+    bpe = bits / 8.0
+    return float(sum(chain.elements[: chain.n_inputs]) + chain.elements[chain.output]) * bpe
+
+
+def _spill_sets(inter: tuple[int, ...]) -> Iterator[frozenset[int]]:
+    """Spill sets to try, fewest spills first (the empty set first, "all" last)."""
+    n = len(inter)
+    if n <= EXACT_SPILL_LIMIT:
+        for size in range(n + 1):
+            for combo in combinations(inter, size):
+                yield frozenset(combo)
+        return
+    yield frozenset()
+    for x in inter:
+        yield frozenset({x})
+    for x in inter:
+        yield frozenset(inter) - {x}
+    yield frozenset(inter)
+
+
+def _segments(chain: Chain, spilled: frozenset[int]) -> list[tuple[int, ...]]:
+    """Steps grouped into segments: a step joins its consumer's segment unless its result spills."""
+    group = list(range(len(chain.steps)))
+
+    def find(s: int) -> int:
+        while group[s] != s:
+            group[s] = group[group[s]]
+            s = group[s]
+        return s
+
+    for s, st in enumerate(chain.steps[:-1]):
+        if st.out not in spilled:
+            c = chain.consumer(st.out)
+            group[find(s)] = find(c)
+    members: dict[int, list[int]] = {}
+    for s in range(len(chain.steps)):
+        members.setdefault(find(s), []).append(s)
+    return sorted((tuple(m) for m in members.values()), key=lambda m: m[-1])
+
+
+def _unfused_segment(chain: Chain, s: int, hw: Hardware, objective: Objective) -> tuple[Segment, Cost]:
+    """Step ``s`` alone, fed from DRAM: the per-step model (:func:`analytical_models.price`)."""
+    result = price(chain.steps[s].gemm, hw, objective)
+    cost = result.cost
+    segment = Segment(
+        steps=(s,),
+        fused=False,
+        tile=0,
+        n_tiles=1,
+        merges="",
+        dataflows=(result.mapping.dataflow,),
+        cycles=cost.cycles,
+        dram_bytes=cost.dram_bytes,
+        energy_pj=cost.energy_pj,
+        mapping=result.mapping,
+    )
+    return segment, cost
+
+
+def _fused_segment(res: SegmentResult, steps: tuple[int, ...]) -> Segment:
+    return Segment(
+        steps=steps,
+        fused=True,
+        tile=res.tile,
+        n_tiles=res.n_tiles,
+        merges=res.merges,
+        dataflows=res.dataflows,
+        cycles=res.cost.cycles,
+        dram_bytes=res.dram_bytes,
+        energy_pj=res.cost.energy_pj,
+        step_cycles=res.step_cycles,
+        step_energy_pj=res.step_energy_pj,
+    )
+
+
+@lru_cache(maxsize=262_144)
+def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[float, float, float]:
+    """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of step ``s`` fed from DRAM: the
+    untiled fold time, and every operand and the result moved once (in parallel on the read
+    ports under the serial memory timing)."""
+    st = chain.steps[s]
+    g = st.gemm
+    consts = hw_consts(hw)
+    bpe = consts.bytes_per_el
+    a, b, c = g.batch * g.m * g.k * bpe, g.batch * g.k * g.n * bpe, g.batch * g.m * g.n * bpe
+    moved = (max(a, b) + c) if hw.memory_timing == "serial" else (a + b + c)
+    cycles = max(step_busy_bound(g, hw), moved / hw.dram_bw_bytes_per_cycle)
+    energy = g.macs * consts.mac_pj + (a + b + c) * 8.0 * consts.dram_pj_bit
+    return cycles, energy, a + b + c
+
+
+@lru_cache(maxsize=262_144)
+def step_busy_bound(gemm: Gemm, hw: Hardware) -> float:
+    """Cycles no schedule runs ``gemm`` in: its untiled fold time on the array with the best
+    dataflow, over every token at once (tiling, in tokens or by the mapping, only adds folds and
+    fill/drain; stalls and shaping only add)."""
+    res = onchip_tiles(gemm, "", 1, (1,), hw, "ifmap", "filter")
+    return float(res.compute[0] + res.fill[0])
+
+
+def _price_spill_set(
+    chain: Chain, spilled: frozenset[int], hw: Hardware, objective: Objective, best: Key | None, execution: str
+) -> tuple[Cost, tuple[Segment, ...]] | None:
+    """The cost of one spill set, or None when a fused segment does not fit or a lower bound
+    shows it cannot beat ``best`` (the key of the best schedule so far)."""
+    groups = _segments(chain, spilled)
+    fused: dict[tuple[int, ...], SegmentResult] = {}
+    bound_c = bound_e = bound_d = 0.0
+    for steps in groups:
+        if len(steps) == 1:
+            c, e, d = _unfused_bound(chain, steps[0], hw, objective)
+        else:
+            sub = chain.segment(steps)
+            res = price_segment(sub, tuple(range(len(steps))), hw, objective)
+            if res is None:
+                return None
+            fused[steps] = res
+            c, e, d = res.cost.cycles, res.cost.energy_pj, res.dram_bytes
+        bound_c += c
+        bound_e += e
+        bound_d += d
+    if best is not None and _bound_tuple(bound_c, bound_e, bound_d, objective, execution) >= best:
+        return None
+    total = Cost()
+    segments: list[Segment] = []
+    for steps in groups:
+        if steps in fused:
+            seg, cost = _fused_segment(fused[steps], steps), fused[steps].cost
+        else:
+            seg, cost = _unfused_segment(chain, steps[0], hw, objective)
+        total = total + cost
+        segments.append(seg)
+    return total, tuple(segments)
+
+
+@lru_cache(maxsize=65_536)
+def _schedule(chain: Chain, hw: Hardware, objective: Objective, execution: str) -> Schedule:
+    inter = chain.intermediates
+    everything = frozenset(inter)
+    best: tuple[Key, Cost, tuple[Segment, ...], frozenset[int]] | None = None
+    sets = _spill_sets(inter) if execution != "unfused" else iter([everything])
+    for spilled in sets:
+        if execution == "fused" and spilled == everything and inter:
+            continue
+        priced = _price_spill_set(chain, spilled, hw, objective, best[0] if best else None, execution)
+        if priced is None:
+            continue
+        key = _key(priced[0], objective, execution)
+        if best is None or key < best[0]:
+            best = (key, priced[0], priced[1], spilled)
+    if best is None:  # "fused" and nothing fits: the per-step model
+        priced = _price_spill_set(chain, everything, hw, objective, None, execution)
+        assert priced is not None
+        best = ((), priced[0], priced[1], everything)
+    _, cost, segments, spilled = best
+    return Schedule(
+        execution=execution,
+        spilled=tuple(chain.names[x] for x in inter if x in spilled),
+        on_chip=tuple(chain.names[x] for x in inter if x not in spilled),
+        segments=segments,
+        cost=cost,
+        compulsory_bytes=compulsory_bytes(chain, hw.bits),
+    )
+
+
+Execution = Callable[[Chain, Hardware, Objective], Schedule]
+"""``(chain, hardware, objective) -> its best schedule`` under one execution mode."""
+
+EXECUTIONS: Registry[Execution] = Registry("execution", error=ScheduleError)
+"""Execution modes by name (``policy.execution`` of a space, ``dse paths --execution``)."""
+
+for _mode in ("unfused", "fused", "auto"):
+    EXECUTIONS.register(_mode, lambda chain, hw, obj, _m=_mode: _schedule(chain, hw, obj, _m))  # type: ignore[misc]
+
+
+def schedule_plan(
+    plan: ContractionPlan,
+    execution: str = "auto",
+    *,
+    hw: Hardware | None = None,
+    objective: Objective | None = None,
+) -> Schedule:
+    """The best schedule of ``plan`` under ``execution`` on ``hw`` (default: the plan's own
+    hardware and objective; the plan need not be priced: steps fed from DRAM are priced as
+    needed). Cached by value.
+
+    Raises:
+        ScheduleError: unknown execution, or no hardware.
+    """
+    hw = hw or plan.hw
+    if hw is None:
+        raise ScheduleError("a schedule needs a hardware (hw=... or a priced plan)")
+    obj = objective or cast(Objective, plan.objective)
+    return EXECUTIONS.get(execution)(chain_of(plan), hw, obj)
+
+
+# --------------------------------------------------------------------------- trees x schedules
+@lru_cache(maxsize=4096)
+def _trees_by_macs(network: TensorNetwork, limit: int) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """The ``limit`` contraction trees of ``network`` with the fewest MACs (ties: enumeration order)."""
+    inputs, output, sizes = network.opt_einsum_form()
+    scored: list[tuple[int, int, tuple[tuple[int, int], ...]]] = []
+    for n, path in enumerate(enumerate_trees(network.n_inputs)):
+        live = {i: frozenset(x) for i, x in enumerate(inputs)}
+        holders: dict[str, int] = {}
+        for t, idx in enumerate(inputs):
+            for i in idx:
+                holders[i] = holders.get(i, 0) | (1 << t)
+        masks = {i: 1 << i for i in range(len(inputs))}
+        nxt = len(inputs)
+        full = (1 << len(inputs)) - 1
+        macs = 0
+        for a, b in path:
+            la, lb = live.pop(a), live.pop(b)
+            macs += step_macs(la, lb, sizes)
+            m = masks.pop(a) | masks.pop(b)
+            kept = frozenset(i for i, h in holders.items() if h & m and (h & (full ^ m) or i in output))
+            live[nxt], masks[nxt] = kept, m
+            nxt += 1
+        scored.append((macs, n, tuple((int(a), int(b)) for a, b in path)))
+    scored.sort()
+    return tuple(p for _, _, p in scored[:limit])
+
+
+def candidate_paths(
+    network: TensorNetwork, *extra: tuple[tuple[int, int], ...], limit: int = TREE_LIMIT
+) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Trees to price under their best schedule: ``extra`` (e.g. the per-step hardware optimum and
+    the MAC optimum) first, then the fewest-MAC trees (networks of at most
+    :data:`ENUMERATED_TREE_INPUTS` inputs), without repeats."""
+    out: list[tuple[tuple[int, int], ...]] = []
+    seen: set[tuple[tuple[int, int], ...]] = set()
+    pool = list(extra)
+    if network.n_inputs <= ENUMERATED_TREE_INPUTS and count_trees(network.n_inputs) > 1:
+        pool += list(_trees_by_macs(network, limit))
+    for p in pool:
+        key = tuple((int(a), int(b)) for a, b in p)
+        if key not in seen:
+            seen.add(key)
+            out.append(key)
+    return tuple(out)
+
+
+def best_scheduled_plan(
+    network: TensorNetwork,
+    paths: tuple[tuple[tuple[int, int], ...], ...],
+    hw: Hardware,
+    objective: Objective,
+    execution: str,
+) -> tuple[ContractionPlan, Schedule]:
+    """The tree of ``paths`` and its schedule with the best cost for ``objective``.
+
+    Trees are tried by their lower bound (the sum of their steps' untiled fold times for
+    latency, their MAC energy for energy); one whose bound cannot beat the best so far is skipped.
+    """
+    best: tuple[Key, ContractionPlan, Schedule] | None = None
+    consts = hw_consts(hw)
+    bounded: list[tuple[Key, int, ContractionPlan]] = []
+    for n, path in enumerate(paths):
+        plan = build_plan(network, path)
+        chain = chain_of(plan)
+        cycles = sum(step_busy_bound(s.gemm, hw) for s in plan.steps)
+        energy = plan.macs * consts.mac_pj
+        if objective == "edp":
+            cycles = energy = 0.0  # the product of two bounds is a bound, but keep it simple
+        bounded.append((_bound_tuple(cycles, energy, compulsory_bytes(chain, hw.bits), objective, execution), n, plan))
+    bounded.sort(key=lambda x: (x[0], x[1]))
+    for bound, _, plan in bounded:
+        if best is not None and bound >= best[0]:
+            break
+        schedule = schedule_plan(plan, execution, hw=hw, objective=objective)
+        key = _key(schedule.cost, objective, execution)
+        if best is None or key < best[0]:
+            best = (key, plan, schedule)
+    if best is None:
+        raise ScheduleError(f"no contraction tree to schedule for {network.label or 'network'}")
+    return best[1], best[2]

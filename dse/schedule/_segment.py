@@ -1,0 +1,314 @@
+"""A fused segment: consecutive steps of a chain whose intermediates never leave the chip.
+
+The segment's external tensors (network inputs, or intermediates another segment spilled to
+DRAM) are read from DRAM once; its result is written once. Token-carrying external inputs are
+streamed through the ifmap buffer one token tile at a time (double-buffered when there is more
+than one tile); token-free ones (cores, spilled merges) stay in the filter buffer for the whole
+pass; intermediates live in the ofmap buffer. Every step of every tile is priced with the
+on-chip fold model (:func:`analytical_models.onchip_tiles`).
+
+Latency (sequential, one engine; the AccelForge / DeFiNES convention, the "overlapped" rule of
+the DRAM-fed model)::
+
+    W = sum(stored merges) + N_t * (sum(token + reduce steps on a tile) + sum(recomputed merges))
+        + sum(post steps)
+    E = (first tile's streamed inputs + the cores of the first step + last tile's result) / bw
+    L = W + max(E, D / bw - W)
+
+with ``D`` the segment's DRAM bytes. Energy: every step's MAC and SRAM energy (per tile, times
+the tiles), the buffer fills of what DRAM delivers and the drain of the result, DRAM bytes x
+pJ/bit, and leakage over ``L``.
+
+Capacity (whole buffers, in bytes): ifmap holds the streamed input tiles (x2 when double
+buffered); filter holds the cores the token steps use and the stored merges (recomputed merges
+keep their source cores instead; a merge's own inputs are staged through the idle ifmap buffer
+before the token loop, so the transient of a merge is not counted); ofmap holds, at every step,
+the live intermediates plus the step's result, the reduce accumulators (at ``acc_bits``) for the
+whole loop, and a second result tile for double buffering.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from analytical_models import Cost, Hardware, OnChipTiles, hw_consts, onchip_tiles
+from dse.schedule._chain import Chain
+
+MergeMode = Literal["store", "recompute", ""]
+FloatArray = npt.NDArray[np.float64]
+MAX_TILES = 16
+"""Token-tile candidates per segment (every divisor of the token count, or this many spread
+geometrically over them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentResult:
+    """The best token tile of one fused segment.
+
+    Attributes:
+        steps: indices of the chain steps in the segment (plan order).
+        cost: the segment's cost (stall = exposed and bandwidth-bound memory time).
+        tile: tokens per tile.
+        n_tiles: tiles (``tokens / tile``).
+        merges: ``store`` or ``recompute`` for the core merges (``""`` when there are none).
+        dataflows: the dataflow of each step (on its tile).
+        dram_bytes: DRAM bytes read and written.
+        work_cycles: ``W`` (busy cycles of the array).
+        need_bytes: (ifmap, filter, ofmap) bytes the chosen tile needs.
+        step_cycles: busy cycles of each step over the whole pass (all its tiles).
+        step_energy_pj: MAC and SRAM energy of each step over the whole pass, in pJ.
+    """
+
+    steps: tuple[int, ...]
+    cost: Cost
+    tile: int
+    n_tiles: int
+    merges: MergeMode
+    dataflows: tuple[str, ...]
+    dram_bytes: float
+    work_cycles: float
+    need_bytes: tuple[float, float, float]
+    step_cycles: tuple[float, ...] = ()
+    step_energy_pj: tuple[float, ...] = ()
+
+
+@lru_cache(maxsize=4096)
+def tile_candidates(tokens: int, limit: int = MAX_TILES) -> tuple[int, ...]:
+    """Divisors of ``tokens`` (ascending), at most ``limit`` of them spread geometrically."""
+    divs = [d for d in range(1, math.isqrt(tokens) + 1) if tokens % d == 0]
+    divs = sorted(set(divs + [tokens // d for d in divs]))
+    if len(divs) <= limit:
+        return tuple(divs)
+    picks = np.unique(np.round(np.geomspace(1, len(divs), limit)).astype(int) - 1)
+    return tuple(divs[i] for i in sorted(set(picks.tolist()) | {len(divs) - 1}))
+
+
+def _buffer_of(chain: Chain, ssa: int, inside: frozenset[int]) -> Literal["ifmap", "filter", "ofmap"]:
+    """Where an operand of a segment step lives: resident intermediates in ofmap (token-carrying
+    or accumulated) or filter (stored merges); external inputs in ifmap (streamed) or filter."""
+    if ssa in inside:
+        return "ofmap" if chain.tokened[ssa] or _after_reduce(chain, ssa) else "filter"
+    return "ifmap" if chain.tokened[ssa] else "filter"
+
+
+def _after_reduce(chain: Chain, ssa: int) -> bool:
+    s = chain.producer(ssa)
+    return s is not None and chain.steps[s].kind in ("reduce", "post")
+
+
+@lru_cache(maxsize=65_536)
+def price_segment(
+    chain: Chain,
+    steps: tuple[int, ...],
+    hw: Hardware,
+    objective: str,
+    tiles: tuple[int, ...] = (),
+    merges: tuple[MergeMode, ...] = (),
+) -> SegmentResult | None:
+    """Best token tile and merge mode of the fused segment ``steps`` of ``chain`` on ``hw``.
+
+    ``tiles`` restricts the token tiles tried (default :func:`tile_candidates`), ``merges`` the
+    merge modes (default both when the segment merges cores). Returns None when no token tile
+    fits the buffers.
+    """
+    best: SegmentResult | None = None
+    has_merges = any(chain.steps[s].kind == "core" for s in steps)
+    modes: tuple[MergeMode, ...] = (merges or ("store", "recompute")) if has_merges else ("",)
+    for mode in modes:
+        res = _price(chain, steps, hw, objective, mode, tiles or tile_candidates(chain.tokens))
+        if res is not None and (best is None or _key(res, objective) < _key(best, objective)):
+            best = res
+    return best
+
+
+def _key(r: SegmentResult, objective: str) -> tuple[float, float]:
+    c, e = r.cost.cycles, r.cost.energy_pj
+    if objective == "energy":
+        return (e, c)
+    if objective == "edp":
+        return (c * e, c)
+    return (c, e)
+
+
+def _price(
+    chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str, mode: MergeMode, tiles: tuple[int, ...]
+) -> SegmentResult | None:
+    k = hw_consts(hw)
+    bpe, acc = k.bytes_per_el, k.acc_bytes
+    bw = k.bw_bytes_per_cycle
+    tokens = chain.tokens
+    t = np.asarray(tiles, dtype=np.float64)
+    n_t = tokens / t
+    z = np.zeros_like(t)
+    inside = frozenset(chain.steps[s].out for s in steps[:-1])
+    out_ssa = chain.steps[steps[-1]].out
+    consumed = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)}
+    external = sorted(consumed - inside)
+    streamed = [x for x in external if chain.tokened[x]]
+    token_free_ext = [x for x in external if not chain.tokened[x]]
+
+    def tile_bytes(ssa: int) -> FloatArray:
+        """Bytes of ``ssa`` per tile (the whole tensor when it is token-free)."""
+        full = chain.elements[ssa] * bpe
+        return full * t / tokens if chain.tokened[ssa] else np.full_like(t, full)
+
+    # --- every step on chip, per tile, times how often it runs
+    parts = dict.fromkeys(_PARTS, z)
+    priced: list[tuple[OnChipTiles, bool, FloatArray]] = []
+    step_objective: Literal["latency", "energy"] = "energy" if objective == "energy" else "latency"
+    for s in steps:
+        st = chain.steps[s]
+        a, b = st.operands
+        tiled = st.kind in ("token", "reduce")
+        res = onchip_tiles(
+            st.gemm,
+            st.token_dim if tiled else "",
+            tokens,
+            tiles if tiled else (tokens,),
+            hw,
+            _buffer_of(chain, a, inside),
+            _buffer_of(chain, b, inside),
+            objective=step_objective,
+        )
+        times = n_t if tiled or (st.kind == "core" and mode == "recompute") else np.ones_like(t)
+        priced.append((res, tiled, times))
+        for name in _PARTS:
+            value = res.macs.astype(np.float64) if name == "macs" else getattr(res, name)
+            parts[name] = parts[name] + value * times
+    work = parts["compute"] + parts["fill"] + parts["shaping"]
+    # --- DRAM traffic: external inputs once, the result once (plus shaping that spilled)
+    streamed_total = sum((tile_bytes(x) * n_t for x in streamed), z)
+    token_free_total = float(sum(chain.elements[x] * bpe for x in token_free_ext))
+    out_full = chain.elements[out_ssa] * bpe
+    dram_rd = streamed_total + token_free_total + parts["shaping_dram_bytes"] / 2
+    dram_wr = out_full + parts["shaping_dram_bytes"] / 2
+    dram = dram_rd + dram_wr
+    # --- exposed memory time: first streamed tile + the first step's cores + the last result tile
+    first = chain.steps[steps[0]]
+    first_cores = [x for x in (first.lhs, first.rhs) if x not in inside and not chain.tokened[x]]
+    exposed = sum((tile_bytes(x) for x in streamed), z) + sum((tile_bytes(x) for x in first_cores), z)
+    exposed = exposed + (tile_bytes(out_ssa) if chain.tokened[out_ssa] else out_full)
+    latency = work + np.maximum(exposed / bw, dram / bw - work)
+    # --- capacity
+    double = np.where(n_t > 1, 2.0, 1.0)
+    ifmap_need = sum((tile_bytes(x) for x in streamed), z) * double
+    merge_inputs = {x for s in steps if chain.steps[s].kind == "core" for x in (chain.steps[s].lhs, chain.steps[s].rhs)}
+    merge_outputs = [chain.steps[s].out for s in steps if chain.steps[s].kind == "core"]
+    if mode == "store":
+        kept = [x for x in token_free_ext if x not in merge_inputs]
+        kept += [x for x in merge_outputs if x not in merge_inputs]
+    else:
+        kept = list(token_free_ext)
+    filter_need = float(sum(chain.elements[x] * bpe for x in kept))
+    ofmap_need = _ofmap_need(chain, steps, inside, t, tokens, bpe, acc)
+    if chain.tokened[out_ssa]:
+        ofmap_need = ofmap_need + tile_bytes(out_ssa) * (double - 1)
+    fits = (ifmap_need <= hw.ifmap_sram_kb * 1024.0) & (ofmap_need <= hw.ofmap_sram_kb * 1024.0)
+    if filter_need > hw.filter_sram_kb * 1024.0 or not fits.any():
+        return None
+    # --- energy: steps, buffer fills from DRAM and the result's drain, DRAM, leakage
+    fill_if = 8.0 * streamed_total * k.ifmap_wr_pj_bit
+    fill_fi = 8.0 * token_free_total * k.filter_wr_pj_bit
+    drain_of = 8.0 * out_full * k.ofmap_rd_pj_bit
+    dram_pj = dram * 8.0 * k.dram_pj_bit
+    leak_pj = latency * k.leak_pj_per_cycle
+    energy = parts["mac_pj"] + parts["ifmap_pj"] + parts["filter_pj"] + parts["ofmap_pj"]
+    energy = energy + fill_if + fill_fi + drain_of + dram_pj + leak_pj
+    if objective == "energy":
+        score, second = energy, latency
+    elif objective == "edp":
+        score, second = energy * latency, latency
+    else:
+        score, second = latency, energy
+    i = int(np.lexsort((second, np.where(fits, score, np.inf)))[0])
+    cost = Cost(
+        macs=round(float(parts["macs"][i])),
+        compute_cycles=float(parts["compute"][i]),
+        fill_drain_cycles=float(parts["fill"][i]),
+        stall_cycles=float(latency[i] - work[i]),
+        shaping_cycles=float(parts["shaping"][i]),
+        mac_energy_pj=float(parts["mac_pj"][i]),
+        ifmap_sram_energy_pj=float(parts["ifmap_pj"][i] + fill_if[i]),
+        filter_sram_energy_pj=float(parts["filter_pj"][i]) + fill_fi,
+        ofmap_sram_energy_pj=float(parts["ofmap_pj"][i]) + drain_of,
+        dram_energy_pj=float(dram_pj[i]),
+        leakage_energy_pj=float(leak_pj[i]),
+        dram_read_bytes=float(dram_rd[i]),
+        dram_write_bytes=float(dram_wr[i]),
+        sram_read_bytes=float(parts["sram_rd_bytes"][i]) + out_full,
+        sram_write_bytes=float(parts["sram_wr_bytes"][i] + streamed_total[i]) + token_free_total,
+        pe_busy_cycles=float(parts["macs"][i]) / hw.n_pes,
+    )
+    dataflows = tuple(res.dataflows[int(res.dataflow[i if tiled else 0])] for res, tiled, _ in priced)
+    step_cycles = tuple(float(res.cycles[i if tiled else 0] * times[i]) for res, tiled, times in priced)
+    step_energy = tuple(float(res.energy_pj[i if tiled else 0] * times[i]) for res, tiled, times in priced)
+    return SegmentResult(
+        steps=steps,
+        cost=cost,
+        tile=tiles[i],
+        n_tiles=round(float(n_t[i])),
+        merges=mode,
+        dataflows=dataflows,
+        dram_bytes=float(dram[i]),
+        work_cycles=float(work[i]),
+        need_bytes=(float(ifmap_need[i]), filter_need, float(ofmap_need[i])),
+        step_cycles=step_cycles,
+        step_energy_pj=step_energy,
+    )
+
+
+_PARTS: tuple[str, ...] = (
+    "compute",
+    "fill",
+    "shaping",
+    "mac_pj",
+    "ifmap_pj",
+    "filter_pj",
+    "ofmap_pj",
+    "sram_rd_bytes",
+    "sram_wr_bytes",
+    "shaping_dram_bytes",
+    "macs",
+)
+"""Fields of :class:`OnChipTiles` summed over the segment's steps."""
+
+
+def _ofmap_need(
+    chain: Chain,
+    steps: tuple[int, ...],
+    inside: frozenset[int],
+    t: FloatArray,
+    tokens: int,
+    bpe: float,
+    acc: float,
+) -> FloatArray:
+    """Most ofmap bytes live at once: resident intermediates + the running step's result +
+    the reduce accumulators (for the whole tile loop)."""
+
+    def size(ssa: int, acc_bytes: bool) -> FloatArray:
+        per = acc if acc_bytes else bpe
+        full = chain.elements[ssa] * per
+        return full * t / tokens if chain.tokened[ssa] else np.full_like(t, full)
+
+    accumulators = [chain.steps[s].out for s in steps if chain.steps[s].kind == "reduce"]
+    base = sum((size(x, True) for x in accumulators), np.zeros_like(t))
+    live: dict[int, FloatArray] = {}
+    peak = np.zeros_like(t)
+    for s in steps:
+        st = chain.steps[s]
+        if st.kind == "core":
+            continue  # merges live in the filter buffer
+        out = st.out
+        result = np.zeros_like(t) if st.kind == "reduce" else size(out, st.kind == "post")
+        peak = np.maximum(peak, base + sum(live.values(), np.zeros_like(t)) + result)
+        for x in (st.lhs, st.rhs):
+            live.pop(x, None)
+        if out in inside and st.kind != "reduce":
+            live[out] = result
+    return peak

@@ -1,0 +1,112 @@
+"""Invariants of execution schedules over random layers and hardware (hypothesis)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytical_models import Hardware
+from dse.evaluate import evaluate_layer
+from dse.workload import LayerSpec
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def layers(draw: st.DrawFn) -> LayerSpec:
+    d = draw(st.integers(2, 3))
+    ins = tuple(draw(st.sampled_from((2, 3, 4, 8))) for _ in range(d))
+    outs = tuple(draw(st.sampled_from((2, 4, 6, 8))) for _ in range(d))
+    r = draw(st.integers(1, 8))
+    import math
+
+    return LayerSpec(
+        name="",
+        format="ttm",
+        in_features=math.prod(ins),
+        out_features=math.prod(outs),
+        in_shape=ins,
+        out_shape=outs,
+        ranks=(1, *([r] * (d - 1)), 1),
+        tokens_per_step=draw(st.sampled_from((1, 4, 16, 48, 64, 128))),
+    )
+
+
+@st.composite
+def hardware(draw: st.DrawFn) -> Hardware:
+    return Hardware(
+        engine=draw(st.sampled_from(("systolic", "contraction_engine"))),
+        pe_rows=draw(st.sampled_from((4, 8, 16, 32))),
+        pe_cols=draw(st.sampled_from((4, 8, 16, 32))),
+        ifmap_sram_kb=draw(st.sampled_from((1.0, 4.0, 16.0, 64.0))),
+        filter_sram_kb=draw(st.sampled_from((1.0, 4.0, 16.0, 64.0))),
+        ofmap_sram_kb=draw(st.sampled_from((1.0, 4.0, 16.0, 64.0, 256.0))),
+        dram_bw_bytes_per_cycle=draw(st.sampled_from((1.0, 4.0, 16.0, 64.0))),
+        dataflows=draw(st.sampled_from((("ws",), ("os",), ("ws", "os", "is")))),
+    )
+
+
+def _passes(spec: LayerSpec, hw: Hardware, execution: str) -> dict[str, tuple[float, float, int, float]]:
+    records = evaluate_layer(
+        spec,
+        hw,
+        training=True,
+        with_dx=True,
+        path_policy="hardware_aware",
+        path_optimizer="dp",
+        mapping_objective="latency",
+        execution=execution,
+    )
+    return {r.pass_name: (r.cost.cycles, r.cost.dram_bytes, r.macs, r.compulsory_bytes) for r in records}
+
+
+@SETTINGS
+@given(layers(), hardware())
+def test_auto_is_never_worse_and_fused_never_moves_more(spec: LayerSpec, hw: Hardware) -> None:
+    unfused = _passes(spec, hw, "unfused")
+    fused = _passes(spec, hw, "fused")
+    auto = _passes(spec, hw, "auto")
+    for label, (cycles, dram, macs, compulsory) in auto.items():
+        assert cycles <= min(fused[label][0], unfused[label][0]) * (1 + 1e-12), label
+        assert fused[label][1] <= unfused[label][1] * (1 + 1e-12), label
+        assert dram >= compulsory * (1 - 1e-12)
+        assert cycles >= macs / hw.n_pes * (1 - 1e-12)
+        assert cycles >= dram / hw.dram_bw_bytes_per_cycle * (1 - 1e-12)  # overlapped timing: one port
+
+
+@SETTINGS
+@given(layers(), hardware(), st.sampled_from(("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb")))
+def test_more_buffer_is_never_slower(spec: LayerSpec, hw: Hardware, which: str) -> None:
+    bigger = replace(hw, **{which: getattr(hw, which) * 4})
+    small = _passes(spec, hw, "auto")
+    large = _passes(spec, bigger, "auto")
+    for label in small:
+        assert large[label][0] <= small[label][0] * (1 + 1e-12), label
+
+
+def test_tiny_buffers_force_spills() -> None:
+    spec = LayerSpec(
+        name="",
+        format="ttm",
+        in_features=768,
+        out_features=3072,
+        in_shape=(12, 8, 8),
+        out_shape=(12, 16, 16),
+        ranks=(1, 16, 16, 1),
+        tokens_per_step=128,
+    )
+    tiny = Hardware(
+        pe_rows=16,
+        pe_cols=16,
+        ifmap_sram_kb=1,
+        filter_sram_kb=1,
+        ofmap_sram_kb=1,
+        dram_bw_bytes_per_cycle=16,
+    )
+    roomy = replace(tiny, ifmap_sram_kb=4096, filter_sram_kb=4096, ofmap_sram_kb=65536)
+    for label, (_, dram, _, compulsory) in _passes(spec, tiny, "auto").items():
+        assert dram > compulsory * 1.5, label
+    for label, (_, dram, _, compulsory) in _passes(spec, roomy, "fused").items():
+        assert dram == compulsory, label
