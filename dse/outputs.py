@@ -264,10 +264,28 @@ def write_hypervolume(path: Path, df: pd.DataFrame, cfg: StudyConfig) -> Path:
     return path
 
 
+CACHE_DIR = ".cache"
+"""Folder of a run that keeps what re-writing the outputs may reuse (baseline evaluations)."""
+
+
+def _load_cache(path: Path) -> dict[str, list[float]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): list(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
 def write_outputs(
     study: optuna.Study, cfg: StudyConfig, *, dashboard: bool = True, detail: Sequence[int] | str = ()
 ) -> Outputs:
-    """``trials.csv``, ``pareto.csv``, ``dashboard.html`` and ``exports/trial_<n>.json``."""
+    """``trials.csv``, ``pareto.csv``, ``hypervolume.csv``, ``dashboard.html`` and
+    ``exports/trial_<n>.json`` (one per distinct front design).
+
+    Writing again is incremental: a front design whose JSON export exists is not re-evaluated
+    (a trial's design never changes), exports of designs that left the front are removed, and
+    the baseline evaluations of the dashboard are kept in ``.cache/baselines.json``.
+    """
     run_dir = cfg.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     df = trials_frame(study, cfg)
@@ -278,11 +296,21 @@ def write_outputs(
     _csv_frame(front).to_csv(pareto_csv, index=False)
     html = run_dir / "dashboard.html"
     if dashboard:
-        write_dashboard(html, cfg, study, df=df, front=front, detail=detail)
+        cache_path = run_dir / CACHE_DIR / "baselines.json"
+        cache = _load_cache(cache_path)
+        write_dashboard(html, cfg, study, df=df, front=front, detail=detail, baseline_cache=cache)
+        live = set(front.get("design_json", []))
+        cache_path.parent.mkdir(exist_ok=True)
+        cache_path.write_text(json.dumps({k: v for k, v in cache.items() if k in live}), encoding="utf-8")
     write_hypervolume(run_dir / "hypervolume.csv", df, cfg)
     exports_dir = run_dir / "exports"
+    numbers = [int(t) for t in front.get("trial", [])]
+    wanted = {exports_dir / f"trial_{n}.json" for n in numbers}
     if exports_dir.is_dir():
         for old in exports_dir.glob("trial_*.json"):
-            old.unlink()
-    exports = export_designs(study, [int(t) for t in front.get("trial", [])], "json", exports_dir)
-    return Outputs(trials_csv, pareto_csv, html, tuple(exports), df, front)
+            if old not in wanted:
+                old.unlink()
+    missing = [n for n in numbers if not (exports_dir / f"trial_{n}.json").is_file()]
+    export_designs(study, missing, "json", exports_dir)
+    exports = tuple(exports_dir / f"trial_{n}.json" for n in numbers)
+    return Outputs(trials_csv, pareto_csv, html, exports, df, front)

@@ -94,16 +94,28 @@ def spread(front: pd.DataFrame, limit: int) -> pd.DataFrame:
     return front.iloc[np.unique(np.linspace(0, len(front) - 1, limit).round().astype(int))]
 
 
-def baseline_info(front: pd.DataFrame, *, limit: int = 48) -> BaselineInfo:
-    """Re-evaluate each front design (at most ``limit``, evenly spread) as dense and MAC-optimal."""
+def baseline_info(front: pd.DataFrame, *, limit: int = 48, cache: dict[str, list[float]] | None = None) -> BaselineInfo:
+    """Re-evaluate each front design (at most ``limit``, evenly spread) as dense and MAC-optimal.
+
+    ``cache`` maps a design's JSON to its four baseline numbers (dense latency and energy,
+    MAC-optimal latency and energy); designs found there are not re-evaluated, new ones are
+    added (a run folder keeps it between dashboard writes).
+    """
     n_front = len(front)
     front = spread(front, limit)
     cols: dict[str, list[float]] = {k: [] for k in BaselineInfo._fields if k not in ("trials", "n_front")}
     trials: list[int] = []
     for _, row in front.iterrows():
-        design = Design.from_dict(json.loads(row["design_json"]))
-        dense_lat, dense_eng = _baseline(dense_design(design))
-        macopt_lat, macopt_eng = _baseline(mac_optimal_design(design))
+        key = str(row["design_json"])
+        known = cache.get(key) if cache is not None else None
+        if known is not None and len(known) == 4:
+            dense_lat, dense_eng, macopt_lat, macopt_eng = (float(v) for v in known)
+        else:
+            design = Design.from_dict(json.loads(key))
+            dense_lat, dense_eng = _baseline(dense_design(design))
+            macopt_lat, macopt_eng = _baseline(mac_optimal_design(design))
+            if cache is not None:
+                cache[key] = [dense_lat, dense_eng, macopt_lat, macopt_eng]
         lat, eng = float(row["latency_ms"]), float(row["energy_uj"])
         trials.append(int(row["trial"]))
         cols["params"].append(float(row["params"]))

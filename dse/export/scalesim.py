@@ -10,12 +10,16 @@ Files:
   several, the dataflow of the most cycles-heavy step is written and a comment says so.
   SCALE-Sim has no operand precision: its words are elements, its SRAM sizes are physical kB.
 * ``<stem>_scalesim_topology.csv``: the GEMM topology (``Layer, M, N, K,``; SCALE-Sim drops the
-  last field, hence the trailing comma), one row per lowered contraction step of every layer and
-  pass, named ``<layer>_<pass>_s<i>``, ``C[M,N] = A[M,K] B[K,N]`` with A = ifmap, B = filter.
-  A batched step (``batch > 1``, a different B per batch element) becomes ``batch`` repeated
-  rows ``<name>_b<j>``: folding the batch into M would be exact only for a shared B and changes
-  the fold count. A layer with ``count > 1`` keeps one row per step (the cfg comment lists the
-  counts); multiply its cycles by the count.
+  last field, hence the trailing comma), one row per *distinct* GEMM shape
+  ``C[M,N] = A[M,K] B[K,N]`` (A = ifmap, B = filter) among the lowered contraction steps of
+  every layer and pass, named after the first step of that shape (``<layer>_<pass>_s<i>``).
+  SCALE-Sim's GEMM rows have no repeat count (a fifth field is read as a sparsity ratio), so:
+* ``<stem>_scalesim_multiplicity.csv``: ``Layer, Runs, Steps``: how many times each topology
+  row runs per training (or inference) step, and which steps it stands for
+  (``<step>*<runs>``). A step of batch ``b`` (a different B per batch element: folding the batch
+  into M would be exact only for a shared B and changes the fold count) of a layer with
+  ``count`` instances runs ``b x count`` times. Total cycles = sum of each row's SCALE-Sim
+  cycles x its ``Runs``.
 * ``<stem>_scalesim_layout.csv``: the (header-only) layout file SCALE-Sim 3.0.0 requires even
   with custom layouts off.
 
@@ -25,6 +29,7 @@ topology=TOPO, layout=LAYOUT, input_type_gemm=True); s.run_scale(top_path=OUT)"`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from dse import Design, Metrics
@@ -95,16 +100,39 @@ def bandwidth_words_per_cycle(design: Design) -> int:
     return max(1, int(hw.dram_bw_bytes_per_cycle // hw.bytes_per_element))
 
 
-def topology_rows(design: Design, metrics: Metrics) -> list[tuple[str, int, int, int]]:
-    """``(name, M, N, K)`` rows of the topology file (batched steps repeated)."""
-    rows: list[tuple[str, int, int, int]] = []
+@dataclass(frozen=True, slots=True)
+class TopologyRow:
+    """One distinct GEMM of the topology and the steps it stands for.
+
+    Attributes:
+        name: the first step of this shape (``<layer>_<pass>_s<i>``).
+        m, n, k: the GEMM ``C[M,N] = A[M,K] B[K,N]``.
+        runs: times it runs per training (or inference) step: over its steps, ``batch x count``.
+        steps: ``(step name, runs of that step)`` in evaluation order.
+    """
+
+    name: str
+    m: int
+    n: int
+    k: int
+    runs: int
+    steps: tuple[tuple[str, int], ...]
+
+
+def distinct_gemms(design: Design, metrics: Metrics) -> list[TopologyRow]:
+    """The design's lowered steps grouped by GEMM shape (first occurrence order)."""
+    groups: dict[tuple[int, int, int], list[tuple[str, int]]] = {}
     for g in lowered_gemms(design, metrics):
         s = g.step
-        if s.batch == 1:
-            rows.append((g.name, s.m, s.n, s.k))
-        else:
-            rows.extend((f"{g.name}_b{j}", s.m, s.n, s.k) for j in range(s.batch))
-    return rows
+        groups.setdefault((s.m, s.n, s.k), []).append((g.name, s.batch * g.count))
+    return [
+        TopologyRow(steps[0][0], m, n, k, sum(r for _, r in steps), tuple(steps)) for (m, n, k), steps in groups.items()
+    ]
+
+
+def topology_rows(design: Design, metrics: Metrics) -> list[tuple[str, int, int, int]]:
+    """``(name, M, N, K)`` rows of the topology file: one per distinct GEMM shape."""
+    return [(r.name, r.m, r.n, r.k) for r in distinct_gemms(design, metrics)]
 
 
 def export_scalesim(design: Design, metrics: Metrics, out_dir: Path, stem: str) -> list[Path]:
@@ -114,8 +142,8 @@ def export_scalesim(design: Design, metrics: Metrics, out_dir: Path, stem: str) 
     dataflow, why = dominant_dataflow(design, metrics)
     bw = bandwidth_words_per_cycle(design)
     gemms = lowered_gemms(design, metrics)
-    counted = sorted({(g.layer, g.count) for g in gemms if g.count > 1})
-    batched = [g.name for g in gemms if g.step.batch > 1]
+    distinct = distinct_gemms(design, metrics)
+    runs = sum(r.runs for r in distinct)
     notes = [
         f"# SCALE-Sim v3 configuration exported by TNN-DSE (design {stem}).",
         f"# Dataflow: {why}.",
@@ -128,13 +156,10 @@ def export_scalesim(design: Design, metrics: Metrics, out_dir: Path, stem: str) 
         "memory).",
         f"# Clock {hw.freq_mhz:g} MHz (not a SCALE-Sim input).",
     ]
-    if batched:
-        notes.append("# Batched steps are repeated rows <name>_b<j> in the topology: " + ", ".join(batched))
-    if counted:
-        notes.append(
-            "# Layers with several instances (multiply their rows' cycles): "
-            + ", ".join(f"{name} x{count}" for name, count in counted)
-        )
+    notes.append(
+        f"# Topology: {len(distinct)} distinct GEMMs for {len(gemms)} contraction steps ({runs} GEMM runs per "
+        f"step of the workload); multiply each row's cycles by its Runs in {stem}_scalesim_multiplicity.csv."
+    )
     cfg_text = (
         "\n".join(notes)
         + "\n\n"
@@ -154,11 +179,14 @@ def export_scalesim(design: Design, metrics: Metrics, out_dir: Path, stem: str) 
     cfg.write_text(cfg_text, encoding="utf-8")
     topo = out_dir / f"{stem}_scalesim_topology.csv"
     lines = ["Layer, M, N, K,"]
-    lines += [f"{name}, {m}, {n}, {k}," for name, m, n, k in topology_rows(design, metrics)]
+    lines += [f"{r.name}, {r.m}, {r.n}, {r.k}," for r in distinct]
     topo.write_text("\n".join(lines) + "\n", encoding="utf-8")
     layout = out_dir / f"{stem}_scalesim_layout.csv"
     layout.write_text("Layer,\n", encoding="utf-8")
-    return [cfg, topo, layout]
+    mult = out_dir / f"{stem}_scalesim_multiplicity.csv"
+    rows = ["Layer,Runs,Steps"] + [f"{r.name},{r.runs},{' '.join(f'{n}*{k}' for n, k in r.steps)}" for r in distinct]
+    mult.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return [cfg, topo, layout, mult]
 
 
 register_exporter("scalesim", export_scalesim)

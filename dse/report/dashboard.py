@@ -146,8 +146,13 @@ def build_dashboard(
     *,
     max_baselines: int = 24,
     detail: Sequence[int] | str = (),
+    baseline_cache: dict[str, list[float]] | None = None,
 ) -> Dashboard:
-    """Extract every info and draw every figure of the dashboard (no file written)."""
+    """Extract every info and draw every figure of the dashboard (no file written).
+
+    ``baseline_cache`` (design JSON -> baseline numbers, see :func:`dse.compare.baseline_info`)
+    spares re-evaluating the baselines of designs seen before.
+    """
     directions = dict(zip(cfg.objectives, cfg.directions, strict=True))
     title = f"TNN-DSE: {cfg.name}"
     hv = hypervolume_info(df, cfg.objectives, cfg.directions)
@@ -215,7 +220,7 @@ def build_dashboard(
                 "Against baselines on the same hardware",
                 "Each front design re-evaluated as the dense (untensorized) model and with MAC-optimal "
                 "contraction paths instead of hardware-aware ones; same PE array, buffers and dataflow.",
-                [plot_baselines(baseline_info(front, limit=max_baselines))],
+                [plot_baselines(baseline_info(front, limit=max_baselines, cache=baseline_cache))],
             )
         )
     compare_csv = cfg.run_dir / "compare.csv"
@@ -362,13 +367,16 @@ def write_dashboard(
     front: pd.DataFrame,
     max_baselines: int = 24,
     detail: Sequence[int] | str = (),
+    baseline_cache: dict[str, list[float]] | None = None,
 ) -> Path:
     """Write ``path``: HTML with plotly.js inline, no network needed to view it.
 
     ``df`` / ``front``: the study's trials table and Pareto front (:func:`dse.outputs.trials_frame`,
     :func:`dse.outputs.pareto_frame`).
     """
-    dash = build_dashboard(cfg, study, df, front, max_baselines=max_baselines, detail=detail)
+    dash = build_dashboard(
+        cfg, study, df, front, max_baselines=max_baselines, detail=detail, baseline_cache=baseline_cache
+    )
     path.write_text(render_html(dash), encoding="utf-8")
     return path
 

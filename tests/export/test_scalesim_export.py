@@ -21,7 +21,7 @@ import pytest
 from analytical_models import Gemm, fold_cycles
 from dse import Design, Metrics
 from dse.export import get_exporter
-from dse.export.scalesim import topology_rows
+from dse.export.scalesim import distinct_gemms, topology_rows
 from tests.export.conftest import require_tool
 from tests.export.designs import small_design
 from tests.validation.scalesim_env import _DRIVER, scalesim_available, scalesim_python, scalesim_venv
@@ -40,7 +40,7 @@ def _ceil(a: int, b: int) -> int:
 def test_cfg_and_topology(design_metrics: tuple[Design, Metrics], tmp_path: Path) -> None:
     design, metrics = design_metrics
     hw = design.hardware
-    cfg_path, topo_path, layout_path = get_exporter("scalesim")(design, metrics, tmp_path, "s")
+    cfg_path, topo_path, layout_path, mult_path = get_exporter("scalesim")(design, metrics, tmp_path, "s")
     cp = _cfg(cfg_path)
     arch = cp["architecture_presets"]
     assert (int(arch["ArrayHeight"]), int(arch["ArrayWidth"])) == (hw.pe_rows, hw.pe_cols)
@@ -55,30 +55,41 @@ def test_cfg_and_topology(design_metrics: tuple[Design, Metrics], tmp_path: Path
     assert lines[0] == "Layer, M, N, K,"
     first = metrics.passes[0].steps[0]
     assert lines[1] == f"fc1_forward_s0, {first.m}, {first.n}, {first.k},"
-    assert len(lines) - 1 == sum(len(p.steps) for p in metrics.passes)
+    # one row per distinct GEMM shape, its runs per training step in the multiplicity file
+    shapes = {(s.m, s.n, s.k) for p in metrics.passes for s in p.steps}
+    assert len(lines) - 1 == len(shapes) < sum(len(p.steps) for p in metrics.passes)
     assert layout_path.read_text().startswith("Layer")
+    mult = list(csv.DictReader(mult_path.open()))
+    assert [r["Layer"] for r in mult] == [line.split(",")[0] for line in lines[1:]]
+    assert sum(int(r["Runs"]) for r in mult) == sum(s.batch * p.count for p in metrics.passes for s in p.steps)
+    named = [step.split("*")[0] for r in mult for step in r["Steps"].split()]
+    assert len(named) == len(set(named)) == sum(len(p.steps) for p in metrics.passes)
+    assert "multiplicity.csv" in cfg_path.read_text()
 
 
 def test_fractional_sram_rounds_up_and_single_dataflow(tmp_path: Path) -> None:
     design, metrics = small_design(
         ifmap_sram_kb=0.3, filter_sram_kb=2.5, dataflows=("is",), dram_bw_bytes_per_cycle=3.0, bits=16
     )
-    cfg_path, _, _ = get_exporter("scalesim")(design, metrics, tmp_path, "s")
+    cfg_path, *_ = get_exporter("scalesim")(design, metrics, tmp_path, "s")
     arch = _cfg(cfg_path)["architecture_presets"]
     assert (arch["ifmapsramszkB"], arch["filtersramszkB"]) == ("1", "3")
     assert arch["Dataflow"] == "is"
     assert arch["Bandwidth"] == "1"  # 3 B/cycle of 2-byte elements, at least 1 word
 
 
-def test_batched_step_becomes_repeated_rows(design_metrics: tuple[Design, Metrics]) -> None:
+def test_batched_step_and_repeats_are_runs_of_one_row(design_metrics: tuple[Design, Metrics]) -> None:
     design, metrics = design_metrics
     p0 = metrics.passes[0]
     batched = dataclasses.replace(p0.steps[0], batch=3)
-    passes = (dataclasses.replace(p0, steps=(batched, *p0.steps[1:])), *metrics.passes[1:])
-    rows = topology_rows(design, dataclasses.replace(metrics, passes=passes))
+    passes = (dataclasses.replace(p0, steps=(batched, *p0.steps[1:]), count=2), *metrics.passes[1:])
+    rows = distinct_gemms(design, dataclasses.replace(metrics, passes=passes))
     s = p0.steps[0]
-    assert rows[:3] == [(f"fc1_forward_s0_b{j}", s.m, s.n, s.k) for j in range(3)]
-    assert rows[3][0] == "fc1_forward_s1"
+    first = rows[0]
+    assert (first.name, first.m, first.n, first.k) == ("fc1_forward_s0", s.m, s.n, s.k)
+    assert first.steps[0] == ("fc1_forward_s0", 3 * 2)  # batch 3 x 2 layer instances
+    assert len({(r.m, r.n, r.k) for r in rows}) == len(rows)  # each shape once
+    assert topology_rows(design, metrics) == [(r.name, r.m, r.n, r.k) for r in distinct_gemms(design, metrics)]
 
 
 def _read_rows(report: Path) -> list[dict[str, str]]:
@@ -102,7 +113,7 @@ def test_scalesim_runs_export(dataflow: str, tmp_path: Path) -> None:
         ofmap_sram_kb=512.0,
     )
     stem = f"exp_{dataflow}"
-    cfg, topo, layout = get_exporter("scalesim")(design, metrics, tmp_path, stem)
+    cfg, topo, layout, _ = get_exporter("scalesim")(design, metrics, tmp_path, stem)
     out = tmp_path / "out"
     proc = subprocess.run(
         [str(scalesim_python()), "-c", _DRIVER, str(cfg), str(topo), str(layout), str(out)],
