@@ -23,7 +23,9 @@ Public API (``__all__``):
   :func:`register_tech`, :func:`get_tech`, :func:`tech_names`.
 - Shipped engines: :data:`SYSTOLIC` (``systolic``: WS/OS/IS systolic array, SCALE-Sim fold
   timing, memory stalls, paid tensor shaping) and :data:`CONTRACTION_ENGINE`
-  (``contraction_engine``: reconfigurable array, free shaping). Shipped technology profiles:
+  (``contraction_engine``: reconfigurable array, free shaping); hardware templates
+  :data:`TT_GEMM` (``tt_gemm``: a TT-core engine for core merges beside a systolic GEMM engine)
+  and :data:`CE_ARRAY` (``ce_array``: an array of contraction engines, FETTA-like). Shipped technology profiles:
   ``horowitz45``, ``accelergy45``, ``tpu7nm``.
 
 Everything else lives in private modules (the model in ``_engine``, ``_stage``, ``_cost``,
@@ -58,10 +60,13 @@ from analytical_models._types import (
     Mapping,
     ModelInputError,
 )
+from analytical_models.ce_array import CE_ARRAY
 from analytical_models.contraction_engine import CONTRACTION_ENGINE
 from analytical_models.systolic import SYSTOLIC, fold_cycles
+from analytical_models.tt_gemm import TT_GEMM
 
 __all__ = [
+    "CE_ARRAY",
     "CONTRACTION_ENGINE",
     "DATAFLOWS",
     "ENGINES",
@@ -69,6 +74,7 @@ __all__ = [
     "OBJECTIVES",
     "SYSTOLIC",
     "TECHS",
+    "TT_GEMM",
     "ZERO_COST",
     "ArrayEngine",
     "Cost",

@@ -9,11 +9,19 @@ from analytical_models._types import Hardware
 def area_mm2(hw: Hardware) -> float:
     """Silicon area of the PE array plus the three on-chip buffers, in mm2.
 
-    ``pe_rows * pe_cols * pe_area(bits) + sram_kb * sram_area_per_kb`` of ``hw.tech``.
-    Interconnect, controller and DRAM PHY are not modelled.
+    ``n_pes * pe_area(bits) + sram_kb * sram_area_per_kb`` of ``hw.tech`` (every engine and the
+    TT-core engine count); a ``ce_array`` adds its distribution and reduction networks
+    (:mod:`analytical_models.ce_array`, an assumption). Interconnect, controller and DRAM PHY
+    are not modelled.
     """
     tech = get_tech(hw.tech)
-    return hw.n_pes * tech.pe_area_mm2(hw.bits) + hw.sram_kb * tech.sram_area_mm2_per_kb
+    pe = tech.pe_area_mm2(hw.bits)
+    area = hw.n_pes * pe + hw.sram_kb * tech.sram_area_mm2_per_kb
+    if hw.engine == "ce_array":  # butterfly networks (ASSUMPTION, analytical_models.ce_array)
+        from analytical_models.ce_array import BUTTERFLY_AREA_PE_FRACTION, butterfly_lanes, butterfly_stages
+
+        area += 2 * butterfly_lanes(hw) * butterfly_stages(hw) * BUTTERFLY_AREA_PE_FRACTION * pe
+    return area
 
 
 def leakage_mw(hw: Hardware) -> float:

@@ -54,10 +54,31 @@ class ArrayEngine:
 
     name: str = "array"
     shaping_free: bool = False
+    knobs: tuple[tuple[str, int], ...] = ()
+    """Hardware fields this template adds, with their default: ``(("aux_rows", 8), ...)``. A
+    search space suggests them only when it picks this engine."""
 
     def dataflows_for(self, hw: Hardware) -> tuple[str, ...]:
         """Dataflows the mapping search may pick on ``hw``, in :data:`DATAFLOWS` order."""
         return _canonical_dataflows(hw.dataflows)
+
+    def array_view(self, hw: Hardware) -> Hardware:
+        """The single array a GEMM fed from DRAM runs on (``hw`` itself for a plain array)."""
+        return hw
+
+    def core_array(self, hw: Hardware) -> Hardware | None:
+        """The array batch-independent core merges run on, when the template has one of its own
+        (None: the main array)."""
+        return None
+
+    def engines(self, hw: Hardware) -> int:
+        """Identical engines a fused step may spread over or pipeline across (1: one array)."""
+        return 1
+
+    def network_pj_per_bit(self, hw: Hardware) -> float:
+        """Energy of every operand bit read from a buffer crossing a distribution network
+        between the buffers and the PEs beyond the model's SRAM energy (0: none), in pJ."""
+        return 0.0
 
     def shaping(self, gemm: Gemm, hw: Hardware) -> Shaping:
         """Tensor-shaping overhead of ``gemm`` on ``hw``."""
@@ -105,6 +126,7 @@ class ArrayEngine:
             ModelInputError: unsupported dataflow or loop order, tile < 1, or an A / B tile
                 that does not fit half its buffer.
         """
+        hw = self.array_view(hw)
         comp, c, shaping = self._components_one(gemm, hw, mapping)
         return to_costs(comp, gemm, c, shaping)[0]
 
@@ -113,7 +135,7 @@ class ArrayEngine:
 
         Keys: ``{ifmap,filter,ofmap,dram}_{rd,wr}_bytes``.
         """
-        comp, _, _ = self._components_one(gemm, hw, mapping)
+        comp, _, _ = self._components_one(gemm, self.array_view(hw), mapping)
         return {
             f"{name}_bytes": float(getattr(comp, name)[0])
             for name in (
@@ -140,4 +162,5 @@ class ArrayEngine:
         Raises:
             ModelInputError: unknown objective, or no tile fits the buffers.
         """
+        hw = self.array_view(hw)
         return search_mappings(gemm, hw, objective, self.dataflows_for(hw), self.shaping(gemm, hw))

@@ -38,6 +38,11 @@ class Hardware:
         acc_bits: accumulator (partial-sum) precision in bits.
         tech: name of the technology profile (see :func:`analytical_models.get_tech`).
         dataflows: dataflows the array can run; the mapping search picks among them.
+        n_engines: identical ``pe_rows x pe_cols`` engines of the main array (``ce_array``: an
+            array of contraction engines; 1 for a single array).
+        aux_rows: rows of a second, small array for batch-independent core merges (the TT-core
+            engine of ``tt_gemm``; 0: none).
+        aux_cols: its columns (0 with ``aux_rows``).
         memory_timing: how DRAM transfers are timed against compute.
 
             * ``"overlapped"`` (default): one shared DRAM port of ``dram_bw_bytes_per_cycle``
@@ -69,6 +74,9 @@ class Hardware:
     tech: str = "horowitz45"
     dataflows: tuple[str, ...] = ("ws",)
     memory_timing: str = "overlapped"
+    n_engines: int = 1
+    aux_rows: int = 0
+    aux_cols: int = 0
 
     def __post_init__(self) -> None:
         if self.pe_rows < 1 or self.pe_cols < 1:
@@ -86,11 +94,19 @@ class Hardware:
             raise ModelInputError(f"dataflows must be a non-empty subset of {DATAFLOWS}")
         if self.memory_timing not in MEMORY_TIMINGS:
             raise ModelInputError(f"memory_timing must be one of {MEMORY_TIMINGS}, got {self.memory_timing!r}")
+        if self.n_engines < 1:
+            raise ModelInputError(f"n_engines must be >= 1, got {self.n_engines}")
+        if self.aux_rows < 0 or self.aux_cols < 0 or (self.aux_rows == 0) != (self.aux_cols == 0):
+            raise ModelInputError(
+                f"aux_rows and aux_cols must both be 0 (no TT-core engine) or both >= 1, got "
+                f"{self.aux_rows}x{self.aux_cols}"
+            )
 
     @property
     def n_pes(self) -> int:
-        """Number of processing elements."""
-        return self.pe_rows * self.pe_cols
+        """Number of processing elements: every engine of the main array plus the TT-core
+        engine (``aux_rows x aux_cols``)."""
+        return self.pe_rows * self.pe_cols * self.n_engines + self.aux_rows * self.aux_cols
 
     @property
     def sram_kb(self) -> float:

@@ -26,16 +26,28 @@ intermediates, else none, all, each one alone and all but each one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import combinations
 from typing import Any, cast
 
-from analytical_models import Cost, Gemm, Hardware, Mapping, Objective, Registry, hw_consts, onchip_tiles, price
+from analytical_models import (
+    ArrayEngine,
+    Cost,
+    Gemm,
+    Hardware,
+    Mapping,
+    Objective,
+    Registry,
+    get_engine,
+    hw_consts,
+    onchip_tiles,
+    price,
+)
 from dse import DSEError
 from dse.contraction import ContractionPlan, build_plan, count_trees, enumerate_trees, step_macs
 from dse.schedule._chain import Chain, chain_of
-from dse.schedule._segment import SegmentResult, price_segment
+from dse.schedule._segment import SegmentResult, network_pj, price_segment
 from dse.workload import TensorNetwork
 
 EXACT_SPILL_LIMIT = 4
@@ -68,6 +80,10 @@ class Segment:
         step_cycles: busy cycles of each step (fused segments; all tiles).
         step_energy_pj: MAC and SRAM energy of each step (fused segments; all tiles), in pJ.
         mapping: the best mapping of a step fed from DRAM (not fused).
+        pipelined: token tiles pipelined through engine groups (``ce_array``).
+        engines: engines each step runs on (its group when pipelined).
+        core_cycles: cycles on a TT-core engine that need none of this pass's activations (they
+            may overlap the pass before).
     """
 
     steps: tuple[int, ...]
@@ -82,6 +98,9 @@ class Segment:
     step_cycles: tuple[float, ...] = ()
     step_energy_pj: tuple[float, ...] = ()
     mapping: Mapping | None = None
+    pipelined: bool = False
+    engines: tuple[int, ...] = ()
+    core_cycles: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +129,12 @@ class Schedule:
         return self.cost.dram_bytes
 
     @property
+    def core_cycles(self) -> float:
+        """Cycles of core merges on a TT-core engine (``tt_gemm``) that can overlap the
+        activation work of the pass before."""
+        return sum(s.core_cycles for s in self.segments)
+
+    @property
     def token_tile(self) -> int:
         """Tokens per tile of the largest fused segment (0 when nothing is fused)."""
         fused = [s for s in self.segments if s.fused]
@@ -124,6 +149,7 @@ class Schedule:
             "token_tile": self.token_tile,
             "dram_bytes": self.dram_bytes,
             "compulsory_dram_bytes": self.compulsory_bytes,
+            "core_engine_cycles": self.core_cycles,
             "segments": [
                 {
                     "steps": list(s.steps),
@@ -134,6 +160,8 @@ class Schedule:
                     "dataflows": list(s.dataflows),
                     "cycles": s.cycles,
                     "dram_bytes": s.dram_bytes,
+                    "pipelined": s.pipelined,
+                    "engines": list(s.engines),
                 }
                 for s in self.segments
             ],
@@ -201,10 +229,26 @@ def _segments(chain: Chain, spilled: frozenset[int]) -> list[tuple[int, ...]]:
     return sorted((tuple(m) for m in members.values()), key=lambda m: m[-1])
 
 
+def step_array(chain: Chain, s: int, hw: Hardware) -> tuple[Hardware, bool]:
+    """The hardware step ``s`` runs on: a template's TT-core engine for a core merge (True),
+    else ``hw`` itself (False)."""
+    if chain.steps[s].kind == "core":
+        engine = get_engine(hw.engine)
+        core = engine.core_array(hw) if isinstance(engine, ArrayEngine) else None
+        if core is not None:
+            return core, True
+    return hw, False
+
+
 def _unfused_segment(chain: Chain, s: int, hw: Hardware, objective: Objective) -> tuple[Segment, Cost]:
-    """Step ``s`` alone, fed from DRAM: the per-step model (:func:`analytical_models.price`)."""
-    result = price(chain.steps[s].gemm, hw, objective)
+    """Step ``s`` alone, fed from DRAM: the per-step model (:func:`analytical_models.price`), on
+    the TT-core engine for a core merge of a ``tt_gemm``."""
+    array, on_core = step_array(chain, s, hw)
+    result = price(chain.steps[s].gemm, array, objective)
     cost = result.cost
+    network = network_pj(hw, cost.sram_read_bytes)
+    if network:
+        cost = replace(cost, mac_energy_pj=cost.mac_energy_pj + network)
     segment = Segment(
         steps=(s,),
         fused=False,
@@ -216,6 +260,7 @@ def _unfused_segment(chain: Chain, s: int, hw: Hardware, objective: Objective) -
         dram_bytes=cost.dram_bytes,
         energy_pj=cost.energy_pj,
         mapping=result.mapping,
+        core_cycles=cost.cycles if on_core else 0.0,
     )
     return segment, cost
 
@@ -233,6 +278,9 @@ def _fused_segment(res: SegmentResult, steps: tuple[int, ...]) -> Segment:
         energy_pj=res.cost.energy_pj,
         step_cycles=res.step_cycles,
         step_energy_pj=res.step_energy_pj,
+        pipelined=res.pipelined,
+        engines=res.engines,
+        core_cycles=res.core_cycles,
     )
 
 
@@ -247,17 +295,20 @@ def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[
     bpe = consts.bytes_per_el
     a, b, c = g.batch * g.m * g.k * bpe, g.batch * g.k * g.n * bpe, g.batch * g.m * g.n * bpe
     moved = (max(a, b) + c) if hw.memory_timing == "serial" else (a + b + c)
-    cycles = max(step_busy_bound(g, hw), moved / hw.dram_bw_bytes_per_cycle)
+    array, _ = step_array(chain, s, hw)
+    cycles = max(step_busy_bound(g, array), moved / hw.dram_bw_bytes_per_cycle)
     energy = g.macs * consts.mac_pj + (a + b + c) * 8.0 * consts.dram_pj_bit
     return cycles, energy, a + b + c
 
 
 @lru_cache(maxsize=262_144)
 def step_busy_bound(gemm: Gemm, hw: Hardware) -> float:
-    """Cycles no schedule runs ``gemm`` in: its untiled fold time on the array with the best
-    dataflow, over every token at once (tiling, in tokens or by the mapping, only adds folds and
-    fill/drain; stalls and shaping only add)."""
-    res = onchip_tiles(gemm, "", 1, (1,), hw, "ifmap", "filter")
+    """Cycles no schedule runs ``gemm`` in on ``hw``: its untiled fold time with the best
+    dataflow, over every token at once, on every engine of the array (tiling, in tokens or by the
+    mapping, only adds folds and fill/drain; stalls and shaping only add)."""
+    engine = get_engine(hw.engine)
+    engines = engine.engines(hw) if isinstance(engine, ArrayEngine) else 1
+    res = onchip_tiles(gemm, "", 1, (1,), hw, "ifmap", "filter", engines=engines)
     return float(res.compute[0] + res.fill[0])
 
 

@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from analytical_models import Cost, Hardware, OnChipTiles, hw_consts, onchip_tiles
+from analytical_models import ArrayEngine, Cost, Hardware, OnChipTiles, get_engine, hw_consts, onchip_tiles
 from dse.schedule._chain import Chain
 
 MergeMode = Literal["store", "recompute", ""]
@@ -63,6 +63,10 @@ class SegmentResult:
         need_bytes: (ifmap, filter, ofmap) bytes the chosen tile needs.
         step_cycles: busy cycles of each step over the whole pass (all its tiles).
         step_energy_pj: MAC and SRAM energy of each step over the whole pass, in pJ.
+        pipelined: token tiles pipelined through engine groups (one per token step).
+        engines: engines each step runs on (its group when pipelined).
+        core_cycles: stored core merges run on a TT-core engine (they may overlap the work of
+            the pass before: :func:`dse.evaluate.evaluate`).
     """
 
     steps: tuple[int, ...]
@@ -76,6 +80,9 @@ class SegmentResult:
     need_bytes: tuple[float, float, float]
     step_cycles: tuple[float, ...] = ()
     step_energy_pj: tuple[float, ...] = ()
+    pipelined: bool = False
+    engines: tuple[int, ...] = ()
+    core_cycles: float = 0.0
 
 
 @lru_cache(maxsize=4096)
@@ -120,10 +127,13 @@ def price_segment(
     best: SegmentResult | None = None
     has_merges = any(chain.steps[s].kind == "core" for s in steps)
     modes: tuple[MergeMode, ...] = (merges or ("store", "recompute")) if has_merges else ("",)
+    engine = get_engine(hw.engine)
+    spatial = (False, True) if isinstance(engine, ArrayEngine) and engine.engines(hw) > 1 else (False,)
     for mode in modes:
-        res = _price(chain, steps, hw, objective, mode, tiles or tile_candidates(chain.tokens))
-        if res is not None and (best is None or _key(res, objective) < _key(best, objective)):
-            best = res
+        for pipelined in spatial:
+            res = _price(chain, steps, hw, objective, mode, tiles or tile_candidates(chain.tokens), pipelined)
+            if res is not None and (best is None or _key(res, objective) < _key(best, objective)):
+                best = res
     return best
 
 
@@ -136,13 +146,46 @@ def _key(r: SegmentResult, objective: str) -> tuple[float, float]:
     return (c, e)
 
 
+def _allocate(engines: int, work: list[float]) -> list[int]:
+    """Engines per pipeline stage: one each, the rest dealt to the stage with the most work per
+    engine (water-filling on ``work``, e.g. MACs)."""
+    groups = [1] * len(work)
+    for _ in range(engines - len(work)):
+        i = max(range(len(work)), key=lambda j: (work[j] / groups[j], -j))
+        groups[i] += 1
+    return groups
+
+
+def network_pj(hw: Hardware, sram_read_bytes: float) -> float:
+    """Energy of the operand bytes read from the buffers crossing the engine's distribution
+    network (a ``ce_array``'s butterflies; 0 on other engines), in pJ."""
+    engine = get_engine(hw.engine)
+    per_bit = engine.network_pj_per_bit(hw) if isinstance(engine, ArrayEngine) else 0.0
+    return sram_read_bytes * 8.0 * per_bit
+
+
 def _price(
-    chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str, mode: MergeMode, tiles: tuple[int, ...]
+    chain: Chain,
+    steps: tuple[int, ...],
+    hw: Hardware,
+    objective: str,
+    mode: MergeMode,
+    tiles: tuple[int, ...],
+    pipelined: bool = False,
 ) -> SegmentResult | None:
     k = hw_consts(hw)
     bpe, acc = k.bytes_per_el, k.acc_bytes
     bw = k.bw_bytes_per_cycle
     tokens = chain.tokens
+    engine = get_engine(hw.engine)
+    core_hw = engine.core_array(hw) if isinstance(engine, ArrayEngine) else None
+    n_engines = engine.engines(hw) if isinstance(engine, ArrayEngine) else 1
+    stages = [s for s in steps if chain.steps[s].kind in ("token", "reduce")]
+    groups: dict[int, int] = {}
+    if pipelined:
+        if mode == "recompute" or len(stages) < 2 or n_engines < len(stages):
+            return None
+        groups = dict(zip(stages, _allocate(n_engines, [float(chain.steps[s].gemm.macs) for s in stages]), strict=True))
     t = np.asarray(tiles, dtype=np.float64)
     n_t = tokens / t
     z = np.zeros_like(t)
@@ -162,26 +205,45 @@ def _price(
     parts = dict.fromkeys(_PARTS, z)
     priced: list[tuple[OnChipTiles, bool, FloatArray]] = []
     step_objective: Literal["latency", "energy"] = "energy" if objective == "energy" else "latency"
+    stage_tile = z.copy()  # per-tile cycles of the token and reduce steps (one engine group each when pipelined)
+    stage_max = z.copy()
+    merge_tile = z.copy()  # per-tile cycles of recomputed merges
+    stored = post = 0.0  # cycles of stored merges (before the token loop) and post steps (after)
+    core_busy = 0.0  # cycles on the TT-core engine that do not depend on this pass's activations
     for s in steps:
         st = chain.steps[s]
         a, b = st.operands
         tiled = st.kind in ("token", "reduce")
+        on_core = st.kind == "core" and core_hw is not None
         res = onchip_tiles(
             st.gemm,
             st.token_dim if tiled else "",
             tokens,
             tiles if tiled else (tokens,),
-            hw,
+            core_hw if on_core and core_hw is not None else hw,
             _buffer_of(chain, a, inside),
             _buffer_of(chain, b, inside),
+            engines=groups.get(s, 1) if pipelined else (1 if on_core else n_engines),
             objective=step_objective,
         )
-        times = n_t if tiled or (st.kind == "core" and mode == "recompute") else np.ones_like(t)
+        recomputed = st.kind == "core" and mode == "recompute"
+        times = n_t if tiled or recomputed else np.ones_like(t)
         priced.append((res, tiled, times))
         for name in _PARTS:
             value = res.macs.astype(np.float64) if name == "macs" else getattr(res, name)
             parts[name] = parts[name] + value * times
-    work = parts["compute"] + parts["fill"] + parts["shaping"]
+        cycles = res.cycles if tiled else np.full_like(t, float(res.cycles[0]))
+        if tiled:
+            stage_tile = stage_tile + cycles
+            stage_max = np.maximum(stage_max, cycles)
+        elif recomputed:
+            merge_tile = merge_tile + cycles
+        elif st.kind == "core":
+            stored += float(res.cycles[0])
+            core_busy += float(res.cycles[0]) if on_core else 0.0
+        else:
+            post += float(res.cycles[0])
+    busy = parts["compute"] + parts["fill"] + parts["shaping"]
     # --- DRAM traffic: external inputs once, the result once (plus shaping that spilled)
     streamed_total = sum((tile_bytes(x) * n_t for x in streamed), z)
     token_free_total = float(sum(chain.elements[x] * bpe for x in token_free_ext))
@@ -190,11 +252,27 @@ def _price(
     dram_wr = out_full + parts["shaping_dram_bytes"] / 2
     dram = dram_rd + dram_wr
     # --- exposed memory time: first streamed tile + the first step's cores + the last result tile
-    first = chain.steps[steps[0]]
+    first = chain.steps[(stages or list(steps))[0] if pipelined else steps[0]]
     first_cores = [x for x in (first.lhs, first.rhs) if x not in inside and not chain.tokened[x]]
-    exposed = sum((tile_bytes(x) for x in streamed), z) + sum((tile_bytes(x) for x in first_cores), z)
-    exposed = exposed + (tile_bytes(out_ssa) if chain.tokened[out_ssa] else out_full)
-    latency = work + np.maximum(exposed / bw, dram / bw - work)
+    e_in = sum((tile_bytes(x) for x in streamed), z) + sum((tile_bytes(x) for x in first_cores), z)
+    e_out = tile_bytes(out_ssa) if chain.tokened[out_ssa] else np.full_like(t, out_full)
+    # --- the token loop: sequential on one engine (group), merges pipelined on a TT-core engine
+    if core_hw is not None and mode == "recompute":
+        loop = n_t * np.maximum(stage_tile, merge_tile) + np.minimum(stage_tile, merge_tile)
+    else:
+        loop = n_t * (stage_tile + merge_tile)
+    if pipelined:
+        d_tile = sum((tile_bytes(x) for x in streamed), z)
+        if chain.tokened[out_ssa]:
+            d_tile = d_tile + tile_bytes(out_ssa)
+        interval = np.maximum(stage_max, d_tile / bw)
+        critical = stage_tile + (n_t - 1) * stage_max
+        work = stored + critical + post
+        latency = stored + e_in / bw + stage_tile + (n_t - 1) * interval + e_out / bw + post
+        latency = np.maximum(latency, dram / bw)
+    else:
+        work = stored + loop + post
+        latency = work + np.maximum((e_in + e_out) / bw, dram / bw - work)
     # --- capacity
     double = np.where(n_t > 1, 2.0, 1.0)
     ifmap_need = sum((tile_bytes(x) for x in streamed), z) * double
@@ -206,19 +284,20 @@ def _price(
     else:
         kept = list(token_free_ext)
     filter_need = float(sum(chain.elements[x] * bpe for x in kept))
-    ofmap_need = _ofmap_need(chain, steps, inside, t, tokens, bpe, acc)
+    ofmap_need = _ofmap_need(chain, steps, inside, t, tokens, bpe, acc, pipelined)
     if chain.tokened[out_ssa]:
         ofmap_need = ofmap_need + tile_bytes(out_ssa) * (double - 1)
     fits = (ifmap_need <= hw.ifmap_sram_kb * 1024.0) & (ofmap_need <= hw.ofmap_sram_kb * 1024.0)
     if filter_need > hw.filter_sram_kb * 1024.0 or not fits.any():
         return None
-    # --- energy: steps, buffer fills from DRAM and the result's drain, DRAM, leakage
+    # --- energy: steps, buffer fills from DRAM and the result's drain, DRAM, leakage, networks
     fill_if = 8.0 * streamed_total * k.ifmap_wr_pj_bit
     fill_fi = 8.0 * token_free_total * k.filter_wr_pj_bit
     drain_of = 8.0 * out_full * k.ofmap_rd_pj_bit
     dram_pj = dram * 8.0 * k.dram_pj_bit
     leak_pj = latency * k.leak_pj_per_cycle
-    energy = parts["mac_pj"] + parts["ifmap_pj"] + parts["filter_pj"] + parts["ofmap_pj"]
+    network = network_pj(hw, 1.0) * parts["sram_rd_bytes"]
+    energy = parts["mac_pj"] + parts["ifmap_pj"] + parts["filter_pj"] + parts["ofmap_pj"] + network
     energy = energy + fill_if + fill_fi + drain_of + dram_pj + leak_pj
     if objective == "energy":
         score, second = energy, latency
@@ -227,13 +306,16 @@ def _price(
     else:
         score, second = latency, energy
     i = int(np.lexsort((second, np.where(fits, score, np.inf)))[0])
+    # cycles: the busy part split as the steps' own split (scaled to the critical path when
+    # engines overlap), the rest is exposed or bandwidth-bound memory time
+    scale = float(work[i] / busy[i]) if busy[i] > 0 else 0.0
     cost = Cost(
         macs=round(float(parts["macs"][i])),
-        compute_cycles=float(parts["compute"][i]),
-        fill_drain_cycles=float(parts["fill"][i]),
+        compute_cycles=float(parts["compute"][i]) * scale,
+        fill_drain_cycles=float(parts["fill"][i]) * scale,
         stall_cycles=float(latency[i] - work[i]),
-        shaping_cycles=float(parts["shaping"][i]),
-        mac_energy_pj=float(parts["mac_pj"][i]),
+        shaping_cycles=float(parts["shaping"][i]) * scale,
+        mac_energy_pj=float(parts["mac_pj"][i] + network[i]),
         ifmap_sram_energy_pj=float(parts["ifmap_pj"][i] + fill_if[i]),
         filter_sram_energy_pj=float(parts["filter_pj"][i]) + fill_fi,
         ofmap_sram_energy_pj=float(parts["ofmap_pj"][i]) + drain_of,
@@ -260,6 +342,9 @@ def _price(
         need_bytes=(float(ifmap_need[i]), filter_need, float(ofmap_need[i])),
         step_cycles=step_cycles,
         step_energy_pj=step_energy,
+        pipelined=pipelined,
+        engines=tuple(groups.get(s, 0) if pipelined else n_engines for s in steps),
+        core_cycles=core_busy,
     )
 
 
@@ -287,9 +372,11 @@ def _ofmap_need(
     tokens: int,
     bpe: float,
     acc: float,
+    pipelined: bool = False,
 ) -> FloatArray:
     """Most ofmap bytes live at once: resident intermediates + the running step's result +
-    the reduce accumulators (for the whole tile loop)."""
+    the reduce accumulators (for the whole tile loop). Pipelined: every resident token
+    intermediate double-buffered between its stages, all at once."""
 
     def size(ssa: int, acc_bytes: bool) -> FloatArray:
         per = acc if acc_bytes else bpe
@@ -298,6 +385,12 @@ def _ofmap_need(
 
     accumulators = [chain.steps[s].out for s in steps if chain.steps[s].kind == "reduce"]
     base = sum((size(x, True) for x in accumulators), np.zeros_like(t))
+    if pipelined:
+        resident = [x for x in inside if chain.tokened[x]]
+        last = chain.steps[steps[-1]]
+        result = size(last.out, False) if last.kind == "token" else np.zeros_like(t)
+        double = np.where(t < tokens, 2.0, 1.0)  # nothing to hand over between stages with one tile
+        return base + sum((double * size(x, False) for x in resident), np.zeros_like(t)) + result
     live: dict[int, FloatArray] = {}
     peak = np.zeros_like(t)
     for s in steps:
