@@ -21,7 +21,7 @@ from dse._catalog import header as header_of
 from dse._design import Design
 from dse.config import StudyConfig
 from dse.evaluate import evaluate
-from dse.export import ExportError, get_exporter
+from dse.export import DEFAULT_EXPORT_OPTIONS, ExportError, ExportOptions, get_exporter
 from dse.pareto import pareto_mask, to_minimization
 from dse.report import hypervolume_info, violation_total, write_dashboard
 from dse.study import complete_trials
@@ -219,6 +219,7 @@ def export_designs(
     target: str,
     out_dir: Path,
     refused: dict[int, str] | None = None,
+    options: ExportOptions = DEFAULT_EXPORT_OPTIONS,
 ) -> list[Path]:
     """Re-evaluate the given trials' designs and export each with ``target``.
 
@@ -238,7 +239,7 @@ def export_designs(
         seen.add(key)
         design = Design.from_dict(record)
         try:
-            written += exporter(design, evaluate(design), out_dir, f"trial_{number}")
+            written += exporter(design, evaluate(design), out_dir, f"trial_{number}", options)
         except ExportError as exc:
             if refused is None:
                 raise

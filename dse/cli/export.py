@@ -9,6 +9,7 @@ from typing import Any
 
 from dse import DSEError
 from dse.cli._common import open_existing, study_args
+from dse.export._registry import DEFAULT_FPGA_PART
 
 
 def add_parser(subparsers: Any) -> None:
@@ -18,16 +19,28 @@ def add_parser(subparsers: Any) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--trial", type=int, help="trial number")
     g.add_argument("--pareto", action="store_true", help="every design on the Pareto front")
-    p.add_argument("--target", default="json", help="export target (default json)")
+    from dse.export import exporter_names
+
+    targets = ", ".join(exporter_names())
+    p.add_argument("--target", default="json", help=f"export target, one of {targets} (default json)")
     p.add_argument("-o", "--output", help="output folder (default: <run dir>/exports/<target>)")
+    p.add_argument(
+        "--fpga-part",
+        default=DEFAULT_FPGA_PART,
+        help=f"FPGA part of the hls target's set_part, recorded in its header (default {DEFAULT_FPGA_PART})",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Export one trial or every distinct Pareto design; exit 2 when nothing could be exported
     (the target refused every design, or there is none)."""
+    from dse.export import get_exporter
     from dse.outputs import export_designs, pareto_frame, trials_frame
 
+    get_exporter(args.target)  # an unknown target is refused before the study is opened
+    if args.output and Path(args.output).exists() and not Path(args.output).is_dir():
+        raise DSEError(f"-o/--output: a folder, but {args.output} is a file")
     cfg, study = open_existing(args)
     df = trials_frame(study, cfg)
     if args.pareto:
@@ -40,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
         numbers = [args.trial]
     out_dir = Path(args.output or (cfg.run_dir / "exports" / args.target))
     refused: dict[int, str] = {}
-    written = export_designs(study, numbers, args.target, out_dir, refused if args.pareto else None)
+    from dse.export import ExportOptions
+
+    options = ExportOptions(fpga_part=args.fpga_part)
+    written = export_designs(study, numbers, args.target, out_dir, refused if args.pareto else None, options)
     for p in written:
         print(p)
     for number, reason in refused.items():

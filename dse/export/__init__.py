@@ -9,12 +9,25 @@ from dse.export import verilog as _verilog  # noqa: F401  (registers "verilog")
 from dse.export import yaml_export as _yaml_export  # noqa: F401  (registers "yaml")
 from dse.export import zigzag as _zigzag  # noqa: F401  (registers "zigzag")
 from dse.export._registry import (
+    DEFAULT_EXPORT_OPTIONS,
+    DEFAULT_FPGA_PART,
     EXPORTERS,
     Exporter,
     ExportError,
+    ExportOptions,
     exporter_names,
     get_exporter,
     register_exporter,
 )
 
-__all__ = ["EXPORTERS", "ExportError", "Exporter", "exporter_names", "get_exporter", "register_exporter"]
+__all__ = [
+    "DEFAULT_EXPORT_OPTIONS",
+    "DEFAULT_FPGA_PART",
+    "EXPORTERS",
+    "ExportError",
+    "ExportOptions",
+    "Exporter",
+    "exporter_names",
+    "get_exporter",
+    "register_exporter",
+]

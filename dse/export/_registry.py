@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from analytical_models import Registry
 from dse import Design, DSEError, Metrics
 
-Exporter = Callable[[Design, Metrics, Path, str], list[Path]]
-"""``(design, metrics, out_dir, stem) -> files written``."""
+DEFAULT_FPGA_PART = "xcu250-figd2104-2L-e"
+"""FPGA part of the ``hls`` target unless ``--fpga-part`` says otherwise (an Alveo U250)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportOptions:
+    """What an export needs beyond the design (``dse export`` options).
+
+    Attributes:
+        fpga_part: the FPGA part an ``hls`` export synthesizes for (``dse export --fpga-part``).
+    """
+
+    fpga_part: str = DEFAULT_FPGA_PART
+
+
+DEFAULT_EXPORT_OPTIONS = ExportOptions()
+
+
+class Exporter(Protocol):
+    """``(design, metrics, out_dir, stem, options) -> files written``."""
+
+    def __call__(
+        self, design: Design, metrics: Metrics, out_dir: Path, stem: str, options: ExportOptions = ...
+    ) -> list[Path]: ...
 
 
 class ExportError(DSEError):

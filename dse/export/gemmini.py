@@ -30,7 +30,7 @@ from pathlib import Path
 
 from dse import Design, Metrics
 from dse.export._gemms import ceil_kb, ident, lowered_gemms
-from dse.export._registry import ExportError, register_exporter
+from dse.export._registry import DEFAULT_EXPORT_OPTIONS, ExportError, ExportOptions, register_exporter
 
 SP_BANKS = 4
 """Scratchpad banks (Gemmini's default)."""
@@ -125,7 +125,9 @@ def gemmini_sizes(design: Design) -> dict[str, int]:
     }
 
 
-def export_gemmini(design: Design, metrics: Metrics, out_dir: Path, stem: str) -> list[Path]:
+def export_gemmini(
+    design: Design, metrics: Metrics, out_dir: Path, stem: str, options: ExportOptions = DEFAULT_EXPORT_OPTIONS
+) -> list[Path]:
     """Write the Scala config snippet and the ``gemmini_params.h`` preview."""
     hw = design.hardware
     dataflow = gemmini_dataflow(design, metrics)

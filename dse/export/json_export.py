@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dse import Design, Metrics
-from dse.export._registry import register_exporter
+from dse.export._registry import DEFAULT_EXPORT_OPTIONS, ExportOptions, register_exporter
 
 FORMAT_VERSION = 1
 
@@ -24,7 +24,9 @@ def design_record(design: Design, metrics: Metrics) -> dict[str, Any]:
     }
 
 
-def export_json(design: Design, metrics: Metrics, out_dir: Path, stem: str) -> list[Path]:
+def export_json(
+    design: Design, metrics: Metrics, out_dir: Path, stem: str, options: ExportOptions = DEFAULT_EXPORT_OPTIONS
+) -> list[Path]:
     """Write ``<stem>.json`` into ``out_dir``; returns the written path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{stem}.json"

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from dse import Design, Metrics
 from dse.export._gemms import ceil_kb, dominant_dataflow, lowered_gemms
-from dse.export._registry import register_exporter
+from dse.export._registry import DEFAULT_EXPORT_OPTIONS, ExportOptions, register_exporter
 
 
 def scalesim_cfg_text(
@@ -135,7 +135,9 @@ def topology_rows(design: Design, metrics: Metrics) -> list[tuple[str, int, int,
     return [(r.name, r.m, r.n, r.k) for r in distinct_gemms(design, metrics)]
 
 
-def export_scalesim(design: Design, metrics: Metrics, out_dir: Path, stem: str) -> list[Path]:
+def export_scalesim(
+    design: Design, metrics: Metrics, out_dir: Path, stem: str, options: ExportOptions = DEFAULT_EXPORT_OPTIONS
+) -> list[Path]:
     """Write the SCALE-Sim cfg, topology and layout files; returns their paths."""
     hw = design.hardware
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ import yaml
 
 from dse import Design, Metrics
 from dse.export._gemms import LoweredGemm, buffer_bytes, dominant_dataflow, lowered_gemms
-from dse.export._registry import register_exporter
+from dse.export._registry import DEFAULT_EXPORT_OPTIONS, ExportOptions, register_exporter
 
 VERSION = 0.4
 _STATIONARY = {"ws": "B", "os": "Z", "is": "A"}
@@ -153,7 +153,9 @@ def _dump(data: dict[str, Any], header: str) -> str:
     return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=None)
 
 
-def export_timeloop(design: Design, metrics: Metrics, out_dir: Path, stem: str) -> list[Path]:
+def export_timeloop(
+    design: Design, metrics: Metrics, out_dir: Path, stem: str, options: ExportOptions = DEFAULT_EXPORT_OPTIONS
+) -> list[Path]:
     """Write the architecture and one problem file per lowered GEMM."""
     out_dir.mkdir(parents=True, exist_ok=True)
     arch = architecture(design, metrics)

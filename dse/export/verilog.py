@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dse import Design, Metrics
 from dse.export._gemms import buffer_bytes, dominant_dataflow, lowered_gemms
-from dse.export._registry import ExportError, register_exporter
+from dse.export._registry import DEFAULT_EXPORT_OPTIONS, ExportError, ExportOptions, register_exporter
 
 _DF_CODE = {"ws": 0, "os": 1, "is": 2}
 _INT_MAX = 2**31 - 1
@@ -60,7 +60,9 @@ def integer_params(design: Design, metrics: Metrics) -> dict[str, int]:
     return values
 
 
-def export_verilog(design: Design, metrics: Metrics, out_dir: Path, stem: str) -> list[Path]:
+def export_verilog(
+    design: Design, metrics: Metrics, out_dir: Path, stem: str, options: ExportOptions = DEFAULT_EXPORT_OPTIONS
+) -> list[Path]:
     """Write ``<stem>_params.vh``."""
     hw = design.hardware
     _, why = dominant_dataflow(design, metrics)

@@ -11,11 +11,13 @@ from pathlib import Path
 import yaml
 
 from dse import Design, Metrics
-from dse.export._registry import register_exporter
+from dse.export._registry import DEFAULT_EXPORT_OPTIONS, ExportOptions, register_exporter
 from dse.export.json_export import design_record
 
 
-def export_yaml(design: Design, metrics: Metrics, out_dir: Path, stem: str) -> list[Path]:
+def export_yaml(
+    design: Design, metrics: Metrics, out_dir: Path, stem: str, options: ExportOptions = DEFAULT_EXPORT_OPTIONS
+) -> list[Path]:
     """Write ``<stem>.yaml`` into ``out_dir``; returns the written path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{stem}.yaml"

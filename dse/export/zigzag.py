@@ -21,8 +21,9 @@ Files (formats read from the shipped ``zigzag/inputs`` examples and ``zigzag/par
 * ``<stem>_zigzag_workload.yaml``: one ``Gemm`` layer per lowered contraction step,
   ``O[m][n]+=I[m][k]*W[k][n]`` (``O[b][m][n]+=I[b][m][k]*W[b][k][n]`` when batched), loop dims
   ``M, N, K`` (and ``B``), ``operand_precision`` (I, W = ``bits``; O = ``acc_bits``; O_final =
-  ``bits``); both inputs come from DRAM (``operand_source`` = the layer itself), as in our
-  model where every step starts from off-chip data.
+  ``bits``); ``operand_source`` links each operand that an earlier step of the same layer and
+  pass produced to that step (producer-consumer edges of the contraction tree), and names the
+  layer itself for an operand read from memory (an input tensor or a core: constant for ZigZag).
 
 Run: ``zigzag.api.get_hardware_performance_zigzag(workload, accelerator, mapping)``.
 """
@@ -37,7 +38,7 @@ import yaml
 from analytical_models import get_tech
 from dse import Design, Metrics
 from dse.export._gemms import LoweredGemm, buffer_bytes, lowered_gemms
-from dse.export._registry import register_exporter
+from dse.export._registry import DEFAULT_EXPORT_OPTIONS, ExportOptions, register_exporter
 
 DRAM_BITS = 10_000_000_000
 """Capacity given to the DRAM level (bits): effectively unbounded."""
@@ -185,7 +186,7 @@ def mapping(design: Design, metrics: Metrics) -> list[dict[str, Any]]:
     return entries
 
 
-def _layer(i: int, g: LoweredGemm, bits: int, acc_bits: int) -> dict[str, Any]:
+def _layer(i: int, g: LoweredGemm, bits: int, acc_bits: int, sources: dict[str, int]) -> dict[str, Any]:
     s = g.step
     batched = s.batch > 1
     b = "[b]" if batched else ""
@@ -197,17 +198,30 @@ def _layer(i: int, g: LoweredGemm, bits: int, acc_bits: int) -> dict[str, Any]:
         "loop_dims": (["B"] if batched else []) + ["M", "N", "K"],
         "loop_sizes": ([s.batch] if batched else []) + [s.m, s.n, s.k],
         "operand_precision": {"I": bits, "W": bits, "O": acc_bits, "O_final": bits},
-        "operand_source": {"I": i, "W": i},
+        "operand_source": {"I": sources.get(s.lhs, i), "W": sources.get(s.rhs, i)},
     }
 
 
 def workload(design: Design, metrics: Metrics) -> list[dict[str, Any]]:
-    """One ZigZag ``Gemm`` layer per lowered contraction step."""
+    """One ZigZag ``Gemm`` layer per lowered contraction step, with its producer-consumer links.
+
+    An operand that an earlier step of the same layer and pass produced (an intermediate
+    ``t<id>``) names that step's layer id as its ``operand_source``; an operand read from memory
+    (an input tensor or a core) names the layer itself, which ZigZag reads as a constant operand.
+    """
     hw = design.hardware
-    return [_layer(i, g, hw.bits, hw.acc_bits) for i, g in enumerate(lowered_gemms(design, metrics))]
+    layers: list[dict[str, Any]] = []
+    produced: dict[tuple[str, str], dict[str, int]] = {}
+    for i, g in enumerate(lowered_gemms(design, metrics)):
+        sources = produced.setdefault((g.layer, g.pass_name), {})
+        layers.append(_layer(i, g, hw.bits, hw.acc_bits, sources))
+        sources[g.step.out] = i
+    return layers
 
 
-def export_zigzag(design: Design, metrics: Metrics, out_dir: Path, stem: str) -> list[Path]:
+def export_zigzag(
+    design: Design, metrics: Metrics, out_dir: Path, stem: str, options: ExportOptions = DEFAULT_EXPORT_OPTIONS
+) -> list[Path]:
     """Write the accelerator, mapping and workload YAML files."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {

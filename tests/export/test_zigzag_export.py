@@ -51,6 +51,20 @@ def test_zigzag_yaml_structure(design_metrics: tuple[Design, Metrics], tmp_path:
         assert layer["operator_type"] == "Gemm"
         assert dict(zip(layer["loop_dims"], layer["loop_sizes"], strict=True)) == {"M": s.m, "N": s.n, "K": s.k}
         assert layer["operand_precision"] == {"I": hw.bits, "W": hw.bits, "O": hw.acc_bits, "O_final": hw.bits}
+    # producer-consumer links: an intermediate operand names the step that produced it, an operand
+    # read from memory (input tensor, core) the layer itself
+    ids = {}
+    for p in metrics.passes:
+        produced: dict[str, int] = {}
+        for i, s in enumerate(p.steps):
+            layer = layers[len(ids)]
+            assert layer["name"] == f"{p.layer}_{p.pass_name}_s{i}"
+            want_i = produced.get(s.lhs, layer["id"])
+            want_w = produced.get(s.rhs, layer["id"])
+            assert layer["operand_source"] == {"I": want_i, "W": want_w}
+            produced[s.out] = layer["id"]
+            ids[layer["name"]] = layer["id"]
+    assert any(src != layer["id"] for layer in layers for src in layer["operand_source"].values())
     mapping = {e["name"]: e for e in yaml.safe_load(map_path.read_text())}
     assert "default" in mapping and len(mapping) == len(steps) + 1
     first = mapping["fc1_forward_s0"]["spatial_mapping"]
@@ -71,8 +85,11 @@ def test_zigzag_runs_export(design_metrics: tuple[Design, Metrics], tmp_path: Pa
     )
     print(f"{'step':<18}{'df':>4}{'zz cycles':>11}{'our cycles':>12}{'zz uJ':>10}{'our uJ':>10}")
     assert len(res["layers"]) == len(steps)
-    for layer, (name, s, count) in zip(res["layers"], steps, strict=True):
-        assert layer["name"] == name
+    # ZigZag runs the layers in a topological order of the producer-consumer graph
+    by_name = {layer["name"]: layer for layer in res["layers"]}
+    assert set(by_name) == {name for name, _, _ in steps}
+    for name, s, count in steps:
+        layer = by_name[name]
         print(
             f"{name:<18}{s.dataflow:>4}{layer['latency_cycles']:>11.0f}{s.cycles * count:>12.0f}"
             f"{layer['energy_pj'] / 1e6:>10.4f}{s.energy_pj * count / 1e6:>10.4f}"
