@@ -53,7 +53,7 @@ def test_zigzag_yaml_structure(design_metrics: tuple[Design, Metrics], tmp_path:
         assert layer["operand_precision"] == {"I": hw.bits, "W": hw.bits, "O": hw.acc_bits, "O_final": hw.bits}
     # producer-consumer links: an intermediate operand names the step that produced it, an operand
     # read from memory (input tensor, core) the layer itself
-    ids = {}
+    ids: dict[str, int] = {}
     for p in metrics.passes:
         produced: dict[str, int] = {}
         for i, s in enumerate(p.steps):
