@@ -14,7 +14,7 @@ from types import ModuleType
 
 from analytical_models import ModelInputError
 from dse import DSEError
-from dse.cli import compare, dashboard, evaluate, export, gemm, pareto, paths, resume, run, status, worker
+from dse.cli import compare, dashboard, evaluate, export, gemm, pareto, paths, report, resume, run, status, worker
 from dse.workload import WorkloadError
 
 COMMANDS: tuple[ModuleType, ...] = (
@@ -26,6 +26,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     export,
     status,
     evaluate,
+    report,
     paths,
     gemm,
     compare,
