@@ -74,8 +74,12 @@ class Design:
         }
 
     @staticmethod
-    def from_dict(data: dict[str, Any]) -> Design:
-        """Inverse of :meth:`to_dict`. Raises :class:`DSEError` on a malformed record."""
+    def from_dict(data: dict[str, Any], *, source: str = "design record") -> Design:
+        """Inverse of :meth:`to_dict`. A malformed record raises :class:`~dse.ConfigError` (a
+        :class:`DSEError`) naming ``source`` and the field (:mod:`dse._design_record`)."""
+        from dse._design_record import check_design_record
+
+        check_design_record(data, source)
         try:
             hw = dict(data["hardware"])
             hw["dataflows"] = tuple(hw["dataflows"])

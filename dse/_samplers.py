@@ -4,10 +4,18 @@ A sampler factory takes the study's :class:`~dse.config.SamplerConfig` and retur
 sampler. Factories import optuna when called, so that validating a study file does not.
 Constraints reach the samplers through ``Trial.set_constraint`` (optuna >= 5): NSGA-II/III
 apply constrained domination, TPE favours feasible trials.
+
+Every shipped sampler works from a clean install: ``qmc`` needs scipy (a dependency of
+TNN-DSE), and optuna's :class:`~optuna.exceptions.ExperimentalWarning` about NSGA-III, QMC and
+brute force is silenced where the sampler is created (those samplers are documented here; the
+warning tells a user nothing they can act on). ``bruteforce`` marks itself
+:func:`space_exhausted` once every design has been tried, and a run stops there.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +34,11 @@ SAMPLERS: Registry[SamplerFactory] = Registry("sampler", error=DSEError)
 """Samplers a study may name; each entry builds the optuna sampler."""
 
 POPULATION_SAMPLERS: frozenset[str] = frozenset({"nsga2", "nsga3"})
-"""Samplers that work in generations: a study asks one population per batch."""
+"""Samplers that work in generations: a study asks one population per batch (the only ones
+that take ``population_size``)."""
+
+DISCRETE_SAMPLERS: frozenset[str] = frozenset({"bruteforce"})
+"""Samplers that enumerate: they cannot search a real-valued range."""
 
 
 def register_sampler(name: str, factory: SamplerFactory) -> SamplerFactory:
@@ -35,8 +47,19 @@ def register_sampler(name: str, factory: SamplerFactory) -> SamplerFactory:
 
 
 def make_sampler(config: SamplerConfig) -> optuna.samplers.BaseSampler:
-    """The optuna sampler a study's ``sampler:`` block names."""
-    return SAMPLERS.get(config.name)(config)
+    """The optuna sampler a study's ``sampler:`` block names (optuna's experimental-feature
+    warning about it silenced: the shipped samplers are documented and tested here)."""
+    import optuna
+
+    factory = SAMPLERS.get(config.name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return factory(config)
+
+
+def space_exhausted(sampler: Any) -> bool:
+    """Whether ``sampler`` has tried every design of the space (``bruteforce``): a run stops."""
+    return bool(getattr(sampler, "exhausted", False))
 
 
 def _nsga2(s: SamplerConfig) -> Any:
@@ -60,13 +83,33 @@ def _tpe(s: SamplerConfig) -> Any:
 def _qmc(s: SamplerConfig) -> Any:
     import optuna
 
-    return optuna.samplers.QMCSampler(seed=s.seed, scramble=True, warn_independent_sampling=False)
+    if importlib.util.find_spec("scipy") is None:  # optuna imports it only when sampling
+        raise DSEError("sampler 'qmc' needs scipy (optuna's QMCSampler uses it): pip install scipy")
+    return optuna.samplers.QMCSampler(
+        seed=s.seed, scramble=True, warn_independent_sampling=False, warn_asynchronous_seeding=False
+    )
 
 
 def _bruteforce(s: SamplerConfig) -> Any:
     import optuna
 
-    return optuna.samplers.BruteForceSampler(seed=s.seed)
+    class BruteForce(optuna.samplers.BruteForceSampler):
+        """optuna's brute force for ask-and-tell: when every design has been tried it sets
+        ``exhausted`` (optuna's own ``study.stop()`` works only inside ``study.optimize``)."""
+
+        exhausted = False
+
+        def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+            study.stop = self._stop  # an instance attribute shadows Study.stop for this call
+            try:
+                super().after_trial(study, trial, state, values)
+            finally:
+                del study.stop
+
+        def _stop(self) -> None:
+            self.exhausted = True
+
+    return BruteForce(seed=s.seed)
 
 
 def _random(s: SamplerConfig) -> Any:

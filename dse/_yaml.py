@@ -6,6 +6,7 @@ Every reader takes the file name (``source``) and the dotted field path so that 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,19 +18,59 @@ from dse._errors import ConfigError
 T = TypeVar("T")
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Load a YAML mapping from ``path``; :class:`ConfigError` if missing, unreadable or not a mapping."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(str(p), "", "file not found")
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (plain YAML keeps the
+    last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first given on line {first})", key_node.start_mark
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_text(path: Path) -> str:
+    """The text of a UTF-8 file; :class:`ConfigError` when it is missing, a folder, unreadable or
+    binary."""
+    if path.is_dir():
+        raise ConfigError(str(path), "", "a file, got a folder")
+    if not path.is_file():
+        raise ConfigError(str(path), "", "file not found")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            str(path), "", f"a UTF-8 text file (byte {exc.object[exc.start]:#04x} at offset {exc.start} is not text)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"a readable file ({exc.strerror})") from None
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML ``text`` (refusing duplicate keys); :class:`ConfigError` naming ``source`` and
+    the line of the first mistake."""
+    try:
+        return yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader: no arbitrary objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(parse)"
-        raise ConfigError(str(p), where, f"valid YAML ({getattr(exc, 'problem', exc)})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(p), "", f"a readable UTF-8 file ({exc})") from None
+        raise ConfigError(source, where, f"valid YAML ({getattr(exc, 'problem', exc)})") from None
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Load a YAML mapping from ``path``; :class:`ConfigError` if missing, unreadable, not a
+    mapping, or a mapping gives one key twice."""
+    p = Path(path)
+    data = parse_yaml(read_text(p), str(p))
     if not isinstance(data, dict):
         raise ConfigError(str(p), "(top level)", "a mapping of keys to values")
     return data
@@ -66,9 +107,11 @@ def as_int(value: Any, source: str, field: str, *, minimum: int | None = None) -
 
 
 def as_float(value: Any, source: str, field: str, *, positive: bool = False) -> float:
-    """``value`` as a float (ints accepted), optionally > 0."""
+    """``value`` as a finite float (ints accepted), optionally > 0."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(source, field, f"a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(source, field, f"a finite number, got {value}")
     if positive and not value > 0:
         raise ConfigError(source, field, f"a number > 0, got {value}")
     return float(value)

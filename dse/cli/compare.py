@@ -23,7 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from dse import ConfigError, Design, DSEError
+from dse import Design, DSEError
+from dse.cli._common import RUN_DIR_HELP, nonnegative_int, open_existing, positive_int
 from dse.compare import (
     DENSE_TRIALS,
     ComparisonRow,
@@ -37,7 +38,7 @@ from dse.compare import (
     spread,
     summarize,
 )
-from dse.config import StudyConfig, load_study_config
+from dse.config import StudyConfig
 
 
 def add_parser(subparsers: Any) -> None:
@@ -47,17 +48,20 @@ def add_parser(subparsers: Any) -> None:
         help="co-design evidence: paths, dense, training, engine ratios for the designs of a finished study",
     )
     p.add_argument("study", help="study YAML file of a finished run (dse run first)")
-    p.add_argument("--run-dir", help="run folder (default: runs/<study name>)")
+    p.add_argument("--run-dir", help=RUN_DIR_HELP)
     p.add_argument("--storage", help="optuna storage URL of the study (default: journal file in the run folder)")
-    p.add_argument("--trial", type=int, help="compare this trial only (default: every Pareto design)")
-    p.add_argument("--limit", type=int, help="at most this many Pareto designs, evenly spread along the front")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--trial", type=nonnegative_int, help="compare this trial only (default: every Pareto design)")
+    which.add_argument(
+        "--limit", type=positive_int, help="at most this many Pareto designs, evenly spread along the front"
+    )
     p.add_argument(
         "--dense-trials",
-        type=int,
+        type=nonnegative_int,
         default=DENSE_TRIALS,
         help=f"trials of the dense hardware-only search (default {DENSE_TRIALS}; 0 skips the search)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the dense search (default 0)")
+    p.add_argument("--seed", type=nonnegative_int, help="seed of the dense search (default 0)")
     p.add_argument("--no-dashboard", action="store_true", help="do not rewrite dashboard.html")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
@@ -84,17 +88,11 @@ def _select(df: pd.DataFrame, cfg: StudyConfig, args: argparse.Namespace) -> pd.
 def run(args: argparse.Namespace) -> int:
     """``dse compare``: see the module docstring. User mistakes raise :class:`DSEError` (exit 2)."""
     from dse.outputs import pareto_frame, trials_frame
-    from dse.study import open_study, run_dir_exists
 
-    if args.limit is not None and args.limit < 1:
-        raise DSEError(f"--limit must be >= 1, got {args.limit}")
-    if args.dense_trials < 0:
-        raise DSEError(f"--dense-trials must be >= 0, got {args.dense_trials}")
-    over: dict[str, Any] = {"run_dir": args.run_dir} if args.run_dir else {}
-    cfg = load_study_config(args.study, overrides=over)
-    if not args.storage and not run_dir_exists(cfg):
-        raise ConfigError(cfg.source, "(study)", f"a finished run in {cfg.run_dir}; run `dse run {args.study}` first")
-    study = open_study(cfg, args.storage, create=False)
+    if args.seed is not None and args.dense_trials == 0:
+        raise DSEError("--seed is the dense search's seed; it does not apply with --dense-trials 0")
+    args.seed = 0 if args.seed is None else args.seed
+    cfg, study = open_existing(args)
     df = trials_frame(study)
     if df.empty:
         raise DSEError(f"study {cfg.name!r} has no finished trials yet; run `dse run {args.study}` first")

@@ -14,8 +14,9 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("dashboard", help="write the study's offline HTML dashboard")
     study_args(p)
     p.add_argument("--open", action="store_true", help="open it in a browser")
-    p.add_argument("--detail", type=int, nargs="+", metavar="TRIAL", help="also detail these trials")
-    p.add_argument("--detail-all", action="store_true", help="detail every design of the Pareto front")
+    detail = p.add_mutually_exclusive_group()
+    detail.add_argument("--detail", type=int, nargs="+", metavar="TRIAL", help="also detail these trials")
+    detail.add_argument("--detail-all", action="store_true", help="detail every design of the Pareto front")
     p.set_defaults(func=run)
 
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dse.cli._common import announce, exec_args, finish, load_for_exec, study_args
+from dse.cli._common import announce, exec_args, finish, load_for_exec, positive_int, study_args
 
 
 def add_parser(subparsers: Any) -> None:
     """Register ``dse resume``."""
     p = subparsers.add_parser("resume", help="continue a study until it holds n_trials completed trials")
     study_args(p)
-    p.add_argument("--n-trials", type=int, help="the total budget (default: the study's n_trials)")
+    p.add_argument("--n-trials", type=positive_int, help="the total budget (default: the study's n_trials)")
     exec_args(p)
     p.set_defaults(func=run)
 

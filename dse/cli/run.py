@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from dse.cli._common import announce, exec_args, finish, load_for_exec, study_args
+from dse import DSEError
+from dse.cli._common import announce, exec_args, finish, load_for_exec, positive_int, study_args
 from dse.config import EXHAUSTIVE_LIMIT
 
 
@@ -14,10 +15,14 @@ def add_parser(subparsers: Any) -> None:
     """Register ``dse run``."""
     p = subparsers.add_parser("run", help="run a study (or continue it): N more trials, then write its outputs")
     study_args(p)
-    p.add_argument("--n-trials", type=int, help="trials to run now (default: the study's n_trials)")
+    p.add_argument("--n-trials", type=positive_int, help="trials to run now (default: the study's n_trials)")
     exec_args(p)
-    p.add_argument("--exhaustive", action="store_true", help="evaluate every design of the (small) space")
-    p.add_argument("--exhaustive-limit", type=int, default=EXHAUSTIVE_LIMIT, help="largest space --exhaustive accepts")
+    p.add_argument("--exhaustive", action="store_true", help="evaluate every design of the (small, discrete) space")
+    p.add_argument(
+        "--exhaustive-limit",
+        type=positive_int,
+        help=f"with --exhaustive: the largest space it accepts (default {EXHAUSTIVE_LIMIT:,} designs)",
+    )
     p.set_defaults(func=run)
 
 
@@ -25,11 +30,18 @@ def run(args: argparse.Namespace) -> int:
     """Run the study's trials (or enumerate the space with ``--exhaustive``) and write the outputs."""
     from dse.study import enumerate_space, run_study
 
+    if args.exhaustive:
+        for flag, value in (("--n-trials", args.n_trials), ("--seed", args.seed)):
+            if value is not None:
+                raise DSEError(f"{flag} does not apply to --exhaustive (every design of the space is evaluated once)")
+    elif args.exhaustive_limit is not None:
+        raise DSEError("--exhaustive-limit applies only with --exhaustive")
+    limit = args.exhaustive_limit or EXHAUSTIVE_LIMIT
     cfg = load_for_exec(args)
     where = args.storage or str(cfg.run_dir)
     points: list[dict[str, Any]] | None = None
     if args.exhaustive:  # enumerated (and validated) before anything is written
-        points = list(enumerate_space(cfg, args.exhaustive_limit))
+        points = list(enumerate_space(cfg, limit))
         print(f"exhaustive: {len(points)} designs in the space", file=sys.stderr)
 
     def opened(study: Any, resuming: bool) -> None:
@@ -43,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         progress=not args.quiet,
         exhaustive=args.exhaustive,
-        exhaustive_limit=args.exhaustive_limit,
+        exhaustive_limit=limit,
         points=points,
         on_open=opened,
     )

@@ -11,10 +11,18 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
-from analytical_models import DATAFLOWS, MEMORY_TIMINGS, OBJECTIVES, Hardware, engine_names, tech_names
+from analytical_models import (
+    DATAFLOWS,
+    MEMORY_TIMINGS,
+    OBJECTIVES,
+    Hardware,
+    ModelInputError,
+    engine_names,
+    tech_names,
+)
 from dse import ConfigError
 from dse._yaml import as_int, as_mapping, as_str, check_keys, join
-from dse.config._params import FloatRange, ParamSpec, param_values, parse_param
+from dse.config._params import FloatRange, IntRange, ParamSpec, param_values, parse_param
 from dse.contraction import PATH_OPTIMIZERS
 from dse.evaluate import PATH_POLICIES
 from dse.workload import Workload, balanced_factorizations
@@ -133,6 +141,7 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
                 if v not in allowed:
                     raise ConfigError(source, fld, f"values from {list(allowed)}, got {v!r}")
         hardware.append((key, spec))
+    check_hardware_values(tuple(hardware), source)
 
     model = as_mapping(data.get("model", {}), source, "model")
     check_keys(model, ("default", "layers", "tie_ranks"), source, "model")
@@ -192,6 +201,67 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
         ),
     )
     return cfg
+
+
+def extreme_values(spec: ParamSpec) -> tuple[Any, ...]:
+    """The values of a parameter that bound it: every choice, or a range's ends."""
+    if isinstance(spec, IntRange | FloatRange):
+        return (spec.low, spec.high)
+    return param_values(spec)
+
+
+def hardware_of(values: Mapping[str, Any]) -> Hardware:
+    """The accelerator of one value per hardware key (``dataflow: any`` = every dataflow)."""
+    dataflow = values["dataflow"]
+    return Hardware(
+        engine=values["engine"],
+        pe_rows=int(values["pe_rows"]),
+        pe_cols=int(values["pe_cols"]),
+        ifmap_sram_kb=float(values["ifmap_sram_kb"]),
+        filter_sram_kb=float(values["filter_sram_kb"]),
+        ofmap_sram_kb=float(values["ofmap_sram_kb"]),
+        dram_bw_bytes_per_cycle=float(values["dram_bw_bytes_per_cycle"]),
+        freq_mhz=float(values["freq_mhz"]),
+        bits=int(values["bits"]),
+        tech=values["tech"],
+        dataflows=DATAFLOWS if dataflow == "any" else (dataflow,),
+        memory_timing=values["memory_timing"],
+    )
+
+
+def check_hardware_values(hardware: tuple[tuple[str, ParamSpec], ...], source: str) -> None:
+    """Refuse a hardware value no design can use, naming its key.
+
+    Every value (every choice, a range's ends) must make a valid accelerator with the other keys
+    at their first values; ``bits`` must fit the accumulator (``acc_bits``); the ifmap and
+    filter buffers must hold one operand element at the widest ``bits`` in half their capacity
+    (they are double-buffered), or no GEMM tile fits and every trial would fail.
+    """
+    specs = dict(hardware)
+    acc_bits = int(_HW_FIELD_DEFAULTS["acc_bits"])
+    for bits in extreme_values(specs["bits"]):
+        if bits > acc_bits:
+            raise ConfigError(
+                source, "hardware.bits", f"at most {acc_bits} (the accumulator width, acc_bits), got {bits}"
+            )
+    widest = max(int(b) for b in extreme_values(specs["bits"]))
+    element_kb = widest / 8 / 512  # one element in half of the buffer (1 kB = 1024 bytes)
+    for key in ("ifmap_sram_kb", "filter_sram_kb"):
+        smallest = min(float(v) for v in extreme_values(specs[key]))
+        if smallest < element_kb:
+            raise ConfigError(
+                source,
+                join("hardware", key),
+                f"at least {element_kb:.4g} kB (half of this double-buffered buffer must hold one "
+                f"{widest}-bit element), got {smallest:g}",
+            )
+    first = {key: extreme_values(spec)[0] for key, spec in hardware}
+    for key, spec in hardware:
+        for value in extreme_values(spec):
+            try:
+                hardware_of({**first, key: value})
+            except ModelInputError as exc:
+                raise ConfigError(source, join("hardware", key), f"a valid accelerator value ({exc})") from None
 
 
 def _layer_space(name: str, in_f: int, out_f: int, data: Mapping[str, Any], source: str, fld: str) -> LayerSpace:

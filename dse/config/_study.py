@@ -15,8 +15,9 @@ from typing import Any
 
 from dse import ConfigError
 from dse._catalog import CONSTRAINT_KEYS, OBJECTIVE_KEYS, default_direction
-from dse._samplers import SAMPLERS
+from dse._samplers import DISCRETE_SAMPLERS, POPULATION_SAMPLERS, SAMPLERS
 from dse._yaml import as_float, as_int, as_mapping, as_str, check_keys, join, load_yaml
+from dse.config._params import FloatRange
 from dse.config._space import SpaceConfig, parse_space
 from dse.workload import Workload, load_workload, parse_workload
 
@@ -24,6 +25,35 @@ MODES: tuple[str, ...] = ("inference", "training")
 """``inference``: forward only; ``training``: forward, input gradient and every weight gradient."""
 EXHAUSTIVE_LIMIT = 20_000
 """Default largest space ``dse run --exhaustive`` enumerates (designs)."""
+RUNS_FOLDER = "runs"
+"""Folder of a project that holds the run folders of its studies (``runs/<study name>``)."""
+PROJECT_MARKERS: tuple[str, ...] = (RUNS_FOLDER, "pyproject.toml", ".git")
+"""What marks a project folder (the one whose ``runs/`` holds a study's default run folder)."""
+
+
+def project_dir(study_file: Path) -> Path:
+    """The project a study file belongs to: the nearest folder, from the study file's own
+    folder upwards, that holds a ``runs/`` folder, a ``pyproject.toml`` or a ``.git``; the
+    study file's folder when none does."""
+    folder = study_file.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            return candidate
+    return folder
+
+
+def default_run_dir(study_file: Path, name: str) -> Path:
+    """Where a study's results go when neither ``--run-dir`` nor ``run_dir:`` says:
+    ``<project>/runs/<name>`` (:func:`project_dir`), whatever the current directory.
+
+    A run folder of an earlier version, ``./runs/<name>`` under the current directory, is still
+    found when it holds a study and the project's does not.
+    """
+    folder = project_dir(study_file) / RUNS_FOLDER / name
+    legacy = Path.cwd() / RUNS_FOLDER / name
+    if not (folder / "study.journal").exists() and (legacy / "study.journal").exists():
+        return legacy
+    return folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +182,9 @@ def load_study_config(
 
     Args:
         path: the study file.
-        run_root: folder under which ``<name>/`` is the run folder (default ``./runs``);
-            a ``run_dir`` in the file wins unless ``overrides`` sets one.
+        run_root: folder under which ``<name>/`` is the run folder (default: the ``runs/``
+            folder of the study file's project, :func:`default_run_dir`); a ``run_dir`` in the
+            file (relative to the file) wins, and ``overrides`` (``run_dir``) wins over both.
         overrides: values that replace the file's (``n_trials``, ``timeout_s``, ``seed``,
             ``run_dir``), from the command line.
     """
@@ -200,11 +231,27 @@ def load_study_config(
     seed = None if seed is None else as_int(seed, src, "sampler.seed", minimum=0)
     if over.get("seed") is not None:
         seed = as_int(over["seed"], "command line", "--seed", minimum=0)
+    sampler_name = as_str(smp.get("name", "nsga2"), src, "sampler.name", choices=SAMPLERS.names())
+    if "population_size" in smp and sampler_name not in POPULATION_SAMPLERS:
+        raise ConfigError(
+            src,
+            "sampler.population_size",
+            f"no population size for sampler {sampler_name!r} (only {sorted(POPULATION_SAMPLERS)} take one)",
+        )
     sampler = SamplerConfig(
-        name=as_str(smp.get("name", "nsga2"), src, "sampler.name", choices=SAMPLERS.names()),
+        name=sampler_name,
         seed=seed,
         population_size=as_int(smp.get("population_size", 24), src, "sampler.population_size", minimum=2),
     )
+    if sampler_name in DISCRETE_SAMPLERS:
+        real = [key for key, spec in space.hardware if isinstance(spec, FloatRange)]
+        if real:
+            raise ConfigError(
+                src,
+                "sampler.name",
+                f"a sampler that searches real ranges ({sampler_name!r} enumerates; "
+                f"{space.source}: hardware.{real[0]} is a real range): give it choices or use another sampler",
+            )
     n_trials = as_int(data.get("n_trials", 100), src, "n_trials", minimum=1)
     if over.get("n_trials") is not None:
         n_trials = as_int(over["n_trials"], "command line", "--n-trials", minimum=1)
@@ -216,8 +263,10 @@ def load_study_config(
         run_dir = Path(over["run_dir"])
     elif data.get("run_dir") is not None:
         run_dir = base / as_str(data["run_dir"], src, "run_dir")
+    elif run_root is not None:
+        run_dir = run_root / name
     else:
-        run_dir = (run_root or Path("runs")) / name
+        run_dir = default_run_dir(Path(path), name)
     cfg = StudyConfig(
         name=name,
         source=src,

@@ -5,11 +5,19 @@
 * :mod:`~dse.study._workers`: worker identity and recovery of the trials of dead workers;
 * :mod:`~dse.study._evaluator`: evaluating designs inline, in processes or on Dask;
 * :mod:`~dse.study._run`: batched ask-and-tell until a count or a shared budget is reached;
-* :mod:`~dse.study._enumerate`: exhaustive enumeration of a small space.
+* :mod:`~dse.study._enumerate`: exhaustive enumeration of a small space; the size of a space.
 """
 
 from dse.study._api import StudyRun, resume_study, run_study
-from dse.study._enumerate import enumerate_space, run_exhaustive
+from dse.study._enumerate import (
+    DesignCount,
+    SearchedParameter,
+    count_designs,
+    enumerate_space,
+    first_design,
+    run_exhaustive,
+    searched_parameters,
+)
 from dse.study._evaluator import (
     BACKENDS,
     UNITS,
@@ -24,8 +32,11 @@ from dse.study._run import RunSummary, complete_trials, run_trials
 from dse.study._storage import (
     FINGERPRINT_ATTR,
     JOURNAL_FILE,
+    check_run_dir,
     claim_study,
     make_sampler,
+    missing_run,
+    name_metrics,
     open_journal,
     open_study,
     quiet_optuna,
@@ -43,16 +54,23 @@ __all__ = [
     "UNITS",
     "WORKER_ATTR",
     "BatchSyncJournalFileBackend",
+    "DesignCount",
     "Evaluator",
     "Outcome",
     "RunSummary",
+    "SearchedParameter",
     "StudyRun",
     "check_backend",
+    "check_run_dir",
     "claim_study",
     "complete_trials",
+    "count_designs",
     "enumerate_space",
     "evaluate_for_trial",
+    "first_design",
     "make_sampler",
+    "missing_run",
+    "name_metrics",
     "open_journal",
     "open_study",
     "quiet_optuna",
@@ -62,6 +80,7 @@ __all__ = [
     "run_exhaustive",
     "run_study",
     "run_trials",
+    "searched_parameters",
     "storage_url_or_default",
     "sync_journal",
     "total_violation",

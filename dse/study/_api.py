@@ -15,7 +15,7 @@ from dse.config import EXHAUSTIVE_LIMIT, StudyConfig, load_study_config
 from dse.study._enumerate import enumerate_space, run_exhaustive
 from dse.study._evaluator import check_backend
 from dse.study._run import RunSummary, run_trials
-from dse.study._storage import open_study, run_dir_exists
+from dse.study._storage import check_run_dir, missing_run, name_metrics, open_study, run_dir_exists
 
 OnOpen = Callable[[optuna.Study, bool], None]
 """Called once the study is open: ``(study, resuming)``."""
@@ -66,7 +66,7 @@ def run_study(
         n_trials: trials to run now (default: the study's ``n_trials``).
         storage: optuna storage URL (default: the journal file in the run folder).
         n_jobs: local evaluation processes.
-        backend: ``loky`` (local processes) or ``dask`` (a cluster at ``scheduler``).
+        backend: ``loky`` (``n_jobs`` local processes) or ``dask`` (a cluster at ``scheduler``).
         scheduler: Dask scheduler address.
         progress: show a progress bar.
         exhaustive: evaluate every design of the (small, discrete) space instead.
@@ -83,7 +83,8 @@ def run_study(
     if n_trials is not None:
         overrides["n_trials"] = n_trials
     cfg = _config(study, overrides)
-    check_backend(backend, scheduler)
+    check_backend(backend, scheduler, n_jobs)
+    check_run_dir(cfg)
     if exhaustive and points is None:
         points = list(enumerate_space(cfg, exhaustive_limit))
     resuming = run_dir_exists(cfg) or bool(storage)
@@ -92,7 +93,7 @@ def run_study(
         on_open(opened, resuming and bool(opened.trials))
     common: dict[str, Any] = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "progress": progress}
     if exhaustive:
-        summary = run_exhaustive(opened, cfg, limit=exhaustive_limit, points=points, **common)
+        summary = run_exhaustive(opened, cfg, limit=exhaustive_limit, points=points, timeout_s=cfg.timeout_s, **common)
     else:
         summary = run_trials(opened, cfg, n_trials=cfg.n_trials, timeout_s=cfg.timeout_s, **common)
     return StudyRun(opened, cfg, summary)
@@ -118,10 +119,11 @@ def resume_study(
         ConfigError: there is no run of this study to resume.
     """
     cfg = _config(study, overrides)
-    check_backend(backend, scheduler)
+    check_backend(backend, scheduler, n_jobs)
     if not storage and not run_dir_exists(cfg):
-        raise ConfigError(cfg.source, "(study)", f"a run to resume in {cfg.run_dir}; start it with `dse run`")
+        raise missing_run(cfg, cfg.source)
     opened = open_study(cfg, storage, create=False)
+    name_metrics(opened, cfg)
     if on_open is not None:
         on_open(opened, True)
     summary = run_trials(

@@ -1,10 +1,26 @@
-"""Evaluation of sampled designs: in-process, in joblib processes or on a Dask cluster."""
+"""Evaluation of sampled designs: in-process, in local loky processes or on a Dask cluster.
+
+Local processes are one loky :class:`~joblib.externals.loky.ProcessPoolExecutor` per
+:class:`Evaluator`, shut down by :meth:`Evaluator.close` (loky, unlike the standard library's
+pools, does not re-import the user's ``__main__`` in its workers). Two settings of its workers
+(:func:`_worker_init`):
+
+* loky's memory-leak heuristic is off. With psutil installed, loky restarts a worker whose
+  memory has grown by 300 MB since its first task; the model's by-value cost caches (bounded
+  LRU caches, kept on purpose across trials) grow that much on a long run, so loky discarded
+  them mid-run and printed "A worker stopped while some jobs were given to the executor" at
+  the user.
+* Workers ignore Ctrl-C: the main process handles it (the batch in flight is marked failed),
+  so an interrupted run prints no worker tracebacks.
+"""
 
 from __future__ import annotations
 
 import math
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from dse import Design, DSEError, Metrics
@@ -12,6 +28,7 @@ from dse._catalog import units
 from dse.evaluate import EvaluationError, evaluate
 
 BACKENDS: tuple[str, ...] = ("loky", "dask")
+"""``loky``: ``n_jobs`` local processes (in this process when 1); ``dask``: a Dask cluster."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,19 +87,41 @@ def evaluate_for_trial(
     return Outcome(values, attrs)
 
 
-def check_backend(backend: str, scheduler: str | None) -> None:
-    """Raise :class:`DSEError` when the evaluation backend's options are incomplete."""
+def check_backend(backend: str, scheduler: str | None, n_jobs: int = 1) -> None:
+    """Raise :class:`DSEError` when the evaluation backend's options are incomplete, out of
+    range or do not apply to the backend (``--scheduler`` without Dask, ``--n-jobs`` with it)."""
     if backend not in BACKENDS:
         raise DSEError(f"unknown backend {backend!r}; expected one of {list(BACKENDS)}")
     if backend == "dask" and not scheduler:
         raise DSEError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    if backend != "dask" and scheduler:
+        raise DSEError(f"--scheduler is for --backend dask (the backend is {backend!r})")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise DSEError(f"--n-jobs (n_jobs): at least 1 process, got {n_jobs!r}")
+    if backend == "dask" and n_jobs != 1:
+        raise DSEError("--n-jobs is for --backend loky (a Dask cluster evaluates on its own workers)")
+
+
+def _worker_init() -> None:
+    """Settings of a local worker process (see the module docstring)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from joblib.externals.loky import process_executor
+
+    process_executor._USE_PSUTIL = False  # no "memory leak" restarts
+
+
+def _process_pool(n_jobs: int) -> Any:
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=n_jobs, initializer=_worker_init)
 
 
 class Evaluator:
-    """Evaluates a batch of designs in-process, in joblib processes or on a Dask cluster."""
+    """Evaluates a batch of designs in-process, in local loky processes (one pool for the
+    evaluator's lifetime: call :meth:`close`) or on a Dask cluster."""
 
     def __init__(self, n_jobs: int, backend: str, scheduler: str | None, seen_limit: int = 50_000) -> None:
-        check_backend(backend, scheduler)
+        check_backend(backend, scheduler, n_jobs)
         self.kind = "inline"
         self.pool: Any = None
         self.seen: dict[tuple[Design, tuple[str, ...], tuple[tuple[str, float], ...]], Outcome] = {}
@@ -99,10 +138,9 @@ class Evaluator:
                 raise DSEError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
             self.kind = "dask"
         elif n_jobs > 1:
-            from joblib import Parallel
-
-            self.pool = Parallel(n_jobs=n_jobs, backend="loky")
+            self.pool = _process_pool(n_jobs)
             self.kind = "loky"
+            self.n_jobs = n_jobs
 
     def __call__(
         self, designs: list[Design], objectives: tuple[str, ...], cons: tuple[tuple[str, float], ...]
@@ -113,9 +151,8 @@ class Evaluator:
         if self.kind == "inline":
             fresh = [evaluate_for_trial(d, objectives, cons) for d in todo]
         elif self.kind == "loky":
-            from joblib import delayed
-
-            fresh = list(self.pool(delayed(evaluate_for_trial)(d, objectives, cons) for d in todo))
+            chunk = max(1, len(todo) // (4 * self.n_jobs))
+            fresh = list(self.pool.map(evaluate_for_trial, todo, repeat(objectives), repeat(cons), chunksize=chunk))
         else:
             futures = self.pool.map(evaluate_for_trial, todo, objectives=objectives, constraints=cons, pure=False)
             fresh = list(self.pool.gather(futures))
@@ -127,6 +164,10 @@ class Evaluator:
             self.seen.pop(next(iter(self.seen)))
         return outcomes
 
-    def close(self) -> None:
+    def close(self, *, kill: bool = False) -> None:
+        """Release the workers: local processes once their evaluations end, or at once with
+        ``kill`` (after Ctrl-C or an error: the batch in flight is dropped)."""
         if self.kind == "dask":
             self.pool.close()
+        elif self.kind == "loky":
+            self.pool.shutdown(wait=True, kill_workers=kill)

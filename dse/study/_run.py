@@ -10,14 +10,16 @@ Two ways to spend a budget:
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, cast
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from dse._samplers import POPULATION_SAMPLERS
+from dse._samplers import POPULATION_SAMPLERS, space_exhausted
 from dse.config import StudyConfig
 from dse.space import suggest
 from dse.study._evaluator import Evaluator
@@ -27,7 +29,18 @@ from dse.study._workers import WORKER_ATTR, recover_stale_trials, worker_id
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:
-    """What one run / resume / worker invocation did."""
+    """What one run / resume / worker invocation did.
+
+    Attributes:
+        finished_before: completed trials of the study before this call.
+        completed: trials completed by this call.
+        failed: trials of this call whose design could not be evaluated.
+        elapsed_s: wall time in s.
+        interrupted: Ctrl-C stopped the run.
+        recovered: trials of dead workers marked failed first.
+        fail_reasons: ``(reason, count)`` of this call's failed trials, most common first.
+        exhausted: the sampler has tried every design of the space (``bruteforce``).
+    """
 
     finished_before: int
     completed: int
@@ -35,6 +48,13 @@ class RunSummary:
     elapsed_s: float
     interrupted: bool = False
     recovered: tuple[int, ...] = ()
+    fail_reasons: tuple[tuple[str, int], ...] = ()
+    exhausted: bool = False
+
+    @property
+    def all_failed(self) -> bool:
+        """Every trial of this call failed (and at least one ran)."""
+        return self.failed > 0 and self.completed == 0
 
 
 class _Progress:
@@ -83,7 +103,7 @@ def run_trials(
         until_total: instead, run until the study holds this many completed trials, counting
             trials that other workers are running now (cooperative budget).
         timeout_s: stop starting new batches after this many seconds.
-        n_jobs: evaluation processes (joblib ``loky``) when ``backend`` is ``loky``.
+        n_jobs: local evaluation processes (``backend="loky"``; 1: in this process).
         backend: ``loky`` (local processes) or ``dask`` (a Dask cluster at ``scheduler``).
         scheduler: Dask scheduler address.
         progress: show a progress bar.
@@ -91,7 +111,9 @@ def run_trials(
 
     A design that cannot be evaluated is recorded as a failed trial with its reason in the
     ``fail_reason`` user attribute; the study goes on. Ctrl-C fails the batch in flight and
-    returns with ``interrupted=True``; completed trials are kept.
+    returns with ``interrupted=True``; completed trials are kept. Any other exception also
+    fails the batch in flight (reason ``crashed: ...``) before it propagates, so no trial of
+    this process is left running.
     """
     if (n_trials is None) == (until_total is None):
         raise ValueError("give exactly one of n_trials and until_total")
@@ -107,7 +129,8 @@ def run_trials(
     bar = _Progress(goal, progress, cfg.name)
     me = worker_id()
     pending: list[optuna.Trial] = []
-    interrupted = False
+    interrupted = exhausted = crashed = False
+    reasons: Counter[str] = Counter()
     try:
         while True:
             if timeout_s is not None and time.monotonic() - start > timeout_s:
@@ -130,6 +153,7 @@ def run_trials(
                 if out.values is None:
                     trial.set_user_attr("fail_reason", out.reason)
                     study.tell(trial, state=TrialState.FAIL)
+                    reasons[out.reason] += 1
                     failed += 1
                 else:
                     for key, value in out.attrs.items():
@@ -141,15 +165,39 @@ def run_trials(
             pending = []
             sync_journal(cfg)
             bar.update(size, f"done={before + done} failed={failed}")
+            if space_exhausted(study.sampler):
+                exhausted = True
+                break
     except KeyboardInterrupt:
         interrupted = True
-        for trial in pending:
-            trial.set_user_attr("fail_reason", "interrupted")
-            study.tell(trial, state=TrialState.FAIL)
+        _fail_pending(study, pending, "interrupted")
+    except BaseException as exc:
+        crashed = True
+        _fail_pending(study, pending, f"crashed: {type(exc).__name__}: {exc}")
+        raise
     finally:
         bar.close()
-        evaluator.close()
-    return RunSummary(before, done, failed, time.monotonic() - start, interrupted, recovered)
+        evaluator.close(kill=interrupted or crashed)
+    return RunSummary(
+        before,
+        done,
+        failed,
+        time.monotonic() - start,
+        interrupted,
+        recovered,
+        tuple(reasons.most_common()),
+        exhausted,
+    )
+
+
+def _fail_pending(study: optuna.Study, pending: list[optuna.Trial], reason: str) -> None:
+    """Mark the trials this process asked and has not told as failed, with ``reason``."""
+    for trial in pending:
+        # a trial already told, or a storage that is gone: the next run's recovery
+        # (recover_stale_trials) marks what is left
+        with contextlib.suppress(Exception):
+            trial.set_user_attr("fail_reason", reason)
+            study.tell(trial, state=TrialState.FAIL)
 
 
 def complete_trials(study: optuna.Study) -> list[FrozenTrial]:

@@ -7,6 +7,7 @@ study file never mixes with an old run.
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import Literal, cast
 
@@ -89,7 +90,39 @@ def open_study(cfg: StudyConfig, storage: str | None = None, *, create: bool = T
         study.set_user_attr("objectives", list(cfg.objectives))
     if [d.name.lower() for d in study.directions] != cfg.directions:
         raise ConfigError(cfg.source, "objectives", f"the objectives stored in {storage or cfg.run_dir}")
+    if create:
+        name_metrics(study, cfg)
     return study
+
+
+def name_metrics(study: optuna.Study, cfg: StudyConfig) -> None:
+    """Give the study's objectives their metric-catalog names (``latency_ms``, ``energy_uj``,
+    ...) for optuna-dashboard and ``study.trials_dataframe()``, if it has none yet."""
+    if study.metric_names is None:
+        with warnings.catch_warnings():  # set_metric_names is an "experimental" optuna API
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(list(cfg.objectives))
+
+
+def check_run_dir(cfg: StudyConfig) -> None:
+    """Refuse a run folder path that is not a folder (a file given to ``--run-dir``)."""
+    if cfg.run_dir.exists() and not cfg.run_dir.is_dir():
+        raise ConfigError(cfg.source, "run folder", f"a folder for the run, but {cfg.run_dir} is a file")
+
+
+def missing_run(cfg: StudyConfig, study_file: str) -> ConfigError:
+    """The error for a command that needs a finished run where there is none: where it looked
+    and what to do."""
+    check_run_dir(cfg)
+    where = f"no run of study {cfg.name!r} in {cfg.run_dir}"
+    if cfg.run_dir.is_dir():
+        where += f" (the folder exists but holds no {JOURNAL_FILE})"
+    return ConfigError(
+        cfg.source,
+        "(study)",
+        f"{where}; start it with `dse run {study_file}`, or point at an existing run with --run-dir DIR "
+        "(or --storage URL)",
+    )
 
 
 def claim_study(study: optuna.Study, fingerprint: str, *, create: bool, source: str, mismatch: str) -> None:
@@ -107,6 +140,8 @@ def claim_study(study: optuna.Study, fingerprint: str, *, create: bool, source: 
 
 def open_journal(path: Path) -> optuna.storages.BaseStorage:
     """Journal storage on ``path`` (created with its folder), synced once per batch."""
+    if path.parent.exists() and not path.parent.is_dir():
+        raise DSEError(f"run folder {path.parent} is a file; give a folder (--run-dir)")
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(BatchSyncJournalFileBackend(str(path)))
 
