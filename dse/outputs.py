@@ -295,15 +295,8 @@ def write_outputs(
     pareto_csv = run_dir / "pareto.csv"
     _csv_frame(df).to_csv(trials_csv, index=False)
     _csv_frame(front).to_csv(pareto_csv, index=False)
-    html = run_dir / "dashboard.html"
-    if dashboard:
-        cache_path = run_dir / CACHE_DIR / "baselines.json"
-        cache = _load_cache(cache_path)
-        write_dashboard(html, cfg, study, df=df, front=front, detail=detail, baseline_cache=cache)
-        live = set(front.get("design_json", []))
-        cache_path.parent.mkdir(exist_ok=True)
-        cache_path.write_text(json.dumps({k: v for k, v in cache.items() if k in live}), encoding="utf-8")
     write_hypervolume(run_dir / "hypervolume.csv", df, cfg)
+    # exports first: they evaluate the front designs, which the dashboard's panels then find cached
     exports_dir = run_dir / "exports"
     numbers = [int(t) for t in front.get("trial", [])]
     wanted = {exports_dir / f"trial_{n}.json" for n in numbers}
@@ -314,4 +307,12 @@ def write_outputs(
     missing = [n for n in numbers if not (exports_dir / f"trial_{n}.json").is_file()]
     export_designs(study, missing, "json", exports_dir)
     exports = tuple(exports_dir / f"trial_{n}.json" for n in numbers)
+    html = run_dir / "dashboard.html"
+    if dashboard:
+        cache_path = run_dir / CACHE_DIR / "baselines.json"
+        cache = _load_cache(cache_path)
+        write_dashboard(html, cfg, study, df=df, front=front, detail=detail, baseline_cache=cache)
+        live = set(front.get("design_json", []))
+        cache_path.parent.mkdir(exist_ok=True)
+        cache_path.write_text(json.dumps({k: v for k, v in cache.items() if k in live}), encoding="utf-8")
     return Outputs(trials_csv, pareto_csv, html, exports, df, front)

@@ -329,9 +329,9 @@ def plot_hypervolume(info: HypervolumeInfo) -> go.Figure:
 
 
 def plot_importance(info: ImportanceInfo) -> go.Figure:
-    """Horizontal bars: optuna's fANOVA importance of each parameter for each objective (the
-    share of the objective's variance it explains), each objective scored only on the parameters
-    that can change it (the legend says which)."""
+    """Horizontal bars: optuna's PED-ANOVA importance of each parameter for each objective (how
+    strongly the objective's best trials concentrate on some of its values), each objective
+    scored only on the parameters that can change it (the legend says which)."""
     fig = go.Figure()
     params: list[str] = []
     for imp in info.importances.values():
@@ -349,7 +349,7 @@ def plot_importance(info: ImportanceInfo) -> go.Figure:
                 hovertemplate="%{y}: %{x:.3f}<extra>" + key + "</extra>",
             )
         )
-    title = "Parameter importance per objective (optuna fANOVA: share of the variance explained)"
+    title = "Parameter importance per objective (optuna PED-ANOVA: where the best 10 % of trials concentrate)"
     if info.skipped:
         title += "<br>not scored: " + "; ".join(f"{k}: {v}" for k, v in info.skipped.items())
     style(
@@ -358,7 +358,9 @@ def plot_importance(info: ImportanceInfo) -> go.Figure:
         height=max(340, 80 + 22 * len(params) * max(1, len(info.importances))),
         margin={"l": 160, "t": 80 if info.skipped else 60},
     )
-    fig.update_layout(barmode="group", xaxis_title="importance [fraction of variance]", legend={"orientation": "h"})
+    fig.update_layout(
+        barmode="group", xaxis_title="importance [fraction, sums to 1 per objective]", legend={"orientation": "h"}
+    )
     return fig
 
 

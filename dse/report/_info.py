@@ -397,7 +397,7 @@ class ImportanceInfo(NamedTuple):
 
     ``considered`` names, per objective, the parameters it was scored on: only those that can
     change it (the model configuration for parameter counts, the hardware for area and FPGA
-    resources, every parameter otherwise). ``n_trials`` is the number of trials fANOVA was fit on.
+    resources, every parameter otherwise). ``n_trials`` is the number of trials scored.
     """
 
     objectives: list[str]
@@ -407,8 +407,8 @@ class ImportanceInfo(NamedTuple):
     n_trials: int
 
 
-MAX_IMPORTANCE_TRIALS = 2000
-"""fANOVA is fit on at most this many finished trials (a seeded random sample beyond)."""
+MAX_IMPORTANCE_TRIALS = 1000
+"""Importance is scored on at most this many finished trials (a seeded random sample beyond)."""
 
 
 def parameter_scope(name: str) -> str:
@@ -438,8 +438,11 @@ def importance_info(
     min_trials: int = 4,
     max_trials: int = MAX_IMPORTANCE_TRIALS,
 ) -> ImportanceInfo:
-    """Optuna's fANOVA importance of each parameter for each objective (maximised ones negated):
-    the share of the objective's variance over the finished trials that each parameter explains.
+    """Optuna's importance of each parameter for each objective (maximised ones negated), with its
+    default evaluator, PED-ANOVA: how far the distribution of a parameter's values among the best
+    10 % of the trials for that objective departs from its distribution over all trials
+    (normalized to sum to 1 per objective). It says which parameters the best designs agree on,
+    not how much of the objective's variance a parameter explains.
 
     Only parameters that can change an objective are scored on it (:func:`parameter_scope` and
     the metric's catalog scope): the parameter count is scored on the model configuration only,
@@ -455,17 +458,18 @@ def importance_info(
         for key in objectives:
             skipped[key] = f"{len(done)} finished trials (needs {min_trials})"
         return ImportanceInfo(list(objectives), importances, skipped, considered, len(done))
-    from optuna.search_space import intersection_search_space
-
     target_study = study
     if len(done) > max_trials:
         picked = background_sample(np.arange(len(done)), max_trials)
         target_study = optuna.create_study(directions=study.directions)
-        target_study.add_trials([done[int(i)] for i in picked])
+        target_study.add_trials(  # parameters and values only: the trials' attributes are large
+            [
+                optuna.trial.create_trial(params=t.params, distributions=t.distributions, values=t.values)
+                for t in (done[int(i)] for i in picked)
+            ]
+        )
     n_fit = min(len(done), max_trials)
-    names = sorted(
-        intersection_search_space(target_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
-    )
+    names = sorted({name for t in done for name in t.params})  # conditional parameters included
     for i, (key, direction) in enumerate(zip(objectives, directions, strict=True)):
         params, what = _scoped(key, names)
         considered[key] = what

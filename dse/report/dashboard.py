@@ -144,7 +144,7 @@ def build_dashboard(
     df: pd.DataFrame,
     front: pd.DataFrame,
     *,
-    max_baselines: int = 24,
+    max_baselines: int = 16,
     detail: Sequence[int] | str = (),
     baseline_cache: dict[str, list[float]] | None = None,
 ) -> Dashboard:
@@ -244,11 +244,13 @@ def build_dashboard(
         Section(
             "progress",
             "Search progress and parameter importance",
-            "Parameter importance is optuna's fANOVA: the share of each objective's variance over the "
-            f"finished trials (at most {MAX_IMPORTANCE_TRIALS:,}, a random sample beyond) that each parameter "
-            "explains. Each objective is scored only on the parameters that can change it: the parameter "
-            "count and the compression on the model configuration (format, depth, shapes, ranks), area, "
-            "on-chip SRAM and FPGA resources on the hardware, latency and energy on everything"
+            "Parameter importance is optuna's default evaluator, PED-ANOVA: for each objective, how far "
+            "the values a parameter takes among the best 10 % of the trials depart from the values it "
+            f"takes over all trials (at most {MAX_IMPORTANCE_TRIALS:,} trials, a random sample beyond; "
+            "normalized to sum to 1 per objective). It tells which parameters the best designs agree on, "
+            "not a share of variance. Each objective is scored only on the parameters that can change it: "
+            "the parameter count and the compression on the model configuration (format, depth, shapes, "
+            "ranks), area, on-chip SRAM and FPGA resources on the hardware, latency and energy on everything"
             + (f"; not available for {html.escape(skipped)}." if skipped else "."),
             progress,
         )
@@ -365,7 +367,7 @@ def write_dashboard(
     *,
     df: pd.DataFrame,
     front: pd.DataFrame,
-    max_baselines: int = 24,
+    max_baselines: int = 16,
     detail: Sequence[int] | str = (),
     baseline_cache: dict[str, list[float]] | None = None,
 ) -> Path:

@@ -223,6 +223,6 @@ def test_importance_of_the_parameter_count_ignores_the_hardware() -> None:
         "latency_ms (every parameter)",
         "params (model-configuration parameters only)",
     }
-    assert "fANOVA" in fig.layout.title.text
+    assert "PED-ANOVA" in fig.layout.title.text
     params_bar = next(t for t in fig.data if t.name.startswith("params"))
     assert math.isnan(dict(zip(params_bar.y, params_bar.x, strict=True))["pe_cols"])
