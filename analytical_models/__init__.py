@@ -36,7 +36,7 @@ from analytical_models._allocator import tune_allocator
 from analytical_models._area import area_mm2, leakage_mw
 from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._engine import ArrayEngine
-from analytical_models._onchip import OnChipStep, OnChipTiles, onchip_tiles, price_onchip, tile_gemm
+from analytical_models._onchip import OnChipStep, OnChipTiles, onchip_tiles, price_onchip, tile_gemm, untiled_cycles
 from analytical_models._registry import (
     ENGINES,
     OBJECTIVES,
@@ -106,4 +106,5 @@ __all__ = [
     "tech_names",
     "tile_gemm",
     "tune_allocator",
+    "untiled_cycles",
 ]

@@ -31,6 +31,7 @@ the schedule that strings steps together adds both (:mod:`dse.schedule`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from functools import lru_cache
 from typing import Literal, NamedTuple
@@ -43,7 +44,7 @@ from analytical_models._engine import ArrayEngine
 from analytical_models._registry import get_engine
 from analytical_models._shaping import _shaping_energy
 from analytical_models._timing import FOLD_CYCLES, GEOMETRY, K_DIM, M_DIM, N_DIM, FoldFn
-from analytical_models._types import Cost, Gemm, Hardware, ModelInputError
+from analytical_models._types import DATAFLOWS, Cost, Gemm, Hardware, ModelInputError
 
 Buffer = Literal["ifmap", "filter", "ofmap"]
 BUFFERS: tuple[str, ...] = ("ifmap", "filter", "ofmap")
@@ -324,3 +325,29 @@ def _times(dims: frozenset[int], row_x: int, col_x: int, row_folds: FloatArray, 
     if on_cols:
         return row_folds
     return row_folds * col_folds  # pragma: no cover - an operand always spans one array side
+
+
+@lru_cache(maxsize=262_144)
+def untiled_cycles(gemm: Gemm, hw: Hardware, *, engines: int = 1) -> float:
+    """Fewest cycles ``gemm`` takes on ``hw``'s array: untiled, every operand on chip, the best
+    dataflow the engine allows, no shaping (compute + fill/drain of :func:`onchip_tiles` for one
+    tile of every token). A lower bound of any schedule's cycles for the step: tiling only adds
+    folds and fill/drain, memory stalls and shaping only add.
+    """
+    engine = get_engine(hw.engine)
+    dataflows = engine.dataflows_for(hw) if isinstance(engine, ArrayEngine) else DATAFLOWS
+    dims = (gemm.m, gemm.n, gemm.k)
+    best = math.inf
+    for df in dataflows:
+        row_x, col_x, time_x = GEOMETRY[df]
+        folds = gemm.batch * -(-dims[row_x] // hw.pe_rows) * -(-dims[col_x] // hw.pe_cols)
+        time = dims[time_x]
+        if engines > 1:
+            if folds >= engines:
+                folds = -(-folds // engines)
+            else:
+                time = -(-time // max(1, engines // folds))
+                folds = 1
+        stream, fill = FOLD_CYCLES[df](hw.pe_rows, hw.pe_cols, np.array([float(time)]))
+        best = min(best, folds * float(stream[0] + fill[0]))
+    return best

@@ -28,6 +28,9 @@ Comparisons (the :data:`COMPARISONS` keys):
 ``engine``
     the design on a plain systolic array (tensor shaping paid) vs the same array as a
     contraction engine (shaping free), ``dataclasses.replace(hw, engine=...)``.
+``execution_unfused``
+    the same design with every intermediate through DRAM (``execution="unfused"``, the per-step
+    model) vs the design's own execution schedules (fused segments, token tiles).
 
 Pure computation: designs in, rows out (no optuna, no files).
 """
@@ -65,6 +68,11 @@ COMPARISONS: dict[str, tuple[str, str, str]] = {
     "training_vs_inference": ("training", "inference", "training step (independent networks) / inference"),
     "training_reuse": ("training_independent", "training_reuse", "training: independent networks / reuse"),
     "engine": ("systolic", "contraction_engine", "systolic (shaping paid) / contraction engine"),
+    "execution_unfused": (
+        "every_intermediate_through_dram",
+        "design_schedule",
+        "unfused (every intermediate through DRAM) / the design's execution schedule",
+    ),
 }
 """``key -> (reference label, subject label, description)``; ratios are reference / subject."""
 
@@ -74,6 +82,7 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("edp_uj_ms", "edp"),
     ("onchip_kb", "onchip"),
     ("working_set_kb", "working_set"),
+    ("dram_mb", "dram"),
 )
 """``(measured column, ratio stem)``: every measurement and the name of its ratio."""
 
@@ -107,6 +116,7 @@ class Measure:
             operands and result; for the reuse schedule, plus every forward intermediate it
             keeps for the backward steps (all layers' instances at once, the worst case).
         macs: multiply-accumulates of one step.
+        dram_mb: DRAM traffic of one step, in MB.
     """
 
     latency_ms: float
@@ -115,6 +125,7 @@ class Measure:
     onchip_kb: float
     working_set_kb: float
     macs: int
+    dram_mb: float = 0.0
 
 
 def measure(metrics: Metrics, hw: Hardware) -> Measure:
@@ -127,6 +138,7 @@ def measure(metrics: Metrics, hw: Hardware) -> Measure:
         onchip_kb=metrics.onchip_kb,
         working_set_kb=ws,
         macs=metrics.macs,
+        dram_mb=metrics.dram_mb,
     )
 
 
@@ -177,6 +189,7 @@ def _reuse_measure(reuse: ReuseTraining, hw: Hardware) -> Measure:
         onchip_kb=hw.sram_kb,
         working_set_kb=reuse.working_set_kb,
         macs=reuse.macs,
+        dram_mb=reuse.cost.dram_bytes / 1e6,
     )
 
 
@@ -224,13 +237,16 @@ def compare_design(
     training_m = measure(training, hw)
     row("training_vs_inference", training_m, measure(inference, hw))
     row("training_reuse", training_m, _reuse_measure(price_reuse_training(design, training), hw))
-    systolic_hw = replace(hw, engine="systolic")
-    ce_hw = replace(hw, engine="contraction_engine")
+    single = replace(hw, pe_cols=hw.pe_cols * hw.n_engines, n_engines=1, aux_rows=0, aux_cols=0)
+    systolic_hw = replace(single, engine="systolic")
+    ce_hw = replace(single, engine="contraction_engine")
     row(
         "engine",
         measure(evaluate(replace(design, hardware=systolic_hw)), systolic_hw),
         measure(evaluate(replace(design, hardware=ce_hw)), ce_hw),
     )
+    unfused = base if design.execution == "unfused" else evaluate(replace(design, execution="unfused"))
+    row("execution_unfused", measure(unfused, hw), base_m)
     return rows
 
 
@@ -310,7 +326,7 @@ def format_summary(summaries: Sequence[RatioSummary]) -> str:
     for s in summaries:
         by.setdefault(s.comparison, {})[s.metric] = s
     spread = ("latency", "energy")
-    single = ("edp", "onchip", "working_set", "macs")
+    single = ("edp", "onchip", "working_set", "dram", "macs")
     lines = []
     for key, per in by.items():
         cells = [key, str(max(s.n for s in per.values()))]

@@ -41,8 +41,8 @@ from analytical_models import (
     Registry,
     get_engine,
     hw_consts,
-    onchip_tiles,
     price,
+    untiled_cycles,
 )
 from dse import DSEError
 from dse.contraction import ContractionPlan, build_plan, count_trees, enumerate_trees, step_macs
@@ -308,8 +308,7 @@ def step_busy_bound(gemm: Gemm, hw: Hardware) -> float:
     mapping, only adds folds and fill/drain; stalls and shaping only add)."""
     engine = get_engine(hw.engine)
     engines = engine.engines(hw) if isinstance(engine, ArrayEngine) else 1
-    res = onchip_tiles(gemm, "", 1, (1,), hw, "ifmap", "filter", engines=engines)
-    return float(res.compute[0] + res.fill[0])
+    return untiled_cycles(gemm, hw, engines=engines)
 
 
 def _price_spill_set(
@@ -318,6 +317,8 @@ def _price_spill_set(
     """The cost of one spill set, or None when a fused segment does not fit or a lower bound
     shows it cannot beat ``best`` (the key of the best schedule so far)."""
     groups = _segments(chain, spilled)
+    if best is not None and _cheap_bound(chain, groups, hw, objective, execution) >= best:
+        return None
     fused: dict[tuple[int, ...], SegmentResult] = {}
     bound_c = bound_e = bound_d = 0.0
     for steps in groups:
@@ -345,6 +346,28 @@ def _price_spill_set(
         total = total + cost
         segments.append(seg)
     return total, tuple(segments)
+
+
+def _cheap_bound(chain: Chain, groups: list[tuple[int, ...]], hw: Hardware, objective: str, execution: str) -> Key:
+    """A lower bound of a spill set's key without pricing any fused segment: each segment's
+    steps at their untiled fold time, its MAC energy and its external tensors moved once."""
+    consts = hw_consts(hw)
+    bpe = consts.bytes_per_el
+    cycles = energy = dram = 0.0
+    for steps in groups:
+        if len(steps) == 1:
+            c, e, d = _unfused_bound(chain, steps[0], hw, objective)
+        else:
+            c = sum(step_busy_bound(chain.steps[s].gemm, step_array(chain, s, hw)[0]) for s in steps)
+            outs = {chain.steps[s].out for s in steps}
+            ext = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)} - outs
+            d = (sum(chain.elements[x] for x in ext) + chain.elements[chain.steps[steps[-1]].out]) * bpe
+            c = max(c, d / hw.dram_bw_bytes_per_cycle)
+            e = sum(chain.steps[s].gemm.macs for s in steps) * consts.mac_pj + d * 8.0 * consts.dram_pj_bit
+        cycles += c
+        energy += e
+        dram += d
+    return _bound_tuple(cycles, energy, dram, objective, execution)
 
 
 @lru_cache(maxsize=65_536)
@@ -411,27 +434,44 @@ def schedule_plan(
 # --------------------------------------------------------------------------- trees x schedules
 @lru_cache(maxsize=4096)
 def _trees_by_macs(network: TensorNetwork, limit: int) -> tuple[tuple[tuple[int, int], ...], ...]:
-    """The ``limit`` contraction trees of ``network`` with the fewest MACs (ties: enumeration order)."""
+    """The ``limit`` contraction trees of ``network`` with the fewest MACs (ties: enumeration order).
+
+    Every tree when there are at most ``limit`` of them (no MACs needed); otherwise each tree's
+    MACs are summed from a memo of pairwise merges of input subsets."""
+    n = network.n_inputs
+    trees = tuple(tuple((int(a), int(b)) for a, b in p) for p in enumerate_trees(n))
+    if len(trees) <= limit:
+        return trees
     inputs, output, sizes = network.opt_einsum_form()
+    full = (1 << n) - 1
+    holders: dict[str, int] = {}
+    for t, idx in enumerate(inputs):
+        for i in idx:
+            holders[i] = holders.get(i, 0) | (1 << t)
+    kept_memo: dict[int, frozenset[str]] = {}
+
+    def kept(mask: int) -> frozenset[str]:
+        got = kept_memo.get(mask)
+        if got is None:
+            got = frozenset(i for i, h in holders.items() if h & mask and (h & (full ^ mask) or i in output))
+            kept_memo[mask] = got
+        return got
+
+    pair_memo: dict[tuple[int, int], int] = {}
     scored: list[tuple[int, int, tuple[tuple[int, int], ...]]] = []
-    for n, path in enumerate(enumerate_trees(network.n_inputs)):
-        live = {i: frozenset(x) for i, x in enumerate(inputs)}
-        holders: dict[str, int] = {}
-        for t, idx in enumerate(inputs):
-            for i in idx:
-                holders[i] = holders.get(i, 0) | (1 << t)
-        masks = {i: 1 << i for i in range(len(inputs))}
-        nxt = len(inputs)
-        full = (1 << len(inputs)) - 1
+    for number, path in enumerate(trees):
+        masks = [1 << i for i in range(n)]
         macs = 0
         for a, b in path:
-            la, lb = live.pop(a), live.pop(b)
-            macs += step_macs(la, lb, sizes)
-            m = masks.pop(a) | masks.pop(b)
-            kept = frozenset(i for i, h in holders.items() if h & m and (h & (full ^ m) or i in output))
-            live[nxt], masks[nxt] = kept, m
-            nxt += 1
-        scored.append((macs, n, tuple((int(a), int(b)) for a, b in path)))
+            ma, mb = masks[a], masks[b]
+            key = (ma, mb) if ma < mb else (mb, ma)
+            cost = pair_memo.get(key)
+            if cost is None:
+                cost = step_macs(kept(ma), kept(mb), sizes)
+                pair_memo[key] = cost
+            macs += cost
+            masks.append(ma | mb)
+        scored.append((macs, number, path))
     scored.sort()
     return tuple(p for _, _, p in scored[:limit])
 

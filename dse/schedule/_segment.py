@@ -121,8 +121,9 @@ def price_segment(
     """Best token tile and merge mode of the fused segment ``steps`` of ``chain`` on ``hw``.
 
     ``tiles`` restricts the token tiles tried (default :func:`tile_candidates`), ``merges`` the
-    merge modes (default both when the segment merges cores). Returns None when no token tile
-    fits the buffers.
+    merge modes (default: store, and recompute only when storing does not fit: a stored merge
+    that fits runs once where a recomputed one runs per tile, with the same traffic, so it is
+    never worse). Returns None when no token tile fits the buffers.
     """
     best: SegmentResult | None = None
     has_merges = any(chain.steps[s].kind == "core" for s in steps)
@@ -130,6 +131,8 @@ def price_segment(
     engine = get_engine(hw.engine)
     spatial = (False, True) if isinstance(engine, ArrayEngine) and engine.engines(hw) > 1 else (False,)
     for mode in modes:
+        if mode == "recompute" and best is not None and "store" in modes:
+            break  # a stored merge that fits is never slower nor costlier than recomputing it
         for pipelined in spatial:
             res = _price(chain, steps, hw, objective, mode, tiles or tile_candidates(chain.tokens), pipelined)
             if res is not None and (best is None or _key(res, objective) < _key(best, objective)):

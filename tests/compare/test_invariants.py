@@ -160,6 +160,7 @@ def test_every_ratio_is_two_evaluations_of_this_run() -> None:
         measure(evaluate(replace(design, hardware=sy)), sy),
         measure(evaluate(replace(design, hardware=ce)), ce),
     )
+    expected["execution_unfused"] = (measure(evaluate(replace(design, execution="unfused")), hw), own)
     reuse = price_reuse_training(design)
     for row in rows:
         assert row.trial == 5

@@ -110,3 +110,21 @@ def test_tiny_buffers_force_spills() -> None:
         assert dram > compulsory * 1.5, label
     for label, (_, dram, _, compulsory) in _passes(spec, roomy, "fused").items():
         assert dram == compulsory, label
+
+
+@SETTINGS
+@given(
+    st.integers(1, 3000),
+    st.integers(1, 700),
+    st.integers(1, 900),
+    st.integers(1, 4),
+    hardware(),
+    st.sampled_from((1, 2, 4)),
+)
+def test_untiled_cycles_is_the_one_tile_on_chip_step(m: int, n: int, k: int, b: int, hw: Hardware, p: int) -> None:
+    """The cheap scalar bound the search prunes with equals the on-chip model's untiled step."""
+    from analytical_models import Gemm, onchip_tiles, untiled_cycles
+
+    gemm = Gemm(m=m, n=n, k=k, batch=b)
+    res = onchip_tiles(gemm, "", 1, (1,), hw, "ifmap", "filter", engines=p)
+    assert untiled_cycles(gemm, hw, engines=p) == float(res.compute[0] + res.fill[0])
