@@ -29,6 +29,7 @@ from dse.cli import (
     init,
     pareto,
     paths,
+    quality,
     report,
     resume,
     run,
@@ -51,6 +52,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     evaluate,
     report,
     paths,
+    quality,
     gemm,
     compare,
 )
