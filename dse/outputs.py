@@ -16,9 +16,10 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial
 
+from analytical_models import Cost
 from dse._catalog import COLUMN_KEYS, HARDWARE_FIELDS, METRICS, MODEL_SIZE_KEYS, default_direction
 from dse._catalog import header as header_of
-from dse._design import Design
+from dse._design import Design, PassRecord, StepRecord
 from dse.config import StudyConfig
 from dse.evaluate import evaluate
 from dse.export import DEFAULT_EXPORT_OPTIONS, ExportError, ExportOptions, get_exporter
@@ -277,6 +278,29 @@ def _load_cache(path: Path) -> dict[str, list[float]]:
     return {str(k): list(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
+def export_passes(path: Path) -> tuple[PassRecord, ...] | None:
+    """The per-pass records of a ``json`` export (``None`` when the file is missing, or written
+    by a version whose records do not match this one's)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        return tuple(
+            PassRecord(
+                layer=p["layer"],
+                pass_name=p["pass"],
+                count=int(p["count"]),
+                einsum=p["einsum"],
+                path=tuple((int(a), int(b)) for a, b in p["path"]),
+                macs=int(p["macs"]),
+                mac_optimal_macs=int(p["mac_optimal_macs"]),
+                cost=Cost(**p["cost"]),
+                steps=tuple(StepRecord(**s) for s in p["steps"]),
+            )
+            for p in record["metrics"]["passes"]
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def write_outputs(
     study: optuna.Study, cfg: StudyConfig, *, dashboard: bool = True, detail: Sequence[int] | str = ()
 ) -> Outputs:
@@ -311,7 +335,16 @@ def write_outputs(
     if dashboard:
         cache_path = run_dir / CACHE_DIR / "baselines.json"
         cache = _load_cache(cache_path)
-        write_dashboard(html, cfg, study, df=df, front=front, detail=detail, baseline_cache=cache)
+        write_dashboard(
+            html,
+            cfg,
+            study,
+            df=df,
+            front=front,
+            detail=detail,
+            baseline_cache=cache,
+            known=lambda n: export_passes(exports_dir / f"trial_{n}.json"),
+        )
         live = set(front.get("design_json", []))
         cache_path.parent.mkdir(exist_ok=True)
         cache_path.write_text(json.dumps({k: v for k, v in cache.items() if k in live}), encoding="utf-8")

@@ -6,6 +6,7 @@ The ``design`` block re-loads with ``dse evaluate FILE`` to the same numbers.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,13 @@ FORMAT_VERSION = 1
 
 def design_record(design: Design, metrics: Metrics) -> dict[str, Any]:
     """The record the ``json`` and ``yaml`` targets write: format version, design, metrics."""
+    record = metrics.to_dict()
+    for entry, p in zip(record.get("passes", []), metrics.passes, strict=False):
+        entry.setdefault("cost", asdict(p.cost))  # every component: what the dashboard's panels draw
     return {
         "tnn_dse_design": FORMAT_VERSION,
         "design": design.to_dict(),
-        "metrics": metrics.to_dict(),
+        "metrics": record,
     }
 
 

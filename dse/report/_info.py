@@ -533,13 +533,14 @@ class PassBreakdownInfo(NamedTuple):
     energy_pj: dict[str, list[float]]
 
 
-def pass_breakdown_info(metrics: Metrics) -> PassBreakdownInfo:
+def pass_breakdown_info(metrics: Metrics | Sequence[PassRecord]) -> PassBreakdownInfo:
     """One entry per (layer, pass) of ``metrics.passes`` (all ``count`` instances of a layer)."""
-    cyc = [p.cost.cycle_breakdown() for p in metrics.passes]
-    eng = [p.cost.energy_breakdown_pj() for p in metrics.passes]
+    passes = metrics.passes if isinstance(metrics, Metrics) else tuple(metrics)
+    cyc = [p.cost.cycle_breakdown() for p in passes]
+    eng = [p.cost.energy_breakdown_pj() for p in passes]
     return PassBreakdownInfo(
-        layers=[p.layer for p in metrics.passes],
-        passes=[p.pass_name for p in metrics.passes],
+        layers=[p.layer for p in passes],
+        passes=[p.pass_name for p in passes],
         cycles={k: [float(c.get(k, 0.0)) for c in cyc] for k in CYCLE_COMPONENTS},
         energy_pj={k: [float(e.get(k, 0.0)) for e in eng] for k in ENERGY_COMPONENTS},
     )
@@ -662,12 +663,16 @@ class DesignDetailInfo(NamedTuple):
     trees: list[TreeInfo]
 
 
-def design_detail_info(choice: DesignChoice, row: pd.Series, metrics: Metrics) -> DesignDetailInfo:
-    """Detail of one re-evaluated design (``row``: its line of the trials table)."""
+def design_detail_info(
+    choice: DesignChoice, row: pd.Series, metrics: Metrics | Sequence[PassRecord]
+) -> DesignDetailInfo:
+    """Detail of one re-evaluated design (``row``: its line of the trials table; ``metrics``: its
+    metrics, or only their per-pass records)."""
+    passes = metrics.passes if isinstance(metrics, Metrics) else tuple(metrics)
     return DesignDetailInfo(
         trial=choice.trial,
         role=choice.role,
         summary=design_hover(row),
-        breakdown=pass_breakdown_info(metrics),
-        trees=[tree_info(p) for p in metrics.passes],
+        breakdown=pass_breakdown_info(passes),
+        trees=[tree_info(p) for p in passes],
     )

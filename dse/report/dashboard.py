@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from dse import Design, DSEError
+from dse import Design, DSEError, PassRecord
 from dse.compare import baseline_info
 from dse.config import StudyConfig
 from dse.evaluate import evaluate
@@ -99,12 +99,22 @@ def front_figures(df: pd.DataFrame, directions: dict[str, str]) -> list[go.Figur
     return figs
 
 
+KnownPasses = Callable[[int], Sequence[PassRecord] | None]
+"""``trial -> its per-pass records`` when they are known without evaluating (``None`` otherwise)."""
+
+
 def design_panels(
-    df: pd.DataFrame, front: pd.DataFrame, cfg: StudyConfig, requested: Sequence[int] | str = ()
+    df: pd.DataFrame,
+    front: pd.DataFrame,
+    cfg: StudyConfig,
+    requested: Sequence[int] | str = (),
+    known: KnownPasses | None = None,
 ) -> list[DesignPanel]:
     """Re-evaluate the knee and the per-objective extremes of the front, and draw their details.
 
-    ``requested`` adds any finished trials by number, or ``"all"`` every design of the front.
+    ``requested`` adds any finished trials by number, or ``"all"`` every design of the front;
+    ``known`` spares the evaluation of designs whose per-pass records are at hand (a run's
+    JSON exports).
     """
     panels = []
     rows = {int(r["trial"]): r for _, r in df.iterrows()}
@@ -123,8 +133,10 @@ def design_panels(
             chosen.add(number)
     for choice in choices:
         row = rows[choice.trial]
-        metrics = evaluate(Design.from_dict(json.loads(str(row["design_json"]))))
-        detail = design_detail_info(choice, row, metrics)
+        passes = known(choice.trial) if known is not None else None
+        if passes is None:
+            passes = evaluate(Design.from_dict(json.loads(str(row["design_json"])))).passes
+        detail = design_detail_info(choice, row, passes)
         head = f"trial {choice.trial} ({choice.role})"
         panels.append(
             DesignPanel(
@@ -147,6 +159,7 @@ def build_dashboard(
     max_baselines: int = 16,
     detail: Sequence[int] | str = (),
     baseline_cache: dict[str, list[float]] | None = None,
+    known: KnownPasses | None = None,
 ) -> Dashboard:
     """Extract every info and draw every figure of the dashboard (no file written).
 
@@ -211,7 +224,7 @@ def build_dashboard(
                 ],
             )
         )
-    panels = design_panels(df, front, cfg, detail)
+    panels = design_panels(df, front, cfg, detail, known)
     later: list[Section] = []
     if not front.empty:
         later.append(
@@ -370,6 +383,7 @@ def write_dashboard(
     max_baselines: int = 16,
     detail: Sequence[int] | str = (),
     baseline_cache: dict[str, list[float]] | None = None,
+    known: KnownPasses | None = None,
 ) -> Path:
     """Write ``path``: HTML with plotly.js inline, no network needed to view it.
 
@@ -377,7 +391,7 @@ def write_dashboard(
     :func:`dse.outputs.pareto_frame`).
     """
     dash = build_dashboard(
-        cfg, study, df, front, max_baselines=max_baselines, detail=detail, baseline_cache=baseline_cache
+        cfg, study, df, front, max_baselines=max_baselines, detail=detail, baseline_cache=baseline_cache, known=known
     )
     path.write_text(render_html(dash), encoding="utf-8")
     return path

@@ -226,3 +226,19 @@ def test_importance_of_the_parameter_count_ignores_the_hardware() -> None:
     assert "PED-ANOVA" in fig.layout.title.text
     params_bar = next(t for t in fig.data if t.name.startswith("params"))
     assert math.isnan(dict(zip(params_bar.y, params_bar.x, strict=True))["pe_cols"])
+
+
+def test_panels_are_drawn_from_the_json_exports(tmp_path: Path) -> None:
+    """A run's JSON exports carry every pass's cost: the dashboard's panels rebuild from them
+    exactly what an evaluation gives, so re-writing the dashboard evaluates nothing again."""
+    from dse.export import get_exporter
+    from dse.outputs import export_passes
+    from dse.report import pass_breakdown_info, tree_info
+
+    design, metrics = small_design()
+    (path,) = get_exporter("json")(design, metrics, tmp_path, "trial_7")
+    passes = export_passes(path)
+    assert passes is not None and len(passes) == len(metrics.passes)
+    assert pass_breakdown_info(passes) == pass_breakdown_info(metrics)
+    assert [tree_info(p) for p in passes] == [tree_info(p) for p in metrics.passes]
+    assert export_passes(tmp_path / "missing.json") is None
