@@ -131,9 +131,12 @@ def test_priced_reuse_schedule_has_the_reuse_macs() -> None:
         )
         reuse = price_reuse_training(one)
         stem = training_macs(one.workload.layers[0])
-        # stem has no dx step: its reuse is forward + dW only (2 of the 3 GEMMs)
-        assert reuse.macs == training_macs(spec).reuse + stem.reuse * 2 // 3
-        assert reuse.macs <= evaluate(one).macs
+        # the reverse sweep over the design's own forward tree: every forward node's MACs three
+        # times (forward, dL, dR); stem has no dx step: forward + dW only (2 of the 3 GEMMs)
+        evaluated = evaluate(one)
+        forward = next(p for p in evaluated.passes if p.layer == spec.name and p.pass_name == "forward")
+        assert reuse.macs == 3 * forward.macs + stem.reuse * 2 // 3
+        assert reuse.macs <= evaluated.macs
         assert reuse.reused_layers == ("stem", spec.name)
 
 
@@ -209,3 +212,19 @@ def test_the_path_comparison_is_not_vacuous() -> None:
             mac = evaluate(replace(design, path_policy="mac_optimal"))
             strict += evaluate(design).latency_cycles < mac.latency_cycles * (1 - 1e-9)
     assert strict > 0
+
+
+def test_reuse_keeps_forward_intermediates_on_chip_when_they_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dse.compare._reuse as reuse_module
+
+    rng = np.random.default_rng(5)
+    design = _design(rng)
+    roomy = replace(design, hardware=replace(design.hardware, ofmap_sram_kb=1 << 20))
+    kept = price_reuse_training(roomy)
+    assert kept.kept_on_chip
+    monkeypatch.setattr(reuse_module, "_keep_on_chip", lambda cost, kept_bytes, hw: cost)
+    through_dram = price_reuse_training(roomy)
+    assert kept.cost.dram_bytes < through_dram.cost.dram_bytes
+    assert kept.cost.cycles <= through_dram.cost.cycles
+    assert kept.cost.energy_pj < through_dram.cost.energy_pj
+    assert kept.macs == through_dram.macs
