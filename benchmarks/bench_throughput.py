@@ -23,6 +23,7 @@ from pathlib import Path
 import optuna
 
 import dse.study as study_mod
+import dse.study._evaluator as evaluator_mod
 from analytical_models import tune_allocator
 from dse.config import SamplerConfig, load_study_config
 from dse.evaluate import clear_caches, evaluate
@@ -47,13 +48,16 @@ def main() -> None:
     probe = optuna.create_study(sampler=study_mod.make_sampler(sampler_cfg), directions=cfg.directions)
     designs = [suggest(probe.ask(), cfg) for _ in range(args.designs)]
     n_passes = 0
-    t_cold = 0.0
-    for d in designs:
-        clear_caches()
-        t0 = time.perf_counter()
-        m = evaluate(d)
-        t_cold += time.perf_counter() - t0
-        n_passes = len(m.passes)
+    cold: dict[str, float] = {}
+    for execution in ("unfused", "auto"):  # the per-step model, then with execution schedules
+        t_cpu = 0.0
+        for d in designs:
+            clear_caches()
+            t0 = time.process_time()
+            m = evaluate(replace(d, execution=execution))
+            t_cpu += time.process_time() - t0
+            n_passes = len(m.passes)
+        cold[execution] = t_cpu
     for d in designs:  # fill the caches with every design (the cold loop emptied them per design)
         evaluate(d)
     t0 = time.perf_counter()
@@ -62,13 +66,17 @@ def main() -> None:
     t_warm = time.perf_counter() - t0
     print(
         f"workload {cfg.workload.name} ({cfg.mode}): {len(cfg.workload.layers)} layer kinds, "
-        f"{n_passes} layer x pass networks per design"
+        f"{n_passes} layer x pass networks per design; execution of the study: {cfg.space.execution}"
     )
-    print(f"cold : {args.designs / t_cold:8.2f} designs/s on one core ({1e3 * t_cold / args.designs:.1f} ms/design)")
+    for execution, t_cpu in cold.items():
+        print(f"cold {execution:>7}: {1e3 * t_cpu / args.designs:7.1f} ms/design of CPU on one core")
+    print(
+        f"cold auto / cold unfused: {cold['auto'] / cold['unfused']:.2f}x (schedules searched on top of the per-step model)"
+    )
     print(f"warm : {args.designs / t_warm:8.0f} designs/s on one core ({1e3 * t_warm / args.designs:.3f} ms/design)")
 
     eval_time = 0.0
-    original = study_mod.evaluate_for_trial
+    original = evaluator_mod.evaluate_for_trial
 
     def timed(*a: object, **k: object) -> study_mod.Outcome:
         nonlocal eval_time
@@ -79,7 +87,7 @@ def main() -> None:
 
     # optuna overhead: a single-process run, evaluation timed separately
     clear_caches()
-    study_mod.evaluate_for_trial = timed  # type: ignore[assignment]
+    evaluator_mod.evaluate_for_trial = timed  # type: ignore[assignment]
     try:
         st = study_mod.open_study(replace(cfg, run_dir=tmp / "inline"))
         n_inline = min(args.trials, 256)
@@ -87,7 +95,7 @@ def main() -> None:
         study_mod.run_trials(st, replace(cfg, run_dir=tmp / "inline"), n_trials=n_inline, progress=False)
         total_inline = time.perf_counter() - t0
     finally:
-        study_mod.evaluate_for_trial = original  # type: ignore[assignment]
+        evaluator_mod.evaluate_for_trial = original  # type: ignore[assignment]
     overhead_ms = 1e3 * (total_inline - eval_time) / n_inline
     print(
         f"single process, {n_inline} trials: {n_inline / total_inline:.1f} trials/s; evaluation "
