@@ -407,7 +407,7 @@ class ImportanceInfo(NamedTuple):
     n_trials: int
 
 
-MAX_IMPORTANCE_TRIALS = 1000
+MAX_IMPORTANCE_TRIALS = 500
 """Importance is scored on at most this many finished trials (a seeded random sample beyond)."""
 
 
