@@ -18,8 +18,11 @@ from analytical_models import DATAFLOWS, MEMORY_TIMINGS, OBJECTIVES, Hardware, M
 from dse._errors import ConfigError
 from dse.workload import LayerSpec, Workload, WorkloadError
 
-_MIN_ONE = frozenset({"in_features", "out_features", "tokens_per_step", "count", "heads", "seq_len", "stride", "batch"})
-"""Integer fields (of layers and workloads) that must be >= 1; the other integers must be >= 0."""
+_MIN_ONE = frozenset(
+    {"in_features", "out_features", "tokens_per_step", "count", "heads", "seq_len", "stride", "batch"}
+    | {"pe_rows", "pe_cols", "bits", "acc_bits"}
+)
+"""Integer fields (of layers, workloads and hardware) that must be >= 1; the others must be >= 0."""
 
 
 def _choices(name: str) -> tuple[str, ...]:

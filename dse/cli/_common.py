@@ -150,6 +150,8 @@ def finish(study: Any, cfg: StudyConfig, summary: Any) -> int:
     rate = summary.completed / summary.elapsed_s if summary.elapsed_s > 0 else 0.0
     if summary.recovered:
         print(f"marked {len(summary.recovered)} trials of dead workers as failed: {list(summary.recovered)}")
+    if summary.interrupted:
+        print("interrupted: the trials of the batch in flight are marked failed; `dse resume` continues")
     if summary.exhausted:
         print(f"{cfg.sampler.name}: every design of the space has been tried; the study is complete")
     print(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from analytical_models import (
@@ -25,10 +26,12 @@ from analytical_models import (
     Mapping,
     ModelInputError,
     area_mm2,
+    engine_names,
     get_engine,
     get_tech,
     tech_names,
 )
+from dse.cli import _defaults as defaults
 
 
 def add_parser(subparsers: Any) -> None:
@@ -48,21 +51,38 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--n", type=int, required=True, help="columns of B and C (elements)")
     p.add_argument("--k", type=int, required=True, help="reduction depth (elements)")
     p.add_argument("--batch", type=int, default=1, help="independent GEMMs (default 1)")
-    p.add_argument("--rows", type=int, default=32, help="PE array rows R (default 32)")
-    p.add_argument("--cols", type=int, default=32, help="PE array columns C (default 32)")
+    p.add_argument("--rows", type=int, default=defaults.PE_ROWS, help=f"PE array rows R (default {defaults.PE_ROWS})")
+    p.add_argument(
+        "--cols", type=int, default=defaults.PE_COLS, help=f"PE array columns C (default {defaults.PE_COLS})"
+    )
     p.add_argument(
         "--dataflow",
-        default="best",
-        help="ws, os, is, or best to search all three (default best); the "
-        "contraction_engine always picks among all three",
+        default=None,
+        help=f"{defaults.names(DATAFLOWS)}, or best to search all three (default {defaults.DATAFLOW}); "
+        "engines that pick the dataflow themselves (contraction_engine, ce_array) take only best",
     )
-    p.add_argument("--ifmap-kb", type=float, default=64.0, help="ifmap buffer, kB (default 64)")
-    p.add_argument("--filter-kb", type=float, default=64.0, help="filter buffer, kB (default 64)")
-    p.add_argument("--ofmap-kb", type=float, default=64.0, help="ofmap buffer, kB (default 64)")
-    p.add_argument("--dram-bw", type=float, default=10.0, help="DRAM bandwidth, bytes/cycle (default 10)")
-    p.add_argument("--freq-mhz", type=float, default=500.0, help="clock, MHz (default 500)")
-    p.add_argument("--bits", type=int, default=8, help="operand precision, bits (default 8)")
-    p.add_argument("--acc-bits", type=int, default=32, help="accumulator bits (default 32)")
+    p.add_argument(
+        "--ifmap-kb", type=float, default=defaults.SRAM_KB, help=f"ifmap buffer, kB (default {defaults.SRAM_KB:g})"
+    )
+    p.add_argument(
+        "--filter-kb", type=float, default=defaults.SRAM_KB, help=f"filter buffer, kB (default {defaults.SRAM_KB:g})"
+    )
+    p.add_argument(
+        "--ofmap-kb", type=float, default=defaults.SRAM_KB, help=f"ofmap buffer, kB (default {defaults.SRAM_KB:g})"
+    )
+    p.add_argument(
+        "--dram-bw",
+        type=float,
+        default=defaults.DRAM_BW_BYTES_PER_CYCLE,
+        help=f"DRAM bandwidth, bytes/cycle (default {defaults.DRAM_BW_BYTES_PER_CYCLE:g})",
+    )
+    p.add_argument(
+        "--freq-mhz", type=float, default=defaults.FREQ_MHZ, help=f"clock, MHz (default {defaults.FREQ_MHZ:g})"
+    )
+    p.add_argument("--bits", type=int, default=defaults.BITS, help=f"operand precision, bits (default {defaults.BITS})")
+    p.add_argument(
+        "--acc-bits", type=int, default=defaults.ACC_BITS, help=f"accumulator bits (default {defaults.ACC_BITS})"
+    )
     p.add_argument(
         "--memory-timing",
         default="overlapped",
@@ -71,11 +91,19 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument(
         "--tech",
-        default="horowitz45",
-        help=f"technology profile, one of {', '.join(tech_names())} (default horowitz45)",
+        default=defaults.TECH,
+        help=f"technology profile, one of {defaults.names(tech_names())} (default {defaults.TECH})",
     )
-    p.add_argument("--engine", default="systolic", help="cost model (default systolic)")
-    p.add_argument("--objective", default="latency", help="latency, energy or edp")
+    p.add_argument(
+        "--engine",
+        default=defaults.ENGINE,
+        help=f"cost model, one of {defaults.names(engine_names())} (default {defaults.ENGINE})",
+    )
+    p.add_argument(
+        "--objective",
+        default="latency",
+        help=f"what the mapping minimizes, one of {defaults.names(OBJECTIVES)} (default latency)",
+    )
     for op in ("a", "b", "c"):
         p.add_argument(
             f"--permute-{op}",
@@ -88,8 +116,11 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _build(args: argparse.Namespace) -> tuple[ArrayEngine, Gemm, Hardware, str]:
-    if args.dataflow not in (*DATAFLOWS, "best"):
+    if args.dataflow is not None and args.dataflow not in (*DATAFLOWS, "best"):
         raise ModelInputError(f"--dataflow must be one of ws, os, is, best; got {args.dataflow!r}")
+    dataflow = args.dataflow or defaults.DATAFLOW
+    if dataflow != "best" and args.engine in engine_names():
+        defaults.check_engine_dataflow(args.engine, (dataflow,))
     if args.objective not in OBJECTIVES:
         raise ModelInputError(f"--objective must be one of {', '.join(OBJECTIVES)}; got {args.objective!r}")
     get_tech(args.tech)
@@ -121,7 +152,7 @@ def _build(args: argparse.Namespace) -> tuple[ArrayEngine, Gemm, Hardware, str]:
         acc_bits=args.acc_bits,
         tech=args.tech,
         memory_timing=args.memory_timing,
-        dataflows=DATAFLOWS if args.dataflow == "best" else (args.dataflow,),
+        dataflows=DATAFLOWS if dataflow == "best" else (dataflow,),
     )
     return engine, gemm, hw, args.objective
 
@@ -194,5 +225,9 @@ def run(args: argparse.Namespace) -> int:
     engine, gemm, hw, objective = _build(args)
     result = engine.search(gemm, hw, objective)  # type: ignore[arg-type]
     out = report(engine, gemm, hw, result.mapping, result.cost, result.n_evaluated)
+    from dse._physical import hardware_warnings
+
+    for text in hardware_warnings(hw, out["area_mm2"]):
+        print(f"warning: {text}", file=sys.stderr)
     print(json.dumps(out, indent=2) if args.json else _table(out))
     return 0

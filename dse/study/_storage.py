@@ -52,6 +52,7 @@ def make_sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
 def open_study(cfg: StudyConfig, storage: str | None = None, *, create: bool = True) -> optuna.Study:
     """Create the study or load it (resume). Refuses a run folder that holds a different study."""
     quiet_optuna()
+    sampler = make_sampler(cfg)  # a sampler that cannot be made fails before anything is written
     url = storage_url_or_default(cfg, storage)
     directions = cast("list[Literal['minimize', 'maximize']]", cfg.directions)
     attempts = 6 if storage else 1
@@ -60,13 +61,13 @@ def open_study(cfg: StudyConfig, storage: str | None = None, *, create: bool = T
             if create:
                 study = optuna.create_study(
                     storage=url,
-                    sampler=make_sampler(cfg),
+                    sampler=sampler,
                     study_name=cfg.name,
                     directions=directions,
                     load_if_exists=True,
                 )
             else:
-                study = optuna.load_study(study_name=cfg.name, storage=url, sampler=make_sampler(cfg))
+                study = optuna.load_study(study_name=cfg.name, storage=url, sampler=sampler)
             break
         except KeyError:
             raise ConfigError(cfg.source, "name", f"an existing study; none called {cfg.name!r} has run yet") from None
