@@ -17,10 +17,10 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from analytical_models import Hardware
+from analytical_models import ArrayEngine, Hardware, get_engine
 from dse import Design
 from dse.compare._baselines import dense_workload
-from dse.config import Fixed, SamplerConfig, StudyConfig
+from dse.config import TEMPLATE_KEYS, Fixed, SamplerConfig, StudyConfig
 from dse.space import suggest_hardware
 from dse.study import (
     BatchSyncJournalFileBackend,
@@ -55,7 +55,21 @@ def dense_base(cfg: StudyConfig, hw: Hardware) -> Design:
         path_policy=policy,
         path_optimizer=cfg.space.path_optimizer,
         mapping_objective=cfg.space.mapping_objective,
+        execution=cfg.space.execution,
     )
+
+
+def _complete(params: dict[str, object], searched: list[str], cfg: StudyConfig) -> bool:
+    """Whether ``params`` holds every searched hardware key the row's engine uses (a template's
+    own keys are absent, not missing, for the other engines)."""
+    engine = get_engine(str(params.get("engine", _fixed(cfg, "engine"))))
+    knobs = {k for k, _ in engine.knobs} if isinstance(engine, ArrayEngine) else set()
+    return all(k in params for k in searched if k not in TEMPLATE_KEYS or k in knobs)
+
+
+def _fixed(cfg: StudyConfig, key: str) -> object:
+    spec = dict(cfg.space.hardware).get(key)
+    return spec.value if isinstance(spec, Fixed) else None
 
 
 def dense_search(cfg: StudyConfig, selected: pd.DataFrame, n_trials: int, seed: int) -> DenseBest | None:
@@ -94,9 +108,9 @@ def dense_search(cfg: StudyConfig, selected: pd.DataFrame, n_trials: int, seed: 
     done_hw = {tuple(t.params.get(k) for k in searched) for t in study.get_trials(deepcopy=False)}
     queued = 0
     for _, row in selected.iterrows():
-        params = {k: row[f"param:{k}"] for k in searched if f"param:{k}" in row}
+        params = {k: row[f"param:{k}"] for k in searched if f"param:{k}" in row and not pd.isna(row[f"param:{k}"])}
         key = tuple(params.get(k) for k in searched)
-        if len(params) == len(searched) and key not in done_hw:
+        if _complete(params, searched, cfg) and key not in done_hw:
             study.enqueue_trial({k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()})
             done_hw.add(key)
             queued += 1

@@ -36,8 +36,10 @@ def layers(draw: st.DrawFn) -> LayerSpec:
 
 @st.composite
 def hardware(draw: st.DrawFn) -> Hardware:
+    engine = draw(st.sampled_from(("systolic", "contraction_engine", "ce_array")))
     return Hardware(
-        engine=draw(st.sampled_from(("systolic", "contraction_engine"))),
+        engine=engine,
+        n_engines=draw(st.sampled_from((2, 4))) if engine == "ce_array" else 1,
         pe_rows=draw(st.sampled_from((4, 8, 16, 32))),
         pe_cols=draw(st.sampled_from((4, 8, 16, 32))),
         ifmap_sram_kb=draw(st.sampled_from((1.0, 4.0, 16.0, 64.0))),
