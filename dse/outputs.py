@@ -17,14 +17,14 @@ import pandas as pd
 from optuna.trial import FrozenTrial
 
 from analytical_models import Cost
-from dse._catalog import COLUMN_KEYS, HARDWARE_FIELDS, METRICS, MODEL_SIZE_KEYS, default_direction
+from dse._catalog import COLUMN_KEYS, HARDWARE_FIELDS, METRICS, MODEL_SIZE_KEYS, default_direction, rank_parameter
 from dse._catalog import header as header_of
 from dse._design import Design, PassRecord, StepRecord
 from dse.config import StudyConfig
 from dse.evaluate import evaluate
 from dse.export import DEFAULT_EXPORT_OPTIONS, ExportError, ExportOptions, get_exporter
 from dse.pareto import pareto_mask, to_minimization
-from dse.report import hypervolume_info, violation_total, write_dashboard
+from dse.report import HypervolumeInfo, describe_bounds, hypervolume_info, violation_total, write_dashboard
 from dse.study import complete_trials
 
 METRIC_COLUMNS: tuple[str, ...] = COLUMN_KEYS
@@ -158,14 +158,16 @@ def summary_table(front: pd.DataFrame, cfg: StudyConfig, *, limit: int = 12) -> 
 
     One row per distinct design, smallest model first: trial, the model-size objective, the
     other objectives (units in the headers), the hardware (engine, PE array, the three buffers
-    in kB, DRAM bandwidth, dataflow) and the rank parameters (tied ``rank`` or ``rank@<layer>``).
+    in kB, DRAM bandwidth, dataflow), the searched layer formats (``format@<layer>``) and the rank
+    parameters (tied ``rank``, ``rank@<layer>``, or ``rank_<format>@<layer>``).
     Inactive conditional parameters print as ``-``; merged duplicate designs are counted below.
     """
     if front.empty:
         return "no finished trials"
     key = model_size_key(cfg)
     metrics = [key, *[o for o in cfg.objectives if o != key]]
-    ranks = [c for c in front.columns if c == "param:rank" or c.startswith("param:rank@")]
+    formats = [c for c in front.columns if c.startswith("param:format@")]  # a searched layer format
+    ranks = formats + [c for c in front.columns if c.startswith("param:") and rank_parameter(c)]
     shown_ranks = ranks[:RANK_COLUMNS_SHOWN]
     fields = list(HARDWARE_FIELDS)
     header = ["trial", *[header_of(m) for m in metrics], *[header_of(f) for f in fields]]
@@ -248,17 +250,21 @@ def export_designs(
     return written
 
 
-def write_hypervolume(path: Path, df: pd.DataFrame, cfg: StudyConfig) -> Path:
+def write_hypervolume(path: Path, df: pd.DataFrame, cfg: StudyConfig, hv: HypervolumeInfo | None = None) -> Path:
     """``hypervolume.csv``: normalized hypervolume of the feasible front after each finished trial.
 
-    The header comments give the bounds used for the normalization and the reference point (1.1
-    in every normalized objective), in the objectives' own units.
+    The header comments give the bounds used for the normalization (each objective's best and
+    worst value, in its own unit and direction) and the reference point (1.1 in every normalized
+    objective).
     """
-    hv = hypervolume_info(df, cfg.objectives, cfg.directions)
+    if hv is None:
+        hv = hypervolume_info(df, cfg.objectives, cfg.directions)
     lines = [
         f"# objectives: {', '.join(f'{o} ({d})' for o, d in zip(hv.objectives, hv.directions, strict=True))}",
-        f"# normalization bounds (minimization form, maximized objectives negated): lower={hv.lower} upper={hv.upper}",
-        f"# reference point (objective units): {hv.reference}; hypervolume is a fraction of the 1.1^m box",
+        f"# bounds over all trials, in the objectives' own units and directions: {describe_bounds(hv)}",
+        f"# the same in minimization form (maximized objectives negated): lower={hv.lower} upper={hv.upper}",
+        "# reference point: 1.1 in every objective scaled to [0, 1] (10 % beyond each worst value); "
+        "hypervolume is a fraction of the 1.1^m box",
         "trial,hypervolume_normalized",
     ]
     lines += [f"{t},{v:.6f}" for t, v in zip(hv.trials, hv.hypervolume, strict=True)]
@@ -319,7 +325,8 @@ def write_outputs(
     pareto_csv = run_dir / "pareto.csv"
     _csv_frame(df).to_csv(trials_csv, index=False)
     _csv_frame(front).to_csv(pareto_csv, index=False)
-    write_hypervolume(run_dir / "hypervolume.csv", df, cfg)
+    hv = hypervolume_info(df, cfg.objectives, cfg.directions)
+    write_hypervolume(run_dir / "hypervolume.csv", df, cfg, hv)
     # exports first: they evaluate the front designs, which the dashboard's panels then find cached
     exports_dir = run_dir / "exports"
     numbers = [int(t) for t in front.get("trial", [])]
@@ -344,6 +351,7 @@ def write_outputs(
             detail=detail,
             baseline_cache=cache,
             known=lambda n: export_passes(exports_dir / f"trial_{n}.json"),
+            hypervolume=hv,
         )
         live = set(front.get("design_json", []))
         cache_path.parent.mkdir(exist_ok=True)

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from dse import Design, DSEError, PassRecord
+from dse._catalog import QUALITY_KEYS, rank_parameter
 from dse.compare import baseline_info
 from dse.config import StudyConfig
 from dse.evaluate import evaluate
@@ -34,6 +35,7 @@ from dse.report._info import (
     UNITS,
     DesignChoice,
     DesignDetailInfo,
+    HypervolumeInfo,
     breakdown_info,
     constraint_bounds,
     design_detail_info,
@@ -79,7 +81,8 @@ class Dashboard(NamedTuple):
 
 
 def front_figures(df: pd.DataFrame, directions: dict[str, str]) -> list[go.Figure]:
-    """2-D fronts: each hardware cost against parameters and against each rank; energy vs
+    """2-D fronts: each hardware cost against parameters, against each model-quality metric
+    the study measures (``accuracy``, ``weight_error``) and against each rank; energy vs
     latency; each constrained metric (DSP slices, BRAM blocks, ...) against parameters with its
     bound drawn.
 
@@ -88,12 +91,13 @@ def front_figures(df: pd.DataFrame, directions: dict[str, str]) -> list[go.Figur
     """
     dirs = dict(directions)
     params_dir = dirs.get("params", "minimize")
-    figs = [plot_front(front_info(df, x, y, dirs)) for x in MODEL_AXES for y in COST_AXES]
+    quality = [k for k in QUALITY_KEYS if k in df.columns and df[k].notna().any()]
+    figs = [plot_front(front_info(df, x, y, dirs)) for x in (*MODEL_AXES, *quality) for y in COST_AXES]
     figs.append(plot_front(front_info(df, "latency_ms", "energy_uj", dirs)))
     for metric in constraint_bounds(df):
         if metric not in COST_AXES:
             figs.append(plot_front(front_info(df, MODEL_AXES[0], metric, dirs)))
-    for col in [c for c in df.columns if c == "param:rank" or c.startswith("param:rank@")]:
+    for col in [c for c in df.columns if c.startswith("param:") and rank_parameter(c)]:
         dirs[col] = params_dir
         figs.append(plot_front(front_info(df, col, "latency_ms", dirs)))
     return figs
@@ -117,7 +121,7 @@ def design_panels(
     JSON exports).
     """
     panels = []
-    rows = {int(r["trial"]): r for _, r in df.iterrows()}
+    position = {int(t): i for i, t in enumerate(df["trial"])} if not df.empty else {}
     choices = select_designs(front, cfg.objectives, cfg.directions)
     chosen = {c.trial for c in choices}
     if isinstance(requested, str):
@@ -125,14 +129,14 @@ def design_panels(
     else:
         extra = [int(t) for t in requested]
     for number in extra:
-        if number not in rows:
+        if number not in position:
             raise DSEError(f"trial {number} is not a finished trial of study {cfg.name!r}")
         if number not in chosen:
             role = "on the front" if number in set(front.get("trial", [])) else "requested"
             choices.append(DesignChoice(number, role))
             chosen.add(number)
     for choice in choices:
-        row = rows[choice.trial]
+        row = df.iloc[position[choice.trial]]
         passes = known(choice.trial) if known is not None else None
         if passes is None:
             passes = evaluate(Design.from_dict(json.loads(str(row["design_json"])))).passes
@@ -160,6 +164,7 @@ def build_dashboard(
     detail: Sequence[int] | str = (),
     baseline_cache: dict[str, list[float]] | None = None,
     known: KnownPasses | None = None,
+    hypervolume: HypervolumeInfo | None = None,
 ) -> Dashboard:
     """Extract every info and draw every figure of the dashboard (no file written).
 
@@ -168,7 +173,7 @@ def build_dashboard(
     """
     directions = dict(zip(cfg.objectives, cfg.directions, strict=True))
     title = f"TNN-DSE: {cfg.name}"
-    hv = hypervolume_info(df, cfg.objectives, cfg.directions)
+    hv = hypervolume if hypervolume is not None else hypervolume_info(df, cfg.objectives, cfg.directions)
     hv_text = f" Normalized hypervolume {hv.hypervolume[-1]:.4f}." if hv.hypervolume else ""
     merged = sum(len(str(v).split()) for v in front.get("duplicate_trials", []) if isinstance(v, str))
     dup_text = f" ({merged} trials repeating a front design merged)" if merged else ""
@@ -384,6 +389,7 @@ def write_dashboard(
     detail: Sequence[int] | str = (),
     baseline_cache: dict[str, list[float]] | None = None,
     known: KnownPasses | None = None,
+    hypervolume: HypervolumeInfo | None = None,
 ) -> Path:
     """Write ``path``: HTML with plotly.js inline, no network needed to view it.
 
@@ -391,7 +397,15 @@ def write_dashboard(
     :func:`dse.outputs.pareto_frame`).
     """
     dash = build_dashboard(
-        cfg, study, df, front, max_baselines=max_baselines, detail=detail, baseline_cache=baseline_cache, known=known
+        cfg,
+        study,
+        df,
+        front,
+        max_baselines=max_baselines,
+        detail=detail,
+        baseline_cache=baseline_cache,
+        known=known,
+        hypervolume=hypervolume,
     )
     path.write_text(render_html(dash), encoding="utf-8")
     return path

@@ -134,3 +134,25 @@ def test_second_run_resumes(tmp_path: Path) -> None:
     merged = before.merge(after, on="trial", suffixes=("_a", "_b"))
     assert (merged["latency_ms_a"] == merged["latency_ms_b"]).all()
     assert "Pareto front" in second.stdout
+
+
+def test_pareto_table_and_design_report(quick_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The printed front: smallest model first, units and hardware in the headers, no nan; and
+    the per-layer / per-step reports of one of its designs, summing to its totals."""
+    assert main(["pareto", str(QUICKSTART), "--run-dir", str(quick_run)]) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("trial"))
+    for col in ("params [count]", "latency_ms [ms]", "PE array [RxC]", "ifmap [kB]", "DRAM [B/cycle]", "dataflow"):
+        assert col in header, col
+    front = pd.read_csv(quick_run / "pareto.csv")
+    assert front["design_json"].is_unique and front["params"].is_monotonic_increasing
+    trial = int(front["trial"].iloc[0])
+    out_dir = quick_run / "report"
+    assert (
+        main(["report", str(QUICKSTART), "--run-dir", str(quick_run), "--trial", str(trial), "-o", str(out_dir)]) == 0
+    )
+    layers = pd.read_csv(out_dir / "layers.csv")
+    assert math.isclose(layers["latency_ms"].sum(), float(front["latency_ms"].iloc[0]), rel_tol=1e-9)
+    steps = pd.read_csv(out_dir / "steps.csv")
+    assert len(steps) > len(layers) and {"m", "n", "k", "dataflow", "cycles"} <= set(steps)
