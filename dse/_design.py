@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analytical_models import Cost, Hardware
 from dse._errors import DSEError
 from dse.workload import LayerSpec, Workload
+
+if TYPE_CHECKING:
+    from dse.schedule import Schedule
 
 
 def layer_to_dict(spec: LayerSpec) -> dict[str, Any]:
@@ -46,6 +49,11 @@ class Design:
         mapping_objective: what each GEMM's mapping (and a hardware-aware path) minimises.
         path_choices: with ``path_policy="searched"``, the index of the contraction tree (in
             :func:`dse.contraction.enumerate_trees` order) of each ``"<layer>/<pass>"`` network.
+        execution: how each layer pass runs (:data:`dse.schedule.EXECUTIONS`): ``unfused``
+            (every intermediate through DRAM), ``fused`` (intermediates on chip, token tiles
+            streamed) or ``auto`` (the better of the two, per pass). A design record without
+            this field (written before schedules existed) reads back as ``unfused``, so it
+            re-evaluates to the numbers it was exported with.
     """
 
     workload: Workload
@@ -55,6 +63,7 @@ class Design:
     path_optimizer: str = "dp"
     mapping_objective: str = "latency"
     path_choices: tuple[tuple[str, int], ...] = ()
+    execution: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description; :meth:`from_dict` reads it back."""
@@ -65,6 +74,7 @@ class Design:
             "path_policy": self.path_policy,
             "path_optimizer": self.path_optimizer,
             "mapping_objective": self.mapping_objective,
+            "execution": self.execution,
             "path_choices": {k: v for k, v in self.path_choices},
             "hardware": hw,
             "workload": {
@@ -93,6 +103,7 @@ class Design:
                 path_policy=data["path_policy"],
                 path_optimizer=data["path_optimizer"],
                 mapping_objective=data["mapping_objective"],
+                execution=str(data.get("execution", "unfused")),
                 path_choices=tuple(sorted((str(k), int(v)) for k, v in data.get("path_choices", {}).items())),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -106,6 +117,12 @@ class StepRecord:
     ``lhs``/``rhs``/``out`` name tensors (inputs by name, intermediates ``t<id>``); ``batch, m,
     n, k`` are the GEMM ``C[b,m,n] = A[b,m,k] B[b,k,n]``; the tile sizes (elements) and loop order
     are the best mapping found; ``cycles`` and ``energy_pj`` its cost (one layer instance).
+
+    A step of a fused segment (``fused``) runs on chip on token tiles of ``token_tile`` tokens
+    (``n_tiles`` of them): its tiles are the tile GEMM's full dimensions, its ``cycles`` the busy
+    cycles of all its tiles and its ``energy_pj`` their MAC and SRAM energy (the segment's DRAM,
+    buffer fills and leakage are in the pass's cost, not in any step). ``segment`` numbers the
+    pass's segments in execution order.
     """
 
     lhs: str
@@ -123,11 +140,20 @@ class StepRecord:
     loop_order: str
     cycles: float
     energy_pj: float
+    fused: bool = False
+    segment: int = 0
+    token_tile: int = 0
+    n_tiles: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class PassRecord:
-    """Cost of one pass (forward / dx / dg_k) of one layer, for all ``count`` instances."""
+    """Cost of one pass (forward / dx / dg_k) of one layer, for all ``count`` instances.
+
+    ``schedule`` is how one instance runs (spilled and on-chip intermediates, token tiles,
+    segments); ``compulsory_bytes`` the DRAM bytes no schedule can avoid (inputs, cores and the
+    output once), for all instances.
+    """
 
     layer: str
     pass_name: str
@@ -138,6 +164,8 @@ class PassRecord:
     mac_optimal_macs: int
     cost: Cost
     steps: tuple[StepRecord, ...]
+    schedule: Schedule | None = None
+    compulsory_bytes: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +192,9 @@ class Metrics:
     macs: int
     mac_optimal_macs: int
     utilization: float
+    dram_mb: float
+    compulsory_dram_mb: float
+    dram_over_compulsory: float
     total: Cost
     passes: tuple[PassRecord, ...]
 
@@ -199,6 +230,9 @@ class Metrics:
                     "mac_optimal_macs": p.mac_optimal_macs,
                     "cycles": p.cost.cycles,
                     "energy_pj": p.cost.energy_pj,
+                    "dram_bytes": p.cost.dram_bytes,
+                    "compulsory_dram_bytes": p.compulsory_bytes,
+                    "schedule": p.schedule.as_dict() if p.schedule is not None else None,
                     "steps": [asdict(s) for s in p.steps],
                 }
                 for p in self.passes

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-from analytical_models import DATAFLOWS, Hardware, ModelInputError
+from analytical_models import DATAFLOWS, ArrayEngine, Hardware, ModelInputError, get_engine
 from dse._design import Design
 from dse._errors import ConfigError
 from dse.config import (
+    TEMPLATE_KEYS,
     Categorical,
     Fixed,
     FloatRange,
@@ -55,10 +56,19 @@ def _suggest(trial: optuna.Trial, name: str, spec: ParamSpec) -> Any:
 
 
 def suggest_hardware(trial: optuna.Trial, space: SpaceConfig) -> Hardware:
-    """Sample the hardware part of the space."""
-    v = {key: _suggest(trial, key, spec) for key, spec in space.hardware}
+    """Sample the hardware part of the space. A template's own keys (:data:`TEMPLATE_KEYS`) are
+    suggested only when the sampled engine declares them; otherwise they keep the engine's
+    default (or the plain array's)."""
+    specs = dict(space.hardware)
+    v = {key: _suggest(trial, key, spec) for key, spec in space.hardware if key not in TEMPLATE_KEYS}
+    engine = get_engine(v["engine"])
+    knobs = dict(engine.knobs) if isinstance(engine, ArrayEngine) else {}
+    template = {
+        key: int(_suggest(trial, key, specs[key])) if key in specs else default for key, default in knobs.items()
+    }
     dataflow = v.pop("dataflow")
     return Hardware(
+        **template,
         engine=v["engine"],
         pe_rows=int(v["pe_rows"]),
         pe_cols=int(v["pe_cols"]),
@@ -115,6 +125,7 @@ def suggest(trial: optuna.Trial, cfg: StudyConfig) -> Design:
         path_policy=space.path_policy,
         path_optimizer=space.path_optimizer,
         mapping_objective=space.mapping_objective,
+        execution=space.execution,
         path_choices=path_choices,
     )
 

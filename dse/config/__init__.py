@@ -9,7 +9,7 @@ raised before anything is written.
 """
 
 from dse.config._params import Categorical, Fixed, FloatRange, IntRange, ParamSpec, param_values, parse_param
-from dse.config._space import HARDWARE_KEYS, SEARCHABLE_FORMATS, LayerSpace, SpaceConfig, parse_space
+from dse.config._space import HARDWARE_KEYS, SEARCHABLE_FORMATS, TEMPLATE_KEYS, LayerSpace, SpaceConfig, parse_space
 from dse.config._study import (
     EXHAUSTIVE_LIMIT,
     MODES,
@@ -26,6 +26,7 @@ __all__ = [
     "HARDWARE_KEYS",
     "MODES",
     "SEARCHABLE_FORMATS",
+    "TEMPLATE_KEYS",
     "Categorical",
     "ConstraintSpec",
     "Fixed",

@@ -25,6 +25,7 @@ from dse._yaml import as_int, as_mapping, as_str, check_keys, join
 from dse.config._params import FloatRange, IntRange, ParamSpec, param_values, parse_param
 from dse.contraction import PATH_OPTIMIZERS
 from dse.evaluate import PATH_POLICIES
+from dse.schedule import EXECUTIONS
 from dse.workload import Workload, balanced_factorizations
 
 HARDWARE_KEYS: tuple[str, ...] = (
@@ -42,6 +43,10 @@ HARDWARE_KEYS: tuple[str, ...] = (
     "memory_timing",
 )
 """Hardware keys of a space, in the order they are suggested."""
+TEMPLATE_KEYS: tuple[str, ...] = ("n_engines", "aux_rows", "aux_cols")
+"""Hardware keys of the templates (``ce_array``: engines; ``tt_gemm``: the TT-core engine's
+array). Optional; suggested only for the engine that declares them (its ``knobs``), which also
+gives their default."""
 SEARCHABLE_FORMATS: tuple[str, ...] = ("ttm", "dense")
 """Layer formats whose configuration (TT-matrix or dense, depth, shapes, rank) a space searches."""
 _LAYER_SPACE_KEYS = ("format", "d", "shape_top_k", "rank")
@@ -85,6 +90,7 @@ class SpaceConfig:
     path_optimizer: str
     mapping_objective: str
     tie_ranks: bool = False
+    execution: str = "auto"
 
     @property
     def hardware_dict(self) -> dict[str, ParamSpec]:
@@ -128,7 +134,7 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
     """A search-space mapping -> :class:`SpaceConfig` for ``workload``."""
     check_keys(data, ("name", "description", "hardware", "model", "policy"), source, "")
     hw_raw = as_mapping(data.get("hardware", {}), source, "hardware")
-    check_keys(hw_raw, HARDWARE_KEYS, source, "hardware")
+    check_keys(hw_raw, HARDWARE_KEYS + TEMPLATE_KEYS, source, "hardware")
     hardware: list[tuple[str, ParamSpec]] = []
     for key in HARDWARE_KEYS:
         fld = join("hardware", key)
@@ -142,6 +148,9 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
                     raise ConfigError(source, fld, f"values from {list(allowed)}, got {v!r}")
         hardware.append((key, spec))
     check_hardware_values(tuple(hardware), source)
+    for key in TEMPLATE_KEYS:
+        if key in hw_raw:
+            hardware.append((key, parse_param(hw_raw[key], source, join("hardware", key), kind="int")))
 
     model = as_mapping(data.get("model", {}), source, "model")
     check_keys(model, ("default", "layers", "tie_ranks"), source, "model")
@@ -180,7 +189,7 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
         if len(specs) > 1:
             raise ConfigError(source, "model.tie_ranks", "the same rank range for every layer when ranks are tied")
     policy = as_mapping(data.get("policy", {}) or {}, source, "policy")
-    check_keys(policy, ("path", "path_optimizer", "mapping_objective"), source, "policy")
+    check_keys(policy, ("path", "path_optimizer", "mapping_objective", "execution"), source, "policy")
     cfg = SpaceConfig(
         source=source,
         hardware=tuple(hardware),
@@ -193,6 +202,7 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
             choices=PATH_OPTIMIZERS.names(),
         ),
         tie_ranks=tie_ranks,
+        execution=as_str(policy.get("execution", "auto"), source, "policy.execution", choices=EXECUTIONS.names()),
         mapping_objective=as_str(
             policy.get("mapping_objective", "latency"),
             source,
