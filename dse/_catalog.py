@@ -70,6 +70,15 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("dram_mb", "MB", "DRAM traffic per step", objective=True, constraint=True),
         MetricSpec("compulsory_dram_mb", "MB", "compulsory DRAM traffic per step"),
         MetricSpec("dram_over_compulsory", "x", "DRAM traffic / compulsory traffic", objective=True),
+        MetricSpec("accuracy", "score", "model accuracy", "maximize", objective=True, scope="model"),
+        MetricSpec(
+            "weight_error",
+            "rel. Frobenius",
+            "weight error (post-training fidelity, not accuracy)",
+            objective=True,
+            constraint=True,
+            scope="model",
+        ),
     )
 }
 """Every scalar metric, in table order."""
@@ -85,6 +94,13 @@ COLUMN_KEYS: tuple[str, ...] = tuple(k for k, m in METRICS.items() if m.column)
 
 MODEL_SIZE_KEYS: tuple[str, ...] = ("params", "compression")
 """Model-size metrics, in the order a table picks its model-size column from a study's objectives."""
+
+QUALITY_KEYS: tuple[str, ...] = ("accuracy", "weight_error")
+"""Model-quality metrics, measured by :mod:`dse.study` outside the hardware model (they depend on
+the model configuration only) and present only when the study asks for them: ``accuracy`` (the
+study's ``quality:`` callable or table; the value is the user's, e.g. a test accuracy in [0, 1])
+and ``weight_error`` (the relative Frobenius error of the named layer weights in their format:
+post-training fidelity, not accuracy)."""
 
 HARDWARE_FIELDS: dict[str, MetricSpec] = {
     m.key: m
@@ -132,9 +148,17 @@ def axis_label(key: str) -> str:
     if spec is not None:
         return spec.axis_label
     name = key.removeprefix("param:")
-    if name == "rank" or name.startswith("rank@"):
-        return f"{name} [TT rank]"
+    if rank_parameter(name):
+        return f"{name} [rank]"
     return name
+
+
+def rank_parameter(name: str) -> bool:
+    """A rank parameter of a search space (``param:`` prefix allowed): ``rank`` (tied),
+    ``rank@<layer>``, and with several formats searched ``rank_<format>`` / ``rank_<format>@<layer>``."""
+    name = name.removeprefix("param:")
+    stem = name.split("@", 1)[0]
+    return stem == "rank" or stem.startswith("rank_")
 
 
 def default_direction(key: str) -> Direction:

@@ -7,17 +7,21 @@ from typing import TYPE_CHECKING, Any
 
 from analytical_models import Cost, Hardware
 from dse._errors import DSEError
-from dse.workload import LayerSpec, Workload
+from dse.workload import LayerSpec, WeightRef, Workload
 
 if TYPE_CHECKING:
     from dse.schedule import Schedule
 
 
 def layer_to_dict(spec: LayerSpec) -> dict[str, Any]:
-    """A layer as JSON-ready data (tuples as lists)."""
+    """A layer as JSON-ready data (tuples as lists; ``weights`` only when the layer names some)."""
     out: dict[str, Any] = {}
     for f in fields(LayerSpec):
         value = getattr(spec, f.name)
+        if f.name == "weights":
+            if value is not None:
+                out["weights"] = value.to_dict()
+            continue
         out[f.name] = list(value) if isinstance(value, tuple) else value
     return out
 
@@ -30,6 +34,9 @@ def layer_from_dict(data: dict[str, Any], tokens: int) -> LayerSpec:
         raise DSEError(f"unknown layer fields {sorted(unknown)}")
     values: dict[str, Any] = {}
     for key, value in data.items():
+        if key == "weights":
+            values[key] = None if value is None else WeightRef(**value)
+            continue
         values[key] = tuple(int(v) for v in value) if isinstance(value, list) else value
     values.setdefault("tokens_per_step", tokens)
     return LayerSpec(**values)

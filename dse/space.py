@@ -3,13 +3,14 @@
 This is the only module that calls ``trial.suggest_*``. Parameter names are stable and
 contextual (``pe_rows``, ``rank@fc1``, ``in_shape@fc1``); a conditional parameter whose choices
 depend on another one gets the condition in its name (``in_shape_d4@fc1``), because optuna cannot
-change a categorical's choices under one name.
+change a categorical's choices under one name. A rank whose meaning differs per format gets the
+format in its name when several formats with ranks are searched (``rank_cp@fc1``; see
+:mod:`dse.config._model_space`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from analytical_models import DATAFLOWS, ArrayEngine, Hardware, ModelInputError, get_engine
@@ -84,27 +85,37 @@ def suggest_hardware(trial: optuna.Trial, space: SpaceConfig) -> Hardware:
     )
 
 
-def suggest_layer(trial: optuna.Trial, ls: LayerSpace, base: LayerSpec, *, rank_name: str = "") -> LayerSpec:
-    """Sample one layer's format, depth, shapes and rank (``rank_name`` overrides the rank's name)."""
+def suggest_layer(
+    trial: optuna.Trial, ls: LayerSpace, base: LayerSpec, *, rank_name: str = "", tied: bool = False
+) -> LayerSpec:
+    """Sample one layer's format, then the knobs that format has (depth and shapes, rank), and
+    build it with the format's :meth:`~dse.workload.LayerFormat.configure` (its own rank
+    expansion). ``rank_name`` overrides the rank's name; ``tied``: the rank is shared by every
+    layer (``rank``, or ``rank_<format>`` when several formats with ranks are searched)."""
     at = f"@{ls.layer}"
-    fmt = _suggest(trial, "format" + at, ls.format)
-    if fmt == "dense":
-        return replace(base, format="dense", in_shape=(), out_shape=(), ranks=())
-    d = int(_suggest(trial, "d" + at, ls.d))
-    ins, outs = ls.shapes_for(d)
-    tag = "" if isinstance(ls.d, Fixed) else f"_d{d}"
-    in_spec: ParamSpec = Fixed(ins[0]) if len(ins) == 1 else Categorical(tuple(map(shape_label, ins)))
-    out_spec: ParamSpec = Fixed(outs[0]) if len(outs) == 1 else Categorical(tuple(map(shape_label, outs)))
-    in_shape = _suggest(trial, f"in_shape{tag}{at}", in_spec)
-    out_shape = _suggest(trial, f"out_shape{tag}{at}", out_spec)
-    rank = int(_suggest(trial, rank_name or "rank" + at, ls.rank))
-    return replace(
-        base,
-        format="ttm",
-        in_shape=parse_shape_label(in_shape) if isinstance(in_shape, str) else tuple(in_shape),
-        out_shape=parse_shape_label(out_shape) if isinstance(out_shape, str) else tuple(out_shape),
-        ranks=(1, *([rank] * (d - 1)), 1),
-    )
+    fmt = get_format(_suggest(trial, "format" + at, ls.format))
+    in_shape: tuple[int, ...] = ()
+    out_shape: tuple[int, ...] = ()
+    if fmt.knobs.depth:
+        d = int(_suggest(trial, "d" + at, ls.d))
+        ins, outs = ls.shapes_for(d)
+        tag = "" if isinstance(ls.d, Fixed) else f"_d{d}"
+        in_spec: ParamSpec = Fixed(ins[0]) if len(ins) == 1 else Categorical(tuple(map(shape_label, ins)))
+        out_spec: ParamSpec = Fixed(outs[0]) if len(outs) == 1 else Categorical(tuple(map(shape_label, outs)))
+        in_shape = _shape(_suggest(trial, f"in_shape{tag}{at}", in_spec))
+        out_shape = _shape(_suggest(trial, f"out_shape{tag}{at}", out_spec))
+    rank: int | tuple[int, ...] | None = None
+    if fmt.knobs.rank:
+        if ls.fixed_ranks:
+            rank = ls.fixed_ranks
+        else:
+            name = rank_name or ls.rank_name(fmt.name, tied=tied)
+            rank = int(_suggest(trial, name, ls.rank_spec(fmt.name)))
+    return fmt.configure(base, in_shape=in_shape, out_shape=out_shape, rank=rank)
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    return parse_shape_label(value) if isinstance(value, str) else tuple(value)
 
 
 def suggest(trial: optuna.Trial, cfg: StudyConfig) -> Design:
@@ -113,8 +124,7 @@ def suggest(trial: optuna.Trial, cfg: StudyConfig) -> Design:
     hw = suggest_hardware(trial, space)
     workload: Workload = cfg.workload
     for ls in space.layers:
-        rank_name = "rank" if space.tie_ranks else ""
-        workload = workload.with_layer(suggest_layer(trial, ls, workload.layer(ls.layer), rank_name=rank_name))
+        workload = workload.with_layer(suggest_layer(trial, ls, workload.layer(ls.layer), tied=space.tie_ranks))
     path_choices: tuple[tuple[str, int], ...] = ()
     if space.path_policy == "searched":
         path_choices = suggest_paths(trial, cfg, workload)
@@ -174,7 +184,8 @@ class _Recorder:
 
 
 def searched_parameters(cfg: StudyConfig) -> list[str]:
-    """Names of the parameters :func:`suggest` searches for the first design of the space.
+    """Names of the parameters :func:`suggest` searches for the first design of the space, once
+    each (a rank tied across layers is one parameter).
 
     Counted by the same walk that suggests them, so shapes, tree indices and conditional
     parameters count exactly as the sampler sees them. A parameter that only exists under a
@@ -188,4 +199,4 @@ def searched_parameters(cfg: StudyConfig) -> list[str]:
         suggest(cast("optuna.Trial", recorder), cfg)
     except ModelInputError as exc:
         raise ConfigError(cfg.space.source, "hardware", str(exc)) from None
-    return recorder.names
+    return list(dict.fromkeys(recorder.names))  # a tied rank is one parameter

@@ -110,7 +110,7 @@ def load_for_exec(args: argparse.Namespace) -> StudyConfig:
     cfg = load(args, n_trials=args.n_trials, timeout_s=args.timeout, seed=args.seed)
     check_backend(args.backend, args.scheduler, args.n_jobs)
     check_run_dir(cfg)
-    for text in space_warnings(cfg.space):
+    for text in (*cfg.space.notices, *space_warnings(cfg.space)):
         warn(text)
     return cfg
 

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load(args)
     space = cfg.space
-    for text in space_warnings(space):
+    for text in (*space.notices, *space_warnings(space)):
         warn(text)
     constraints = ", ".join(f"{c.metric} <= {c.max:g}" for c in cfg.constraints) or "none"
     objectives = ", ".join(f"{o} ({d})" for o, d in zip(cfg.objectives, cfg.directions, strict=True))

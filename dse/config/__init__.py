@@ -8,8 +8,10 @@ Every mistake is one :class:`~dse.ConfigError` naming the file, the field and wh
 raised before anything is written.
 """
 
+from dse.config._model_space import LayerSpace
 from dse.config._params import Categorical, Fixed, FloatRange, IntRange, ParamSpec, param_values, parse_param
-from dse.config._space import HARDWARE_KEYS, SEARCHABLE_FORMATS, TEMPLATE_KEYS, LayerSpace, SpaceConfig, parse_space
+from dse.config._quality import QualityConfig, QualityTable
+from dse.config._space import HARDWARE_KEYS, SEARCHABLE_FORMATS, TEMPLATE_KEYS, SpaceConfig, parse_space
 from dse.config._study import (
     EXHAUSTIVE_LIMIT,
     MODES,
@@ -34,6 +36,8 @@ __all__ = [
     "IntRange",
     "LayerSpace",
     "ParamSpec",
+    "QualityConfig",
+    "QualityTable",
     "SamplerConfig",
     "SpaceConfig",
     "StudyConfig",

@@ -181,8 +181,11 @@ def _tag_ranks(layers: list[LayerSpace], tie_ranks: bool, source: str) -> list[L
     return [replace(ls, rank_tagged=len(ls.rank_formats) > 1) for ls in layers]
 
 
-def _search(data: Mapping[str, Any], spec: LayerSpec, source: str, fld: str) -> tuple[set[str], list[str]]:
-    """The knobs searched (``shapes``, ``ranks``) and those replacing workload values implicitly."""
+def _search(
+    data: Mapping[str, Any], spec: LayerSpec, source: str, fld: str, used: set[str]
+) -> tuple[set[str], list[str]]:
+    """The knobs searched (``shapes``, ``ranks``) and those replacing workload values implicitly;
+    ``used``: the knobs some format of the layer space takes (the others need no value)."""
     if "search" in data:
         raw = data["search"]
         if isinstance(raw, str):
@@ -191,7 +194,7 @@ def _search(data: Mapping[str, Any], spec: LayerSpec, source: str, fld: str) -> 
             raise ConfigError(source, join(fld, "search"), f"a list from {list(SEARCH_KNOBS)}, got {raw!r}")
         knobs = {as_str(v, source, join(join(fld, "search"), n), choices=SEARCH_KNOBS) for n, v in enumerate(raw)}
         for knob, given in (("shapes", spec.in_shape), ("ranks", spec.ranks)):
-            if knob not in knobs and not given:
+            if knob in used and knob not in knobs and not given:
                 raise ConfigError(
                     source,
                     join(fld, "search"),
@@ -257,11 +260,10 @@ def _layer_space(spec: LayerSpec, data: Mapping[str, Any], source: str, fld: str
     formats = param_values(fmt)
     depth_formats = [f for f in formats if get_format(f).knobs.depth]
     rank_formats = [f for f in formats if get_format(f).knobs.rank]
-    knobs, implicit = _search(data, spec, source, fld)
-    if not depth_formats:
-        implicit = [k for k in implicit if k != "shapes"]
-    if not rank_formats:
-        implicit = [k for k in implicit if k != "ranks"]
+    used = {"shapes"} if depth_formats else set()
+    used |= {"ranks"} if rank_formats else set()
+    knobs, implicit = _search(data, spec, source, fld, used)
+    implicit = [k for k in implicit if k in used]
     fixed_ranks: tuple[int, ...] = ()
     if "ranks" not in knobs and rank_formats:
         if formats != (spec.format,):

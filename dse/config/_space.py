@@ -21,12 +21,13 @@ from analytical_models import (
     tech_names,
 )
 from dse import ConfigError
-from dse._yaml import as_int, as_mapping, as_str, check_keys, join
+from dse._yaml import as_mapping, as_str, check_keys, join
+from dse.config._model_space import LayerSpace, parse_model_space
 from dse.config._params import FloatRange, IntRange, ParamSpec, param_values, parse_param
 from dse.contraction import PATH_OPTIMIZERS
 from dse.evaluate import PATH_POLICIES
 from dse.schedule import EXECUTIONS
-from dse.workload import Workload, balanced_factorizations
+from dse.workload import Workload, format_names
 
 HARDWARE_KEYS: tuple[str, ...] = (
     "engine",
@@ -47,36 +48,9 @@ TEMPLATE_KEYS: tuple[str, ...] = ("n_engines", "aux_rows", "aux_cols")
 """Hardware keys of the templates (``ce_array``: engines; ``tt_gemm``: the TT-core engine's
 array). Optional; suggested only for the engine that declares them (its ``knobs``), which also
 gives their default."""
-SEARCHABLE_FORMATS: tuple[str, ...] = ("ttm", "dense")
-"""Layer formats whose configuration (TT-matrix or dense, depth, shapes, rank) a space searches."""
-_LAYER_SPACE_KEYS = ("format", "d", "shape_top_k", "rank")
-
-
-@dataclass(frozen=True, slots=True)
-class LayerSpace:
-    """How one tensorizable layer's configuration is searched.
-
-    Attributes:
-        layer: layer name in the workload.
-        format: layer format (``ttm`` or ``dense``), fixed or searched.
-        d: tensorization depth (number of cores), fixed or searched.
-        shape_top_k: keep the k most balanced factorizations of each feature size.
-        rank: the internal TT rank (tied across cores).
-        in_shapes: candidate input factorizations per depth d.
-        out_shapes: candidate output factorizations per depth d.
-    """
-
-    layer: str
-    format: ParamSpec
-    d: ParamSpec
-    shape_top_k: int
-    rank: ParamSpec
-    in_shapes: tuple[tuple[int, tuple[tuple[int, ...], ...]], ...]
-    out_shapes: tuple[tuple[int, tuple[tuple[int, ...], ...]], ...]
-
-    def shapes_for(self, d: int) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
-        """(input, output) shape candidates at depth ``d``."""
-        return dict(self.in_shapes)[d], dict(self.out_shapes)[d]
+SEARCHABLE_FORMATS: tuple[str, ...] = format_names(family="linear")
+"""Formats a linear layer's space may choose (``model.default.format``): the ``linear`` family
+of the format registry at import time (:func:`dse.workload.format_names` lists the current one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +65,9 @@ class SpaceConfig:
     mapping_objective: str
     tie_ranks: bool = False
     execution: str = "auto"
+    notices: tuple[str, ...] = ()
+    """Things the space does that the user may not expect (the workload's explicit shapes or
+    ranks replaced by the search); ``dse check`` and ``dse run`` print them."""
 
     @property
     def hardware_dict(self) -> dict[str, ParamSpec]:
@@ -152,48 +129,15 @@ def parse_space(data: Mapping[str, Any], *, source: str, workload: Workload) -> 
         if key in hw_raw:
             hardware.append((key, parse_param(hw_raw[key], source, join("hardware", key), kind="int")))
 
-    model = as_mapping(data.get("model", {}), source, "model")
-    check_keys(model, ("default", "layers", "tie_ranks"), source, "model")
-    tie_ranks = model.get("tie_ranks", False)
-    if not isinstance(tie_ranks, bool):
-        raise ConfigError(source, "model.tie_ranks", f"true or false, got {tie_ranks!r}")
-    default = as_mapping(model.get("default", {}), source, "model.default")
-    check_keys(default, _LAYER_SPACE_KEYS, source, "model.default")
-    overrides = as_mapping(model.get("layers", {}) or {}, source, "model.layers")
-    names = [s.name for s in workload.layers]
-    for name in overrides:
-        if name not in names:
-            raise ConfigError(source, join("model.layers", name), f"a layer of the workload {names}")
-    layers: list[LayerSpace] = []
-    for layer_spec in workload.layers:
-        over = as_mapping(overrides.get(layer_spec.name, {}) or {}, source, join("model.layers", layer_spec.name))
-        check_keys(over, _LAYER_SPACE_KEYS, source, join("model.layers", layer_spec.name))
-        if layer_spec.format not in SEARCHABLE_FORMATS:
-            if over:
-                raise ConfigError(
-                    source,
-                    join("model.layers", layer_spec.name),
-                    f"a layer whose format is one of {list(SEARCHABLE_FORMATS)} (this one is {layer_spec.format})",
-                )
-            continue  # attention, embeddings, convolutions keep the workload's configuration
-        if layer_spec.format == "dense" and not over:
-            continue  # dense layers of the workload stay dense unless a layer override says so
-        merged = {**default, **over}
-        fld = join("model.layers", layer_spec.name) if over else "model.default"
-        layers.append(
-            _layer_space(layer_spec.name, layer_spec.in_features, layer_spec.out_features, merged, source, fld)
-        )
-
-    if tie_ranks:
-        specs = {repr(ls.rank) for ls in layers if "ttm" in param_values(ls.format)}
-        if len(specs) > 1:
-            raise ConfigError(source, "model.tie_ranks", "the same rank range for every layer when ranks are tied")
+    model = as_mapping(data.get("model", {}) or {}, source, "model")
+    layers, tie_ranks, notices = parse_model_space(model, source=source, workload=workload)
     policy = as_mapping(data.get("policy", {}) or {}, source, "policy")
     check_keys(policy, ("path", "path_optimizer", "mapping_objective", "execution"), source, "policy")
     cfg = SpaceConfig(
         source=source,
         hardware=tuple(hardware),
-        layers=tuple(layers),
+        layers=layers,
+        notices=notices,
         path_policy=as_str(policy.get("path", "hardware_aware"), source, "policy.path", choices=PATH_POLICIES.names()),
         path_optimizer=as_str(
             policy.get("path_optimizer", "dp"),
@@ -272,41 +216,3 @@ def check_hardware_values(hardware: tuple[tuple[str, ParamSpec], ...], source: s
                 hardware_of({**first, key: value})
             except ModelInputError as exc:
                 raise ConfigError(source, join("hardware", key), f"a valid accelerator value ({exc})") from None
-
-
-def _layer_space(name: str, in_f: int, out_f: int, data: Mapping[str, Any], source: str, fld: str) -> LayerSpace:
-    fmt = parse_param(data.get("format", "ttm"), source, join(fld, "format"), kind="str")
-    for v in param_values(fmt):
-        if v not in ("ttm", "dense"):
-            raise ConfigError(source, join(fld, "format"), f"ttm or dense, got {v!r}")
-    d = parse_param(data.get("d", 3), source, join(fld, "d"), kind="int")
-    if isinstance(d, FloatRange):  # pragma: no cover - kind=int never yields it
-        raise ConfigError(source, join(fld, "d"), "integers")
-    top_k = as_int(data.get("shape_top_k", 4), source, join(fld, "shape_top_k"), minimum=1)
-    rank = parse_param(data.get("rank", 8), source, join(fld, "rank"), kind="int")
-    in_shapes: list[tuple[int, tuple[tuple[int, ...], ...]]] = []
-    out_shapes: list[tuple[int, tuple[tuple[int, ...], ...]]] = []
-    if "ttm" in param_values(fmt):
-        for dv in param_values(d):
-            if dv < 2:
-                raise ConfigError(source, join(fld, "d"), f"depths >= 2, got {dv}")
-            ins = tuple(balanced_factorizations(in_f, dv, top_k))
-            outs = tuple(balanced_factorizations(out_f, dv, top_k))
-            if not ins or not outs:
-                bad = in_f if not ins else out_f
-                raise ConfigError(
-                    source,
-                    join(fld, "d"),
-                    f"a depth at which layer {name!r} can be factorized; {bad} has no {dv} factors >= 2",
-                )
-            in_shapes.append((dv, ins))
-            out_shapes.append((dv, outs))
-    return LayerSpace(
-        layer=name,
-        format=fmt,
-        d=d,
-        shape_top_k=top_k,
-        rank=rank,
-        in_shapes=tuple(in_shapes),
-        out_shapes=tuple(out_shapes),
-    )

@@ -18,6 +18,7 @@ from dse._catalog import CONSTRAINT_KEYS, OBJECTIVE_KEYS, default_direction
 from dse._samplers import DISCRETE_SAMPLERS, POPULATION_SAMPLERS, SAMPLERS
 from dse._yaml import as_float, as_int, as_mapping, as_str, check_keys, join, load_yaml
 from dse.config._params import FloatRange
+from dse.config._quality import QualityConfig, check_quality_sources, parse_quality
 from dse.config._space import SpaceConfig, parse_space
 from dse.workload import Workload, load_workload, parse_workload
 
@@ -92,6 +93,8 @@ class StudyConfig:
     run_dir: Path
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     space_raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    quality: QualityConfig | None = None
+    """The ``quality:`` block (metric ``accuracy``), or None (:mod:`dse.config._quality`)."""
 
     @property
     def directions(self) -> list[str]:
@@ -172,6 +175,7 @@ _STUDY_KEYS = (
     "n_trials",
     "timeout_s",
     "run_dir",
+    "quality",
 )
 
 
@@ -214,7 +218,13 @@ def load_study_config(
         space = parse_space(space_data, source=str(sp_path), workload=workload)
     else:
         space_data = as_mapping(sp_raw, src, "space")
-        space = parse_space(space_data, source=src, workload=workload)
+        try:
+            space = parse_space(space_data, source=src, workload=workload)
+        except ConfigError as exc:  # an inline space: its fields are under `space:` of this file
+            if exc.source != src:
+                raise
+            inner = exc.field if exc.field and not exc.field.startswith("(") else ""
+            raise ConfigError(src, join("space", inner) if inner else "space", exc.expected) from None
     space_data = {k: v for k, v in space_data.items() if k not in ("name", "description")}
 
     objectives, directions = parse_objectives(data["objectives"], src)
@@ -262,11 +272,15 @@ def load_study_config(
     if "run_dir" in over and over["run_dir"] is not None:
         run_dir = Path(over["run_dir"])
     elif data.get("run_dir") is not None:
+        if not str(data["run_dir"]).strip():
+            raise ConfigError(src, "run_dir", "a folder for the run (relative to this file), got an empty string")
         run_dir = base / as_str(data["run_dir"], src, "run_dir")
     elif run_root is not None:
         run_dir = run_root / name
     else:
         run_dir = default_run_dir(Path(path), name)
+    quality = None if data.get("quality") is None else parse_quality(data["quality"], source=src, workload=workload)
+    check_quality_sources(objectives, [c.metric for c in constraints], quality, workload, src)
     cfg = StudyConfig(
         name=name,
         source=src,
@@ -283,6 +297,7 @@ def load_study_config(
         run_dir=run_dir,
         raw=data,
         space_raw=space_data,
+        quality=quality,
     )
     from dse.space import searched_parameters  # the space module builds on this one
 

@@ -31,7 +31,9 @@ from dse.quality._weights import (
     as_weight_matrix,
     load_weight,
     read_tensor,
+    tensor_shape,
     weight_keys,
+    weight_matrix_shape,
 )
 
 __all__ = [
@@ -47,7 +49,9 @@ __all__ = [
     "as_weight_matrix",
     "load_weight",
     "read_tensor",
+    "tensor_shape",
     "weight_error",
     "weight_keys",
+    "weight_matrix_shape",
     "weights_file_error",
 ]

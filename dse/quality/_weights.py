@@ -192,6 +192,55 @@ def as_weight_matrix(tensor: np.ndarray, *, transpose: bool = False, name: str =
     return w
 
 
+def tensor_shape(path: str | Path, key: str) -> tuple[int, ...]:
+    """The stored shape of tensor ``key``, read from the file's header only (no data is read).
+
+    Raises:
+        QualityError: missing file, unknown key (the message lists the available keys) or a
+            malformed file.
+    """
+    p = _path(path)
+    if p.suffix == ".safetensors":
+        header, _ = _safetensors_header(p)
+        if key not in header:
+            raise QualityError(
+                "key", f"no tensor {key!r} in {str(p)!r}; available: {_keys_text(tuple(sorted(header)))}"
+            )
+        try:
+            return tuple(int(s) for s in header[key]["shape"])
+        except (KeyError, TypeError, ValueError):
+            raise QualityError("weights", f"{str(p)!r}: malformed header entry for {key!r}") from None
+    try:
+        with zipfile.ZipFile(p) as archive:
+            names = {n.removesuffix(".npy"): n for n in archive.namelist()}
+            if key not in names:
+                raise QualityError(
+                    "key", f"no array {key!r} in {str(p)!r}; available: {_keys_text(tuple(sorted(names)))}"
+                )
+            with archive.open(names[key]) as f:
+                version = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, _ = read(f)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise QualityError("weights", f"{str(p)!r}: not a readable .npz file ({exc})") from None
+    return tuple(int(s) for s in shape)
+
+
+def weight_matrix_shape(path: str | Path, key: str, *, transpose: bool = False) -> tuple[int, int]:
+    """``(in_features, out_features)`` of the weight :func:`load_weight` would return, from the
+    header only.
+
+    Raises:
+        QualityError: see :func:`tensor_shape`; or a tensor that is no matrix.
+    """
+    shape = tensor_shape(path, key)
+    if transpose and len(shape) > 2:
+        shape = (shape[0], math.prod(shape[1:]))
+    if len(shape) != 2:
+        raise QualityError("key", f"tensor {key!r} has shape {list(shape)}; expected a 2-D matrix")
+    return (shape[1], shape[0]) if transpose else (shape[0], shape[1])
+
+
 def load_weight(path: str | Path, key: str, *, transpose: bool = False) -> np.ndarray:
     """The weight matrix ``W[in_features, out_features]`` (float64) stored as ``key`` in a file.
 

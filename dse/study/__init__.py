@@ -5,7 +5,9 @@
 * :mod:`~dse.study._workers`: worker identity and recovery of the trials of dead workers;
 * :mod:`~dse.study._evaluator`: evaluating designs inline, in processes or on Dask;
 * :mod:`~dse.study._run`: batched ask-and-tell until a count or a shared budget is reached;
-* :mod:`~dse.study._enumerate`: exhaustive enumeration of a small space; the size of a space.
+* :mod:`~dse.study._enumerate`: exhaustive enumeration of a small space; the size of a space;
+* :mod:`~dse.study._quality`: model quality (``accuracy``, ``weight_error``) measured once per
+  model configuration, cached in the run folder.
 """
 
 from dse.study._api import StudyRun, resume_study, run_study
@@ -28,6 +30,7 @@ from dse.study._evaluator import (
     total_violation,
 )
 from dse.study._journal import BatchSyncJournalFileBackend
+from dse.study._quality import QUALITY_CACHE_FILE, ModelQuality, model_configuration, model_quality
 from dse.study._run import RunSummary, complete_trials, run_trials
 from dse.study._storage import (
     FINGERPRINT_ATTR,
@@ -44,18 +47,20 @@ from dse.study._storage import (
     storage_url_or_default,
     sync_journal,
 )
-from dse.study._workers import STALE_UNOWNED_S, WORKER_ATTR, recover_stale_trials, worker_id
+from dse.study._workers import STALE_UNOWNED_S, WORKER_ATTR, recover_stale_trials, stale_trials, worker_id
 
 __all__ = [
     "BACKENDS",
     "FINGERPRINT_ATTR",
     "JOURNAL_FILE",
+    "QUALITY_CACHE_FILE",
     "STALE_UNOWNED_S",
     "UNITS",
     "WORKER_ATTR",
     "BatchSyncJournalFileBackend",
     "DesignCount",
     "Evaluator",
+    "ModelQuality",
     "Outcome",
     "RunSummary",
     "SearchedParameter",
@@ -70,6 +75,8 @@ __all__ = [
     "first_design",
     "make_sampler",
     "missing_run",
+    "model_configuration",
+    "model_quality",
     "name_metrics",
     "open_journal",
     "open_study",
@@ -81,6 +88,7 @@ __all__ = [
     "run_study",
     "run_trials",
     "searched_parameters",
+    "stale_trials",
     "storage_url_or_default",
     "sync_journal",
     "total_violation",

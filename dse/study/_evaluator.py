@@ -26,6 +26,7 @@ from typing import Any
 from dse import Design, DSEError, Metrics
 from dse._catalog import units
 from dse.evaluate import EvaluationError, evaluate
+from dse.study._quality import ModelQuality
 
 BACKENDS: tuple[str, ...] = ("loky", "dask")
 """``loky``: ``n_jobs`` local processes (in this process when 1); ``dask``: a Dask cluster."""
@@ -51,29 +52,40 @@ def total_violation(violations: Sequence[float]) -> float:
 
 
 def evaluate_for_trial(
-    design: Design, objectives: tuple[str, ...], constraints: tuple[tuple[str, float], ...]
+    design: Design,
+    objectives: tuple[str, ...],
+    constraints: tuple[tuple[str, float], ...],
+    quality: ModelQuality | None = None,
 ) -> Outcome:
     """Evaluate one design into objective values and trial attributes (runs in workers).
 
     A design that breaks a constraint is a normal, completed trial with positive constraint
     values and an ``infeasible_reason``; a design that cannot be evaluated at all comes back
-    with ``values=None`` and the reason.
+    with ``values=None`` and the reason. ``quality`` adds the model-quality metrics
+    (``accuracy``, ``weight_error``: :mod:`dse.study._quality`), measured after the hardware
+    model so that a design it cannot price costs no quality measurement.
     """
     try:
         metrics: Metrics = evaluate(design)
     except (EvaluationError, DSEError, ValueError) as exc:
         return Outcome(None, {}, reason=str(exc))
-    values = tuple(metrics.value(o) for o in objectives)
+    scalars = metrics.scalars()
+    if quality is not None:
+        try:
+            scalars.update(quality.measure(design.workload))
+        except DSEError as exc:
+            return Outcome(None, {}, reason=str(exc))
+    values = tuple(scalars[o] for o in objectives)
     if not all(math.isfinite(v) for v in values):
         return Outcome(None, {}, reason=f"non-finite objective values {values}")
-    viol = [metrics.value(m) - bound for m, bound in constraints]
+    viol = [scalars[m] - bound for m, bound in constraints]
     broken = [
-        f"{m} {metrics.value(m):.4g} > {bound:.4g} {UNITS.get(m, '')}".rstrip()
+        f"{m} {scalars[m]:.4g} > {bound:.4g} {UNITS.get(m, '')}".rstrip()
         for (m, bound), v in zip(constraints, viol, strict=True)
         if v > 0
     ]
     attrs: dict[str, Any] = {
-        "metrics": metrics.scalars(),
+        "metrics": scalars,
         "design": design.to_dict(),
         "constraints": viol,
         "feasible": not broken,
@@ -120,8 +132,16 @@ class Evaluator:
     """Evaluates a batch of designs in-process, in local loky processes (one pool for the
     evaluator's lifetime: call :meth:`close`) or on a Dask cluster."""
 
-    def __init__(self, n_jobs: int, backend: str, scheduler: str | None, seen_limit: int = 50_000) -> None:
+    def __init__(
+        self,
+        n_jobs: int,
+        backend: str,
+        scheduler: str | None,
+        seen_limit: int = 50_000,
+        quality: ModelQuality | None = None,
+    ) -> None:
         check_backend(backend, scheduler, n_jobs)
+        self.quality = quality
         self.kind = "inline"
         self.pool: Any = None
         self.seen: dict[tuple[Design, tuple[str, ...], tuple[tuple[str, float], ...]], Outcome] = {}
@@ -149,12 +169,18 @@ class Evaluator:
         propose exact repeats) is answered from this process's cache and not dispatched."""
         todo = list(dict.fromkeys(d for d in designs if (d, objectives, cons) not in self.seen))
         if self.kind == "inline":
-            fresh = [evaluate_for_trial(d, objectives, cons) for d in todo]
+            fresh = [evaluate_for_trial(d, objectives, cons, self.quality) for d in todo]
         elif self.kind == "loky":
             chunk = max(1, len(todo) // (4 * self.n_jobs))
-            fresh = list(self.pool.map(evaluate_for_trial, todo, repeat(objectives), repeat(cons), chunksize=chunk))
+            fresh = list(
+                self.pool.map(
+                    evaluate_for_trial, todo, repeat(objectives), repeat(cons), repeat(self.quality), chunksize=chunk
+                )
+            )
         else:
-            futures = self.pool.map(evaluate_for_trial, todo, objectives=objectives, constraints=cons, pure=False)
+            futures = self.pool.map(
+                evaluate_for_trial, todo, objectives=objectives, constraints=cons, quality=self.quality, pure=False
+            )
             fresh = list(self.pool.gather(futures))
         for d, out in zip(todo, fresh, strict=True):
             self.seen[(d, objectives, cons)] = out

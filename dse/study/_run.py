@@ -23,6 +23,7 @@ from dse._samplers import POPULATION_SAMPLERS, space_exhausted
 from dse.config import StudyConfig
 from dse.space import suggest
 from dse.study._evaluator import Evaluator
+from dse.study._quality import model_quality
 from dse.study._storage import sync_journal
 from dse.study._workers import WORKER_ATTR, recover_stale_trials, worker_id
 
@@ -125,7 +126,7 @@ def run_trials(
     start = time.monotonic()
     done = failed = 0
     goal = n_trials if n_trials is not None else max(0, cast(int, until_total) - before)
-    evaluator = Evaluator(n_jobs, backend, scheduler)
+    evaluator = Evaluator(n_jobs, backend, scheduler, quality=model_quality(cfg))
     bar = _Progress(goal, progress, cfg.name)
     me = worker_id()
     pending: list[optuna.Trial] = []

@@ -38,6 +38,34 @@ def pass_kind(label: str) -> str:
     return head
 
 
+@dataclass(frozen=True, slots=True)
+class WeightRef:
+    """Where a layer's trained weight is stored (the ``weights:`` key of a workload layer).
+
+    Attributes:
+        file: a ``.npz`` or ``.safetensors`` file (an absolute path once a workload is parsed;
+            the YAML gives it relative to the workload or study file).
+        key: the tensor's name in the file.
+        transpose: the stored tensor is ``[out_features, in_features]`` (PyTorch
+            ``nn.Linear.weight``); TNN-DSE's weight is ``W[in_features, out_features]``.
+
+    ``str()`` names the file without its folder, so that a study's fingerprint does not change
+    when its project folder moves.
+    """
+
+    file: str
+    key: str
+    transpose: bool = False
+
+    def __str__(self) -> str:
+        name = self.file.replace("\\", "/").rsplit("/", 1)[-1]
+        return f"{name}:{self.key}" + (" (transposed)" if self.transpose else "")
+
+    def to_dict(self) -> dict[str, object]:
+        """``{"file", "key", "transpose"}`` (JSON-ready)."""
+        return {"file": self.file, "key": self.key, "transpose": self.transpose}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LayerSpec:
     """One linear-like layer of a model, before or after tensorization.
@@ -64,6 +92,8 @@ class LayerSpec:
         kv_len: keys (and values) each query attends to (format ``attention``); 0 means
             ``seq_len`` (self-attention over the sequence). Decoding one token with a KV cache
             is ``seq_len = 1``, ``kv_len`` = the context length.
+        weights: the layer's trained weight (:class:`WeightRef`), for the ``weight_error``
+            quality metric; ``None`` (the default) when the workload names none.
     """
 
     name: str
@@ -83,6 +113,7 @@ class LayerSpec:
     padding: int = 0
     image: tuple[int, ...] = ()
     kv_len: int = 0
+    weights: WeightRef | None = None
 
     @property
     def order(self) -> int:

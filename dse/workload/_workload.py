@@ -18,7 +18,7 @@ from dse._yaml import (
     load_yaml,
 )
 from dse.workload._formats_conv import conv_output
-from dse.workload._layers import LayerSpec, format_names, get_format
+from dse.workload._layers import LayerSpec, WeightRef, format_names, get_format
 from dse.workload._network import WorkloadError
 
 PRESET_DIR = Path(__file__).parent / "presets"
@@ -42,6 +42,7 @@ _LAYER_KEYS = (
     "padding",
     "image",
     "kv_len",
+    "weights",
 )
 _CONV_FORMATS = ("conv", "ttm_conv")
 
@@ -223,6 +224,8 @@ def parse_layer(data: Any, *, source: str, field: str, tokens: int, seq_len: int
     if "ranks" in data:
         ranks = _layer_ranks(data["ranks"], fmt, max(1, len(in_shape)), source, join(field, "ranks"))
     count = as_int(data.get("count", 1), source, join(field, "count"), minimum=1)
+    if "weights" in data:
+        extra["weights"] = parse_weights(data["weights"], source=source, field=join(field, "weights"), fmt=fmt)
     spec = LayerSpec(
         name=name,
         format=fmt,
@@ -243,6 +246,35 @@ def parse_layer(data: Any, *, source: str, field: str, tokens: int, seq_len: int
         except WorkloadError as exc:
             raise ConfigError(source, _error_field(str(exc), name, field), str(exc)) from None
     return spec
+
+
+def parse_weights(data: Any, *, source: str, field: str, fmt: str = "dense") -> WeightRef:
+    """A layer's ``weights: {file, key, transpose?}`` -> :class:`WeightRef`.
+
+    ``file`` (a ``.npz`` or ``.safetensors`` file) is relative to the file the layer is written
+    in (``source``) and must exist; ``key`` names the tensor; ``transpose: true`` says the stored
+    tensor is ``[out_features, in_features]`` (PyTorch). The tensor itself (key, shape) is
+    checked when a study loads (:func:`dse.config.load_study_config`).
+    """
+    data = as_mapping(data, source, field)
+    check_keys(data, ("file", "key", "transpose"), source, field)
+    for key in ("file", "key"):
+        if key not in data:
+            raise ConfigError(source, join(field, key), "a value (required)")
+    if not get_format(fmt).has_weights:
+        raise ConfigError(source, field, f"no weights for format {fmt!r} (it stores none)")
+    name = as_str(data["file"], source, join(field, "file"))
+    path = Path(name).expanduser()
+    if not path.is_absolute():
+        path = Path(source).parent / path
+    if path.suffix not in (".npz", ".safetensors"):
+        raise ConfigError(source, join(field, "file"), f"a .npz or .safetensors file, got {name!r}")
+    if not path.is_file():
+        raise ConfigError(source, join(field, "file"), f"an existing file, {str(path)!r} not found")
+    transpose = data.get("transpose", False)
+    if not isinstance(transpose, bool):
+        raise ConfigError(source, join(field, "transpose"), f"true or false, got {transpose!r}")
+    return WeightRef(file=str(path.resolve()), key=as_str(data["key"], source, join(field, "key")), transpose=transpose)
 
 
 def split_layer_error(message: str, name: str) -> tuple[str | None, str]:
