@@ -121,6 +121,10 @@ policy:
 def run(args: argparse.Namespace) -> int:
     """Write the two templates (nothing when either exists) and say what to run next."""
     name = args.name
+    if name.endswith((".yaml", ".yml")):
+        raise DSEError(
+            f"name: the study's name, without .yaml (the files are <name>.yaml and <name>_space.yaml), got {name!r}"
+        )
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise DSEError(f"name: letters, digits, '_', '-' or '.', starting with a letter or digit; got {name!r}")
     folder = Path(args.dir)

@@ -36,4 +36,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         on_open=opened,
     )
-    return finish(done.study, cfg, done.summary)
+    summary = done.summary
+    if summary.completed + summary.failed == 0 and summary.finished_before >= cfg.n_trials:
+        held = summary.finished_before
+        print(f"the study already holds {held} completed trials (budget {cfg.n_trials}): nothing to run")
+    return finish(done.study, cfg, summary)

@@ -218,13 +218,7 @@ def load_study_config(
         space = parse_space(space_data, source=str(sp_path), workload=workload)
     else:
         space_data = as_mapping(sp_raw, src, "space")
-        try:
-            space = parse_space(space_data, source=src, workload=workload)
-        except ConfigError as exc:  # an inline space: its fields are under `space:` of this file
-            if exc.source != src:
-                raise
-            inner = exc.field if exc.field and not exc.field.startswith("(") else ""
-            raise ConfigError(src, join("space", inner) if inner else "space", exc.expected) from None
+        space = parse_space(space_data, source=src, workload=workload)
     space_data = {k: v for k, v in space_data.items() if k not in ("name", "description")}
 
     objectives, directions = parse_objectives(data["objectives"], src)

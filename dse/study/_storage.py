@@ -53,6 +53,10 @@ def open_study(cfg: StudyConfig, storage: str | None = None, *, create: bool = T
     """Create the study or load it (resume). Refuses a run folder that holds a different study."""
     quiet_optuna()
     sampler = make_sampler(cfg)  # a sampler that cannot be made fails before anything is written
+    if not create and storage and storage.startswith("sqlite:///"):
+        db = Path(storage.removeprefix("sqlite:///"))
+        if not db.is_file():  # reading a study must not create an empty database
+            raise ConfigError(cfg.source, "(study)", f"a study in --storage {storage}, but {db} does not exist")
     url = storage_url_or_default(cfg, storage)
     directions = cast("list[Literal['minimize', 'maximize']]", cfg.directions)
     attempts = 6 if storage else 1
@@ -70,7 +74,12 @@ def open_study(cfg: StudyConfig, storage: str | None = None, *, create: bool = T
                 study = optuna.load_study(study_name=cfg.name, storage=url, sampler=sampler)
             break
         except KeyError:
-            raise ConfigError(cfg.source, "name", f"an existing study; none called {cfg.name!r} has run yet") from None
+            raise ConfigError(
+                cfg.source,
+                "name",
+                f"a study in {storage or cfg.run_dir}, but none called {cfg.name!r} has run there; "
+                "start it with `dse run`",
+            ) from None
         except (ImportError, ModuleNotFoundError) as exc:
             raise DSEError(f"storage {storage!r} needs a database driver that is not installed ({exc})") from None
         except Exception as exc:  # database errors: bad URL, server down, a concurrent schema creation

@@ -29,25 +29,32 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def recover_stale_trials(study: optuna.Study) -> list[int]:
-    """Mark as failed the running trials whose worker died (``kill -9``, power loss).
+def stale_trials(study: optuna.Study) -> list[int]:
+    """The running trials whose worker died (``kill -9``, power loss), without changing them.
 
     A trial is stale when its recorded worker runs on this host and its process is gone, or
     when no worker was recorded and it started more than :data:`STALE_UNOWNED_S` ago. Trials of
-    live workers (here or on other hosts) are left alone. Returns the failed trial numbers.
+    live workers (here or on other hosts) are not stale.
     """
     host = socket.gethostname()
     now = datetime.datetime.now()
-    failed = []
+    stale = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         owner = t.user_attrs.get(WORKER_ATTR)
         if owner is None:
             started = t.datetime_start
-            stale = started is not None and (now - started).total_seconds() > STALE_UNOWNED_S
+            dead = started is not None and (now - started).total_seconds() > STALE_UNOWNED_S
         else:
             owner_host, _, pid = str(owner).rpartition(":")
-            stale = owner_host == host and pid.isdigit() and not _pid_alive(int(pid))
-        if stale:
-            study.tell(t.number, state=TrialState.FAIL)
-            failed.append(t.number)
+            dead = owner_host == host and pid.isdigit() and not _pid_alive(int(pid))
+        if dead:
+            stale.append(t.number)
+    return stale
+
+
+def recover_stale_trials(study: optuna.Study) -> list[int]:
+    """Mark the :func:`stale_trials` as failed; returns their numbers."""
+    failed = stale_trials(study)
+    for number in failed:
+        study.tell(number, state=TrialState.FAIL)
     return failed

@@ -124,3 +124,23 @@ def test_local_workers_keep_their_caches_without_warnings() -> None:
         pool.shutdown()
     assert len(set(pids)) == 1  # the worker was never restarted (450 MB > loky's 300 MB "leak")
     assert not [w for w in caught if "worker stopped" in str(w.message)]
+
+
+def test_status_tells_trials_of_dead_workers_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from dse.study import WORKER_ATTR
+
+    study = write_study(tmp_path, name="dead", n_trials=4)
+    assert main(["run", str(study), "--quiet"]) == 0
+    opened = open_study(load_study_config(study), create=False)
+    orphan = opened.ask()
+    orphan.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{2**22 + 12345}")  # no such process
+    capsys.readouterr()
+    assert main(["status", str(study)]) == 0
+    out = capsys.readouterr().out
+    assert "running 1" in out and "1 of the running trials belong to workers that died" in out
+    assert main(["resume", str(study), "--quiet"]) == 0
+    assert "marked 1 trials of dead workers as failed" in capsys.readouterr().out
+    assert main(["status", str(study)]) == 0
+    assert "running" not in capsys.readouterr().out
