@@ -256,3 +256,11 @@ def test_bad_model_space_is_one_line_naming_the_field(
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and f"study.yaml: {field}: " in err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("name", ["tt_formats", "llama7b_lora"])
+def test_shipped_format_studies_run(name: str, root: Path, tmp_path: Path) -> None:
+    cfg = load_study_config(root / "studies" / f"{name}.yaml", overrides={"run_dir": tmp_path / "run", "n_trials": 4})
+    assert cfg.space.notices == ()  # the studies say what they search
+    done = run_study(cfg, progress=False)
+    assert done.summary.completed == 4
