@@ -18,7 +18,7 @@ import optuna
 import pandas as pd
 
 from dse import Metrics, PassRecord
-from dse._catalog import METRICS, axis_label, default_direction, units
+from dse._catalog import METRICS, axis_label, default_direction, rank_parameter, units
 from dse.pareto import normalized_hypervolume, pareto_mask, relative_violation, to_minimization
 
 UNITS: dict[str, str] = units()
@@ -412,11 +412,12 @@ MAX_IMPORTANCE_TRIALS = 500
 
 
 def parameter_scope(name: str) -> str:
-    """``model`` (format, depth, shapes, ranks: ``rank``, ``<knob>@<layer>``), ``path``
-    (``path@<layer>/<pass>``: a contraction tree) or ``hardware`` (everything else)."""
+    """``model`` (format, depth, shapes, ranks: ``rank``, ``rank_<format>`` (tied),
+    ``<knob>@<layer>``), ``path`` (``path@<layer>/<pass>``: a contraction tree) or ``hardware``
+    (everything else)."""
     if name.startswith("path"):
         return "path"
-    if name == "rank" or "@" in name:
+    if rank_parameter(name) or "@" in name:
         return "model"
     return "hardware"
 
@@ -663,6 +664,22 @@ class DesignDetailInfo(NamedTuple):
     trees: list[TreeInfo]
 
 
+def schedule_summary(passes: Sequence[PassRecord]) -> str:
+    """Which intermediates stay on chip in each pass (HTML lines; empty without schedules)."""
+    lines = []
+    for p in passes:
+        s = p.schedule
+        if s is None or not (s.on_chip or s.spilled):
+            continue
+        on_chip = ", ".join(s.on_chip) or "none"
+        tile = f", token tile {s.token_tile}" if s.token_tile else ""
+        lines.append(
+            f"{p.layer}/{p.pass_name}: on chip {on_chip}; through DRAM {', '.join(s.spilled) or 'none'}{tile}; "
+            f"DRAM {s.dram_bytes / 1e6:.3g} MB (compulsory {s.compulsory_bytes / 1e6:.3g} MB)"
+        )
+    return "<br><b>execution schedules</b><br>" + "<br>".join(lines) if lines else ""
+
+
 def design_detail_info(
     choice: DesignChoice, row: pd.Series, metrics: Metrics | Sequence[PassRecord]
 ) -> DesignDetailInfo:
@@ -672,7 +689,7 @@ def design_detail_info(
     return DesignDetailInfo(
         trial=choice.trial,
         role=choice.role,
-        summary=design_hover(row),
+        summary=design_hover(row) + schedule_summary(passes),
         breakdown=pass_breakdown_info(passes),
         trees=[tree_info(p) for p in passes],
     )

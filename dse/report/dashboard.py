@@ -94,6 +94,10 @@ def front_figures(df: pd.DataFrame, directions: dict[str, str]) -> list[go.Figur
     quality = [k for k in QUALITY_KEYS if k in df.columns and df[k].notna().any()]
     figs = [plot_front(front_info(df, x, y, dirs)) for x in (*MODEL_AXES, *quality) for y in COST_AXES]
     figs.append(plot_front(front_info(df, "latency_ms", "energy_uj", dirs)))
+    if "dram_over_compulsory" in df.columns and df["dram_over_compulsory"].notna().any():
+        # distance from the data-movement limit: DRAM traffic over inputs + outputs + cores once
+        figs.append(plot_front(front_info(df, MODEL_AXES[0], "dram_over_compulsory", dirs)))
+        figs.append(plot_front(front_info(df, "dram_mb", "latency_ms", dirs)))
     for metric in constraint_bounds(df):
         if metric not in COST_AXES:
             figs.append(plot_front(front_info(df, MODEL_AXES[0], metric, dirs)))

@@ -297,3 +297,18 @@ def test_baseline_info_survives_a_failing_baseline(small_run: SmallRun, monkeypa
     assert all(v >= 1 - 1e-9 for v in info.macopt_speedup)
     cells = plot_baselines(info).data[0].cells.values
     assert set(cells[6]) == {"-"}
+
+
+def test_data_movement_view_and_schedule_summary(small_run: SmallRun) -> None:
+    """The dashboard draws each design's distance from the data-movement limit, and a design's
+    detail says which intermediates stay on chip."""
+    from dse.report._info import schedule_summary
+    from dse.report.dashboard import front_figures
+
+    assert "dram_over_compulsory" in small_run.df.columns
+    assert (small_run.df["dram_over_compulsory"] >= 1 - 1e-9).all()
+    titles = [fig.layout.yaxis.title.text for fig in front_figures(small_run.df, {})]
+    assert any("compulsory" in (t or "") for t in titles)
+    design = Design.from_dict(json.loads(small_run.front.iloc[0]["design_json"]))
+    text = schedule_summary(evaluate(design).passes)
+    assert "on chip" in text and "compulsory" in text
