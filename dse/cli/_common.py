@@ -144,9 +144,8 @@ def run_status(summary: Any) -> int:
 def finish(study: Any, cfg: StudyConfig, summary: Any) -> int:
     """Write the run's outputs and print what was done, the front and where the files are."""
     from dse.outputs import summary_table, write_outputs
+    from dse.study import complete_trials
 
-    t0 = time.monotonic()
-    out = write_outputs(study, cfg)
     rate = summary.completed / summary.elapsed_s if summary.elapsed_s > 0 else 0.0
     if summary.recovered:
         print(f"marked {len(summary.recovered)} trials of dead workers as failed: {list(summary.recovered)}")
@@ -154,6 +153,14 @@ def finish(study: Any, cfg: StudyConfig, summary: Any) -> int:
         print("interrupted: the trials of the batch in flight are marked failed; `dse resume` continues")
     if summary.exhausted:
         print(f"{cfg.sampler.name}: every design of the space has been tried; the study is complete")
+    if not complete_trials(study):  # nothing to tabulate, draw or export
+        print(
+            f"\n{summary.completed} trials completed, {summary.failed} failed in {summary.elapsed_s:.1f} s; "
+            f"the study has no finished trial yet: no outputs written to {cfg.run_dir}"
+        )
+        return run_status(summary)
+    t0 = time.monotonic()
+    out = write_outputs(study, cfg)
     print(
         f"\n{summary.completed} trials completed, {summary.failed} failed in {summary.elapsed_s:.1f} s "
         f"({rate:.1f} trials/s); {len(out.trials)} finished in total, "

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import webbrowser
 from typing import Any
 
-from dse.cli._common import open_existing, study_args
+from dse.cli._common import EXIT_FAILED, open_existing, study_args
 
 
 def add_parser(subparsers: Any) -> None:
@@ -23,8 +24,12 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write ``dashboard.html`` (optionally with detailed trials) and print its path."""
     from dse.outputs import write_outputs
+    from dse.study import complete_trials
 
     cfg, study = open_existing(args)
+    if not complete_trials(study):
+        print(f"error: study {cfg.name!r} has no finished trial yet: no dashboard to draw", file=sys.stderr)
+        return EXIT_FAILED
     detail: list[int] | str = "all" if args.detail_all else list(args.detail or [])
     out = write_outputs(study, cfg, detail=detail)
     print(out.dashboard_html)

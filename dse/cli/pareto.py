@@ -41,10 +41,12 @@ def refresh_tables(study: Any, cfg: Any) -> None:
     import sys
 
     from dse.outputs import write_outputs
-    from dse.study import JOURNAL_FILE
+    from dse.study import JOURNAL_FILE, complete_trials
 
     pareto_csv, journal = cfg.run_dir / "pareto.csv", cfg.run_dir / JOURNAL_FILE
     if pareto_csv.is_file() and (not journal.is_file() or pareto_csv.stat().st_mtime >= journal.stat().st_mtime):
+        return
+    if not complete_trials(study):  # no table to write (the printed one says "no finished trials")
         return
     out = write_outputs(study, cfg, dashboard=False)
     print(f"wrote {out.trials_csv} and {out.pareto_csv} (the study changed since they were written)", file=sys.stderr)

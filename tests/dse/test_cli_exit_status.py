@@ -59,6 +59,11 @@ def test_every_trial_failed_exits_1_with_the_most_common_reason(
         "error: every trial failed (6); most common reason (4 trials): no tile fits the buffers; "
         "1 other reason (fail_reason of each trial)"
     )
+    assert not (tmp_path / "runs" / "tiny" / "dashboard.html").exists()  # nothing to draw
+    assert main(["pareto", str(study)]) == 0
+    assert "no finished trials" in capsys.readouterr().out
+    assert main(["dashboard", str(study)]) == 1
+    assert _one_error_line(capsys) == "error: study 'tiny' has no finished trial yet: no dashboard to draw"
 
 
 def test_some_trials_failed_is_still_success(
