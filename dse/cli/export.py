@@ -26,7 +26,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("-o", "--output", help="output folder (default: <run dir>/exports/<target>)")
     p.add_argument(
         "--fpga-part",
-        default=DEFAULT_FPGA_PART,
+        default=None,
         help=f"FPGA part of the hls target's set_part, recorded in its header (default {DEFAULT_FPGA_PART})",
     )
     p.set_defaults(func=run)
@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from dse.outputs import export_designs, pareto_frame, trials_frame
 
     get_exporter(args.target)  # an unknown target is refused before the study is opened
+    if args.fpga_part is not None and args.target != "hls":
+        raise DSEError(f"--fpga-part is for --target hls (the target is {args.target!r})")
     if args.output and Path(args.output).exists() and not Path(args.output).is_dir():
         raise DSEError(f"-o/--output: a folder, but {args.output} is a file")
     cfg, study = open_existing(args)
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     refused: dict[int, str] = {}
     from dse.export import ExportOptions
 
-    options = ExportOptions(fpga_part=args.fpga_part)
+    options = ExportOptions(fpga_part=args.fpga_part or DEFAULT_FPGA_PART)
     written = export_designs(study, numbers, args.target, out_dir, refused if args.pareto else None, options)
     for p in written:
         print(p)

@@ -13,7 +13,9 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("pareto", help="print the Pareto front")
     study_args(p)
     p.add_argument("--json", action="store_true", help="JSON records instead of a table")
-    p.add_argument("--limit", type=positive_int, default=50, help="table rows at most (default 50)")
+    p.add_argument(
+        "--limit", type=positive_int, help="designs at most, in front order (default 50 in the table, all in JSON)"
+    )
     p.set_defaults(func=run)
 
 
@@ -28,9 +30,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         cols = [c for c in front.columns if c != "design_json"]
         table = front[cols].rename(columns=lambda c: c.removeprefix("param:"))
+        if args.limit is not None:
+            table = table.head(args.limit)
         print(table.to_json(orient="records", indent=2))
     else:
-        print(summary_table(front, cfg, limit=args.limit))
+        print(summary_table(front, cfg, limit=args.limit or 50))
     return 0
 
 

@@ -164,6 +164,7 @@ GEMM = ["gemm", "--m", "8", "--n", "8", "--k", "8"]
         (["evaluate", "{design}", "--run-dir", "x"], "--run-dir"),
         (["evaluate", "{study}"], "--trial"),
         (["export", "{study}", "--trial", "0", "--target", "nope"], "nope"),
+        (["export", "{study}", "--trial", "0", "--fpga-part", "xcu250"], "--fpga-part"),
         ([*PATHS, "--rows", "8"], "--rows"),
         ([*PATHS, "--cost", "bytes", "--tech", "x"], "--tech"),
         ([*PATHS, "--cost", "latency", "--dataflow", "x"], "--dataflow"),
@@ -332,6 +333,13 @@ def test_searched_path_choices_are_checked(finished: Path, tmp_path: Path, capsy
         path.write_text(json.dumps(_set(record, "path_choices", choices)))
         assert main(["evaluate", str(path)]) == 2
         assert field in _one_error_line(capsys)
+
+
+def test_pareto_limit_applies_to_json(finished: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pareto", str(finished), "--json"]) == 0
+    every = json.loads(capsys.readouterr().out)
+    assert main(["pareto", str(finished), "--json", "--limit", "1"]) == 0
+    assert json.loads(capsys.readouterr().out) == every[:1]
 
 
 def test_an_exported_design_evaluates_again(finished: Path, capsys: pytest.CaptureFixture[str]) -> None:
