@@ -383,7 +383,9 @@ def hypervolume_info(df: pd.DataFrame, objectives: Sequence[str], directions: Se
 
 def describe_bounds(info: HypervolumeInfo, *, sep: str = "; ") -> str:
     """The normalization of a hypervolume in the user's terms: each objective's best and worst
-    value over all trials, in its own unit and direction (never negated)."""
+    value over all trials, in its own unit and direction (never negated); empty without trials."""
+    if not info.best:
+        return ""
     parts = []
     for key, direction, best, worst in zip(info.objectives, info.directions, info.best, info.worst, strict=True):
         unit_text = f" {UNITS[key]}" if UNITS.get(key) else ""

@@ -242,3 +242,14 @@ def test_panels_are_drawn_from_the_json_exports(tmp_path: Path) -> None:
     assert pass_breakdown_info(passes) == pass_breakdown_info(metrics)
     assert [tree_info(p) for p in passes] == [tree_info(p) for p in metrics.passes]
     assert export_passes(tmp_path / "missing.json") is None
+
+
+def test_outputs_of_a_study_without_finished_trials(tmp_path: Path) -> None:
+    from dse.outputs import write_outputs
+
+    cfg = _cfg(tmp_path)
+    study = optuna.create_study(directions=["minimize", "minimize", "maximize"])
+    out = write_outputs(study, cfg)
+    assert out.front.empty and out.exports == ()
+    assert "trial,hypervolume_normalized" in (tmp_path / "hypervolume.csv").read_text()
+    assert summary_table(out.front, cfg) == "no finished trials"
