@@ -57,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"  space        {space.source}")
     print(f"  objectives   {objectives}")
     print(f"  constraints  {constraints}")
+    if cfg.quality is not None:  # the accuracy metric's source
+        q = cfg.quality
+        source = f"callable {q.callable}" if q.callable else f"table {q.table.file if q.table else ''}"
+        print(f"  quality      accuracy from the {source} (once per model configuration)")
     timeout = f", timeout {cfg.timeout_s:g} s" if cfg.timeout_s else ""
     print(f"  sampler      {sampler}; n_trials {cfg.n_trials}{timeout}")
     print(f"  policy       path {space.path_policy} ({space.path_optimizer}), mappings: {space.mapping_objective}")
