@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -62,13 +63,22 @@ def add_parser(subparsers: Any) -> None:
         "engines that pick the dataflow themselves (contraction_engine, ce_array) take only best",
     )
     p.add_argument(
-        "--ifmap-kb", type=float, default=defaults.SRAM_KB, help=f"ifmap buffer, kB (default {defaults.SRAM_KB:g})"
+        "--ifmap-kb",
+        type=float,
+        default=defaults.SRAM_KB,
+        help=f"ifmap buffer, kB (default {defaults.SRAM_KB:g})",
     )
     p.add_argument(
-        "--filter-kb", type=float, default=defaults.SRAM_KB, help=f"filter buffer, kB (default {defaults.SRAM_KB:g})"
+        "--filter-kb",
+        type=float,
+        default=defaults.SRAM_KB,
+        help=f"filter buffer, kB (default {defaults.SRAM_KB:g})",
     )
     p.add_argument(
-        "--ofmap-kb", type=float, default=defaults.SRAM_KB, help=f"ofmap buffer, kB (default {defaults.SRAM_KB:g})"
+        "--ofmap-kb",
+        type=float,
+        default=defaults.SRAM_KB,
+        help=f"ofmap buffer, kB (default {defaults.SRAM_KB:g})",
     )
     p.add_argument(
         "--dram-bw",
@@ -127,6 +137,9 @@ def _build(args: argparse.Namespace) -> tuple[ArrayEngine, Gemm, Hardware, str]:
     engine = get_engine(args.engine)
     if not isinstance(engine, ArrayEngine):
         raise ModelInputError(f"engine {args.engine!r} does not report memory traffic")
+    for flag in ("ifmap_kb", "filter_kb", "ofmap_kb", "dram_bw", "freq_mhz"):
+        if not math.isfinite(getattr(args, flag)):
+            raise ModelInputError(f"--{flag.replace('_', '-')} must be a finite number, got {getattr(args, flag)}")
     for flag in ("permute_a", "permute_b", "permute_c"):
         if getattr(args, flag) < 0:
             raise ModelInputError(f"--{flag.replace('_', '-')} must be >= 0")

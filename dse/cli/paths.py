@@ -134,8 +134,8 @@ def _number(text: str, field: str, kind: type[int] | type[float] = int) -> Any:
         value = kind(text)
     except ValueError:
         raise _CLIError(f"--{field}: expected a number, got {text!r}") from None
-    if not value > 0:
-        raise _CLIError(f"--{field}: must be > 0, got {text!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise _CLIError(f"--{field}: must be a finite number > 0, got {text!r}")
     return value
 
 

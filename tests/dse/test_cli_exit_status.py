@@ -170,6 +170,8 @@ GEMM = ["gemm", "--m", "8", "--n", "8", "--k", "8"]
         ([*PATHS, "--cost", "latency", "--dataflow", "x"], "--dataflow"),
         ([*GEMM, "--engine", "contraction_engine", "--dataflow", "ws"], "--dataflow"),
         ([*GEMM, "--rows", "x"], "--rows"),
+        ([*GEMM, "--ifmap-kb", "inf"], "--ifmap-kb"),
+        ([*PATHS, "--cost", "latency", "--dram-bw", "inf"], "--dram-bw"),
         (["nope"], "nope"),
         ([], "COMMAND"),
     ],
