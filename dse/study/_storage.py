@@ -82,6 +82,10 @@ def open_study(cfg: StudyConfig, storage: str | None = None, *, create: bool = T
             ) from None
         except (ImportError, ModuleNotFoundError) as exc:
             raise DSEError(f"storage {storage!r} needs a database driver that is not installed ({exc})") from None
+        except ValueError as exc:  # a URL optuna does not take (e.g. redis://, removed in optuna 3.1)
+            if not storage:
+                raise
+            raise DSEError(f"cannot open storage {storage!r}: {str(exc).splitlines()[0]}") from None
         except Exception as exc:  # database errors: bad URL, server down, a concurrent schema creation
             if not (storage and type(exc).__module__.startswith(("sqlalchemy", "psycopg"))):
                 raise

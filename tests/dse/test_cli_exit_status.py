@@ -153,6 +153,8 @@ GEMM = ["gemm", "--m", "8", "--n", "8", "--k", "8"]
         (["run", "{study}", "--backend", "dask"], "--scheduler"),
         (["resume", "{study}", "--n-trials", "-2"], "--n-trials"),
         (["worker", "{study}", "--batch-size", "0"], "--batch-size"),
+        (["status", "{study}", "--storage", "redis://localhost"], "cannot open storage"),
+        (["status", "{study}", "--storage", "sqlite:////nonexistent/x.db"], "does not exist"),
         (["pareto", "{study}", "--limit", "-3"], "--limit"),
         (["pareto", "{study}", "--limit", "0"], "--limit"),
         (["dashboard", "{study}", "--detail", "1", "--detail-all"], "--detail"),
