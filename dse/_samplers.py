@@ -15,6 +15,7 @@ warning tells a user nothing they can act on). ``bruteforce`` marks itself
 from __future__ import annotations
 
 import importlib.util
+import logging
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,18 @@ def make_sampler(config: SamplerConfig) -> optuna.samplers.BaseSampler:
         return factory(config)
 
 
+def sampler_notes(name: str, conditional: list[str]) -> list[str]:
+    """What a user should know about sampler ``name`` on a space whose parameters
+    ``conditional`` exist only for some designs (empty: every design has the same parameters)."""
+    if name == "qmc" and conditional:
+        shown = ", ".join(conditional[:3]) + (", ..." if len(conditional) > 3 else "")
+        return [
+            f"sampler qmc: {len(conditional)} parameters exist only for some designs ({shown}); qmc draws "
+            "them at random, not from its low-discrepancy sequence (nsga2, tpe or random suit such a space)"
+        ]
+    return []
+
+
 def space_exhausted(sampler: Any) -> bool:
     """Whether ``sampler`` has tried every design of the space (``bruteforce``): a run stops."""
     return bool(getattr(sampler, "exhausted", False))
@@ -80,11 +93,23 @@ def _tpe(s: SamplerConfig) -> Any:
     return optuna.samplers.TPESampler(seed=s.seed, multivariate=True)
 
 
+class _DropConditionalNotice(logging.Filter):
+    """Drop optuna's per-batch "QMCSampler assumes that the search space does not include any
+    conditions" log line: ``dse run`` / ``dse check`` say it once, in their own words
+    (:func:`sampler_notes`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "does not include any conditions" not in record.getMessage()
+
+
 def _qmc(s: SamplerConfig) -> Any:
     import optuna
 
     if importlib.util.find_spec("scipy") is None:  # optuna imports it only when sampling
         raise DSEError("sampler 'qmc' needs scipy (optuna's QMCSampler uses it): pip install scipy")
+    qmc_logger = logging.getLogger("optuna.samplers._qmc")
+    if not any(isinstance(f, _DropConditionalNotice) for f in qmc_logger.filters):
+        qmc_logger.addFilter(_DropConditionalNotice())
     return optuna.samplers.QMCSampler(
         seed=s.seed, scramble=True, warn_independent_sampling=False, warn_asynchronous_seeding=False
     )

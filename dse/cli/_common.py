@@ -105,11 +105,14 @@ def load_for_exec(args: argparse.Namespace) -> StudyConfig:
     """The study of ``run`` / ``resume`` / ``worker``, with the execution options checked
     before anything is written; warnings for physically absurd hardware in its space."""
     from dse._physical import space_warnings
-    from dse.study import check_backend, check_run_dir
+    from dse._samplers import sampler_notes
+    from dse.study import check_backend, check_run_dir, conditional_parameters
 
     cfg = load(args, n_trials=args.n_trials, timeout_s=args.timeout, seed=args.seed)
     check_backend(args.backend, args.scheduler, args.n_jobs)
     check_run_dir(cfg)
+    for text in sampler_notes(cfg.sampler.name, conditional_parameters(cfg)):
+        warn(text)
     for text in (*cfg.space.notices, *space_warnings(cfg.space)):
         warn(text)
     return cfg

@@ -39,11 +39,14 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate the study and print its summary; exit 2 (one ``error:`` line) when it is invalid."""
     from dse._physical import space_warnings
+    from dse._samplers import sampler_notes
     from dse.evaluate import EvaluationError, evaluate
-    from dse.study import JOURNAL_FILE, count_designs, first_design, searched_parameters
+    from dse.study import JOURNAL_FILE, conditional_parameters, count_designs, first_design, searched_parameters
 
     cfg = load(args)
     space = cfg.space
+    for text in sampler_notes(cfg.sampler.name, conditional_parameters(cfg)):
+        warn(text)
     for text in (*space.notices, *space_warnings(space)):
         warn(text)
     constraints = ", ".join(f"{c.metric} <= {c.max:g}" for c in cfg.constraints) or "none"

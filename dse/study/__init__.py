@@ -14,6 +14,7 @@ from dse.study._api import StudyRun, resume_study, run_study
 from dse.study._enumerate import (
     DesignCount,
     SearchedParameter,
+    conditional_parameters,
     count_designs,
     enumerate_space,
     first_design,
@@ -69,6 +70,7 @@ __all__ = [
     "check_run_dir",
     "claim_study",
     "complete_trials",
+    "conditional_parameters",
     "count_designs",
     "enumerate_space",
     "evaluate_for_trial",

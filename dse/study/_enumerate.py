@@ -212,6 +212,18 @@ def _walk_branches(cfg: StudyConfig) -> list[dict[str, SearchedParameter]]:
     return out
 
 
+def conditional_parameters(cfg: StudyConfig) -> list[str]:
+    """The searched parameters that only some designs have (under a searched depth or format)."""
+    branches = _walk_branches(cfg)
+    everywhere = set.intersection(*(set(b) for b in branches))
+    seen: dict[str, None] = {}
+    for branch in branches:
+        for name in branch:
+            if name not in everywhere:
+                seen.setdefault(name)
+    return list(seen)
+
+
 def searched_parameters(cfg: StudyConfig) -> list[SearchedParameter]:
     """Every parameter the study's space searches, with its values, in suggestion order
     (conditional parameters included, after the parameter they depend on)."""

@@ -108,3 +108,15 @@ def test_bruteforce_refuses_a_real_range(tmp_path: Path, capsys: Any) -> None:
     assert main(["check", str(study)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "sampler.name" in err[0] and "ofmap_sram_kb" in err[0]
+
+
+def test_qmc_on_a_conditional_space_says_so_once(tmp_path: Path) -> None:
+    study = write_study(
+        tmp_path, name="qmc_cond", sampler=SAMPLER_BLOCKS["qmc"], n_trials=8, d="{choices: [2, 3]}", top_k=2
+    )
+    done = dse("run", str(study), "--quiet")
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2, done.stderr  # our note, then the start line; no optuna log lines
+    assert lines[0].startswith("warning: sampler qmc: 4 parameters exist only for some designs")
+    assert lines[1].startswith("Starting study 'qmc_cond'")
