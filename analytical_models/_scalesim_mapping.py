@@ -30,7 +30,7 @@ the columns and streams ``T``: WS ``(Sr, Sc, T) = (K, N, M)``, IS ``(K, M, N)``,
 row folds (inner loop); fold ``f = fc * FR + fr`` occupies demand rows ``[f F, (f+1) F)``
 with ``F = 2R + C + T - 2`` (WS, IS) or ``R + C + T - 2`` (OS). Demand row ``i`` is issued
 at cycle ``t_i = i + S_i``, ``S_i`` the stall cycles of the rows before it. Within a fold
-(local row ``r``, ``v`` = valid extent of a ragged last fold):
+(local row ``r``; a ragged last fold has fewer valid rows or columns, the rest empty):
 
 * WS: ifmap ``A[t, fr R + j]`` at ``r = R + t + j``; filter row ``k = fr R + j`` (all its
   ``Sc`` columns of the fold) at ``r = R - 1 - j`` (reversed); the ofmap element
