@@ -12,6 +12,7 @@ import plotly.io as pio
 
 from dse.compare import BaselineInfo
 from dse.report._info import (
+    MAX_PARALLEL_PARAMS,
     UNITS,
     BreakdownInfo,
     Front3DInfo,
@@ -276,9 +277,11 @@ def plot_parallel(info: ParallelInfo) -> go.Figure:
         if n_lines >= info.n_trials
         else f"the Pareto designs and a random sample of the others ({n_lines:,} of {info.n_trials:,} trials)"
     )
+    n_axes = min(info.n_params, MAX_PARALLEL_PARAMS)
+    params = "" if info.n_params <= n_axes else f" ({n_axes} of {info.n_params} parameters: all are in trials.csv)"
     style(
         fig,
-        f"Parameters and objectives of {shown}; Pareto designs in red, drag on an axis to filter",
+        f"Parameters{params} and objectives of {shown}; Pareto designs in red, drag on an axis to filter",
         height=520,
         margin={"l": 70, "r": 70, "t": 90, "b": 90},
     )

@@ -44,6 +44,8 @@ VIOLATION_PREFIX = "violation_"
 
 MAX_BACKGROUND = 2000
 """At most this many dominated trials are drawn behind a front (a seeded random sample beyond)."""
+MAX_BACKGROUND_3D = 1000
+"""The same for the 3-D front (drawn with WebGL)."""
 
 
 class FrontInfo(NamedTuple):
@@ -224,7 +226,7 @@ def breakdown_info(
 # --------------------------------------------------------------------------- 3-D front
 class Front3DInfo(NamedTuple):
     """Three metrics: their 3-D non-dominated set (with hover) and the other trials (a sample
-    of at most :data:`MAX_BACKGROUND`, ``n_background`` in all)."""
+    of at most :data:`MAX_BACKGROUND_3D`, ``n_background`` in all)."""
 
     keys: tuple[str, str, str]
     labels: tuple[str, str, str]
@@ -254,7 +256,7 @@ def front3d_info(df: pd.DataFrame, keys: tuple[str, str, str], directions: dict[
     trials = df["trial"].to_numpy(int)
     sel = np.flatnonzero(mask)
     others = np.flatnonzero(~mask)
-    back = background_sample(others)
+    back = background_sample(others, MAX_BACKGROUND_3D)
     return Front3DInfo(
         keys=keys,
         labels=labels,
@@ -282,17 +284,27 @@ class ParallelInfo(NamedTuple):
     """Sampled parameters then objectives, one line per trial; ``on_front`` colours the lines.
 
     Every trial of the study's front is drawn, and the others (all of them, or a seeded random
-    sample of :data:`MAX_BACKGROUND`); ``n_trials`` is the number of finished trials.
+    sample of :data:`MAX_PARALLEL_LINES`); ``n_trials`` is the number of finished trials. At most
+    :data:`MAX_PARALLEL_PARAMS` parameters get an axis (the hardware first, then the model
+    configuration in layer order); ``n_params`` is the number of searched parameters.
     """
 
     dimensions: list[ParallelDimension]
     on_front: list[int]
     trials: list[int]
     n_trials: int = 0
+    n_params: int = 0
 
 
 INACTIVE = "-"
 """How an inactive conditional parameter is shown."""
+
+MAX_PARALLEL_LINES = 500
+"""Lines of trials off the front in the parallel-coordinates plot (a random sample beyond)."""
+
+MAX_PARALLEL_PARAMS = 16
+"""Parameter axes of the parallel-coordinates plot (a per-layer space of a large model has
+hundreds of parameters: every one is in ``trials.csv``)."""
 
 
 def parallel_info(
@@ -301,12 +313,15 @@ def parallel_info(
     """One dimension per ``param:`` column (categoricals, and parameters inactive in some
     trials, encoded as sorted codes with ``-`` for inactive), then the objectives."""
     if df.empty:
-        return ParallelInfo([], [], [], 0)
+        return ParallelInfo([], [], [], 0, 0)
     mask = _front_mask(df, objectives, directions)
-    rows = np.sort(np.concatenate([np.flatnonzero(mask), background_sample(np.flatnonzero(~mask))]))
+    rows = np.sort(np.concatenate([np.flatnonzero(mask), background_sample(np.flatnonzero(~mask), MAX_PARALLEL_LINES)]))
     sub = df.iloc[rows]
     dims: list[ParallelDimension] = []
-    for col in [c for c in sub.columns if c.startswith("param:")]:
+    columns = [c for c in sub.columns if c.startswith("param:")]
+    order = {"hardware": 0, "model": 1, "path": 2}
+    shown = sorted(columns, key=lambda c: order[parameter_scope(c.removeprefix("param:"))])[:MAX_PARALLEL_PARAMS]
+    for col in [c for c in columns if c in shown]:
         series = sub[col]
         label = col.removeprefix("param:")
         numeric = pd.to_numeric(series, errors="coerce")
@@ -319,7 +334,7 @@ def parallel_info(
         dims.append(ParallelDimension(label, [code[v] for v in shown], list(code.values()), cats))
     for key in objectives:
         dims.append(ParallelDimension(axis_label(key), sub[key].to_numpy(float).tolist(), None, None))
-    return ParallelInfo(dims, [int(v) for v in mask[rows]], sub["trial"].astype(int).tolist(), len(df))
+    return ParallelInfo(dims, [int(v) for v in mask[rows]], sub["trial"].astype(int).tolist(), len(df), len(columns))
 
 
 # --------------------------------------------------------------------------- hypervolume

@@ -294,10 +294,17 @@ _SELECT_JS = """
 (function(){
   var sel = document.getElementById('design-select');
   if (!sel) { sel = {value: '', addEventListener: function(){}}; }
+  function draw(g){
+    var fig = JSON.parse(document.getElementById(g.id + '-json').textContent);
+    g.classList.remove('lazy-plot');
+    g.classList.add('plotly-graph-div');
+    window.Plotly.react(g, fig.data, fig.layout, {displaylogo: false, responsive: true});
+  }
   function show(){
     document.querySelectorAll('.design-panel').forEach(function(p){
       var on = p.id === sel.value;
       p.style.display = on ? 'block' : 'none';
+      if (on && window.Plotly) { p.querySelectorAll('.lazy-plot').forEach(draw); }
       if (on && window.Plotly) {
         p.querySelectorAll('.plotly-graph-div').forEach(function(g){ window.Plotly.Plots.resize(g); });
       }
@@ -336,6 +343,18 @@ class _Renderer:
         self.n += 1
         return f'<div class="plot">{frag}</div>'
 
+    def lazy(self, fig: go.Figure) -> str:
+        """A figure drawn only when its design panel is first shown (the page opens faster): its
+        JSON in a ``<script type="application/json">``, drawn by :data:`_SELECT_JS`."""
+        div_id = f"plot{self.n}"
+        self.n += 1
+        payload = pio.to_json(fig, validate=False).replace("</", "<\\/")
+        height = fig.layout.height or 450
+        return (
+            f'<div class="plot"><div id="{div_id}" class="lazy-plot" style="height:{height}px;width:100%"></div>'
+            f'<script type="application/json" id="{div_id}-json">{payload}</script></div>'
+        )
+
 
 def _section_html(sec: Section, render: _Renderer) -> str:
     body = "".join(render(f) for f in sec.figures)
@@ -356,7 +375,8 @@ def render_html(dash: Dashboard) -> str:
         hidden = ' style="display:none"'
         panels = "".join(
             f'<div class="design-panel" id="design-{p.detail.trial}"{hidden if n else ""}>'
-            f'<p class="summary">{p.detail.summary}</p>{"".join(render(f) for f in p.figures)}</div>'
+            f'<p class="summary">{p.detail.summary}</p>'
+            f"{''.join((render.lazy if n else render)(f) for f in p.figures)}</div>"
             for n, p in enumerate(dash.panels)
         )
         parts.append(
