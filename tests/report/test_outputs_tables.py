@@ -24,10 +24,11 @@ from dse.report import (
     parallel_info,
     plot_front,
     plot_importance,
+    plot_parallel,
     violation_total,
 )
 from dse.report._figures import log_axis, tick_text
-from dse.report._info import MAX_BACKGROUND, parameter_scope
+from dse.report._info import MAX_BACKGROUND, MAX_PARALLEL_PARAMS, parameter_scope
 from tests.export.designs import small_design
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,8 +181,12 @@ def test_large_studies_draw_a_stated_sample(tmp_path: Path) -> None:
     assert fig.data[0].text is None and len(fig.data[-1].text) == len(info.front_x)  # hover: front only
     payload = fig.to_json()
     assert '"bdata"' in payload  # compact binary arrays, not decimal lists
-    par = parallel_info(df.assign(**{"param:x": 1}), ["latency_ms", "params"], {"params": "maximize"})
-    assert len(par.trials) < n and par.n_trials == n
+    many = {f"param:rank@l{i}": 4 for i in range(30)} | {"param:pe_rows": 16}
+    par = parallel_info(df.assign(**many), ["latency_ms", "params"], {"params": "maximize"})
+    assert len(par.trials) < n and par.n_trials == n and par.n_params == 31
+    labels = [d.label for d in par.dimensions]
+    assert len(labels) == MAX_PARALLEL_PARAMS + 2 and "pe_rows" in labels  # hardware kept first, then the model
+    assert "16 of 31 parameters" in plot_parallel(par).layout.title.text
 
 
 @pytest.mark.parametrize(
