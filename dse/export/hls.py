@@ -8,8 +8,10 @@ Files:
   ``DRAM_BW_BYTES_PER_CYCLE``, ``ELEM_BYTES`` / ``ACC_BYTES``, ``FPGA_PART``; per layer
   (namespace ``layer_<name>``) the features, TT shapes and ranks; per layer and pass the
   contraction schedule as a ``constexpr Gemm`` table of ``{lhs, rhs, batch, m, n, k, dataflow,
-  tile_m, tile_n, tile_k, loop_order}`` (``C[b,m,n] = A[b,m,k] B[b,k,n]`` and the step's
-  mapping); and a global ``PASSES`` table ``{layer, pass, steps, n_steps, count}``.
+  tile_m, tile_n, tile_k, loop_order, fused, segment, token_tile, n_tiles}`` (``C[b,m,n] =
+  A[b,m,k] B[b,k,n]``, the step's mapping and its place in the execution schedule) and the
+  intermediates the schedule keeps on chip (``SCHEDULE_<pass>_ON_CHIP``); and a global ``PASSES``
+  table ``{layer, pass, steps, n_steps, count}``.
   ``static_assert`` checks shape products against features, positive buffer sizes, a non-empty
   array and that every step's A and B tiles fit half of their buffers (double buffering).
 * ``<stem>_hls_top.cpp``: the synthesizable top ``tnn_dse_gemm`` that runs one step with its
@@ -69,7 +71,10 @@ def header_text(design: Design, metrics: Metrics, stem: str, fpga_part: str = DE
         "enum class LoopOrder : std::uint8_t { MNK, MKN, NMK, NKM, KMN, KNM };",
         "",
         "/// One lowered contraction C[b,m,n] = A[b,m,k] * B[b,k,n] (A = ifmap, B = filter) and its",
-        "/// mapping: dataflow, on-chip tile (elements) and tile loop order.",
+        "/// mapping: dataflow, on-chip tile (elements) and tile loop order. A step of a fused segment",
+        "/// (fused = true) runs on chip, token tile by token tile (token_tile tokens, n_tiles tiles):",
+        "/// its tile is the tile GEMM, its operands the segment's resident intermediates and cores;",
+        "/// segment numbers the pass's segments in execution order (the execution schedule).",
         "struct Gemm {",
         "  const char* lhs;",
         "  const char* rhs;",
@@ -77,6 +82,9 @@ def header_text(design: Design, metrics: Metrics, stem: str, fpga_part: str = DE
         "  Dataflow dataflow;",
         "  std::int64_t tile_m, tile_n, tile_k;",
         "  LoopOrder loop_order;",
+        "  bool fused;",
+        "  int segment;",
+        "  std::int64_t token_tile, n_tiles;",
         "};",
         "",
         "/// The contraction schedule of one layer and pass.",
@@ -129,7 +137,8 @@ def header_text(design: Design, metrics: Metrics, stem: str, fpga_part: str = DE
         order = (s.loop_order or "mnk").upper()
         by_pass.setdefault((g.layer, g.pass_name), []).append(
             f'    {{"{s.lhs}", "{s.rhs}", {s.batch}, {s.m}, {s.n}, {s.k}, Dataflow::{_DF[g.dataflow]}, '
-            f"{tm}, {tn}, {tk}, LoopOrder::{order}}},"
+            f"{tm}, {tn}, {tk}, LoopOrder::{order}, {'true' if s.fused else 'false'}, {s.segment}, "
+            f"{s.token_tile}, {s.n_tiles}}},"
         )
     pass_rows: list[str] = []
     for spec in design.workload.layers:
@@ -168,6 +177,14 @@ def header_text(design: Design, metrics: Metrics, stem: str, fpga_part: str = DE
             else:
                 steps_ref = "nullptr"
             lines.append(f"constexpr int {table}_STEPS = {len(rows)};")
+            if p.schedule is not None:
+                on_chip = ", ".join(f'"{x}"' for x in p.schedule.on_chip)
+                lines.append(
+                    f"constexpr const char* {table}_ON_CHIP[] = {{{on_chip or 'nullptr'}}};  "
+                    f"// intermediates kept in the buffers ({len(p.schedule.on_chip)}); "
+                    f"execution {p.schedule.execution}, DRAM {p.schedule.dram_bytes:.0f} B of which "
+                    f"{p.schedule.compulsory_bytes:.0f} B compulsory"
+                )
             pass_rows.append(f'    {{"{p.layer}", "{p.pass_name}", {steps_ref}, {len(rows)}, {p.count}}},')
         lines += ["", f"}}  // namespace {lns}", ""]
     if pass_rows:
@@ -178,12 +195,14 @@ def header_text(design: Design, metrics: Metrics, stem: str, fpga_part: str = DE
         f"constexpr int N_PASSES = {len(pass_rows)};",
         f"constexpr int N_GEMMS = {len(gemms)};",
         "",
-        "/// Every step's A and B tiles fit half of their buffers (the other half is the ping-pong",
-        "/// buffer of the next tile), as the cost model assumed; the C tile may spill.",
+        "/// Every step fed from DRAM has A and B tiles that fit half of their buffers (the other half",
+        "/// is the ping-pong buffer of the next tile), as the cost model assumed; the C tile may spill.",
+        "/// (Fused steps work on resident tensors: their capacity is the schedule's, checked by the model.)",
         "constexpr bool tiles_fit() {",
         "  for (int i = 0; i < N_PASSES; ++i)",
         "    for (int s = 0; s < PASSES[i].n_steps; ++s) {",
         "      const Gemm& g = PASSES[i].steps[s];",
+        "      if (g.fused) continue;",
         "      if (2 * g.tile_m * g.tile_k * BITS > 8 * IFMAP_BUFFER_BYTES) return false;",
         "      if (2 * g.tile_k * g.tile_n * BITS > 8 * FILTER_BUFFER_BYTES) return false;",
         "    }",

@@ -205,3 +205,30 @@ def test_fpga_part_option_is_used_and_recorded(tmp_path: Path) -> None:
     assert 'FPGA_PART = "xczu7ev-ffvc1156-2-e"' in header.read_text()
     _, _, tcl = get_exporter("hls")(design, metrics, tmp_path / "default", "d")
     assert f"set_part {{{DEFAULT_FPGA_PART}}}" in tcl.read_text()
+
+
+def test_header_carries_the_execution_schedule(tmp_path: Path) -> None:
+    """Fused steps are marked with their token tile, each pass lists the intermediates it keeps
+    on chip, and the header still compiles (the buffer check skips steps on resident tensors)."""
+    from tests.export.designs import small_design
+
+    gxx = _gxx()
+    design, metrics = small_design()
+    fused = [s for p in metrics.passes for s in p.steps if s.fused]
+    assert fused, "the small design fuses at least one pass"
+    header, _, _ = get_exporter("hls")(design, metrics, tmp_path, "sched")
+    text = header.read_text()
+    assert ", true, " in text and "_ON_CHIP[]" in text
+    for p in metrics.passes:
+        assert p.schedule is not None
+        for name in p.schedule.on_chip:
+            assert f'"{name}"' in text
+    src = tmp_path / "use.cpp"
+    src.write_text(f'#include "{header.name}"\nint main() {{ return tnn_dse::sched::N_GEMMS > 0 ? 0 : 1; }}\n')
+    proc = subprocess.run(
+        [gxx, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", "-I", str(tmp_path), str(src)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
