@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import random
 import sys
 import tempfile
 import threading
@@ -51,7 +52,7 @@ class GridCase:
     """One SCALE-Sim run: ``C[m, n] = A[m, k] B[k, n]`` on a ``rows x cols`` array.
 
     ``bw_words == 0`` is SCALE-Sim's CALC mode (ample bandwidth), otherwise USER mode with that
-    many words per cycle on each DRAM port. The three SRAMs have ``sram_kb`` kB each.
+    many words per cycle on each DRAM port. SRAM sizes in kB (of 1-byte words).
     """
 
     dataflow: str
@@ -60,7 +61,9 @@ class GridCase:
     m: int
     n: int
     k: int
-    sram_kb: int
+    ifmap_kb: int
+    filter_kb: int
+    ofmap_kb: int
     bw_words: int
 
     @property
@@ -113,7 +116,7 @@ FAR_GEMM = (512, 768, 768)
 SMALL_SRAM_ARRAYS = ((8, 8), (32, 8))
 SMALL_SRAM_GEMMS = ((128, 64, 256), (200, 120, 100))
 """With 8 kB buffers these operands are 4-8x larger than a buffer (cheap to simulate)."""
-OS_FAR = GridCase("os", 16, 16, 256, 256, 256, SMALL_SRAM_KB, 0)
+OS_FAR = GridCase("os", 16, 16, 256, 256, 256, SMALL_SRAM_KB, SMALL_SRAM_KB, SMALL_SRAM_KB, 0)
 """OS far beyond the buffers (8x an 8 kB buffer per operand): OS's 512x768x768 on 64 kB thrashes
 its filter SRAM about 6000 times, which costs SCALE-Sim about an hour (its DRAM trace is
 re-concatenated on every slide); this one shows the same behaviour in minutes."""
@@ -129,18 +132,55 @@ def grid() -> list[GridCase]:
                 *((a, BEYOND_GEMMS) for a in BEYOND_ARRAYS),
                 ((8, 8), DEEP_GEMMS),
             ):
-                out += [GridCase(df, r, c, m, n, k, MAIN_SRAM_KB, bw) for m, n, k in gemms]
+                out += [GridCase(df, r, c, m, n, k, *_same(MAIN_SRAM_KB), bw) for m, n, k in gemms]
             out += [
-                GridCase(df, r, c, m, n, k, SMALL_SRAM_KB, bw)
+                GridCase(df, r, c, m, n, k, *_same(SMALL_SRAM_KB), bw)
                 for r, c in SMALL_SRAM_ARRAYS
                 for m, n, k in SMALL_SRAM_GEMMS
             ]
             # Far beyond the buffers (minutes per run): WS and IS limited, WS ample; OS smaller.
             if (df, bw) in (("ws", 0), ("ws", LIMITED_BW_WORDS), ("is", LIMITED_BW_WORDS)):
-                out.append(GridCase(df, 32, 32, *FAR_GEMM, MAIN_SRAM_KB, bw))
+                out.append(GridCase(df, 32, 32, *FAR_GEMM, *_same(MAIN_SRAM_KB), bw))
             if df == "os":
                 out.append(dataclasses.replace(OS_FAR, bw_words=bw))
     return sorted(set(out), key=lambda g: (g.demanded_elements(), g))
+
+
+def _same(kb: int) -> tuple[int, int, int]:
+    return kb, kb, kb
+
+
+RANDOM_DRAWS = ((1, 105), (7, 60))
+"""``(seed, cases)`` of the random draws added to the grid (seconds each in SCALE-Sim)."""
+
+
+def random_cases(seed: int, count: int) -> list[GridCase]:
+    """Small random cases that reach where the grid does not: arrays down to 4x4 and 12x20,
+    buffers of 1-16 kB (different per operand for seed 7), 1-64 words/cycle, ragged shapes."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        df = rng.choice(["ws", "is", "os"])
+        if seed == 1:
+            r, c = rng.choice([(4, 4), (8, 8), (16, 16), (8, 32), (32, 8), (4, 16), (12, 20)])
+            m, n, k = (rng.choice([1, 2, 3, 5, 8, 13, 17, 31, 32, 33, 50, 64, 100, 128, 150, 200]) for _ in range(3))
+            kbs = _same(rng.choice([1, 2, 4, 8]))
+            bw = rng.choice([0, 1, 2, 3, 7, 10, 16, 32, 64])
+        else:
+            r, c = rng.choice([(4, 4), (8, 8), (16, 16), (8, 32), (32, 8), (4, 16), (12, 20), (16, 8)])
+            m, n, k = (rng.choice([1, 3, 8, 17, 32, 33, 64, 100, 128, 150, 256]) for _ in range(3))
+            kbs = (rng.choice([1, 2, 3, 4, 8, 16]), rng.choice([1, 2, 3, 4, 8, 16]), rng.choice([1, 2, 3, 4, 8, 16]))
+            bw = rng.choice([0, 1, 4, 5, 10, 10, 10, 16, 25])
+        out.append(GridCase(df, r, c, m, n, k, *kbs, bw))
+    return out
+
+
+def all_cases() -> list[GridCase]:
+    """The grid and the random draws, cheapest first."""
+    cases = set(grid())
+    for seed, count in RANDOM_DRAWS:
+        cases.update(random_cases(seed, count))
+    return sorted(cases, key=lambda g: (g.demanded_elements(), g))
 
 
 def read_rows(path: Path) -> dict[tuple[str, ...], dict[str, str]]:
@@ -176,9 +216,9 @@ def simulate(case: GridCase, workdir: Path, timeout_s: float | None) -> dict[str
         case.rows,
         case.cols,
         case.dataflow,
-        case.sram_kb,
-        case.sram_kb,
-        case.sram_kb,
+        case.ifmap_kb,
+        case.filter_kb,
+        case.ofmap_kb,
         case.bw_words or None,
         workdir,
         timeout_s=timeout_s,
@@ -200,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     done = read_rows(args.out)
-    todo = [g for g in grid() if args.only in ",".join(g.key) and (args.redo or g.key not in done)]
+    todo = [g for g in all_cases() if args.only in ",".join(g.key) and (args.redo or g.key not in done)]
     total_el = sum(g.demanded_elements() for g in todo)
     print(f"{len(todo)} cases to simulate ({len(done)} in {args.out}), {total_el / 1e6:.1f} M demanded elements")
     if args.dry_run:

@@ -5,9 +5,11 @@ real SCALE-Sim v3 runs.
   ``python -m tests.validation.make_scalesim_grid``): dataflows WS / OS / IS, arrays 8x8, 16x16,
   32x32, 8x32 and 32x8, ample (CALC) and limited (USER, 10 words/cycle per port) bandwidth,
   operands from fitting the buffers to far beyond them (512x768x768 on 32x32 with 64 kB, and
-  8 kB buffers) and deep reductions. Always runs, no simulator needed. Ample bandwidth is held
-  against "Total Cycles", limited bandwidth against "Total Cycles (incl. prefetch)", both to a
-  median of 0.5 % and a maximum of 3 % per dataflow and regime; DRAM words too.
+  8 kB buffers) and deep reductions, plus 165 small random cases (arrays 4x4 to 12x20,
+  1-16 kB buffers, different per operand, 1-64 words/cycle). Always runs, no simulator needed.
+  Ample bandwidth is held against "Total Cycles", limited bandwidth against "Total Cycles
+  (incl. prefetch)", both to a median of 0.5 % and a maximum of 3 % per dataflow and regime;
+  DRAM words too; and, tighter, cycle for cycle.
 * A small live subset against the simulator itself (``external``: skips without the SCALE-Sim
   venv, fails under ``CI=true``).
 
@@ -36,7 +38,7 @@ from analytical_models._scalesim_mapping import (
     scalesim_report,
 )
 from tests._tools import require_tool
-from tests.validation.make_scalesim_grid import CASE_FIELDS, DATA_CSV, GridCase, grid
+from tests.validation.make_scalesim_grid import CASE_FIELDS, DATA_CSV, GridCase, all_cases, grid
 from tests.validation.scalesim_env import run_scalesim, scalesim_available, scalesim_venv
 
 MEDIAN_TARGET = 0.005
@@ -45,7 +47,6 @@ EXACT_SLACK = 0.001
 
 
 def _predict(case: GridCase) -> ScalesimReport:
-    words = 1024 * case.sram_kb
     return scalesim_report(
         case.m,
         case.n,
@@ -53,9 +54,9 @@ def _predict(case: GridCase) -> ScalesimReport:
         rows=case.rows,
         cols=case.cols,
         dataflow=case.dataflow,
-        ifmap_sram_words=words,
-        filter_sram_words=words,
-        ofmap_sram_words=words,
+        ifmap_sram_words=1024 * case.ifmap_kb,
+        filter_sram_words=1024 * case.filter_kb,
+        ofmap_sram_words=1024 * case.ofmap_kb,
         bw_words=case.bw_words or 10,
         interface="USER" if case.bw_words else "CALC",
     )
@@ -143,7 +144,7 @@ def test_grid_data_covers_the_grid(grid_rows: list[Row]) -> None:
     """The committed data holds every case the regeneration script defines, and they span the
     promised space."""
     have = {r.case for r in grid_rows}
-    missing = [",".join(g.key) for g in grid() if g not in have]
+    missing = [",".join(g.key) for g in all_cases() if g not in have]
     assert not missing, f"cases missing from {DATA_CSV} (rerun make_scalesim_grid): {missing}"
     cases = [r.case for r in grid_rows]
     assert {c.dataflow for c in cases} == {"ws", "os", "is"}
@@ -151,7 +152,8 @@ def test_grid_data_covers_the_grid(grid_rows: list[Row]) -> None:
     assert any(c.rows != c.cols for c in cases)
     assert {0, 10} <= {c.bw_words for c in cases}
     # operands far beyond the buffers, and deep reductions (K at least 64 array rows)
-    assert any(c.m * c.k >= 6 * 1024 * c.sram_kb for c in cases)
+    assert any(c.m * c.k >= 6 * 1024 * c.ifmap_kb for c in cases)
+    assert set(grid()) <= have
     assert any(c.k >= 64 * c.rows for c in cases)
 
 
@@ -296,12 +298,14 @@ def test_nest_cost_units_and_batch() -> None:
 # --------------------------------------------------------------------------- live subset
 
 LIVE_CASES = (
-    GridCase("ws", 8, 8, 128, 256, 64, 64, 10),  # issue 13's deep reduction: partial sums drained during compute
-    GridCase("ws", 8, 8, 96, 40, 160, 4, 10),  # ifmap 3.75x the buffer, swept 5 times
-    GridCase("is", 8, 8, 80, 96, 96, 4, 10),  # reversed ifmap rows, filter swept 10 times
-    GridCase("os", 8, 8, 64, 48, 128, 4, 10),  # OS filter block demanded again: the window thrashes
-    GridCase("ws", 8, 32, 100, 40, 70, 2, 0),  # ample bandwidth
-    GridCase("os", 32, 8, 40, 100, 70, 2, 0),
+    GridCase(
+        "ws", 8, 8, 128, 256, 64, 64, 64, 64, 10
+    ),  # issue 13's deep reduction: partial sums drained during compute
+    GridCase("ws", 8, 8, 96, 40, 160, 4, 4, 4, 10),  # ifmap 3.75x the buffer, swept 5 times
+    GridCase("is", 8, 8, 80, 96, 96, 4, 2, 8, 10),  # reversed ifmap rows, filter swept 10 times
+    GridCase("os", 8, 8, 64, 48, 128, 4, 4, 4, 10),  # OS filter block demanded again: the window thrashes
+    GridCase("ws", 8, 32, 100, 40, 70, 2, 2, 2, 0),  # ample bandwidth
+    GridCase("os", 32, 8, 40, 100, 70, 2, 2, 2, 0),
 )
 """A few seconds each in SCALE-Sim."""
 
@@ -316,9 +320,18 @@ def scalesim_ready() -> Path:
 @pytest.mark.external
 def test_live_subset_against_scalesim(scalesim_ready: Path, tmp_path: Path) -> None:
     def one(case: GridCase) -> dict[str, Any]:
-        kb = case.sram_kb
         return run_scalesim(
-            case.m, case.n, case.k, case.rows, case.cols, case.dataflow, kb, kb, kb, case.bw_words or None, tmp_path
+            case.m,
+            case.n,
+            case.k,
+            case.rows,
+            case.cols,
+            case.dataflow,
+            case.ifmap_kb,
+            case.filter_kb,
+            case.ofmap_kb,
+            case.bw_words or None,
+            tmp_path,
         )
 
     with ThreadPoolExecutor(max_workers=2) as pool:
