@@ -36,7 +36,15 @@ from analytical_models._allocator import tune_allocator
 from analytical_models._area import area_mm2, leakage_mw
 from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._engine import ArrayEngine
-from analytical_models._onchip import OnChipStep, OnChipTiles, onchip_tiles, price_onchip, tile_gemm, untiled_cycles
+from analytical_models._onchip import (
+    STACKED_FIELDS,
+    OnChipStep,
+    OnChipTiles,
+    onchip_tiles,
+    price_onchip,
+    tile_gemm,
+    untiled_cycles,
+)
 from analytical_models._registry import (
     ENGINES,
     OBJECTIVES,
@@ -72,6 +80,7 @@ __all__ = [
     "ENGINES",
     "MEMORY_TIMINGS",
     "OBJECTIVES",
+    "STACKED_FIELDS",
     "SYSTOLIC",
     "TECHS",
     "TT_GEMM",

@@ -51,6 +51,21 @@ BUFFERS: tuple[str, ...] = ("ifmap", "filter", "ofmap")
 TOKEN_DIMS: tuple[str, ...] = ("", "batch", "m", "n", "k")
 """Which GEMM dimension carries the token index (``""``: none, the step is token-free)."""
 
+STACKED_FIELDS: tuple[str, ...] = (
+    "compute",
+    "fill",
+    "shaping",
+    "mac_pj",
+    "ifmap_pj",
+    "filter_pj",
+    "ofmap_pj",
+    "sram_rd_bytes",
+    "sram_wr_bytes",
+    "shaping_dram_bytes",
+    "macs",
+)
+"""Rows of :attr:`OnChipTiles.stacked` (``macs`` as floats)."""
+
 _A_DIMS = frozenset({M_DIM, K_DIM})
 _B_DIMS = frozenset({K_DIM, N_DIM})
 
@@ -78,6 +93,9 @@ class OnChipTiles(NamedTuple):
     dataflows: tuple[str, ...]
     pes: int
     """Processing elements the step runs on (all engines)."""
+    stacked: FloatArray
+    """``(len(STACKED_FIELDS), T)``: the summable fields of :data:`STACKED_FIELDS` in one array
+    (a schedule adds many steps with one numpy operation each)."""
 
     @property
     def cycles(self) -> FloatArray:
@@ -273,21 +291,26 @@ def onchip_tiles(
     order = np.lexsort((table[:, secondary, :], table[:, primary, :]), axis=0)
     best = order[0]  # (T,) dataflow index with the smallest (primary, secondary)
     pick = table[best, :, np.arange(t.size)]  # (T, fields)
+    fields = {
+        "compute": pick[:, 2],
+        "fill": pick[:, 3],
+        "shaping": sh_cycles,
+        "mac_pj": pick[:, 4],
+        "ifmap_pj": pick[:, 5],
+        "filter_pj": pick[:, 6],
+        "ofmap_pj": pick[:, 7],
+        "sram_rd_bytes": pick[:, 8],
+        "sram_wr_bytes": pick[:, 9],
+        "shaping_dram_bytes": sh_dram,
+    }
+    stacked = np.stack([*(fields[f] for f in STACKED_FIELDS[:-1]), macs])
     return OnChipTiles(
-        compute=pick[:, 2],
-        fill=pick[:, 3],
-        shaping=sh_cycles,
-        mac_pj=pick[:, 4],
-        ifmap_pj=pick[:, 5],
-        filter_pj=pick[:, 6],
-        ofmap_pj=pick[:, 7],
-        sram_rd_bytes=pick[:, 8],
-        sram_wr_bytes=pick[:, 9],
-        shaping_dram_bytes=sh_dram,
+        **fields,
         macs=macs.astype(np.int64),
         dataflow=best.astype(np.int64),
         dataflows=dataflows,
         pes=r * c * engines,
+        stacked=stacked,
     )
 
 

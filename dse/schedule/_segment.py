@@ -37,7 +37,16 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from analytical_models import ArrayEngine, Cost, Hardware, OnChipTiles, get_engine, hw_consts, onchip_tiles
+from analytical_models import (
+    STACKED_FIELDS,
+    ArrayEngine,
+    Cost,
+    Hardware,
+    OnChipTiles,
+    get_engine,
+    hw_consts,
+    onchip_tiles,
+)
 from dse.schedule._chain import Chain
 
 MergeMode = Literal["store", "recompute", ""]
@@ -199,13 +208,20 @@ def _price(
     streamed = [x for x in external if chain.tokened[x]]
     token_free_ext = [x for x in external if not chain.tokened[x]]
 
+    frac = t / tokens
+    memo: dict[int, FloatArray] = {}
+
     def tile_bytes(ssa: int) -> FloatArray:
         """Bytes of ``ssa`` per tile (the whole tensor when it is token-free)."""
-        full = chain.elements[ssa] * bpe
-        return full * t / tokens if chain.tokened[ssa] else np.full_like(t, full)
+        got = memo.get(ssa)
+        if got is None:
+            full = chain.elements[ssa] * bpe
+            got = full * frac if chain.tokened[ssa] else np.full_like(t, full)
+            memo[ssa] = got
+        return got
 
     # --- every step on chip, per tile, times how often it runs
-    parts = dict.fromkeys(_PARTS, z)
+    summed = np.zeros((len(_PARTS), t.size))
     priced: list[tuple[OnChipTiles, bool, FloatArray]] = []
     step_objective: Literal["latency", "energy"] = "energy" if objective == "energy" else "latency"
     stage_tile = z.copy()  # per-tile cycles of the token and reduce steps (one engine group each when pipelined)
@@ -232,9 +248,7 @@ def _price(
         recomputed = st.kind == "core" and mode == "recompute"
         times = n_t if tiled or recomputed else np.ones_like(t)
         priced.append((res, tiled, times))
-        for name in _PARTS:
-            value = res.macs.astype(np.float64) if name == "macs" else getattr(res, name)
-            parts[name] = parts[name] + value * times
+        summed += res.stacked * times
         cycles = res.cycles if tiled else np.full_like(t, float(res.cycles[0]))
         if tiled:
             stage_tile = stage_tile + cycles
@@ -246,6 +260,7 @@ def _price(
             core_busy += float(res.cycles[0]) if on_core else 0.0
         else:
             post += float(res.cycles[0])
+    parts = dict(zip(_PARTS, summed, strict=True))
     busy = parts["compute"] + parts["fill"] + parts["shaping"]
     # --- DRAM traffic: external inputs once, the result once (plus shaping that spilled)
     streamed_total = sum((tile_bytes(x) * n_t for x in streamed), z)
@@ -351,20 +366,8 @@ def _price(
     )
 
 
-_PARTS: tuple[str, ...] = (
-    "compute",
-    "fill",
-    "shaping",
-    "mac_pj",
-    "ifmap_pj",
-    "filter_pj",
-    "ofmap_pj",
-    "sram_rd_bytes",
-    "sram_wr_bytes",
-    "shaping_dram_bytes",
-    "macs",
-)
-"""Fields of :class:`OnChipTiles` summed over the segment's steps."""
+_PARTS: tuple[str, ...] = STACKED_FIELDS
+"""Fields of :class:`OnChipTiles` summed over the segment's steps (its ``stacked`` rows)."""
 
 
 def _ofmap_need(
