@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import tempfile
 import time
@@ -26,7 +27,7 @@ import dse.study as study_mod
 import dse.study._evaluator as evaluator_mod
 from analytical_models import tune_allocator
 from dse.config import SamplerConfig, load_study_config
-from dse.evaluate import clear_caches, evaluate
+from dse.evaluate import cache_stats, clear_caches, evaluate
 from dse.space import suggest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,6 +110,16 @@ def main() -> None:
     elapsed = time.perf_counter() - t0
     rate = summary.completed / elapsed
     print(f"study, {args.n_jobs} processes: {summary.completed} trials in {elapsed:.1f} s = {rate:.1f} trials/s")
+    stats = cache_stats()
+    hits = sum(h for h, _, _, _ in stats.values())
+    misses = sum(m for _, m, _, _ in stats.values())
+    print(
+        f"caches of this process: {len(stats)}, every one bounded; {hits:,} hits, {misses:,} misses "
+        f"({100 * hits / max(1, hits + misses):.1f} % hits); largest:"
+    )
+    for name, (h, m, size, bound) in sorted(stats.items(), key=lambda kv: -kv[1][2])[:6]:
+        print(f"  {name:<55} {size:>8,} / {bound:,} entries, {100 * h / max(1, h + m):5.1f} % hits")
+    print(f"resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (peak)")
     if not args.full:
         print(
             f"projected {cfg.n_trials} trials: {cfg.n_trials / rate / 60:.1f} min "

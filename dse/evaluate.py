@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from functools import lru_cache
-from typing import cast
+from typing import Any, cast
 
 from analytical_models import Cost, Hardware, Objective, area_mm2, tile_gemm, tune_allocator
 from dse._design import Design, Metrics, PassRecord, StepRecord
@@ -295,21 +295,48 @@ def overlap_core_merges(passes: list[PassRecord]) -> list[PassRecord]:
     return out
 
 
+_CACHED_PACKAGES = (
+    "analytical_models",
+    "dse.contraction",
+    "dse.evaluate",
+    "dse.workload",
+    "dse.schedule",
+    "dse._policies",
+)
+
+
+def _caches() -> list[tuple[str, Any]]:
+    """``(module.function, lru-cached function)`` of every value cache of the evaluation stack."""
+    import sys
+
+    found = []
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(_CACHED_PACKAGES):
+            continue
+        for attr, value in list(vars(module).items()):
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", name) == name:
+                found.append((f"{name}.{attr}", value))
+    return found
+
+
 def clear_caches() -> int:
     """Empty every value cache of the evaluation stack (for cold-start measurements).
 
     Returns the number of caches cleared.
     """
-    import sys
+    caches = _caches()
+    for _, fn in caches:
+        fn.cache_clear()
+    return len(caches)
 
-    n = 0
-    prefixes = ("analytical_models", "dse.contraction", "dse.evaluate", "dse.workload", "dse.schedule", "dse._policies")
-    for name, module in list(sys.modules.items()):
-        if module is None or not name.startswith(prefixes):
-            continue
-        for value in list(vars(module).values()):
-            clear = getattr(value, "cache_clear", None)
-            if callable(clear) and getattr(value, "__module__", name) == name:
-                clear()
-                n += 1
-    return n
+
+def cache_stats() -> dict[str, tuple[int, int, int, int | None]]:
+    """``name -> (hits, misses, entries, bound)`` of every value cache of the evaluation stack.
+
+    Every cache is bounded (an LRU of ``bound`` entries): a long study's memory stays flat.
+    """
+    out: dict[str, tuple[int, int, int, int | None]] = {}
+    for name, fn in _caches():
+        info = fn.cache_info()
+        out[name] = (info.hits, info.misses, info.currsize, info.maxsize)
+    return out
