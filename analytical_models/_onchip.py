@@ -190,6 +190,7 @@ def onchip_tiles(
     cols: int = 0,
     engines: int = 1,
     objective: Literal["latency", "energy"] = "latency",
+    relayout: bool = True,
 ) -> OnChipTiles:
     """Price ``gemm`` (all ``tokens`` tokens) as one token tile of every size in ``tiles``.
 
@@ -208,6 +209,9 @@ def onchip_tiles(
         engines: identical arrays working on this step at once.
         objective: per tile, the dataflow with the fewest cycles (``latency``, ties on energy)
             or the least energy (``energy``).
+        relayout: pay the engine's tensor shaping (False inside a fused segment: every tensor
+            there is written by its producer, or laid out once for a core, in the order its
+            consumer reads it: address generation, as TIE does).
     """
     if a_buffer not in BUFFERS or b_buffer not in BUFFERS:
         raise ModelInputError(f"operand buffers must be among {BUFFERS}, got {a_buffer!r}, {b_buffer!r}")
@@ -242,7 +246,7 @@ def onchip_tiles(
     # shaping (engines that cannot reshape on the fly), per tile GEMM
     zero = np.zeros_like(t)
     sh_cycles, sh_pj, sh_rd, sh_wr, sh_dram = zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy()
-    if not engine.shaping_free:
+    if relayout and not engine.shaping_free:
         for i, tile in enumerate(tiles):
             s = engine.shaping(tile_gemm(gemm, token_dim, tokens, tile), hw)
             sh_cycles[i] = s.cycles

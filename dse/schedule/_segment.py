@@ -1,11 +1,13 @@
 """A fused segment: consecutive steps of a chain whose intermediates never leave the chip.
 
 The segment's external tensors (network inputs, or intermediates another segment spilled to
-DRAM) are read from DRAM once; its result is written once. Token-carrying external inputs are
-streamed through the ifmap buffer one token tile at a time (double-buffered when there is more
-than one tile); token-free ones (cores, spilled merges) stay in the filter buffer for the whole
-pass; intermediates live in the ofmap buffer. Every step of every tile is priced with the
-on-chip fold model (:func:`analytical_models.onchip_tiles`).
+DRAM) are read from DRAM once; its result is written once. No tensor is re-laid-out inside a
+segment: each is written by its producer (or laid out once, for a core) in the order its
+consumer reads it, by address generation as TIE does (a DRAM-fed step pays the engine's shaping
+instead). Token-carrying external inputs are streamed through the ifmap buffer one token tile at
+a time (double-buffered when there is more than one tile); token-free ones (cores, spilled
+merges) stay in the filter buffer for the whole pass; intermediates live in the ofmap buffer.
+Every step of every tile is priced with the on-chip fold model (:func:`analytical_models.onchip_tiles`).
 
 Latency (sequential, one engine; the AccelForge / DeFiNES convention, the "overlapped" rule of
 the DRAM-fed model)::
@@ -244,6 +246,7 @@ def _price(
             _buffer_of(chain, b, inside),
             engines=groups.get(s, 1) if pipelined else (1 if on_core else n_engines),
             objective=step_objective,
+            relayout=False,
         )
         recomputed = st.kind == "core" and mode == "recompute"
         times = n_t if tiled or recomputed else np.ones_like(t)
