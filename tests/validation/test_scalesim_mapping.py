@@ -30,13 +30,9 @@ import numpy as np
 import pytest
 
 from analytical_models import Gemm, Hardware
-from analytical_models._scalesim_mapping import (
-    RolledIndex,
-    ScalesimReport,
-    scalesim_folds,
-    scalesim_nest_cost,
-    scalesim_report,
-)
+from analytical_models._scalesim_folds import scalesim_folds
+from analytical_models._scalesim_mapping import ScalesimReport, scalesim_nest_cost, scalesim_report
+from analytical_models._scalesim_reads import RolledIndex
 from tests._tools import require_tool
 from tests.validation.make_scalesim_grid import CASE_FIELDS, DATA_CSV, GridCase, all_cases, grid
 from tests.validation.scalesim_env import run_scalesim, scalesim_available, scalesim_venv
