@@ -9,8 +9,8 @@ Public API (``__all__``):
   :data:`ZERO_COST`), :class:`TechProfile`, :class:`MappingResult`, the :class:`Engine`
   protocol and :class:`ArrayEngine`, the base class of PE-array engines; the error type
   :class:`ModelInputError`.
-- Vocabularies: :data:`DATAFLOWS`, :data:`MEMORY_TIMINGS`, :data:`OBJECTIVES` (and the
-  :data:`Objective` type).
+- Vocabularies: :data:`DATAFLOWS`, :data:`MEMORY_TIMINGS`, :data:`MAPPINGS` (search, or
+  SCALE-Sim's own loop nest), :data:`NESTS`, :data:`OBJECTIVES` (and the :data:`Objective` type).
 - Entry points: :func:`price` (best mapping of one GEMM on one hardware, cached by value),
   :func:`area_mm2`, :func:`leakage_mw`, :func:`fold_cycles` (SCALE-Sim cycles of an untiled
   GEMM), :func:`tune_allocator` (called once by processes that run many searches).
@@ -60,7 +60,9 @@ from analytical_models._registry_type import Registry, RegistryError
 from analytical_models._tech import TECHS, TechProfile, get_tech, register_tech, tech_names
 from analytical_models._types import (
     DATAFLOWS,
+    MAPPINGS,
     MEMORY_TIMINGS,
+    NESTS,
     ZERO_COST,
     Cost,
     Gemm,
@@ -78,7 +80,9 @@ __all__ = [
     "CONTRACTION_ENGINE",
     "DATAFLOWS",
     "ENGINES",
+    "MAPPINGS",
     "MEMORY_TIMINGS",
+    "NESTS",
     "OBJECTIVES",
     "STACKED_FIELDS",
     "SYSTOLIC",

@@ -33,11 +33,12 @@ import numpy as np
 
 from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._cost import Components, components, to_costs
+from analytical_models._pinned import NestSpans, PinnedNest, pinned_nest
 from analytical_models._registry import MappingResult, Objective
-from analytical_models._search import search_mappings
+from analytical_models._search import search_mappings, search_pinned
 from analytical_models._shaping import NO_SHAPING, Shaping, buffer_shaping
-from analytical_models._stage import _ORDER_INDEX, stage
-from analytical_models._types import DATAFLOWS, Cost, Gemm, Hardware, Mapping, ModelInputError
+from analytical_models._stage import _ORDER_INDEX, Stage, stage
+from analytical_models._types import DATAFLOWS, NESTS, Cost, Gemm, Hardware, Mapping, ModelInputError
 
 
 @lru_cache(maxsize=64)
@@ -84,12 +85,33 @@ class ArrayEngine:
         """Tensor-shaping overhead of ``gemm`` on ``hw``."""
         return NO_SHAPING if self.shaping_free else buffer_shaping(gemm, hw)
 
-    def _components_one(self, gemm: Gemm, hw: Hardware, mapping: Mapping) -> tuple[Components, HwConsts, Shaping]:
+    def _check_dataflow(self, hw: Hardware, mapping: Mapping) -> None:
         if mapping.dataflow not in self.dataflows_for(hw):
             raise ModelInputError(
                 f"dataflow {mapping.dataflow!r} not supported by {self.name} on this hardware; "
                 f"expected one of {self.dataflows_for(hw)}"
             )
+        if mapping.nest not in NESTS:
+            raise ModelInputError(f"nest must be one of {NESTS}, got {mapping.nest!r}")
+
+    def pinned(self, gemm: Gemm, hw: Hardware, dataflow: str) -> PinnedNest:
+        """SCALE-Sim's own loop nest for ``gemm`` on the array of ``hw`` with ``dataflow``
+        (:mod:`analytical_models._pinned`), with this engine's tensor shaping.
+
+        Raises:
+            ModelInputError: a dataflow the engine cannot run on ``hw``.
+        """
+        hw = self.array_view(hw)
+        self._check_dataflow(hw, Mapping(dataflow=dataflow, tile_m=1, tile_n=1, tile_k=1))
+        return pinned_nest(gemm, hw, dataflow, self.shaping(gemm, hw))
+
+    def _components_one(self, gemm: Gemm, hw: Hardware, mapping: Mapping) -> tuple[Components, HwConsts, Shaping]:
+        st, c, shaping = self._stage_one(gemm, hw, mapping)
+        zero = np.zeros(1, dtype=np.int64)
+        return components(st, gemm, c, shaping, zero, zero, zero), c, shaping
+
+    def _stage_one(self, gemm: Gemm, hw: Hardware, mapping: Mapping) -> tuple[Stage, HwConsts, Shaping]:
+        self._check_dataflow(hw, mapping)
         order = _ORDER_INDEX.get(mapping.loop_order)
         if order is None:
             raise ModelInputError(f"loop_order must be a permutation of 'mnk', got {mapping.loop_order!r}")
@@ -113,19 +135,21 @@ class ArrayEngine:
             np.array([[tm], [tn], [tk]], dtype=np.int64),
             np.array([order], dtype=np.int64),
         )
-        zero = np.zeros(1, dtype=np.int64)
-        return components(st, gemm, c, shaping, zero, zero, zero), c, shaping
+        return st, c, shaping
 
     def evaluate(self, gemm: Gemm, hw: Hardware, mapping: Mapping) -> Cost:
         """Price one mapping (tiles larger than a dimension are clipped to it).
 
         Runs the same code as :meth:`search` on a one-candidate set, so the result equals
-        the search's cost for that mapping exactly.
+        the search's cost for that mapping exactly. A ``nest="scalesim"`` mapping is priced
+        as SCALE-Sim's own loop nest (:meth:`pinned`; its tiles and loop order are ignored).
 
         Raises:
             ModelInputError: unsupported dataflow or loop order, tile < 1, or an A / B tile
                 that does not fit half its buffer.
         """
+        if mapping.nest == "scalesim":
+            return self.pinned(gemm, hw, mapping.dataflow).cost
         hw = self.array_view(hw)
         comp, c, shaping = self._components_one(gemm, hw, mapping)
         return to_costs(comp, gemm, c, shaping)[0]
@@ -135,6 +159,8 @@ class ArrayEngine:
 
         Keys: ``{ifmap,filter,ofmap,dram}_{rd,wr}_bytes``.
         """
+        if mapping.nest == "scalesim":
+            return dict(self.pinned(gemm, hw, mapping.dataflow).access_bytes)
         comp, _, _ = self._components_one(gemm, self.array_view(hw), mapping)
         return {
             f"{name}_bytes": float(getattr(comp, name)[0])
@@ -150,6 +176,32 @@ class ArrayEngine:
             )
         }
 
+    def spans(self, gemm: Gemm, hw: Hardware, mapping: Mapping) -> NestSpans:
+        """Where one mapping's cycles go: DRAM prefetch before compute, the compute window, the
+        drain tail after it (their sum is the cost's cycles without shaping).
+
+        Tiled mappings: overlapped timing, the first tile's A and B loads and the last C tile's
+        store (the exposed transfers) around the window; serial timing, the load before compute
+        and the writes after the window (:func:`analytical_models._serial.serial_spans`). The
+        ``scalesim`` nest: its own spans (SCALE-Sim's under the serial timing).
+        """
+        if mapping.nest == "scalesim":
+            return self.pinned(gemm, hw, mapping.dataflow).spans
+        hw = self.array_view(hw)
+        st, c, shaping = self._stage_one(gemm, hw, mapping)
+        comp = components(st, gemm, c, shaping, *(np.zeros(1, dtype=np.int64),) * 3)
+        cf = float(comp.compute[0] + comp.fill[0])
+        stall = float(comp.stall[0])
+        if st.serial is not None:
+            pad_a, pad_b, _, _ = st.serial.at(0, 0)
+            a_port, b_port = float(st.a_dram[0, 0, 0]) * pad_a, float(st.b_dram[0, 0, 0]) * pad_b
+            load = max(a_port, b_port) / c.bw_bytes_per_cycle
+            return NestSpans(load, cf, stall - load)
+        tm, tn, tk = min(mapping.tile_m, gemm.m), min(mapping.tile_n, gemm.n), min(mapping.tile_k, gemm.k)
+        first = (tm * tk + tk * tn) * c.bytes_per_el / c.bw_bytes_per_cycle
+        last = tm * tn * c.bytes_per_el / c.bw_bytes_per_cycle
+        return NestSpans(first, cf + max(0.0, stall - first - last), last)
+
     def search(self, gemm: Gemm, hw: Hardware, objective: Objective = "latency") -> MappingResult:
         """Price every dataflow x loop order x tile triple and pick the best.
 
@@ -157,10 +209,14 @@ class ArrayEngine:
         order (dataflow order of :meth:`dataflows_for`, loop order as in ``LOOP_ORDERS``,
         tiles ascending m-major). The Pareto set is in (cycles, energy_pj), best objective
         first. ``n_evaluated`` counts the whole grid. The search itself (pruning, selection)
-        is :func:`analytical_models._search.search_mappings`.
+        is :func:`analytical_models._search.search_mappings`. With ``hw.mapping ==
+        "scalesim"`` only SCALE-Sim's own loop nest of each dataflow is priced
+        (:func:`analytical_models._search.search_pinned`).
 
         Raises:
             ModelInputError: unknown objective, or no tile fits the buffers.
         """
         hw = self.array_view(hw)
+        if hw.mapping == "scalesim":
+            return search_pinned(gemm, hw, objective, self.dataflows_for(hw), self.shaping(gemm, hw))
         return search_mappings(gemm, hw, objective, self.dataflows_for(hw), self.shaping(gemm, hw))

@@ -21,6 +21,7 @@ import numpy as np
 from analytical_models._arrays import FloatArray, IntArray
 from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._cost import grid_objectives, picked_costs
+from analytical_models._pinned import pinned_nest
 from analytical_models._registry import OBJECTIVES, MappingResult, Objective
 from analytical_models._shaping import Shaping, _shaping_energy
 from analytical_models._stage import _ALL_ORDERS, _MODES, LOOP_ORDERS, ModeStage, stage_modes, with_orders
@@ -277,3 +278,23 @@ def search_mappings(
         n_evaluated=n_evaluated,
         pareto=tuple(zip(mappings[1:], costs[1:], strict=True)),
     )
+
+
+def search_pinned(
+    gemm: Gemm, hw: Hardware, objective: Objective, dataflows: tuple[str, ...], shaping: Shaping
+) -> MappingResult:
+    """SCALE-Sim's own loop nest (:mod:`analytical_models._pinned`) of each dataflow; the best
+    for the objective, and the Pareto set in (cycles, energy), with the tie-breaking of
+    :func:`search_mappings` (dataflows in the given order). ``n_evaluated``: one per dataflow.
+
+    Raises:
+        ModelInputError: unknown objective.
+    """
+    if objective not in OBJECTIVES:
+        raise ModelInputError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
+    nests = [pinned_nest(gemm, hw, d, shaping) for d in dataflows]
+    cycles = [p.cost.cycles for p in nests]
+    energy = [p.cost.energy_pj for p in nests]
+    d, _, _ = _select_small(cycles, energy, objective, (len(nests), 1, 1))
+    picked = [(nests[i].mapping, nests[i].cost) for i in d]
+    return MappingResult(mapping=picked[0][0], cost=picked[0][1], n_evaluated=len(nests), pareto=tuple(picked[1:]))

@@ -15,6 +15,12 @@ DATAFLOWS: tuple[str, ...] = ("ws", "os", "is")
 MEMORY_TIMINGS: tuple[str, ...] = ("overlapped", "serial")
 """DRAM timing models of :attr:`Hardware.memory_timing`."""
 
+MAPPINGS: tuple[str, ...] = ("search", "scalesim")
+"""How a GEMM fed from DRAM is mapped (:attr:`Hardware.mapping`)."""
+
+NESTS: tuple[str, ...] = ("tiled", "scalesim")
+"""Loop nests of a :class:`Mapping` (:attr:`Mapping.nest`)."""
+
 
 class ModelInputError(ValueError):
     """An analytical-model input is out of its domain (for example a zero-sized array)."""
@@ -59,6 +65,20 @@ class Hardware:
               ``bits``). Exact definitions in :mod:`analytical_models._serial`. Only the timing
               (and so the leakage energy) changes: the reported DRAM / SRAM bytes and access
               energies are those of the overlapped model.
+        mapping: how a GEMM fed from DRAM is mapped.
+
+            * ``"search"`` (default): the mapping search picks the dataflow, tiles and loop
+              order; SCALE-Sim's own loop nest is one of its candidates, so the result is never
+              slower than ``"scalesim"`` under the same memory timing.
+            * ``"scalesim"``: SCALE-Sim v3's own loop nest and memory system for the dataflow
+              (the best of ``dataflows``): its fold order, its prefetch and sliding SRAM
+              windows, its partial-sum traffic (WS / IS write every row fold's partial result
+              to DRAM), its tiling under the given SRAM (:mod:`analytical_models._pinned`),
+              to compare the model with SCALE-Sim like with like on any GEMM. With
+              ``memory_timing="serial"`` the cycles are SCALE-Sim's "Total Cycles (incl.
+              prefetch)" exactly; with ``"overlapped"`` the nest's compute window (one cycle
+              more than SCALE-Sim's "Total Cycles", which counts from cycle 0) plus the
+              overlapped model's DRAM stall.
     """
 
     engine: str = "systolic"
@@ -74,6 +94,7 @@ class Hardware:
     tech: str = "horowitz45"
     dataflows: tuple[str, ...] = ("ws",)
     memory_timing: str = "overlapped"
+    mapping: str = "search"
     n_engines: int = 1
     aux_rows: int = 0
     aux_cols: int = 0
@@ -94,6 +115,8 @@ class Hardware:
             raise ModelInputError(f"dataflows must be a non-empty subset of {DATAFLOWS}")
         if self.memory_timing not in MEMORY_TIMINGS:
             raise ModelInputError(f"memory_timing must be one of {MEMORY_TIMINGS}, got {self.memory_timing!r}")
+        if self.mapping not in MAPPINGS:
+            raise ModelInputError(f"mapping must be one of {MAPPINGS}, got {self.mapping!r}")
         if self.n_engines < 1:
             raise ModelInputError(f"n_engines must be >= 1, got {self.n_engines}")
         if self.aux_rows < 0 or self.aux_cols < 0 or (self.aux_rows == 0) != (self.aux_cols == 0):
@@ -174,6 +197,10 @@ class Mapping:
         tile_n: columns of B (and C) resident on chip per tile, in elements.
         tile_k: reduction depth resident on chip per tile, in elements.
         loop_order: order of the outer tile loops, outermost first, a permutation of ``"mnk"``.
+        nest: ``"tiled"`` (the tile loops above, priced by the model's tiling) or
+            ``"scalesim"``: SCALE-Sim v3's own loop nest for the dataflow, untiled (tiles are
+            the whole GEMM; ``loop_order`` its fold order: column folds, row folds, then the
+            streamed dimension), priced by its closed form (:mod:`analytical_models._pinned`).
     """
 
     dataflow: str
@@ -181,6 +208,7 @@ class Mapping:
     tile_n: int
     tile_k: int
     loop_order: str = "mnk"
+    nest: str = "tiled"
 
 
 _COST_INT_FIELDS = frozenset({"macs"})

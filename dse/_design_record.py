@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, fields
 from typing import Any
 
-from analytical_models import DATAFLOWS, MEMORY_TIMINGS, OBJECTIVES, Hardware, ModelInputError
+from analytical_models import DATAFLOWS, MAPPINGS, MEMORY_TIMINGS, OBJECTIVES, Hardware, ModelInputError
 from dse._errors import ConfigError
 from dse.workload import LayerSpec, Workload, WorkloadError
 
@@ -51,6 +51,8 @@ def _choices(name: str) -> tuple[str, ...]:
         return tech_names()
     if name == "memory_timing":
         return MEMORY_TIMINGS
+    if name == "mapping":
+        return MAPPINGS
     if name == "format":
         from dse.workload import format_names
 

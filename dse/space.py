@@ -64,7 +64,7 @@ def suggest_hardware(trial: optuna.Trial, space: SpaceConfig) -> Hardware:
     v = {key: _suggest(trial, key, spec) for key, spec in space.hardware if key not in TEMPLATE_KEYS}
     engine = get_engine(v["engine"])
     knobs = dict(engine.knobs) if isinstance(engine, ArrayEngine) else {}
-    template = {
+    template: dict[str, Any] = {
         key: int(_suggest(trial, key, specs[key])) if key in specs else default for key, default in knobs.items()
     }
     dataflow = v.pop("dataflow")

@@ -5,8 +5,16 @@ Example::
     dse gemm --m 256 --n 128 --k 256 --rows 32 --cols 32 --dataflow ws \
         --ifmap-kb 64 --filter-kb 64 --ofmap-kb 64 --dram-bw 10 --json
 
-``--dataflow best`` lets the mapping search pick among WS / OS / IS. Bad values print one
-``error: ...`` line to stderr and return 2.
+``--dataflow best`` lets the mapping search pick among WS / OS / IS; ``--mapping scalesim``
+pins SCALE-Sim v3's own loop nest and memory system instead of searching (and adds SCALE-Sim's
+predicted report to the output). Bad values print one ``error: ...`` line to stderr and
+return 2.
+
+What the totals cover (``totals`` in ``--json``; SCALE-Sim's name of each in brackets):
+``cycles`` end to end, first DRAM read to last DRAM write, plus tensor shaping ("Total Cycles
+(incl. prefetch)"); ``prefetch_cycles`` the DRAM reads before compute; ``compute_window_cycles``
+first compute cycle to the array's last ofmap write ("Total Cycles"); ``drain_tail_cycles`` the
+DRAM writes after it. ``cycles = prefetch + compute_window + drain_tail + shaping``.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from typing import Any
 
 from analytical_models import (
     DATAFLOWS,
+    MAPPINGS,
     OBJECTIVES,
     ArrayEngine,
     Cost,
@@ -100,6 +109,14 @@ def add_parser(subparsers: Any) -> None:
         help="overlapped (double-buffered, default) or serial (SCALE-Sim-like: load, compute, drain)",
     )
     p.add_argument(
+        "--mapping",
+        default="search",
+        choices=MAPPINGS,
+        help="search (default: best dataflow, tiles and loop order) or scalesim (SCALE-Sim v3's own loop "
+        "nest and memory system for the dataflow; with --memory-timing serial its cycles are SCALE-Sim's "
+        "'Total Cycles (incl. prefetch)')",
+    )
+    p.add_argument(
         "--tech",
         default=defaults.TECH,
         help=f"technology profile, one of {defaults.names(tech_names())} (default {defaults.TECH})",
@@ -165,9 +182,64 @@ def _build(args: argparse.Namespace) -> tuple[ArrayEngine, Gemm, Hardware, str]:
         acc_bits=args.acc_bits,
         tech=args.tech,
         memory_timing=args.memory_timing,
+        mapping=args.mapping,
         dataflows=DATAFLOWS if dataflow == "best" else (dataflow,),
     )
     return engine, gemm, hw, args.objective
+
+
+TOTALS: dict[str, dict[str, str]] = {
+    "cycles": {
+        "covers": "end to end: first DRAM read to last DRAM write, plus tensor shaping "
+        "(prefetch + compute window + drain tail + shaping)",
+        "scalesim": "Total Cycles (incl. prefetch)",
+    },
+    "prefetch_cycles": {
+        "covers": "DRAM reads before the first compute cycle",
+        "scalesim": "Total Cycles (incl. prefetch) - Total Cycles, before the window",
+    },
+    "compute_window_cycles": {
+        "covers": "first compute cycle to the array's last ofmap write, stalls inside included",
+        "scalesim": "Total Cycles",
+    },
+    "drain_tail_cycles": {
+        "covers": "DRAM writes after the array's last ofmap write",
+        "scalesim": "Total Cycles (incl. prefetch) - Total Cycles, after the window",
+    },
+}
+"""What each total of ``dse gemm`` covers and SCALE-Sim's name of the same span (``totals``)."""
+
+
+def scalesim_block(engine: ArrayEngine, gemm: Gemm, hw: Hardware, mapping: Mapping) -> dict[str, Any]:
+    """SCALE-Sim's predicted report of the pinned nest, in SCALE-Sim's units (cycles from its
+    cycle 0, words), per topology row (a batched GEMM is ``batch`` rows): the USER (bandwidth-
+    limited) report under the serial timing, the CALC (ample bandwidth) report otherwise."""
+    from dataclasses import asdict
+
+    from analytical_models._scalesim_mapping import scalesim_report, scalesim_words
+
+    serial = hw.memory_timing == "serial"
+    view = engine.array_view(hw)
+    zi, zf, zo, bw = scalesim_words(view)
+    rep = scalesim_report(
+        gemm.m,
+        gemm.n,
+        gemm.k,
+        rows=view.pe_rows,
+        cols=view.pe_cols,
+        dataflow=mapping.dataflow,
+        ifmap_sram_words=zi,
+        filter_sram_words=zf,
+        ofmap_sram_words=zo,
+        bw_words=bw,
+        interface="USER" if serial else "CALC",
+    )
+    out: dict[str, Any] = {
+        "topology_rows": gemm.batch,
+        "config": {"rows": view.pe_rows, "cols": view.pe_cols, "sram_words": [zi, zf, zo], "bw_words": bw},
+    }
+    out.update(asdict(rep))
+    return out
 
 
 def report(
@@ -175,11 +247,16 @@ def report(
 ) -> dict[str, Any]:
     """The JSON-ready result of ``dse gemm`` (cycles, pJ, bytes, mm2)."""
     acc = engine.access_bytes(gemm, hw, mapping)
+    spans = engine.spans(gemm, hw, mapping)
     return {
         "engine": engine.name,
         "tech": hw.tech,
         "macs": cost.macs,
         "cycles": cost.cycles,
+        "prefetch_cycles": spans.prefetch_cycles,
+        "compute_window_cycles": spans.compute_window_cycles,
+        "drain_tail_cycles": spans.drain_tail_cycles,
+        "totals": TOTALS,
         "compute_cycles": cost.compute_cycles,
         "fill_drain_cycles": cost.fill_drain_cycles,
         "stall_cycles": cost.stall_cycles,
@@ -201,7 +278,9 @@ def report(
             "tile_n": mapping.tile_n,
             "tile_k": mapping.tile_k,
             "loop_order": mapping.loop_order,
+            "nest": mapping.nest,
         },
+        "memory_timing": hw.memory_timing,
         "n_evaluated": n_evaluated,
         "area_mm2": area_mm2(hw),
     }
@@ -209,12 +288,18 @@ def report(
 
 def _table(r: dict[str, Any]) -> str:
     mp = r["mapping"]
+    nest = "SCALE-Sim's own loop nest, " if mp["nest"] == "scalesim" else ""
     lines = [
         f"engine          {r['engine']} ({r['tech']})",
-        f"mapping         {mp['dataflow']}  tiles m={mp['tile_m']} n={mp['tile_n']} "
+        f"mapping         {mp['dataflow']}  {nest}tiles m={mp['tile_m']} n={mp['tile_n']} "
         f"k={mp['tile_k']}  loop order {mp['loop_order']}  ({r['n_evaluated']} evaluated)",
         f"MACs            {r['macs']:,}",
-        f"cycles          {r['cycles']:,.1f}  ({r['latency_us']:,.3f} us)",
+        f"cycles          {r['cycles']:,.1f}  ({r['latency_us']:,.3f} us)  end to end "
+        f"({r['memory_timing']} memory timing)",
+        f"  prefetch      {r['prefetch_cycles']:,.1f}",
+        f"  window        {r['compute_window_cycles']:,.1f}  (first compute cycle to the last ofmap write)",
+        f"  drain tail    {r['drain_tail_cycles']:,.1f}",
+        "by component:",
         f"  compute       {r['compute_cycles']:,.1f}",
         f"  fill/drain    {r['fill_drain_cycles']:,.1f}",
         f"  stall         {r['stall_cycles']:,.1f}",
@@ -230,6 +315,14 @@ def _table(r: dict[str, Any]) -> str:
     for buf, a in r["sram_accesses"].items():
         lines.append(f"  {buf + ' SRAM':<13} read {a['read_bytes']:,.0f} B, write {a['write_bytes']:,.0f} B")
     lines.append(f"area            {r['area_mm2']:.4f} mm2")
+    ss = r.get("scalesim")
+    if ss is not None:
+        lines.append(
+            f"SCALE-Sim ({ss['interface']}, per topology row x {ss['topology_rows']}): Total Cycles "
+            f"{ss['total_cycles']:,}, incl. prefetch {ss['total_cycles_incl_prefetch']:,}, stalls "
+            f"{ss['stall_cycles']:,}; DRAM words read {ss['dram_ifmap_reads'] + ss['dram_filter_reads']:,}, "
+            f"written {ss['dram_ofmap_writes']:,}"
+        )
     return "\n".join(lines)
 
 
@@ -238,6 +331,8 @@ def run(args: argparse.Namespace) -> int:
     engine, gemm, hw, objective = _build(args)
     result = engine.search(gemm, hw, objective)  # type: ignore[arg-type]
     out = report(engine, gemm, hw, result.mapping, result.cost, result.n_evaluated)
+    if result.mapping.nest == "scalesim":
+        out["scalesim"] = scalesim_block(engine, gemm, hw, result.mapping)
     from dse._physical import hardware_warnings
 
     for text in hardware_warnings(hw, out["area_mm2"]):

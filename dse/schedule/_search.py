@@ -290,13 +290,19 @@ def _fused_segment(res: SegmentResult, steps: tuple[int, ...]) -> Segment:
 def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[float, float, float]:
     """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of step ``s`` fed from DRAM: the
     untiled fold time, and every operand and the result moved once (in parallel on the read
-    ports under the serial memory timing)."""
+    ports under the serial memory timing; SCALE-Sim's own nest, ``mapping="scalesim"``, may
+    overlap all of it with compute)."""
     st = chain.steps[s]
     g = st.gemm
     consts = hw_consts(hw)
     bpe = consts.bytes_per_el
     a, b, c = g.batch * g.m * g.k * bpe, g.batch * g.k * g.n * bpe, g.batch * g.m * g.n * bpe
-    moved = (max(a, b) + c) if hw.memory_timing == "serial" else (a + b + c)
+    if hw.memory_timing != "serial":
+        moved = a + b + c
+    elif hw.mapping == "scalesim":  # SCALE-Sim's nest streams reads and writes beside compute
+        moved = 0.0
+    else:
+        moved = max(a, b) + c
     array, on_core = step_array(chain, s, hw)
     cycles = 0.0 if on_core else max(step_busy_bound(g, array), moved / hw.dram_bw_bytes_per_cycle)
     energy = g.macs * consts.mac_pj + (a + b + c) * 8.0 * consts.dram_pj_bit

@@ -140,3 +140,44 @@ def test_dse_entry_point_subprocess() -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("error: ") and len(bad.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        ["--mapping", "scalesim"],
+        ["--memory-timing", "serial"],
+        ["--memory-timing", "serial", "--mapping", "scalesim"],
+    ],
+)
+def test_totals_say_what_they_cover(extra: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """``--json`` names what each total covers and SCALE-Sim's name for it; the spans add up."""
+    assert _run([*BASE, "--dataflow", "ws", "--json", *extra]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["totals"]) == {"cycles", "prefetch_cycles", "compute_window_cycles", "drain_tail_cycles"}
+    assert out["totals"]["cycles"]["scalesim"] == "Total Cycles (incl. prefetch)"
+    assert out["totals"]["compute_window_cycles"]["scalesim"] == "Total Cycles"
+    assert "end to end" in out["totals"]["cycles"]["covers"]
+    spans = out["prefetch_cycles"] + out["compute_window_cycles"] + out["drain_tail_cycles"]
+    assert out["cycles"] == pytest.approx(spans + out["shaping_cycles"])
+    assert out["mapping"]["nest"] == ("scalesim" if "scalesim" in extra else "tiled")
+    assert ("scalesim" in out) == ("scalesim" in extra)
+
+
+def test_mapping_scalesim_is_scalesims_report(capsys: pytest.CaptureFixture[str]) -> None:
+    """Serial timing: the cycles and the window are SCALE-Sim's two totals (USER report);
+    overlapped timing with ample bandwidth: the window is its "Total Cycles" + 1 (CALC report)."""
+    deep = ["gemm", "--m", "128", "--n", "256", "--k", "64", "--rows", "8", "--cols", "8", "--dataflow", "ws"]
+    assert _run([*deep, "--dram-bw", "10", "--memory-timing", "serial", "--mapping", "scalesim", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["scalesim"]["interface"] == "USER"
+    assert out["cycles"] == out["scalesim"]["total_cycles_incl_prefetch"] == 43_314
+    assert out["compute_window_cycles"] == out["scalesim"]["total_cycles"]
+    assert out["mapping"]["loop_order"] == "nkm"
+    assert _run([*deep, "--dram-bw", "1e12", "--mapping", "scalesim", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["scalesim"]["interface"] == "CALC"
+    assert out["compute_window_cycles"] == out["scalesim"]["total_cycles"] + 1
+    assert _run([*deep, "--dram-bw", "10", "--memory-timing", "serial", "--mapping", "scalesim"]) == 0
+    assert "SCALE-Sim's own loop nest" in capsys.readouterr().out

@@ -1,0 +1,257 @@
+"""SCALE-Sim v3's own loop nest as a mapping of this model: the pinned ``scalesim`` nest.
+
+The closed form of :mod:`analytical_models._scalesim_mapping` predicts SCALE-Sim's report of
+one GEMM (its fold order, prefetch and sliding SRAM windows, partial-sum traffic, DRAM ports).
+This module turns it into a :class:`Cost` in this package's units, under the memory timing of
+the hardware, so the nest can be priced like any mapping (``Hardware.mapping="scalesim"``, and
+as one candidate per dataflow of the mapping search):
+
+* ``memory_timing="serial"`` (SCALE-Sim's bandwidth-limited USER mode, one port per operand):
+  the cycles are SCALE-Sim's "Total Cycles (incl. prefetch)" exactly, first DRAM read to last
+  DRAM write (``prefetch + compute window + drain tail``; SCALE-Sim counts from the cycle of
+  the first read to the cycle of the last write). DRAM traffic is SCALE-Sim's: the sliding
+  windows' reads (initial load and slides), every row fold's partial result written (WS, IS).
+* ``memory_timing="overlapped"`` (double-buffered, one shared port): the nest's compute window
+  ``FR FC F`` (folds times rows per fold: one more than SCALE-Sim's "Total Cycles" with ample
+  bandwidth, which is the index of the last cycle) plus the overlapped model's stall
+  ``max(exposed, dram / bw - window)``, with SCALE-Sim's ample-bandwidth (CALC) reads (an
+  operand that fits half its SRAM is read once, else once per sweep), its partial-sum writes
+  (``M N FR`` words for WS / IS, ``M N`` for OS) and ``exposed`` the first half-buffer loads
+  and the last half-buffer drain.
+
+Both count every fold as the model does (``compute = folds T``, ``fill_drain = folds (F - T)``),
+the rest is ``stall_cycles``. SRAM traffic is SCALE-Sim's: the array reads its operands once
+per fold and writes every fold's ofmap block (at ``bits``, as SCALE-Sim's words), the buffers
+are written what DRAM delivers and read what is drained. Energies use the same per-bit
+figures as every other mapping; tensor shaping is the engine's, added as for any mapping.
+SRAM sizes and the bandwidth are converted as the SCALE-Sim export does
+(:func:`~analytical_models._scalesim_mapping.scalesim_words`). A batched GEMM is ``batch``
+SCALE-Sim layers one after the other.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+from analytical_models._consts import hw_consts
+from analytical_models._scalesim_folds import Folds, _cdiv, scalesim_folds, sram_accesses
+from analytical_models._scalesim_mapping import ScalesimReport, scalesim_report, scalesim_words
+from analytical_models._scalesim_reads import _calc_reads
+from analytical_models._shaping import Shaping
+from analytical_models._types import Cost, Gemm, Hardware, Mapping
+
+FOLD_ORDERS: dict[str, str] = {"ws": "nkm", "is": "mkn", "os": "nmk"}
+"""SCALE-Sim's fold order as a loop order: column folds, row folds, then the streamed dimension."""
+
+
+class NestSpans(NamedTuple):
+    """Where the cycles of a GEMM fed from DRAM go (shaping excluded), in cycles.
+
+    ``prefetch + compute_window + drain_tail`` is the GEMM's cycles without tensor shaping.
+    """
+
+    prefetch_cycles: float
+    """DRAM reads before the first compute cycle."""
+    compute_window_cycles: float
+    """First compute cycle to the last ofmap write of the array (stalls inside included)."""
+    drain_tail_cycles: float
+    """DRAM writes after the array's last ofmap write."""
+
+
+class PinnedNest(NamedTuple):
+    """SCALE-Sim's nest for one GEMM, dataflow and hardware, in this package's units."""
+
+    mapping: Mapping
+    cost: Cost
+    spans: NestSpans
+    access_bytes: dict[str, float]
+    """Bytes read and written per level (``{ifmap,filter,ofmap,dram}_{rd,wr}_bytes``)."""
+    report: ScalesimReport | None
+    """Serial timing: SCALE-Sim's predicted USER-mode report of one topology row (None under
+    the overlapped timing, which has no SCALE-Sim counterpart beyond ample bandwidth)."""
+
+
+def pinned_mapping(gemm: Gemm, dataflow: str) -> Mapping:
+    """The :class:`Mapping` of SCALE-Sim's nest: untiled, its fold order, ``nest="scalesim"``."""
+    return Mapping(
+        dataflow=dataflow,
+        tile_m=gemm.m,
+        tile_n=gemm.n,
+        tile_k=gemm.k,
+        loop_order=FOLD_ORDERS[dataflow],
+        nest="scalesim",
+    )
+
+
+@lru_cache(maxsize=4096)
+def user_report(
+    m: int, n: int, k: int, rows: int, cols: int, dataflow: str, words: tuple[int, int, int, int]
+) -> ScalesimReport:
+    """SCALE-Sim's USER-mode report of one topology row (cached: it can take milliseconds)."""
+    zi, zf, zo, bw = words
+    return scalesim_report(
+        m,
+        n,
+        k,
+        rows=rows,
+        cols=cols,
+        dataflow=dataflow,
+        ifmap_sram_words=zi,
+        filter_sram_words=zf,
+        ofmap_sram_words=zo,
+        bw_words=bw,
+        interface="USER",
+    )
+
+
+def _valid_words(gemm: Gemm, dataflow: str) -> tuple[int, int]:
+    """Words of the ifmap and filter operands (one topology row)."""
+    return gemm.m * gemm.k, gemm.k * gemm.n
+
+
+def _ofmap_words(gemm: Gemm, fo: Folds, dataflow: str) -> int:
+    """Ofmap words SCALE-Sim writes to DRAM (every row fold's block for WS / IS)."""
+    return gemm.m * gemm.n * (1 if dataflow == "os" else fo.row_folds)
+
+
+def _levels(
+    gemm: Gemm,
+    hw: Hardware,
+    shaping: Shaping,
+    dram_words: tuple[float, float, float],
+    sram_words: tuple[int, int, int],
+) -> dict[str, float]:
+    """Bytes read and written per level (whole batch, shaping included), keyed as
+    :meth:`~analytical_models.ArrayEngine.access_bytes`."""
+    sh = shaping
+    b = float(gemm.batch)
+    bpe = hw.bits / 8.0
+    a_dram, b_dram, w_dram = (b * w * bpe for w in dram_words)
+    return {
+        "ifmap_rd_bytes": b * sram_words[0] * bpe + sh.ifmap_rd_bytes,
+        "ifmap_wr_bytes": a_dram + sh.ifmap_wr_bytes,
+        "filter_rd_bytes": b * sram_words[1] * bpe + sh.filter_rd_bytes,
+        "filter_wr_bytes": b_dram + sh.filter_wr_bytes,
+        "ofmap_rd_bytes": w_dram + sh.ofmap_rd_bytes,
+        "ofmap_wr_bytes": b * sram_words[2] * bpe + sh.ofmap_wr_bytes,
+        "dram_rd_bytes": a_dram + b_dram + sh.dram_rd_bytes,
+        "dram_wr_bytes": w_dram + sh.dram_wr_bytes,
+    }
+
+
+def _cost(gemm: Gemm, hw: Hardware, shaping: Shaping, fo: Folds, stall: float, lv: dict[str, float]) -> Cost:
+    """The :class:`Cost` of the nest (whole batch) from its stall and its bytes per level."""
+    c = hw_consts(hw)
+    b = float(gemm.batch)
+    compute = b * fo.folds * fo.t
+    fill = b * fo.folds * (fo.rows_per_fold - fo.t)
+    cycles = compute + fill + stall + shaping.cycles
+    ifmap_rd, ifmap_wr = lv["ifmap_rd_bytes"], lv["ifmap_wr_bytes"]
+    filter_rd, filter_wr = lv["filter_rd_bytes"], lv["filter_wr_bytes"]
+    ofmap_rd, ofmap_wr = lv["ofmap_rd_bytes"], lv["ofmap_wr_bytes"]
+    dram_rd, dram_wr = lv["dram_rd_bytes"], lv["dram_wr_bytes"]
+    return Cost(
+        macs=gemm.macs,
+        compute_cycles=compute,
+        fill_drain_cycles=fill,
+        stall_cycles=stall,
+        shaping_cycles=shaping.cycles,
+        mac_energy_pj=gemm.macs * c.mac_pj,
+        ifmap_sram_energy_pj=8.0 * (ifmap_rd * c.ifmap_rd_pj_bit + ifmap_wr * c.ifmap_wr_pj_bit),
+        filter_sram_energy_pj=8.0 * (filter_rd * c.filter_rd_pj_bit + filter_wr * c.filter_wr_pj_bit),
+        ofmap_sram_energy_pj=8.0 * (ofmap_rd * c.ofmap_rd_pj_bit + ofmap_wr * c.ofmap_wr_pj_bit),
+        dram_energy_pj=8.0 * (dram_rd + dram_wr) * c.dram_pj_bit,
+        leakage_energy_pj=cycles * c.leak_pj_per_cycle,
+        dram_read_bytes=dram_rd,
+        dram_write_bytes=dram_wr,
+        sram_read_bytes=ifmap_rd + filter_rd + ofmap_rd,
+        sram_write_bytes=ifmap_wr + filter_wr + ofmap_wr,
+        pe_busy_cycles=gemm.macs / c.n_pes,
+    )
+
+
+def pinned_nest(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> PinnedNest:
+    """SCALE-Sim's nest for ``gemm`` on ``hw`` (its array: ``pe_rows x pe_cols``) with
+    ``dataflow``, priced under ``hw.memory_timing`` (see the module docstring).
+
+    Raises:
+        ModelInputError: unknown dataflow.
+    """
+    m, n, k = gemm.m, gemm.n, gemm.k
+    rows, cols = hw.pe_rows, hw.pe_cols
+    fo = scalesim_folds(m, n, k, rows, cols, dataflow)
+    words = scalesim_words(hw)
+    sram = sram_accesses(fo, m, n, k, rows, cols, dataflow)
+    b = float(gemm.batch)
+    window = float(fo.demand_rows) * b  # this model's count: FR FC F cycles per layer
+    if hw.memory_timing == "serial":
+        rep = user_report(m, n, k, rows, cols, dataflow, words)
+        stall = b * rep.total_cycles_incl_prefetch - window
+        spans = NestSpans(
+            b * -rep.dram_read_start_cycle,
+            b * rep.total_cycles,
+            b * (rep.dram_ofmap_stop_cycle - rep.total_cycles),
+        )
+        dram = (float(rep.dram_ifmap_reads), float(rep.dram_filter_reads), float(rep.dram_ofmap_writes))
+        lv = _levels(gemm, hw, shaping, dram, sram)
+        return PinnedNest(pinned_mapping(gemm, dataflow), _cost(gemm, hw, shaping, fo, stall, lv), spans, lv, rep)
+    zi, zf, zo, _ = words
+    (reads_a, reads_b), _ = _calc_reads(m, n, k, rows, cols, dataflow, zi, zf)
+    w = _ofmap_words(gemm, fo, dataflow)
+    va, vb = _valid_words(gemm, dataflow)
+    bw = hw.dram_bw_bytes_per_cycle
+    bpe = hw.bits / 8.0
+    first = (min(_cdiv(zi, 2), va) + min(_cdiv(zf, 2), vb)) * bpe / bw
+    last = min(zo // 2, w) * bpe / bw
+    traffic = b * (reads_a + reads_b + w) * bpe / bw
+    stall = max(first + last, traffic - window)
+    spans = NestSpans(first, window + max(0.0, traffic - window - first - last), last)
+    lv = _levels(gemm, hw, shaping, (float(reads_a), float(reads_b), float(w)), sram)
+    return PinnedNest(pinned_mapping(gemm, dataflow), _cost(gemm, hw, shaping, fo, stall, lv), spans, lv, None)
+
+
+def pinned_lower_bound(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> tuple[float, float]:
+    """``(cycles, energy_pj)`` no more than :func:`pinned_nest`'s, computed in microseconds.
+
+    Serial timing (where the nest's closed form can take milliseconds): SCALE-Sim's initial
+    load (exact) plus the largest of the compute window ``FR FC F - 1``, the read chain's
+    slides (each sweep of an operand that does not fit its window slides it at least
+    ``ceil((L - A - 1) / P)`` times, each slide ``n_p + 1`` cycles apart) and the ofmap port
+    (every line but one drain's worth after cycle 0). Energy: MACs, the array's SRAM accesses
+    (exact), every ofmap word drained through DRAM once (reads only add), shaping, leakage over
+    the cycle bound. Overlapped timing: the nest itself (cheap).
+    """
+    if hw.memory_timing != "serial":
+        cost = pinned_nest(gemm, hw, dataflow, shaping).cost
+        return cost.cycles, cost.energy_pj
+    m, n, k = gemm.m, gemm.n, gemm.k
+    rows, cols = hw.pe_rows, hw.pe_cols
+    fo = scalesim_folds(m, n, k, rows, cols, dataflow)
+    zi, zf, zo, bw = scalesim_words(hw)
+    va, vb = _valid_words(gemm, dataflow)
+    fr, fc = fo.row_folds, fo.col_folds
+    if dataflow == "ws":  # (positions, valid words, sweeps) of the ifmap and the filter
+        ops = ((fr * m * rows, va, fc), (fc * k * cols, vb, 1))
+    elif dataflow == "is":
+        ops = ((fc * k * cols, va, 1), (fr * n * rows, vb, fc))
+    else:
+        ops = ((fr * k * rows, va, fc), (fc * k * cols, vb, 1))
+    prefetch = 0
+    t_last = fo.demand_rows - 1
+    for (positions, valid, sweeps), z in zip(ops, (zi, zf), strict=True):
+        prefetch = max(prefetch, min(_cdiv(_cdiv(z, 2), bw), _cdiv(positions, bw)))
+        e = _cdiv(z, 100)
+        n_sets = valid // e + 1
+        active = min(n_sets, _cdiv(_cdiv(z, 2), e))
+        step = min(n_sets - active, _cdiv(z // 2, e))
+        if step > 0:
+            per_sweep = _cdiv(max(0, _cdiv(valid, e) - active - 1), step)
+            t_last = max(t_last, sweeps * per_sweep * (_cdiv(z // 2, bw) + 1) - 2)
+    w = _ofmap_words(gemm, fo, dataflow)
+    stop = max(t_last, _cdiv(w, bw) - _cdiv(zo // 2, bw) - 1)
+    cycles = gemm.batch * float(prefetch + stop) + shaping.cycles
+    sram = sram_accesses(fo, m, n, k, rows, cols, dataflow)
+    writes_only = _cost(gemm, hw, shaping, fo, 0.0, _levels(gemm, hw, shaping, (0.0, 0.0, float(w)), sram))
+    leak = hw_consts(hw).leak_pj_per_cycle
+    return cycles, writes_only.energy_pj - writes_only.leakage_energy_pj + cycles * leak

@@ -1,0 +1,147 @@
+"""SCALE-Sim's own loop nest as a mapping (``Hardware.mapping="scalesim"``, ``Mapping.nest``):
+its pricing, its spans, its lower bound, and how it plugs into the engine."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analytical_models import (
+    CONTRACTION_ENGINE,
+    SYSTOLIC,
+    Gemm,
+    Hardware,
+    Mapping,
+    ModelInputError,
+    price,
+)
+from analytical_models._pinned import FOLD_ORDERS, pinned_lower_bound, pinned_nest
+from analytical_models._scalesim_mapping import scalesim_report, scalesim_words
+
+
+def _hw(**kw: object) -> Hardware:
+    base: dict[str, object] = {
+        "pe_rows": 8,
+        "pe_cols": 8,
+        "ifmap_sram_kb": 4,
+        "filter_sram_kb": 4,
+        "ofmap_sram_kb": 4,
+        "dram_bw_bytes_per_cycle": 10,
+        "dataflows": ("ws", "os", "is"),
+        "memory_timing": "serial",
+        "mapping": "scalesim",
+    }
+    base.update(kw)
+    return Hardware(**base)  # type: ignore[arg-type]
+
+
+gemms = st.builds(
+    Gemm,
+    m=st.integers(1, 160),
+    n=st.integers(1, 160),
+    k=st.integers(1, 160),
+    batch=st.integers(1, 3),
+    permute_a_elements=st.sampled_from([0, 0, 500]),
+)
+hardware = st.builds(
+    _hw,
+    pe_rows=st.sampled_from([2, 4, 8, 16]),
+    pe_cols=st.sampled_from([2, 4, 8, 16]),
+    ifmap_sram_kb=st.sampled_from([1, 2, 4, 16]),
+    filter_sram_kb=st.sampled_from([1, 2, 4, 16]),
+    ofmap_sram_kb=st.sampled_from([1, 2, 4, 16]),
+    dram_bw_bytes_per_cycle=st.sampled_from([1.0, 4.0, 10.0, 64.0]),
+    memory_timing=st.sampled_from(["serial", "overlapped"]),
+)
+
+
+def test_serial_cycles_are_scalesim_incl_prefetch() -> None:
+    """The issue-13 deep reduction: the nest's cycles are SCALE-Sim's "Total Cycles (incl.
+    prefetch)" of the predicted report (43,314, as SCALE-Sim itself reports), batch times."""
+    gemm = Gemm(m=128, n=256, k=64)
+    hw = _hw(ifmap_sram_kb=64, filter_sram_kb=64, ofmap_sram_kb=64, dataflows=("ws",))
+    res = price(gemm, hw)
+    assert res.mapping == Mapping(dataflow="ws", tile_m=128, tile_n=256, tile_k=64, loop_order="nkm", nest="scalesim")
+    assert res.cost.cycles == 43_314.0
+    assert res.n_evaluated == 1
+    three = price(dataclasses.replace(gemm, batch=3), hw).cost
+    assert three.cycles == 3 * 43_314.0
+    assert three.dram_bytes == pytest.approx(3 * res.cost.dram_bytes)
+
+
+def test_overlapped_window_is_scalesim_total_plus_one() -> None:
+    """Ample bandwidth: the compute window counts ``FR FC F`` cycles, SCALE-Sim's "Total Cycles"
+    is the index of the last one."""
+    gemm = Gemm(m=100, n=40, k=70)
+    for df in ("ws", "os", "is"):
+        hw = _hw(memory_timing="overlapped", dram_bw_bytes_per_cycle=1e12, dataflows=(df,))
+        spans = SYSTOLIC.spans(gemm, hw, price(gemm, hw).mapping)
+        zi, zf, zo, bw = scalesim_words(hw)
+        rep = scalesim_report(
+            100,
+            40,
+            70,
+            rows=8,
+            cols=8,
+            dataflow=df,
+            ifmap_sram_words=zi,
+            filter_sram_words=zf,
+            ofmap_sram_words=zo,
+            bw_words=bw,
+            interface="CALC",
+        )
+        assert spans.compute_window_cycles == rep.total_cycles + 1
+        assert price(gemm, hw).cost.cycles == pytest.approx(rep.total_cycles + 1, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(gemm=gemms, hw=hardware)
+def test_pinned_best_evaluate_spans_and_bound(gemm: Gemm, hw: Hardware) -> None:
+    """The pinned search takes the best dataflow's nest; ``evaluate`` of its mapping gives the
+    same cost; the spans add up to the cycles (shaping apart); the access bytes add up to the
+    cost's; the cheap lower bound never exceeds the nest."""
+    res = SYSTOLIC.search(gemm, hw)
+    nests = {d: SYSTOLIC.pinned(gemm, hw, d) for d in hw.dataflows}
+    assert res.cost.cycles == min(p.cost.cycles for p in nests.values())
+    assert res.mapping.nest == "scalesim" and res.mapping.loop_order == FOLD_ORDERS[res.mapping.dataflow]
+    assert SYSTOLIC.evaluate(gemm, hw, res.mapping) == res.cost
+    sp = SYSTOLIC.spans(gemm, hw, res.mapping)
+    assert sp.prefetch_cycles + sp.compute_window_cycles + sp.drain_tail_cycles + res.cost.shaping_cycles == (
+        pytest.approx(res.cost.cycles, rel=1e-12)
+    )
+    assert min(sp) >= 0.0 and res.cost.stall_cycles >= 0.0 and res.cost.is_finite()
+    acc = SYSTOLIC.access_bytes(gemm, hw, res.mapping)
+    assert acc["dram_rd_bytes"] == res.cost.dram_read_bytes and acc["dram_wr_bytes"] == res.cost.dram_write_bytes
+    assert sum(acc[f"{b}_rd_bytes"] for b in ("ifmap", "filter", "ofmap")) == pytest.approx(res.cost.sram_read_bytes)
+    shaping = SYSTOLIC.shaping(gemm, hw)
+    for d, nest in nests.items():
+        lb_c, lb_e = pinned_lower_bound(gemm, hw, d, shaping)
+        assert lb_c <= nest.cost.cycles and lb_e <= nest.cost.energy_pj * (1 + 1e-12)
+
+
+def test_engine_shaping_is_added() -> None:
+    """The nest pays the engine's tensor shaping like any mapping (free on a contraction engine)."""
+    gemm = Gemm(m=64, n=32, k=48, permute_a_elements=64 * 48)
+    hw = _hw(ifmap_sram_kb=64, filter_sram_kb=64, ofmap_sram_kb=64, dataflows=("ws", "os", "is"))
+    paid = SYSTOLIC.pinned(gemm, hw, "ws").cost
+    free = CONTRACTION_ENGINE.pinned(gemm, hw, "ws").cost
+    assert paid.shaping_cycles > 0 and free.shaping_cycles == 0
+    assert paid.cycles == free.cycles + paid.shaping_cycles
+
+
+def test_bad_values_refused() -> None:
+    with pytest.raises(ModelInputError, match="mapping must be one of"):
+        _hw(mapping="timeloop")
+    with pytest.raises(ModelInputError, match="nest must be one of"):
+        SYSTOLIC.evaluate(Gemm(m=4, n=4, k=4), _hw(), Mapping(dataflow="ws", tile_m=4, tile_n=4, tile_k=4, nest="x"))
+    with pytest.raises(ModelInputError, match="not supported"):
+        SYSTOLIC.pinned(Gemm(m=4, n=4, k=4), _hw(dataflows=("os",)), "ws")
+
+
+def test_pinned_nest_function_matches_engine() -> None:
+    gemm = Gemm(m=33, n=17, k=65)
+    hw = _hw()
+    assert pinned_nest(gemm, hw, "is", SYSTOLIC.shaping(gemm, hw)).cost == SYSTOLIC.pinned(gemm, hw, "is").cost
