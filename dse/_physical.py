@@ -57,7 +57,7 @@ def hardware_warnings(hw: Hardware, area: float | None = None) -> list[str]:
 def space_warnings(space: SpaceConfig) -> list[str]:
     """:func:`hardware_warnings` of the largest design of a search space (every size, buffer,
     clock and bandwidth at its largest value, for each engine and tech profile it allows)."""
-    from dse.config._space import extreme_values, hardware_of
+    from dse.config import extreme_values, hardware_of
 
     largest: dict[str, Any] = {}
     for key, spec in space.hardware:

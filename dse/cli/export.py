@@ -9,7 +9,7 @@ from typing import Any
 
 from dse import DSEError
 from dse.cli._common import open_existing, study_args
-from dse.export._registry import DEFAULT_FPGA_PART
+from dse.export import DEFAULT_FPGA_PART
 
 
 def add_parser(subparsers: Any) -> None:

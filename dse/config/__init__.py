@@ -10,8 +10,16 @@ raised before anything is written.
 
 from dse.config._model_space import LayerSpace
 from dse.config._params import Categorical, Fixed, FloatRange, IntRange, ParamSpec, param_values, parse_param
-from dse.config._quality import QualityConfig, QualityTable
-from dse.config._space import HARDWARE_KEYS, SEARCHABLE_FORMATS, TEMPLATE_KEYS, SpaceConfig, parse_space
+from dse.config._quality import QualityConfig, QualityTable, load_callable
+from dse.config._space import (
+    HARDWARE_KEYS,
+    SEARCHABLE_FORMATS,
+    TEMPLATE_KEYS,
+    SpaceConfig,
+    extreme_values,
+    hardware_of,
+    parse_space,
+)
 from dse.config._study import (
     EXHAUSTIVE_LIMIT,
     MODES,
@@ -41,6 +49,9 @@ __all__ = [
     "SamplerConfig",
     "SpaceConfig",
     "StudyConfig",
+    "extreme_values",
+    "hardware_of",
+    "load_callable",
     "load_study",
     "load_study_config",
     "param_values",

@@ -20,6 +20,7 @@ import pandas as pd
 from dse import Metrics, PassRecord
 from dse._catalog import METRICS, axis_label, default_direction, rank_parameter, units
 from dse.pareto import normalized_hypervolume, pareto_mask, relative_violation, to_minimization
+from dse.report._schedule import schedule_summary
 
 UNITS: dict[str, str] = units()
 """Unit of every metric (from the metric catalog)."""
@@ -679,22 +680,6 @@ class DesignDetailInfo(NamedTuple):
     summary: str
     breakdown: PassBreakdownInfo
     trees: list[TreeInfo]
-
-
-def schedule_summary(passes: Sequence[PassRecord]) -> str:
-    """Which intermediates stay on chip in each pass (HTML lines; empty without schedules)."""
-    lines = []
-    for p in passes:
-        s = p.schedule
-        if s is None or not (s.on_chip or s.spilled):
-            continue
-        on_chip = ", ".join(s.on_chip) or "none"
-        tile = f", token tile {s.token_tile}" if s.token_tile else ""
-        lines.append(
-            f"{p.layer}/{p.pass_name}: on chip {on_chip}; through DRAM {', '.join(s.spilled) or 'none'}{tile}; "
-            f"DRAM {s.dram_bytes / 1e6:.3g} MB (compulsory {s.compulsory_bytes / 1e6:.3g} MB)"
-        )
-    return "<br><b>execution schedules</b><br>" + "<br>".join(lines) if lines else ""
 
 
 def design_detail_info(

@@ -38,8 +38,7 @@ from typing import Any
 
 from dse import DSEError
 from dse._design import layer_to_dict
-from dse.config import StudyConfig
-from dse.config._quality import QualityTable, load_callable
+from dse.config import QualityTable, StudyConfig, load_callable
 from dse.workload import LayerSpec, Workload
 
 QUALITY_CACHE_FILE = "quality_cache.jsonl"

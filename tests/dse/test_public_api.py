@@ -79,3 +79,15 @@ def test_readme_api_example_runs(tmp_path: Path) -> None:
     assert (tmp_path / "runs" / "api_demo" / "pareto.csv").is_file()
     lines = [line for line in out.stdout.splitlines() if " ms, " in line]
     assert len(lines) == 2 and lines[1].startswith("64x64:")
+
+
+def test_modules_stay_small_and_cross_package_imports_use_package_init() -> None:
+    """No source module over 700 lines; a package imports another package's names through
+    that package's ``__init__`` (never ``dse.<other>._private``)."""
+    pattern = re.compile(r"^\s*from (dse\.[a-z_]+)\.(_[a-z_]+) import", re.M)
+    for path in sorted((ROOT / "dse").rglob("*.py")) + sorted((ROOT / "analytical_models").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 700, path
+        own = ".".join(path.relative_to(ROOT).with_suffix("").parts[:2])
+        for package, _ in pattern.findall(text):
+            assert package == own, f"{path.relative_to(ROOT)} imports a private module of {package}"

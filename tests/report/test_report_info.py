@@ -305,7 +305,7 @@ def test_baseline_info_survives_a_failing_baseline(small_run: SmallRun, monkeypa
 def test_data_movement_view_and_schedule_summary(small_run: SmallRun) -> None:
     """The dashboard draws each design's distance from the data-movement limit, and a design's
     detail says which intermediates stay on chip."""
-    from dse.report._info import schedule_summary
+    from dse.report._schedule import schedule_summary
     from dse.report.dashboard import front_figures
 
     assert "dram_over_compulsory" in small_run.df.columns
