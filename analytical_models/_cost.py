@@ -4,7 +4,8 @@ Stalls (first order, double buffering): loads overlap compute except the first t
 and the last C tile, so ``stall = max(exposed, dram_bytes / bw - (compute + fill_drain))``,
 i.e. latency ``= max(compute + fill_drain + exposed, dram_bytes / bw) + shaping``, where
 ``exposed = (tile_m*tile_k + tile_k*tile_n + tile_m*tile_n) * bytes_per_element / bw``.
-Serial memory timing replaces the stall: :mod:`analytical_models._serial`.
+Serial memory timing replaces the stall (load, then compute with the partial sums draining
+beside it): :mod:`analytical_models._serial`.
 
 Energy: ``macs * mac_pj(bits)`` + per buffer (bits read x read pJ/bit + bits written x write
 pJ/bit at that buffer's size) + DRAM bits x pJ/bit + leakage power x latency. Tensor shaping
@@ -53,7 +54,7 @@ def _cycles(
     (:func:`picked_costs` repeats it on Python floats)."""
     rd, wr = _gemm_dram(gemm, c, a_dram, b_dram, psum)
     if serial is not None:
-        stall = serial_stall(a_dram, b_dram, psum, wr, *serial, c.bw_bytes_per_cycle)
+        stall = serial_stall(a_dram, b_dram, psum, wr, *serial, compute + fill, c)
         return stall, compute + fill + stall + shaping.cycles
     stall = np.maximum(exposed, (rd + wr) / c.bw_bytes_per_cycle - (compute + fill))
     return stall, compute + fill + stall + shaping.cycles
@@ -124,8 +125,8 @@ def components(
     st: Stage, gemm: Gemm, c: HwConsts, shaping: Shaping, d: IntArray, o: IntArray, t: IntArray
 ) -> Components:
     """Every cost field of the candidates at index arrays ``(d, o, t)`` of ``st``."""
-    compute, fill = st.compute[d, 0, t], st.fill[d, 0, t]
-    a_rd, b_rd, c_acc = st.a_rd[d, 0, t], st.b_rd[d, 0, t], st.c_acc[d, 0, t]
+    compute, fill = st.compute[d, 0, t], st.fill[d, o, t]
+    a_rd, b_rd, c_acc = st.a_rd[d, o, t], st.b_rd[d, o, t], st.c_acc[d, o, t]
     a_dram, b_dram, psum = st.a_dram[0, o, t], st.b_dram[0, o, t], st.psum[0, o, t]
     sr = st.serial
     stall, cycles = _cycles(
@@ -223,9 +224,9 @@ def picked_costs(
     out = []
     for di, oi, ti in zip(d, o, t, strict=True):
         compute = float(st.compute[di, 0, ti])
-        fill = float(st.fill[di, 0, ti])
-        a_rd, b_rd = float(st.a_rd[di, 0, ti]), float(st.b_rd[di, 0, ti])
-        c_acc = float(st.c_acc[di, 0, ti])
+        fill = float(st.fill[di, oi, ti])
+        a_rd, b_rd = float(st.a_rd[di, oi, ti]), float(st.b_rd[di, oi, ti])
+        c_acc = float(st.c_acc[di, oi, ti])
         a_dram, b_dram = float(st.a_dram[0, oi, ti]), float(st.b_dram[0, oi, ti])
         psum = float(st.psum[0, oi, ti])
         rd = a_dram + b_dram + psum
@@ -233,7 +234,7 @@ def picked_costs(
         if st.serial is None:
             stall = max(float(st.exposed[0, 0, ti]), (rd + wr) / bw - (compute + fill))
         else:
-            stall = float(serial_stall(a_dram, b_dram, psum, wr, *st.serial.at(di, ti), bw))
+            stall = float(serial_stall(a_dram, b_dram, psum, wr, *st.serial.at(di, ti), compute + fill, c))
         cycles = compute + fill + stall + sh.cycles
         ifmap_rd = a_rd + sh.ifmap_rd_bytes
         ifmap_wr = a_dram + sh.ifmap_wr_bytes

@@ -36,6 +36,7 @@ from analytical_models._cost import Components, components, to_costs
 from analytical_models._pinned import NestSpans, PinnedNest, pinned_nest
 from analytical_models._registry import MappingResult, Objective
 from analytical_models._search import search_mappings, search_pinned
+from analytical_models._serial import serial_parts
 from analytical_models._shaping import NO_SHAPING, Shaping, buffer_shaping
 from analytical_models._stage import _ORDER_INDEX, Stage, stage
 from analytical_models._types import DATAFLOWS, NESTS, Cost, Gemm, Hardware, Mapping, ModelInputError
@@ -193,10 +194,13 @@ class ArrayEngine:
         cf = float(comp.compute[0] + comp.fill[0])
         stall = float(comp.stall[0])
         if st.serial is not None:
-            pad_a, pad_b, _, _ = st.serial.at(0, 0)
-            a_port, b_port = float(st.a_dram[0, 0, 0]) * pad_a, float(st.b_dram[0, 0, 0]) * pad_b
-            load = max(a_port, b_port) / c.bw_bytes_per_cycle
-            return NestSpans(load, cf, stall - load)
+            psum = float(st.psum[0, 0, 0])
+            wr = gemm.batch * gemm.m * gemm.n * c.bytes_per_el + psum
+            a_dram, b_dram = float(st.a_dram[0, 0, 0]), float(st.b_dram[0, 0, 0])
+            parts = serial_parts(a_dram, b_dram, psum, wr, *st.serial.at(0, 0), cf, c)
+            load, end_w, end_r = (float(x) for x in parts)
+            window = max(cf, end_r)
+            return NestSpans(load, window, max(end_w, end_r) - window)
         tm, tn, tk = min(mapping.tile_m, gemm.m), min(mapping.tile_n, gemm.n), min(mapping.tile_k, gemm.k)
         first = (tm * tk + tk * tn) * c.bytes_per_el / c.bw_bytes_per_cycle
         last = tm * tn * c.bytes_per_el / c.bw_bytes_per_cycle

@@ -20,10 +20,14 @@ as one candidate per dataflow of the mapping search):
   and the last half-buffer drain.
 
 Both count every fold as the model does (``compute = folds T``, ``fill_drain = folds (F - T)``),
-the rest is ``stall_cycles``. SRAM traffic is SCALE-Sim's: the array reads its operands once
-per fold and writes every fold's ofmap block (at ``bits``, as SCALE-Sim's words), the buffers
-are written what DRAM delivers and read what is drained. Energies use the same per-bit
-figures as every other mapping; tensor shaping is the engine's, added as for any mapping.
+the rest is ``stall_cycles``. Accesses are SCALE-Sim's word counts: the array reads its
+operands once per fold and writes every fold's ofmap block, the buffers are written what DRAM
+delivers and read what is drained. SCALE-Sim's ports move one word per element whatever its
+precision (so the timing above is in words); the bytes, and so the energies, follow this
+package's accounting: operands at ``bits``, the array's ofmap writes at ``acc_bits``, drained
+partial sums (WS / IS with several row folds: SCALE-Sim never adds them up) at ``acc_bits``,
+results at ``bits``, with the same per-bit figures as every other mapping; tensor shaping is
+the engine's, added as for any mapping.
 SRAM sizes and the bandwidth are converted as the SCALE-Sim export does
 (:func:`~analytical_models._scalesim_mapping.scalesim_words`). A batched GEMM is ``batch``
 SCALE-Sim layers one after the other.
@@ -39,7 +43,8 @@ from analytical_models._scalesim_folds import Folds, _cdiv, scalesim_folds, sram
 from analytical_models._scalesim_mapping import ScalesimReport, scalesim_report, scalesim_words
 from analytical_models._scalesim_reads import _calc_reads
 from analytical_models._shaping import Shaping
-from analytical_models._types import Cost, Gemm, Hardware, Mapping
+from analytical_models._timing import GEOMETRY
+from analytical_models._types import Cost, Gemm, Hardware, Mapping, ModelInputError
 
 FOLD_ORDERS: dict[str, str] = {"ws": "nkm", "is": "mkn", "os": "nmk"}
 """SCALE-Sim's fold order as a loop order: column folds, row folds, then the streamed dimension."""
@@ -72,13 +77,45 @@ class PinnedNest(NamedTuple):
     the overlapped timing, which has no SCALE-Sim counterpart beyond ample bandwidth)."""
 
 
-def pinned_mapping(gemm: Gemm, dataflow: str) -> Mapping:
-    """The :class:`Mapping` of SCALE-Sim's nest: untiled, its fold order, ``nest="scalesim"``."""
+def nest_timeable(hw: Hardware) -> bool:
+    """False when the serial timing would need SCALE-Sim's ports below one word per cycle (the
+    SCALE-Sim export rounds the bandwidth down to whole words, but never below one)."""
+    return hw.memory_timing != "serial" or hw.dram_bw_bytes_per_cycle >= hw.bits / 8.0
+
+
+def pinned_mapping(gemm: Gemm, hw: Hardware, dataflow: str) -> Mapping:
+    """The :class:`Mapping` of SCALE-Sim's nest: ``nest="scalesim"``, its fold order, and as
+    tiles its fold-granular image, the loop nest a tiled array runs to do the same work in the
+    same order: one stationary fold per tile (``R`` x ``C`` of the row and column dimensions),
+    the streamed dimension in the largest chunks whose A and B tiles fit half their buffers
+    (exports build these tiles; the cost is the nest's closed form, not the tiles')."""
+    c = hw_consts(hw)
+    cap_a = max(1, int(c.cap_a_bytes // c.bytes_per_el))
+    cap_b = max(1, int(c.cap_b_bytes // c.bytes_per_el))
+    rows_x, cols_x, time_x = GEOMETRY[dataflow]
+    dims = [gemm.m, gemm.n, gemm.k]
+    tile = list(dims)
+    tile[rows_x] = min(dims[rows_x], hw.pe_rows)
+    tile[cols_x] = min(dims[cols_x], hw.pe_cols)
+    tile[time_x] = 1
+
+    def fits(t: list[int]) -> bool:
+        return t[0] * t[2] <= cap_a and t[2] * t[1] <= cap_b
+
+    for x in (cols_x, rows_x):  # a stationary fold larger than a half buffer: narrow it
+        while not fits(tile) and tile[x] > 1:
+            tile[x] = -(-tile[x] // 2)
+    lo, hi = 1, dims[time_x]
+    while lo < hi:  # the largest chunk of the streamed dimension that still fits
+        mid = (lo + hi + 1) // 2
+        tile[time_x] = mid
+        lo, hi = (mid, hi) if fits(tile) else (lo, mid - 1)
+    tile[time_x] = lo
     return Mapping(
         dataflow=dataflow,
-        tile_m=gemm.m,
-        tile_n=gemm.n,
-        tile_k=gemm.k,
+        tile_m=tile[0],
+        tile_n=tile[1],
+        tile_k=tile[2],
         loop_order=FOLD_ORDERS[dataflow],
         nest="scalesim",
     )
@@ -121,23 +158,36 @@ def _levels(
     shaping: Shaping,
     dram_words: tuple[float, float, float],
     sram_words: tuple[int, int, int],
+    partial: bool,
 ) -> dict[str, float]:
     """Bytes read and written per level (whole batch, shaping included), keyed as
-    :meth:`~analytical_models.ArrayEngine.access_bytes`."""
+    :meth:`~analytical_models.ArrayEngine.access_bytes`.
+
+    SCALE-Sim counts words; bytes follow this package's accounting: operands at ``bits``, the
+    array's ofmap writes at ``acc_bits`` (accumulator values), the ofmap words drained to DRAM
+    at ``acc_bits`` when they are partial sums (``partial``: WS / IS with more than one row
+    fold) and at ``bits`` when they are the result."""
     sh = shaping
     b = float(gemm.batch)
     bpe = hw.bits / 8.0
-    a_dram, b_dram, w_dram = (b * w * bpe for w in dram_words)
+    acc = hw.acc_bits / 8.0
+    a_dram, b_dram = (b * w * bpe for w in dram_words[:2])
+    w_dram = b * dram_words[2] * (acc if partial else bpe)
     return {
         "ifmap_rd_bytes": b * sram_words[0] * bpe + sh.ifmap_rd_bytes,
         "ifmap_wr_bytes": a_dram + sh.ifmap_wr_bytes,
         "filter_rd_bytes": b * sram_words[1] * bpe + sh.filter_rd_bytes,
         "filter_wr_bytes": b_dram + sh.filter_wr_bytes,
         "ofmap_rd_bytes": w_dram + sh.ofmap_rd_bytes,
-        "ofmap_wr_bytes": b * sram_words[2] * bpe + sh.ofmap_wr_bytes,
+        "ofmap_wr_bytes": b * sram_words[2] * acc + sh.ofmap_wr_bytes,
         "dram_rd_bytes": a_dram + b_dram + sh.dram_rd_bytes,
         "dram_wr_bytes": w_dram + sh.dram_wr_bytes,
     }
+
+
+def _partial(fo: Folds, dataflow: str) -> bool:
+    """The ofmap words SCALE-Sim drains are partial sums (WS / IS with several row folds)."""
+    return dataflow != "os" and fo.row_folds > 1
 
 
 def _cost(gemm: Gemm, hw: Hardware, shaping: Shaping, fo: Folds, stall: float, lv: dict[str, float]) -> Cost:
@@ -176,8 +226,15 @@ def pinned_nest(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> Pi
     ``dataflow``, priced under ``hw.memory_timing`` (see the module docstring).
 
     Raises:
-        ModelInputError: unknown dataflow.
+        ModelInputError: unknown dataflow, or the serial timing with less than one element per
+            cycle of DRAM bandwidth (:func:`nest_timeable`).
     """
+    if not nest_timeable(hw):
+        raise ModelInputError(
+            "SCALE-Sim's memory system moves whole words: mapping 'scalesim' with the serial memory "
+            f"timing needs at least one element per cycle of DRAM bandwidth ({hw.bits / 8:g} B/cycle), "
+            f"got {hw.dram_bw_bytes_per_cycle:g}"
+        )
     m, n, k = gemm.m, gemm.n, gemm.k
     rows, cols = hw.pe_rows, hw.pe_cols
     fo = scalesim_folds(m, n, k, rows, cols, dataflow)
@@ -194,21 +251,21 @@ def pinned_nest(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> Pi
             b * (rep.dram_ofmap_stop_cycle - rep.total_cycles),
         )
         dram = (float(rep.dram_ifmap_reads), float(rep.dram_filter_reads), float(rep.dram_ofmap_writes))
-        lv = _levels(gemm, hw, shaping, dram, sram)
-        return PinnedNest(pinned_mapping(gemm, dataflow), _cost(gemm, hw, shaping, fo, stall, lv), spans, lv, rep)
+        lv = _levels(gemm, hw, shaping, dram, sram, _partial(fo, dataflow))
+        return PinnedNest(pinned_mapping(gemm, hw, dataflow), _cost(gemm, hw, shaping, fo, stall, lv), spans, lv, rep)
     zi, zf, zo, _ = words
     (reads_a, reads_b), _ = _calc_reads(m, n, k, rows, cols, dataflow, zi, zf)
     w = _ofmap_words(gemm, fo, dataflow)
     va, vb = _valid_words(gemm, dataflow)
     bw = hw.dram_bw_bytes_per_cycle
-    bpe = hw.bits / 8.0
-    first = (min(_cdiv(zi, 2), va) + min(_cdiv(zf, 2), vb)) * bpe / bw
-    last = min(zo // 2, w) * bpe / bw
-    traffic = b * (reads_a + reads_b + w) * bpe / bw
+    partial = _partial(fo, dataflow)
+    lv = _levels(gemm, hw, shaping, (float(reads_a), float(reads_b), float(w)), sram, partial)
+    first = (min(_cdiv(zi, 2), va) + min(_cdiv(zf, 2), vb)) * (hw.bits / 8.0) / bw
+    last = min(zo // 2, w) * (hw.acc_bits if partial else hw.bits) / 8.0 / bw
+    traffic = (lv["dram_rd_bytes"] + lv["dram_wr_bytes"] - shaping.dram_rd_bytes - shaping.dram_wr_bytes) / bw
     stall = max(first + last, traffic - window)
     spans = NestSpans(first, window + max(0.0, traffic - window - first - last), last)
-    lv = _levels(gemm, hw, shaping, (float(reads_a), float(reads_b), float(w)), sram)
-    return PinnedNest(pinned_mapping(gemm, dataflow), _cost(gemm, hw, shaping, fo, stall, lv), spans, lv, None)
+    return PinnedNest(pinned_mapping(gemm, hw, dataflow), _cost(gemm, hw, shaping, fo, stall, lv), spans, lv, None)
 
 
 def pinned_lower_bound(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> tuple[float, float]:
@@ -218,7 +275,8 @@ def pinned_lower_bound(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping
     load (exact) plus the largest of the compute window ``FR FC F - 1``, the read chain's
     slides (each sweep of an operand that does not fit its window slides it at least
     ``ceil((L - A - 1) / P)`` times, each slide ``n_p + 1`` cycles apart) and the ofmap port
-    (every line but one drain's worth after cycle 0). Energy: MACs, the array's SRAM accesses
+    (its lines after cycle 0, drained ``n_d`` at a time, a drain starting on the cycle the last
+    one ends). Energy: MACs, the array's SRAM accesses
     (exact), every ofmap word drained through DRAM once (reads only add), shaping, leakage over
     the cycle bound. Overlapped timing: the nest itself (cheap).
     """
@@ -249,9 +307,13 @@ def pinned_lower_bound(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping
             per_sweep = _cdiv(max(0, _cdiv(valid, e) - active - 1), step)
             t_last = max(t_last, sweeps * per_sweep * (_cdiv(z // 2, bw) + 1) - 2)
     w = _ofmap_words(gemm, fo, dataflow)
-    stop = max(t_last, _cdiv(w, bw) - _cdiv(zo // 2, bw) - 1)
+    # Drains during compute take n_d lines each and may start on the cycle the last one ends;
+    # the rest drains from the last row on: at least lines (1 - 1/n_d) - n_d cycles in all.
+    n_d = _cdiv(zo // 2, bw)
+    stop = max(t_last, _cdiv(w, bw) * (n_d - 1) // n_d - n_d)
     cycles = gemm.batch * float(prefetch + stop) + shaping.cycles
     sram = sram_accesses(fo, m, n, k, rows, cols, dataflow)
-    writes_only = _cost(gemm, hw, shaping, fo, 0.0, _levels(gemm, hw, shaping, (0.0, 0.0, float(w)), sram))
+    lv = _levels(gemm, hw, shaping, (0.0, 0.0, float(w)), sram, _partial(fo, dataflow))
+    writes_only = _cost(gemm, hw, shaping, fo, 0.0, lv)
     leak = hw_consts(hw).leak_pj_per_cycle
     return cycles, writes_only.energy_pj - writes_only.leakage_energy_pj + cycles * leak

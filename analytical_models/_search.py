@@ -21,12 +21,12 @@ import numpy as np
 from analytical_models._arrays import FloatArray, IntArray
 from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._cost import grid_objectives, picked_costs
-from analytical_models._pinned import pinned_nest
+from analytical_models._pinned import nest_timeable, pinned_lower_bound, pinned_nest
 from analytical_models._registry import OBJECTIVES, MappingResult, Objective
 from analytical_models._shaping import Shaping, _shaping_energy
 from analytical_models._stage import _ALL_ORDERS, _MODES, LOOP_ORDERS, ModeStage, stage_modes, with_orders
 from analytical_models._tiles import grid, grid_stats
-from analytical_models._types import Gemm, Hardware, Mapping, ModelInputError
+from analytical_models._types import Cost, Gemm, Hardware, Mapping, ModelInputError
 
 
 def _rank(primary: FloatArray, secondary: FloatArray, idx: IntArray) -> IntArray:
@@ -61,11 +61,13 @@ def screen(ms: ModeStage, gemm: Gemm, c: HwConsts, shaping: Shaping, objective: 
     None when all may.
 
     Exact pruning on ``(D, T)`` and ``(O, T)`` arrays instead of the ``(D, O, T)`` grid. For a
-    tile triple t, the cycles ``max(CF[d] + exposed, X[o]) + shaping`` (``CF`` compute plus
-    fill/drain, ``X`` DRAM cycles) and the energy ``e_dt[d] + e_ot[o] + leak * cycles``
-    are monotone in separate dataflow and loop-order terms, so ``min_d``/``min_o`` of the terms
-    give lower bounds ``(lb_c, lb_e)`` of every candidate at t; at a few tiles two real
-    candidates (fastest terms; cheapest terms) give achievable anchor points. t is dropped only
+    tile triple t, the cycles ``max(CF[d, o] + exposed, X[o]) + shaping`` (``CF`` compute plus
+    fill/drain; ``X`` DRAM cycles) and the energy ``e_dt[d, o] + e_ot[o] + leak * cycles``
+    depend on the loop order only through ``X``, ``e_ot`` and whether the streamed loop is
+    innermost (which only lowers ``CF`` and ``e_dt``), so ``min_d``/``min_o`` of the terms,
+    with the streamed loop innermost, give lower bounds ``(lb_c, lb_e)`` of every candidate at
+    t; at a few tiles two real candidates (fastest terms; cheapest terms) give achievable
+    anchor points. t is dropped only
     when its lower bound on the objective exceeds an achievable objective and an anchor
     strictly beats ``(lb_c, lb_e)`` in both cycles and energy. ``X`` and ``e_ot`` are summed
     per operand mode here (a different association than the exact model, ~1e-15 apart), so
@@ -77,17 +79,29 @@ def screen(ms: ModeStage, gemm: Gemm, c: HwConsts, shaping: Shaping, objective: 
     n_t = ms.exposed.shape[0]
     if n_t < 8 or c.serial:  # no exact bounds derived for the serial timing: keep all
         return None
-    cf = ms.compute + ms.fill  # (D, T)
+    assert ms.fill_once is not None and ms.a_rd_once is not None
+    assert ms.b_rd_once is not None and ms.c_acc_once is not None
+    # (D, T) terms with the streamed loop innermost (never larger) bound every loop order; the
+    # anchors below use the (d, o) they name.
+    cf_all = ms.compute + ms.fill
+    cf = ms.compute + ms.fill_once
     exposed = ms.exposed
     acc8 = 8.0 * c.acc_bytes
     mn = gemm.batch * gemm.m * gemm.n
-    e_dt = (
-        gemm.macs * c.mac_pj
-        + ms.a_rd * (8.0 * c.ifmap_rd_pj_bit)
-        + ms.b_rd * (8.0 * c.filter_rd_pj_bit)
-        + (ms.c_acc - mn) * (acc8 * c.ofmap_rd_pj_bit)
-        + ms.c_acc * (acc8 * c.ofmap_wr_pj_bit)
-    ) + _shaping_energy(c, shaping)
+    e_fixed = _shaping_energy(c, shaping)
+
+    def dataflow_energy(a_rd: FloatArray, b_rd: FloatArray, c_acc: FloatArray) -> FloatArray:
+        out: FloatArray = (
+            gemm.macs * c.mac_pj
+            + a_rd * (8.0 * c.ifmap_rd_pj_bit)
+            + b_rd * (8.0 * c.filter_rd_pj_bit)
+            + (c_acc - mn) * (acc8 * c.ofmap_rd_pj_bit)
+            + c_acc * (acc8 * c.ofmap_wr_pj_bit)
+        ) + e_fixed
+        return out
+
+    e_dt_all = dataflow_energy(ms.a_rd, ms.b_rd, ms.c_acc)
+    e_dt = dataflow_energy(ms.a_rd_once, ms.b_rd_once, ms.c_acc_once)
     x, e_ot = _order_terms(ms.moved, gemm, c)
     leak = c.leak_pj_per_cycle
     sh = shaping.cycles
@@ -102,8 +116,10 @@ def screen(ms: ModeStage, gemm: Gemm, c: HwConsts, shaping: Shaping, objective: 
             (int(cf[:, t].argmin()), int(x[:, t].argmin())),
             (int(e_dt[:, t].argmin()), int(e_ot[:, t].argmin())),
         ):
-            cy = max(float(cf[d, t]) + float(exposed[t]), float(x[o, t])) + sh
-            anchors.append((cy, float(e_dt[d, t]) + float(e_ot[o, t]) + leak * cy))
+            once = ms.once_at(d, o, t)  # what this (d, o) achieves
+            cf_do = float((cf if once else cf_all)[d, t])
+            cy = max(cf_do + float(exposed[t]), float(x[o, t])) + sh
+            anchors.append((cy, float((e_dt if once else e_dt_all)[d, t]) + float(e_ot[o, t]) + leak * cy))
     if objective == "latency":
         lb_p, ub_p = lb_c, min(a_c for a_c, _ in anchors)
     elif objective == "energy":
@@ -212,8 +228,15 @@ def search_mappings(
 
     Ties on the objective are broken by the other of (cycles, energy), then by enumeration
     order (``dataflows`` in the given order, loop order as in :data:`LOOP_ORDERS`, tiles
-    ascending m-major). The Pareto set is in (cycles, energy_pj), best objective first.
-    ``n_evaluated`` counts the whole grid.
+    ascending m-major). The Pareto set is in
+    (cycles, energy_pj), best objective first. ``n_evaluated`` counts the whole grid and the
+    nests.
+
+    SCALE-Sim's nest (:mod:`analytical_models._pinned`) is one candidate per dataflow, priced
+    under the same memory timing: the result is never worse on the objective (never slower,
+    for latency) than ``Hardware.mapping="scalesim"`` (:func:`search_pinned`) with the same
+    dataflows; a nest is picked only when strictly better on the objective than every tiled
+    mapping.
 
     How: the loop-order-free part of the model runs on all T tiles (:func:`stage_modes`),
     exact bounds drop the tiles that can hold neither the best nor a Pareto point
@@ -272,12 +295,88 @@ def search_mappings(
         )
         for i, (di, oi) in enumerate(zip(d, o, strict=True))
     ]
+    best = (mappings[0], costs[0])
+    front = list(zip(mappings[1:], costs[1:], strict=True))
+    nests = _pinned_candidates(gemm, hw, objective, dataflows, shaping, best[1], front)
+    if nests:
+        best, front = _merge(objective, best, front, nests)
     return MappingResult(
-        mapping=mappings[0],
-        cost=costs[0],
-        n_evaluated=n_evaluated,
-        pareto=tuple(zip(mappings[1:], costs[1:], strict=True)),
+        mapping=best[0],
+        cost=best[1],
+        n_evaluated=n_evaluated + len(dataflows),
+        pareto=tuple(front),
     )
+
+
+Candidate = tuple[Mapping, Cost]
+
+
+def _keys(objective: Objective, cost: Cost) -> tuple[float, float]:
+    """``(primary, secondary)`` of ``cost`` for ``objective`` (see :func:`_select`)."""
+    return _keys_of(objective, cost.cycles, cost.energy_pj)
+
+
+def _keys_of(objective: Objective, cy: float, en: float) -> tuple[float, float]:
+    if objective == "latency":
+        return cy, en
+    if objective == "energy":
+        return en, cy
+    return cy * en, cy
+
+
+def _pinned_candidates(
+    gemm: Gemm,
+    hw: Hardware,
+    objective: Objective,
+    dataflows: tuple[str, ...],
+    shaping: Shaping,
+    best: Cost,
+    front: list[Candidate],
+) -> list[Candidate]:
+    """SCALE-Sim's own loop nest of each dataflow (:mod:`analytical_models._pinned`), one
+    candidate each, priced only when it may beat the grid's best or join its Pareto set: a
+    nest whose lower bound (:func:`~analytical_models._pinned.pinned_lower_bound`) is no better
+    than the best on the objective and weakly dominated by a Pareto point can do neither.
+
+    None when the serial timing runs below one element per cycle
+    (:func:`~analytical_models._pinned.nest_timeable`)."""
+    out: list[Candidate] = []
+    if not nest_timeable(hw):
+        return out
+    best_key = _keys(objective, best)[0]
+    points = [(cost.cycles, cost.energy_pj) for _, cost in front]
+    for d in dataflows:
+        if hw.memory_timing == "serial":  # the closed form can take milliseconds: bound first
+            lb_c, lb_e = pinned_lower_bound(gemm, hw, d, shaping)
+            lb_key = _keys_of(objective, lb_c, lb_e)[0]
+            if lb_key >= best_key and any(c_ <= lb_c and e_ <= lb_e for c_, e_ in points):
+                continue
+        nest = pinned_nest(gemm, hw, d, shaping)
+        out.append((nest.mapping, nest.cost))
+    return out
+
+
+def _merge(
+    objective: Objective, best: Candidate, front: list[Candidate], nests: list[Candidate]
+) -> tuple[Candidate, list[Candidate]]:
+    """The best and the Pareto set of the grid's and the nests' candidates, ordered as
+    :func:`_select` orders them. A nest replaces the grid's best only when strictly better on
+    the objective itself (on a tie the tiled mapping stays, whatever the other metric: it is
+    the one the model's tiling describes); nests tie-break among themselves as :func:`_select`
+    does."""
+    ranked = sorted(enumerate(nests, 1), key=lambda x: (*_keys(objective, x[1][1]), x[0]))
+    if _keys(objective, ranked[0][1][1])[0] >= _keys(objective, best[1])[0]:
+        ranked = [(0, best)]
+    pool = [*front, *nests]
+    by_cycles = sorted(range(len(pool)), key=lambda i: (pool[i][1].cycles, pool[i][1].energy_pj, i))
+    kept = []
+    e_run = math.inf
+    for i in by_cycles:
+        if pool[i][1].energy_pj < e_run:
+            kept.append(i)
+            e_run = pool[i][1].energy_pj
+    kept.sort(key=lambda i: (*_keys(objective, pool[i][1]), i))
+    return ranked[0][1], [pool[i] for i in kept]
 
 
 def search_pinned(

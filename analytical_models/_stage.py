@@ -8,7 +8,12 @@ tiles the counts separate: ``folds = FR[row dim] * FC[col dim]`` with
 ``FR[x] = sum over tiles of ceil(t_x / R)`` (and ``FC`` with C), and the per-fold formula is
 summed over the temporal tiles (full tiles plus the remainder). With one tile per dimension
 this is exactly SCALE-Sim's ``ceil(Sr/R) * ceil(Sc/C) * per_fold(T)``. ``compute_cycles`` is
-the streaming part, ``fill_drain_cycles`` the rest.
+the streaming part, ``fill_drain_cycles`` the rest. When the tile loop of the streamed
+dimension is innermost (WS: m, IS: n, OS: k; loops of one tile do not count) and a stationary
+tile is one fold (its row and column extents within R and C), consecutive temporal tiles
+stream through the same stationary fold without refilling the array, as SCALE-Sim streams the
+whole dimension in one fold: the fill/drain is paid once per stationary tile, so
+``fill_drain_cycles`` depends on the loop order.
 
 DRAM traffic (loop order outermost first). Each operand has one irrelevant loop (A: n,
 B: m, C: k). Inside it the operand touches, per relevant dimension, the whole dimension (that
@@ -72,13 +77,15 @@ class Stage(NamedTuple):
     compute: FloatArray
     """Streaming cycles, ``(D, 1, T)``."""
     fill: FloatArray
-    """Fill/drain cycles, ``(D, 1, T)``."""
+    """Fill/drain cycles, ``(D, O, T)`` (once per stationary tile when the streamed dimension's
+    loop is innermost and the tile is one fold)."""
     a_rd: FloatArray
-    """ifmap-buffer bytes read by the array, ``(D, 1, T)``."""
+    """ifmap-buffer bytes read by the array, ``(D, O, T)``."""
     b_rd: FloatArray
-    """filter-buffer bytes read by the array, ``(D, 1, T)``."""
+    """filter-buffer bytes read by the array, ``(D, O, T)``."""
     c_acc: FloatArray
-    """Output-element accumulations into the ofmap buffer, ``(D, 1, T)``."""
+    """Output-element accumulations into the ofmap buffer, ``(D, O, T)`` (the stationary
+    operand's accesses, like the fill/drain, depend on whether the streamed loop is innermost)."""
     a_dram: FloatArray
     """A bytes fetched from DRAM, ``(1, O, T)``."""
     b_dram: FloatArray
@@ -108,6 +115,20 @@ def _dataflow_tables(dataflows: tuple[str, ...]) -> tuple[IntArray, ...]:
     return rows_x, cols_x, time_x, role_a, role_b, role_c
 
 
+@lru_cache(maxsize=64)
+def _after(dataflows: tuple[str, ...]) -> FloatArray:
+    """``(D, O, 3)``: 1 where loop order ``o`` nests dimension ``x`` inside dataflow ``d``'s
+    streamed dimension."""
+    out = np.array(
+        [
+            [[float(o.index("mnk"[x]) > o.index("mnk"[GEOMETRY[d][2]])) for x in range(3)] for o in LOOP_ORDERS]
+            for d in dataflows
+        ]
+    )
+    out.setflags(write=False)
+    return out
+
+
 # _MODES[o, operand]: for A (m, k | n), B (k, n | m), C (m, n | k), which of the operand's two
 # dimensions have their loop nested inside its irrelevant loop in order o: bit 0 the first,
 # bit 1 the second.
@@ -121,9 +142,14 @@ _MODES: IntArray = np.array(
 class ModeStage(NamedTuple):
     """Loop-order-free intermediates of a candidate set: :class:`Stage` before the order gather.
 
-    ``compute``, ``fill``, ``a_rd``, ``b_rd``, ``c_acc`` as in :class:`Stage` but ``(D, T)``;
-    ``moved[mode, operand]`` the elements of A, B, C moved per batch element in each of the
-    four modes, ``(4, 3, T)``; ``exposed`` ``(T,)``.
+    ``compute``, ``fill``, ``a_rd``, ``b_rd``, ``c_acc`` as in :class:`Stage` but ``(D, T)``
+    (the fill/drain and the stationary operand's accesses paid per temporal tile; ``*_once``
+    the same with the streamed dimension's loop innermost, where one-fold stationary tiles stay
+    in the array: never larger); ``moved[mode, operand]`` the elements of A, B, C moved
+    per batch element in each of the four modes, ``(4, 3, T)``; ``exposed`` ``(T,)``;
+    ``after[d, o, x]``: loop order ``o`` nests dimension ``x`` inside dataflow ``d``'s streamed
+    dimension; ``multi[x, t]``: dimension ``x`` has more than one tile (the streamed loop is
+    effectively innermost when every loop inside it has one tile).
     """
 
     compute: FloatArray
@@ -135,6 +161,24 @@ class ModeStage(NamedTuple):
     exposed: FloatArray
     serial: SerialTerms | None = None
     """Serial-timing terms, ``(D, T)`` (``c_model`` ``(D, 1)``); None in overlapped mode."""
+    fill_once: FloatArray | None = None
+    a_rd_once: FloatArray | None = None
+    b_rd_once: FloatArray | None = None
+    c_acc_once: FloatArray | None = None
+    after: FloatArray | None = None
+    multi: FloatArray | None = None
+
+    def once_mask(self, orders: IntArray, keep: IntArray | None = None) -> BoolArray:
+        """``(D, O, T)``: the streamed loop is effectively innermost (fill/drain paid once)."""
+        assert self.after is not None and self.multi is not None
+        multi = self.multi if keep is None else self.multi[:, keep]
+        out: BoolArray = (self.after[:, orders] @ multi) == 0.0
+        return out
+
+    def once_at(self, d: int, o: int, t: int) -> bool:
+        """Candidate ``(d, o, t)`` has its streamed loop effectively innermost."""
+        assert self.after is not None and self.multi is not None
+        return not bool((self.after[d, o] * self.multi[:, t]).any())
 
 
 def stage(
@@ -169,6 +213,13 @@ def with_orders(ms: ModeStage, gemm: Gemm, c: HwConsts, orders: IntArray, keep: 
         moved, exposed = ms.moved[:, :, keep], ms.exposed[keep]
         if sr is not None:
             sr = SerialTerms(sr.pad_a[:, keep], sr.pad_b[:, keep], sr.c_fold_wr[:, keep], sr.c_model)
+    mask = ms.once_mask(orders, keep)
+
+    def per_order(all_: FloatArray, once: FloatArray | None) -> FloatArray:
+        assert once is not None
+        out: FloatArray = np.where(mask, (once if keep is None else once[:, keep])[:, None, :], all_[:, None, :])
+        return out
+
     batch = float(gemm.batch)
     bpe = c.bytes_per_el
     modes = _MODES[orders]
@@ -179,10 +230,10 @@ def with_orders(ms: ModeStage, gemm: Gemm, c: HwConsts, orders: IntArray, keep: 
     psum_el = c_el - float(gemm.m) * gemm.n
     return Stage(
         compute=compute[:, None],
-        fill=fill[:, None],
-        a_rd=a_rd[:, None],
-        b_rd=b_rd[:, None],
-        c_acc=c_acc[:, None],
+        fill=per_order(fill, ms.fill_once),
+        a_rd=per_order(a_rd, ms.a_rd_once),
+        b_rd=per_order(b_rd, ms.b_rd_once),
+        c_acc=per_order(c_acc, ms.c_acc_once),
         a_dram=((batch * bpe) * a_el)[None],
         b_dram=((batch * bpe) * b_el)[None],
         psum=((batch * c.acc_bytes) * psum_el)[None],
@@ -244,6 +295,7 @@ def stage_modes(
         stream[i], fill_fold[i] = FOLD_CYCLES[d](rows, cols, both[time_x[i]])
     compute = folds * (w_full * stream[:, 0] + np.where(has_t, stream[:, 1], 0.0))
     fill = folds * (w_full * fill_fold[:, 0] + np.where(has_t, fill_fold[:, 1], 0.0))
+    fill_once, stat_el, persists = _persistent(ts, tiles, rows, cols, rows_x, cols_x, time_x, fill_fold, batch, fill)
 
     mk = batch * gemm.m * gemm.k
     kn = batch * gemm.k * gemm.n
@@ -252,6 +304,13 @@ def stage_modes(
     a_rd = (mk * bpe) * reuse[role_a, N_DIM]
     b_rd = (kn * bpe) * reuse[role_b, M_DIM]
     c_acc = mn * reuse[role_c, K_DIM]
+    # The stationary operand (its irrelevant dimension is the streamed one) is read into the
+    # array (OS: accumulated out of it) once per temporal tile, or once while it stays there.
+    once = [a_rd.copy(), b_rd.copy(), c_acc.copy()]
+    scale = (batch * bpe, batch * bpe, batch)
+    for i, d in enumerate(dataflows):
+        op = _STATIONARY[d]
+        once[op][i] = np.where(persists[i], scale[op] * stat_el[i], once[op][i])
 
     # Refetches. Inside its irrelevant loop an operand touches, per relevant dimension, the
     # whole dimension (that loop nested inside) or one tile (outside; full tiles and the ragged
@@ -273,7 +332,75 @@ def stage_modes(
     out[3] = whole * np.where(whole * el_bytes > cap_bytes, ts.times, 1.0)
     exposed = (ts.footprint * (bpe / c.bw_bytes_per_cycle)).astype(np.float64, copy=False)
     serial = _serial_terms(gemm, c, dataflows, reuse, c_acc) if c.serial else None
-    return ModeStage(compute, fill, a_rd, b_rd, c_acc, out, exposed, serial)
+    multi = (ts.ntiles > 1.0).astype(np.float64)
+    return ModeStage(
+        compute,
+        fill,
+        a_rd,
+        b_rd,
+        c_acc,
+        out,
+        exposed,
+        serial,
+        fill_once,
+        once[0],
+        once[1],
+        once[2],
+        _after(dataflows),
+        multi,
+    )
+
+
+_STATIONARY = {"ws": 1, "is": 0, "os": 2}
+"""The operand held in the array (A 0, B 1, C 2): its irrelevant dimension is the streamed one."""
+
+
+def _persistent(
+    ts: TileStats,
+    tiles: IntArray,
+    rows: int,
+    cols: int,
+    rows_x: IntArray,
+    cols_x: IntArray,
+    time_x: IntArray,
+    fill_fold: FloatArray,
+    batch: float,
+    fill: FloatArray,
+) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """With the streamed dimension's loop innermost, a stationary tile of one fold (per class:
+    full or ragged on the rows, full or ragged on the columns) stays in the array for all its
+    temporal tiles; the others are reloaded per temporal tile. ``(D, T)`` each:
+
+    * the fill/drain cycles (one per one-fold stationary tile; ``fill`` itself, bit for bit,
+      where nothing stays);
+    * the stationary operand's elements moved into (OS: out of) the array per batch element
+      (each one-fold class once, the others once per temporal tile);
+    * where anything stays (a one-fold class and more than one temporal tile).
+    """
+    w_full = ts.nfull[time_x]
+    n_time = ts.ntiles[time_x]
+    per = w_full * fill_fold[:, 0] + np.where(ts.has_rem[time_x], fill_fold[:, 1], 0.0)
+    once = np.where(w_full > 0, fill_fold[:, 0], fill_fold[:, 1])
+    classes = []
+    for x, width in ((rows_x, rows), (cols_x, cols)):  # (count, extent, folds) of full and ragged tiles
+        classes.append(
+            (
+                (ts.nfull[x], tiles[x], -(-tiles[x] // width)),
+                (ts.has_rem[x].astype(np.float64), ts.rem[x], -(-ts.rem[x] // width)),
+            )
+        )
+    total = np.zeros_like(fill)
+    stat = np.zeros_like(fill)
+    any_one = np.zeros(fill.shape, dtype=np.bool_)
+    for n_r, t_r, f_r in classes[0]:
+        for n_c, t_c, f_c in classes[1]:
+            one = (f_r == 1) & (f_c == 1) & (n_r * n_c > 0)
+            total += (n_r * n_c) * (f_r * f_c) * np.where(one, once, per)
+            stat += (n_r * n_c) * (t_r * t_c) * np.where(one, 1.0, n_time)
+            any_one |= one
+    persists = any_one & (n_time > 1.0)
+    out: FloatArray = np.where(persists, batch * total, fill)
+    return out, stat, persists
 
 
 @lru_cache(maxsize=65_536)

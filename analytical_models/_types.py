@@ -57,14 +57,16 @@ class Hardware:
               ``stall = max(exposed, dram_bytes / bw - (compute + fill_drain))``.
             * ``"serial"``: an accelerator like SCALE-Sim v3 in its bandwidth-limited (USER)
               mode: one DRAM port per operand (A read, B read, C write) of
-              ``dram_bw_bytes_per_cycle`` each and no overlap, i.e. load, then compute, then
-              drain: ``stall = load + drain`` with
-              ``load = max(A_port_bytes, B_port_bytes) / bw`` (the two read ports in parallel)
-              and ``drain = C_port_bytes / bw``. A and B are fetched padded to whole folds;
-              for WS / IS every row fold of K writes its M x N partial result to DRAM (at
-              ``bits``). Exact definitions in :mod:`analytical_models._serial`. Only the timing
-              (and so the leakage energy) changes: the reported DRAM / SRAM bytes and access
-              energies are those of the overlapped model.
+              ``dram_bw_bytes_per_cycle`` each: the read buffers load (up to half their
+              size, the two read ports in parallel) before compute and the rest of A and B
+              streams in during it; the ofmap drains half a buffer at a time during compute
+              and the rest after it. With every operand on chip: load, then compute, then
+              drain, ``stall = max(A_port_bytes, B_port_bytes) / bw + C_port_bytes / bw``.
+              A and B are fetched padded to whole folds; for WS / IS every row fold of K
+              writes its M x N partial result to DRAM (at ``bits``). Exact definitions in
+              :mod:`analytical_models._serial`. Only the timing (and so the leakage energy)
+              changes: the reported DRAM / SRAM bytes and access energies are those of the
+              overlapped model.
         mapping: how a GEMM fed from DRAM is mapped.
 
             * ``"search"`` (default): the mapping search picks the dataflow, tiles and loop
@@ -198,9 +200,11 @@ class Mapping:
         tile_k: reduction depth resident on chip per tile, in elements.
         loop_order: order of the outer tile loops, outermost first, a permutation of ``"mnk"``.
         nest: ``"tiled"`` (the tile loops above, priced by the model's tiling) or
-            ``"scalesim"``: SCALE-Sim v3's own loop nest for the dataflow, untiled (tiles are
-            the whole GEMM; ``loop_order`` its fold order: column folds, row folds, then the
-            streamed dimension), priced by its closed form (:mod:`analytical_models._pinned`).
+            ``"scalesim"``: SCALE-Sim v3's own loop nest for the dataflow, priced by its closed
+            form (:mod:`analytical_models._pinned`); ``loop_order`` is its fold order (column
+            folds, row folds, then the streamed dimension) and the tiles its fold-granular
+            image (one stationary fold per tile, the streamed dimension in chunks that fit half
+            their buffers), which exports build.
     """
 
     dataflow: str

@@ -289,9 +289,10 @@ def _fused_segment(res: SegmentResult, steps: tuple[int, ...]) -> Segment:
 @lru_cache(maxsize=262_144)
 def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[float, float, float]:
     """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of step ``s`` fed from DRAM: the
-    untiled fold time, and every operand and the result moved once (in parallel on the read
-    ports under the serial memory timing; SCALE-Sim's own nest, ``mapping="scalesim"``, may
-    overlap all of it with compute)."""
+    untiled fold time, and every operand and the result moved once (under the serial memory
+    timing: the larger operand on its read port, the partial sums draining beside compute, and
+    SCALE-Sim's own nest, a candidate of the search, up to two cycles early per layer;
+    ``mapping="scalesim"`` may overlap all of it with compute)."""
     st = chain.steps[s]
     g = st.gemm
     consts = hw_consts(hw)
@@ -301,8 +302,8 @@ def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[
         moved = a + b + c
     elif hw.mapping == "scalesim":  # SCALE-Sim's nest streams reads and writes beside compute
         moved = 0.0
-    else:
-        moved = max(a, b) + c
+    else:  # each read port carries its operand; drains overlap compute (2 cycles of rounding)
+        moved = max(0.0, max(a, b) - 2.0 * g.batch * hw.dram_bw_bytes_per_cycle)
     array, on_core = step_array(chain, s, hw)
     cycles = 0.0 if on_core else max(step_busy_bound(g, array), moved / hw.dram_bw_bytes_per_cycle)
     energy = g.macs * consts.mac_pj + (a + b + c) * 8.0 * consts.dram_pj_bit

@@ -52,7 +52,7 @@ def _objective(obj: Objective, cycles: float, energy: float) -> float:
 
 def _check(result: MappingResult, gemm: Gemm, hw: Hardware, obj: Objective, rec: list[Any]) -> None:
     data = _golden()
-    (df, tm, tn, tk, order), values, n_evaluated, (n_front, front_c, front_e) = rec
+    (df, tm, tn, tk, order, nest), values, n_evaluated, (n_front, front_c, front_e) = rec
     want = dict(zip(data["cost_fields"], values, strict=True))
     want_cost = Cost(macs=gemm.macs, **want)
     ctx = f"{gemm} on {hw} ({obj})"
@@ -61,7 +61,7 @@ def _check(result: MappingResult, gemm: Gemm, hw: Hardware, obj: Objective, rec:
     assert len(result.pareto) == n_front, ctx
     assert _close(sum(c.cycles for _, c in result.pareto), front_c), ctx
     assert _close(sum(c.energy_pj for _, c in result.pareto), front_e), ctx
-    if (mp.dataflow, mp.tile_m, mp.tile_n, mp.tile_k, mp.loop_order) != (df, tm, tn, tk, order):
+    if (mp.dataflow, mp.tile_m, mp.tile_n, mp.tile_k, mp.loop_order, mp.nest) != (df, tm, tn, tk, order, nest):
         # Only an exact tie on the objective may pick another mapping.
         got = _objective(obj, result.cost.cycles, result.cost.energy_pj)
         exp = _objective(obj, want_cost.cycles, want_cost.energy_pj)

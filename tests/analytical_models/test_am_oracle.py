@@ -3,8 +3,11 @@
 The oracle walks the tile loop nest one tile at a time with LRU operand buffers.
 
 Written independently of the model's modules (no closed forms): every tile is run as
-SCALE-Sim folds, every operand tile is looked up in an LRU buffer holding half the buffer
-capacity (double buffering), and partial sums evicted before their last K tile go to DRAM.
+SCALE-Sim folds (a tile that keeps the previous tile's stationary data in a one-fold array
+streams on without a new fill/drain and without reloading, or for OS accumulating out, that
+data), every operand tile is looked up in an LRU buffer holding
+half the buffer capacity (double buffering), and partial sums evicted before their last K tile
+go to DRAM.
 For the loop nests the model prices, LRU reuse happens exactly when the cyclically touched
 footprint fits (a cyclic pattern larger than an LRU buffer misses every time), which is the
 all-or-nothing reuse the closed-form model claims.
@@ -89,6 +92,7 @@ def simulate(gemm: Gemm, hw: Hardware, mapping: Mapping) -> SimResult:
     nk = len(sizes["k"])
     order = mapping.loop_order
     visits: dict[tuple[int, ...], int] = {}
+    previous: tuple[int, ...] | None = None  # stationary tile held in the array, if one fold
     for b in range(gemm.batch):
         for idx in itertools.product(*(range(len(sizes[x])) for x in order)):
             i = dict(zip(order, idx, strict=True))
@@ -97,11 +101,15 @@ def simulate(gemm: Gemm, hw: Hardware, mapping: Mapping) -> SimResult:
             col_folds = math.ceil(s[col] / c_)
             folds = row_folds * col_folds
             res.compute += folds * s[time]
-            res.fill += folds * _overhead(mapping.dataflow, r_, c_)
+            stationary = (b, i[row], i[col])
+            stays = folds == 1 and stationary == previous  # still in the array: no reload
+            if not stays:
+                res.fill += folds * _overhead(mapping.dataflow, r_, c_)
+            previous = stationary if folds == 1 else None
 
-            def times_read(op: str, row_folds: int = row_folds, col_folds: int = col_folds) -> int:
+            def times_read(op: str, row_folds: int = row_folds, col_folds: int = col_folds, stays: bool = stays) -> int:
                 if time not in op:
-                    return 1  # stationary: loaded into the array once per tile
+                    return 0 if stays else 1  # stationary: loaded into the array once per tile
                 return col_folds if row in op else row_folds
 
             res.a_rd_bytes += s["m"] * s["k"] * times_read("mk") * bpe

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from analytical_models import (
@@ -16,9 +16,10 @@ from analytical_models import (
     Hardware,
     Mapping,
     ModelInputError,
+    Objective,
     price,
 )
-from analytical_models._pinned import FOLD_ORDERS, pinned_lower_bound, pinned_nest
+from analytical_models._pinned import FOLD_ORDERS, nest_timeable, pinned_lower_bound, pinned_nest
 from analytical_models._scalesim_mapping import scalesim_report, scalesim_words
 
 
@@ -48,6 +49,7 @@ gemms = st.builds(
 )
 hardware = st.builds(
     _hw,
+    bits=st.sampled_from([8, 8, 16]),
     pe_rows=st.sampled_from([2, 4, 8, 16]),
     pe_cols=st.sampled_from([2, 4, 8, 16]),
     ifmap_sram_kb=st.sampled_from([1, 2, 4, 16]),
@@ -64,7 +66,7 @@ def test_serial_cycles_are_scalesim_incl_prefetch() -> None:
     gemm = Gemm(m=128, n=256, k=64)
     hw = _hw(ifmap_sram_kb=64, filter_sram_kb=64, ofmap_sram_kb=64, dataflows=("ws",))
     res = price(gemm, hw)
-    assert res.mapping == Mapping(dataflow="ws", tile_m=128, tile_n=256, tile_k=64, loop_order="nkm", nest="scalesim")
+    assert res.mapping == Mapping(dataflow="ws", tile_m=128, tile_n=8, tile_k=8, loop_order="nkm", nest="scalesim")
     assert res.cost.cycles == 43_314.0
     assert res.n_evaluated == 1
     three = price(dataclasses.replace(gemm, batch=3), hw).cost
@@ -103,10 +105,16 @@ def test_pinned_best_evaluate_spans_and_bound(gemm: Gemm, hw: Hardware) -> None:
     """The pinned search takes the best dataflow's nest; ``evaluate`` of its mapping gives the
     same cost; the spans add up to the cycles (shaping apart); the access bytes add up to the
     cost's; the cheap lower bound never exceeds the nest."""
+    assume(nest_timeable(hw))
     res = SYSTOLIC.search(gemm, hw)
     nests = {d: SYSTOLIC.pinned(gemm, hw, d) for d in hw.dataflows}
     assert res.cost.cycles == min(p.cost.cycles for p in nests.values())
-    assert res.mapping.nest == "scalesim" and res.mapping.loop_order == FOLD_ORDERS[res.mapping.dataflow]
+    mp = res.mapping
+    assert mp.nest == "scalesim" and mp.loop_order == FOLD_ORDERS[mp.dataflow]
+    bpe = hw.bits / 8  # its tiles (what exports build) fit half of the buffers
+    assert (
+        mp.tile_m * mp.tile_k * bpe <= hw.ifmap_sram_kb * 512 and mp.tile_k * mp.tile_n * bpe <= hw.filter_sram_kb * 512
+    )
     assert SYSTOLIC.evaluate(gemm, hw, res.mapping) == res.cost
     sp = SYSTOLIC.spans(gemm, hw, res.mapping)
     assert sp.prefetch_cycles + sp.compute_window_cycles + sp.drain_tail_cycles + res.cost.shaping_cycles == (
@@ -145,3 +153,55 @@ def test_pinned_nest_function_matches_engine() -> None:
     gemm = Gemm(m=33, n=17, k=65)
     hw = _hw()
     assert pinned_nest(gemm, hw, "is", SYSTOLIC.shaping(gemm, hw)).cost == SYSTOLIC.pinned(gemm, hw, "is").cost
+
+
+searched_hardware = st.builds(
+    _hw,
+    engine=st.sampled_from(["systolic", "systolic", "contraction_engine"]),
+    pe_rows=st.sampled_from([1, 3, 4, 8, 16, 32]),
+    pe_cols=st.sampled_from([1, 4, 8, 12, 32]),
+    ifmap_sram_kb=st.sampled_from([0.5, 1, 2, 4, 16, 64]),
+    filter_sram_kb=st.sampled_from([0.5, 1, 2, 4, 16, 64]),
+    ofmap_sram_kb=st.sampled_from([0.5, 1, 2, 4, 16, 64]),
+    dram_bw_bytes_per_cycle=st.sampled_from([0.5, 1.0, 3.0, 10.0, 16.0, 64.0, 1e6]),
+    bits=st.sampled_from([8, 8, 16]),
+    dataflows=st.sampled_from([("ws",), ("os",), ("is",), ("ws", "os", "is")]),
+    memory_timing=st.sampled_from(["serial", "overlapped"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    gemm=st.builds(
+        Gemm,
+        m=st.integers(1, 300),
+        n=st.integers(1, 300),
+        k=st.integers(1, 600),
+        batch=st.integers(1, 2),
+        permute_b_elements=st.sampled_from([0, 0, 700]),
+    ),
+    hw=searched_hardware,
+    objective=st.sampled_from(["latency", "latency", "energy", "edp"]),
+)
+def test_searched_is_never_worse_than_the_pinned_nest(gemm: Gemm, hw: Hardware, objective: Objective) -> None:
+    """The mapping search holds SCALE-Sim's own nest of every dataflow as a candidate under the
+    same memory timing: on the objective (latency: cycles) it never loses to
+    ``mapping="scalesim"``, whatever the GEMM and the hardware."""
+    assume(nest_timeable(hw))
+    searched = price(gemm, dataclasses.replace(hw, mapping="search"), objective).cost
+    pinned = price(gemm, dataclasses.replace(hw, mapping="scalesim"), objective).cost
+    key = {"latency": lambda c: c.cycles, "energy": lambda c: c.energy_pj, "edp": lambda c: c.cycles * c.energy_pj}
+    assert key[objective](searched) <= key[objective](pinned)
+    if objective == "latency":
+        assert searched.cycles <= pinned.cycles
+
+
+def test_below_one_word_per_cycle_is_refused_not_rounded_up() -> None:
+    """SCALE-Sim's ports move whole words: the serial nest is not priced below one element per
+    cycle (the export's rounding up to one word would make it look faster than the hardware)."""
+    hw = _hw(dram_bw_bytes_per_cycle=0.5)
+    with pytest.raises(ModelInputError, match="at least one element per cycle"):
+        price(Gemm(m=20, n=12, k=6), hw)
+    searched = price(Gemm(m=20, n=12, k=6), dataclasses.replace(hw, mapping="search"))
+    assert searched.mapping.nest == "tiled"
+    assert price(Gemm(m=20, n=12, k=6), dataclasses.replace(hw, memory_timing="overlapped")).cost.cycles > 0

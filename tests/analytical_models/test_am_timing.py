@@ -91,3 +91,29 @@ def test_pe_busy_and_utilization() -> None:
     assert cost.pe_busy_cycles == 100 * 64 * 64 / 1024
     assert cost.utilization == pytest.approx(cost.pe_busy_cycles / cost.cycles)
     assert 0 < cost.utilization < 1
+
+
+@pytest.mark.parametrize(("order", "fills"), [("nkm", 2), ("knm", 2), ("mnk", 4), ("kmn", 4), ("mkn", 4)])
+def test_one_fold_stationary_tile_fills_once_with_the_streamed_loop_innermost(order: str, fills: int) -> None:
+    """Issue 13: 4096x16x16 on 16x16, WS, A in two m-tiles (its 64 kB does not fit a 32 kB half
+    buffer), B in two n-tiles of one fold each. With the m loop innermost both m-tiles stream
+    through each weight fold back to back (one fill/drain and one read of the weights into the
+    array per n-tile), as SCALE-Sim streams all of M in one fold; with a loop over n inside
+    the m loop, every tile refills the array."""
+    hw = Hardware(
+        pe_rows=16,
+        pe_cols=16,
+        ifmap_sram_kb=64,
+        filter_sram_kb=64,
+        ofmap_sram_kb=64,
+        dram_bw_bytes_per_cycle=1e12,
+        dataflows=("ws",),
+    )
+    gemm = Gemm(m=4096, n=16, k=16)
+    mapping = Mapping(dataflow="ws", tile_m=2048, tile_n=8, tile_k=16, loop_order=order)
+    cost = SYSTOLIC.evaluate(gemm, hw, mapping)
+    assert cost.compute_cycles == 2 * 4096
+    assert cost.fill_drain_cycles == fills * (2 * 16 + 16 - 2)
+    assert SYSTOLIC.access_bytes(gemm, hw, mapping)["filter_rd_bytes"] == fills * 16 * 8
+    best = SYSTOLIC.search(gemm, hw).cost.cycles
+    assert best == pytest.approx(4096 + 46, abs=1e-3)  # SCALE-Sim's "Total Cycles" 4141, + 1

@@ -1,7 +1,7 @@
 """``execution: unfused`` is the per-step model, exactly: every pass costs the sum (in step order)
 of :func:`analytical_models.price` over its plan's steps, times the layer's count.
 
-The identity the golden file ``tests/data/golden_unfused_*.json`` pins on sampled designs, held
+The identity the golden file ``tests/data/golden_unfused.json`` pins on sampled designs, held
 here on random layers and hardware (both memory timings, both ``Hardware.mapping`` values),
 so it keeps holding whenever the per-step model itself changes.
 """
