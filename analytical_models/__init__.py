@@ -14,6 +14,12 @@ Public API (``__all__``):
 - Entry points: :func:`price` (best mapping of one GEMM on one hardware, cached by value),
   :func:`area_mm2`, :func:`leakage_mw`, :func:`fold_cycles` (SCALE-Sim cycles of an untiled
   GEMM), :func:`tune_allocator` (called once by processes that run many searches).
+- SCALE-Sim v3's own loop nest in closed form: :func:`scalesim_report` (its report of one GEMM
+  layer, :class:`ScalesimReport`, in SCALE-Sim's units), :func:`scalesim_words` (the SRAM
+  words and DRAM words per cycle SCALE-Sim runs a :class:`Hardware` with); the nest as a
+  mapping is ``Hardware.mapping="scalesim"`` / :meth:`ArrayEngine.pinned` (a
+  :class:`PinnedNest`), and :meth:`ArrayEngine.spans` says where a mapping's cycles go
+  (:class:`NestSpans`: prefetch, compute window, drain tail).
 - On-chip steps of fused schedules: :func:`price_onchip` / :func:`onchip_tiles` (a GEMM whose
   operands are already in the buffers, one token tile or many at once: :class:`OnChipTiles`),
   :func:`tile_gemm`; :func:`hw_consts` (:class:`HwConsts`: per-hardware capacities, energies
@@ -45,6 +51,7 @@ from analytical_models._onchip import (
     tile_gemm,
     untiled_cycles,
 )
+from analytical_models._pinned import NestSpans, PinnedNest
 from analytical_models._registry import (
     ENGINES,
     OBJECTIVES,
@@ -57,6 +64,7 @@ from analytical_models._registry import (
     register_engine,
 )
 from analytical_models._registry_type import Registry, RegistryError
+from analytical_models._scalesim_mapping import ScalesimReport, scalesim_report, scalesim_words
 from analytical_models._tech import TECHS, TechProfile, get_tech, register_tech, tech_names
 from analytical_models._types import (
     DATAFLOWS,
@@ -98,11 +106,14 @@ __all__ = [
     "Mapping",
     "MappingResult",
     "ModelInputError",
+    "NestSpans",
     "Objective",
     "OnChipStep",
     "OnChipTiles",
+    "PinnedNest",
     "Registry",
     "RegistryError",
+    "ScalesimReport",
     "TechProfile",
     "area_mm2",
     "engine_names",
@@ -116,6 +127,8 @@ __all__ = [
     "price_onchip",
     "register_engine",
     "register_tech",
+    "scalesim_report",
+    "scalesim_words",
     "tech_names",
     "tile_gemm",
     "tune_allocator",

@@ -216,7 +216,7 @@ def scalesim_block(engine: ArrayEngine, gemm: Gemm, hw: Hardware, mapping: Mappi
     limited) report under the serial timing, the CALC (ample bandwidth) report otherwise."""
     from dataclasses import asdict
 
-    from analytical_models._scalesim_mapping import scalesim_report, scalesim_words
+    from analytical_models import scalesim_report, scalesim_words
 
     serial = hw.memory_timing == "serial"
     view = engine.array_view(hw)
