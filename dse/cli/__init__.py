@@ -34,6 +34,7 @@ from dse.cli import (
     resume,
     run,
     status,
+    validate,
     worker,
 )
 from dse.cli._common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_USAGE
@@ -55,6 +56,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     quality,
     gemm,
     compare,
+    validate,
 )
 """Command modules in the order ``dse --help`` lists them."""
 
