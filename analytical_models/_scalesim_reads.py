@@ -311,17 +311,17 @@ def calc_block_reads(block: int, repeats: int, reset: int, since_reset: int) -> 
     the pass, the rest of the block is forgotten too and read again, so the pass reads the
     whole block and holds what it read after its last reset.
     """
-    missing = block
-    read = 0
-    for _ in range(repeats):
-        if missing == 0:
-            break
-        if since_reset + missing < reset:
-            read += missing
-            since_reset += missing
-            missing = 0
-        else:
-            read += block
-            since_reset = (since_reset + block) % reset
-            missing = block - since_reset
-    return read, since_reset
+    if repeats <= 0 or block <= 0:
+        return 0, since_reset
+    if block >= reset:
+        # every pass crosses a reset (it would need ``block`` more words without one), so
+        # every pass reads the whole block: closed form of ``repeats`` such passes
+        return repeats * block, (since_reset + repeats * block) % reset
+    if since_reset + block < reset:  # the first pass fits before the next reset
+        return block, since_reset + block
+    # the first pass crosses a reset and reads the whole block, holding its last
+    # ``since_reset`` words; the second (if any) reads the rest, which fits (block < reset)
+    since_reset = (since_reset + block) % reset
+    if repeats == 1:
+        return block, since_reset
+    return 2 * block - since_reset, block
