@@ -56,6 +56,12 @@ class ArrayEngine:
 
     name: str = "array"
     shaping_free: bool = False
+    compulsory_traffic_bound: bool = True
+    """Every GEMM priced on it reads both operands from and writes the result to DRAM at least
+    once through one shared port (``memory_timing="overlapped"``): its cycles are never below
+    those bytes over ``dram_bw_bytes_per_cycle``, nor its energy below their DRAM energy plus the
+    MAC energy. The contraction-path DP uses this as a lower bound (an engine without the
+    attribute gets the MAC bound only)."""
     knobs: tuple[tuple[str, int], ...] = ()
     """Hardware fields this template adds, with their default: ``(("aux_rows", 8), ...)``. A
     search space suggests them only when it picks this engine."""

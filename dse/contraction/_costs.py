@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from analytical_models import Hardware, get_tech, price
+from analytical_models import Hardware, get_engine, get_tech, price
 from dse.contraction._lowering import lower_sets
 from dse.contraction.trees import PathError, ssa_to_nodes
 
@@ -81,9 +81,13 @@ class HardwareCost:
     ``analytical_models.price``; both are cached by value.
 
     :meth:`lower_bound` (used by the DP to skip pricing splits that cannot win) assumes no engine
-    beats a perfectly used array (``cycles >= macs / PEs``) nor spends less than the MAC energy
-    (``energy_pj >= macs * mac_pj``); the tests check this on every shipped engine. Set
-    ``bound=False`` for an engine that breaks it.
+    beats a perfectly used array (``cycles >= macs / PEs``), nor moves less than the step's
+    compulsory DRAM traffic (both operands read and the result written once, ``bits / 8`` bytes
+    per element) faster than its one shared port allows (their sum over
+    ``dram_bw_bytes_per_cycle``; not used with ``memory_timing="serial"``, whose cycles count
+    SCALE-Sim's way), nor spends less than the MAC energy plus that traffic's DRAM energy (the
+    traffic terms only on engines that declare ``compulsory_traffic_bound``); the tests check
+    this on every shipped engine. Set ``bound=False`` for an engine that breaks it.
     """
 
     hw: Hardware
@@ -115,21 +119,40 @@ class HardwareCost:
         sizes: Mapping[str, int],
     ) -> float:
         """A cheap value never above :meth:`__call__` (0 when ``bound`` is off)."""
-        return self.bound_per_mac * step_macs(lhs, rhs, sizes)
+        per_mac, per_byte, serial = self.bound_terms
+        elements = [math.prod(int(sizes[i]) for i in t) for t in (lhs, rhs, kept)]
+        return step_bound(per_mac, per_byte, serial, self.objective, step_macs(lhs, rhs, sizes), elements)
 
     @property
-    def bound_per_mac(self) -> float:
-        """:meth:`lower_bound` per MAC: ``1 / PEs`` cycles or the MAC energy in pJ (0 if off)."""
+    def bound_terms(self) -> tuple[float, float, bool]:
+        """``(per MAC, per compulsory DRAM element, serial)`` of :meth:`lower_bound`: ``1 / PEs``
+        cycles and ``bytes / bandwidth`` cycles (latency) or the MAC energy and the DRAM energy of
+        an element in pJ (energy); zeros when ``bound`` is off."""
         if not self.bound:
-            return 0.0
-        if self.objective == "latency":
-            return 1.0 / self.hw.n_pes
-        return _mac_pj(self.hw.tech, self.hw.bits)
+            return 0.0, 0.0, False
+        return _bound_terms(self.hw, self.objective)
 
 
-@lru_cache(maxsize=64)
-def _mac_pj(tech: str, bits: int) -> float:
-    return get_tech(tech).mac_pj(bits)
+@lru_cache(maxsize=4096)
+def _bound_terms(hw: Hardware, objective: StepObjective) -> tuple[float, float, bool]:
+    tech = get_tech(hw.tech)
+    el_bytes = hw.bits / 8.0
+    traffic = bool(getattr(get_engine(hw.engine), "compulsory_traffic_bound", False))
+    serial = hw.memory_timing == "serial"
+    if objective == "latency":
+        per_el = el_bytes / hw.dram_bw_bytes_per_cycle if traffic and not serial else 0.0
+        return 1.0 / hw.n_pes, per_el, serial
+    return tech.mac_pj(hw.bits), el_bytes * 8.0 * tech.dram_pj_per_bit if traffic else 0.0, serial
+
+
+def step_bound(
+    per_mac: float, per_el: float, serial: bool, objective: str, macs: float, elements: Sequence[float]
+) -> float:
+    """:meth:`HardwareCost.lower_bound` from its :attr:`~HardwareCost.bound_terms`, the step's
+    MACs and the elements of its two operands and result (``serial``: the DRAM term is off)."""
+    if objective == "latency":
+        return max(per_mac * macs, per_el * sum(elements)) if per_el else per_mac * macs
+    return per_mac * macs + per_el * sum(elements)
 
 
 mac_cost = MacCost()

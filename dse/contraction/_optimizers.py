@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from analytical_models import Registry
-from dse.contraction._costs import mac_cost
+from dse.contraction._costs import mac_cost, step_bound
 from dse.contraction._types import PathFn, SSAPath, StepCost
 from dse.contraction.trees import (
     MAX_ENUMERATED_INPUTS,
@@ -253,8 +253,8 @@ def _bounded_table(
 ) -> tuple[dict[int, float], dict[int, Node]]:
     """Top-down branch and bound for expensive step costs (e.g. a hardware model).
 
-    ``bound(step) <= step_cost(step)`` is cheap (``bound_per_mac * MACs`` when the cost has a
-    ``bound_per_mac``); a first bottom-up DP with it gives ``low(S)``, a lower bound of the best
+    ``bound(step) <= step_cost(step)`` is cheap (:func:`~dse.contraction._costs.step_bound` of the
+    cost's ``bound_terms`` when it has them); a first bottom-up DP with it gives ``low(S)``, a lower bound of the best
     cost of every subset. The exact search then visits the splits of
     ``S`` by optimistic total ``low(A) + low(B) + bound(A, B)`` and stops as soon as that cannot
     beat the best split found: subsets and steps that cannot be part of an optimum are never
@@ -262,9 +262,18 @@ def _bounded_table(
     """
     kept = prob.kept
     sizes = prob.sizes
-    per_mac: float | None = getattr(step_cost, "bound_per_mac", None)
+    terms: tuple[float, float, bool] | None = getattr(step_cost, "bound_terms", None)
+    objective = str(getattr(step_cost, "objective", "latency"))
     step_low: dict[Node, float] = {}
     low: dict[int, float] = {1 << t: 0.0 for t in range(prob.n)}
+    kept_elements: dict[int, int] = {}
+
+    def kept_el(s: int) -> int:
+        got = kept_elements.get(s)
+        if got is None:
+            got = kept_elements[s] = math.prod(sizes[i] for i in kept(s))
+        return got
+
     for s in _subsets(prob, outer_products):  # bottom-up DP of the bound: low(S) <= best(S)
         if not prob.fits(s):
             continue
@@ -277,8 +286,10 @@ def _bounded_table(
             ka, kb = kept(a), kept(b)
             if not outer_products and ka.isdisjoint(kb):
                 continue
-            if per_mac is not None:
-                sl = per_mac * math.prod(sizes[i] for i in ka | kb)
+            if terms is not None:
+                macs = math.prod(sizes[i] for i in ka | kb)
+                elements = (math.prod(sizes[i] for i in ka), math.prod(sizes[i] for i in kb), kept_el(s))
+                sl = step_bound(*terms, objective, macs, elements)
             else:
                 sl = float(bound(ka, kb, kept_s, sizes))
             step_low[(a, b)] = sl
