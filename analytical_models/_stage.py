@@ -295,7 +295,7 @@ def stage_modes(
         stream[i], fill_fold[i] = FOLD_CYCLES[d](rows, cols, both[time_x[i]])
     compute = folds * (w_full * stream[:, 0] + np.where(has_t, stream[:, 1], 0.0))
     fill = folds * (w_full * fill_fold[:, 0] + np.where(has_t, fill_fold[:, 1], 0.0))
-    fill_once, (p_d, p_t, stat_el) = _persistent(ts, tiles, rows, cols, rows_x, cols_x, time_x, fill_fold, batch, fill)
+    fill_once, stat_el, persists = _persistent(ts, tiles, rows, cols, rows_x, cols_x, time_x, fill_fold, batch, fill)
 
     mk = batch * gemm.m * gemm.k
     kn = batch * gemm.k * gemm.n
@@ -308,11 +308,9 @@ def stage_modes(
     # array (OS: accumulated out of it) once per temporal tile, or once while it stays there.
     once = [a_rd.copy(), b_rd.copy(), c_acc.copy()]
     scale = (batch * bpe, batch * bpe, batch)
-    if p_d.size:
-        for i, d in enumerate(dataflows):
-            op = _STATIONARY[d]
-            at = p_d == i
-            once[op][i, p_t[at]] = scale[op] * stat_el[at]
+    for i, d in enumerate(dataflows):
+        op = _STATIONARY[d]
+        once[op][i] = np.where(persists[i], scale[op] * stat_el[i], once[op][i])
 
     # Refetches. Inside its irrelevant loop an operand touches, per relevant dimension, the
     # whole dimension (that loop nested inside) or one tile (outside; full tiles and the ragged
@@ -368,59 +366,40 @@ def _persistent(
     fill_fold: FloatArray,
     batch: float,
     fill: FloatArray,
-) -> tuple[FloatArray, tuple[IntArray, IntArray, FloatArray]]:
+) -> tuple[FloatArray, FloatArray, BoolArray]:
     """With the streamed dimension's loop innermost, a stationary tile of one fold (per class:
     full or ragged on the rows, full or ragged on the columns) stays in the array for all its
-    temporal tiles; the others are reloaded per temporal tile. Returns
+    temporal tiles; the others are reloaded per temporal tile. ``(D, T)`` each:
 
-    * the fill/drain cycles, ``(D, T)`` (one per one-fold stationary tile; ``fill`` itself, bit
-      for bit, where nothing stays);
-    * where anything stays (a one-fold class and more than one temporal tile), as ``(d, t)``
-      index arrays, and there the stationary operand's elements moved into (OS: out of) the
-      array per batch element (each one-fold class once, the others once per temporal tile).
+    * the fill/drain cycles (one per one-fold stationary tile; ``fill`` itself, bit for bit,
+      where nothing stays);
+    * the stationary operand's elements moved into (OS: out of) the array per batch element
+      (each one-fold class once, the others once per temporal tile);
+    * where anything stays (a one-fold class and more than one temporal tile).
 
-    The masks are taken on all ``(D, T)`` candidates, the sums only where something stays
-    (the same float operations in the same order there, so the result is unchanged bit for bit
-    against summing everywhere).
+    The four (row class, column class) pairs are priced at once on ``(2, 2, D, T)`` arrays and
+    summed in the fixed order (full, full), (full, ragged), (ragged, full), (ragged, ragged).
     """
+    w_full = ts.nfull[time_x]
     n_time = ts.ntiles[time_x]
-    # A class has one fold when its extent fits the array side (a full tile is never empty; a
-    # ragged tile exists where has_rem) and it has tiles at all.
-    full_r, rag_r = tiles[rows_x] <= rows, (ts.rem[rows_x] <= rows) & ts.has_rem[rows_x]
-    full_c, rag_c = tiles[cols_x] <= cols, (ts.rem[cols_x] <= cols) & ts.has_rem[cols_x]
-    pos_r, pos_c = ts.nfull[rows_x] > 0, ts.nfull[cols_x] > 0
-    one_r = ((full_r & pos_r), rag_r)
-    one_c = ((full_c & pos_c), rag_c)
-    persists = ((one_r[0] | one_r[1]) & (one_c[0] | one_c[1])) & (n_time > 1.0)
-    p_d, p_t = np.nonzero(persists)
-    if p_d.size == 0:
-        return fill, (p_d, p_t, np.empty(0))
-    # everything below on the K persisting (d, t) only
-    rx, cx, tx = rows_x[p_d], cols_x[p_d], time_x[p_d]
-    w_full = ts.nfull[tx, p_t]
-    ff0, ff1 = fill_fold[p_d, 0, p_t], fill_fold[p_d, 1, p_t]
-    per = w_full * ff0 + np.where(ts.has_rem[tx, p_t], ff1, 0.0)
-    once = np.where(w_full > 0, ff0, ff1)
-    n_t = n_time[p_d, p_t]
-    classes = []
-    for x, width in ((rx, rows), (cx, cols)):  # (count, extent, folds) of full and ragged tiles
-        t_full, t_rag = tiles[x, p_t], ts.rem[x, p_t]
-        classes.append(
-            (
-                (ts.nfull[x, p_t], t_full, -(-t_full // width)),
-                (ts.has_rem[x, p_t].astype(np.float64), t_rag, -(-t_rag // width)),
-            )
-        )
-    total = np.zeros(p_d.size)
-    stat = np.zeros(p_d.size)
-    for n_r, t_r, f_r in classes[0]:
-        for n_c, t_c, f_c in classes[1]:
-            one = (f_r == 1) & (f_c == 1) & (n_r * n_c > 0)
-            total += (n_r * n_c) * (f_r * f_c) * np.where(one, once, per)
-            stat += (n_r * n_c) * (t_r * t_c) * np.where(one, 1.0, n_t)
-    out = fill.copy()
-    out[p_d, p_t] = batch * total
-    return out, (p_d, p_t, stat)
+    per = w_full * fill_fold[:, 0] + np.where(ts.has_rem[time_x], fill_fold[:, 1], 0.0)
+    once = np.where(w_full > 0, fill_fold[:, 0], fill_fold[:, 1])
+    # (count, extent, folds) of the full and the ragged tiles on the rows (r) and columns (c)
+    n_r = np.stack((ts.nfull[rows_x], ts.has_rem[rows_x].astype(np.float64)))[:, None]
+    n_c = np.stack((ts.nfull[cols_x], ts.has_rem[cols_x].astype(np.float64)))[None]
+    t_r = np.stack((tiles[rows_x], ts.rem[rows_x]))[:, None]
+    t_c = np.stack((tiles[cols_x], ts.rem[cols_x]))[None]
+    f_r = -(-t_r // rows)
+    f_c = -(-t_c // cols)
+    count = n_r * n_c  # (2, 2, D, T)
+    one = (f_r == 1) & (f_c == 1) & (count > 0)
+    cyc = count * (f_r * f_c) * np.where(one, once, per)
+    el = count * (t_r * t_c) * np.where(one, 1.0, n_time)
+    total = ((cyc[0, 0] + cyc[0, 1]) + cyc[1, 0]) + cyc[1, 1]
+    stat = ((el[0, 0] + el[0, 1]) + el[1, 0]) + el[1, 1]
+    persists = one.any(axis=(0, 1)) & (n_time > 1.0)
+    out: FloatArray = np.where(persists, batch * total, fill)
+    return out, stat, persists
 
 
 @lru_cache(maxsize=65_536)
