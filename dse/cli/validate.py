@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -47,6 +48,8 @@ from dse.validate import (
 
 THRESHOLD_PCT = 10.0
 """Default ``--threshold``: a design is flagged when its model total is further off."""
+DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
+"""Default ``--jobs``: one SCALE-Sim process per core (each is single-threaded), at most 4."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -83,7 +86,12 @@ def add_parser(subparsers: Any) -> None:
         help=f"skip a GEMM whose SCALE-Sim run needs more cycles than this (folds x rows per fold; "
         f"SCALE-Sim takes about 0.2-7 ms per cycle; default {MAX_CYCLES:,})",
     )
-    p.add_argument("--jobs", type=positive_int, default=1, help="simulator processes at once (default 1)")
+    p.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=DEFAULT_JOBS,
+        help=f"simulator processes at once (default {DEFAULT_JOBS}: the cores of this machine, at most 4)",
+    )
     p.add_argument("--timeout", type=positive_float, help="give up on one SCALE-Sim run after this many seconds")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
