@@ -38,6 +38,39 @@ zigzag_available = ZIGZAG.available
 ensure_zigzag_venv = ZIGZAG.ensure
 
 
+def run_driver(
+    driver: str,
+    tag: str,
+    workload: Path,
+    accelerator: Path,
+    mapping: Path,
+    workdir: Path,
+    *,
+    opt: str,
+    timeout_s: float = 900.0,
+) -> dict[str, Any]:
+    """Run ``driver`` (Python source run inside ZigZag's venv with the arguments workload,
+    accelerator, mapping, dump folder, objective) and parse its last stdout line starting with
+    ``tag``: the JSON after it."""
+    py = ensure_zigzag_venv()
+    workdir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        [str(py), "-c", driver, str(workload), str(accelerator), str(mapping), str(workdir / "zigzag_out"), opt],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        timeout=timeout_s,
+        check=False,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(tag + " ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"ZigZag failed, rc={proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+        )
+    result: dict[str, Any] = json.loads(lines[-1].removeprefix(tag + " "))
+    return result
+
+
 def run_zigzag(
     workload: Path,
     accelerator: Path,
@@ -48,20 +81,4 @@ def run_zigzag(
     timeout_s: float = 900.0,
 ) -> dict[str, Any]:
     """Run ZigZag on exported files; ``{"latency_cycles", "energy_pj", "layers": [...]}``."""
-    py = ensure_zigzag_venv()
-    workdir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        [str(py), "-c", _DRIVER, str(workload), str(accelerator), str(mapping), str(workdir / "zigzag_out"), opt],
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        timeout=timeout_s,
-        check=False,
-    )
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("ZIGZAG_RESULT ")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(
-            f"ZigZag failed, rc={proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
-        )
-    result: dict[str, Any] = json.loads(lines[-1].removeprefix("ZIGZAG_RESULT "))
-    return result
+    return run_driver(_DRIVER, "ZIGZAG_RESULT", workload, accelerator, mapping, workdir, opt=opt, timeout_s=timeout_s)

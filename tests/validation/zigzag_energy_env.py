@@ -9,13 +9,11 @@ categories (MAC, per-PE registers, the three SRAMs, DRAM).
 
 from __future__ import annotations
 
-import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.export.zigzag_env import ensure_zigzag_venv
+from tests.export.zigzag_env import run_driver
 
 # Runs inside the ZigZag venv; one JSON line per run. A level's "bits" is the port bandwidth
 # ZigZag counts one access in (our exporter sets bandwidth_min == bandwidth_max), so
@@ -105,21 +103,5 @@ def run_zigzag_energy(
     timeout_s: float = 900.0,
 ) -> list[ZigzagEnergy]:
     """Run ZigZag (LOMA, objective ``opt``) on exported files; one :class:`ZigzagEnergy` per layer."""
-    py = ensure_zigzag_venv()
-    workdir.mkdir(parents=True, exist_ok=True)
-    args = [str(workload), str(accelerator), str(mapping), str(workdir / "zigzag_out"), opt]
-    proc = subprocess.run(
-        [str(py), "-c", _DRIVER, *args],
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        timeout=timeout_s,
-        check=False,
-    )
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("ZIGZAG_ENERGY ")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(
-            f"ZigZag failed, rc={proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
-        )
-    result: dict[str, Any] = json.loads(lines[-1].removeprefix("ZIGZAG_ENERGY "))
+    result = run_driver(_DRIVER, "ZIGZAG_ENERGY", workload, accelerator, mapping, workdir, opt=opt, timeout_s=timeout_s)
     return [summarize(layer) for layer in result["layers"]]
