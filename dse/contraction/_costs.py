@@ -119,37 +119,35 @@ class HardwareCost:
         sizes: Mapping[str, int],
     ) -> float:
         """A cheap value never above :meth:`__call__` (0 when ``bound`` is off)."""
-        per_mac, per_byte, serial = self.bound_terms
         elements = [math.prod(int(sizes[i]) for i in t) for t in (lhs, rhs, kept)]
-        return step_bound(per_mac, per_byte, serial, self.objective, step_macs(lhs, rhs, sizes), elements)
+        return step_bound(*self.bound_terms, self.objective, step_macs(lhs, rhs, sizes), elements)
 
     @property
-    def bound_terms(self) -> tuple[float, float, bool]:
-        """``(per MAC, per compulsory DRAM element, serial)`` of :meth:`lower_bound`: ``1 / PEs``
-        cycles and ``bytes / bandwidth`` cycles (latency) or the MAC energy and the DRAM energy of
-        an element in pJ (energy); zeros when ``bound`` is off."""
+    def bound_terms(self) -> tuple[float, float]:
+        """``(per MAC, per compulsory DRAM element)`` of :meth:`lower_bound`: ``1 / PEs`` cycles
+        and ``bytes / bandwidth`` cycles (latency) or the MAC energy and the DRAM energy of an
+        element in pJ (energy); the second is 0 where the traffic does not bound the cost, both
+        are 0 when ``bound`` is off."""
         if not self.bound:
-            return 0.0, 0.0, False
+            return 0.0, 0.0
         return _bound_terms(self.hw, self.objective)
 
 
 @lru_cache(maxsize=4096)
-def _bound_terms(hw: Hardware, objective: StepObjective) -> tuple[float, float, bool]:
+def _bound_terms(hw: Hardware, objective: StepObjective) -> tuple[float, float]:
     tech = get_tech(hw.tech)
     el_bytes = hw.bits / 8.0
     traffic = bool(getattr(get_engine(hw.engine), "compulsory_traffic_bound", False))
-    serial = hw.memory_timing == "serial"
-    if objective == "latency":
-        per_el = el_bytes / hw.dram_bw_bytes_per_cycle if traffic and not serial else 0.0
-        return 1.0 / hw.n_pes, per_el, serial
-    return tech.mac_pj(hw.bits), el_bytes * 8.0 * tech.dram_pj_per_bit if traffic else 0.0, serial
+    if objective == "latency":  # the serial timing counts cycles SCALE-Sim's way: MACs only
+        per_el = el_bytes / hw.dram_bw_bytes_per_cycle if traffic and hw.memory_timing != "serial" else 0.0
+        return 1.0 / hw.n_pes, per_el
+    return tech.mac_pj(hw.bits), el_bytes * 8.0 * tech.dram_pj_per_bit if traffic else 0.0
 
 
-def step_bound(
-    per_mac: float, per_el: float, serial: bool, objective: str, macs: float, elements: Sequence[float]
-) -> float:
+def step_bound(per_mac: float, per_el: float, objective: str, macs: float, elements: Sequence[float]) -> float:
     """:meth:`HardwareCost.lower_bound` from its :attr:`~HardwareCost.bound_terms`, the step's
-    MACs and the elements of its two operands and result (``serial``: the DRAM term is off)."""
+    MACs and the elements of its two operands and result: the larger of the compute and the
+    traffic time (latency), or their sum (energy)."""
     if objective == "latency":
         return max(per_mac * macs, per_el * sum(elements)) if per_el else per_mac * macs
     return per_mac * macs + per_el * sum(elements)

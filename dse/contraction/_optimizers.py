@@ -253,16 +253,16 @@ def _bounded_table(
 ) -> tuple[dict[int, float], dict[int, Node]]:
     """Top-down branch and bound for expensive step costs (e.g. a hardware model).
 
-    ``bound(step) <= step_cost(step)`` is cheap (:func:`~dse.contraction._costs.step_bound` of the
-    cost's ``bound_terms`` when it has them); a first bottom-up DP with it gives ``low(S)``, a lower bound of the best
-    cost of every subset. The exact search then visits the splits of
-    ``S`` by optimistic total ``low(A) + low(B) + bound(A, B)`` and stops as soon as that cannot
-    beat the best split found: subsets and steps that cannot be part of an optimum are never
-    priced. Exact as long as the bound is valid.
+    ``bound(step) <= step_cost(step)`` is cheap (:func:`~dse.contraction._costs.step_bound` of
+    the cost's ``bound_terms`` when it has them: MACs and compulsory traffic); a first bottom-up
+    DP with it gives ``low(S)``, a lower bound of the best cost of every subset. The exact search
+    then visits the splits of ``S`` by optimistic total ``low(A) + low(B) + bound(A, B)`` and
+    stops as soon as that cannot beat the best split found: subsets and steps that cannot be part
+    of an optimum are never priced. Exact as long as the bound is valid.
     """
     kept = prob.kept
     sizes = prob.sizes
-    terms: tuple[float, float, bool] | None = getattr(step_cost, "bound_terms", None)
+    terms: tuple[float, float] | None = getattr(step_cost, "bound_terms", None)
     objective = str(getattr(step_cost, "objective", "latency"))
     step_low: dict[Node, float] = {}
     low: dict[int, float] = {1 << t: 0.0 for t in range(prob.n)}
