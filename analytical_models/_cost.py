@@ -245,23 +245,49 @@ def picked_costs(
         dram_rd = rd + sh.dram_rd_bytes
         dram_wr = wr + sh.dram_wr_bytes
         out.append(
-            Cost(
-                macs=gemm.macs,
-                compute_cycles=compute,
-                fill_drain_cycles=fill,
-                stall_cycles=stall,
-                shaping_cycles=sh.cycles,
-                mac_energy_pj=mac_e,
-                ifmap_sram_energy_pj=8.0 * (ifmap_rd * c.ifmap_rd_pj_bit + ifmap_wr * c.ifmap_wr_pj_bit),
-                filter_sram_energy_pj=8.0 * (filter_rd * c.filter_rd_pj_bit + filter_wr * c.filter_wr_pj_bit),
-                ofmap_sram_energy_pj=8.0 * (ofmap_rd * c.ofmap_rd_pj_bit + ofmap_wr * c.ofmap_wr_pj_bit),
-                dram_energy_pj=8.0 * (dram_rd + dram_wr) * c.dram_pj_bit,
-                leakage_energy_pj=cycles * c.leak_pj_per_cycle,
-                dram_read_bytes=dram_rd,
-                dram_write_bytes=dram_wr,
-                sram_read_bytes=ifmap_rd + filter_rd + ofmap_rd,
-                sram_write_bytes=ifmap_wr + filter_wr + ofmap_wr,
-                pe_busy_cycles=busy,
+            level_cost(
+                c,
+                gemm.macs,
+                (compute, fill, stall, sh.cycles),
+                cycles,
+                mac_e,
+                busy,
+                (ifmap_rd, ifmap_wr, filter_rd, filter_wr, ofmap_rd, ofmap_wr, dram_rd, dram_wr),
             )
         )
     return out
+
+
+def level_cost(
+    c: HwConsts,
+    macs: int,
+    spans: tuple[float, float, float, float],
+    cycles: float,
+    mac_e: float,
+    busy: float,
+    levels: tuple[float, float, float, float, float, float, float, float],
+) -> Cost:
+    """A :class:`Cost` from its cycle parts ``(compute, fill/drain, stall, shaping)``, their
+    total ``cycles``, the MAC energy (pJ), the PE-busy cycles, and the bytes read and written at
+    each level ``(ifmap rd, wr, filter rd, wr, ofmap rd, wr, DRAM rd, wr)``: energies at the
+    hardware's pJ per bit, leakage over ``cycles``."""
+    compute, fill, stall, shaping = spans
+    ifmap_rd, ifmap_wr, filter_rd, filter_wr, ofmap_rd, ofmap_wr, dram_rd, dram_wr = levels
+    return Cost(
+        macs=macs,
+        compute_cycles=compute,
+        fill_drain_cycles=fill,
+        stall_cycles=stall,
+        shaping_cycles=shaping,
+        mac_energy_pj=mac_e,
+        ifmap_sram_energy_pj=8.0 * (ifmap_rd * c.ifmap_rd_pj_bit + ifmap_wr * c.ifmap_wr_pj_bit),
+        filter_sram_energy_pj=8.0 * (filter_rd * c.filter_rd_pj_bit + filter_wr * c.filter_wr_pj_bit),
+        ofmap_sram_energy_pj=8.0 * (ofmap_rd * c.ofmap_rd_pj_bit + ofmap_wr * c.ofmap_wr_pj_bit),
+        dram_energy_pj=8.0 * (dram_rd + dram_wr) * c.dram_pj_bit,
+        leakage_energy_pj=cycles * c.leak_pj_per_cycle,
+        dram_read_bytes=dram_rd,
+        dram_write_bytes=dram_wr,
+        sram_read_bytes=ifmap_rd + filter_rd + ofmap_rd,
+        sram_write_bytes=ifmap_wr + filter_wr + ofmap_wr,
+        pe_busy_cycles=busy,
+    )

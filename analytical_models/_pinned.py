@@ -39,6 +39,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from analytical_models._consts import hw_consts
+from analytical_models._cost import level_cost
 from analytical_models._scalesim_folds import Folds, _cdiv, scalesim_folds, sram_accesses
 from analytical_models._scalesim_mapping import ScalesimReport, scalesim_report, scalesim_words
 from analytical_models._scalesim_reads import _calc_reads
@@ -197,28 +198,18 @@ def _cost(gemm: Gemm, hw: Hardware, shaping: Shaping, fo: Folds, stall: float, l
     compute = b * fo.folds * fo.t
     fill = b * fo.folds * (fo.rows_per_fold - fo.t)
     cycles = compute + fill + stall + shaping.cycles
-    ifmap_rd, ifmap_wr = lv["ifmap_rd_bytes"], lv["ifmap_wr_bytes"]
-    filter_rd, filter_wr = lv["filter_rd_bytes"], lv["filter_wr_bytes"]
-    ofmap_rd, ofmap_wr = lv["ofmap_rd_bytes"], lv["ofmap_wr_bytes"]
-    dram_rd, dram_wr = lv["dram_rd_bytes"], lv["dram_wr_bytes"]
-    return Cost(
-        macs=gemm.macs,
-        compute_cycles=compute,
-        fill_drain_cycles=fill,
-        stall_cycles=stall,
-        shaping_cycles=shaping.cycles,
-        mac_energy_pj=gemm.macs * c.mac_pj,
-        ifmap_sram_energy_pj=8.0 * (ifmap_rd * c.ifmap_rd_pj_bit + ifmap_wr * c.ifmap_wr_pj_bit),
-        filter_sram_energy_pj=8.0 * (filter_rd * c.filter_rd_pj_bit + filter_wr * c.filter_wr_pj_bit),
-        ofmap_sram_energy_pj=8.0 * (ofmap_rd * c.ofmap_rd_pj_bit + ofmap_wr * c.ofmap_wr_pj_bit),
-        dram_energy_pj=8.0 * (dram_rd + dram_wr) * c.dram_pj_bit,
-        leakage_energy_pj=cycles * c.leak_pj_per_cycle,
-        dram_read_bytes=dram_rd,
-        dram_write_bytes=dram_wr,
-        sram_read_bytes=ifmap_rd + filter_rd + ofmap_rd,
-        sram_write_bytes=ifmap_wr + filter_wr + ofmap_wr,
-        pe_busy_cycles=gemm.macs / c.n_pes,
+    level_bytes = (
+        lv["ifmap_rd_bytes"],
+        lv["ifmap_wr_bytes"],
+        lv["filter_rd_bytes"],
+        lv["filter_wr_bytes"],
+        lv["ofmap_rd_bytes"],
+        lv["ofmap_wr_bytes"],
+        lv["dram_rd_bytes"],
+        lv["dram_wr_bytes"],
     )
+    spans = (compute, fill, stall, shaping.cycles)
+    return level_cost(c, gemm.macs, spans, cycles, gemm.macs * c.mac_pj, gemm.macs / c.n_pes, level_bytes)
 
 
 def pinned_nest(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> PinnedNest:
