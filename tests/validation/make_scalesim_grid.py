@@ -207,9 +207,10 @@ def write_rows(path: Path, rows: Iterable[dict[str, str]]) -> None:
     tmp.replace(path)
 
 
-def simulate(case: GridCase, workdir: Path, timeout_s: float | None) -> dict[str, str]:
-    """One SCALE-Sim run of ``case`` as a CSV row."""
-    res = run_scalesim(
+def run_case(case: GridCase, workdir: Path, timeout_s: float | None = None) -> dict[str, Any]:
+    """SCALE-Sim's report of ``case`` (:func:`~tests.validation.scalesim_env.run_scalesim`;
+    ``bw_words`` 0 is CALC mode)."""
+    return run_scalesim(
         case.m,
         case.n,
         case.k,
@@ -223,6 +224,11 @@ def simulate(case: GridCase, workdir: Path, timeout_s: float | None) -> dict[str
         workdir,
         timeout_s=timeout_s,
     )
+
+
+def simulate(case: GridCase, workdir: Path, timeout_s: float | None) -> dict[str, str]:
+    """One SCALE-Sim run of ``case`` as a CSV row."""
+    res = run_case(case, workdir, timeout_s)
     row = dict(zip(CASE_FIELDS, case.key, strict=True))
     row.update({f: f"{res[f]:.3f}" if f == "wall_s" else str(res[f]) for f in RESULT_FIELDS})
     row["scalesim_version"] = SCALESIM_VERSION

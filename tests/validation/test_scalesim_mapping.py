@@ -37,8 +37,8 @@ from analytical_models._scalesim_folds import scalesim_folds
 from analytical_models._scalesim_mapping import ScalesimReport, scalesim_nest_cost, scalesim_report
 from analytical_models._scalesim_reads import RolledIndex
 from tests._tools import require_tool
-from tests.validation.make_scalesim_grid import CASE_FIELDS, DATA_CSV, GridCase, all_cases, grid
-from tests.validation.scalesim_env import run_scalesim, scalesim_available, scalesim_venv
+from tests.validation.make_scalesim_grid import CASE_FIELDS, DATA_CSV, GridCase, all_cases, grid, run_case
+from tests.validation.scalesim_env import scalesim_available, scalesim_venv
 
 MEDIAN_TARGET = 0.005
 MAX_TARGET = 0.03
@@ -401,19 +401,7 @@ def scalesim_ready() -> Path:
 @pytest.mark.external
 def test_live_subset_against_scalesim(scalesim_ready: Path, tmp_path: Path) -> None:
     def one(case: GridCase) -> dict[str, Any]:
-        return run_scalesim(
-            case.m,
-            case.n,
-            case.k,
-            case.rows,
-            case.cols,
-            case.dataflow,
-            case.ifmap_kb,
-            case.filter_kb,
-            case.ofmap_kb,
-            case.bw_words or None,
-            tmp_path,
-        )
+        return run_case(case, tmp_path)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         sims = list(pool.map(one, LIVE_CASES))
