@@ -15,7 +15,8 @@ Public API (``__all__``):
   :func:`area_mm2`, :func:`leakage_mw`, :func:`fold_cycles` (SCALE-Sim cycles of an untiled
   GEMM), :func:`tune_allocator` (called once by processes that run many searches).
 - SCALE-Sim v3's own loop nest in closed form: :func:`scalesim_report` (its report of one GEMM
-  layer, :class:`ScalesimReport`, in SCALE-Sim's units), :func:`scalesim_words` (the SRAM
+  layer, :class:`ScalesimReport`, in SCALE-Sim's units; :func:`scalesim_hw_report` on a
+  :class:`Hardware`), :func:`scalesim_words` (the SRAM
   words and DRAM words per cycle SCALE-Sim runs a :class:`Hardware` with); the nest as a
   mapping is ``Hardware.mapping="scalesim"`` / :meth:`ArrayEngine.pinned` (a
   :class:`PinnedNest`), and :meth:`ArrayEngine.spans` says where a mapping's cycles go
@@ -64,7 +65,7 @@ from analytical_models._registry import (
     register_engine,
 )
 from analytical_models._registry_type import Registry, RegistryError
-from analytical_models._scalesim_mapping import ScalesimReport, scalesim_report, scalesim_words
+from analytical_models._scalesim_mapping import ScalesimReport, scalesim_hw_report, scalesim_report, scalesim_words
 from analytical_models._tech import TECHS, TechProfile, get_tech, register_tech, tech_names
 from analytical_models._types import (
     DATAFLOWS,
@@ -127,6 +128,7 @@ __all__ = [
     "price_onchip",
     "register_engine",
     "register_tech",
+    "scalesim_hw_report",
     "scalesim_report",
     "scalesim_words",
     "tech_names",

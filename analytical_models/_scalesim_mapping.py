@@ -239,6 +239,29 @@ class ScalesimNestCost:
         return self.dram_ofmap_write_bytes
 
 
+def scalesim_hw_report(gemm: Gemm, hw: Hardware, dataflow: str, *, interface: str = "USER") -> ScalesimReport:
+    """:func:`scalesim_report` of one topology row of ``gemm`` (its batch ignored) on the array
+    and buffers of ``hw`` in SCALE-Sim's words (:func:`scalesim_words`).
+
+    Raises:
+        ModelInputError: unknown dataflow or interface.
+    """
+    zi, zf, zo, bw = scalesim_words(hw)
+    return scalesim_report(
+        gemm.m,
+        gemm.n,
+        gemm.k,
+        rows=hw.pe_rows,
+        cols=hw.pe_cols,
+        dataflow=dataflow,
+        ifmap_sram_words=zi,
+        filter_sram_words=zf,
+        ofmap_sram_words=zo,
+        bw_words=bw,
+        interface=interface,
+    )
+
+
 def scalesim_nest_cost(
     gemm: Gemm, hw: Hardware, dataflow: str | None = None, *, interface: str = "USER"
 ) -> ScalesimNestCost:
@@ -257,20 +280,7 @@ def scalesim_nest_cost(
         ModelInputError: unknown dataflow or interface.
     """
     df = hw.dataflows[0] if dataflow is None else dataflow
-    zi, zf, zo, bw = scalesim_words(hw)
-    rep = scalesim_report(
-        gemm.m,
-        gemm.n,
-        gemm.k,
-        rows=hw.pe_rows,
-        cols=hw.pe_cols,
-        dataflow=df,
-        ifmap_sram_words=zi,
-        filter_sram_words=zf,
-        ofmap_sram_words=zo,
-        bw_words=bw,
-        interface=interface,
-    )
+    rep = scalesim_hw_report(gemm, hw, df, interface=interface)
     b = gemm.batch
     bpe = hw.bytes_per_element
     return ScalesimNestCost(

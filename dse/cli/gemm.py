@@ -216,24 +216,12 @@ def scalesim_block(engine: ArrayEngine, gemm: Gemm, hw: Hardware, mapping: Mappi
     limited) report under the serial timing, the CALC (ample bandwidth) report otherwise."""
     from dataclasses import asdict
 
-    from analytical_models import scalesim_report, scalesim_words
+    from analytical_models import scalesim_hw_report, scalesim_words
 
-    serial = hw.memory_timing == "serial"
     view = engine.array_view(hw)
     zi, zf, zo, bw = scalesim_words(view)
-    rep = scalesim_report(
-        gemm.m,
-        gemm.n,
-        gemm.k,
-        rows=view.pe_rows,
-        cols=view.pe_cols,
-        dataflow=mapping.dataflow,
-        ifmap_sram_words=zi,
-        filter_sram_words=zf,
-        ofmap_sram_words=zo,
-        bw_words=bw,
-        interface="USER" if serial else "CALC",
-    )
+    interface = "USER" if hw.memory_timing == "serial" else "CALC"
+    rep = scalesim_hw_report(gemm, view, mapping.dataflow, interface=interface)
     out: dict[str, Any] = {
         "topology_rows": gemm.batch,
         "config": {"rows": view.pe_rows, "cols": view.pe_cols, "sram_words": [zi, zf, zo], "bw_words": bw},
