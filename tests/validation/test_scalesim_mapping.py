@@ -201,11 +201,10 @@ def test_grid_ample_bandwidth_is_the_fold_formula(grid_rows: list[Row]) -> None:
             assert r.sim["total_cycles"] == fo.demand_rows - 1 == r.model.total_cycles
 
 
-def _pinned_cycles(case: GridCase) -> tuple[float, float]:
-    """``(cycles, compute window)`` of ``Hardware.mapping="scalesim"``, as ``dse gemm --mapping
-    scalesim`` prices the case: serial timing at the case's bandwidth, overlapped timing at
-    1e12 B/cycle for ample bandwidth."""
-    hw = Hardware(
+def _case_hw(case: GridCase, mapping: str) -> Hardware:
+    """The case's hardware as ``dse gemm`` prices it: serial timing at the case's bandwidth,
+    overlapped timing at 1e12 B/cycle for ample bandwidth."""
+    return Hardware(
         pe_rows=case.rows,
         pe_cols=case.cols,
         ifmap_sram_kb=case.ifmap_kb,
@@ -214,8 +213,15 @@ def _pinned_cycles(case: GridCase) -> tuple[float, float]:
         dram_bw_bytes_per_cycle=float(case.bw_words or 1e12),
         dataflows=(case.dataflow,),
         memory_timing="serial" if case.bw_words else "overlapped",
-        mapping="scalesim",
+        mapping=mapping,
     )
+
+
+def _pinned_cycles(case: GridCase) -> tuple[float, float]:
+    """``(cycles, compute window)`` of ``Hardware.mapping="scalesim"``, as ``dse gemm --mapping
+    scalesim`` prices the case: serial timing at the case's bandwidth, overlapped timing at
+    1e12 B/cycle for ample bandwidth."""
+    hw = _case_hw(case, "scalesim")
     gemm = Gemm(m=case.m, n=case.n, k=case.k)
     res = price(gemm, hw)
     return res.cost.cycles, SYSTOLIC.spans(gemm, hw, res.mapping).compute_window_cycles
@@ -248,17 +254,7 @@ def test_mapping_scalesim_on_the_grid(grid_rows: list[Row]) -> None:
 def _searched_cycles(case: GridCase) -> float:
     """Cycles of the mapping search (``mapping="search"``) on the hardware of
     :func:`_pinned_cycles`."""
-    hw = Hardware(
-        pe_rows=case.rows,
-        pe_cols=case.cols,
-        ifmap_sram_kb=case.ifmap_kb,
-        filter_sram_kb=case.filter_kb,
-        ofmap_sram_kb=case.ofmap_kb,
-        dram_bw_bytes_per_cycle=float(case.bw_words or 1e12),
-        dataflows=(case.dataflow,),
-        memory_timing="serial" if case.bw_words else "overlapped",
-    )
-    return price(Gemm(m=case.m, n=case.n, k=case.k), hw).cost.cycles
+    return price(Gemm(m=case.m, n=case.n, k=case.k), _case_hw(case, "search")).cost.cycles
 
 
 def test_searched_never_slower_than_pinned_on_the_grid(grid_rows: list[Row]) -> None:
