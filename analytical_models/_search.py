@@ -25,7 +25,7 @@ from analytical_models._pinned import nest_timeable, pinned_lower_bound, pinned_
 from analytical_models._registry import OBJECTIVES, MappingResult, Objective
 from analytical_models._shaping import Shaping, _shaping_energy
 from analytical_models._stage import _ALL_ORDERS, _MODES, LOOP_ORDERS, ModeStage, stage_modes, with_orders
-from analytical_models._tiles import grid, grid_stats
+from analytical_models._tiles import grid_index
 from analytical_models._types import Cost, Gemm, Hardware, Mapping, ModelInputError
 
 
@@ -260,14 +260,14 @@ def search_mappings(
     c = hw_consts(hw)
     a_cap = math.floor(c.cap_a_bytes / c.bytes_per_el)
     b_cap = math.floor(c.cap_b_bytes / c.bytes_per_el)
-    tiles, idx = grid(gemm.m, gemm.n, gemm.k, a_cap, b_cap)
+    ti = grid_index(gemm.m, gemm.n, gemm.k, a_cap, b_cap)
+    tiles = ti.tiles
     if tiles.shape[1] == 0:
         raise ModelInputError(
             "no tile fits: the ifmap / filter buffers cannot hold one element "
             f"(ifmap {hw.ifmap_sram_kb} kB, filter {hw.filter_sram_kb} kB)"
         )
-    stats = grid_stats(gemm.m, gemm.n, gemm.k, tiles, idx)
-    ms = stage_modes(gemm, c, dataflows, tiles, stats)
+    ms = stage_modes(gemm, c, dataflows, ti)
     n_evaluated = len(dataflows) * len(LOOP_ORDERS) * tiles.shape[1]
     keep = screen(ms, gemm, c, shaping, objective)
     # Kept tiles stay in ascending order, so flat indices keep their relative order and

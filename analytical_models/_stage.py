@@ -50,7 +50,7 @@ import numpy as np
 from analytical_models._arrays import BoolArray, FloatArray, IntArray
 from analytical_models._consts import HwConsts
 from analytical_models._serial import SerialTerms, _serial_terms
-from analytical_models._tiles import TileStats, _compute_tile_stats, _fold_sums
+from analytical_models._tiles import T_ALL, T_DIM, T_FULL, T_REM, T_SIZE, TileIndex, tile_index
 from analytical_models._timing import FOLD_CYCLES, GEOMETRY, K_DIM, M_DIM, N_DIM
 from analytical_models._types import Gemm
 
@@ -187,7 +187,6 @@ def stage(
     dataflows: tuple[str, ...],
     tiles: IntArray,
     orders: IntArray,
-    stats: TileStats | None = None,
 ) -> Stage:
     """Timing and traffic of every (dataflow, loop order, tile triple) combination at once.
 
@@ -197,10 +196,9 @@ def stage(
         dataflows: the D dataflows to price.
         tiles: ``(3, T)`` tile sizes (rows m, n, k) in elements, each ``1 <= tile <= dim``.
         orders: the O loop orders, as indices into :data:`LOOP_ORDERS`.
-        stats: :func:`_compute_tile_stats` of ``tiles`` if already known (see
-            :func:`analytical_models._tiles.grid_stats`).
     """
-    return with_orders(stage_modes(gemm, c, dataflows, tiles, stats), gemm, c, orders)
+    ti = tile_index(gemm.m, gemm.n, gemm.k, tiles)
+    return with_orders(stage_modes(gemm, c, dataflows, ti), gemm, c, orders)
 
 
 def with_orders(ms: ModeStage, gemm: Gemm, c: HwConsts, orders: IntArray, keep: IntArray | None = None) -> Stage:
@@ -242,104 +240,95 @@ def with_orders(ms: ModeStage, gemm: Gemm, c: HwConsts, orders: IntArray, keep: 
     )
 
 
-def stage_modes(
-    gemm: Gemm,
-    c: HwConsts,
-    dataflows: tuple[str, ...],
-    tiles: IntArray,
-    stats: TileStats | None = None,
-) -> ModeStage:
+def stage_modes(gemm: Gemm, c: HwConsts, dataflows: tuple[str, ...], ti: TileIndex) -> ModeStage:
     """:func:`stage` up to the per-loop-order gather (the part that scales with the tiles).
+
+    Every term is a product of per-dimension quantities (folds on the rows or columns summed
+    over a dimension's tiles, its tile counts, the fold cycles of its temporal tiles), or a
+    function of one operand's two dimensions (what it refetches), so each is computed on the
+    candidate sizes of :class:`~analytical_models._tiles.TileIndex` and gathered per tile. The
+    terms are integers (as floats, far below 2**53), so any association gives the same bits.
 
     Args:
         gemm: the operation.
         c: hardware scalars from :func:`analytical_models._consts.hw_consts`.
         dataflows: the D dataflows to price.
-        tiles: ``(3, T)`` tile sizes (rows m, n, k) in elements, each ``1 <= tile <= dim``.
-        stats: :func:`_compute_tile_stats` of ``tiles`` if already known (see
-            :func:`analytical_models._tiles.grid_stats`).
+        ti: the tile triples (:func:`~analytical_models._tiles.grid_index` or
+            :func:`~analytical_models._tiles.tile_index`).
     """
     batch = float(gemm.batch)
     rows, cols = c.rows, c.cols
-    ts = _compute_tile_stats(gemm.m, gemm.n, gemm.k, tiles) if stats is None else stats
-    # Row / column folds summed over the tiles of each dimension, and the tile counts:
-    # reuse[role, x] for role 0 = on the rows, 1 = on the columns, 2 = in time.
-    reuse = np.empty((3, 3, tiles.shape[1]))
-    if ts.fold_idx is not None:  # per-dimension sums (cached), gathered per tile
-        m, n, k = gemm.m, gemm.n, gemm.k
-        per_size = np.concatenate(
-            (
-                _fold_sums(m, rows),
-                _fold_sums(n, rows),
-                _fold_sums(k, rows),
-                _fold_sums(m, cols),
-                _fold_sums(n, cols),
-                _fold_sums(k, cols),
-            )
-        )
-        reuse[:2] = per_size[ts.fold_idx]
-    else:
-        reuse[0] = ts.q * -(-tiles // rows) + -(-ts.rem // rows)
-        reuse[1] = ts.q * -(-tiles // cols) + -(-ts.rem // cols)
-    reuse[2] = ts.ntiles
-    both = ts.both
-
+    tab = ti.table
+    size, rem, nfull, ntiles = tab[T_SIZE], tab[T_REM], tab[T_FULL], tab[T_ALL]
+    # Per candidate and array side (0 rows, 1 columns): folds summed over the dimension's
+    # tiles, and the tiles (U) and elements (V) of the one-fold tile classes (a stationary tile
+    # of one fold stays in the array while the streamed loop is innermost).
+    per_side = np.empty((3, 3, size.size))  # (folds | one-fold tiles | their elements, side)
+    for side, width in ((0, rows), (1, cols)):
+        fits, rem_fits = size <= width, (rem > 0) & (rem <= width)
+        per_side[0, side] = nfull * np.ceil(size / width) + np.ceil(rem / width)
+        per_side[1, side] = nfull * fits + rem_fits
+        per_side[2, side] = nfull * size * fits + rem * rem_fits
+    per_side[0, 2] = ntiles  # "side" 2: the tile count (the operand's loop in time)
     rows_x, cols_x, time_x, role_a, role_b, role_c = _dataflow_tables(dataflows)
-    folds = batch * (reuse[0, rows_x] * reuse[1, cols_x])  # (D, T)
-    w_full = ts.nfull[time_x]
-    has_t = ts.has_rem[time_x]
-    n_d = len(dataflows)
-    stream = np.empty((n_d, 2, tiles.shape[1]))
-    fill_fold = np.empty_like(stream)
+    idx = ti.idx
+    ir, ic, it = idx[rows_x], idx[cols_x], idx[time_x]  # (D, T)
+    fr, fc = per_side[0, 0][ir], per_side[0, 1][ic]
+    # Fold cycles of the temporal tiles per candidate of the streamed dimension, per dataflow:
+    # summed over them (compute, fill/drain), and once (a stationary tile that stays).
+    n_d, n_l = len(dataflows), size.size
+    per_t = np.empty((3, n_d, n_l))
+    extents = tab[T_SIZE : T_REM + 1]
+    has_rem = rem > 0
     for i, d in enumerate(dataflows):
-        stream[i], fill_fold[i] = FOLD_CYCLES[d](rows, cols, both[time_x[i]])
-    compute = folds * (w_full * stream[:, 0] + np.where(has_t, stream[:, 1], 0.0))
-    fill = folds * (w_full * fill_fold[:, 0] + np.where(has_t, fill_fold[:, 1], 0.0))
-    fill_once, stat_el, persists = _persistent(ts, tiles, rows, cols, rows_x, cols_x, time_x, fill_fold, batch, fill)
+        stream, fill_fold = FOLD_CYCLES[d](rows, cols, extents)
+        per_t[0, i] = nfull * stream[0] + np.where(has_rem, stream[1], 0.0)
+        per_t[1, i] = nfull * fill_fold[0] + np.where(has_rem, fill_fold[1], 0.0)
+        per_t[2, i] = np.where(nfull > 0, fill_fold[0], fill_fold[1])
+    at_t = it + (np.arange(n_d) * n_l)[:, None]
+    per_compute, per_fill, once_fill = np.take(per_t.reshape(3, -1), at_t, axis=1)
+    ff = fr * fc
+    folds = batch * ff
+    compute = folds * per_compute
+    fill = folds * per_fill
+    stays = per_side[1, 0][ir] * per_side[1, 1][ic]  # one-fold stationary tiles
+    fill_once = batch * (ff * per_fill + stays * (once_fill - per_fill))
+    n_time = ntiles[it]
+    dims = np.array([[float(gemm.m)], [float(gemm.n)], [float(gemm.k)]])
+    # Stationary elements moved into (OS: out of) the array per batch element: each one-fold
+    # tile once, the rest once per temporal tile.
+    stat_el = (dims[rows_x] * dims[cols_x]) * n_time - (per_side[2, 0][ir] * per_side[2, 1][ic]) * (n_time - 1.0)
+    persists = (stays > 0.0) & (n_time > 1.0)
 
     mk = batch * gemm.m * gemm.k
     kn = batch * gemm.k * gemm.n
     mn = batch * gemm.m * gemm.n
     bpe = c.bytes_per_el
-    a_rd = (mk * bpe) * reuse[role_a, N_DIM]
-    b_rd = (kn * bpe) * reuse[role_b, M_DIM]
-    c_acc = mn * reuse[role_c, K_DIM]
+    reuse = per_side[0]  # (role, L): 0 row folds, 1 column folds, 2 tiles
+    a_rd = (mk * bpe) * np.take(reuse[role_a], idx[N_DIM], axis=1)
+    b_rd = (kn * bpe) * np.take(reuse[role_b], idx[M_DIM], axis=1)
+    c_acc = mn * np.take(reuse[role_c], idx[K_DIM], axis=1)
     # The stationary operand (its irrelevant dimension is the streamed one) is read into the
     # array (OS: accumulated out of it) once per temporal tile, or once while it stays there.
-    once = [a_rd.copy(), b_rd.copy(), c_acc.copy()]
+    once = [a_rd, b_rd, c_acc]
     scale = (batch * bpe, batch * bpe, batch)
-    for i, d in enumerate(dataflows):
-        op = _STATIONARY[d]
-        once[op][i] = np.where(persists[i], scale[op] * stat_el[i], once[op][i])
-
-    # Refetches. Inside its irrelevant loop an operand touches, per relevant dimension, the
-    # whole dimension (that loop nested inside) or one tile (outside; full tiles and the ragged
-    # last tile are two classes). A class whose footprint does not fit is refetched once per
-    # iteration of the irrelevant loop. Each loop order puts an operand in one of four modes
-    # (which of its two dimensions are nested inside); price the modes of the three operands
-    # at once on (operand, T) arrays, then gather them per order. Per footprint class this is
-    # ``elements * (times if footprint * el_bytes > cap_bytes else 1)``, bit for bit, with the
-    # hardware-independent products taken from the tile stats.
-    el_bytes, cap_bytes, threshold = _operand_bytes(c)
-    # With power-of-two element sizes the product is exact: compare elements to a threshold.
-    spill = ts.class_fp > threshold if threshold is not None else ts.class_fp * el_bytes > cap_bytes
-    v = ts.class_el * np.where(spill, ts.times, 1.0)  # x times or x 1: exact
-    out = np.empty((4, 3, tiles.shape[1]))
-    out[0] = (v[0] + v[1]) + (v[2] + v[3])  # both outside: one tile at a time
-    out[1] = v[4] + v[5]  # first dimension nested inside
-    out[2] = v[6] + v[7]  # second dimension nested inside
-    whole = ts.whole_el
-    out[3] = whole * np.where(whole * el_bytes > cap_bytes, ts.times, 1.0)
-    exposed = (ts.footprint * (bpe / c.bw_bytes_per_cycle)).astype(np.float64, copy=False)
-    serial = _serial_terms(gemm, c, dataflows, reuse, c_acc) if c.serial else None
-    multi = (ts.ntiles > 1.0).astype(np.float64)
+    for op in {_STATIONARY[d] for d in dataflows}:
+        rows_op = [i for i, d in enumerate(dataflows) if _STATIONARY[d] == op]
+        once[op] = once[op].copy()
+        once[op][rows_op] = np.where(persists[rows_op], scale[op] * stat_el[rows_op], once[op][rows_op])
+    moved = _moved(ti, c)
+    exposed = ti.footprint * (bpe / c.bw_bytes_per_cycle)
+    serial = None
+    if c.serial:
+        serial = _serial_terms(gemm, c, dataflows, reuse[:, idx], c_acc)  # reuse[role, x, T]
+    multi = (ntiles > 1.0).astype(np.float64)[idx]
     return ModeStage(
         compute,
         fill,
         a_rd,
         b_rd,
         c_acc,
-        out,
+        moved,
         exposed,
         serial,
         fill_once,
@@ -355,51 +344,67 @@ _STATIONARY = {"ws": 1, "is": 0, "os": 2}
 """The operand held in the array (A 0, B 1, C 2): its irrelevant dimension is the streamed one."""
 
 
-def _persistent(
-    ts: TileStats,
-    tiles: IntArray,
-    rows: int,
-    cols: int,
-    rows_x: IntArray,
-    cols_x: IntArray,
-    time_x: IntArray,
-    fill_fold: FloatArray,
-    batch: float,
-    fill: FloatArray,
-) -> tuple[FloatArray, FloatArray, BoolArray]:
-    """With the streamed dimension's loop innermost, a stationary tile of one fold (per class:
-    full or ragged on the rows, full or ragged on the columns) stays in the array for all its
-    temporal tiles; the others are reloaded per temporal tile. ``(D, T)`` each:
+def _moved(ti: TileIndex, c: HwConsts) -> FloatArray:
+    """Elements of A, B, C moved per batch element in each of the four modes, ``(4, 3, T)``.
 
-    * the fill/drain cycles (one per one-fold stationary tile; ``fill`` itself, bit for bit,
-      where nothing stays);
-    * the stationary operand's elements moved into (OS: out of) the array per batch element
-      (each one-fold class once, the others once per temporal tile);
-    * where anything stays (a one-fold class and more than one temporal tile).
-
-    The four (row class, column class) pairs are priced at once on ``(2, 2, D, T)`` arrays and
-    summed in the fixed order (full, full), (full, ragged), (ragged, full), (ragged, ragged).
+    Refetches. Inside its irrelevant loop an operand touches, per relevant dimension, the whole
+    dimension (that loop nested inside) or one tile (outside; full tiles and the ragged last
+    tile are two classes). A class whose footprint does not fit is refetched once per iteration
+    of the irrelevant loop. Each loop order puts an operand in one of four modes (which of its
+    two dimensions are nested inside). Every class is moved at least once (together: the whole
+    operand, ``W``); the classes that spill are moved ``times - 1`` more (``times``: tiles of
+    the irrelevant dimension): ``W + (times - 1) * S`` with ``S`` the spilled classes'
+    elements, a function of the operand's two tile sizes only (:func:`_spilled`).
     """
-    w_full = ts.nfull[time_x]
-    n_time = ts.ntiles[time_x]
-    per = w_full * fill_fold[:, 0] + np.where(ts.has_rem[time_x], fill_fold[:, 1], 0.0)
-    once = np.where(w_full > 0, fill_fold[:, 0], fill_fold[:, 1])
-    # (count, extent, folds) of the full and the ragged tiles on the rows (r) and columns (c)
-    n_r = np.stack((ts.nfull[rows_x], ts.has_rem[rows_x].astype(np.float64)))[:, None]
-    n_c = np.stack((ts.nfull[cols_x], ts.has_rem[cols_x].astype(np.float64)))[None]
-    t_r = np.stack((tiles[rows_x], ts.rem[rows_x]))[:, None]
-    t_c = np.stack((tiles[cols_x], ts.rem[cols_x]))[None]
-    f_r = -(-t_r // rows)
-    f_c = -(-t_c // cols)
-    count = n_r * n_c  # (2, 2, D, T)
-    one = (f_r == 1) & (f_c == 1) & (count > 0)
-    cyc = count * (f_r * f_c) * np.where(one, once, per)
-    el = count * (t_r * t_c) * np.where(one, 1.0, n_time)
-    total = ((cyc[0, 0] + cyc[0, 1]) + cyc[1, 0]) + cyc[1, 1]
-    stat = ((el[0, 0] + el[0, 1]) + el[1, 0]) + el[1, 1]
-    persists = one.any(axis=(0, 1)) & (n_time > 1.0)
-    out: FloatArray = np.where(persists, batch * total, fill)
-    return out, stat, persists
+    el_bytes, cap_bytes, threshold = _operand_bytes(c)
+    out = np.empty((4, 3, ti.idx.shape[1]))
+    for op, (x1, x2, _) in enumerate(_OPERANDS):
+        w1, w2 = float(ti.table[T_DIM, ti.starts[x1]]), float(ti.table[T_DIM, ti.starts[x2]])
+        # power-of-two element sizes: compare elements to the threshold (exact)
+        thr = None if threshold is None else float(threshold[op, 0])
+        table = _spilled(w1, ti.cands[x1], w2, ti.cands[x2], thr, float(el_bytes[op, 0]), float(cap_bytes[op, 0]))
+        np.multiply(np.take(table, ti.pairs[op], axis=1), ti.extra[op], out=out[:, op])
+        out[:, op] += w1 * w2
+    return out
+
+
+@lru_cache(maxsize=16_384)
+def _spilled(
+    w1: float,
+    cand1: tuple[int, ...],
+    w2: float,
+    cand2: tuple[int, ...],
+    threshold: float | None,
+    el_bytes: float,
+    cap_bytes: float,
+) -> FloatArray:
+    """Per mode, the elements of the footprint classes that do not fit, over every pair of
+    candidate tile sizes of an operand's two dimensions (sizes ``w1``, ``w2``): ``(4, L1 * L2)``.
+
+    A footprint of ``fp`` elements does not fit when ``fp * el_bytes > cap_bytes``, or, given a
+    ``threshold`` (``cap_bytes / el_bytes``, exact for power-of-two element sizes), ``fp >
+    threshold``.
+    """
+
+    def spills(fp: FloatArray) -> BoolArray:
+        out: BoolArray = fp > threshold if threshold is not None else fp * el_bytes > cap_bytes
+        return out
+
+    t1 = np.array(cand1, dtype=np.float64)[:, None]
+    t2 = np.array(cand2, dtype=np.float64)[None]
+    r1, r2 = w1 - np.floor(w1 / t1) * t1, w2 - np.floor(w2 / t2) * t2  # ragged remainders
+    c1, c2 = w1 - r1, w2 - r2  # elements under the full tiles
+    table = np.empty((4, t1.size, t2.size))
+    table[0] = (c1 * c2 * spills(t1 * t2) + c1 * r2 * spills(t1 * r2)) + (
+        r1 * c2 * spills(r1 * t2) + r1 * r2 * spills(r1 * r2)
+    )
+    table[1] = w1 * (c2 * spills(w1 * t2) + r2 * spills(w1 * r2))
+    table[2] = w2 * (c1 * spills(t1 * w2) + r1 * spills(r1 * w2))
+    whole = w1 * w2
+    table[3] = whole * spills(np.array(whole))
+    out = table.reshape(4, -1)
+    out.setflags(write=False)
+    return out
 
 
 @lru_cache(maxsize=65_536)

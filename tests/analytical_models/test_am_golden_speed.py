@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from analytical_models import Cost, Gemm, Hardware, MappingResult, Objective, get_engine
+from analytical_models import DATAFLOWS, Cost, Gemm, Hardware, MappingResult, Objective, get_engine
 
 FIXTURE = Path(__file__).with_name("golden_search.json")
 REL = 1e-9
@@ -101,17 +101,40 @@ def test_search_is_deterministic(objective: Objective) -> None:
     ("m", "n", "k", "a_cap", "b_cap"),
     [(1, 1, 1, 4096, 4096), (30, 16, 240, 1024, 65536), (4096, 7, 333, 8192, 512), (97, 4096, 1, 100, 100)],
 )
-def test_grid_stats_match_direct(m: int, n: int, k: int, a_cap: int, b_cap: int) -> None:
-    """The gathered per-dimension tables of ``grid_stats`` equal the per-tile computation."""
+@pytest.mark.parametrize("timing", ["overlapped", "serial"])
+def test_grid_index_equals_any_tile_set(m: int, n: int, k: int, a_cap: int, b_cap: int, timing: str) -> None:
+    """The search's grid (candidates: every balanced split and power of two) and an arbitrary
+    tile set (candidates: the sizes it uses) index different per-dimension tables; the model's
+    terms gathered from them must be the same, bit for bit, for the grid and for any subset."""
     import numpy as np
 
-    from analytical_models import _tiles
+    from analytical_models import _tiles, hw_consts
+    from analytical_models._stage import stage_modes
 
-    tiles, idx = _tiles.grid(m, n, k, a_cap, b_cap)
-    stats = _tiles.grid_stats(m, n, k, tiles, idx)
-    direct = _tiles._compute_tile_stats(m, n, k, tiles)
-    for name in _tiles.TileStats._fields:
-        if name != "fold_idx":
-            np.testing.assert_array_equal(getattr(stats, name), getattr(direct, name), name)
-    assert tiles.shape[1] > 0
-    assert np.all(tiles[0] * tiles[2] <= a_cap) and np.all(tiles[2] * tiles[1] <= b_cap)
+    gi = _tiles.grid_index(m, n, k, a_cap, b_cap)
+    assert gi.tiles.shape[1] > 0
+    assert np.all(gi.tiles[0] * gi.tiles[2] <= a_cap) and np.all(gi.tiles[2] * gi.tiles[1] <= b_cap)
+    hw = Hardware(
+        pe_rows=8,
+        pe_cols=16,
+        ifmap_sram_kb=2,
+        filter_sram_kb=4,
+        ofmap_sram_kb=1,
+        dram_bw_bytes_per_cycle=8,
+        memory_timing=timing,
+    )
+    c = hw_consts(hw)
+    g = Gemm(m=m, n=n, k=k, batch=3)
+    subset = np.random.default_rng(m + n + k).permutation(gi.tiles.shape[1])[: max(1, gi.tiles.shape[1] // 3)]
+    for tiles, cols in ((gi.tiles, slice(None)), (gi.tiles[:, subset], subset)):
+        full = stage_modes(g, c, DATAFLOWS, gi)
+        part = stage_modes(g, c, DATAFLOWS, _tiles.tile_index(m, n, k, tiles))
+        for name, a, b in zip(full._fields, full, part, strict=True):
+            if name in ("after", "c_model"):
+                continue
+            if a is None:
+                assert b is None, name
+                continue
+            for x, y in zip(a if name == "serial" else (a,), b if name == "serial" else (b,), strict=True):
+                x = np.asarray(x)
+                np.testing.assert_array_equal(x if x.ndim == 0 or x.shape[-1] == 1 else x[..., cols], y, name)
