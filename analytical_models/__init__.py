@@ -25,6 +25,8 @@ Public API (``__all__``):
   operands are already in the buffers, one token tile or many at once: :class:`OnChipTiles`),
   :func:`tile_gemm`; :func:`hw_consts` (:class:`HwConsts`: per-hardware capacities, energies
   per bit, leakage per cycle, bandwidth).
+- :class:`CachedHash`: base of the frozen value types used as cache keys (their hash computed
+  once per instance).
 - Registries (:class:`Registry`, :class:`RegistryError`): :data:`ENGINES` with
   :func:`register_engine`, :func:`get_engine`, :func:`engine_names`; :data:`TECHS` with
   :func:`register_tech`, :func:`get_tech`, :func:`tech_names`.
@@ -43,6 +45,7 @@ from analytical_models._allocator import tune_allocator
 from analytical_models._area import area_mm2, leakage_mw
 from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._engine import ArrayEngine
+from analytical_models._hashing import CachedHash
 from analytical_models._onchip import (
     STACKED_FIELDS,
     OnChipStep,
@@ -99,6 +102,7 @@ __all__ = [
     "TT_GEMM",
     "ZERO_COST",
     "ArrayEngine",
+    "CachedHash",
     "Cost",
     "Engine",
     "Gemm",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+from analytical_models._hashing import CachedHash
+
 DATAFLOWS: tuple[str, ...] = ("ws", "os", "is")
 """Dataflows of a systolic array: weight-, output- and input-stationary."""
 
@@ -27,7 +29,7 @@ class ModelInputError(ValueError):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Hardware:
+class Hardware(CachedHash):
     """One accelerator instance.
 
     Attributes:
@@ -101,6 +103,8 @@ class Hardware:
     aux_rows: int = 0
     aux_cols: int = 0
 
+    __hash__ = CachedHash.__hash__
+
     def __post_init__(self) -> None:
         if self.pe_rows < 1 or self.pe_cols < 1:
             raise ModelInputError(f"PE array must be at least 1x1, got {self.pe_rows}x{self.pe_cols}")
@@ -145,7 +149,7 @@ class Hardware:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Gemm:
+class Gemm(CachedHash):
     """One lowered pairwise contraction: ``C[b, m, n] = sum_k A[b, m, k] * B[b, k, n]``.
 
     A is the ifmap (activation-like operand), B the filter. ``permute_*_elements`` is the
@@ -161,6 +165,8 @@ class Gemm:
     permute_a_elements: int = 0
     permute_b_elements: int = 0
     permute_c_elements: int = 0
+
+    __hash__ = CachedHash.__hash__
 
     def __post_init__(self) -> None:
         if min(self.m, self.n, self.k, self.batch) < 1:

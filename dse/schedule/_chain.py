@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from analytical_models import Gemm
+from analytical_models import CachedHash, Gemm
 from dse.contraction import ACTIVATION_INDEX, ContractionPlan
 
 TOKEN_INDEX = ACTIVATION_INDEX
@@ -63,7 +63,7 @@ class ChainStep:
 
 
 @dataclass(frozen=True, slots=True)
-class Chain:
+class Chain(CachedHash):
     """The steps of one plan with what a schedule needs to know about every tensor.
 
     Attributes:
@@ -81,6 +81,8 @@ class Chain:
     tokened: tuple[bool, ...]
     names: tuple[str, ...]
     steps: tuple[ChainStep, ...]
+
+    __hash__ = CachedHash.__hash__
 
     @property
     def output(self) -> int:

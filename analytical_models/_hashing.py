@@ -1,0 +1,42 @@
+"""Hashes computed once for the frozen value types used as cache keys.
+
+A frozen dataclass hashes the tuple of its fields on every call, and the model's caches look
+up the same hardware, GEMM or chain thousands of times per design (a hardware instance has
+~30 fields; a chain nests its steps' GEMMs). :class:`CachedHash` keeps the first result in a
+slot that is not a field (not compared, not printed, not pickled: a copy recomputes it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+
+class CachedHash:
+    """Base of a frozen, slotted dataclass whose hash is computed once per instance.
+
+    The subclass must set ``__hash__ = CachedHash.__hash__`` in its body (a dataclass replaces
+    an inherited ``__hash__``); the value equals the dataclass's own (the hash of the tuple of
+    its compared fields), so equal instances hash equal.
+    """
+
+    __slots__ = ("_cached_hash",)
+
+    def __hash__(self) -> int:
+        try:
+            return self._cached_hash  # type: ignore[no-any-return]
+        except AttributeError:
+            h = hash(tuple(getattr(self, name) for name in _hashed_fields(type(self))))
+            object.__setattr__(self, "_cached_hash", h)
+            return h
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _hashed_fields(cls: type[Any]) -> tuple[str, ...]:
+    got = _FIELDS.get(cls)
+    if got is None:
+        got = tuple(f.name for f in fields(cls) if (f.hash if f.hash is not None else f.compare))
+        _FIELDS[cls] = got
+    return got
