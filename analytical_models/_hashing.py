@@ -21,10 +21,11 @@ class CachedHash:
     """
 
     __slots__ = ("_cached_hash",)
+    _cached_hash: int
 
     def __hash__(self) -> int:
         try:
-            return self._cached_hash  # type: ignore[no-any-return]
+            return self._cached_hash
         except AttributeError:
             h = hash(tuple(getattr(self, name) for name in _hashed_fields(type(self))))
             object.__setattr__(self, "_cached_hash", h)
