@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytical_models import Hardware
+from analytical_models import Hardware, Objective
 from dse.evaluate import evaluate_layer
 from dse.workload import LayerSpec
 
@@ -149,3 +150,47 @@ def test_systolic_shaping_through_a_larger_buffer_can_be_slower() -> None:
     large = replace(small, ifmap_sram_kb=4)
     assert price(gemm, large).cost.shaping_cycles > price(gemm, small).cost.shaping_cycles
     assert price(gemm, large).cost.cycles > price(gemm, small).cost.cycles
+
+
+@SETTINGS
+@given(
+    layers(),
+    hardware(),
+    st.sampled_from(("fused", "auto")),
+    st.sampled_from(("latency", "energy", "edp")),
+    st.booleans(),
+)
+def test_the_tree_search_is_the_exhaustive_argmin(
+    spec: LayerSpec, hw: Hardware, execution: str, objective: str, tt_gemm: bool
+) -> None:
+    """Trees scheduled only below the best so far (:func:`best_scheduled_plan`) pick what
+    scheduling every candidate tree fully picks: the least key, ties to the first tree in the
+    order of the fold-time / MAC bound."""
+    from analytical_models import hw_consts
+    from dse.contraction import build_plan, optimize_network
+    from dse.schedule import best_scheduled_plan, candidate_paths, schedule_plan
+    from dse.schedule._chain import chain_of
+    from dse.schedule._search import _bound_tuple, _hideable_busy_bound, _key, compulsory_bytes
+    from dse.workload import get_format
+
+    if tt_gemm:
+        hw = replace(hw, engine="tt_gemm", n_engines=1, aux_rows=4, aux_cols=4)
+    obj = cast(Objective, objective)
+    for net in get_format(spec.format).networks(spec):
+        mac = optimize_network(net, optimizer="dp", cost="macs")
+        paths = candidate_paths(net, tuple((int(a), int(b)) for a, b in mac.path))
+        plan, sched = best_scheduled_plan(net, paths, hw, obj, execution)
+        ranked = []
+        for n, path in enumerate(paths):
+            p = build_plan(net, path)
+            chain = chain_of(p)
+            cycles = sum(_hideable_busy_bound(chain, s, hw) for s in range(len(p.steps)))
+            energy = p.macs * hw_consts(hw).mac_pj
+            if obj == "edp":
+                cycles = energy = 0.0
+            bound = _bound_tuple(cycles, energy, compulsory_bytes(chain, hw.bits), obj, execution)
+            s = schedule_plan(p, execution, hw=hw, objective=obj)
+            ranked.append((_key(s.cost, obj, execution, s.core_cycles), (bound, n), p, s))
+        want = min(ranked, key=lambda r: (r[0], r[1]))
+        assert plan.path == want[2].path, net.label
+        assert sched == want[3], net.label
