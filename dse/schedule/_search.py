@@ -331,7 +331,12 @@ def _price_spill_set(
     chain: Chain, spilled: frozenset[int], hw: Hardware, objective: Objective, best: Key | None, execution: str
 ) -> tuple[Cost, tuple[Segment, ...]] | None:
     """The cost of one spill set, or None when a fused segment does not fit or a lower bound
-    shows it cannot beat ``best`` (the key of the best schedule so far)."""
+    shows it cannot beat ``best`` (the key of the best schedule so far).
+
+    The bound sharpens as segments are priced: the fused ones first (exact), then the steps fed
+    from DRAM, largest bound first, each replacing its bound by its cost; pricing stops once the
+    objective's bound (with a 1e-9 relative margin for the order of the sums) exceeds the best.
+    """
     groups = _segments(chain, spilled)
     if best is not None and _cheap_bound(chain, groups, hw, objective, execution) >= best:
         return None
@@ -346,19 +351,30 @@ def _price_spill_set(
             if res is None:
                 return None
             fused[steps] = res
-            c, e, d = res.cost.cycles, res.cost.energy_pj, res.dram_bytes
+            c, e, d = res.cost.cycles - res.core_cycles, res.cost.energy_pj, res.dram_bytes
         bound_c += c
         bound_e += e
         bound_d += d
     if best is not None and _bound_tuple(bound_c, bound_e, bound_d, objective, execution) >= best:
         return None
+    unfused: dict[tuple[int, ...], tuple[Segment, Cost]] = {}
+    if best is not None:
+        singles = [g for g in groups if g not in fused]
+        for steps in sorted(singles, key=lambda g: _unfused_bound(chain, g[0], hw, objective), reverse=True):
+            seg, cost = unfused[steps] = _unfused_segment(chain, steps[0], hw, objective)
+            lb_c, lb_e, lb_d = _unfused_bound(chain, steps[0], hw, objective)
+            bound_c += (cost.cycles - seg.core_cycles) - lb_c
+            bound_e += cost.energy_pj - lb_e
+            bound_d += cost.dram_bytes - lb_d
+            if _bound_tuple(bound_c, bound_e, bound_d, objective, execution)[0] * (1.0 - 1e-9) > best[0]:
+                return None
     total = Cost()
     segments: list[Segment] = []
     for steps in groups:
         if steps in fused:
             seg, cost = _fused_segment(fused[steps], steps), fused[steps].cost
         else:
-            seg, cost = _unfused_segment(chain, steps[0], hw, objective)
+            seg, cost = unfused.get(steps) or _unfused_segment(chain, steps[0], hw, objective)
         total = total + cost
         segments.append(seg)
     return total, tuple(segments)
@@ -366,7 +382,8 @@ def _price_spill_set(
 
 def _cheap_bound(chain: Chain, groups: list[tuple[int, ...]], hw: Hardware, objective: str, execution: str) -> Key:
     """A lower bound of a spill set's key without pricing any fused segment: each segment's
-    steps at their untiled fold time, its MAC energy and its external tensors moved once."""
+    steps at their untiled fold time (or its external tensors moved once over the bandwidth, when
+    no step runs on a TT-core engine), its MAC energy and those tensors' DRAM energy."""
     consts = hw_consts(hw)
     bpe = consts.bytes_per_el
     cycles = energy = dram = 0.0
@@ -378,7 +395,9 @@ def _cheap_bound(chain: Chain, groups: list[tuple[int, ...]], hw: Hardware, obje
             outs = {chain.steps[s].out for s in steps}
             ext = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)} - outs
             d = (sum(chain.elements[x] for x in ext) + chain.elements[chain.steps[steps[-1]].out]) * bpe
-            c = max(c, d / hw.dram_bw_bytes_per_cycle)
+            if not any(step_array(chain, s, hw)[1] for s in steps):
+                # (the key does not count a TT-core engine's cycles, which may carry the traffic)
+                c = max(c, d / hw.dram_bw_bytes_per_cycle)
             e = sum(chain.steps[s].gemm.macs for s in steps) * consts.mac_pj + d * 8.0 * consts.dram_pj_bit
         cycles += c
         energy += e
