@@ -368,7 +368,7 @@ def _moved(ti: TileIndex, c: HwConsts) -> FloatArray:
     return out
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=4096)  # entries are a few kB
 def _spilled(
     w1: float,
     cand1: tuple[int, ...],

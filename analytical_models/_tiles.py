@@ -112,7 +112,7 @@ def tile_index(m: int, n: int, k: int, tiles: IntArray) -> TileIndex:
     return _index((m, n, k), tuple(cands), np.asarray(tiles, dtype=np.int64), np.stack(rows))
 
 
-@lru_cache(maxsize=1024)  # entries are tens of kB: keep the cache bounded
+@lru_cache(maxsize=256)  # entries are tens of kB; few shapes repeat on one buffer size
 def grid_index(m: int, n: int, k: int, a_cap_elements: int, b_cap_elements: int) -> TileIndex:
     """The :class:`TileIndex` of :func:`tile_grid` (candidates: :func:`dim_candidates`).
 
@@ -138,15 +138,9 @@ def tile_grid(m: int, n: int, k: int, a_cap_elements: int, b_cap_elements: int) 
     return grid(m, n, k, a_cap_elements, b_cap_elements)[0]
 
 
-@lru_cache(maxsize=1024)
 def grid(m: int, n: int, k: int, a_cap_elements: int, b_cap_elements: int) -> tuple[IntArray, IntArray]:
     """:func:`tile_grid` and, per tile, the index of each tile size in the concatenated
-    :func:`dim_candidates` of m, n, k (``(3, T)``, read-only; see :func:`grid_stats`).
-
-    The key is the GEMM shape and the buffer capacities in elements only (not the batch, the
-    permutation volumes or any other hardware field), so every GEMM of one shape on buffers of
-    one size shares an entry.
-    """
+    :func:`dim_candidates` of m, n, k (``(3, T)``, read-only; cached by :func:`grid_index`)."""
     cm, cn, ck = dim_candidates(m), dim_candidates(n), dim_candidates(k)
     # A and B fit tests on the small (m, k) and (k, n) planes, then one 3-D mask.
     ok = (cm[:, None] * ck[None, :] <= a_cap_elements)[:, None, :] & (ck[None, :] * cn[:, None] <= b_cap_elements)[

@@ -400,17 +400,28 @@ def _ofmap_need(
         result = size(last.out, False) if last.kind == "token" else np.zeros_like(t)
         double = np.where(t < tokens, 2.0, 1.0)  # nothing to hand over between stages with one tile
         return base + sum((double * size(x, False) for x in resident), np.zeros_like(t)) + result
-    live: dict[int, FloatArray] = {}
-    peak = np.zeros_like(t)
+    # Resident intermediates as (bytes per token, token-free bytes): each is linear in t.
+    live: dict[int, tuple[float, float]] = {}
+    per_token = fixed = 0.0  # the live set's sum
+    peak = None
     for s in steps:
         st = chain.steps[s]
         if st.kind == "core":
             continue  # merges live in the filter buffer
         out = st.out
-        result = np.zeros_like(t) if st.kind == "reduce" else size(out, st.kind == "post")
-        peak = np.maximum(peak, base + sum(live.values(), np.zeros_like(t)) + result)
+        res: tuple[float, float] = (0.0, 0.0)
+        if st.kind != "reduce":
+            full = chain.elements[out] * (acc if st.kind == "post" else bpe)
+            res = (full / tokens, 0.0) if chain.tokened[out] else (0.0, full)
+        now = base + ((per_token + res[0]) * t + (fixed + res[1]))
+        peak = now if peak is None else np.maximum(peak, now)
         for x in (st.lhs, st.rhs):
-            live.pop(x, None)
+            gone = live.pop(x, None)
+            if gone is not None:
+                per_token -= gone[0]
+                fixed -= gone[1]
         if out in inside and st.kind != "reduce":
-            live[out] = result
-    return peak
+            live[out] = res
+            per_token += res[0]
+            fixed += res[1]
+    return np.zeros_like(t) if peak is None else peak
