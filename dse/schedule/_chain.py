@@ -101,7 +101,11 @@ class Chain(CachedHash):
     def segment(self, steps: tuple[int, ...]) -> Chain:
         """The steps ``steps`` (plan order) as a chain of their own: the tensors they read from
         outside become its inputs (in id order), their results its intermediates. Two segments
-        doing the same work compare equal, whatever tree they come from (a cache key)."""
+        doing the same work compare equal, whatever tree they come from (a cache key). Cached:
+        a segment recurs in many spill sets of one tree."""
+        return _segment(self, steps)
+
+    def _cut(self, steps: tuple[int, ...]) -> Chain:
         outs = [self.steps[s].out for s in steps]
         inside = set(outs)
         external = sorted({x for s in steps for x in (self.steps[s].lhs, self.steps[s].rhs)} - inside)
@@ -148,6 +152,11 @@ def _token_dim(plan_step: object) -> str:
         if TOKEN_INDEX in group:
             return name
     return ""
+
+
+@lru_cache(maxsize=65_536)
+def _segment(chain: Chain, steps: tuple[int, ...]) -> Chain:
+    return chain._cut(steps)
 
 
 @lru_cache(maxsize=65_536)

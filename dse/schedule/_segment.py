@@ -223,8 +223,6 @@ def _price(
         return got
 
     # --- capacity first: a segment none of whose token tiles fits is not priced at all
-    double = np.where(n_t > 1, 2.0, 1.0)
-    ifmap_need = sum((tile_bytes(x) for x in streamed), z) * double
     merge_inputs = {x for s in steps if chain.steps[s].kind == "core" for x in (chain.steps[s].lhs, chain.steps[s].rhs)}
     merge_outputs = [chain.steps[s].out for s in steps if chain.steps[s].kind == "core"]
     if mode == "store":
@@ -233,11 +231,18 @@ def _price(
     else:
         kept = list(token_free_ext)
     filter_need = float(sum(chain.elements[x] * bpe for x in kept))
+    if filter_need > hw.filter_sram_kb * 1024.0:
+        return None
+    double = np.where(n_t > 1, 2.0, 1.0)
+    ifmap_need = sum((tile_bytes(x) for x in streamed), z) * double
+    fits = ifmap_need <= hw.ifmap_sram_kb * 1024.0
+    if not fits.any():
+        return None
     ofmap_need = _ofmap_need(chain, steps, inside, t, tokens, bpe, acc, pipelined)
     if chain.tokened[out_ssa]:
         ofmap_need = ofmap_need + tile_bytes(out_ssa) * (double - 1)
-    fits = (ifmap_need <= hw.ifmap_sram_kb * 1024.0) & (ofmap_need <= hw.ofmap_sram_kb * 1024.0)
-    if filter_need > hw.filter_sram_kb * 1024.0 or not fits.any():
+    fits &= ofmap_need <= hw.ofmap_sram_kb * 1024.0
+    if not fits.any():
         return None
     # --- every step on chip, per tile, times how often it runs
     summed = np.zeros((len(_PARTS), t.size))
