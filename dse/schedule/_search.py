@@ -31,6 +31,9 @@ from functools import lru_cache
 from itertools import combinations
 from typing import Any, cast
 
+import numpy as np
+from numpy.typing import NDArray
+
 from analytical_models import (
     ArrayEngine,
     Cost,
@@ -504,9 +507,10 @@ def _trees_by_macs(network: TensorNetwork, limit: int) -> tuple[tuple[tuple[int,
     """The ``limit`` contraction trees of ``network`` with the fewest MACs (ties: enumeration order).
 
     Every tree when there are at most ``limit`` of them (no MACs needed); otherwise each tree's
-    MACs are summed from a memo of pairwise merges of input subsets."""
+    MACs are summed from the MACs of the pairwise merges of input subsets it makes
+    (:func:`_tree_merges`: the same for every network of ``n`` inputs)."""
     n = network.n_inputs
-    trees = tuple(tuple((int(a), int(b)) for a, b in p) for p in enumerate_trees(n))
+    trees, pairs, merges = _tree_merges(n)
     if len(trees) <= limit:
         return trees
     inputs, output, sizes = network.opt_einsum_form()
@@ -515,32 +519,42 @@ def _trees_by_macs(network: TensorNetwork, limit: int) -> tuple[tuple[tuple[int,
     for t, idx in enumerate(inputs):
         for i in idx:
             holders[i] = holders.get(i, 0) | (1 << t)
-    kept_memo: dict[int, frozenset[str]] = {}
 
     def kept(mask: int) -> frozenset[str]:
-        got = kept_memo.get(mask)
-        if got is None:
-            got = frozenset(i for i, h in holders.items() if h & mask and (h & (full ^ mask) or i in output))
-            kept_memo[mask] = got
-        return got
+        return frozenset(i for i, h in holders.items() if h & mask and (h & (full ^ mask) or i in output))
 
-    pair_memo: dict[tuple[int, int], int] = {}
-    scored: list[tuple[int, int, tuple[tuple[int, int], ...]]] = []
-    for number, path in enumerate(trees):
+    costs = [step_macs(kept(ma), kept(mb), sizes) for ma, mb in pairs]
+    if max(costs) * (n - 1) < 2**62:  # exact in int64
+        macs = np.asarray(costs, dtype=np.int64)[merges].sum(axis=1)
+        order = np.lexsort((np.arange(len(trees)), macs))[:limit].tolist()
+    else:
+        per_tree = [sum(costs[j] for j in row) for row in merges.tolist()]
+        order = sorted(range(len(trees)), key=lambda i: (per_tree[i], i))[:limit]
+    return tuple(trees[i] for i in order)
+
+
+Path = tuple[tuple[int, int], ...]
+
+
+@lru_cache(maxsize=16)
+def _tree_merges(n: int) -> tuple[tuple[Path, ...], tuple[tuple[int, int], ...], NDArray[np.int64]]:
+    """Every tree of ``n`` inputs (enumeration order), the distinct merges of two input subsets
+    they make (as bitmask pairs), and each tree's merges as indices into them (``(trees, n - 1)``)."""
+    trees = tuple(tuple((int(a), int(b)) for a, b in p) for p in enumerate_trees(n))
+    index: dict[tuple[int, int], int] = {}
+    rows = []
+    for path in trees:
         masks = [1 << i for i in range(n)]
-        macs = 0
+        row = []
         for a, b in path:
             ma, mb = masks[a], masks[b]
             key = (ma, mb) if ma < mb else (mb, ma)
-            cost = pair_memo.get(key)
-            if cost is None:
-                cost = step_macs(kept(ma), kept(mb), sizes)
-                pair_memo[key] = cost
-            macs += cost
+            row.append(index.setdefault(key, len(index)))
             masks.append(ma | mb)
-        scored.append((macs, number, path))
-    scored.sort()
-    return tuple(p for _, _, p in scored[:limit])
+        rows.append(row)
+    merges = np.array(rows, dtype=np.int64).reshape(len(trees), max(n - 1, 0))
+    merges.setflags(write=False)
+    return trees, tuple(index), merges
 
 
 def candidate_paths(

@@ -194,3 +194,21 @@ def test_the_tree_search_is_the_exhaustive_argmin(
         want = min(ranked, key=lambda r: (r[0], r[1]))
         assert plan.path == want[2].path, net.label
         assert sched == want[3], net.label
+
+
+@SETTINGS
+@given(layers(), st.integers(1, 20))
+def test_fewest_mac_trees_are_those_of_every_plan(spec: LayerSpec, limit: int) -> None:
+    """The trees priced first are the ``limit`` of fewest MACs, ties in enumeration order, as
+    building every tree's plan and sorting by its MACs says (all of them, in enumeration order,
+    when there are no more than ``limit``)."""
+    from dse.contraction import build_plan, enumerate_trees
+    from dse.schedule._search import _trees_by_macs
+    from dse.workload import get_format
+
+    for net in get_format(spec.format).networks(spec):
+        trees = [tuple((int(a), int(b)) for a, b in p) for p in enumerate_trees(net.n_inputs)]
+        by_macs = sorted(range(len(trees)), key=lambda i: (build_plan(net, trees[i]).macs, i))
+        if len(trees) <= limit:
+            by_macs = list(range(len(trees)))
+        assert _trees_by_macs(net, limit) == tuple(trees[i] for i in by_macs[:limit]), net.label
