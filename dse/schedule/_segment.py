@@ -32,6 +32,7 @@ whole loop, and a second result tile for double buffering.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -141,11 +142,14 @@ def price_segment(
     modes: tuple[MergeMode, ...] = (merges or ("store", "recompute")) if has_merges else ("",)
     engine = get_engine(hw.engine)
     spatial = (False, True) if isinstance(engine, ArrayEngine) and engine.engines(hw) > 1 else (False,)
+    io = _streams(chain, steps, hw, tiles or tile_candidates(chain.tokens))
+    if io is None:
+        return None  # the streamed inputs fit the ifmap buffer at no token tile
     for mode in modes:
         if mode == "recompute" and best is not None and "store" in modes:
             break  # a stored merge that fits is never slower nor costlier than recomputing it
         for pipelined in spatial:
-            res = _price(chain, steps, hw, objective, mode, tiles or tile_candidates(chain.tokens), pipelined)
+            res = _price(chain, steps, hw, objective, mode, io.tiles, pipelined, io)
             if res is not None and (best is None or _key(res, objective) < _key(best, objective)):
                 best = res
     return best
@@ -178,6 +182,66 @@ def network_pj(hw: Hardware, sram_read_bytes: float) -> float:
     return sram_read_bytes * 8.0 * per_bit
 
 
+@dataclass(frozen=True)
+class _Streams:
+    """What every merge mode and engine grouping of one segment shares: the token tiles, the
+    segment's external tensors, and the streamed inputs' ifmap need."""
+
+    tiles: tuple[int, ...]
+    t: FloatArray
+    n_t: FloatArray
+    inside: frozenset[int]
+    out_ssa: int
+    streamed: list[int]
+    token_free_ext: list[int]
+    double: FloatArray
+    ifmap_need: FloatArray
+    ifmap_fits: npt.NDArray[np.bool_]
+    tile_bytes: Callable[[int], FloatArray]
+
+
+def _streams(chain: Chain, steps: tuple[int, ...], hw: Hardware, tiles: tuple[int, ...]) -> _Streams | None:
+    """The shared part of :func:`_price`; None when no token tile fits the ifmap buffer."""
+    bpe = hw_consts(hw).bytes_per_el
+    tokens = chain.tokens
+    t = np.asarray(tiles, dtype=np.float64)
+    n_t = tokens / t
+    inside = frozenset(chain.steps[s].out for s in steps[:-1])
+    consumed = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)}
+    external = sorted(consumed - inside)
+    frac = t / tokens
+    memo: dict[int, FloatArray] = {}
+
+    def tile_bytes(ssa: int) -> FloatArray:
+        """Bytes of ``ssa`` per tile (the whole tensor when it is token-free)."""
+        got = memo.get(ssa)
+        if got is None:
+            full = chain.elements[ssa] * bpe
+            got = full * frac if chain.tokened[ssa] else np.full_like(t, full)
+            memo[ssa] = got
+        return got
+
+    streamed = [x for x in external if chain.tokened[x]]
+    double = np.where(n_t > 1, 2.0, 1.0)
+    ifmap_need = sum((tile_bytes(x) for x in streamed), np.zeros_like(t)) * double
+    fits = ifmap_need <= hw.ifmap_sram_kb * 1024.0
+    if not fits.any():
+        return None
+    return _Streams(
+        tiles=tiles,
+        t=t,
+        n_t=n_t,
+        inside=inside,
+        out_ssa=chain.steps[steps[-1]].out,
+        streamed=streamed,
+        token_free_ext=[x for x in external if not chain.tokened[x]],
+        double=double,
+        ifmap_need=ifmap_need,
+        ifmap_fits=fits,
+        tile_bytes=tile_bytes,
+    )
+
+
 def _price(
     chain: Chain,
     steps: tuple[int, ...],
@@ -186,7 +250,13 @@ def _price(
     mode: MergeMode,
     tiles: tuple[int, ...],
     pipelined: bool = False,
+    io: _Streams | None = None,
 ) -> SegmentResult | None:
+    """Price the segment with merge mode ``mode`` on token ``tiles`` (``io``: their
+    :func:`_streams`, shared by the modes); None when no tile fits the buffers."""
+    io = io or _streams(chain, steps, hw, tiles)
+    if io is None:
+        return None
     k = hw_consts(hw)
     bpe, acc = k.bytes_per_el, k.acc_bytes
     bw = k.bw_bytes_per_cycle
@@ -200,27 +270,9 @@ def _price(
         if mode == "recompute" or len(stages) < 2 or n_engines < len(stages):
             return None
         groups = dict(zip(stages, _allocate(n_engines, [float(chain.steps[s].gemm.macs) for s in stages]), strict=True))
-    t = np.asarray(tiles, dtype=np.float64)
-    n_t = tokens / t
+    t, n_t, inside, out_ssa = io.t, io.n_t, io.inside, io.out_ssa
+    streamed, token_free_ext, tile_bytes, double = io.streamed, io.token_free_ext, io.tile_bytes, io.double
     z = np.zeros_like(t)
-    inside = frozenset(chain.steps[s].out for s in steps[:-1])
-    out_ssa = chain.steps[steps[-1]].out
-    consumed = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)}
-    external = sorted(consumed - inside)
-    streamed = [x for x in external if chain.tokened[x]]
-    token_free_ext = [x for x in external if not chain.tokened[x]]
-
-    frac = t / tokens
-    memo: dict[int, FloatArray] = {}
-
-    def tile_bytes(ssa: int) -> FloatArray:
-        """Bytes of ``ssa`` per tile (the whole tensor when it is token-free)."""
-        got = memo.get(ssa)
-        if got is None:
-            full = chain.elements[ssa] * bpe
-            got = full * frac if chain.tokened[ssa] else np.full_like(t, full)
-            memo[ssa] = got
-        return got
 
     # --- capacity first: a segment none of whose token tiles fits is not priced at all
     merge_inputs = {x for s in steps if chain.steps[s].kind == "core" for x in (chain.steps[s].lhs, chain.steps[s].rhs)}
@@ -233,15 +285,11 @@ def _price(
     filter_need = float(sum(chain.elements[x] * bpe for x in kept))
     if filter_need > hw.filter_sram_kb * 1024.0:
         return None
-    double = np.where(n_t > 1, 2.0, 1.0)
-    ifmap_need = sum((tile_bytes(x) for x in streamed), z) * double
-    fits = ifmap_need <= hw.ifmap_sram_kb * 1024.0
-    if not fits.any():
-        return None
+    ifmap_need = io.ifmap_need
     ofmap_need = _ofmap_need(chain, steps, inside, t, tokens, bpe, acc, pipelined)
     if chain.tokened[out_ssa]:
         ofmap_need = ofmap_need + tile_bytes(out_ssa) * (double - 1)
-    fits &= ofmap_need <= hw.ofmap_sram_kb * 1024.0
+    fits = io.ifmap_fits & (ofmap_need <= hw.ofmap_sram_kb * 1024.0)
     if not fits.any():
         return None
     # --- every step on chip, per tile, times how often it runs
