@@ -198,6 +198,28 @@ def _kept_indices(network: TensorNetwork, mask: int) -> tuple[str, ...]:
     return canonical_order(inside & rest)
 
 
+def _indices(network: TensorNetwork, mask: int) -> tuple[str, ...]:
+    """Indices of the tensor holding the inputs ``mask``: an input's own (stored order), or the
+    kept indices of an intermediate (canonical order)."""
+    if mask & (mask - 1) == 0:
+        return network.inputs[mask.bit_length() - 1]
+    return _kept_indices(network, mask)
+
+
+@lru_cache(maxsize=262_144)
+def _merge(
+    network: TensorNetwork, a: int, b: int
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], Lowered, int]:
+    """The step merging the tensors of input subsets ``a`` and ``b``: its operands' and result's
+    indices, its lowering and its MACs (the same in every tree that makes it; cached)."""
+    sizes = network.size_dict
+    li, ri = _indices(network, a), _indices(network, b)
+    out = _kept_indices(network, a | b)
+    relevant = tuple(sorted((x, sizes[x]) for x in set(li) | set(ri)))
+    lowered = lower_sets(frozenset(li), frozenset(ri), frozenset(out), relevant)
+    return li, ri, out, lowered, step_macs(li, ri, sizes)
+
+
 def build_plan(
     network: TensorNetwork,
     path: Sequence[Sequence[int]],
@@ -213,14 +235,9 @@ def build_plan(
     """
     n = network.n_inputs
     nodes = ssa_to_nodes(path, n)
-    sizes = network.size_dict
-    indices: dict[int, tuple[str, ...]] = dict(enumerate(network.inputs))
     steps: list[PlanStep] = []
     for s, ((i, j), (a, b)) in enumerate(zip(path, nodes, strict=True)):
-        li, ri = indices.pop(int(i)), indices.pop(int(j))
-        out = _kept_indices(network, a | b)
-        relevant = tuple(sorted((x, sizes[x]) for x in set(li) | set(ri)))
-        lowered = lower_sets(frozenset(li), frozenset(ri), frozenset(out), relevant)
+        li, ri, out, lowered, macs = _merge(network, a, b)
         mapping: Mapping | None = None
         cost: Cost | None = None
         if hw is not None:
@@ -234,13 +251,12 @@ def build_plan(
                 lhs_indices=li,
                 rhs_indices=ri,
                 out_indices=out,
-                macs=step_macs(li, ri, sizes),
+                macs=macs,
                 lowered=lowered,
                 mapping=mapping,
                 cost=cost,
             )
         )
-        indices[n + s] = out
     return ContractionPlan(
         network=network,
         path=tuple((int(i), int(j)) for i, j in path),

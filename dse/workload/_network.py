@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from analytical_models import CachedHash
+
 ROLES: tuple[str, ...] = ("activation", "weight", "core", "gradient")
 """Role of an input tensor: a layer input, a dense weight, a tensor core, an incoming gradient."""
 
@@ -20,7 +22,7 @@ class WorkloadError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class TensorNetwork:
+class TensorNetwork(CachedHash):
     """A tensor network: inputs named by index tuples, one output, a size for every index.
 
     Index names are strings (``"b"``, ``"m1"``, ``"r2"``); :meth:`einsum` maps them to letters.
@@ -41,6 +43,8 @@ class TensorNetwork:
     names: tuple[str, ...]
     roles: tuple[str, ...]
     label: str = ""
+
+    __hash__ = CachedHash.__hash__
 
     @staticmethod
     def build(
