@@ -13,6 +13,7 @@ before (the next layer's merges run while this layer's GEMMs do).
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 from analytical_models._engine import ArrayEngine
 from analytical_models._registry import register_engine
@@ -33,10 +34,16 @@ class TTGemmEngine(ArrayEngine):
         return hw
 
     def core_array(self, hw: Hardware) -> Hardware:
-        """The TT-core engine as an array of its own (systolic semantics, same buffers)."""
+        """The TT-core engine as an array of its own (systolic semantics, same buffers); one
+        instance per hardware (cached: a cache key hashes it once)."""
         if hw.aux_rows < 1:
             raise ModelInputError("engine 'tt_gemm' needs a TT-core engine: aux_rows and aux_cols >= 1")
-        return replace(hw, engine="systolic", pe_rows=hw.aux_rows, pe_cols=hw.aux_cols, aux_rows=0, aux_cols=0)
+        return _core_array(hw)
+
+
+@lru_cache(maxsize=4096)
+def _core_array(hw: Hardware) -> Hardware:
+    return replace(hw, engine="systolic", pe_rows=hw.aux_rows, pe_cols=hw.aux_cols, aux_rows=0, aux_cols=0)
 
 
 TT_GEMM = TTGemmEngine()

@@ -198,6 +198,8 @@ class _Streams:
     ifmap_need: FloatArray
     ifmap_fits: npt.NDArray[np.bool_]
     tile_bytes: Callable[[int], FloatArray]
+    ofmap: dict[bool, FloatArray]
+    """:func:`_ofmap_need` by ``pipelined`` (the same for every merge mode), filled on demand."""
 
 
 def _streams(chain: Chain, steps: tuple[int, ...], hw: Hardware, tiles: tuple[int, ...]) -> _Streams | None:
@@ -239,6 +241,7 @@ def _streams(chain: Chain, steps: tuple[int, ...], hw: Hardware, tiles: tuple[in
         ifmap_need=ifmap_need,
         ifmap_fits=fits,
         tile_bytes=tile_bytes,
+        ofmap={},
     )
 
 
@@ -286,7 +289,9 @@ def _price(
     if filter_need > hw.filter_sram_kb * 1024.0:
         return None
     ifmap_need = io.ifmap_need
-    ofmap_need = _ofmap_need(chain, steps, inside, t, tokens, bpe, acc, pipelined)
+    ofmap_need = io.ofmap.get(pipelined)
+    if ofmap_need is None:
+        ofmap_need = io.ofmap[pipelined] = _ofmap_need(chain, steps, inside, t, tokens, bpe, acc, pipelined)
     if chain.tokened[out_ssa]:
         ofmap_need = ofmap_need + tile_bytes(out_ssa) * (double - 1)
     fits = io.ifmap_fits & (ofmap_need <= hw.ofmap_sram_kb * 1024.0)
@@ -456,7 +461,7 @@ def _ofmap_need(
     # Resident intermediates as (bytes per token, token-free bytes): each is linear in t.
     live: dict[int, tuple[float, float]] = {}
     per_token = fixed = 0.0  # the live set's sum
-    peak = None
+    lines: list[tuple[float, float]] = []  # at each step: live set + its result, per token and fixed
     for s in steps:
         st = chain.steps[s]
         if st.kind == "core":
@@ -466,8 +471,7 @@ def _ofmap_need(
         if st.kind != "reduce":
             full = chain.elements[out] * (acc if st.kind == "post" else bpe)
             res = (full / tokens, 0.0) if chain.tokened[out] else (0.0, full)
-        now = base + ((per_token + res[0]) * t + (fixed + res[1]))
-        peak = now if peak is None else np.maximum(peak, now)
+        lines.append((per_token + res[0], fixed + res[1]))
         for x in (st.lhs, st.rhs):
             gone = live.pop(x, None)
             if gone is not None:
@@ -477,4 +481,8 @@ def _ofmap_need(
             live[out] = res
             per_token += res[0]
             fixed += res[1]
-    return np.zeros_like(t) if peak is None else peak
+    if not lines:
+        return np.zeros_like(t)
+    coef = np.array(lines)
+    peak: FloatArray = (base + (coef[:, :1] * t + coef[:, 1:])).max(axis=0)
+    return peak
