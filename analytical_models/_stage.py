@@ -34,9 +34,11 @@ read-modified-written at ``acc_bits`` once per accumulation (the first one witho
 and read again for everything written back to DRAM.
 
 :func:`stage_modes` computes the loop-order-free part on ``(D, T)`` arrays (the part that
-scales with the tiles), :func:`with_orders` gathers it per loop order into the ``(D, O, T)``
-layout of :class:`Stage`; cycles, energy and :class:`Cost` follow in
-:mod:`analytical_models._cost`.
+scales with the tiles): every term is a product of per-dimension quantities, or (the refetches)
+a function of one operand's two tile sizes, so it is computed on each dimension's few candidate
+sizes and gathered per tile (:class:`~analytical_models._tiles.TileIndex`).
+:func:`with_orders` gathers it per loop order into the ``(D, O, T)`` layout of :class:`Stage`;
+cycles, energy and :class:`Cost` follow in :mod:`analytical_models._cost`.
 """
 
 from __future__ import annotations
