@@ -206,7 +206,7 @@ def _indices(network: TensorNetwork, mask: int) -> tuple[str, ...]:
     return _kept_indices(network, mask)
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=65_536)
 def _merge(
     network: TensorNetwork, a: int, b: int
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], Lowered, int]:

@@ -154,7 +154,7 @@ def _token_dim(plan_step: object) -> str:
     return ""
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=8192)  # hits come from the spill sets of one tree: a short memory
 def _segment(chain: Chain, steps: tuple[int, ...]) -> Chain:
     return chain._cut(steps)
 
