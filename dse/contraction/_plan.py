@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from analytical_models import Cost, Gemm, Hardware, Mapping, Objective, price
+from analytical_models import CachedHash, Cost, Gemm, Hardware, Mapping, Objective, price
 from dse.contraction._costs import (
     HardwareCost,
     StepObjective,
@@ -65,7 +65,7 @@ class PlanStep:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ContractionPlan:
+class ContractionPlan(CachedHash):
     """A network, a path over it, and every step lowered (and priced when a hardware is given)."""
 
     network: TensorNetwork
@@ -73,6 +73,8 @@ class ContractionPlan:
     steps: tuple[PlanStep, ...]
     hw: Hardware | None = None
     objective: str = "latency"
+
+    __hash__ = CachedHash.__hash__
 
     @property
     def macs(self) -> int:

@@ -21,6 +21,7 @@ Steps fall in four kinds:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -164,9 +165,10 @@ def chain_of(plan: ContractionPlan) -> Chain:
     """The chain of a (priced or unpriced) plan; cached by value."""
     net = plan.network
     n = net.n_inputs
-    tokens = int(net.size_dict.get(TOKEN_INDEX, 1))
+    sizes = net.size_dict
+    tokens = int(sizes.get(TOKEN_INDEX, 1))
     indices: list[tuple[str, ...]] = list(net.inputs) + [s.out_indices for s in plan.steps]
-    elements = tuple(net.elements(idx) for idx in indices)
+    elements = tuple(math.prod(sizes[i] for i in idx) for idx in indices)
     tokened = tuple(TOKEN_INDEX in idx for idx in indices)
     names = tuple(net.names) + tuple(f"t{n + s}" for s in range(len(plan.steps)))
     after_reduce: set[int] = set()
