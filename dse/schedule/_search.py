@@ -387,25 +387,31 @@ def _cheap_bound(chain: Chain, groups: list[tuple[int, ...]], hw: Hardware, obje
     """A lower bound of a spill set's key without pricing any fused segment: each segment's
     steps at their untiled fold time (or its external tensors moved once over the bandwidth, when
     no step runs on a TT-core engine), its MAC energy and those tensors' DRAM energy."""
-    consts = hw_consts(hw)
-    bpe = consts.bytes_per_el
     cycles = energy = dram = 0.0
     for steps in groups:
-        if len(steps) == 1:
-            c, e, d = _unfused_bound(chain, steps[0], hw, objective)
-        else:
-            c = sum(_hideable_busy_bound(chain, s, hw) for s in steps)
-            outs = {chain.steps[s].out for s in steps}
-            ext = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)} - outs
-            d = (sum(chain.elements[x] for x in ext) + chain.elements[chain.steps[steps[-1]].out]) * bpe
-            if not any(step_array(chain, s, hw)[1] for s in steps):
-                # (the key does not count a TT-core engine's cycles, which may carry the traffic)
-                c = max(c, d / hw.dram_bw_bytes_per_cycle)
-            e = sum(chain.steps[s].gemm.macs for s in steps) * consts.mac_pj + d * 8.0 * consts.dram_pj_bit
+        c, e, d = _group_bound(chain, steps, hw, objective)
         cycles += c
         energy += e
         dram += d
     return _bound_tuple(cycles, energy, dram, objective, execution)
+
+
+@lru_cache(maxsize=65_536)  # a segment recurs in many spill sets of one chain
+def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> tuple[float, float, float]:
+    """``(cycles, energy_pj, dram_bytes)`` bound of one segment of :func:`_cheap_bound`."""
+    if len(steps) == 1:
+        return _unfused_bound(chain, steps[0], hw, objective)
+    consts = hw_consts(hw)
+    bpe = consts.bytes_per_el
+    c = sum(_hideable_busy_bound(chain, s, hw) for s in steps)
+    outs = {chain.steps[s].out for s in steps}
+    ext = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)} - outs
+    d = (sum(chain.elements[x] for x in ext) + chain.elements[chain.steps[steps[-1]].out]) * bpe
+    if not any(step_array(chain, s, hw)[1] for s in steps):
+        # (the key does not count a TT-core engine's cycles, which may carry the traffic)
+        c = max(c, d / hw.dram_bw_bytes_per_cycle)
+    e = sum(chain.steps[s].gemm.macs for s in steps) * consts.mac_pj + d * 8.0 * consts.dram_pj_bit
+    return c, e, d
 
 
 @lru_cache(maxsize=65_536)
