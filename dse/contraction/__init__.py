@@ -45,6 +45,7 @@ from dse.contraction._plan import (
     execute_plan,
     optimize_network,
     resolve_cost,
+    step_gemms,
 )
 from dse.contraction._training import TrainingMACs, training_macs
 from dse.contraction._types import PathFn, SSAPath, StepCost
@@ -101,6 +102,7 @@ __all__ = [
     "resolve_cost",
     "ssa_to_nodes",
     "ssa_to_tree",
+    "step_gemms",
     "step_macs",
     "training_macs",
 ]

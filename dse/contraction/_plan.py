@@ -222,6 +222,20 @@ def _merge(
     return li, ri, out, lowered, step_macs(li, ri, sizes)
 
 
+def step_gemms(network: TensorNetwork, path: Sequence[Sequence[int]]) -> tuple[tuple[Gemm, int], ...]:
+    """The lowered GEMM and the MACs of every step of ``path``, in step order: what
+    :func:`build_plan` lowers, without building the plan (from the same per-merge cache).
+
+    Raises:
+        PathError: when ``path`` is not a valid SSA path over the network's inputs.
+    """
+    out = []
+    for a, b in ssa_to_nodes(path, network.n_inputs):
+        _, _, _, lowered, macs = _merge(network, a, b)
+        out.append((lowered.gemm, macs))
+    return tuple(out)
+
+
 def build_plan(
     network: TensorNetwork,
     path: Sequence[Sequence[int]],

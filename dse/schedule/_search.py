@@ -25,6 +25,7 @@ intermediates, else none, all, each one alone and all but each one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -40,6 +41,7 @@ from analytical_models import (
     Gemm,
     Hardware,
     Mapping,
+    ModelInputError,
     Objective,
     Registry,
     get_engine,
@@ -48,7 +50,7 @@ from analytical_models import (
     untiled_cycles,
 )
 from dse import DSEError
-from dse.contraction import ContractionPlan, build_plan, count_trees, enumerate_trees, step_macs
+from dse.contraction import ContractionPlan, build_plan, count_trees, enumerate_trees, step_gemms, step_macs
 from dse.schedule._chain import Chain, chain_of
 from dse.schedule._segment import SegmentResult, network_pj, price_segment
 from dse.workload import TensorNetwork
@@ -311,6 +313,24 @@ def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[
     cycles = 0.0 if on_core else max(step_busy_bound(g, array), moved / hw.dram_bw_bytes_per_cycle)
     energy = g.macs * consts.mac_pj + (a + b + c) * 8.0 * consts.dram_pj_bit
     return cycles, energy, a + b + c
+
+
+def _has_core_array(hw: Hardware) -> bool:
+    """The engine runs core merges on an array of its own (a TT-core engine) or cannot say."""
+    engine = get_engine(hw.engine)
+    if not isinstance(engine, ArrayEngine):
+        return False
+    try:
+        return engine.core_array(hw) is not None
+    except ModelInputError:
+        return True  # (pricing a core merge raises it: keep the plan path that does)
+
+
+def _network_bytes(network: TensorNetwork, bits: int) -> float:
+    """:func:`compulsory_bytes` of any tree of ``network`` (its inputs and output, each once)."""
+    sizes = network.size_dict
+    elements = sum(math.prod(sizes[i] for i in idx) for idx in network.inputs)
+    return float(elements + math.prod(sizes[i] for i in network.output)) * (bits / 8.0)
 
 
 def _hideable_busy_bound(chain: Chain, s: int, hw: Hardware) -> float:
@@ -599,17 +619,30 @@ def best_scheduled_plan(
     """
     best: tuple[Key, ContractionPlan, Schedule] | None = None
     consts = hw_consts(hw)
-    bounded: list[tuple[Key, int, ContractionPlan]] = []
+    # Without a TT-core engine every step's bound is its GEMM's: no plan needs building for it.
+    one_array = network.n_inputs > 1 and not _has_core_array(hw)
+    compulsory = _network_bytes(network, hw.bits) if one_array else 0.0
+    bounded: list[tuple[Key, int, tuple[tuple[int, int], ...]]] = []
+    plans: dict[int, ContractionPlan] = {}
     for n, path in enumerate(paths):
-        plan = build_plan(network, path)
-        chain = chain_of(plan)
-        cycles = sum(_hideable_busy_bound(chain, s, hw) for s in range(len(plan.steps)))
-        energy = plan.macs * consts.mac_pj
+        if one_array:
+            steps = step_gemms(network, path)
+            cycles = sum(step_busy_bound(g, hw) for g, _ in steps)
+            macs = sum(m for _, m in steps)
+            dram = compulsory
+        else:
+            plan = plans[n] = build_plan(network, path)
+            chain = chain_of(plan)
+            cycles = sum(_hideable_busy_bound(chain, s, hw) for s in range(len(plan.steps)))
+            macs = plan.macs
+            dram = compulsory_bytes(chain, hw.bits)
+        energy = macs * consts.mac_pj
         if objective == "edp":
             cycles = energy = 0.0  # the product of two bounds is a bound, but keep it simple
-        bounded.append((_bound_tuple(cycles, energy, compulsory_bytes(chain, hw.bits), objective, execution), n, plan))
+        bounded.append((_bound_tuple(cycles, energy, dram, objective, execution), n, path))
     bounded.sort(key=lambda x: (x[0], x[1]))
-    for bound, _, plan in bounded:
+    for bound, n, path in bounded:
+        plan = plans.get(n) or build_plan(network, path)
         if best is None:
             schedule: Schedule | None = schedule_plan(plan, execution, hw=hw, objective=objective)
         elif bound >= best[0]:

@@ -212,3 +212,22 @@ def test_fewest_mac_trees_are_those_of_every_plan(spec: LayerSpec, limit: int) -
         if len(trees) <= limit:
             by_macs = list(range(len(trees)))
         assert _trees_by_macs(net, limit) == tuple(trees[i] for i in by_macs[:limit]), net.label
+
+
+@SETTINGS
+@given(layers(), st.integers(0, 10_000))
+def test_tree_bounds_without_a_plan_are_the_plans(spec: LayerSpec, pick: int) -> None:
+    """The per-tree bound terms taken without building a plan (each step's GEMM and MACs, the
+    network's compulsory bytes) equal those of the built plan and its chain."""
+    from dse.contraction import build_plan, enumerate_trees, step_gemms
+    from dse.schedule._chain import chain_of
+    from dse.schedule._search import _network_bytes, compulsory_bytes
+    from dse.workload import get_format
+
+    for net in get_format(spec.format).networks(spec):
+        trees = [tuple((int(a), int(b)) for a, b in p) for p in enumerate_trees(net.n_inputs)]
+        path = trees[pick % len(trees)]
+        plan = build_plan(net, path)
+        assert step_gemms(net, path) == tuple((s.gemm, s.macs) for s in plan.steps), net.label
+        for bits in (4, 8, 16):
+            assert _network_bytes(net, bits) == compulsory_bytes(chain_of(plan), bits), net.label
