@@ -19,7 +19,7 @@ operations in the same order).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
@@ -165,12 +165,21 @@ def components(
         ofmap_wr=ofmap_wr,
         dram_rd=dram_rd,
         dram_wr=dram_wr,
-        ifmap_e=8.0 * (ifmap_rd * c.ifmap_rd_pj_bit + ifmap_wr * c.ifmap_wr_pj_bit),
-        filter_e=8.0 * (filter_rd * c.filter_rd_pj_bit + filter_wr * c.filter_wr_pj_bit),
-        ofmap_e=8.0 * (ofmap_rd * c.ofmap_rd_pj_bit + ofmap_wr * c.ofmap_wr_pj_bit),
+        ifmap_e=buffer_pj(ifmap_rd, ifmap_wr, c.ifmap_rd_pj_bit, c.ifmap_wr_pj_bit),
+        filter_e=buffer_pj(filter_rd, filter_wr, c.filter_rd_pj_bit, c.filter_wr_pj_bit),
+        ofmap_e=buffer_pj(ofmap_rd, ofmap_wr, c.ofmap_rd_pj_bit, c.ofmap_wr_pj_bit),
         dram_e=8.0 * (dram_rd + dram_wr) * c.dram_pj_bit,
         leak_e=cycles * c.leak_pj_per_cycle,
     )
+
+
+Bytes = TypeVar("Bytes", float, FloatArray)
+
+
+def buffer_pj(rd: Bytes, wr: Bytes, rd_pj_bit: float, wr_pj_bit: float) -> Bytes:
+    """Energy (pJ) of ``rd`` bytes read and ``wr`` written at a buffer of these pJ per bit
+    (floats or arrays: the same operations, so the grid and a single cost agree bit for bit)."""
+    return 8.0 * (rd * rd_pj_bit + wr * wr_pj_bit)
 
 
 def to_costs(comp: Components, gemm: Gemm, c: HwConsts, shaping: Shaping) -> list[Cost]:
@@ -280,9 +289,9 @@ def level_cost(
         stall_cycles=stall,
         shaping_cycles=shaping,
         mac_energy_pj=mac_e,
-        ifmap_sram_energy_pj=8.0 * (ifmap_rd * c.ifmap_rd_pj_bit + ifmap_wr * c.ifmap_wr_pj_bit),
-        filter_sram_energy_pj=8.0 * (filter_rd * c.filter_rd_pj_bit + filter_wr * c.filter_wr_pj_bit),
-        ofmap_sram_energy_pj=8.0 * (ofmap_rd * c.ofmap_rd_pj_bit + ofmap_wr * c.ofmap_wr_pj_bit),
+        ifmap_sram_energy_pj=buffer_pj(ifmap_rd, ifmap_wr, c.ifmap_rd_pj_bit, c.ifmap_wr_pj_bit),
+        filter_sram_energy_pj=buffer_pj(filter_rd, filter_wr, c.filter_rd_pj_bit, c.filter_wr_pj_bit),
+        ofmap_sram_energy_pj=buffer_pj(ofmap_rd, ofmap_wr, c.ofmap_rd_pj_bit, c.ofmap_wr_pj_bit),
         dram_energy_pj=8.0 * (dram_rd + dram_wr) * c.dram_pj_bit,
         leakage_energy_pj=cycles * c.leak_pj_per_cycle,
         dram_read_bytes=dram_rd,
