@@ -50,7 +50,15 @@ from analytical_models import (
     untiled_cycles,
 )
 from dse import DSEError
-from dse.contraction import ContractionPlan, build_plan, count_trees, enumerate_trees, step_gemms, step_macs
+from dse.contraction import (
+    ContractionPlan,
+    build_plan,
+    count_trees,
+    enumerate_trees,
+    ssa_to_nodes,
+    step_gemms,
+    step_macs,
+)
 from dse.schedule._chain import Chain, chain_of
 from dse.schedule._segment import SegmentResult, network_pj, price_segment
 from dse.workload import TensorNetwork
@@ -570,14 +578,7 @@ def _tree_merges(n: int) -> tuple[tuple[Path, ...], tuple[tuple[int, int], ...],
     index: dict[tuple[int, int], int] = {}
     rows = []
     for path in trees:
-        masks = [1 << i for i in range(n)]
-        row = []
-        for a, b in path:
-            ma, mb = masks[a], masks[b]
-            key = (ma, mb) if ma < mb else (mb, ma)
-            row.append(index.setdefault(key, len(index)))
-            masks.append(ma | mb)
-        rows.append(row)
+        rows.append([index.setdefault((min(a, b), max(a, b)), len(index)) for a, b in ssa_to_nodes(path, n)])
     merges = np.array(rows, dtype=np.int64).reshape(len(trees), max(n - 1, 0))
     merges.setflags(write=False)
     return trees, tuple(index), merges
