@@ -222,6 +222,13 @@ def _merge(
     return li, ri, out, lowered, step_macs(li, ri, sizes)
 
 
+def merge_gemm(network: TensorNetwork, a: int, b: int) -> tuple[Gemm, int]:
+    """The lowered GEMM and the MACs of the step merging the tensors of input subsets ``a`` and
+    ``b`` (bitmasks over the network's inputs): the same in every tree that makes it (cached)."""
+    _, _, _, lowered, macs = _merge(network, a, b)
+    return lowered.gemm, macs
+
+
 def step_gemms(network: TensorNetwork, path: Sequence[Sequence[int]]) -> tuple[tuple[Gemm, int], ...]:
     """The lowered GEMM and the MACs of every step of ``path``, in step order: what
     :func:`build_plan` lowers, without building the plan (from the same per-merge cache).

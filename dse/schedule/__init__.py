@@ -9,24 +9,27 @@ contraction tree under it).
 
 * :mod:`~dse.schedule._chain`: a plan as a chain of token / reduce / core / post steps;
 * :mod:`~dse.schedule._segment`: one fused segment (traffic, capacity, latency, energy);
-* :mod:`~dse.schedule._search`: spill sets, execution modes (:data:`EXECUTIONS`), trees x
-  schedules.
+* :mod:`~dse.schedule._search`: spill sets, execution modes (:data:`EXECUTIONS`);
+* :mod:`~dse.schedule._trees`: trees x schedules (which trees are priced, in what order).
 """
 
 from dse.schedule._chain import STEP_KINDS, TOKEN_INDEX, Chain, ChainStep, chain_of
 from dse.schedule._search import (
-    ENUMERATED_TREE_INPUTS,
     EXECUTIONS,
-    TREE_LIMIT,
     Schedule,
     ScheduleError,
     Segment,
-    best_scheduled_plan,
-    candidate_paths,
     compulsory_bytes,
     schedule_plan,
 )
 from dse.schedule._segment import SegmentResult, price_segment, tile_candidates
+from dse.schedule._trees import (
+    ENUMERATED_TREE_INPUTS,
+    TREE_LIMIT,
+    best_scheduled_plan,
+    candidate_paths,
+    others_may_beat,
+)
 
 __all__ = [
     "ENUMERATED_TREE_INPUTS",
@@ -44,6 +47,7 @@ __all__ = [
     "candidate_paths",
     "chain_of",
     "compulsory_bytes",
+    "others_may_beat",
     "price_segment",
     "schedule_plan",
     "tile_candidates",

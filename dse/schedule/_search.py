@@ -32,9 +32,6 @@ from functools import lru_cache
 from itertools import combinations
 from typing import Any, cast
 
-import numpy as np
-from numpy.typing import NDArray
-
 from analytical_models import (
     ArrayEngine,
     Cost,
@@ -52,12 +49,6 @@ from analytical_models import (
 from dse import DSEError
 from dse.contraction import (
     ContractionPlan,
-    build_plan,
-    count_trees,
-    enumerate_trees,
-    ssa_to_nodes,
-    step_gemms,
-    step_macs,
 )
 from dse.schedule._chain import Chain, chain_of
 from dse.schedule._segment import SegmentResult, network_pj, price_segment
@@ -65,11 +56,6 @@ from dse.workload import TensorNetwork
 
 EXACT_SPILL_LIMIT = 4
 """Plans with at most this many intermediates try every spill set."""
-TREE_LIMIT = 16
-"""Contraction trees priced per network under their best schedule (fewest MACs first)."""
-ENUMERATED_TREE_INPUTS = 6
-"""Networks with at most this many inputs have every tree considered (by MACs); larger ones
-only the hardware-aware per-step optimum, the MAC optimum and the left-to-right sweep."""
 
 
 class ScheduleError(DSEError):
@@ -533,130 +519,3 @@ def schedule_plan(
         raise ScheduleError("a schedule needs a hardware (hw=... or a priced plan)")
     obj = objective or cast(Objective, plan.objective)
     return EXECUTIONS.get(execution)(chain_of(plan), hw, obj)
-
-
-# --------------------------------------------------------------------------- trees x schedules
-@lru_cache(maxsize=4096)
-def _trees_by_macs(network: TensorNetwork, limit: int) -> tuple[tuple[tuple[int, int], ...], ...]:
-    """The ``limit`` contraction trees of ``network`` with the fewest MACs (ties: enumeration order).
-
-    Every tree when there are at most ``limit`` of them (no MACs needed); otherwise each tree's
-    MACs are summed from the MACs of the pairwise merges of input subsets it makes
-    (:func:`_tree_merges`: the same for every network of ``n`` inputs)."""
-    n = network.n_inputs
-    trees, pairs, merges = _tree_merges(n)
-    if len(trees) <= limit:
-        return trees
-    inputs, output, sizes = network.opt_einsum_form()
-    full = (1 << n) - 1
-    holders: dict[str, int] = {}
-    for t, idx in enumerate(inputs):
-        for i in idx:
-            holders[i] = holders.get(i, 0) | (1 << t)
-
-    def kept(mask: int) -> frozenset[str]:
-        return frozenset(i for i, h in holders.items() if h & mask and (h & (full ^ mask) or i in output))
-
-    costs = [step_macs(kept(ma), kept(mb), sizes) for ma, mb in pairs]
-    if max(costs) * (n - 1) < 2**62:  # exact in int64
-        macs = np.asarray(costs, dtype=np.int64)[merges].sum(axis=1)
-        order = np.lexsort((np.arange(len(trees)), macs))[:limit].tolist()
-    else:
-        per_tree = [sum(costs[j] for j in row) for row in merges.tolist()]
-        order = sorted(range(len(trees)), key=lambda i: (per_tree[i], i))[:limit]
-    return tuple(trees[i] for i in order)
-
-
-Path = tuple[tuple[int, int], ...]
-
-
-@lru_cache(maxsize=16)
-def _tree_merges(n: int) -> tuple[tuple[Path, ...], tuple[tuple[int, int], ...], NDArray[np.int64]]:
-    """Every tree of ``n`` inputs (enumeration order), the distinct merges of two input subsets
-    they make (as bitmask pairs), and each tree's merges as indices into them (``(trees, n - 1)``)."""
-    trees = tuple(tuple((int(a), int(b)) for a, b in p) for p in enumerate_trees(n))
-    index: dict[tuple[int, int], int] = {}
-    rows = []
-    for path in trees:
-        rows.append([index.setdefault((min(a, b), max(a, b)), len(index)) for a, b in ssa_to_nodes(path, n)])
-    merges = np.array(rows, dtype=np.int64).reshape(len(trees), max(n - 1, 0))
-    merges.setflags(write=False)
-    return trees, tuple(index), merges
-
-
-def candidate_paths(
-    network: TensorNetwork, *extra: tuple[tuple[int, int], ...], limit: int = TREE_LIMIT
-) -> tuple[tuple[tuple[int, int], ...], ...]:
-    """Trees to price under their best schedule: ``extra`` (e.g. the per-step hardware optimum and
-    the MAC optimum) first, then the fewest-MAC trees (networks of at most
-    :data:`ENUMERATED_TREE_INPUTS` inputs), without repeats."""
-    out: list[tuple[tuple[int, int], ...]] = []
-    seen: set[tuple[tuple[int, int], ...]] = set()
-    pool = list(extra)
-    if network.n_inputs <= ENUMERATED_TREE_INPUTS and count_trees(network.n_inputs) > 1:
-        pool += list(_trees_by_macs(network, limit))
-    for p in pool:
-        key = tuple((int(a), int(b)) for a, b in p)
-        if key not in seen:
-            seen.add(key)
-            out.append(key)
-    return tuple(out)
-
-
-def best_scheduled_plan(
-    network: TensorNetwork,
-    paths: tuple[tuple[tuple[int, int], ...], ...],
-    hw: Hardware,
-    objective: Objective,
-    execution: str,
-) -> tuple[ContractionPlan, Schedule]:
-    """The tree of ``paths`` and its schedule with the best cost for ``objective``.
-
-    Trees are tried by their lower bound (the sum of their steps' untiled fold times for
-    latency, their MAC energy for energy); one whose bound cannot beat the best so far is skipped.
-    After the first, a tree's spill sets are priced only while they may beat the best so far
-    (under the shipped executions): the winner is that of scheduling every tree (the least key;
-    on a tie, the first by bound), at a fraction of the mapping searches.
-    """
-    best: tuple[Key, ContractionPlan, Schedule] | None = None
-    consts = hw_consts(hw)
-    # Without a TT-core engine every step's bound is its GEMM's: no plan needs building for it.
-    one_array = network.n_inputs > 1 and not _has_core_array(hw)
-    compulsory = _network_bytes(network, hw.bits) if one_array else 0.0
-    bounded: list[tuple[Key, int, tuple[tuple[int, int], ...]]] = []
-    plans: dict[int, ContractionPlan] = {}
-    for n, path in enumerate(paths):
-        if one_array:
-            steps = step_gemms(network, path)
-            cycles = sum(step_busy_bound(g, hw) for g, _ in steps)
-            macs = sum(m for _, m in steps)
-            dram = compulsory
-        else:
-            plan = plans[n] = build_plan(network, path)
-            chain = chain_of(plan)
-            cycles = sum(_hideable_busy_bound(chain, s, hw) for s in range(len(plan.steps)))
-            macs = plan.macs
-            dram = compulsory_bytes(chain, hw.bits)
-        energy = macs * consts.mac_pj
-        if objective == "edp":
-            cycles = energy = 0.0  # the product of two bounds is a bound, but keep it simple
-        bounded.append((_bound_tuple(cycles, energy, dram, objective, execution), n, path))
-    bounded.sort(key=lambda x: (x[0], x[1]))
-    for bound, n, path in bounded:
-        plan = plans.get(n) or build_plan(network, path)
-        if best is None:
-            schedule: Schedule | None = schedule_plan(plan, execution, hw=hw, objective=objective)
-        elif bound >= best[0]:
-            break
-        elif _BUILT_IN.get(execution) is EXECUTIONS.get(execution):  # only one below the best can win
-            schedule = _schedule_below(chain_of(plan), hw, objective, execution, best[0])
-        else:
-            schedule = schedule_plan(plan, execution, hw=hw, objective=objective)
-        if schedule is None:
-            continue
-        key = _key(schedule.cost, objective, execution, schedule.core_cycles)
-        if best is None or key < best[0]:
-            best = (key, plan, schedule)
-    if best is None:
-        raise ScheduleError(f"no contraction tree to schedule for {network.label or 'network'}")
-    return best[1], best[2]

@@ -17,7 +17,7 @@ import pytest
 from analytical_models import ENGINES, ArrayEngine, Hardware
 from dse.contraction import build_plan, optimize_network
 from dse.schedule import candidate_paths, chain_of, price_segment, schedule_plan
-from dse.schedule._search import best_scheduled_plan
+from dse.schedule._trees import best_scheduled_plan
 from dse.workload import LayerSpec, TensorNetwork, get_format
 
 ENGINE = "ws_shaping_free_test"

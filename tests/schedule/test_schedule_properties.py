@@ -203,7 +203,7 @@ def test_fewest_mac_trees_are_those_of_every_plan(spec: LayerSpec, limit: int) -
     building every tree's plan and sorting by its MACs says (all of them, in enumeration order,
     when there are no more than ``limit``)."""
     from dse.contraction import build_plan, enumerate_trees
-    from dse.schedule._search import _trees_by_macs
+    from dse.schedule._trees import _trees_by_macs
     from dse.workload import get_format
 
     for net in get_format(spec.format).networks(spec):
@@ -231,3 +231,69 @@ def test_tree_bounds_without_a_plan_are_the_plans(spec: LayerSpec, pick: int) ->
         assert step_gemms(net, path) == tuple((s.gemm, s.macs) for s in plan.steps), net.label
         for bits in (4, 8, 16):
             assert _network_bytes(net, bits) == compulsory_bytes(chain_of(plan), bits), net.label
+
+
+@st.composite
+def deep_layers(draw: st.DrawFn) -> LayerSpec:
+    """Four-core TT-matrix layers: their forward networks have 105 trees, more than are priced."""
+    import math
+
+    ins = tuple(draw(st.sampled_from((2, 3, 4))) for _ in range(4))
+    outs = tuple(draw(st.sampled_from((2, 4, 6))) for _ in range(4))
+    r = draw(st.integers(1, 6))
+    return LayerSpec(
+        name="",
+        format="ttm",
+        in_features=math.prod(ins),
+        out_features=math.prod(outs),
+        in_shape=ins,
+        out_shape=outs,
+        ranks=(1, r, r, r, 1),
+        tokens_per_step=draw(st.sampled_from((1, 16, 128))),
+    )
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    deep_layers(),
+    hardware(),
+    st.sampled_from(("fused", "auto")),
+    st.sampled_from(("latency", "energy", "edp")),
+    st.booleans(),
+)
+def test_trees_outside_the_candidates_are_ruled_out_only_by_a_bound(
+    spec: LayerSpec, hw: Hardware, execution: str, objective: str, tt_gemm: bool
+) -> None:
+    """When :func:`others_may_beat` says no tree outside the candidates may beat their best
+    schedule, scheduling every such tree fully finds none below it; and the hardware-aware
+    policy (which then skips the per-step DP) picks the key of the policy that always runs it."""
+    from dse._policies import PathChoice, _hardware_aware
+    from dse.contraction import build_plan, enumerate_trees, optimize_network
+    from dse.schedule import best_scheduled_plan, candidate_paths, others_may_beat, schedule_plan
+    from dse.schedule._search import _key
+    from dse.workload import get_format
+
+    if tt_gemm:
+        hw = replace(hw, engine="tt_gemm", n_engines=1, aux_rows=4, aux_cols=4)
+    obj = cast(Objective, objective)
+    net = get_format(spec.format).networks(spec)[0]
+    assert net.n_inputs == 5
+    mac = optimize_network(net, optimizer="dp", cost="macs")
+    mac_path = tuple((int(a), int(b)) for a, b in mac.path)
+    paths = candidate_paths(net, mac_path)
+    _, sched = best_scheduled_plan(net, paths, hw, obj, execution)
+    best = _key(sched.cost, obj, execution, sched.core_cycles)
+    choice = PathChoice(hw=hw, objective=obj, optimizer="dp", mac_plan=mac, tree_index=0, where="", execution=execution)
+    _, got = _hardware_aware(net, choice)
+    per_step = optimize_network(net, optimizer="dp", cost="energy" if obj == "energy" else "latency", hw=hw)
+    dp_path = tuple((int(a), int(b)) for a, b in per_step.path)
+    _, want = best_scheduled_plan(net, candidate_paths(net, dp_path, mac_path), hw, obj, execution)
+    assert _key(got.cost, obj, execution, got.core_cycles) == _key(want.cost, obj, execution, want.core_cycles)
+    if others_may_beat(net, paths, hw, obj, execution, sched):
+        return
+    for tree in enumerate_trees(net.n_inputs):
+        path = tuple((int(a), int(b)) for a, b in tree)
+        if path in paths:
+            continue
+        s = schedule_plan(build_plan(net, path), execution, hw=hw, objective=obj)
+        assert _key(s.cost, obj, execution, s.core_cycles) >= best, path

@@ -1,0 +1,238 @@
+"""Contraction trees x schedules: which trees of a network are priced under their best schedule,
+in what order, and when the others cannot win.
+
+:func:`best_scheduled_plan` schedules candidate trees (:func:`candidate_paths`: the fewest-MAC
+trees and any extra ones, e.g. the per-step optimum) in the order of a lower bound, each only
+below the best so far; :func:`others_may_beat` says whether a tree left out may beat them (the
+same bound over every tree, from a per-network table of the merges trees make).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analytical_models import ArrayEngine, Hardware, Objective, get_engine, hw_consts
+from dse.contraction import (
+    ContractionPlan,
+    build_plan,
+    count_trees,
+    enumerate_trees,
+    merge_gemm,
+    ssa_to_nodes,
+    step_gemms,
+    step_macs,
+)
+from dse.schedule._chain import TOKEN_INDEX, chain_of
+from dse.schedule._search import (
+    _BUILT_IN,
+    EXECUTIONS,
+    Key,
+    Schedule,
+    ScheduleError,
+    _bound_tuple,
+    _has_core_array,
+    _hideable_busy_bound,
+    _key,
+    _network_bytes,
+    _schedule_below,
+    compulsory_bytes,
+    schedule_plan,
+    step_busy_bound,
+)
+from dse.workload import TensorNetwork
+
+TREE_LIMIT = 16
+"""Contraction trees priced per network under their best schedule (fewest MACs first)."""
+ENUMERATED_TREE_INPUTS = 6
+"""Networks with at most this many inputs have every tree considered (by MACs); larger ones
+only the hardware-aware per-step optimum, the MAC optimum and the left-to-right sweep."""
+
+
+@lru_cache(maxsize=4096)
+def _trees_by_macs(network: TensorNetwork, limit: int) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """The ``limit`` contraction trees of ``network`` with the fewest MACs (ties: enumeration order).
+
+    Every tree when there are at most ``limit`` of them (no MACs needed); otherwise each tree's
+    MACs are summed from the MACs of the pairwise merges of input subsets it makes
+    (:func:`_tree_merges`: the same for every network of ``n`` inputs)."""
+    n = network.n_inputs
+    trees, _, merges = _tree_merges(n)
+    if len(trees) <= limit:
+        return trees
+    costs = _pair_macs(network)
+    if max(costs) * (n - 1) < 2**62:  # exact in int64
+        macs = np.asarray(costs, dtype=np.int64)[merges].sum(axis=1)
+        order = np.lexsort((np.arange(len(trees)), macs))[:limit].tolist()
+    else:
+        per_tree = [sum(costs[j] for j in row) for row in merges.tolist()]
+        order = sorted(range(len(trees)), key=lambda i: (per_tree[i], i))[:limit]
+    return tuple(trees[i] for i in order)
+
+
+Path = tuple[tuple[int, int], ...]
+
+
+@lru_cache(maxsize=16)
+def _tree_merges(n: int) -> tuple[tuple[Path, ...], tuple[tuple[int, int], ...], NDArray[np.int64]]:
+    """Every tree of ``n`` inputs (enumeration order), the distinct merges of two input subsets
+    they make (as bitmask pairs), and each tree's merges as indices into them (``(trees, n - 1)``)."""
+    trees = tuple(tuple((int(a), int(b)) for a, b in p) for p in enumerate_trees(n))
+    index: dict[tuple[int, int], int] = {}
+    rows = []
+    for path in trees:
+        rows.append([index.setdefault((min(a, b), max(a, b)), len(index)) for a, b in ssa_to_nodes(path, n)])
+    merges = np.array(rows, dtype=np.int64).reshape(len(trees), max(n - 1, 0))
+    merges.setflags(write=False)
+    return trees, tuple(index), merges
+
+
+@lru_cache(maxsize=4096)
+def _pair_macs(network: TensorNetwork) -> tuple[int, ...]:
+    """MACs of every distinct merge of :func:`_tree_merges` for ``network`` (exact integers)."""
+    n = network.n_inputs
+    _, pairs, _ = _tree_merges(n)
+    inputs, output, sizes = network.opt_einsum_form()
+    full = (1 << n) - 1
+    holders: dict[str, int] = {}
+    for t, idx in enumerate(inputs):
+        for i in idx:
+            holders[i] = holders.get(i, 0) | (1 << t)
+
+    def kept(mask: int) -> frozenset[str]:
+        return frozenset(i for i, h in holders.items() if h & mask and (h & (full ^ mask) or i in output))
+
+    return tuple(step_macs(kept(ma), kept(mb), sizes) for ma, mb in pairs)
+
+
+def others_may_beat(
+    network: TensorNetwork,
+    paths: tuple[tuple[tuple[int, int], ...], ...],
+    hw: Hardware,
+    objective: Objective,
+    execution: str,
+    schedule: Schedule,
+) -> bool:
+    """Whether a contraction tree of ``network`` outside ``paths`` may run below ``schedule``'s
+    key: whether the least bound of :func:`best_scheduled_plan` over those trees (their steps'
+    untiled fold time for latency, core merges free on a TT-core engine; their MAC energy for
+    energy; both for edp; the compulsory traffic under ``fused``) is below it, with a 1e-9
+    relative margin for the order of the sums. The trees are first screened with ``MACs / PEs``
+    (never above the untiled fold time), so only those it cannot rule out have their steps
+    lowered. True for networks of more than :data:`ENUMERATED_TREE_INPUTS` inputs (their trees
+    are not enumerated)."""
+    n = network.n_inputs
+    if n > ENUMERATED_TREE_INPUTS:
+        return True
+    trees, pairs, merges = _tree_merges(n)
+    listed = set(paths)
+    outside = [i for i, t in enumerate(trees) if t not in listed]
+    if not outside:
+        return False
+    limit = _key(schedule.cost, objective, execution, schedule.core_cycles)[0]
+    if execution == "fused":  # every tree moves at least the network's inputs and output
+        return _network_bytes(network, hw.bits) * (1.0 - 1e-9) <= limit
+    rows = merges[outside]
+    pair_macs = np.array(_pair_macs(network), dtype=np.float64)
+    energy = pair_macs[rows].sum(axis=1) * hw_consts(hw).mac_pj
+    if objective == "energy":
+        return bool((energy * (1.0 - 1e-9) <= limit).any())
+    # A merge of cores on a TT-core engine may hide behind the pass before: it bounds nothing.
+    token_inputs = sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)
+    counted = [not _has_core_array(hw) or bool((a | b) & token_inputs) for a, b in pairs]
+    engine = get_engine(hw.engine)
+    pes = hw.pe_rows * hw.pe_cols * (engine.engines(hw) if isinstance(engine, ArrayEngine) else 1)
+    for exact in (False, True):
+        if exact:
+            step = np.zeros(len(pairs))
+            for j in np.unique(rows).tolist():
+                if counted[j]:
+                    step[j] = step_busy_bound(merge_gemm(network, *pairs[j])[0], hw)
+        else:
+            step = pair_macs * np.array(counted) / pes  # never above the untiled fold time
+        cycles = step[rows].sum(axis=1)
+        maybe = (cycles * energy if objective == "edp" else cycles) * (1.0 - 1e-9) <= limit
+        if not maybe.any():
+            return False
+        rows, energy = rows[maybe], energy[maybe]
+    return True
+
+
+def candidate_paths(
+    network: TensorNetwork, *extra: tuple[tuple[int, int], ...], limit: int = TREE_LIMIT
+) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Trees to price under their best schedule: ``extra`` (e.g. the per-step hardware optimum and
+    the MAC optimum) first, then the fewest-MAC trees (networks of at most
+    :data:`ENUMERATED_TREE_INPUTS` inputs), without repeats."""
+    out: list[tuple[tuple[int, int], ...]] = []
+    seen: set[tuple[tuple[int, int], ...]] = set()
+    pool = list(extra)
+    if network.n_inputs <= ENUMERATED_TREE_INPUTS and count_trees(network.n_inputs) > 1:
+        pool += list(_trees_by_macs(network, limit))
+    for p in pool:
+        key = tuple((int(a), int(b)) for a, b in p)
+        if key not in seen:
+            seen.add(key)
+            out.append(key)
+    return tuple(out)
+
+
+def best_scheduled_plan(
+    network: TensorNetwork,
+    paths: tuple[tuple[tuple[int, int], ...], ...],
+    hw: Hardware,
+    objective: Objective,
+    execution: str,
+) -> tuple[ContractionPlan, Schedule]:
+    """The tree of ``paths`` and its schedule with the best cost for ``objective``.
+
+    Trees are tried by their lower bound (the sum of their steps' untiled fold times for
+    latency, their MAC energy for energy); one whose bound cannot beat the best so far is skipped.
+    After the first, a tree's spill sets are priced only while they may beat the best so far
+    (under the shipped executions): the winner is that of scheduling every tree (the least key;
+    on a tie, the first by bound), at a fraction of the mapping searches.
+    """
+    best: tuple[Key, ContractionPlan, Schedule] | None = None
+    consts = hw_consts(hw)
+    # Without a TT-core engine every step's bound is its GEMM's: no plan needs building for it.
+    one_array = network.n_inputs > 1 and not _has_core_array(hw)
+    compulsory = _network_bytes(network, hw.bits) if one_array else 0.0
+    bounded: list[tuple[Key, int, tuple[tuple[int, int], ...]]] = []
+    plans: dict[int, ContractionPlan] = {}
+    for n, path in enumerate(paths):
+        if one_array:
+            steps = step_gemms(network, path)
+            cycles = sum(step_busy_bound(g, hw) for g, _ in steps)
+            macs = sum(m for _, m in steps)
+            dram = compulsory
+        else:
+            plan = plans[n] = build_plan(network, path)
+            chain = chain_of(plan)
+            cycles = sum(_hideable_busy_bound(chain, s, hw) for s in range(len(plan.steps)))
+            macs = plan.macs
+            dram = compulsory_bytes(chain, hw.bits)
+        energy = macs * consts.mac_pj
+        if objective == "edp":
+            cycles = energy = 0.0  # the product of two bounds is a bound, but keep it simple
+        bounded.append((_bound_tuple(cycles, energy, dram, objective, execution), n, path))
+    bounded.sort(key=lambda x: (x[0], x[1]))
+    for bound, n, path in bounded:
+        plan = plans.get(n) or build_plan(network, path)
+        if best is None:
+            schedule: Schedule | None = schedule_plan(plan, execution, hw=hw, objective=objective)
+        elif bound >= best[0]:
+            break
+        elif _BUILT_IN.get(execution) is EXECUTIONS.get(execution):  # only one below the best can win
+            schedule = _schedule_below(chain_of(plan), hw, objective, execution, best[0])
+        else:
+            schedule = schedule_plan(plan, execution, hw=hw, objective=objective)
+        if schedule is None:
+            continue
+        key = _key(schedule.cost, objective, execution, schedule.core_cycles)
+        if best is None or key < best[0]:
+            best = (key, plan, schedule)
+    if best is None:
+        raise ScheduleError(f"no contraction tree to schedule for {network.label or 'network'}")
+    return best[1], best[2]
