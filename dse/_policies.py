@@ -35,12 +35,14 @@ from dse.contraction import (
     optimize_network,
 )
 from dse.schedule import (
+    ENUMERATED_TREE_INPUTS,
     TREE_LIMIT,
     Schedule,
     best_scheduled_plan,
     candidate_paths,
     others_may_beat,
     schedule_plan,
+    with_first_path,
 )
 from dse.workload import TensorNetwork
 
@@ -99,7 +101,8 @@ def _hardware_aware(net: TensorNetwork, c: PathChoice) -> Scheduled:
     reported may differ from the one the DP-first candidate order would report."""
     mac_path = tuple((int(a), int(b)) for a, b in c.mac_plan.path)
     many = count_trees(net.n_inputs) > TREE_LIMIT
-    if many and c.execution != "unfused":
+    found: Scheduled | None = None
+    if many and c.execution != "unfused" and net.n_inputs <= ENUMERATED_TREE_INPUTS:
         # The per-step optimum matters only when a tree outside the candidates may beat them.
         paths = candidate_paths(net, mac_path)
         found = best_scheduled_plan(net, paths, c.hw, c.objective, c.execution)
@@ -111,6 +114,8 @@ def _hardware_aware(net: TensorNetwork, c: PathChoice) -> Scheduled:
         path = tuple((int(a), int(b)) for a, b in per_step.path)
         if c.execution == "unfused":
             return _on(net, path, c)
+        if found is not None:  # the candidates are scheduled: only the per-step optimum is new
+            return with_first_path(net, path, found, c.hw, c.objective, c.execution)
         paths = candidate_paths(net, path, mac_path)
     else:
         paths = candidate_paths(net, mac_path)

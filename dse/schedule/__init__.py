@@ -29,6 +29,7 @@ from dse.schedule._trees import (
     best_scheduled_plan,
     candidate_paths,
     others_may_beat,
+    with_first_path,
 )
 
 __all__ = [
@@ -51,4 +52,5 @@ __all__ = [
     "price_segment",
     "schedule_plan",
     "tile_candidates",
+    "with_first_path",
 ]

@@ -9,6 +9,7 @@ same bound over every tree, from a per-network table of the merges trees make).
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -179,6 +180,67 @@ def candidate_paths(
     return tuple(out)
 
 
+def _tree_bound(
+    network: TensorNetwork, path: tuple[tuple[int, int], ...], hw: Hardware, objective: Objective, execution: str
+) -> tuple[Key, ContractionPlan | None]:
+    """The bound of a tree's key that orders and prunes trees (its steps' untiled fold times,
+    core merges free on a TT-core engine; its MAC energy; the network's compulsory traffic), and
+    its plan when one had to be built for it."""
+    consts = hw_consts(hw)
+    plan = None
+    # Without a TT-core engine every step's bound is its GEMM's: no plan needs building for it.
+    if network.n_inputs > 1 and not _has_core_array(hw):
+        steps = step_gemms(network, path)
+        cycles = sum(step_busy_bound(g, hw) for g, _ in steps)
+        macs = sum(m for _, m in steps)
+        dram = _network_bytes(network, hw.bits)
+    else:
+        plan = build_plan(network, path)
+        chain = chain_of(plan)
+        cycles = sum(_hideable_busy_bound(chain, s, hw) for s in range(len(plan.steps)))
+        macs = plan.macs
+        dram = compulsory_bytes(chain, hw.bits)
+    energy = macs * consts.mac_pj
+    if objective == "edp":
+        cycles = energy = 0.0  # the product of two bounds is a bound, but keep it simple
+    return _bound_tuple(cycles, energy, dram, objective, execution), plan
+
+
+def with_first_path(
+    network: TensorNetwork,
+    path: tuple[tuple[int, int], ...],
+    found: tuple[ContractionPlan, Schedule],
+    hw: Hardware,
+    objective: Objective,
+    execution: str,
+) -> tuple[ContractionPlan, Schedule]:
+    """``best_scheduled_plan(network, (path, *paths), ...)`` given ``found``, the result of
+    ``best_scheduled_plan(network, paths, ...)``: only ``path`` is scheduled (below ``found``).
+
+    Putting ``path`` first keeps the order of the other trees, so ``found`` stays the best of
+    them; ``path`` wins on a lower key, or on an equal one when its bound is no larger than
+    ``found``'s (it then comes first by (bound, position))."""
+    plan_w, sched_w = found
+    if plan_w.path == path:
+        return found
+    key_w = _key(sched_w.cost, objective, execution, sched_w.core_cycles)
+    bound_w, _ = _tree_bound(network, plan_w.path, hw, objective, execution)
+    bound, plan = _tree_bound(network, path, hw, objective, execution)
+    ties_win = bound <= bound_w
+    if bound > key_w or (bound == key_w and not ties_win):
+        return found
+    plan = plan or build_plan(network, path)
+    if _BUILT_IN.get(execution) is EXECUTIONS.get(execution):
+        limit = (*key_w[:-1], math.nextafter(key_w[-1], math.inf)) if ties_win else key_w
+        schedule = _schedule_below(chain_of(plan), hw, objective, execution, limit)
+    else:
+        schedule = schedule_plan(plan, execution, hw=hw, objective=objective)
+    if schedule is None:
+        return found
+    key = _key(schedule.cost, objective, execution, schedule.core_cycles)
+    return (plan, schedule) if key < key_w or (key == key_w and ties_win) else found
+
+
 def best_scheduled_plan(
     network: TensorNetwork,
     paths: tuple[tuple[tuple[int, int], ...], ...],
@@ -195,28 +257,13 @@ def best_scheduled_plan(
     on a tie, the first by bound), at a fraction of the mapping searches.
     """
     best: tuple[Key, ContractionPlan, Schedule] | None = None
-    consts = hw_consts(hw)
-    # Without a TT-core engine every step's bound is its GEMM's: no plan needs building for it.
-    one_array = network.n_inputs > 1 and not _has_core_array(hw)
-    compulsory = _network_bytes(network, hw.bits) if one_array else 0.0
     bounded: list[tuple[Key, int, tuple[tuple[int, int], ...]]] = []
     plans: dict[int, ContractionPlan] = {}
     for n, path in enumerate(paths):
-        if one_array:
-            steps = step_gemms(network, path)
-            cycles = sum(step_busy_bound(g, hw) for g, _ in steps)
-            macs = sum(m for _, m in steps)
-            dram = compulsory
-        else:
-            plan = plans[n] = build_plan(network, path)
-            chain = chain_of(plan)
-            cycles = sum(_hideable_busy_bound(chain, s, hw) for s in range(len(plan.steps)))
-            macs = plan.macs
-            dram = compulsory_bytes(chain, hw.bits)
-        energy = macs * consts.mac_pj
-        if objective == "edp":
-            cycles = energy = 0.0  # the product of two bounds is a bound, but keep it simple
-        bounded.append((_bound_tuple(cycles, energy, dram, objective, execution), n, path))
+        bound, plan = _tree_bound(network, path, hw, objective, execution)
+        if plan is not None:
+            plans[n] = plan
+        bounded.append((bound, n, path))
     bounded.sort(key=lambda x: (x[0], x[1]))
     for bound, n, path in bounded:
         plan = plans.get(n) or build_plan(network, path)

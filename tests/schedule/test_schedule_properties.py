@@ -297,3 +297,37 @@ def test_trees_outside_the_candidates_are_ruled_out_only_by_a_bound(
             continue
         s = schedule_plan(build_plan(net, path), execution, hw=hw, objective=obj)
         assert _key(s.cost, obj, execution, s.core_cycles) >= best, path
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    deep_layers(),
+    hardware(),
+    st.sampled_from(("fused", "auto")),
+    st.sampled_from(("latency", "energy", "edp")),
+    st.booleans(),
+    st.integers(0, 10_000),
+)
+def test_a_first_path_added_to_a_searched_set_is_the_search_of_the_longer_list(
+    spec: LayerSpec, hw: Hardware, execution: str, objective: str, tt_gemm: bool, pick: int
+) -> None:
+    """:func:`with_first_path` (schedule only the new tree, against the best of the others)
+    returns exactly what searching the candidates with that tree put first returns."""
+    from dse.contraction import enumerate_trees, optimize_network
+    from dse.schedule import best_scheduled_plan, candidate_paths, with_first_path
+    from dse.workload import get_format
+
+    if tt_gemm:
+        hw = replace(hw, engine="tt_gemm", n_engines=1, aux_rows=4, aux_cols=4)
+    obj = cast(Objective, objective)
+    net = get_format(spec.format).networks(spec)[0]
+    mac = optimize_network(net, optimizer="dp", cost="macs")
+    mac_path = tuple((int(a), int(b)) for a, b in mac.path)
+    trees = [tuple((int(a), int(b)) for a, b in t) for t in enumerate_trees(net.n_inputs)]
+    first = trees[pick % len(trees)]
+    paths = candidate_paths(net, mac_path)
+    found = best_scheduled_plan(net, paths, hw, obj, execution)
+    plan, sched = with_first_path(net, first, found, hw, obj, execution)
+    want_plan, want_sched = best_scheduled_plan(net, candidate_paths(net, first, mac_path), hw, obj, execution)
+    assert plan.path == want_plan.path
+    assert sched == want_sched
