@@ -102,8 +102,15 @@ def _pair_macs(network: TensorNetwork) -> tuple[int, ...]:
         for i in idx:
             holders[i] = holders.get(i, 0) | (1 << t)
 
+    memo: dict[int, frozenset[str]] = {}  # a subset's kept indices (each subset is in many merges)
+
     def kept(mask: int) -> frozenset[str]:
-        return frozenset(i for i, h in holders.items() if h & mask and (h & (full ^ mask) or i in output))
+        got = memo.get(mask)
+        if got is None:
+            got = memo[mask] = frozenset(
+                i for i, h in holders.items() if h & mask and (h & (full ^ mask) or i in output)
+            )
+        return got
 
     return tuple(step_macs(kept(ma), kept(mb), sizes) for ma, mb in pairs)
 
