@@ -15,12 +15,7 @@ from dse.workload import LayerSpec
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@st.composite
-def layers(draw: st.DrawFn) -> LayerSpec:
-    d = draw(st.integers(2, 3))
-    ins = tuple(draw(st.sampled_from((2, 3, 4, 8))) for _ in range(d))
-    outs = tuple(draw(st.sampled_from((2, 4, 6, 8))) for _ in range(d))
-    r = draw(st.integers(1, 8))
+def _ttm_spec(ins: tuple[int, ...], outs: tuple[int, ...], ranks: tuple[int, ...], tokens: int) -> LayerSpec:
     import math
 
     return LayerSpec(
@@ -30,9 +25,18 @@ def layers(draw: st.DrawFn) -> LayerSpec:
         out_features=math.prod(outs),
         in_shape=ins,
         out_shape=outs,
-        ranks=(1, *([r] * (d - 1)), 1),
-        tokens_per_step=draw(st.sampled_from((1, 4, 16, 48, 64, 128))),
+        ranks=ranks,
+        tokens_per_step=tokens,
     )
+
+
+@st.composite
+def layers(draw: st.DrawFn) -> LayerSpec:
+    d = draw(st.integers(2, 3))
+    ins = tuple(draw(st.sampled_from((2, 3, 4, 8))) for _ in range(d))
+    outs = tuple(draw(st.sampled_from((2, 4, 6, 8))) for _ in range(d))
+    r = draw(st.integers(1, 8))
+    return _ttm_spec(ins, outs, (1, *([r] * (d - 1)), 1), draw(st.sampled_from((1, 4, 16, 48, 64, 128))))
 
 
 @st.composite
@@ -49,6 +53,14 @@ def hardware(draw: st.DrawFn) -> Hardware:
         dram_bw_bytes_per_cycle=draw(st.sampled_from((1.0, 4.0, 16.0, 64.0))),
         dataflows=draw(st.sampled_from((("ws",), ("os",), ("ws", "os", "is")))),
     )
+
+
+MODES = (st.sampled_from(("fused", "auto")), st.sampled_from(("latency", "energy", "edp")), st.booleans())
+"""Execution, objective and whether the engine is a ``tt_gemm`` (:func:`_engine`)."""
+
+
+def _engine(hw: Hardware, tt_gemm: bool) -> Hardware:
+    return replace(hw, engine="tt_gemm", n_engines=1, aux_rows=4, aux_cols=4) if tt_gemm else hw
 
 
 def _passes(spec: LayerSpec, hw: Hardware, execution: str) -> dict[str, tuple[float, float, int, float]]:
@@ -153,13 +165,7 @@ def test_systolic_shaping_through_a_larger_buffer_can_be_slower() -> None:
 
 
 @SETTINGS
-@given(
-    layers(),
-    hardware(),
-    st.sampled_from(("fused", "auto")),
-    st.sampled_from(("latency", "energy", "edp")),
-    st.booleans(),
-)
+@given(layers(), hardware(), *MODES)
 def test_the_tree_search_is_the_exhaustive_argmin(
     spec: LayerSpec, hw: Hardware, execution: str, objective: str, tt_gemm: bool
 ) -> None:
@@ -173,8 +179,7 @@ def test_the_tree_search_is_the_exhaustive_argmin(
     from dse.schedule._search import _bound_tuple, _hideable_busy_bound, _key, compulsory_bytes
     from dse.workload import get_format
 
-    if tt_gemm:
-        hw = replace(hw, engine="tt_gemm", n_engines=1, aux_rows=4, aux_cols=4)
+    hw = _engine(hw, tt_gemm)
     obj = cast(Objective, objective)
     for net in get_format(spec.format).networks(spec):
         mac = optimize_network(net, optimizer="dp", cost="macs")
@@ -236,31 +241,14 @@ def test_tree_bounds_without_a_plan_are_the_plans(spec: LayerSpec, pick: int) ->
 @st.composite
 def deep_layers(draw: st.DrawFn) -> LayerSpec:
     """Four-core TT-matrix layers: their forward networks have 105 trees, more than are priced."""
-    import math
-
     ins = tuple(draw(st.sampled_from((2, 3, 4))) for _ in range(4))
     outs = tuple(draw(st.sampled_from((2, 4, 6))) for _ in range(4))
     r = draw(st.integers(1, 6))
-    return LayerSpec(
-        name="",
-        format="ttm",
-        in_features=math.prod(ins),
-        out_features=math.prod(outs),
-        in_shape=ins,
-        out_shape=outs,
-        ranks=(1, r, r, r, 1),
-        tokens_per_step=draw(st.sampled_from((1, 16, 128))),
-    )
+    return _ttm_spec(ins, outs, (1, r, r, r, 1), draw(st.sampled_from((1, 16, 128))))
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    deep_layers(),
-    hardware(),
-    st.sampled_from(("fused", "auto")),
-    st.sampled_from(("latency", "energy", "edp")),
-    st.booleans(),
-)
+@given(deep_layers(), hardware(), *MODES)
 def test_trees_outside_the_candidates_are_ruled_out_only_by_a_bound(
     spec: LayerSpec, hw: Hardware, execution: str, objective: str, tt_gemm: bool
 ) -> None:
@@ -273,8 +261,7 @@ def test_trees_outside_the_candidates_are_ruled_out_only_by_a_bound(
     from dse.schedule._search import _key
     from dse.workload import get_format
 
-    if tt_gemm:
-        hw = replace(hw, engine="tt_gemm", n_engines=1, aux_rows=4, aux_cols=4)
+    hw = _engine(hw, tt_gemm)
     obj = cast(Objective, objective)
     net = get_format(spec.format).networks(spec)[0]
     assert net.n_inputs == 5
@@ -300,14 +287,7 @@ def test_trees_outside_the_candidates_are_ruled_out_only_by_a_bound(
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    deep_layers(),
-    hardware(),
-    st.sampled_from(("fused", "auto")),
-    st.sampled_from(("latency", "energy", "edp")),
-    st.booleans(),
-    st.integers(0, 10_000),
-)
+@given(deep_layers(), hardware(), *MODES, st.integers(0, 10_000))
 def test_a_first_path_added_to_a_searched_set_is_the_search_of_the_longer_list(
     spec: LayerSpec, hw: Hardware, execution: str, objective: str, tt_gemm: bool, pick: int
 ) -> None:
@@ -317,8 +297,7 @@ def test_a_first_path_added_to_a_searched_set_is_the_search_of_the_longer_list(
     from dse.schedule import best_scheduled_plan, candidate_paths, with_first_path
     from dse.workload import get_format
 
-    if tt_gemm:
-        hw = replace(hw, engine="tt_gemm", n_engines=1, aux_rows=4, aux_cols=4)
+    hw = _engine(hw, tt_gemm)
     obj = cast(Objective, objective)
     net = get_format(spec.format).networks(spec)[0]
     mac = optimize_network(net, optimizer="dp", cost="macs")
