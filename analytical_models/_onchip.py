@@ -354,7 +354,6 @@ def _times(dims: frozenset[int], row_x: int, col_x: int, row_folds: FloatArray, 
     return row_folds * col_folds  # pragma: no cover - an operand always spans one array side
 
 
-@lru_cache(maxsize=262_144)
 def untiled_cycles(gemm: Gemm, hw: Hardware, *, engines: int = 1) -> float:
     """Fewest cycles ``gemm`` takes on ``hw``'s array: untiled, every operand on chip, the best
     dataflow the engine allows, no shaping (compute + fill/drain of :func:`onchip_tiles` for one
