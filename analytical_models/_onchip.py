@@ -176,7 +176,7 @@ def _fold_cycles(
     return count * stream, count * fill
 
 
-@lru_cache(maxsize=131_072)
+@lru_cache(maxsize=16_384)
 def onchip_tiles(
     gemm: Gemm,
     token_dim: str,

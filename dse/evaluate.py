@@ -144,7 +144,7 @@ def tree_count(n_inputs: int) -> int:
     return count_trees(n_inputs)
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def evaluate_layer(
     spec: LayerSpec,
     hw: Hardware,

@@ -60,7 +60,7 @@ class BytesMovedCost:
         return elements * self.bytes_per_element
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=16_384)
 def _hw_step(
     lhs: frozenset[str],
     rhs: frozenset[str],

@@ -285,7 +285,7 @@ def _fused_segment(res: SegmentResult, steps: tuple[int, ...]) -> Segment:
     )
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=16_384)
 def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[float, float, float]:
     """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of step ``s`` fed from DRAM: the
     untiled fold time, and every operand and the result moved once (under the serial memory
@@ -334,7 +334,7 @@ def _hideable_busy_bound(chain: Chain, s: int, hw: Hardware) -> float:
     return 0.0 if on_core else step_busy_bound(chain.steps[s].gemm, array)
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=16_384)
 def step_busy_bound(gemm: Gemm, hw: Hardware) -> float:
     """Cycles no schedule runs ``gemm`` in on ``hw``: its untiled fold time with the best
     dataflow, over every token at once, on every engine of the array (tiling, in tokens or by the
@@ -410,7 +410,7 @@ def _cheap_bound(chain: Chain, groups: list[tuple[int, ...]], hw: Hardware, obje
     return _bound_tuple(cycles, energy, dram, objective, execution)
 
 
-@lru_cache(maxsize=65_536)  # a segment recurs in many spill sets of one chain
+@lru_cache(maxsize=16_384)  # a segment recurs in many spill sets of one chain
 def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> tuple[float, float, float]:
     """``(cycles, energy_pj, dram_bytes)`` bound of one segment of :func:`_cheap_bound`."""
     if len(steps) == 1:
@@ -428,7 +428,7 @@ def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: 
     return c, e, d
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def _schedule(chain: Chain, hw: Hardware, objective: Objective, execution: str) -> Schedule:
     found = _best_spill_set(chain, hw, objective, execution, None)
     if found is None:  # "fused" and nothing fits: the per-step model

@@ -121,7 +121,7 @@ def _after_reduce(chain: Chain, ssa: int) -> bool:
     return s is not None and chain.steps[s].kind in ("reduce", "post")
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def price_segment(
     chain: Chain,
     steps: tuple[int, ...],
