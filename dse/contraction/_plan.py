@@ -236,11 +236,7 @@ def step_gemms(network: TensorNetwork, path: Sequence[Sequence[int]]) -> tuple[t
     Raises:
         PathError: when ``path`` is not a valid SSA path over the network's inputs.
     """
-    out = []
-    for a, b in ssa_to_nodes(path, network.n_inputs):
-        _, _, _, lowered, macs = _merge(network, a, b)
-        out.append((lowered.gemm, macs))
-    return tuple(out)
+    return tuple(merge_gemm(network, a, b) for a, b in ssa_to_nodes(path, network.n_inputs))
 
 
 def build_plan(

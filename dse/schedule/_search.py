@@ -47,9 +47,7 @@ from analytical_models import (
     untiled_cycles,
 )
 from dse import DSEError
-from dse.contraction import (
-    ContractionPlan,
-)
+from dse.contraction import ContractionPlan
 from dse.schedule._chain import Chain, chain_of
 from dse.schedule._segment import SegmentResult, network_pj, price_segment
 from dse.workload import TensorNetwork

@@ -187,30 +187,50 @@ def candidate_paths(
     return tuple(out)
 
 
-def _tree_bound(
-    network: TensorNetwork, path: tuple[tuple[int, int], ...], hw: Hardware, objective: Objective, execution: str
-) -> tuple[Key, ContractionPlan | None]:
-    """The bound of a tree's key that orders and prunes trees (its steps' untiled fold times,
+def _tree_bounds(
+    network: TensorNetwork,
+    paths: tuple[tuple[tuple[int, int], ...], ...],
+    hw: Hardware,
+    objective: Objective,
+    execution: str,
+) -> list[tuple[Key, ContractionPlan | None]]:
+    """The bound of each tree's key that orders and prunes trees (its steps' untiled fold times,
     core merges free on a TT-core engine; its MAC energy; the network's compulsory traffic), and
     its plan when one had to be built for it."""
     consts = hw_consts(hw)
-    plan = None
     # Without a TT-core engine every step's bound is its GEMM's: no plan needs building for it.
-    if network.n_inputs > 1 and not _has_core_array(hw):
-        steps = step_gemms(network, path)
-        cycles = sum(step_busy_bound(g, hw) for g, _ in steps)
-        macs = sum(m for _, m in steps)
-        dram = _network_bytes(network, hw.bits)
-    else:
-        plan = build_plan(network, path)
-        chain = chain_of(plan)
-        cycles = sum(_hideable_busy_bound(chain, s, hw) for s in range(len(plan.steps)))
-        macs = plan.macs
-        dram = compulsory_bytes(chain, hw.bits)
-    energy = macs * consts.mac_pj
-    if objective == "edp":
-        cycles = energy = 0.0  # the product of two bounds is a bound, but keep it simple
-    return _bound_tuple(cycles, energy, dram, objective, execution), plan
+    one_array = network.n_inputs > 1 and not _has_core_array(hw)
+    compulsory = _network_bytes(network, hw.bits) if one_array else 0.0
+    out: list[tuple[Key, ContractionPlan | None]] = []
+    for path in paths:
+        plan = None
+        if one_array:
+            steps = step_gemms(network, path)
+            cycles = sum(step_busy_bound(g, hw) for g, _ in steps)
+            macs = sum(m for _, m in steps)
+            dram = compulsory
+        else:
+            plan = build_plan(network, path)
+            chain = chain_of(plan)
+            cycles = sum(_hideable_busy_bound(chain, s, hw) for s in range(len(plan.steps)))
+            macs = plan.macs
+            dram = compulsory_bytes(chain, hw.bits)
+        energy = macs * consts.mac_pj
+        if objective == "edp":
+            cycles = energy = 0.0  # the product of two bounds is a bound, but keep it simple
+        out.append((_bound_tuple(cycles, energy, dram, objective, execution), plan))
+    return out
+
+
+def _schedule_if_below(
+    plan: ContractionPlan, hw: Hardware, objective: Objective, execution: str, limit: Key
+) -> Schedule | None:
+    """The schedule of ``plan`` when it may be below ``limit``: under the shipped executions
+    only spill sets below ``limit`` are priced (None when none is); another execution is
+    scheduled whole (the caller compares its key)."""
+    if _BUILT_IN.get(execution) is EXECUTIONS.get(execution):
+        return _schedule_below(chain_of(plan), hw, objective, execution, limit)
+    return schedule_plan(plan, execution, hw=hw, objective=objective)
 
 
 def with_first_path(
@@ -231,17 +251,13 @@ def with_first_path(
     if plan_w.path == path:
         return found
     key_w = _key(sched_w.cost, objective, execution, sched_w.core_cycles)
-    bound_w, _ = _tree_bound(network, plan_w.path, hw, objective, execution)
-    bound, plan = _tree_bound(network, path, hw, objective, execution)
+    (bound_w, _), (bound, plan) = _tree_bounds(network, (plan_w.path, path), hw, objective, execution)
     ties_win = bound <= bound_w
     if bound > key_w or (bound == key_w and not ties_win):
         return found
     plan = plan or build_plan(network, path)
-    if _BUILT_IN.get(execution) is EXECUTIONS.get(execution):
-        limit = (*key_w[:-1], math.nextafter(key_w[-1], math.inf)) if ties_win else key_w
-        schedule = _schedule_below(chain_of(plan), hw, objective, execution, limit)
-    else:
-        schedule = schedule_plan(plan, execution, hw=hw, objective=objective)
+    limit = (*key_w[:-1], math.nextafter(key_w[-1], math.inf)) if ties_win else key_w
+    schedule = _schedule_if_below(plan, hw, objective, execution, limit)
     if schedule is None:
         return found
     key = _key(schedule.cost, objective, execution, schedule.core_cycles)
@@ -264,24 +280,17 @@ def best_scheduled_plan(
     on a tie, the first by bound), at a fraction of the mapping searches.
     """
     best: tuple[Key, ContractionPlan, Schedule] | None = None
-    bounded: list[tuple[Key, int, tuple[tuple[int, int], ...]]] = []
-    plans: dict[int, ContractionPlan] = {}
-    for n, path in enumerate(paths):
-        bound, plan = _tree_bound(network, path, hw, objective, execution)
-        if plan is not None:
-            plans[n] = plan
-        bounded.append((bound, n, path))
-    bounded.sort(key=lambda x: (x[0], x[1]))
-    for bound, n, path in bounded:
-        plan = plans.get(n) or build_plan(network, path)
+    bounds = _tree_bounds(network, paths, hw, objective, execution)
+    order = sorted(range(len(paths)), key=lambda n: (bounds[n][0], n))
+    for n in order:
+        bound, plan = bounds[n]
+        plan = plan or build_plan(network, paths[n])
         if best is None:
             schedule: Schedule | None = schedule_plan(plan, execution, hw=hw, objective=objective)
         elif bound >= best[0]:
             break
-        elif _BUILT_IN.get(execution) is EXECUTIONS.get(execution):  # only one below the best can win
-            schedule = _schedule_below(chain_of(plan), hw, objective, execution, best[0])
-        else:
-            schedule = schedule_plan(plan, execution, hw=hw, objective=objective)
+        else:  # only one below the best can win
+            schedule = _schedule_if_below(plan, hw, objective, execution, best[0])
         if schedule is None:
             continue
         key = _key(schedule.cost, objective, execution, schedule.core_cycles)
