@@ -11,7 +11,9 @@ Public API (``__all__``):
   :class:`ModelInputError`.
 - Vocabularies: :data:`DATAFLOWS`, :data:`MEMORY_TIMINGS`, :data:`MAPPINGS` (search, or
   SCALE-Sim's own loop nest), :data:`NESTS`, :data:`OBJECTIVES` (and the :data:`Objective` type).
-- Entry points: :func:`price` (best mapping of one GEMM on one hardware, cached by value),
+- Entry points: :func:`price` (best mapping of one GEMM on one hardware and its Pareto set,
+  cached by value), :func:`best_mapping` (the same best without the set: what an evaluation
+  needs),
   :func:`area_mm2`, :func:`leakage_mw`, :func:`fold_cycles` (SCALE-Sim cycles of an untiled
   GEMM), :func:`tune_allocator` (called once by processes that run many searches).
 - SCALE-Sim v3's own loop nest in closed form: :func:`scalesim_report` (its report of one GEMM
@@ -62,6 +64,7 @@ from analytical_models._registry import (
     Engine,
     MappingResult,
     Objective,
+    best_mapping,
     engine_names,
     get_engine,
     price,
@@ -121,6 +124,7 @@ __all__ = [
     "ScalesimReport",
     "TechProfile",
     "area_mm2",
+    "best_mapping",
     "engine_names",
     "fold_cycles",
     "get_engine",

@@ -230,3 +230,15 @@ class ArrayEngine:
         if hw.mapping == "scalesim":
             return search_pinned(gemm, hw, objective, self.dataflows_for(hw), self.shaping(gemm, hw))
         return search_mappings(gemm, hw, objective, self.dataflows_for(hw), self.shaping(gemm, hw))
+
+    def search_best(self, gemm: Gemm, hw: Hardware, objective: Objective = "latency") -> MappingResult:
+        """:meth:`search`'s best mapping and cost (the same, bit for bit) without the Pareto set
+        (``pareto`` empty): fewer tiles are priced and no front is ranked.
+
+        Raises:
+            ModelInputError: unknown objective, or no tile fits the buffers.
+        """
+        hw = self.array_view(hw)
+        if hw.mapping == "scalesim":  # one nest per dataflow: nothing to save
+            return self.search(gemm, hw, objective)._replace(pareto=())
+        return search_mappings(gemm, hw, objective, self.dataflows_for(hw), self.shaping(gemm, hw), pareto=False)

@@ -81,3 +81,23 @@ def price(gemm: Gemm, hw: Hardware, objective: Objective = "latency") -> Mapping
     if objective not in OBJECTIVES:
         raise ModelInputError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
     return get_engine(hw.engine).search(gemm, hw, objective)
+
+
+@lru_cache(maxsize=16_384)
+def best_mapping(gemm: Gemm, hw: Hardware, objective: Objective = "latency") -> MappingResult:
+    """:func:`price`'s best mapping and cost, bit for bit, without the Pareto set (``pareto`` is
+    empty); cached by value. What a design's evaluation prices: an engine with a ``search_best``
+    method (the array engines) keeps fewer tiles and ranks no front; any other engine runs its
+    ``search``.
+
+    Raises:
+        ModelInputError: unknown objective, or no tile fits the buffers.
+    """
+    if objective not in OBJECTIVES:
+        raise ModelInputError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
+    engine = get_engine(hw.engine)
+    search_best = getattr(engine, "search_best", None)
+    if search_best is None:
+        return engine.search(gemm, hw, objective)._replace(pareto=())
+    result: MappingResult = search_best(gemm, hw, objective)
+    return result

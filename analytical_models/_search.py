@@ -56,9 +56,11 @@ _SLACK = 1e-9
 """Relative margin of the exact pruning in :func:`screen` (rounding is ~1e-15)."""
 
 
-def screen(ms: ModeStage, gemm: Gemm, c: HwConsts, shaping: Shaping, objective: Objective) -> IntArray | None:
-    """Ascending indices of the tiles that may hold the best candidate or a Pareto point;
-    None when all may.
+def screen(
+    ms: ModeStage, gemm: Gemm, c: HwConsts, shaping: Shaping, objective: Objective, pareto: bool = True
+) -> IntArray | None:
+    """Ascending indices of the tiles that may hold the best candidate or a Pareto point (or,
+    with ``pareto=False``, the best candidate only); None when all may.
 
     Exact pruning on ``(D, T)`` and ``(O, T)`` arrays instead of the ``(D, O, T)`` grid. For a
     tile triple t, the cycles ``max(CF[d, o] + exposed, X[o]) + shaping`` (``CF`` compute plus
@@ -74,7 +76,9 @@ def screen(ms: ModeStage, gemm: Gemm, c: HwConsts, shaping: Shaping, objective: 
     both tests carry a relative margin of :data:`_SLACK`. A dropped t holds neither the best
     (its objective is larger) nor a Pareto point (strictly dominated), and every point it
     dominated is strictly dominated by a kept point, so the best, the tie-breaking and the
-    Pareto set on the kept tiles equal those of the full grid.
+    Pareto set on the kept tiles equal those of the full grid. Without the Pareto set, a tile
+    whose bound exceeds an achievable objective is dropped: every candidate tied with the best
+    on the objective is kept, so the best and its tie-breaking are unchanged.
     """
     n_t = ms.exposed.shape[0]
     if n_t < 8 or c.serial:  # no exact bounds derived for the serial timing: keep all
@@ -127,6 +131,9 @@ def screen(ms: ModeStage, gemm: Gemm, c: HwConsts, shaping: Shaping, objective: 
     else:
         lb_p, ub_p = lb_c * lb_e, min(a_c * a_e for a_c, a_e in anchors)
     maybe_best = lb_p <= ub_p * (1.0 + _SLACK)
+    if not pareto:
+        best_only: IntArray = np.flatnonzero(maybe_best)
+        return best_only if best_only.size < n_t else None
     # t is beaten when an anchor is strictly better than its bounds in cycles and energy.
     lb_c_s = lb_c * (1.0 - _SLACK)
     lb_e_s = lb_e * (1.0 - _SLACK)
@@ -222,7 +229,12 @@ def _select_small(
 
 
 def search_mappings(
-    gemm: Gemm, hw: Hardware, objective: Objective, dataflows: tuple[str, ...], shaping: Shaping
+    gemm: Gemm,
+    hw: Hardware,
+    objective: Objective,
+    dataflows: tuple[str, ...],
+    shaping: Shaping,
+    pareto: bool = True,
 ) -> MappingResult:
     """Price every dataflow x loop order x tile triple of ``gemm`` on ``hw`` and pick the best.
 
@@ -251,6 +263,9 @@ def search_mappings(
         objective: ``latency``, ``energy`` or ``edp``.
         dataflows: the dataflows a mapping may use, in enumeration order.
         shaping: the tensor-shaping overhead the engine pays for ``gemm`` on ``hw``.
+        pareto: also find the Pareto set; False returns the same best mapping and cost with an
+            empty ``pareto`` (fewer tiles priced, no front ranked: what a design's evaluation
+            needs).
 
     Raises:
         ModelInputError: unknown objective, or no tile fits the buffers.
@@ -269,7 +284,7 @@ def search_mappings(
         )
     ms = stage_modes(gemm, c, dataflows, ti)
     n_evaluated = len(dataflows) * len(LOOP_ORDERS) * tiles.shape[1]
-    keep = screen(ms, gemm, c, shaping, objective)
+    keep = screen(ms, gemm, c, shaping, objective, pareto)
     # Kept tiles stay in ascending order, so flat indices keep their relative order and
     # the tie-breaking below is that of the full grid.
     st = with_orders(ms, gemm, c, _ALL_ORDERS, keep)
@@ -278,7 +293,9 @@ def search_mappings(
     cycles3, energy3 = grid_objectives(st, gemm, c, shaping)
     cycles = cycles3.reshape(-1)
     energy = energy3.reshape(-1)
-    if cycles.size <= _SMALL:
+    if not pareto:
+        d, o, t = _select_best(cycles, energy, objective, cycles3.shape)
+    elif cycles.size <= _SMALL:
         d, o, t = _select_small(cycles.tolist(), energy.tolist(), objective, cycles3.shape)
     else:
         d_a, o_a, t_a = _select(cycles, energy, objective, cycles3.shape)
@@ -296,16 +313,34 @@ def search_mappings(
         for i, (di, oi) in enumerate(zip(d, o, strict=True))
     ]
     best = (mappings[0], costs[0])
-    front = list(zip(mappings[1:], costs[1:], strict=True))
-    nests = _pinned_candidates(gemm, hw, objective, dataflows, shaping, best[1], front)
+    points = list(zip(mappings[1:], costs[1:], strict=True))
+    nests = _pinned_candidates(gemm, hw, objective, dataflows, shaping, best[1], points if pareto else None)
     if nests:
-        best, front = _merge(objective, best, front, nests)
+        best, points = _merge(objective, best, points, nests, pareto)
     return MappingResult(
         mapping=best[0],
         cost=best[1],
         n_evaluated=n_evaluated + len(dataflows),
-        pareto=tuple(front),
+        pareto=tuple(points),
     )
+
+
+def _select_best(
+    cycles: FloatArray, energy: FloatArray, objective: Objective, shape: tuple[int, ...]
+) -> tuple[list[int], list[int], list[int]]:
+    """``(d, o, t)`` of the best candidate alone, ranked as :func:`_select` ranks it."""
+    if objective == "latency":
+        primary, secondary = cycles, energy
+    elif objective == "energy":
+        primary, secondary = energy, cycles
+    else:
+        primary, secondary = cycles * energy, cycles
+    tied = np.flatnonzero(primary == primary.min())
+    if tied.size > 1:
+        tied = _rank(primary, secondary, tied)
+    _, n_o, n_t = shape
+    f = int(tied[0])
+    return [f // (n_o * n_t)], [f // n_t % n_o], [f % n_t]
 
 
 Candidate = tuple[Mapping, Cost]
@@ -331,12 +366,13 @@ def _pinned_candidates(
     dataflows: tuple[str, ...],
     shaping: Shaping,
     best: Cost,
-    front: list[Candidate],
+    front: list[Candidate] | None,
 ) -> list[Candidate]:
     """SCALE-Sim's own loop nest of each dataflow (:mod:`analytical_models._pinned`), one
     candidate each, priced only when it may beat the grid's best or join its Pareto set: a
     nest whose lower bound (:func:`~analytical_models._pinned.pinned_lower_bound`) is no better
-    than the best on the objective and weakly dominated by a Pareto point can do neither.
+    than the best on the objective and weakly dominated by a Pareto point can do neither
+    (``front=None``: no Pareto set is sought, a nest no better than the best is not priced).
 
     None when the serial timing runs below one element per cycle
     (:func:`~analytical_models._pinned.nest_timeable`)."""
@@ -344,12 +380,12 @@ def _pinned_candidates(
     if not nest_timeable(hw):
         return out
     best_key = _keys(objective, best)[0]
-    points = [(cost.cycles, cost.energy_pj) for _, cost in front]
+    points = [(cost.cycles, cost.energy_pj) for _, cost in front or ()]
     for d in dataflows:
         if hw.memory_timing == "serial":  # the closed form can take milliseconds: bound first
             lb_c, lb_e = pinned_lower_bound(gemm, hw, d, shaping)
             lb_key = _keys_of(objective, lb_c, lb_e)[0]
-            if lb_key >= best_key and any(c_ <= lb_c and e_ <= lb_e for c_, e_ in points):
+            if lb_key >= best_key and (front is None or any(c_ <= lb_c and e_ <= lb_e for c_, e_ in points)):
                 continue
         nest = pinned_nest(gemm, hw, d, shaping)
         out.append((nest.mapping, nest.cost))
@@ -357,16 +393,18 @@ def _pinned_candidates(
 
 
 def _merge(
-    objective: Objective, best: Candidate, front: list[Candidate], nests: list[Candidate]
+    objective: Objective, best: Candidate, front: list[Candidate], nests: list[Candidate], pareto: bool = True
 ) -> tuple[Candidate, list[Candidate]]:
     """The best and the Pareto set of the grid's and the nests' candidates, ordered as
     :func:`_select` orders them. A nest replaces the grid's best only when strictly better on
     the objective itself (on a tie the tiled mapping stays, whatever the other metric: it is
     the one the model's tiling describes); nests tie-break among themselves as :func:`_select`
-    does."""
+    does. ``pareto=False``: the best alone (an empty set)."""
     ranked = sorted(enumerate(nests, 1), key=lambda x: (*_keys(objective, x[1][1]), x[0]))
     if _keys(objective, ranked[0][1][1])[0] >= _keys(objective, best[1])[0]:
         ranked = [(0, best)]
+    if not pareto:
+        return ranked[0][1], []
     pool = [*front, *nests]
     by_cycles = sorted(range(len(pool)), key=lambda i: (pool[i][1].cycles, pool[i][1].energy_pj, i))
     kept = []

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from analytical_models import Cost, Hardware, Objective, hw_consts, price
+from analytical_models import Cost, Hardware, Objective, best_mapping, hw_consts
 from dse import Design, Metrics
 from dse.contraction import lower_step, ssa_to_nodes, training_macs
 from dse.evaluate import evaluate
@@ -104,7 +104,7 @@ def _layer_reuse(
     for lhs, rhs, out in steps:
         lowered = lower_step(lhs, rhs, out, sizes)
         g = lowered.gemm
-        total = total + price(g, hw, objective).cost
+        total = total + best_mapping(g, hw, objective).cost
         macs += lowered.macs
         largest = max(largest, step_kb(g.batch, g.m, g.n, g.k, hw))
     return total, macs, largest, kept_kb

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from analytical_models import Hardware, get_engine, get_tech, price
+from analytical_models import Hardware, best_mapping, get_engine, get_tech
 from dse.contraction._lowering import lower_sets
 from dse.contraction.trees import PathError, ssa_to_nodes
 
@@ -69,7 +69,7 @@ def _hw_step(
     hw: Hardware,
     objective: StepObjective,
 ) -> float:
-    cost = price(lower_sets(lhs, rhs, kept, sizes).gemm, hw, objective).cost
+    cost = best_mapping(lower_sets(lhs, rhs, kept, sizes).gemm, hw, objective).cost
     return float(cost.cycles if objective == "latency" else cost.energy_pj)
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from analytical_models import CachedHash, Cost, Gemm, Hardware, Mapping, Objective, price
+from analytical_models import CachedHash, Cost, Gemm, Hardware, Mapping, Objective, best_mapping
 from dse.contraction._costs import (
     HardwareCost,
     StepObjective,
@@ -260,7 +260,7 @@ def build_plan(
         mapping: Mapping | None = None
         cost: Cost | None = None
         if hw is not None:
-            result = price(lowered.gemm, hw, objective)
+            result = best_mapping(lowered.gemm, hw, objective)
             mapping, cost = result.mapping, result.cost
         steps.append(
             PlanStep(

@@ -41,9 +41,9 @@ from analytical_models import (
     ModelInputError,
     Objective,
     Registry,
+    best_mapping,
     get_engine,
     hw_consts,
-    price,
     untiled_cycles,
 )
 from dse import DSEError
@@ -243,7 +243,7 @@ def _unfused_segment(chain: Chain, s: int, hw: Hardware, objective: Objective) -
     """Step ``s`` alone, fed from DRAM: the per-step model (:func:`analytical_models.price`), on
     the TT-core engine for a core merge of a ``tt_gemm``."""
     array, on_core = step_array(chain, s, hw)
-    result = price(chain.steps[s].gemm, array, objective)
+    result = best_mapping(chain.steps[s].gemm, array, objective)
     cost = result.cost
     network = network_pj(hw, cost.sram_read_bytes)
     if network:

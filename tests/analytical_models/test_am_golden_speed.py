@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,39 @@ def test_fixture_is_small() -> None:
 def test_search_matches_golden() -> None:
     for gemm, hw, obj, rec in _cases():
         _check(get_engine(hw.engine).search(gemm, hw, obj), gemm, hw, obj, rec)
+
+
+def test_best_mapping_is_the_search_best_bit_for_bit() -> None:
+    """Without the Pareto set (fewer tiles kept by the screen, no front ranked, nests priced only
+    when they may beat the best) the best mapping and every cost field are the full search's,
+    on every golden case: the golden GEMMs, hardware of every engine and both memory timings,
+    all three objectives; and on a non-array engine (no ``search_best``) too."""
+    from analytical_models import best_mapping
+    from analytical_models._registry import ENGINES
+
+    n_array = 0
+    for gemm, hw, obj, _ in _cases():
+        full = get_engine(hw.engine).search(gemm, hw, obj)
+        got = best_mapping(gemm, hw, obj)
+        assert (got.mapping, got.cost, got.n_evaluated, got.pareto) == (full.mapping, full.cost, full.n_evaluated, ())
+        n_array += hasattr(get_engine(hw.engine), "search_best")
+    assert n_array == len(_cases())
+
+    class FrontOnly:  # an engine of the Engine protocol alone
+        name = "front_only_test"
+
+        def search(self, gemm: Gemm, hw: Hardware, objective: Objective = "latency") -> MappingResult:
+            return get_engine("systolic").search(gemm, hw, objective)
+
+    ENGINES.register("front_only_test", FrontOnly())  # type: ignore[arg-type]
+    try:
+        gemm, hw, obj, _ = _cases()[0]
+        hw2 = replace(hw, engine="front_only_test")
+        full = get_engine("systolic").search(gemm, hw2, obj)
+        assert full.pareto
+        assert best_mapping(gemm, hw2, obj) == full._replace(pareto=())
+    finally:
+        ENGINES.unregister("front_only_test")
 
 
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
