@@ -342,41 +342,79 @@ def step_busy_bound(gemm: Gemm, hw: Hardware) -> float:
     return untiled_cycles(gemm, hw, engines=engines)
 
 
+@dataclass
+class _Known:
+    """What the spill sets of one chain priced so far on one hardware (exact, reused by the
+    next spill sets' bounds): steps fed from DRAM by step index, fused segments by their steps
+    (None: does not fit)."""
+
+    single: dict[int, tuple[Segment, Cost]]
+    fused: dict[tuple[int, ...], SegmentResult | None]
+
+
 def _price_spill_set(
-    chain: Chain, spilled: frozenset[int], hw: Hardware, objective: Objective, best: Key | None, execution: str
+    chain: Chain,
+    spilled: frozenset[int],
+    hw: Hardware,
+    objective: Objective,
+    best: Key | None,
+    execution: str,
+    known: _Known | None = None,
 ) -> tuple[Cost, tuple[Segment, ...]] | None:
     """The cost of one spill set, or None when a fused segment does not fit or a lower bound
     shows it cannot beat ``best`` (the key of the best schedule so far).
 
-    The bound sharpens as segments are priced: the fused ones first (exact), then the steps fed
-    from DRAM, largest bound first, each replacing its bound by its cost; pricing stops once the
+    The bound sharpens as segments are priced: first the segments ``known`` from earlier spill
+    sets of the chain (exact, at no cost), then the fused ones (exact), then the steps fed from
+    DRAM, largest bound first, each replacing its bound by its cost; pricing stops once the
     objective's bound (with a 1e-9 relative margin for the order of the sums) exceeds the best.
+    What is priced is added to ``known``.
     """
     groups = _segments(chain, spilled)
     if best is not None and _cheap_bound(chain, groups, hw, objective, execution) >= best:
         return None
+    known = known or _Known({}, {})
+    if best is not None and (known.single or known.fused):
+        c_k = e_k = d_k = 0.0
+        for steps in groups:
+            if len(steps) == 1 and steps[0] in known.single:
+                seg, cost = known.single[steps[0]]
+                c, e, d = cost.cycles - seg.core_cycles, cost.energy_pj, cost.dram_bytes
+            elif len(steps) > 1 and steps in known.fused:
+                res = known.fused[steps]
+                if res is None:
+                    return None
+                c, e, d = res.cost.cycles - res.core_cycles, res.cost.energy_pj, res.dram_bytes
+            else:
+                c, e, d = _group_bound(chain, steps, hw, objective)
+            c_k += c
+            e_k += e
+            d_k += d
+        if _bound_tuple(c_k, e_k, d_k, objective, execution) >= best:
+            return None
     fused: dict[tuple[int, ...], SegmentResult] = {}
     bound_c = bound_e = bound_d = 0.0
     for steps in groups:
         if len(steps) == 1:
             c, e, d = _unfused_bound(chain, steps[0], hw, objective)
         else:
-            sub = chain.segment(steps)
-            res = price_segment(sub, tuple(range(len(steps))), hw, objective)
-            if res is None:
+            if steps in known.fused:
+                got = known.fused[steps]
+            else:
+                got = known.fused[steps] = price_segment(chain.segment(steps), tuple(range(len(steps))), hw, objective)
+            if got is None:
                 return None
-            fused[steps] = res
+            res = fused[steps] = got
             c, e, d = res.cost.cycles - res.core_cycles, res.cost.energy_pj, res.dram_bytes
         bound_c += c
         bound_e += e
         bound_d += d
     if best is not None and _bound_tuple(bound_c, bound_e, bound_d, objective, execution) >= best:
         return None
-    unfused: dict[tuple[int, ...], tuple[Segment, Cost]] = {}
     if best is not None:
         singles = [g for g in groups if g not in fused]
         for steps in sorted(singles, key=lambda g: _unfused_bound(chain, g[0], hw, objective), reverse=True):
-            seg, cost = unfused[steps] = _unfused_segment(chain, steps[0], hw, objective)
+            seg, cost = _single(chain, steps[0], hw, objective, known)
             lb_c, lb_e, lb_d = _unfused_bound(chain, steps[0], hw, objective)
             bound_c += (cost.cycles - seg.core_cycles) - lb_c
             bound_e += cost.energy_pj - lb_e
@@ -389,10 +427,18 @@ def _price_spill_set(
         if steps in fused:
             seg, cost = _fused_segment(fused[steps], steps), fused[steps].cost
         else:
-            seg, cost = unfused.get(steps) or _unfused_segment(chain, steps[0], hw, objective)
+            seg, cost = _single(chain, steps[0], hw, objective, known)
         total = total + cost
         segments.append(seg)
     return total, tuple(segments)
+
+
+def _single(chain: Chain, s: int, hw: Hardware, objective: Objective, known: _Known) -> tuple[Segment, Cost]:
+    """:func:`_unfused_segment`, remembered in ``known``."""
+    got = known.single.get(s)
+    if got is None:
+        got = known.single[s] = _unfused_segment(chain, s, hw, objective)
+    return got
 
 
 def _cheap_bound(chain: Chain, groups: list[tuple[int, ...]], hw: Hardware, objective: str, execution: str) -> Key:
@@ -460,10 +506,11 @@ def _best_spill_set(
     everything = frozenset(inter)
     best: tuple[Key, Priced, frozenset[int]] | None = None
     sets = _spill_sets(inter) if execution != "unfused" else iter([everything])
+    known = _Known({}, {})
     for spilled in sets:
         if execution == "fused" and spilled == everything and inter:
             continue
-        priced = _price_spill_set(chain, spilled, hw, objective, best[0] if best else limit, execution)
+        priced = _price_spill_set(chain, spilled, hw, objective, best[0] if best else limit, execution, known)
         if priced is None:
             continue
         key = _key(priced[0], objective, execution, sum(s.core_cycles for s in priced[1]))
