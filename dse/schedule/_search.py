@@ -286,7 +286,8 @@ def _fused_segment(res: SegmentResult, steps: tuple[int, ...]) -> Segment:
 @lru_cache(maxsize=16_384)
 def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[float, float, float]:
     """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of step ``s`` fed from DRAM: the
-    untiled fold time, and every operand and the result moved once (under the serial memory
+    untiled fold time plus the engine's tensor-shaping cycles (which every mapping pays on top),
+    and every operand and the result moved once (under the serial memory
     timing: the larger operand on its read port, the partial sums draining beside compute, and
     SCALE-Sim's own nest, a candidate of the search, up to two cycles early per layer;
     ``mapping="scalesim"`` may overlap all of it with compute)."""
@@ -302,9 +303,21 @@ def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[
     else:  # each read port carries its operand; drains overlap compute (2 cycles of rounding)
         moved = max(0.0, max(a, b) - 2.0 * g.batch * hw.dram_bw_bytes_per_cycle)
     array, on_core = step_array(chain, s, hw)
-    cycles = 0.0 if on_core else max(step_busy_bound(g, array), moved / hw.dram_bw_bytes_per_cycle)
+    cycles = 0.0
+    if not on_core:  # every mapping's cycles end with the engine's tensor-shaping cycles
+        cycles = max(step_busy_bound(g, array), moved / hw.dram_bw_bytes_per_cycle) + _shaping_cycles(g, array)
     energy = g.macs * consts.mac_pj + (a + b + c) * 8.0 * consts.dram_pj_bit
     return cycles, energy, a + b + c
+
+
+def _shaping_cycles(gemm: Gemm, hw: Hardware) -> float:
+    """Cycles of the tensor shaping the engine of ``hw`` pays for ``gemm`` fed from DRAM (the
+    last term of every mapping's cycles, :mod:`analytical_models._cost`; 0 on an engine that
+    reshapes on the fly or is not an array)."""
+    engine = get_engine(hw.engine)
+    if not isinstance(engine, ArrayEngine):
+        return 0.0
+    return engine.shaping(gemm, engine.array_view(hw)).cycles
 
 
 def _has_core_array(hw: Hardware) -> bool:
