@@ -377,34 +377,17 @@ def _price_spill_set(
     """The cost of one spill set, or None when a fused segment does not fit or a lower bound
     shows it cannot beat ``best`` (the key of the best schedule so far).
 
-    The bound sharpens as segments are priced: first the segments ``known`` from earlier spill
-    sets of the chain (exact, at no cost), then the fused ones (exact), then the steps fed from
-    DRAM, largest bound first, each replacing its bound by its cost; pricing stops once the
-    objective's bound (with a 1e-9 relative margin for the order of the sums) exceeds the best.
-    What is priced is added to ``known``.
+    The bound (:func:`_group_bound` of each segment) sharpens as segments are priced: first the
+    segments ``known`` from earlier spill sets of the chain (exact, at no cost), then the fused
+    ones (exact; :func:`_price_fused_below`), then the steps fed from DRAM, largest bound first,
+    each replacing its bound by its cost; pricing stops once the objective's bound (with a 1e-9
+    relative margin for the order of the sums) exceeds the best. What is priced is added to
+    ``known``.
     """
     groups = _segments(chain, spilled)
-    if best is not None and _cheap_bound(chain, groups, hw, objective, execution) >= best:
-        return None
     known = known or _Known({}, {})
-    if best is not None and (known.single or known.fused):
-        c_k = e_k = d_k = 0.0
-        for steps in groups:
-            if len(steps) == 1 and steps[0] in known.single:
-                seg, cost = known.single[steps[0]]
-                c, e, d = cost.cycles - seg.core_cycles, cost.energy_pj, cost.dram_bytes
-            elif len(steps) > 1 and steps in known.fused:
-                res = known.fused[steps]
-                if res is None:
-                    return None
-                c, e, d = res.cost.cycles - res.core_cycles, res.cost.energy_pj, res.dram_bytes
-            else:
-                c, e, d = _group_bound(chain, steps, hw, objective)
-            c_k += c
-            e_k += e
-            d_k += d
-        if _bound_tuple(c_k, e_k, d_k, objective, execution) >= best:
-            return None
+    if best is not None and not _price_fused_below(chain, groups, hw, objective, best, execution, known):
+        return None
     fused: dict[tuple[int, ...], SegmentResult] = {}
     bound_c = bound_e = bound_d = 0.0
     for steps in groups:
@@ -446,6 +429,52 @@ def _price_spill_set(
     return total, tuple(segments)
 
 
+def _price_fused_below(
+    chain: Chain,
+    groups: list[tuple[int, ...]],
+    hw: Hardware,
+    objective: Objective,
+    best: Key,
+    execution: str,
+    known: _Known,
+) -> bool:
+    """Price the fused segments of ``groups`` into ``known`` while the spill set may still beat
+    ``best``; False as soon as it cannot (a segment does not fit, or the bound reaches the best).
+
+    The bound starts from what ``known`` holds (exact) and :func:`_group_bound` elsewhere; the
+    segments are priced largest bound first, each replacing its bound by its cost (the margin
+    of the steps fed from DRAM in :func:`_price_spill_set` applies)."""
+    total = [0.0, 0.0, 0.0]
+    pending: list[tuple[tuple[int, ...], tuple[float, float, float]]] = []
+    for steps in groups:
+        exact: tuple[float, float, float] | None = None
+        if len(steps) == 1 and steps[0] in known.single:
+            seg, cost = known.single[steps[0]]
+            exact = (cost.cycles - seg.core_cycles, cost.energy_pj, cost.dram_bytes)
+        elif len(steps) > 1 and steps in known.fused:
+            res = known.fused[steps]
+            if res is None:
+                return False
+            exact = (res.cost.cycles - res.core_cycles, res.cost.energy_pj, res.dram_bytes)
+        bound = exact or _group_bound(chain, steps, hw, objective)
+        if exact is None and len(steps) > 1:
+            pending.append((steps, bound))
+        for i in range(3):
+            total[i] += bound[i]
+    if _bound_tuple(total[0], total[1], total[2], objective, execution) >= best:
+        return False
+    for steps, bound in sorted(pending, key=lambda x: x[1], reverse=True):
+        res = known.fused[steps] = price_segment(chain.segment(steps), tuple(range(len(steps))), hw, objective)
+        if res is None:
+            return False
+        total[0] += (res.cost.cycles - res.core_cycles) - bound[0]
+        total[1] += res.cost.energy_pj - bound[1]
+        total[2] += res.dram_bytes - bound[2]
+        if _bound_tuple(total[0], total[1], total[2], objective, execution)[0] * (1.0 - 1e-9) > best[0]:
+            return False
+    return True
+
+
 def _single(chain: Chain, s: int, hw: Hardware, objective: Objective, known: _Known) -> tuple[Segment, Cost]:
     """:func:`_unfused_segment`, remembered in ``known``."""
     got = known.single.get(s)
@@ -454,22 +483,12 @@ def _single(chain: Chain, s: int, hw: Hardware, objective: Objective, known: _Kn
     return got
 
 
-def _cheap_bound(chain: Chain, groups: list[tuple[int, ...]], hw: Hardware, objective: str, execution: str) -> Key:
-    """A lower bound of a spill set's key without pricing any fused segment: each segment's
-    steps at their untiled fold time (or its external tensors moved once over the bandwidth, when
-    no step runs on a TT-core engine), its MAC energy and those tensors' DRAM energy."""
-    cycles = energy = dram = 0.0
-    for steps in groups:
-        c, e, d = _group_bound(chain, steps, hw, objective)
-        cycles += c
-        energy += e
-        dram += d
-    return _bound_tuple(cycles, energy, dram, objective, execution)
-
-
 @lru_cache(maxsize=16_384)  # a segment recurs in many spill sets of one chain
 def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> tuple[float, float, float]:
-    """``(cycles, energy_pj, dram_bytes)`` bound of one segment of :func:`_cheap_bound`."""
+    """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of one segment, without pricing it:
+    a step fed from DRAM's :func:`_unfused_bound`; for a fused segment its steps at their
+    untiled fold time (or its external tensors moved once over the bandwidth, when no step runs
+    on a TT-core engine), its MAC energy and those tensors' DRAM energy."""
     if len(steps) == 1:
         return _unfused_bound(chain, steps[0], hw, objective)
     consts = hw_consts(hw)
