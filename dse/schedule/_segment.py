@@ -140,6 +140,10 @@ def price_segment(
     best: SegmentResult | None = None
     has_merges = any(chain.steps[s].kind == "core" for s in steps)
     modes: tuple[MergeMode, ...] = (merges or ("store", "recompute")) if has_merges else ("",)
+    cap = hw.filter_sram_kb * 1024.0
+    modes = tuple(m for m in modes if _filter_need(chain, steps, m, hw_consts(hw).bytes_per_el) <= cap)
+    if not modes:
+        return None  # the cores it keeps fit the filter buffer under no merge mode (at any tile)
     engine = get_engine(hw.engine)
     spatial = (False, True) if isinstance(engine, ArrayEngine) and engine.engines(hw) > 1 else (False,)
     io = _streams(chain, steps, hw, tiles or tile_candidates(chain.tokens))
@@ -278,14 +282,7 @@ def _price(
     z = np.zeros_like(t)
 
     # --- capacity first: a segment none of whose token tiles fits is not priced at all
-    merge_inputs = {x for s in steps if chain.steps[s].kind == "core" for x in (chain.steps[s].lhs, chain.steps[s].rhs)}
-    merge_outputs = [chain.steps[s].out for s in steps if chain.steps[s].kind == "core"]
-    if mode == "store":
-        kept = [x for x in token_free_ext if x not in merge_inputs]
-        kept += [x for x in merge_outputs if x not in merge_inputs]
-    else:
-        kept = list(token_free_ext)
-    filter_need = float(sum(chain.elements[x] * bpe for x in kept))
+    filter_need = _filter_need(chain, steps, mode, bpe)
     if filter_need > hw.filter_sram_kb * 1024.0:
         return None
     ifmap_need = io.ifmap_need
@@ -425,6 +422,23 @@ def _price(
         engines=tuple(groups.get(s, 0) if pipelined else n_engines for s in steps),
         core_cycles=core_busy,
     )
+
+
+def _filter_need(chain: Chain, steps: tuple[int, ...], mode: MergeMode, bpe: float) -> float:
+    """Bytes the segment keeps in the filter buffer under merge ``mode`` (the same at every
+    token tile): its token-free external inputs, and with stored merges their results instead of
+    the cores they merge."""
+    inside = {chain.steps[s].out for s in steps[:-1]}
+    consumed = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)}
+    token_free_ext = [x for x in sorted(consumed - inside) if not chain.tokened[x]]
+    merges = [chain.steps[s] for s in steps if chain.steps[s].kind == "core"]
+    if mode == "store":
+        merge_inputs = {x for st in merges for x in (st.lhs, st.rhs)}
+        kept = [x for x in token_free_ext if x not in merge_inputs]
+        kept += [st.out for st in merges if st.out not in merge_inputs]
+    else:
+        kept = token_free_ext
+    return float(sum(chain.elements[x] * bpe for x in kept))
 
 
 _PARTS: tuple[str, ...] = STACKED_FIELDS
