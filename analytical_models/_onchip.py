@@ -354,6 +354,37 @@ def _times(dims: frozenset[int], row_x: int, col_x: int, row_folds: FloatArray, 
     return row_folds * col_folds  # pragma: no cover - an operand always spans one array side
 
 
+@lru_cache(maxsize=16_384)
+def busy_floor(gemm: Gemm, hw: Hardware) -> float:
+    """Cycles no schedule runs ``gemm`` in on ``hw``: its untiled fold time with the best
+    dataflow, over every token at once, on every engine of the array (tiling, in tokens or by the
+    mapping, only adds folds and fill/drain; stalls and shaping only add); cached."""
+    engine = get_engine(hw.engine)
+    return untiled_cycles(gemm, hw, engines=engine.engines(hw) if isinstance(engine, ArrayEngine) else 1)
+
+
+def dram_fed_floor(gemm: Gemm, hw: Hardware) -> float:
+    """Cycles no mapping of ``gemm`` fed from DRAM on ``hw`` (:func:`analytical_models.price`,
+    :func:`analytical_models.best_mapping`) goes below: the larger of its untiled fold time on
+    every engine of the array (:func:`busy_floor`) and the DRAM time of moving each operand
+    and the result once (under the serial memory timing: the larger operand on its read port,
+    the partial sums draining beside compute, and SCALE-Sim's own nest, a candidate of the
+    search, up to two cycles early per layer; ``mapping="scalesim"`` may overlap all of it with
+    compute), plus the engine's tensor-shaping cycles, which every mapping's cycles end with."""
+    engine = get_engine(hw.engine)
+    busy = busy_floor(gemm, hw)
+    bpe = hw_consts(hw).bytes_per_el
+    a, b, c = gemm.batch * gemm.m * gemm.k * bpe, gemm.batch * gemm.k * gemm.n * bpe, gemm.batch * gemm.m * gemm.n * bpe
+    if hw.memory_timing != "serial":
+        moved = a + b + c
+    elif hw.mapping == "scalesim":  # SCALE-Sim's nest streams reads and writes beside compute
+        moved = 0.0
+    else:  # each read port carries its operand; drains overlap compute (2 cycles of rounding)
+        moved = max(0.0, max(a, b) - 2.0 * gemm.batch * hw.dram_bw_bytes_per_cycle)
+    shaping = engine.shaping(gemm, engine.array_view(hw)).cycles if isinstance(engine, ArrayEngine) else 0.0
+    return max(busy, moved / hw.dram_bw_bytes_per_cycle) + shaping
+
+
 def untiled_cycles(gemm: Gemm, hw: Hardware, *, engines: int = 1) -> float:
     """Fewest cycles ``gemm`` takes on ``hw``'s array: untiled, every operand on chip, the best
     dataflow the engine allows, no shaping (compute + fill/drain of :func:`onchip_tiles` for one

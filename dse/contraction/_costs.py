@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from analytical_models import Hardware, best_mapping, get_engine, get_tech
+from analytical_models import ArrayEngine, Hardware, best_mapping, dram_fed_floor, get_engine, get_tech
 from dse.contraction._lowering import lower_sets
 from dse.contraction.trees import PathError, ssa_to_nodes
 
@@ -58,6 +58,17 @@ class BytesMovedCost:
     ) -> float:
         elements = sum(math.prod(int(sizes[i]) for i in t) for t in (lhs, rhs, kept))
         return elements * self.bytes_per_element
+
+
+@lru_cache(maxsize=16_384)
+def _floor(
+    lhs: frozenset[str],
+    rhs: frozenset[str],
+    kept: frozenset[str],
+    sizes: tuple[tuple[str, int], ...],
+    hw: Hardware,
+) -> float:
+    return dram_fed_floor(lower_sets(lhs, rhs, kept, sizes).gemm, hw)
 
 
 @lru_cache(maxsize=16_384)
@@ -121,6 +132,22 @@ class HardwareCost:
         """A cheap value never above :meth:`__call__` (0 when ``bound`` is off)."""
         elements = [math.prod(int(sizes[i]) for i in t) for t in (lhs, rhs, kept)]
         return step_bound(*self.bound_terms, self.objective, step_macs(lhs, rhs, sizes), elements)
+
+    def floor(
+        self,
+        lhs: frozenset[str],
+        rhs: frozenset[str],
+        kept: frozenset[str],
+        sizes: Mapping[str, int],
+    ) -> float:
+        """A value never above :meth:`__call__` that lowers the step (cached) but runs no mapping
+        search: for latency on an array engine, the lowered GEMM's
+        :func:`analytical_models.dram_fed_floor`; else :meth:`lower_bound`. The DP takes it
+        before pricing a split that its cheap bound could not rule out."""
+        if self.bound and self.objective == "latency" and isinstance(get_engine(self.hw.engine), ArrayEngine):
+            relevant = tuple(sorted((i, int(sizes[i])) for i in lhs | rhs))
+            return _floor(lhs, rhs, kept, relevant, self.hw)
+        return self.lower_bound(lhs, rhs, kept, sizes)
 
     @property
     def bound_terms(self) -> tuple[float, float]:

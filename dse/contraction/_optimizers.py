@@ -258,11 +258,14 @@ def _bounded_table(
     DP with it gives ``low(S)``, a lower bound of the best cost of every subset. The exact search
     then visits the splits of ``S`` by optimistic total ``low(A) + low(B) + bound(A, B)`` and
     stops as soon as that cannot beat the best split found: subsets and steps that cannot be part
-    of an optimum are never priced. Exact as long as the bound is valid.
+    of an optimum are never priced. A step cost with a ``floor`` method (a tighter bound, dearer
+    than ``bound`` but cheaper than the cost: :meth:`~dse.contraction.HardwareCost.floor`) has
+    it taken before each step is priced. Exact as long as the bounds are valid.
     """
     kept = prob.kept
     sizes = prob.sizes
     terms: tuple[float, float] | None = getattr(step_cost, "bound_terms", None)
+    floor: StepCost | None = getattr(step_cost, "floor", None)
     objective = str(getattr(step_cost, "objective", "latency"))
     step_low: dict[Node, float] = {}
     low: dict[int, float] = {1 << t: 0.0 for t in range(prob.n)}
@@ -322,6 +325,8 @@ def _bounded_table(
             cb = solve(b) if ca is not None else None
             if ca is None or cb is None or ca + cb + sl >= best_c:
                 continue
+            if floor is not None and ca + cb + float(floor(kept(a), kept(b), kept_s, sizes)) >= best_c:
+                continue  # (a tighter bound than ``sl``, short of pricing the step)
             c = ca + cb + float(step_cost(kept(a), kept(b), kept_s, sizes))
             if c < best_c:
                 best_c, best_n = c, (a, b)

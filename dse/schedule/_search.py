@@ -35,16 +35,16 @@ from typing import Any, cast
 from analytical_models import (
     ArrayEngine,
     Cost,
-    Gemm,
     Hardware,
     Mapping,
     ModelInputError,
     Objective,
     Registry,
     best_mapping,
+    busy_floor,
+    dram_fed_floor,
     get_engine,
     hw_consts,
-    untiled_cycles,
 )
 from dse import DSEError
 from dse.contraction import ContractionPlan
@@ -285,39 +285,18 @@ def _fused_segment(res: SegmentResult, steps: tuple[int, ...]) -> Segment:
 
 @lru_cache(maxsize=16_384)
 def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[float, float, float]:
-    """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of step ``s`` fed from DRAM: the
-    untiled fold time plus the engine's tensor-shaping cycles (which every mapping pays on top),
-    and every operand and the result moved once (under the serial memory
-    timing: the larger operand on its read port, the partial sums draining beside compute, and
-    SCALE-Sim's own nest, a candidate of the search, up to two cycles early per layer;
-    ``mapping="scalesim"`` may overlap all of it with compute)."""
+    """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of step ``s`` fed from DRAM: its
+    :func:`analytical_models.dram_fed_floor` (0 for a core merge a TT-core engine hides), its
+    MAC energy and every operand and the result moved once."""
     st = chain.steps[s]
     g = st.gemm
     consts = hw_consts(hw)
     bpe = consts.bytes_per_el
     a, b, c = g.batch * g.m * g.k * bpe, g.batch * g.k * g.n * bpe, g.batch * g.m * g.n * bpe
-    if hw.memory_timing != "serial":
-        moved = a + b + c
-    elif hw.mapping == "scalesim":  # SCALE-Sim's nest streams reads and writes beside compute
-        moved = 0.0
-    else:  # each read port carries its operand; drains overlap compute (2 cycles of rounding)
-        moved = max(0.0, max(a, b) - 2.0 * g.batch * hw.dram_bw_bytes_per_cycle)
     array, on_core = step_array(chain, s, hw)
-    cycles = 0.0
-    if not on_core:  # every mapping's cycles end with the engine's tensor-shaping cycles
-        cycles = max(step_busy_bound(g, array), moved / hw.dram_bw_bytes_per_cycle) + _shaping_cycles(g, array)
+    cycles = 0.0 if on_core else dram_fed_floor(g, array)
     energy = g.macs * consts.mac_pj + (a + b + c) * 8.0 * consts.dram_pj_bit
     return cycles, energy, a + b + c
-
-
-def _shaping_cycles(gemm: Gemm, hw: Hardware) -> float:
-    """Cycles of the tensor shaping the engine of ``hw`` pays for ``gemm`` fed from DRAM (the
-    last term of every mapping's cycles, :mod:`analytical_models._cost`; 0 on an engine that
-    reshapes on the fly or is not an array)."""
-    engine = get_engine(hw.engine)
-    if not isinstance(engine, ArrayEngine):
-        return 0.0
-    return engine.shaping(gemm, engine.array_view(hw)).cycles
 
 
 def _has_core_array(hw: Hardware) -> bool:
@@ -339,20 +318,10 @@ def _network_bytes(network: TensorNetwork, bits: int) -> float:
 
 
 def _hideable_busy_bound(chain: Chain, s: int, hw: Hardware) -> float:
-    """:func:`step_busy_bound` of step ``s`` on its array; 0 for a core merge on a TT-core
+    """:func:`busy_floor` of step ``s`` on its array; 0 for a core merge on a TT-core
     engine (it may be hidden behind the pass before)."""
     array, on_core = step_array(chain, s, hw)
-    return 0.0 if on_core else step_busy_bound(chain.steps[s].gemm, array)
-
-
-@lru_cache(maxsize=16_384)
-def step_busy_bound(gemm: Gemm, hw: Hardware) -> float:
-    """Cycles no schedule runs ``gemm`` in on ``hw``: its untiled fold time with the best
-    dataflow, over every token at once, on every engine of the array (tiling, in tokens or by the
-    mapping, only adds folds and fill/drain; stalls and shaping only add)."""
-    engine = get_engine(hw.engine)
-    engines = engine.engines(hw) if isinstance(engine, ArrayEngine) else 1
-    return untiled_cycles(gemm, hw, engines=engines)
+    return 0.0 if on_core else busy_floor(chain.steps[s].gemm, array)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from analytical_models import ArrayEngine, Hardware, Objective, get_engine, hw_consts
+from analytical_models import ArrayEngine, Hardware, Objective, busy_floor, get_engine, hw_consts
 from dse.contraction import (
     ContractionPlan,
     build_plan,
@@ -41,7 +41,6 @@ from dse.schedule._search import (
     _schedule_below,
     compulsory_bytes,
     schedule_plan,
-    step_busy_bound,
 )
 from dse.workload import TensorNetwork
 
@@ -157,7 +156,7 @@ def others_may_beat(
             step = np.zeros(len(pairs))
             for j in np.unique(rows).tolist():
                 if counted[j]:
-                    step[j] = step_busy_bound(merge_gemm(network, *pairs[j])[0], hw)
+                    step[j] = busy_floor(merge_gemm(network, *pairs[j])[0], hw)
         else:
             step = pair_macs * np.array(counted) / pes  # never above the untiled fold time
         cycles = step[rows].sum(axis=1)
@@ -206,7 +205,7 @@ def _tree_bounds(
         plan = None
         if one_array:
             steps = step_gemms(network, path)
-            cycles = sum(step_busy_bound(g, hw) for g, _ in steps)
+            cycles = sum(busy_floor(g, hw) for g, _ in steps)
             macs = sum(m for _, m in steps)
             dram = compulsory
         else:

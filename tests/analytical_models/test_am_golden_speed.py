@@ -96,7 +96,7 @@ def test_best_mapping_is_the_search_best_bit_for_bit() -> None:
     when they may beat the best) the best mapping and every cost field are the full search's,
     on every golden case: the golden GEMMs, hardware of every engine and both memory timings,
     all three objectives; and on a non-array engine (no ``search_best``) too."""
-    from analytical_models import best_mapping
+    from analytical_models import best_mapping, dram_fed_floor
     from analytical_models._registry import ENGINES
 
     n_array = 0
@@ -104,6 +104,7 @@ def test_best_mapping_is_the_search_best_bit_for_bit() -> None:
         full = get_engine(hw.engine).search(gemm, hw, obj)
         got = best_mapping(gemm, hw, obj)
         assert (got.mapping, got.cost, got.n_evaluated, got.pareto) == (full.mapping, full.cost, full.n_evaluated, ())
+        assert dram_fed_floor(gemm, hw) <= got.cost.cycles, (gemm, hw, obj)  # the bound schedules cut with
         n_array += hasattr(get_engine(hw.engine), "search_best")
     assert n_array == len(_cases())
 

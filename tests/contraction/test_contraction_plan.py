@@ -139,7 +139,8 @@ def _shipped_hw(engine: str, rows: int, cols: int, kb: float, bits: int, tech: s
 def test_lower_bound_is_valid_on_shipped_engines(engine: str, objective: str, timing: str) -> None:
     """MACs over the PEs, the compulsory DRAM traffic over the bandwidth (one port, or one per
     operand when serial), and the MAC + DRAM energy: never above the priced step, on every
-    registered engine (its own knobs drawn too), both memory timings and both mappings."""
+    registered engine (its own knobs drawn too), both memory timings and both mappings; nor is
+    the floor taken before pricing a step (for latency: fold time, traffic, shaping cycles)."""
     rng = np.random.default_rng(7)
     sizes = {"b": 64, "m1": 12, "m2": 8, "m3": 8, "n1": 12, "n2": 16, "n3": 16, "r1": 20, "r2": 20}
     names = sorted(sizes)
@@ -172,6 +173,8 @@ def test_lower_bound_is_valid_on_shipped_engines(engine: str, objective: str, ti
         except ModelInputError:
             continue  # no tile fits this draw
         assert step.lower_bound(lhs, rhs, kept, sizes) <= exact * (1 + 1e-12), (trial, hw)
+        floor = step.floor(lhs, rhs, kept, sizes)  # lowers the step, no search
+        assert floor <= exact if objective == "latency" else floor <= exact * (1 + 1e-12), (trial, hw)
 
 
 @pytest.mark.parametrize("engine", _ENGINES)
