@@ -182,6 +182,23 @@ _SMALL = 512
 """Candidate sets up to this size are ranked in plain Python (numpy call overhead dominates)."""
 
 
+def _ranked_best(
+    cycles: FloatArray, energy: FloatArray, objective: Objective
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """The flat indices tied on the objective, ranked (the best first, see :func:`_select`), and
+    the ``(primary, secondary)`` keys they were ranked by."""
+    if objective == "latency":
+        primary, secondary = cycles, energy
+    elif objective == "energy":
+        primary, secondary = energy, cycles
+    else:
+        primary, secondary = cycles * energy, cycles
+    tied = np.flatnonzero(primary == primary.min())
+    if tied.size > 1:
+        tied = _rank(primary, secondary, tied)
+    return tied, primary, secondary
+
+
 def _select(
     cycles: FloatArray, energy: FloatArray, objective: Objective, shape: tuple[int, ...]
 ) -> tuple[IntArray, IntArray, IntArray]:
@@ -189,15 +206,7 @@ def _select(
 
     Ties on the objective are broken by the other of (cycles, energy), then by flat index.
     """
-    if objective == "latency":
-        primary, secondary = cycles, energy
-    elif objective == "energy":
-        primary, secondary = energy, cycles
-    else:
-        primary, secondary = cycles * energy, cycles
-    best = np.flatnonzero(primary == primary.min())
-    if best.size > 1:
-        best = _rank(primary, secondary, best)
+    best, primary, secondary = _ranked_best(cycles, energy, objective)
     front = _rank(primary, secondary, pareto_indices(cycles, energy))
     flat = np.concatenate((best[:1], front))
     d, o, t = np.unravel_index(flat, shape)
@@ -329,17 +338,8 @@ def _select_best(
     cycles: FloatArray, energy: FloatArray, objective: Objective, shape: tuple[int, ...]
 ) -> tuple[list[int], list[int], list[int]]:
     """``(d, o, t)`` of the best candidate alone, ranked as :func:`_select` ranks it."""
-    if objective == "latency":
-        primary, secondary = cycles, energy
-    elif objective == "energy":
-        primary, secondary = energy, cycles
-    else:
-        primary, secondary = cycles * energy, cycles
-    tied = np.flatnonzero(primary == primary.min())
-    if tied.size > 1:
-        tied = _rank(primary, secondary, tied)
     _, n_o, n_t = shape
-    f = int(tied[0])
+    f = int(_ranked_best(cycles, energy, objective)[0][0])
     return [f // (n_o * n_t)], [f // n_t % n_o], [f % n_t]
 
 
@@ -383,8 +383,8 @@ def _pinned_candidates(
         return out
     best_key = _keys(objective, best)[0]
     points = [(cost.cycles, cost.energy_pj) for _, cost in front or ()]
+    overlapped_latency = front is None and objective == "latency" and hw.memory_timing != "serial"
     for d in dataflows:
-        overlapped_latency = front is None and objective == "latency" and hw.memory_timing != "serial"
         if overlapped_latency and pinned_busy_cycles(gemm, hw, d, shaping) >= best_key:
             continue  # (stalls only add)
         if hw.memory_timing == "serial":  # the closed form can take milliseconds: bound first
