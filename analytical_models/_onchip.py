@@ -366,21 +366,17 @@ def busy_floor(gemm: Gemm, hw: Hardware) -> float:
 def dram_fed_floor(gemm: Gemm, hw: Hardware) -> float:
     """Cycles no mapping of ``gemm`` fed from DRAM on ``hw`` (:func:`analytical_models.price`,
     :func:`analytical_models.best_mapping`) goes below: the larger of its untiled fold time on
-    every engine of the array (:func:`busy_floor`) and the DRAM time of moving each operand
-    and the result once (under the serial memory timing: the larger operand on its read port,
-    the partial sums draining beside compute, and SCALE-Sim's own nest, a candidate of the
-    search, up to two cycles early per layer; ``mapping="scalesim"`` may overlap all of it with
-    compute), plus the engine's tensor-shaping cycles, which every mapping's cycles end with."""
+    every engine of the array (:func:`busy_floor`) and, under the overlapped memory timing, the
+    DRAM time of moving each operand and the result once, plus the engine's tensor-shaping
+    cycles, which every mapping's cycles end with. (Under the serial timing SCALE-Sim's own nest,
+    a candidate of every search, counts DRAM reads its own way, below the operands' size: no
+    traffic term there.)"""
     engine = get_engine(hw.engine)
     busy = busy_floor(gemm, hw)
     bpe = hw_consts(hw).bytes_per_el
-    a, b, c = gemm.batch * gemm.m * gemm.k * bpe, gemm.batch * gemm.k * gemm.n * bpe, gemm.batch * gemm.m * gemm.n * bpe
+    moved = 0.0
     if hw.memory_timing != "serial":
-        moved = a + b + c
-    elif hw.mapping == "scalesim":  # SCALE-Sim's nest streams reads and writes beside compute
-        moved = 0.0
-    else:  # each read port carries its operand; drains overlap compute (2 cycles of rounding)
-        moved = max(0.0, max(a, b) - 2.0 * gemm.batch * hw.dram_bw_bytes_per_cycle)
+        moved = (gemm.batch * gemm.m * gemm.k + gemm.batch * gemm.k * gemm.n + gemm.batch * gemm.m * gemm.n) * bpe
     shaping = engine.shaping(gemm, engine.array_view(hw)).cycles if isinstance(engine, ArrayEngine) else 0.0
     return max(busy, moved / hw.dram_bw_bytes_per_cycle) + shaping
 
