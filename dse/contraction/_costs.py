@@ -95,9 +95,9 @@ class HardwareCost:
     beats a perfectly used array (``cycles >= macs / PEs``), nor moves less than the step's
     compulsory DRAM traffic (both operands read and the result written once, ``bits / 8`` bytes
     per element) faster than its one shared port allows (their sum over
-    ``dram_bw_bytes_per_cycle``; not used with ``memory_timing="serial"``, whose cycles count
-    SCALE-Sim's way), nor spends less than the MAC energy plus that traffic's DRAM energy (the
-    traffic terms only on engines that declare ``compulsory_traffic_bound``); the tests check
+    ``dram_bw_bytes_per_cycle``), nor spends less than the MAC energy plus that traffic's DRAM
+    energy (the traffic terms only on engines that declare ``compulsory_traffic_bound``, and not
+    with ``memory_timing="serial"``, where SCALE-Sim's nest counts reads its own way); the tests check
     this on every shipped engine. Set ``bound=False`` for an engine that breaks it.
     """
 
@@ -164,10 +164,11 @@ class HardwareCost:
 def _bound_terms(hw: Hardware, objective: StepObjective) -> tuple[float, float]:
     tech = get_tech(hw.tech)
     el_bytes = hw.bits / 8.0
-    traffic = bool(getattr(get_engine(hw.engine), "compulsory_traffic_bound", False))
-    if objective == "latency":  # the serial timing counts cycles SCALE-Sim's way: MACs only
-        per_el = el_bytes / hw.dram_bw_bytes_per_cycle if traffic and hw.memory_timing != "serial" else 0.0
-        return 1.0 / hw.n_pes, per_el
+    # Under the serial timing SCALE-Sim's nest, a candidate of every search, counts DRAM reads its
+    # own way (below the operands' size at times): MACs only there.
+    traffic = bool(getattr(get_engine(hw.engine), "compulsory_traffic_bound", False)) and hw.memory_timing != "serial"
+    if objective == "latency":
+        return 1.0 / hw.n_pes, el_bytes / hw.dram_bw_bytes_per_cycle if traffic else 0.0
     return tech.mac_pj(hw.bits), el_bytes * 8.0 * tech.dram_pj_per_bit if traffic else 0.0
 
 
