@@ -366,19 +366,24 @@ def busy_floor(gemm: Gemm, hw: Hardware) -> float:
 def dram_fed_floor(gemm: Gemm, hw: Hardware) -> float:
     """Cycles no mapping of ``gemm`` fed from DRAM on ``hw`` (:func:`analytical_models.price`,
     :func:`analytical_models.best_mapping`) goes below: the larger of its untiled fold time on
-    every engine of the array (:func:`busy_floor`) and, under the overlapped memory timing, the
-    DRAM time of moving each operand and the result once, plus the engine's tensor-shaping
-    cycles, which every mapping's cycles end with. (Under the serial timing SCALE-Sim's own nest,
-    a candidate of every search, counts DRAM reads its own way, below the operands' size: no
-    traffic term there.)"""
+    every engine of the array (:func:`busy_floor`) and the DRAM time of its
+    :func:`dram_fed_bytes`, plus the engine's tensor-shaping cycles, which every mapping's cycles
+    end with."""
     engine = get_engine(hw.engine)
     busy = busy_floor(gemm, hw)
-    bpe = hw_consts(hw).bytes_per_el
-    moved = 0.0
-    if hw.memory_timing != "serial":
-        moved = (gemm.batch * gemm.m * gemm.k + gemm.batch * gemm.k * gemm.n + gemm.batch * gemm.m * gemm.n) * bpe
     shaping = engine.shaping(gemm, engine.array_view(hw)).cycles if isinstance(engine, ArrayEngine) else 0.0
-    return max(busy, moved / hw.dram_bw_bytes_per_cycle) + shaping
+    return max(busy, dram_fed_bytes(gemm, hw) / hw.dram_bw_bytes_per_cycle) + shaping
+
+
+def dram_fed_bytes(gemm: Gemm, hw: Hardware) -> float:
+    """DRAM bytes no mapping of ``gemm`` fed from DRAM on ``hw`` moves fewer of: each operand and
+    the result once under the overlapped memory timing; 0 under the serial timing, where
+    SCALE-Sim's own nest, a candidate of every search, counts DRAM reads its own way (below the
+    operands' size at times)."""
+    if hw.memory_timing == "serial":
+        return 0.0
+    elements = gemm.batch * gemm.m * gemm.k + gemm.batch * gemm.k * gemm.n + gemm.batch * gemm.m * gemm.n
+    return elements * hw_consts(hw).bytes_per_el
 
 
 def untiled_cycles(gemm: Gemm, hw: Hardware, *, engines: int = 1) -> float:

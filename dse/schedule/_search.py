@@ -42,6 +42,7 @@ from analytical_models import (
     Registry,
     best_mapping,
     busy_floor,
+    dram_fed_bytes,
     dram_fed_floor,
     get_engine,
     hw_consts,
@@ -287,15 +288,10 @@ def _fused_segment(res: SegmentResult, steps: tuple[int, ...]) -> Segment:
 def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[float, float, float]:
     """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of step ``s`` fed from DRAM: its
     :func:`analytical_models.dram_fed_floor` (0 for a core merge a TT-core engine hides), its
-    MAC energy and, under the overlapped memory timing, every operand and the result moved once
-    (under the serial timing SCALE-Sim's nest, a candidate of the search, may read less)."""
-    st = chain.steps[s]
-    g = st.gemm
+    MAC energy and its :func:`analytical_models.dram_fed_bytes` (and their DRAM energy)."""
+    g = chain.steps[s].gemm
     consts = hw_consts(hw)
-    bpe = consts.bytes_per_el
-    moved = 0.0
-    if hw.memory_timing != "serial":
-        moved = (g.batch * g.m * g.k + g.batch * g.k * g.n + g.batch * g.m * g.n) * bpe
+    moved = dram_fed_bytes(g, hw)
     array, on_core = step_array(chain, s, hw)
     cycles = 0.0 if on_core else dram_fed_floor(g, array)
     energy = g.macs * consts.mac_pj + moved * 8.0 * consts.dram_pj_bit

@@ -140,8 +140,8 @@ def price_segment(
     best: SegmentResult | None = None
     has_merges = any(chain.steps[s].kind == "core" for s in steps)
     modes: tuple[MergeMode, ...] = (merges or ("store", "recompute")) if has_merges else ("",)
-    cap = hw.filter_sram_kb * 1024.0
-    modes = tuple(m for m in modes if _filter_need(chain, steps, m, hw_consts(hw).bytes_per_el) <= cap)
+    cap, bpe = hw.filter_sram_kb * 1024.0, hw_consts(hw).bytes_per_el
+    modes = tuple(m for m in modes if _filter_need(chain, steps, m, bpe) <= cap)
     if not modes:
         return None  # the cores it keeps fit the filter buffer under no merge mode (at any tile)
     engine = get_engine(hw.engine)
