@@ -50,7 +50,7 @@ from analytical_models import (
 from dse import DSEError
 from dse.contraction import ContractionPlan
 from dse.schedule._chain import Chain, chain_of
-from dse.schedule._segment import SegmentResult, network_pj, price_segment
+from dse.schedule._segment import SegmentResult, network_pj, price_segment, segment_may_fit
 from dse.workload import TensorNetwork
 
 EXACT_SPILL_LIMIT = 4
@@ -364,6 +364,8 @@ def _price_spill_set(
         else:
             if steps in known.fused:
                 got = known.fused[steps]
+            elif _group_bound(chain, steps, hw, objective)[0] == math.inf:  # cannot fit
+                got = known.fused[steps] = None
             else:
                 got = known.fused[steps] = price_segment(chain.segment(steps), tuple(range(len(steps))), hw, objective)
             if got is None:
@@ -430,7 +432,7 @@ def _price_fused_below(
         for i in range(3):
             total[i] += bound[i]
     if _bound_tuple(total[0], total[1], total[2], objective, execution) >= best:
-        return False
+        return False  # (a segment that cannot fit has an infinite bound)
     for steps, bound in sorted(pending, key=lambda x: x[1], reverse=True):
         res = known.fused[steps] = price_segment(chain.segment(steps), tuple(range(len(steps))), hw, objective)
         if res is None:
@@ -456,9 +458,12 @@ def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: 
     """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of one segment, without pricing it:
     a step fed from DRAM's :func:`_unfused_bound`; for a fused segment its steps at their
     untiled fold time (or its external tensors moved once over the bandwidth, when no step runs
-    on a TT-core engine), its MAC energy and those tensors' DRAM energy."""
+    on a TT-core engine), its MAC energy and those tensors' DRAM energy; infinite when it
+    cannot fit the buffers (:func:`~dse.schedule._segment.segment_may_fit`)."""
     if len(steps) == 1:
         return _unfused_bound(chain, steps[0], hw, objective)
+    if not segment_may_fit(chain, steps, hw):
+        return math.inf, math.inf, math.inf
     consts = hw_consts(hw)
     bpe = consts.bytes_per_el
     c = sum(_hideable_busy_bound(chain, s, hw) for s in steps)

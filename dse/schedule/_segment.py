@@ -50,7 +50,7 @@ from analytical_models import (
     hw_consts,
     onchip_tiles,
 )
-from dse.schedule._chain import Chain
+from dse.schedule._chain import Chain, ChainStep
 
 MergeMode = Literal["store", "recompute", ""]
 FloatArray = npt.NDArray[np.float64]
@@ -157,6 +157,87 @@ def price_segment(
             if res is not None and (best is None or _key(res, objective) < _key(best, objective)):
                 best = res
     return best
+
+
+_FIT_SLACK = 1e-9
+"""Relative margin of :func:`segment_may_fit` (its sums may be associated differently)."""
+
+
+def segment_may_fit(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> bool:
+    """False only when no token tile of the fused segment ``steps`` of ``chain`` fits the
+    buffers under any merge mode (:func:`price_segment` of ``chain.segment(steps)`` with its
+    default tiles and merges is None), decided on ``chain`` itself without cutting the segment
+    out or pricing a step.
+
+    Every buffer need grows with the token tile ``t`` except at the whole pass (one tile: no
+    double buffering), so its least value over the candidates is at the smallest tile or at
+    the whole pass: the segment cannot fit when its filter need exceeds the filter buffer in
+    every mode, its streamed inputs exceed the ifmap buffer at both tiles, or its ofmap need
+    (each engine grouping) exceeds the ofmap buffer at both, each beyond a relative margin
+    of 1e-9."""
+    k = hw_consts(hw)
+    bpe, acc = k.bytes_per_el, k.acc_bytes
+    slack = 1.0 + _FIT_SLACK
+    st = [chain.steps[s] for s in steps]
+    inside = frozenset(x.out for x in st[:-1])
+    consumed = {x for step in st for x in (step.lhs, step.rhs)}
+    external = consumed - inside
+    elements, tokened = chain.elements, chain.tokened
+    # filter: the token-free external inputs (recompute), or with stored merges their results
+    # instead of the cores they merge
+    token_free = {x for x in external if not tokened[x]}
+    merges = [x for x in st if x.kind == "core"]
+    need = float(sum(elements[x] for x in token_free))
+    if merges:
+        merge_inputs = {x for m in merges for x in (m.lhs, m.rhs)}
+        kept = [x for x in token_free if x not in merge_inputs] + [m.out for m in merges if m.out not in merge_inputs]
+        need = min(need, float(sum(elements[x] for x in kept)))
+    if need * bpe > hw.filter_sram_kb * 1024.0 * slack:
+        return False
+    tokens = chain.tokens
+    tiles = (float(tile_candidates(tokens)[0]), float(tokens))
+    streamed = sum(elements[x] for x in external if tokened[x]) * bpe
+    if all(streamed * t / tokens * (2.0 if t < tokens else 1.0) > hw.ifmap_sram_kb * 1024.0 * slack for t in tiles):
+        return False
+    engine = get_engine(hw.engine)
+    spatial = (False, True) if isinstance(engine, ArrayEngine) and engine.engines(hw) > 1 else (False,)
+    cap = hw.ofmap_sram_kb * 1024.0 * slack
+    return any(_ofmap_at(chain, st, inside, t, bpe, acc, p) <= cap for p in spatial for t in tiles)
+
+
+def _ofmap_at(
+    chain: Chain, st: list[ChainStep], inside: frozenset[int], t: float, bpe: float, acc: float, pipelined: bool
+) -> float:
+    """:func:`_ofmap_need` of the segment of steps ``st`` at one token tile ``t``, plus the
+    second result tile of double buffering (what :func:`_price` checks), in plain floats (the
+    sums associated differently: equal up to rounding)."""
+    tokens = chain.tokens
+    frac = t / tokens
+    double = 2.0 if t < tokens else 1.0
+
+    def size(ssa: int, per: float) -> float:
+        full = chain.elements[ssa] * per
+        return full * frac if chain.tokened[ssa] else full
+
+    last = st[-1]
+    need = sum(size(x.out, acc) for x in st if x.kind == "reduce")
+    if chain.tokened[last.out]:
+        need += size(last.out, bpe) * (double - 1.0)
+    if pipelined:
+        need += sum(double * size(x, bpe) for x in inside if chain.tokened[x])
+        return need + (size(last.out, bpe) if last.kind == "token" else 0.0)
+    live: dict[int, float] = {}
+    peak = 0.0
+    for x in st:
+        if x.kind == "core":
+            continue  # merges live in the filter buffer
+        res = 0.0 if x.kind == "reduce" else size(x.out, acc if x.kind == "post" else bpe)
+        peak = max(peak, sum(live.values()) + res)
+        live.pop(x.lhs, None)
+        live.pop(x.rhs, None)
+        if x.out in inside and x.kind != "reduce":
+            live[x.out] = res
+    return need + peak
 
 
 def _key(r: SegmentResult, objective: str) -> tuple[float, float]:

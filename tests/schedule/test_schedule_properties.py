@@ -345,3 +345,30 @@ def test_a_first_path_added_to_a_searched_set_is_the_search_of_the_longer_list(
     want_plan, want_sched = best_scheduled_plan(net, candidate_paths(net, first, mac_path), hw, obj, execution)
     assert plan.path == want_plan.path
     assert sched == want_sched
+
+
+@SETTINGS
+@given(layers(), hardware(), st.booleans())
+def test_a_segment_ruled_out_by_its_buffer_needs_does_not_fit(spec: LayerSpec, hw: Hardware, tt_gemm: bool) -> None:
+    """``segment_may_fit`` says False only for fused segments :func:`price_segment` finds no
+    tile for (every fused segment of every spill set of several trees of random layers and
+    buffers), and says it for most of them: those a buffer is too small for at every tile."""
+    from dse.contraction import build_plan, enumerate_trees
+    from dse.schedule._chain import chain_of
+    from dse.schedule._search import _segments, _spill_sets
+    from dse.schedule._segment import price_segment, segment_may_fit
+    from dse.workload import get_format
+
+    hw = _engine(hw, tt_gemm)
+    ruled_out = none = 0
+    for net in get_format(spec.format).networks(spec):
+        for path in itertools.islice(enumerate_trees(net.n_inputs), 4):
+            chain = chain_of(build_plan(net, path))
+            groups = {g for spilled in _spill_sets(chain.intermediates) for g in _segments(chain, spilled)}
+            for steps in sorted(g for g in groups if len(g) > 1):
+                priced = price_segment(chain.segment(steps), tuple(range(len(steps))), hw, "latency")
+                fits = segment_may_fit(chain, steps, hw)
+                assert fits or priced is None, (net.label, path, steps)
+                none += priced is None
+                ruled_out += not fits
+    assert ruled_out >= 0.8 * none, (ruled_out, none)
