@@ -144,24 +144,16 @@ def lower_step(
     if not kept_set <= set(lt) | set(rt):
         raise ValueError(f"kept indices {sorted(kept_set - set(lt) - set(rt))} are in no operand")
     a_is_lhs = _a_first(lt, rt, sizes)
-    a, b = (lt, rt) if a_is_lhs else (rt, lt)
-    aset, bset = set(a), set(b)
-    batch = tuple(i for i in a if i in bset and i in kept_set)
-    m = tuple(i for i in a if i not in bset and i in kept_set)
-    n = tuple(i for i in b if i not in aset and i in kept_set)
-    k = canonical_order(i for i in (*a, *b) if i not in kept_set)
-    out = canonical_order(kept_set)
-    a_req = tuple(i for i in (*batch, *m, *k) if i in aset)
-    b_req = tuple(i for i in (*batch, *k, *n) if i in bset)
-    c_req = (*batch, *m, *n)
+    a, b, groups, relayout, perms = _structure(lt, rt, kept_set, a_is_lhs)
+    batch, m, n, k, out = groups
     gemm = Gemm(
         m=_prod(m, sizes),
         n=_prod(n, sizes),
         k=_prod(k, sizes),
         batch=_prod(batch, sizes),
-        permute_a_elements=_prod(a, sizes) if _needs_relayout(a, (batch, m, k)) else 0,
-        permute_b_elements=_prod(b, sizes) if _needs_relayout(b, (batch, k, n)) else 0,
-        permute_c_elements=_prod(out, sizes) if c_req != out else 0,
+        permute_a_elements=_prod(a, sizes) if relayout[0] else 0,
+        permute_b_elements=_prod(b, sizes) if relayout[1] else 0,
+        permute_c_elements=_prod(out, sizes) if relayout[2] else 0,
     )
     return Lowered(
         gemm=gemm,
@@ -173,10 +165,36 @@ def lower_step(
         n_indices=n,
         k_indices=k,
         out_indices=out,
-        a_permutation=_permutation(a, a_req),
-        b_permutation=_permutation(b, b_req),
-        c_permutation=_permutation(c_req, out),
+        a_permutation=perms[0],
+        b_permutation=perms[1],
+        c_permutation=perms[2],
     )
+
+
+Names = tuple[str, ...]
+
+
+@lru_cache(maxsize=65_536)
+def _structure(
+    lt: Names, rt: Names, kept_set: frozenset[str], a_is_lhs: bool
+) -> tuple[Names, Names, tuple[Names, ...], tuple[bool, bool, bool], tuple[tuple[int, ...], ...]]:
+    """What a lowering takes from the index names alone (not their sizes): operands A and B,
+    the (batch, M, N, K, result) index groups, whether A, B and C need a re-layout, and the
+    three permutations. Cached: layers of one format share their index names whatever their
+    ranks and shapes."""
+    a, b = (lt, rt) if a_is_lhs else (rt, lt)
+    aset, bset = set(a), set(b)
+    batch = tuple(i for i in a if i in bset and i in kept_set)
+    m = tuple(i for i in a if i not in bset and i in kept_set)
+    n = tuple(i for i in b if i not in aset and i in kept_set)
+    k = canonical_order(i for i in (*a, *b) if i not in kept_set)
+    out = canonical_order(kept_set)
+    a_req = tuple(i for i in (*batch, *m, *k) if i in aset)
+    b_req = tuple(i for i in (*batch, *k, *n) if i in bset)
+    c_req = (*batch, *m, *n)
+    relayout = (_needs_relayout(a, (batch, m, k)), _needs_relayout(b, (batch, k, n)), c_req != out)
+    perms = (_permutation(a, a_req), _permutation(b, b_req), _permutation(c_req, out))
+    return a, b, (batch, m, n, k, out), relayout, perms
 
 
 @lru_cache(maxsize=262_144)

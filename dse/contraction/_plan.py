@@ -193,9 +193,17 @@ def _naive_macs(network: TensorNetwork) -> int:
 
 
 def _kept_indices(network: TensorNetwork, mask: int) -> tuple[str, ...]:
+    return _kept(network.inputs, network.output, mask)
+
+
+@lru_cache(maxsize=65_536)
+def _kept(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], mask: int) -> tuple[str, ...]:
+    """Indices of the inputs ``mask`` that the rest of the network (or its output) still needs,
+    canonical order. Cached by index names: layers of one format share them whatever their
+    sizes."""
     inside: set[str] = set()
-    rest: set[str] = set(network.output)
-    for t, idx in enumerate(network.inputs):
+    rest: set[str] = set(output)
+    for t, idx in enumerate(inputs):
         (inside if mask >> t & 1 else rest).update(idx)
     return canonical_order(inside & rest)
 
