@@ -255,15 +255,16 @@ def onchip_tiles(
             sh_wr[i] = s.ifmap_wr_bytes + s.filter_wr_bytes + s.ofmap_wr_bytes
             sh_dram[i] = s.dram_rd_bytes + s.dram_wr_bytes
     dataflows = engine.dataflows_for(hw)
-    rows_out: list[tuple[FloatArray, ...]] = []
-    for df in dataflows:
+    table = np.empty((len(dataflows), 10, t.size))  # (D, fields, T)
+    mac_pj = macs * k.mac_pj
+    for i, df in enumerate(dataflows):
         row_x, col_x, time_x = GEOMETRY[df]
         row_folds = np.ceil(dims[row_x] / r)
         col_folds = np.ceil(dims[col_x] / c)
         folds = batch * row_folds * col_folds
         compute, fill = _fold_cycles(FOLD_CYCLES[df], folds, dims[time_x], r, c, engines)
-        rd = {b: zero.copy() for b in BUFFERS}
-        wr = {b: zero.copy() for b in BUFFERS}
+        rd = dict.fromkeys(BUFFERS, zero)  # (never updated in place)
+        wr = dict.fromkeys(BUFFERS, zero)
         rd[a_buffer] = rd[a_buffer] + a_el * bpe * _times(_A_DIMS, row_x, col_x, row_folds, col_folds)
         rd[b_buffer] = rd[b_buffer] + b_el * bpe * _times(_B_DIMS, row_x, col_x, row_folds, col_folds)
         if df == "os":
@@ -273,43 +274,22 @@ def onchip_tiles(
             wr["ofmap"] = wr["ofmap"] + c_el * acc * accumulations
             rd["ofmap"] = rd["ofmap"] + c_el * acc * (accumulations - 1)
         e = {b: 8.0 * (rd[b] * pj[b][0] + wr[b] * pj[b][1]) for b in BUFFERS}
-        mac_pj = macs * k.mac_pj
-        energy = mac_pj + e["ifmap"] + e["filter"] + e["ofmap"] + sh_pj
-        cycles = compute + fill + sh_cycles
-        rows_out.append(
-            (
-                cycles,
-                energy,
-                compute,
-                fill,
-                mac_pj,
-                e["ifmap"],
-                e["filter"],
-                e["ofmap"] + sh_pj,
-                sum(rd.values()) + sh_rd,
-                sum(wr.values()) + sh_wr,
-            )
-        )
-    table = np.stack([np.stack(r_) for r_ in rows_out])  # (D, fields, T)
+        row = table[i]
+        row[0] = compute + fill + sh_cycles
+        row[1] = mac_pj + e["ifmap"] + e["filter"] + e["ofmap"] + sh_pj
+        row[2], row[3], row[4] = compute, fill, mac_pj
+        row[5], row[6], row[7] = e["ifmap"], e["filter"], e["ofmap"] + sh_pj
+        row[8] = sum(rd.values()) + sh_rd
+        row[9] = sum(wr.values()) + sh_wr
     primary, secondary = (0, 1) if objective == "latency" else (1, 0)
     order = np.lexsort((table[:, secondary, :], table[:, primary, :]), axis=0)
     best = order[0]  # (T,) dataflow index with the smallest (primary, secondary)
     pick = table[best, :, np.arange(t.size)]  # (T, fields)
-    fields = {
-        "compute": pick[:, 2],
-        "fill": pick[:, 3],
-        "shaping": sh_cycles,
-        "mac_pj": pick[:, 4],
-        "ifmap_pj": pick[:, 5],
-        "filter_pj": pick[:, 6],
-        "ofmap_pj": pick[:, 7],
-        "sram_rd_bytes": pick[:, 8],
-        "sram_wr_bytes": pick[:, 9],
-        "shaping_dram_bytes": sh_dram,
-    }
-    stacked = np.stack([*(fields[f] for f in STACKED_FIELDS[:-1]), macs])
+    stacked = np.empty((len(STACKED_FIELDS), t.size))  # the rows of STACKED_FIELDS
+    stacked[[0, 1, 3, 4, 5, 6, 7, 8]] = pick[:, 2:].T
+    stacked[2], stacked[9], stacked[10] = sh_cycles, sh_dram, macs
     return OnChipTiles(
-        **fields,
+        **dict(zip(STACKED_FIELDS[:-1], stacked, strict=False)),
         macs=macs.astype(np.int64),
         dataflow=best.astype(np.int64),
         dataflows=dataflows,

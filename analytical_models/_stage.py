@@ -288,7 +288,7 @@ def stage_modes(gemm: Gemm, c: HwConsts, dataflows: tuple[str, ...], ti: TileInd
         per_t[1, i] = nfull * fill_fold[0] + np.where(has_rem, fill_fold[1], 0.0)
         per_t[2, i] = np.where(nfull > 0, fill_fold[0], fill_fold[1])
     at_t = it + (np.arange(n_d) * n_l)[:, None]
-    per_compute, per_fill, once_fill = np.take(per_t.reshape(3, -1), at_t, axis=1)
+    per_compute, per_fill, once_fill = per_t.reshape(3, -1).take(at_t, axis=1)
     ff = fr * fc
     folds = batch * ff
     compute = folds * per_compute
@@ -307,9 +307,9 @@ def stage_modes(gemm: Gemm, c: HwConsts, dataflows: tuple[str, ...], ti: TileInd
     mn = batch * gemm.m * gemm.n
     bpe = c.bytes_per_el
     reuse = per_side[0]  # (role, L): 0 row folds, 1 column folds, 2 tiles
-    a_rd = (mk * bpe) * np.take(reuse[role_a], idx[N_DIM], axis=1)
-    b_rd = (kn * bpe) * np.take(reuse[role_b], idx[M_DIM], axis=1)
-    c_acc = mn * np.take(reuse[role_c], idx[K_DIM], axis=1)
+    a_rd = (mk * bpe) * reuse[role_a].take(idx[N_DIM], axis=1)
+    b_rd = (kn * bpe) * reuse[role_b].take(idx[M_DIM], axis=1)
+    c_acc = mn * reuse[role_c].take(idx[K_DIM], axis=1)
     # The stationary operand (its irrelevant dimension is the streamed one) is read into the
     # array (OS: accumulated out of it) once per temporal tile, or once while it stays there.
     once = [a_rd, b_rd, c_acc]
@@ -365,7 +365,7 @@ def _moved(ti: TileIndex, c: HwConsts) -> FloatArray:
         # power-of-two element sizes: compare elements to the threshold (exact)
         thr = None if threshold is None else float(threshold[op, 0])
         table = _spilled(w1, ti.cands[x1], w2, ti.cands[x2], thr, float(el_bytes[op, 0]), float(cap_bytes[op, 0]))
-        np.multiply(np.take(table, ti.pairs[op], axis=1), ti.extra[op], out=out[:, op])
+        np.multiply(table.take(ti.pairs[op], axis=1), ti.extra[op], out=out[:, op])
         out[:, op] += w1 * w2
     return out
 
