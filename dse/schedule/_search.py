@@ -26,7 +26,7 @@ intermediates, else none, all, each one alone and all but each one.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import combinations
@@ -46,6 +46,7 @@ from analytical_models import (
     dram_fed_floor,
     get_engine,
     hw_consts,
+    untiled_cycles,
 )
 from dse import DSEError
 from dse.contraction import ContractionPlan
@@ -316,6 +317,44 @@ def _network_bytes(network: TensorNetwork, bits: int) -> float:
     return float(elements + math.prod(sizes[i] for i in network.output)) * (bits / 8.0)
 
 
+def _engines(hw: Hardware) -> int:
+    """Identical arrays of the engine (a ``ce_array``'s contraction engines), 1 otherwise."""
+    engine = get_engine(hw.engine)
+    return engine.engines(hw) if isinstance(engine, ArrayEngine) else 1
+
+
+def pipelined_floor(floors: list[float], one_engine: list[float], engines: int) -> float:
+    """Cycles no pipeline of steps over groups of ``engines`` arrays runs below (token tiles
+    flowing through one group per step, as a fused segment of a ``ce_array`` may): its longest
+    step alone (``floors``: each step's untiled fold time on every array) or the steps' work on
+    one array (``one_engine``, the same on one) spread over all
+    arrays, whichever is larger.
+    Groups of fewer arrays than ``engines`` let steps overlap, so the sum of ``floors`` does not
+    bound a pipeline; this does, as every array runs one step at a time and a step's work on
+    its group is never below its work on one array."""
+    return max(max(floors, default=0.0), sum(one_engine) / engines)
+
+
+def busy_bound(chain: Chain, steps: Sequence[int], hw: Hardware, *, one_segment: bool) -> float:
+    """Busy cycles (those a schedule's key counts) no schedule of ``steps`` runs below: the sum
+    of their :func:`_hideable_busy_bound`, or, on an engine of several arrays, its token and
+    reduce steps (the stages a fused segment may pipeline over engine groups) at their
+    :func:`pipelined_floor` beside the sum of the others, when smaller. ``one_segment``: the
+    steps are one fused segment, pipelined only with 2 to ``engines`` stages; else any
+    segmentation (the floor over all stages is below that of any split of them)."""
+    floors = [_hideable_busy_bound(chain, s, hw) for s in steps]
+    total = sum(floors)
+    engines = _engines(hw)
+    if engines == 1:
+        return total
+    stages = [i for i, s in enumerate(steps) if chain.steps[s].kind in ("token", "reduce")]
+    if len(stages) < 2 or (one_segment and len(stages) > engines):
+        return total
+    serial = sum(f for i, f in enumerate(floors) if i not in stages)
+    one = [untiled_cycles(chain.steps[steps[i]].gemm, hw) for i in stages]
+    return min(total, serial + pipelined_floor([floors[i] for i in stages], one, engines))
+
+
 def _hideable_busy_bound(chain: Chain, s: int, hw: Hardware) -> float:
     """:func:`busy_floor` of step ``s`` on its array; 0 for a core merge on a TT-core
     engine (it may be hidden behind the pass before)."""
@@ -457,8 +496,9 @@ def _single(chain: Chain, s: int, hw: Hardware, objective: Objective, known: _Kn
 def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> tuple[float, float, float]:
     """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of one segment, without pricing it:
     a step fed from DRAM's :func:`_unfused_bound`; for a fused segment its steps at their
-    untiled fold time (or its external tensors moved once over the bandwidth, when no step runs
-    on a TT-core engine), its MAC energy and those tensors' DRAM energy; infinite when it
+    untiled fold time (:func:`pipelined_floor` when its token and reduce steps may run as a
+    pipeline over engine groups), or its external tensors moved once over the bandwidth when
+    no step runs on a TT-core engine, its MAC energy and those tensors' DRAM energy; infinite when it
     cannot fit the buffers (:func:`~dse.schedule._segment.segment_may_fit`)."""
     if len(steps) == 1:
         return _unfused_bound(chain, steps[0], hw, objective)
@@ -466,7 +506,7 @@ def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: 
         return math.inf, math.inf, math.inf
     consts = hw_consts(hw)
     bpe = consts.bytes_per_el
-    c = sum(_hideable_busy_bound(chain, s, hw) for s in steps)
+    c = busy_bound(chain, steps, hw, one_segment=True)
     outs = {chain.steps[s].out for s in steps}
     ext = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)} - outs
     d = (sum(chain.elements[x] for x in ext) + chain.elements[chain.steps[steps[-1]].out]) * bpe

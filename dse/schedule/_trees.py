@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from analytical_models import ArrayEngine, Hardware, Objective, busy_floor, get_engine, hw_consts
+from analytical_models import ArrayEngine, Hardware, Objective, busy_floor, get_engine, hw_consts, untiled_cycles
 from dse.contraction import (
     ContractionPlan,
     build_plan,
@@ -34,12 +34,14 @@ from dse.schedule._search import (
     Schedule,
     ScheduleError,
     _bound_tuple,
+    _engines,
     _has_core_array,
-    _hideable_busy_bound,
     _key,
     _network_bytes,
     _schedule_below,
+    busy_bound,
     compulsory_bytes,
+    pipelined_floor,
     schedule_plan,
 )
 from dse.workload import TensorNetwork
@@ -151,20 +153,53 @@ def others_may_beat(
     counted = [not _has_core_array(hw) or bool((a | b) & token_inputs) for a, b in pairs]
     engine = get_engine(hw.engine)
     pes = hw.pe_rows * hw.pe_cols * (engine.engines(hw) if isinstance(engine, ArrayEngine) else 1)
+    engines = _engines(hw)
     for exact in (False, True):
         if exact:
             step = np.zeros(len(pairs))
+            one = np.zeros(len(pairs))  # untiled cycles on one array, for pipelines over engine groups
             for j in np.unique(rows).tolist():
                 if counted[j]:
-                    step[j] = busy_floor(merge_gemm(network, *pairs[j])[0], hw)
+                    gemm = merge_gemm(network, *pairs[j])[0]
+                    step[j] = busy_floor(gemm, hw)
+                    one[j] = untiled_cycles(gemm, hw) if engines > 1 else 0.0
         else:
-            step = pair_macs * np.array(counted) / pes  # never above the untiled fold time
+            step = pair_macs * np.array(counted) / pes  # never above the untiled fold time (or a pipeline's)
         cycles = step[rows].sum(axis=1)
+        if exact and engines > 1:  # busy_bound of every tree: its stages at their pipelined_floor
+            staged = _stage_pairs(network)
+            st = (step * staged)[rows]
+            piped = (step * (1.0 - staged))[rows].sum(axis=1) + np.maximum(
+                st.max(axis=1), (one * staged)[rows].sum(axis=1) / engines
+            )
+            cycles = np.where(staged[rows].sum(axis=1) >= 2, np.minimum(cycles, piped), cycles)
         maybe = (cycles * energy if objective == "edp" else cycles) * (1.0 - 1e-9) <= limit
         if not maybe.any():
             return False
         rows, energy = rows[maybe], energy[maybe]
     return True
+
+
+@lru_cache(maxsize=4096)
+def _stage_pairs(network: TensorNetwork) -> NDArray[np.float64]:
+    """1.0 for each merge of :func:`_tree_merges` an operand of which carries the token index
+    (a token or reduce step: a stage a fused segment may pipeline), else 0.0. A tensor holding
+    several inputs carries it when one of them does and the rest of the network or its output
+    still needs it."""
+    n = network.n_inputs
+    _, pairs, _ = _tree_merges(n)
+    holders = sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)
+    in_output = TOKEN_INDEX in network.output
+    full = (1 << n) - 1
+
+    def carries(mask: int) -> bool:
+        if mask & (mask - 1) == 0:
+            return bool(holders & mask)
+        return bool(holders & mask) and (bool(holders & (full ^ mask)) or in_output)
+
+    out = np.array([float(carries(a) or carries(b)) for a, b in pairs])
+    out.setflags(write=False)
+    return out
 
 
 def candidate_paths(
@@ -199,19 +234,23 @@ def _tree_bounds(
     consts = hw_consts(hw)
     # Without a TT-core engine every step's bound is its GEMM's: no plan needs building for it.
     one_array = network.n_inputs > 1 and not _has_core_array(hw)
+    engines = _engines(hw)
     compulsory = _network_bytes(network, hw.bits) if one_array else 0.0
     out: list[tuple[Key, ContractionPlan | None]] = []
     for path in paths:
         plan = None
         if one_array:
             steps = step_gemms(network, path)
-            cycles = sum(busy_floor(g, hw) for g, _ in steps)
+            floors = [busy_floor(g, hw) for g, _ in steps]
+            cycles = sum(floors)
+            if engines > 1:  # busy_bound with every step a stage (weaker, as cheap as the sum)
+                cycles = min(cycles, pipelined_floor(floors, [untiled_cycles(g, hw) for g, _ in steps], engines))
             macs = sum(m for _, m in steps)
             dram = compulsory
         else:
             plan = build_plan(network, path)
             chain = chain_of(plan)
-            cycles = sum(_hideable_busy_bound(chain, s, hw) for s in range(len(plan.steps)))
+            cycles = busy_bound(chain, range(len(plan.steps)), hw, one_segment=False)
             macs = plan.macs
             dram = compulsory_bytes(chain, hw.bits)
         energy = macs * consts.mac_pj

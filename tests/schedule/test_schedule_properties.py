@@ -372,3 +372,98 @@ def test_a_segment_ruled_out_by_its_buffer_needs_does_not_fit(spec: LayerSpec, h
                 none += priced is None
                 ruled_out += not fits
     assert ruled_out >= 0.8 * none, (ruled_out, none)
+
+
+def _segment_bound_holds(chain: object, steps: tuple[int, ...], hw: Hardware, objective: str) -> bool | None:
+    """Whether :func:`_group_bound` of a fused segment is at most its priced cost (cycles the
+    key counts, energy, DRAM bytes); None when the segment does not fit."""
+    from dse.schedule._chain import Chain
+    from dse.schedule._search import _group_bound
+    from dse.schedule._segment import price_segment
+
+    assert isinstance(chain, Chain)
+    res = price_segment(chain.segment(steps), tuple(range(len(steps))), hw, objective)
+    if res is None:
+        return None
+    c, e, d = _group_bound(chain, steps, hw, objective)
+    slack = 1.0 + 1e-9
+    return (
+        c <= (res.cost.cycles - res.core_cycles) * slack
+        and e <= res.cost.energy_pj * slack
+        and d <= res.dram_bytes * slack
+    )
+
+
+def test_a_pipelined_segment_is_not_cut_by_the_sum_of_its_steps() -> None:
+    """A fused segment of a ``ce_array`` whose two token steps run pipelined on four-engine
+    groups (8 engines of 8x8) takes 7,108 cycles, below the 7,182 of its steps' untiled fold
+    times on all eight engines: the segment's bound is the pipeline's, not that sum."""
+    from dse.contraction import build_plan
+    from dse.schedule._chain import chain_of
+    from dse.schedule._segment import price_segment
+    from dse.workload import get_format
+
+    spec = _ttm_spec((3, 3, 2), (4, 8, 4), (1, 6, 6, 1), 128)
+    hw = Hardware(
+        engine="ce_array",
+        n_engines=8,
+        pe_rows=8,
+        pe_cols=8,
+        ifmap_sram_kb=16.0,
+        filter_sram_kb=4.0,
+        ofmap_sram_kb=16.0,
+        dram_bw_bytes_per_cycle=64.0,
+        dataflows=("os",),
+    )
+    net = next(n for n in get_format("ttm").networks(spec) if n.label == "dg3")
+    chain = chain_of(build_plan(net, ((0, 3), (4, 2), (5, 1))))
+    res = price_segment(chain.segment((1, 2)), (0, 1), hw, "latency")
+    assert res is not None and res.pipelined
+    assert res.cost.cycles < 7182.0
+    assert _segment_bound_holds(chain, (1, 2), hw, "latency")
+
+
+@SETTINGS
+@given(layers(), hardware(), *MODES)
+def test_segment_bounds_never_exceed_the_priced_segment(
+    spec: LayerSpec, hw: Hardware, execution: str, objective: str, tt_gemm: bool
+) -> None:
+    """The bound a spill set is cut with, for a fused segment (fold times, or a pipeline's on a
+    ``ce_array``; traffic over the bandwidth; MAC and DRAM energy), never exceeds the priced
+    segment, on every fused segment of every spill set of random layers, engines and buffers."""
+    from dse.contraction import build_plan, enumerate_trees
+    from dse.schedule._chain import chain_of
+    from dse.schedule._search import _segments, _spill_sets
+    from dse.workload import get_format
+
+    del execution
+    hw = _engine(hw, tt_gemm)
+    for net in get_format(spec.format).networks(spec):
+        for path in itertools.islice(enumerate_trees(net.n_inputs), 3):
+            chain = chain_of(build_plan(net, path))
+            groups = {g for spilled in _spill_sets(chain.intermediates) for g in _segments(chain, spilled)}
+            for steps in sorted(g for g in groups if len(g) > 1):
+                assert _segment_bound_holds(chain, steps, hw, objective) is not False, (net.label, path, steps)
+
+
+@SETTINGS
+@given(layers(), hardware(), *MODES)
+def test_tree_bounds_never_exceed_the_scheduled_tree(
+    spec: LayerSpec, hw: Hardware, execution: str, objective: str, tt_gemm: bool
+) -> None:
+    """The bound trees are ordered and skipped by (fold times, a pipeline's on a ``ce_array``;
+    MAC energy; compulsory traffic) never exceeds the objective of the tree's best schedule."""
+    from dse.contraction import build_plan, enumerate_trees
+    from dse.schedule import schedule_plan
+    from dse.schedule._search import _key
+    from dse.schedule._trees import _tree_bounds
+    from dse.workload import get_format
+
+    hw = _engine(hw, tt_gemm)
+    obj = cast(Objective, objective)
+    for net in get_format(spec.format).networks(spec):
+        paths = tuple(tuple((int(a), int(b)) for a, b in t) for t in itertools.islice(enumerate_trees(net.n_inputs), 3))
+        for path, (bound, _) in zip(paths, _tree_bounds(net, paths, hw, obj, execution), strict=True):
+            sched = schedule_plan(build_plan(net, path), execution, hw=hw, objective=obj)
+            key = _key(sched.cost, obj, execution, sched.core_cycles)
+            assert bound[0] <= key[0] * (1.0 + 1e-9), (net.label, path, bound, key)
