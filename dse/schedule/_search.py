@@ -343,16 +343,25 @@ def busy_bound(chain: Chain, steps: Sequence[int], hw: Hardware, *, one_segment:
     steps are one fused segment, pipelined only with 2 to ``engines`` stages; else any
     segmentation (the floor over all stages is below that of any split of them)."""
     floors = [_hideable_busy_bound(chain, s, hw) for s in steps]
-    total = sum(floors)
     engines = _engines(hw)
     if engines == 1:
+        return sum(floors)
+    stage = [chain.steps[s].kind in ("token", "reduce") for s in steps]
+    if one_segment and sum(stage) > engines:
+        return sum(floors)
+    one = [untiled_cycles(chain.steps[s].gemm, hw) if st else 0.0 for s, st in zip(steps, stage, strict=True)]
+    return staged_floor(floors, one, stage, engines)
+
+
+def staged_floor(floors: list[float], one_engine: list[float], stage: list[bool], engines: int) -> float:
+    """The sum of ``floors``, or, with two stages or more, the others' sum plus the stages'
+    :func:`pipelined_floor` (``one_engine`` read for the stages only), whichever is smaller."""
+    total = sum(floors)
+    if sum(stage) < 2:
         return total
-    stages = [i for i, s in enumerate(steps) if chain.steps[s].kind in ("token", "reduce")]
-    if len(stages) < 2 or (one_segment and len(stages) > engines):
-        return total
-    serial = sum(f for i, f in enumerate(floors) if i not in stages)
-    one = [untiled_cycles(chain.steps[steps[i]].gemm, hw) for i in stages]
-    return min(total, serial + pipelined_floor([floors[i] for i in stages], one, engines))
+    serial = sum(f for f, st in zip(floors, stage, strict=True) if not st)
+    piped = [i for i, st in enumerate(stage) if st]
+    return min(total, serial + pipelined_floor([floors[i] for i in piped], [one_engine[i] for i in piped], engines))
 
 
 def _hideable_busy_bound(chain: Chain, s: int, hw: Hardware) -> float:

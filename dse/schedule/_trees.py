@@ -41,8 +41,8 @@ from dse.schedule._search import (
     _schedule_below,
     busy_bound,
     compulsory_bytes,
-    pipelined_floor,
     schedule_plan,
+    staged_floor,
 )
 from dse.workload import TensorNetwork
 
@@ -180,6 +180,12 @@ def others_may_beat(
     return True
 
 
+@lru_cache(maxsize=16)
+def _merge_index(n: int) -> dict[tuple[int, int], int]:
+    """Position of every merge ``(smaller mask, larger mask)`` in :func:`_tree_merges`."""
+    return {pair: j for j, pair in enumerate(_tree_merges(n)[1])}
+
+
 @lru_cache(maxsize=4096)
 def _stage_pairs(network: TensorNetwork) -> NDArray[np.float64]:
     """1.0 for each merge of :func:`_tree_merges` an operand of which carries the token index
@@ -232,6 +238,7 @@ def _tree_bounds(
     core merges free on a TT-core engine; its MAC energy; the network's compulsory traffic), and
     its plan when one had to be built for it."""
     consts = hw_consts(hw)
+    n = network.n_inputs
     # Without a TT-core engine every step's bound is its GEMM's: no plan needs building for it.
     one_array = network.n_inputs > 1 and not _has_core_array(hw)
     engines = _engines(hw)
@@ -243,8 +250,12 @@ def _tree_bounds(
             steps = step_gemms(network, path)
             floors = [busy_floor(g, hw) for g, _ in steps]
             cycles = sum(floors)
-            if engines > 1:  # busy_bound with every step a stage (weaker, as cheap as the sum)
-                cycles = min(cycles, pipelined_floor(floors, [untiled_cycles(g, hw) for g, _ in steps], engines))
+            if engines > 1:  # busy_bound: the stages at their pipelined_floor beside the rest
+                staged = _stage_pairs(network)
+                index = _merge_index(n)
+                stage = [bool(staged[index[min(a, b), max(a, b)]]) for a, b in ssa_to_nodes(path, n)]
+                one = [untiled_cycles(g, hw) if st else 0.0 for (g, _), st in zip(steps, stage, strict=True)]
+                cycles = staged_floor(floors, one, stage, engines)
             macs = sum(m for _, m in steps)
             dram = compulsory
         else:
