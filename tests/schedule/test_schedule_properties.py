@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import cast
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from analytical_models import Hardware, ModelInputError, Objective
 from dse.evaluate import evaluate_layer
+from dse.schedule import Chain
 from dse.workload import LayerSpec
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -353,35 +355,41 @@ def test_a_segment_ruled_out_by_its_buffer_needs_does_not_fit(spec: LayerSpec, h
     """``segment_may_fit`` says False only for fused segments :func:`price_segment` finds no
     tile for (every fused segment of every spill set of several trees of random layers and
     buffers), and says it for most of them: those a buffer is too small for at every tile."""
-    from dse.contraction import build_plan, enumerate_trees
-    from dse.schedule._chain import chain_of
-    from dse.schedule._search import _segments, _spill_sets
     from dse.schedule._segment import price_segment, segment_may_fit
-    from dse.workload import get_format
 
     hw = _engine(hw, tt_gemm)
     ruled_out = none = 0
-    for net in get_format(spec.format).networks(spec):
-        for path in itertools.islice(enumerate_trees(net.n_inputs), 4):
-            chain = chain_of(build_plan(net, path))
-            groups = {g for spilled in _spill_sets(chain.intermediates) for g in _segments(chain, spilled)}
-            for steps in sorted(g for g in groups if len(g) > 1):
-                priced = price_segment(chain.segment(steps), tuple(range(len(steps))), hw, "latency")
-                fits = segment_may_fit(chain, steps, hw)
-                assert fits or priced is None, (net.label, path, steps)
-                none += priced is None
-                ruled_out += not fits
+    for chain, steps in _fused_segments(spec, 4):
+        priced = price_segment(chain.segment(steps), tuple(range(len(steps))), hw, "latency")
+        fits = segment_may_fit(chain, steps, hw)
+        assert fits or priced is None, steps
+        none += priced is None
+        ruled_out += not fits
     assert ruled_out >= 0.8 * none, (ruled_out, none)
 
 
-def _segment_bound_holds(chain: object, steps: tuple[int, ...], hw: Hardware, objective: str) -> bool | None:
+def _fused_segments(spec: LayerSpec, trees: int) -> Iterator[tuple[Chain, tuple[int, ...]]]:
+    """Every fused segment (two steps or more) of every spill set of the first ``trees`` trees
+    of every network of ``spec``, with its tree's chain."""
+    from dse.contraction import build_plan, enumerate_trees
+    from dse.schedule._chain import chain_of
+    from dse.schedule._search import _segments, _spill_sets
+    from dse.workload import get_format
+
+    for net in get_format(spec.format).networks(spec):
+        for path in itertools.islice(enumerate_trees(net.n_inputs), trees):
+            chain = chain_of(build_plan(net, path))
+            groups = {g for spilled in _spill_sets(chain.intermediates) for g in _segments(chain, spilled)}
+            for steps in sorted(g for g in groups if len(g) > 1):
+                yield chain, steps
+
+
+def _segment_bound_holds(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> bool | None:
     """Whether :func:`_group_bound` of a fused segment is at most its priced cost (cycles the
     key counts, energy, DRAM bytes); None when the segment does not fit."""
-    from dse.schedule._chain import Chain
     from dse.schedule._search import _group_bound
     from dse.schedule._segment import price_segment
 
-    assert isinstance(chain, Chain)
     res = price_segment(chain.segment(steps), tuple(range(len(steps))), hw, objective)
     if res is None:
         return None
@@ -431,19 +439,10 @@ def test_segment_bounds_never_exceed_the_priced_segment(
     """The bound a spill set is cut with, for a fused segment (fold times, or a pipeline's on a
     ``ce_array``; traffic over the bandwidth; MAC and DRAM energy), never exceeds the priced
     segment, on every fused segment of every spill set of random layers, engines and buffers."""
-    from dse.contraction import build_plan, enumerate_trees
-    from dse.schedule._chain import chain_of
-    from dse.schedule._search import _segments, _spill_sets
-    from dse.workload import get_format
-
     del execution
     hw = _engine(hw, tt_gemm)
-    for net in get_format(spec.format).networks(spec):
-        for path in itertools.islice(enumerate_trees(net.n_inputs), 3):
-            chain = chain_of(build_plan(net, path))
-            groups = {g for spilled in _spill_sets(chain.intermediates) for g in _segments(chain, spilled)}
-            for steps in sorted(g for g in groups if len(g) > 1):
-                assert _segment_bound_holds(chain, steps, hw, objective) is not False, (net.label, path, steps)
+    for chain, steps in _fused_segments(spec, 3):
+        assert _segment_bound_holds(chain, steps, hw, objective) is not False, steps
 
 
 @SETTINGS
