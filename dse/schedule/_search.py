@@ -327,8 +327,7 @@ def pipelined_floor(floors: list[float], one_engine: list[float], engines: int) 
     """Cycles no pipeline of steps over groups of ``engines`` arrays runs below (token tiles
     flowing through one group per step, as a fused segment of a ``ce_array`` may): its longest
     step alone (``floors``: each step's untiled fold time on every array) or the steps' work on
-    one array (``one_engine``, the same on one) spread over all
-    arrays, whichever is larger.
+    one array (``one_engine``, the same on one) spread over all arrays, whichever is larger.
     Groups of fewer arrays than ``engines`` let steps overlap, so the sum of ``floors`` does not
     bound a pipeline; this does, as every array runs one step at a time and a step's work on
     its group is never below its work on one array."""
@@ -505,10 +504,10 @@ def _single(chain: Chain, s: int, hw: Hardware, objective: Objective, known: _Kn
 def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> tuple[float, float, float]:
     """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of one segment, without pricing it:
     a step fed from DRAM's :func:`_unfused_bound`; for a fused segment its steps at their
-    untiled fold time (:func:`pipelined_floor` when its token and reduce steps may run as a
-    pipeline over engine groups), or its external tensors moved once over the bandwidth when
-    no step runs on a TT-core engine, its MAC energy and those tensors' DRAM energy; infinite when it
-    cannot fit the buffers (:func:`~dse.schedule._segment.segment_may_fit`)."""
+    untiled fold time (:func:`busy_bound`: a pipeline's floor when its token and reduce steps
+    may run over engine groups), or its external tensors moved once over the bandwidth when no
+    step runs on a TT-core engine, its MAC energy and those tensors' DRAM energy; infinite
+    when it cannot fit the buffers (:func:`~dse.schedule._segment.segment_may_fit`)."""
     if len(steps) == 1:
         return _unfused_bound(chain, steps[0], hw, objective)
     if not segment_may_fit(chain, steps, hw):

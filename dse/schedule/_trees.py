@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from analytical_models import ArrayEngine, Hardware, Objective, busy_floor, get_engine, hw_consts, untiled_cycles
+from analytical_models import Hardware, Objective, busy_floor, hw_consts, untiled_cycles
 from dse.contraction import (
     ContractionPlan,
     build_plan,
@@ -126,7 +126,8 @@ def others_may_beat(
 ) -> bool:
     """Whether a contraction tree of ``network`` outside ``paths`` may run below ``schedule``'s
     key: whether the least bound of :func:`best_scheduled_plan` over those trees (their steps'
-    untiled fold time for latency, core merges free on a TT-core engine; their MAC energy for
+    untiled fold time for latency, core merges free on a TT-core engine, token and reduce
+    steps at a pipeline's floor on an engine of several arrays; their MAC energy for
     energy; both for edp; the compulsory traffic under ``fused``) is below it, with a 1e-9
     relative margin for the order of the sums. The trees are first screened with ``MACs / PEs``
     (never above the untiled fold time), so only those it cannot rule out have their steps
@@ -151,9 +152,8 @@ def others_may_beat(
     # A merge of cores on a TT-core engine may hide behind the pass before: it bounds nothing.
     token_inputs = sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)
     counted = [not _has_core_array(hw) or bool((a | b) & token_inputs) for a, b in pairs]
-    engine = get_engine(hw.engine)
-    pes = hw.pe_rows * hw.pe_cols * (engine.engines(hw) if isinstance(engine, ArrayEngine) else 1)
     engines = _engines(hw)
+    pes = hw.pe_rows * hw.pe_cols * engines
     for exact in (False, True):
         if exact:
             step = np.zeros(len(pairs))
@@ -235,8 +235,9 @@ def _tree_bounds(
     execution: str,
 ) -> list[tuple[Key, ContractionPlan | None]]:
     """The bound of each tree's key that orders and prunes trees (its steps' untiled fold times,
-    core merges free on a TT-core engine; its MAC energy; the network's compulsory traffic), and
-    its plan when one had to be built for it."""
+    core merges free on a TT-core engine, token and reduce steps at a pipeline's floor on an
+    engine of several arrays; its MAC energy; the network's compulsory traffic), and its plan
+    when one had to be built for it."""
     consts = hw_consts(hw)
     n = network.n_inputs
     # Without a TT-core engine every step's bound is its GEMM's: no plan needs building for it.
