@@ -366,6 +366,7 @@ def dram_fed_bytes(gemm: Gemm, hw: Hardware) -> float:
     return elements * hw_consts(hw).bytes_per_el
 
 
+@lru_cache(maxsize=16_384)  # the bounds of every tree and segment of a ce_array ask for it
 def untiled_cycles(gemm: Gemm, hw: Hardware, *, engines: int = 1) -> float:
     """Fewest cycles ``gemm`` takes on ``hw``'s array: untiled, every operand on chip, the best
     dataflow the engine allows, no shaping (compute + fill/drain of :func:`onchip_tiles` for one
