@@ -289,7 +289,7 @@ def onchip_tiles(
     stacked[[0, 1, 3, 4, 5, 6, 7, 8]] = pick[:, 2:].T
     stacked[2], stacked[9], stacked[10] = sh_cycles, sh_dram, macs
     return OnChipTiles(
-        **dict(zip(STACKED_FIELDS[:-1], stacked, strict=False)),
+        **dict(zip(STACKED_FIELDS[:-1], stacked[:-1], strict=True)),
         macs=macs.astype(np.int64),
         dataflow=best.astype(np.int64),
         dataflows=dataflows,

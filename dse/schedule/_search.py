@@ -51,7 +51,7 @@ from analytical_models import (
 from dse import DSEError
 from dse.contraction import ContractionPlan
 from dse.schedule._chain import Chain, chain_of
-from dse.schedule._segment import SegmentResult, network_pj, price_segment, segment_may_fit
+from dse.schedule._segment import SegmentResult, engines_of, network_pj, price_segment, segment_may_fit
 from dse.workload import TensorNetwork
 
 EXACT_SPILL_LIMIT = 4
@@ -317,12 +317,6 @@ def _network_bytes(network: TensorNetwork, bits: int) -> float:
     return float(elements + math.prod(sizes[i] for i in network.output)) * (bits / 8.0)
 
 
-def _engines(hw: Hardware) -> int:
-    """Identical arrays of the engine (a ``ce_array``'s contraction engines), 1 otherwise."""
-    engine = get_engine(hw.engine)
-    return engine.engines(hw) if isinstance(engine, ArrayEngine) else 1
-
-
 def pipelined_floor(floors: list[float], one_engine: list[float], engines: int) -> float:
     """Cycles no pipeline of steps over groups of ``engines`` arrays runs below (token tiles
     flowing through one group per step, as a fused segment of a ``ce_array`` may): its longest
@@ -342,7 +336,7 @@ def busy_bound(chain: Chain, steps: Sequence[int], hw: Hardware, *, one_segment:
     steps are one fused segment, pipelined only with 2 to ``engines`` stages; else any
     segmentation (the floor over all stages is below that of any split of them)."""
     floors = [_hideable_busy_bound(chain, s, hw) for s in steps]
-    engines = _engines(hw)
+    engines = engines_of(hw)
     if engines == 1:
         return sum(floors)
     stage = [chain.steps[s].kind in ("token", "reduce") for s in steps]

@@ -141,11 +141,11 @@ def price_segment(
     has_merges = any(chain.steps[s].kind == "core" for s in steps)
     modes: tuple[MergeMode, ...] = (merges or ("store", "recompute")) if has_merges else ("",)
     cap, bpe = hw.filter_sram_kb * 1024.0, hw_consts(hw).bytes_per_el
-    modes = tuple(m for m in modes if _filter_need(chain, steps, m, bpe) <= cap)
+    needs = _filter_needs(chain, steps, bpe)
+    modes = tuple(m for m in modes if needs[m == "store"] <= cap)
     if not modes:
         return None  # the cores it keeps fit the filter buffer under no merge mode (at any tile)
-    engine = get_engine(hw.engine)
-    spatial = (False, True) if isinstance(engine, ArrayEngine) and engine.engines(hw) > 1 else (False,)
+    spatial = _groupings(hw)
     io = _streams(chain, steps, hw, tiles or tile_candidates(chain.tokens))
     if io is None:
         return None  # the streamed inputs fit the ifmap buffer at no token tile
@@ -157,6 +157,18 @@ def price_segment(
             if res is not None and (best is None or _key(res, objective) < _key(best, objective)):
                 best = res
     return best
+
+
+def engines_of(hw: Hardware) -> int:
+    """Identical arrays of the engine (a ``ce_array``'s contraction engines), 1 otherwise."""
+    engine = get_engine(hw.engine)
+    return engine.engines(hw) if isinstance(engine, ArrayEngine) else 1
+
+
+def _groupings(hw: Hardware) -> tuple[bool, ...]:
+    """Whether a segment's steps run on every engine (False) or pipelined over engine groups
+    (True): the latter only on an engine of several arrays."""
+    return (False, True) if engines_of(hw) > 1 else (False,)
 
 
 _FIT_SLACK = 1e-9
@@ -178,29 +190,17 @@ def segment_may_fit(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> bool:
     k = hw_consts(hw)
     bpe, acc = k.bytes_per_el, k.acc_bytes
     slack = 1.0 + _FIT_SLACK
+    if min(_filter_needs(chain, steps, bpe)) > hw.filter_sram_kb * 1024.0 * slack:
+        return False
     st = [chain.steps[s] for s in steps]
     inside = frozenset(x.out for x in st[:-1])
     consumed = {x for step in st for x in (step.lhs, step.rhs)}
-    external = consumed - inside
-    elements, tokened = chain.elements, chain.tokened
-    # filter: the token-free external inputs (recompute), or with stored merges their results
-    # instead of the cores they merge
-    token_free = {x for x in external if not tokened[x]}
-    merges = [x for x in st if x.kind == "core"]
-    need = float(sum(elements[x] for x in token_free))
-    if merges:
-        merge_inputs = {x for m in merges for x in (m.lhs, m.rhs)}
-        kept = [x for x in token_free if x not in merge_inputs] + [m.out for m in merges if m.out not in merge_inputs]
-        need = min(need, float(sum(elements[x] for x in kept)))
-    if need * bpe > hw.filter_sram_kb * 1024.0 * slack:
-        return False
     tokens = chain.tokens
     tiles = (float(tile_candidates(tokens)[0]), float(tokens))
-    streamed = sum(elements[x] for x in external if tokened[x]) * bpe
+    streamed = sum(chain.elements[x] for x in consumed - inside if chain.tokened[x]) * bpe
     if all(streamed * t / tokens * (2.0 if t < tokens else 1.0) > hw.ifmap_sram_kb * 1024.0 * slack for t in tiles):
         return False
-    engine = get_engine(hw.engine)
-    spatial = (False, True) if isinstance(engine, ArrayEngine) and engine.engines(hw) > 1 else (False,)
+    spatial = _groupings(hw)
     cap = hw.ofmap_sram_kb * 1024.0 * slack
     return any(_ofmap_at(chain, st, inside, t, bpe, acc, p) <= cap for p in spatial for t in tiles)
 
@@ -351,7 +351,7 @@ def _price(
     tokens = chain.tokens
     engine = get_engine(hw.engine)
     core_hw = engine.core_array(hw) if isinstance(engine, ArrayEngine) else None
-    n_engines = engine.engines(hw) if isinstance(engine, ArrayEngine) else 1
+    n_engines = engines_of(hw)
     stages = [s for s in steps if chain.steps[s].kind in ("token", "reduce")]
     groups: dict[int, int] = {}
     if pipelined:
@@ -506,20 +506,25 @@ def _price(
 
 
 def _filter_need(chain: Chain, steps: tuple[int, ...], mode: MergeMode, bpe: float) -> float:
-    """Bytes the segment keeps in the filter buffer under merge ``mode`` (the same at every
-    token tile): its token-free external inputs, and with stored merges their results instead of
-    the cores they merge."""
+    """Bytes the segment keeps in the filter buffer under merge ``mode`` (:func:`_filter_needs`)."""
+    return _filter_needs(chain, steps, bpe)[mode == "store"]
+
+
+def _filter_needs(chain: Chain, steps: tuple[int, ...], bpe: float) -> tuple[float, float]:
+    """Bytes the segment keeps in the filter buffer (the same at every token tile) with its
+    merges recomputed (or without merges) and with them stored: its token-free external inputs,
+    and with stored merges their results instead of the cores they merge."""
     inside = {chain.steps[s].out for s in steps[:-1]}
     consumed = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)}
     token_free_ext = [x for x in sorted(consumed - inside) if not chain.tokened[x]]
+    recomputed = float(sum(chain.elements[x] * bpe for x in token_free_ext))
     merges = [chain.steps[s] for s in steps if chain.steps[s].kind == "core"]
-    if mode == "store":
-        merge_inputs = {x for st in merges for x in (st.lhs, st.rhs)}
-        kept = [x for x in token_free_ext if x not in merge_inputs]
-        kept += [st.out for st in merges if st.out not in merge_inputs]
-    else:
-        kept = token_free_ext
-    return float(sum(chain.elements[x] * bpe for x in kept))
+    if not merges:
+        return recomputed, recomputed
+    merge_inputs = {x for st in merges for x in (st.lhs, st.rhs)}
+    kept = [x for x in token_free_ext if x not in merge_inputs]
+    kept += [st.out for st in merges if st.out not in merge_inputs]
+    return recomputed, float(sum(chain.elements[x] * bpe for x in kept))
 
 
 _PARTS: tuple[str, ...] = STACKED_FIELDS

@@ -34,7 +34,6 @@ from dse.schedule._search import (
     Schedule,
     ScheduleError,
     _bound_tuple,
-    _engines,
     _has_core_array,
     _key,
     _network_bytes,
@@ -44,6 +43,7 @@ from dse.schedule._search import (
     schedule_plan,
     staged_floor,
 )
+from dse.schedule._segment import engines_of
 from dse.workload import TensorNetwork
 
 TREE_LIMIT = 16
@@ -152,7 +152,7 @@ def others_may_beat(
     # A merge of cores on a TT-core engine may hide behind the pass before: it bounds nothing.
     token_inputs = sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)
     counted = [not _has_core_array(hw) or bool((a | b) & token_inputs) for a, b in pairs]
-    engines = _engines(hw)
+    engines = engines_of(hw)
     pes = hw.pe_rows * hw.pe_cols * engines
     for exact in (False, True):
         if exact:
@@ -165,14 +165,13 @@ def others_may_beat(
                     one[j] = untiled_cycles(gemm, hw) if engines > 1 else 0.0
         else:
             step = pair_macs * np.array(counted) / pes  # never above the untiled fold time (or a pipeline's)
-        cycles = step[rows].sum(axis=1)
         if exact and engines > 1:  # busy_bound of every tree: its stages at their pipelined_floor
             staged = _stage_pairs(network)
-            st = (step * staged)[rows]
-            piped = (step * (1.0 - staged))[rows].sum(axis=1) + np.maximum(
-                st.max(axis=1), (one * staged)[rows].sum(axis=1) / engines
+            cycles = np.array(
+                [staged_floor(step[r].tolist(), one[r].tolist(), staged[r].tolist(), engines) for r in rows]
             )
-            cycles = np.where(staged[rows].sum(axis=1) >= 2, np.minimum(cycles, piped), cycles)
+        else:
+            cycles = step[rows].sum(axis=1)
         maybe = (cycles * energy if objective == "edp" else cycles) * (1.0 - 1e-9) <= limit
         if not maybe.any():
             return False
@@ -187,11 +186,11 @@ def _merge_index(n: int) -> dict[tuple[int, int], int]:
 
 
 @lru_cache(maxsize=4096)
-def _stage_pairs(network: TensorNetwork) -> NDArray[np.float64]:
-    """1.0 for each merge of :func:`_tree_merges` an operand of which carries the token index
-    (a token or reduce step: a stage a fused segment may pipeline), else 0.0. A tensor holding
-    several inputs carries it when one of them does and the rest of the network or its output
-    still needs it."""
+def _stage_pairs(network: TensorNetwork) -> NDArray[np.bool_]:
+    """For each merge of :func:`_tree_merges`, whether an operand carries the token index (a
+    token or reduce step: a stage a fused segment may pipeline). A tensor holding several
+    inputs carries it when one of them does and the rest of the network or its output still
+    needs it."""
     n = network.n_inputs
     _, pairs, _ = _tree_merges(n)
     holders = sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)
@@ -203,7 +202,7 @@ def _stage_pairs(network: TensorNetwork) -> NDArray[np.float64]:
             return bool(holders & mask)
         return bool(holders & mask) and (bool(holders & (full ^ mask)) or in_output)
 
-    out = np.array([float(carries(a) or carries(b)) for a, b in pairs])
+    out = np.array([carries(a) or carries(b) for a, b in pairs], dtype=np.bool_)
     out.setflags(write=False)
     return out
 
@@ -242,7 +241,7 @@ def _tree_bounds(
     n = network.n_inputs
     # Without a TT-core engine every step's bound is its GEMM's: no plan needs building for it.
     one_array = network.n_inputs > 1 and not _has_core_array(hw)
-    engines = _engines(hw)
+    engines = engines_of(hw)
     compulsory = _network_bytes(network, hw.bits) if one_array else 0.0
     out: list[tuple[Key, ContractionPlan | None]] = []
     for path in paths:
