@@ -244,30 +244,45 @@ def pinned_nest(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> Pi
         dram = (float(rep.dram_ifmap_reads), float(rep.dram_filter_reads), float(rep.dram_ofmap_writes))
         lv = _levels(gemm, hw, shaping, dram, sram, _partial(fo, dataflow))
         return PinnedNest(pinned_mapping(gemm, hw, dataflow), _cost(gemm, hw, shaping, fo, stall, lv), spans, lv, rep)
-    zi, zf, zo, _ = words
+    zi, zf, _, _ = words
     (reads_a, reads_b), _ = _calc_reads(m, n, k, rows, cols, dataflow, zi, zf)
     w = _ofmap_words(gemm, fo, dataflow)
-    va, vb = _valid_words(gemm, dataflow)
     bw = hw.dram_bw_bytes_per_cycle
     partial = _partial(fo, dataflow)
     lv = _levels(gemm, hw, shaping, (float(reads_a), float(reads_b), float(w)), sram, partial)
-    first = (min(_cdiv(zi, 2), va) + min(_cdiv(zf, 2), vb)) * (hw.bits / 8.0) / bw
-    last = min(zo // 2, w) * (hw.acc_bits if partial else hw.bits) / 8.0 / bw
+    first, last = _edges(gemm, hw, fo, dataflow, words)
     traffic = (lv["dram_rd_bytes"] + lv["dram_wr_bytes"] - shaping.dram_rd_bytes - shaping.dram_wr_bytes) / bw
     stall = max(first + last, traffic - window)
     spans = NestSpans(first, window + max(0.0, traffic - window - first - last), last)
     return PinnedNest(pinned_mapping(gemm, hw, dataflow), _cost(gemm, hw, shaping, fo, stall, lv), spans, lv, None)
 
 
-def pinned_busy_cycles(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> float:
-    """Cycles :func:`pinned_nest` never goes below under the overlapped timing: its compute,
-    fill and shaping cycles, summed as its cost sums them (its stall, never negative there, only
-    adds)."""
+def _edges(gemm: Gemm, hw: Hardware, fo: Folds, dataflow: str, words: tuple[int, int, int, int]) -> tuple[float, float]:
+    """Overlapped timing: the nest's exposed DRAM cycles, ``(first half-buffer loads of the
+    ifmap and filter, last half-buffer drain of the ofmap)``."""
+    zi, zf, zo, _ = words
+    va, vb = _valid_words(gemm, dataflow)
+    bw = hw.dram_bw_bytes_per_cycle
+    w = _ofmap_words(gemm, fo, dataflow)
+    first = (min(_cdiv(zi, 2), va) + min(_cdiv(zf, 2), vb)) * (hw.bits / 8.0) / bw
+    last = min(zo // 2, w) * (hw.acc_bits if _partial(fo, dataflow) else hw.bits) / 8.0 / bw
+    return first, last
+
+
+def pinned_cycles_floor(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> float:
+    """Cycles :func:`pinned_nest` never goes below under the overlapped timing, without reading
+    SCALE-Sim's sweeps: its compute, fill and shaping cycles plus the least stall, the larger of
+    its exposed edge loads (exact) and the DRAM time of every operand read once and the result
+    written once (the nest reads each operand whole at least once and writes every result
+    word) beyond its compute window."""
     fo = scalesim_folds(gemm.m, gemm.n, gemm.k, hw.pe_rows, hw.pe_cols, dataflow)
     b = float(gemm.batch)
     compute = b * fo.folds * fo.t
     fill = b * fo.folds * (fo.rows_per_fold - fo.t)
-    return compute + fill + shaping.cycles
+    first, last = _edges(gemm, hw, fo, dataflow, scalesim_words(hw))
+    least = b * (gemm.m * gemm.k + gemm.k * gemm.n + gemm.m * gemm.n) * (hw.bits / 8.0)
+    stall = max(first + last, least / hw.dram_bw_bytes_per_cycle - float(fo.demand_rows) * b)
+    return compute + fill + stall + shaping.cycles
 
 
 def pinned_lower_bound(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> tuple[float, float]:

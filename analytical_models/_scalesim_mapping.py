@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from analytical_models._scalesim_folds import Folds, _cdiv, scalesim_folds, sram_accesses
 from analytical_models._scalesim_ofmap import _Ofmap, ofmap_production
@@ -185,6 +186,7 @@ def _timeline(fo: Folds, reads: tuple[ReadSram, ...], ofmap: _Ofmap) -> tuple[in
 # --------------------------------------------------------------------------- our units
 
 
+@lru_cache(maxsize=4096)
 def scalesim_words(hw: Hardware) -> tuple[int, int, int, int]:
     """``(ifmap, filter, ofmap SRAM words, DRAM words per cycle)`` SCALE-Sim runs ``hw`` with.
 

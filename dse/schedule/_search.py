@@ -51,7 +51,14 @@ from analytical_models import (
 from dse import DSEError
 from dse.contraction import ContractionPlan
 from dse.schedule._chain import Chain, chain_of
-from dse.schedule._segment import SegmentResult, engines_of, network_pj, price_segment, segment_may_fit
+from dse.schedule._segment import (
+    SegmentResult,
+    engines_of,
+    network_pj,
+    price_segment,
+    segment_floor_terms,
+    segment_may_fit,
+)
 from dse.workload import TensorNetwork
 
 EXACT_SPILL_LIMIT = 4
@@ -499,9 +506,13 @@ def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: 
     """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of one segment, without pricing it:
     a step fed from DRAM's :func:`_unfused_bound`; for a fused segment its steps at their
     untiled fold time (:func:`busy_bound`: a pipeline's floor when its token and reduce steps
-    may run over engine groups), or its external tensors moved once over the bandwidth when no
-    step runs on a TT-core engine, its MAC energy and those tensors' DRAM energy; infinite
-    when it cannot fit the buffers (:func:`~dse.schedule._segment.segment_may_fit`)."""
+    may run over engine groups; when its core merges cannot be stored, the steps in sequence
+    with the merges run once per token tile, on an engine without a TT-core array), plus the
+    DRAM time no schedule hides (:func:`~dse.schedule._segment.segment_floor_terms`), or its
+    external tensors moved once over the bandwidth when no step runs on a TT-core engine; its
+    MAC energy (recomputed merges once per tile) and those tensors' DRAM energy; infinite
+    when it cannot fit the buffers (:func:`~dse.schedule._segment.segment_may_fit`). The
+    sums carry a relative margin of 1e-9 where the pricing associates them differently."""
     if len(steps) == 1:
         return _unfused_bound(chain, steps[0], hw, objective)
     if not segment_may_fit(chain, steps, hw):
@@ -509,13 +520,21 @@ def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: 
     consts = hw_consts(hw)
     bpe = consts.bytes_per_el
     c = busy_bound(chain, steps, hw, one_segment=True)
+    exposed, reruns = segment_floor_terms(chain, steps, hw)
+    merges = [s for s in steps if chain.steps[s].kind == "core"]
+    on_core = [step_array(chain, s, hw)[1] for s in steps]
+    if reruns > 1.0 and not any(on_core):  # every merge runs once per tile, nothing overlaps
+        floors = [_hideable_busy_bound(chain, s, hw) for s in steps]
+        c = max(c, sum(floors) + (reruns - 1.0) * sum(_hideable_busy_bound(chain, s, hw) for s in merges))
+    c += exposed / hw.dram_bw_bytes_per_cycle * (1.0 - 1e-9)
     outs = {chain.steps[s].out for s in steps}
     ext = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)} - outs
     d = (sum(chain.elements[x] for x in ext) + chain.elements[chain.steps[steps[-1]].out]) * bpe
-    if not any(step_array(chain, s, hw)[1] for s in steps):
+    if not any(on_core):
         # (the key does not count a TT-core engine's cycles, which may carry the traffic)
         c = max(c, d / hw.dram_bw_bytes_per_cycle)
-    e = sum(chain.steps[s].gemm.macs for s in steps) * consts.mac_pj + d * 8.0 * consts.dram_pj_bit
+    macs = sum(chain.steps[s].gemm.macs for s in steps) + (reruns - 1.0) * sum(chain.steps[s].gemm.macs for s in merges)
+    e = macs * consts.mac_pj * (1.0 - 1e-9) + d * 8.0 * consts.dram_pj_bit
     return c, e, d
 
 

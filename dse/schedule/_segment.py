@@ -194,15 +194,62 @@ def segment_may_fit(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> bool:
         return False
     st = [chain.steps[s] for s in steps]
     inside = frozenset(x.out for x in st[:-1])
-    consumed = {x for step in st for x in (step.lhs, step.rhs)}
     tokens = chain.tokens
     tiles = (float(tile_candidates(tokens)[0]), float(tokens))
-    streamed = sum(chain.elements[x] for x in consumed - inside if chain.tokened[x]) * bpe
+    streamed = _streamed_bytes(chain, st, inside, bpe)
     if all(streamed * t / tokens * (2.0 if t < tokens else 1.0) > hw.ifmap_sram_kb * 1024.0 * slack for t in tiles):
         return False
     spatial = _groupings(hw)
     cap = hw.ofmap_sram_kb * 1024.0 * slack
     return any(_ofmap_at(chain, st, inside, t, bpe, acc, p) <= cap for p in spatial for t in tiles)
+
+
+def _streamed_bytes(chain: Chain, st: list[ChainStep], inside: frozenset[int], bpe: float) -> float:
+    """Bytes of the token-carrying external inputs of the segment of steps ``st`` (whole pass)."""
+    consumed = {x for step in st for x in (step.lhs, step.rhs)}
+    return sum(chain.elements[x] for x in consumed - inside if chain.tokened[x]) * bpe
+
+
+def segment_floor_terms(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> tuple[float, float]:
+    """What every fused schedule of segment ``steps`` pays beyond its steps' fold times, as
+    :func:`price_segment` prices it, without pricing it: ``(exposed, reruns)``.
+
+    ``exposed``: DRAM bytes whose transfer no schedule of the segment hides (its latency
+    counts them over the bandwidth on top of the array's work, tiled or pipelined): the streamed
+    inputs of the first token tile, the token-free inputs of the first step (of the first
+    token or reduce step when the tiles may be pipelined over engine groups, whichever is
+    smaller) and the last tile's result, all at the smallest token tile.
+
+    ``reruns``: token tiles the segment runs at least, when its core merges cannot be stored
+    (their results do not fit the filter buffer, beyond a relative margin of 1e-9) and so are
+    recomputed on every tile: the token count over the largest candidate tile whose streamed
+    inputs fit the ifmap buffer (beyond the same margin); 1 when the merges may be stored (or
+    there are none)."""
+    bpe = hw_consts(hw).bytes_per_el
+    st = [chain.steps[s] for s in steps]
+    inside = frozenset(x.out for x in st[:-1])
+    tokens = chain.tokens
+    tiles = tile_candidates(tokens)
+    frac = tiles[0] / tokens
+    streamed = _streamed_bytes(chain, st, inside, bpe)
+
+    def cores(step: ChainStep) -> float:
+        return sum(chain.elements[x] for x in (step.lhs, step.rhs) if x not in inside and not chain.tokened[x]) * bpe
+
+    first = cores(st[0])
+    stages = [x for x in st if x.kind in ("token", "reduce")]
+    if True in _groupings(hw) and 2 <= len(stages) <= engines_of(hw):
+        first = min(first, cores(stages[0]))
+    out = chain.elements[st[-1].out] * bpe
+    exposed = streamed * frac + first + (out * frac if chain.tokened[st[-1].out] else out)
+    reruns = 1.0
+    if any(x.kind == "core" for x in st) and _filter_needs(chain, steps, bpe)[1] > hw.filter_sram_kb * 1024.0 * (
+        1.0 + _FIT_SLACK
+    ):
+        cap = hw.ifmap_sram_kb * 1024.0 * (1.0 + _FIT_SLACK)
+        fit = [t for t in tiles if streamed * t / tokens * (2.0 if t < tokens else 1.0) <= cap]
+        reruns = tokens / fit[-1] if fit else 1.0
+    return exposed, reruns
 
 
 def _ofmap_at(

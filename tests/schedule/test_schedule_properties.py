@@ -431,6 +431,35 @@ def test_a_pipelined_segment_is_not_cut_by_the_sum_of_its_steps() -> None:
     assert _segment_bound_holds(chain, (1, 2), hw, "latency")
 
 
+def test_a_segment_that_recomputes_its_merges_is_bounded_per_tile() -> None:
+    """A forward TT-matrix segment (two core merges, then the token step) whose merged core
+    (32 kB) does not fit an 8 kB filter buffer recomputes the merges on every token tile, and a
+    4 kB ifmap buffer allows 8 of 128 tokens per tile at most: the bound counts the merges 16
+    times and the first tile's exposed loads, several times the steps' fold times, and still
+    not above the priced segment."""
+    from dse.contraction import build_plan
+    from dse.schedule._chain import chain_of
+    from dse.schedule._search import _group_bound, _hideable_busy_bound
+    from dse.schedule._segment import price_segment, segment_floor_terms
+    from dse.workload import get_format
+
+    spec = _ttm_spec((4, 8, 8), (4, 8, 8), (1, 8, 8, 1), 128)
+    hw = Hardware(
+        pe_rows=16, pe_cols=16, ifmap_sram_kb=4.0, filter_sram_kb=8.0, ofmap_sram_kb=64.0, dram_bw_bytes_per_cycle=16.0
+    )
+    net = get_format("ttm").networks(spec)[0]
+    chain = chain_of(build_plan(net, ((1, 3), (4, 2), (0, 5))))
+    steps = (0, 1, 2)
+    res = price_segment(chain.segment(steps), steps, hw, "latency")
+    assert res is not None and res.merges == "recompute" and res.n_tiles == 16
+    exposed, reruns = segment_floor_terms(chain, steps, hw)
+    assert reruns == 16.0 and exposed > 0.0
+    c, e, d = _group_bound(chain, steps, hw, "latency")
+    folds = sum(_hideable_busy_bound(chain, s, hw) for s in steps)
+    assert 4.0 * folds < c <= res.cost.cycles
+    assert e <= res.cost.energy_pj and d <= res.dram_bytes
+
+
 @SETTINGS
 @given(layers(), hardware(), *MODES)
 def test_segment_bounds_never_exceed_the_priced_segment(
