@@ -57,7 +57,6 @@ from dse.schedule._segment import (
     network_pj,
     price_segment,
     segment_floor_terms,
-    segment_may_fit,
 )
 from dse.workload import TensorNetwork
 
@@ -511,16 +510,17 @@ def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: 
     DRAM time no schedule hides (:func:`~dse.schedule._segment.segment_floor_terms`), or its
     external tensors moved once over the bandwidth when no step runs on a TT-core engine; its
     MAC energy (recomputed merges once per tile) and those tensors' DRAM energy; infinite
-    when it cannot fit the buffers (:func:`~dse.schedule._segment.segment_may_fit`). The
+    when it cannot fit the buffers (:func:`~dse.schedule._segment.segment_floor_terms` is None). The
     sums carry a relative margin of 1e-9 where the pricing associates them differently."""
     if len(steps) == 1:
         return _unfused_bound(chain, steps[0], hw, objective)
-    if not segment_may_fit(chain, steps, hw):
+    terms = segment_floor_terms(chain, steps, hw)
+    if terms is None:
         return math.inf, math.inf, math.inf
+    exposed, reruns = terms
     consts = hw_consts(hw)
     bpe = consts.bytes_per_el
     c = busy_bound(chain, steps, hw, one_segment=True)
-    exposed, reruns = segment_floor_terms(chain, steps, hw)
     merges = [s for s in steps if chain.steps[s].kind == "core"]
     on_core = [step_array(chain, s, hw)[1] for s in steps]
     if reruns > 1.0 and not any(on_core):  # every merge runs once per tile, nothing overlaps

@@ -179,40 +179,21 @@ def segment_may_fit(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> bool:
     """False only when no token tile of the fused segment ``steps`` of ``chain`` fits the
     buffers under any merge mode (:func:`price_segment` of ``chain.segment(steps)`` with its
     default tiles and merges is None), decided on ``chain`` itself without cutting the segment
-    out or pricing a step.
+    out or pricing a step (:func:`segment_floor_terms` is None)."""
+    return segment_floor_terms(chain, steps, hw) is not None
 
-    Every buffer need grows with the token tile ``t`` except at the whole pass (one tile: no
-    double buffering), so its least value over the candidates is at the smallest tile or at
+
+def segment_floor_terms(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> tuple[float, float] | None:
+    """What every fused schedule of segment ``steps`` pays beyond its steps' fold times, as
+    :func:`price_segment` prices it, without pricing it: ``(exposed, reruns)``; None when no
+    token tile fits the buffers under any merge mode.
+
+    Fit. Every buffer need grows with the token tile ``t`` except at the whole pass (one tile:
+    no double buffering), so its least value over the candidates is at the smallest tile or at
     the whole pass: the segment cannot fit when its filter need exceeds the filter buffer in
     every mode, its streamed inputs exceed the ifmap buffer at both tiles, or its ofmap need
     (each engine grouping) exceeds the ofmap buffer at both, each beyond a relative margin
-    of 1e-9."""
-    k = hw_consts(hw)
-    bpe, acc = k.bytes_per_el, k.acc_bytes
-    slack = 1.0 + _FIT_SLACK
-    if min(_filter_needs(chain, steps, bpe)) > hw.filter_sram_kb * 1024.0 * slack:
-        return False
-    st = [chain.steps[s] for s in steps]
-    inside = frozenset(x.out for x in st[:-1])
-    tokens = chain.tokens
-    tiles = (float(tile_candidates(tokens)[0]), float(tokens))
-    streamed = _streamed_bytes(chain, st, inside, bpe)
-    if all(streamed * t / tokens * (2.0 if t < tokens else 1.0) > hw.ifmap_sram_kb * 1024.0 * slack for t in tiles):
-        return False
-    spatial = _groupings(hw)
-    cap = hw.ofmap_sram_kb * 1024.0 * slack
-    return any(_ofmap_at(chain, st, inside, t, bpe, acc, p) <= cap for p in spatial for t in tiles)
-
-
-def _streamed_bytes(chain: Chain, st: list[ChainStep], inside: frozenset[int], bpe: float) -> float:
-    """Bytes of the token-carrying external inputs of the segment of steps ``st`` (whole pass)."""
-    consumed = {x for step in st for x in (step.lhs, step.rhs)}
-    return sum(chain.elements[x] for x in consumed - inside if chain.tokened[x]) * bpe
-
-
-def segment_floor_terms(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> tuple[float, float]:
-    """What every fused schedule of segment ``steps`` pays beyond its steps' fold times, as
-    :func:`price_segment` prices it, without pricing it: ``(exposed, reruns)``.
+    of 1e-9.
 
     ``exposed``: DRAM bytes whose transfer no schedule of the segment hides (its latency
     counts them over the bandwidth on top of the array's work, tiled or pipelined): the streamed
@@ -221,33 +202,43 @@ def segment_floor_terms(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> t
     smaller) and the last tile's result, all at the smallest token tile.
 
     ``reruns``: token tiles the segment runs at least, when its core merges cannot be stored
-    (their results do not fit the filter buffer, beyond a relative margin of 1e-9) and so are
-    recomputed on every tile: the token count over the largest candidate tile whose streamed
-    inputs fit the ifmap buffer (beyond the same margin); 1 when the merges may be stored (or
-    there are none)."""
-    bpe = hw_consts(hw).bytes_per_el
+    (their results do not fit the filter buffer, beyond the margin) and so are recomputed on
+    every tile: the token count over the largest candidate tile whose streamed inputs fit the
+    ifmap buffer (beyond the margin); 1 when the merges may be stored (or there are none)."""
+    k = hw_consts(hw)
+    bpe, acc = k.bytes_per_el, k.acc_bytes
+    slack = 1.0 + _FIT_SLACK
+    needs = _filter_needs(chain, steps, bpe)
+    if min(needs) > hw.filter_sram_kb * 1024.0 * slack:
+        return None
     st = [chain.steps[s] for s in steps]
     inside = frozenset(x.out for x in st[:-1])
+    consumed = {x for step in st for x in (step.lhs, step.rhs)}
     tokens = chain.tokens
-    tiles = tile_candidates(tokens)
-    frac = tiles[0] / tokens
-    streamed = _streamed_bytes(chain, st, inside, bpe)
+    candidates = tile_candidates(tokens)
+    tiles = (float(candidates[0]), float(tokens))
+    streamed = sum(chain.elements[x] for x in consumed - inside if chain.tokened[x]) * bpe
+    ifmap_cap = hw.ifmap_sram_kb * 1024.0 * slack
+    if all(streamed * t / tokens * (2.0 if t < tokens else 1.0) > ifmap_cap for t in tiles):
+        return None
+    spatial = _groupings(hw)
+    cap = hw.ofmap_sram_kb * 1024.0 * slack
+    if not any(_ofmap_at(chain, st, inside, t, bpe, acc, p) <= cap for p in spatial for t in tiles):
+        return None
 
     def cores(step: ChainStep) -> float:
         return sum(chain.elements[x] for x in (step.lhs, step.rhs) if x not in inside and not chain.tokened[x]) * bpe
 
     first = cores(st[0])
     stages = [x for x in st if x.kind in ("token", "reduce")]
-    if True in _groupings(hw) and 2 <= len(stages) <= engines_of(hw):
+    if True in spatial and 2 <= len(stages) <= engines_of(hw):
         first = min(first, cores(stages[0]))
+    frac = tiles[0] / tokens
     out = chain.elements[st[-1].out] * bpe
     exposed = streamed * frac + first + (out * frac if chain.tokened[st[-1].out] else out)
     reruns = 1.0
-    if any(x.kind == "core" for x in st) and _filter_needs(chain, steps, bpe)[1] > hw.filter_sram_kb * 1024.0 * (
-        1.0 + _FIT_SLACK
-    ):
-        cap = hw.ifmap_sram_kb * 1024.0 * (1.0 + _FIT_SLACK)
-        fit = [t for t in tiles if streamed * t / tokens * (2.0 if t < tokens else 1.0) <= cap]
+    if any(x.kind == "core" for x in st) and needs[1] > hw.filter_sram_kb * 1024.0 * slack:
+        fit = [t for t in candidates if streamed * t / tokens * (2.0 if t < tokens else 1.0) <= ifmap_cap]
         reruns = tokens / fit[-1] if fit else 1.0
     return exposed, reruns
 

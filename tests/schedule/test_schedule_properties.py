@@ -452,7 +452,9 @@ def test_a_segment_that_recomputes_its_merges_is_bounded_per_tile() -> None:
     steps = (0, 1, 2)
     res = price_segment(chain.segment(steps), steps, hw, "latency")
     assert res is not None and res.merges == "recompute" and res.n_tiles == 16
-    exposed, reruns = segment_floor_terms(chain, steps, hw)
+    terms = segment_floor_terms(chain, steps, hw)
+    assert terms is not None
+    exposed, reruns = terms
     assert reruns == 16.0 and exposed > 0.0
     c, e, d = _group_bound(chain, steps, hw, "latency")
     folds = sum(_hideable_busy_bound(chain, s, hw) for s in steps)
