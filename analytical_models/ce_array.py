@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from functools import lru_cache
 
 from analytical_models._engine import ArrayEngine
 from analytical_models._registry import register_engine
@@ -55,10 +56,9 @@ class CEArrayEngine(ArrayEngine):
         return DATAFLOWS
 
     def array_view(self, hw: Hardware) -> Hardware:
-        """All CEs as one ``pe_rows x (pe_cols * n_engines)`` array (a GEMM fed from DRAM)."""
-        if hw.n_engines == 1:
-            return hw
-        return replace(hw, pe_cols=hw.pe_cols * hw.n_engines, n_engines=1)
+        """All CEs as one ``pe_rows x (pe_cols * n_engines)`` array (a GEMM fed from DRAM); one
+        instance per hardware (cached), so the caches keyed by it hash it once."""
+        return hw if hw.n_engines == 1 else _joined(hw)
 
     def engines(self, hw: Hardware) -> int:
         """The CEs a fused step may spread over or pipeline across."""
@@ -67,6 +67,11 @@ class CEArrayEngine(ArrayEngine):
     def network_pj_per_bit(self, hw: Hardware) -> float:
         """The butterfly stages every operand bit crosses (an assumption, see the module)."""
         return butterfly_stages(hw) * BUTTERFLY_PJ_PER_BIT
+
+
+@lru_cache(maxsize=4096)
+def _joined(hw: Hardware) -> Hardware:
+    return replace(hw, pe_cols=hw.pe_cols * hw.n_engines, n_engines=1)
 
 
 CE_ARRAY = CEArrayEngine()

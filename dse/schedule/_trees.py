@@ -24,7 +24,6 @@ from dse.contraction import (
     merge_gemm,
     ssa_to_nodes,
     step_gemms,
-    step_macs,
 )
 from dse.schedule._chain import TOKEN_INDEX, chain_of
 from dse.schedule._search import (
@@ -93,27 +92,47 @@ def _tree_merges(n: int) -> tuple[tuple[Path, ...], tuple[tuple[int, int], ...],
 
 @lru_cache(maxsize=4096)
 def _pair_macs(network: TensorNetwork) -> tuple[int, ...]:
-    """MACs of every distinct merge of :func:`_tree_merges` for ``network`` (exact integers)."""
+    """MACs of every distinct merge of :func:`_tree_merges` for ``network`` (exact integers):
+    the product of the sizes of the indices either merged tensor keeps, over every merge at
+    once (int64 products, or Python integers when they might overflow)."""
     n = network.n_inputs
     _, pairs, _ = _tree_merges(n)
-    inputs, output, sizes = network.opt_einsum_form()
-    full = (1 << n) - 1
-    holders: dict[str, int] = {}
-    for t, idx in enumerate(inputs):
+    if not pairs:
+        return ()
+    kept = _kept_table(network)
+    sizes = [s for _, s in network.sizes]
+    a, b = _pair_arrays(n)
+    used = kept[a] | kept[b]  # (pairs, indices): the step's indices
+    if math.prod(sizes) < 2**62:  # every product is exact in int64
+        macs: list[int] = np.where(used, np.asarray(sizes, dtype=np.int64), 1).prod(axis=1).tolist()
+        return tuple(macs)
+    return tuple(math.prod(s for s, u in zip(sizes, row, strict=True) if u) for row in used.tolist())
+
+
+def _kept_table(network: TensorNetwork) -> NDArray[np.bool_]:
+    """``(2**n, indices)``: the indices (in ``network.sizes`` order) the tensor of each input
+    subset keeps: those it holds that the rest of the network or its output still needs."""
+    n = network.n_inputs
+    names = [i for i, _ in network.sizes]
+    holders = np.zeros(len(names), dtype=np.int64)
+    where = {i: j for j, i in enumerate(names)}
+    for t, idx in enumerate(network.inputs):
         for i in idx:
-            holders[i] = holders.get(i, 0) | (1 << t)
+            holders[where[i]] |= 1 << t
+    in_output = np.array([i in network.output for i in names], dtype=np.bool_)
+    masks = np.arange(1 << n, dtype=np.int64)[:, None]
+    full = (1 << n) - 1
+    out: NDArray[np.bool_] = ((holders & masks) != 0) & (((holders & (full ^ masks)) != 0) | in_output)
+    return out
 
-    memo: dict[int, frozenset[str]] = {}  # a subset's kept indices (each subset is in many merges)
 
-    def kept(mask: int) -> frozenset[str]:
-        got = memo.get(mask)
-        if got is None:
-            got = memo[mask] = frozenset(
-                i for i, h in holders.items() if h & mask and (h & (full ^ mask) or i in output)
-            )
-        return got
-
-    return tuple(step_macs(kept(ma), kept(mb), sizes) for ma, mb in pairs)
+@lru_cache(maxsize=16)
+def _pair_arrays(n: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The two input subsets of every merge of :func:`_tree_merges` as index arrays."""
+    pairs = _tree_merges(n)[1]
+    a = np.array([p for p, _ in pairs], dtype=np.int64)
+    b = np.array([q for _, q in pairs], dtype=np.int64)
+    return a, b
 
 
 def others_may_beat(
