@@ -218,7 +218,18 @@ def _spill_sets(inter: tuple[int, ...]) -> Iterator[frozenset[int]]:
 
 def _segments(chain: Chain, spilled: frozenset[int]) -> list[tuple[int, ...]]:
     """Steps grouped into segments: a step joins its consumer's segment unless its result spills."""
-    group = list(range(len(chain.steps)))
+    return list(_grouped(_consumers(chain), chain.n_inputs, spilled))
+
+
+@lru_cache(maxsize=4096)
+def _consumers(chain: Chain) -> tuple[int, ...]:
+    """The step consuming each step's result (-1 for the last): the tree's shape."""
+    return tuple(chain.consumer(st.out) for st in chain.steps)
+
+
+@lru_cache(maxsize=4096)  # trees of one shape share it, whatever their sizes
+def _grouped(consumers: tuple[int, ...], n_inputs: int, spilled: frozenset[int]) -> tuple[tuple[int, ...], ...]:
+    group = list(range(len(consumers)))
 
     def find(s: int) -> int:
         while group[s] != s:
@@ -226,14 +237,13 @@ def _segments(chain: Chain, spilled: frozenset[int]) -> list[tuple[int, ...]]:
             s = group[s]
         return s
 
-    for s, st in enumerate(chain.steps[:-1]):
-        if st.out not in spilled:
-            c = chain.consumer(st.out)
+    for s, c in enumerate(consumers[:-1]):
+        if n_inputs + s not in spilled:
             group[find(s)] = find(c)
     members: dict[int, list[int]] = {}
-    for s in range(len(chain.steps)):
+    for s in range(len(consumers)):
         members.setdefault(find(s), []).append(s)
-    return sorted((tuple(m) for m in members.values()), key=lambda m: m[-1])
+    return tuple(sorted((tuple(m) for m in members.values()), key=lambda m: m[-1]))
 
 
 def step_array(chain: Chain, s: int, hw: Hardware) -> tuple[Hardware, bool]:
