@@ -192,8 +192,8 @@ def segment_floor_terms(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> t
     no double buffering), so its least value over the candidates is at the smallest tile or at
     the whole pass: the segment cannot fit when its filter need exceeds the filter buffer in
     every mode, its streamed inputs exceed the ifmap buffer at both tiles, or its ofmap need
-    (each engine grouping) exceeds the ofmap buffer at both, each beyond a relative margin
-    of 1e-9.
+    (each engine grouping it may run under) exceeds the ofmap buffer at both, each beyond a
+    relative margin of 1e-9.
 
     ``exposed``: DRAM bytes whose transfer no schedule of the segment hides (its latency
     counts them over the bandwidth on top of the array's work, tiled or pipelined): the streamed
@@ -221,7 +221,9 @@ def segment_floor_terms(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> t
     ifmap_cap = hw.ifmap_sram_kb * 1024.0 * slack
     if all(streamed * t / tokens * (2.0 if t < tokens else 1.0) > ifmap_cap for t in tiles):
         return None
-    spatial = _groupings(hw)
+    stages = [x for x in st if x.kind in ("token", "reduce")]
+    # (tiles pipelined over engine groups need two to ``engines`` token and reduce steps)
+    spatial = _groupings(hw) if 2 <= len(stages) <= engines_of(hw) else (False,)
     cap = hw.ofmap_sram_kb * 1024.0 * slack
     if not any(_ofmap_at(chain, st, inside, t, bpe, acc, p) <= cap for p in spatial for t in tiles):
         return None
@@ -230,8 +232,7 @@ def segment_floor_terms(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> t
         return sum(chain.elements[x] for x in (step.lhs, step.rhs) if x not in inside and not chain.tokened[x]) * bpe
 
     first = cores(st[0])
-    stages = [x for x in st if x.kind in ("token", "reduce")]
-    if True in spatial and 2 <= len(stages) <= engines_of(hw):
+    if True in spatial:
         first = min(first, cores(stages[0]))
     frac = tiles[0] / tokens
     out = chain.elements[st[-1].out] * bpe
