@@ -38,12 +38,12 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from analytical_models._arrays import FloatArray, IntArray
+from analytical_models._arrays import BoolArray, FloatArray, IntArray
 from analytical_models._consts import hw_consts
 from analytical_models._engine import ArrayEngine
 from analytical_models._registry import get_engine
 from analytical_models._shaping import _shaping_energy
-from analytical_models._timing import FOLD_CYCLES, GEOMETRY, K_DIM, M_DIM, N_DIM, FoldFn
+from analytical_models._timing import FOLD_CYCLES, GEOMETRY, K_DIM, M_DIM, N_DIM
 from analytical_models._types import DATAFLOWS, Cost, Gemm, Hardware, ModelInputError
 
 Buffer = Literal["ifmap", "filter", "ofmap"]
@@ -160,22 +160,6 @@ def tile_gemm(gemm: Gemm, token_dim: str, tokens: int, tile: int) -> Gemm:
     )
 
 
-def _fold_cycles(
-    fn: FoldFn, folds: FloatArray, time: FloatArray, rows: int, cols: int, engines: int
-) -> tuple[FloatArray, FloatArray]:
-    """(streaming, fill/drain) cycles of ``folds`` folds of ``time`` streamed rows on ``engines`` arrays."""
-    if engines <= 1:
-        stream, fill = fn(rows, cols, time)
-        return folds * stream, folds * fill
-    many = folds >= engines
-    per_engine = np.ceil(folds / engines)
-    share = np.maximum(1.0, np.floor(engines / np.maximum(folds, 1.0)))
-    t_eff = np.where(many, time, np.ceil(time / share))
-    stream, fill = fn(rows, cols, t_eff)
-    count = np.where(many, per_engine, 1.0)
-    return count * stream, count * fill
-
-
 @lru_cache(maxsize=16_384)
 def onchip_tiles(
     gemm: Gemm,
@@ -255,32 +239,31 @@ def onchip_tiles(
             sh_wr[i] = s.ifmap_wr_bytes + s.filter_wr_bytes + s.ofmap_wr_bytes
             sh_dram[i] = s.dram_rd_bytes + s.dram_wr_bytes
     dataflows = engine.dataflows_for(hw)
-    table = np.empty((len(dataflows), 10, t.size))  # (D, fields, T)
+    geo = _geometry(dataflows)
+    dim = np.stack(dims)  # (3, T)
+    row_folds = np.ceil(dim[geo.axes[0]] / r)  # (D, T), every dataflow at once
+    col_folds = np.ceil(dim[geo.axes[1]] / c)
+    folds = batch * row_folds * col_folds
+    compute, fill = _fold_cycles_all(dataflows, folds, dim[geo.axes[2]], r, c, engines)
+    # SRAM bytes per buffer (ifmap, filter, ofmap): A and B reads, the ofmap's accumulations
+    # (WS / IS: written once per row fold of K, read back for all but the first; OS: written once)
+    rd = [zero, zero, zero]
+    wr = [zero, zero, zero]
+    ia, ib = BUFFERS.index(a_buffer), BUFFERS.index(b_buffer)
+    rd[ia] = rd[ia] + a_el * bpe * _times_all(geo.reads[0], row_folds, col_folds)
+    rd[ib] = rd[ib] + b_el * bpe * _times_all(geo.reads[1], row_folds, col_folds)
+    accumulations = np.ceil(kk / r)
+    wr[2] = wr[2] + np.where(geo.os, c_el * bpe, c_el * acc * accumulations)
+    rd[2] = rd[2] + np.where(geo.os, 0.0, c_el * acc * (accumulations - 1))
+    e = [8.0 * (rd[b] * pj[name][0] + wr[b] * pj[name][1]) for b, name in enumerate(BUFFERS)]
     mac_pj = macs * k.mac_pj
-    for i, df in enumerate(dataflows):
-        row_x, col_x, time_x = GEOMETRY[df]
-        row_folds = np.ceil(dims[row_x] / r)
-        col_folds = np.ceil(dims[col_x] / c)
-        folds = batch * row_folds * col_folds
-        compute, fill = _fold_cycles(FOLD_CYCLES[df], folds, dims[time_x], r, c, engines)
-        rd = dict.fromkeys(BUFFERS, zero)  # (never updated in place)
-        wr = dict.fromkeys(BUFFERS, zero)
-        rd[a_buffer] = rd[a_buffer] + a_el * bpe * _times(_A_DIMS, row_x, col_x, row_folds, col_folds)
-        rd[b_buffer] = rd[b_buffer] + b_el * bpe * _times(_B_DIMS, row_x, col_x, row_folds, col_folds)
-        if df == "os":
-            wr["ofmap"] = wr["ofmap"] + c_el * bpe
-        else:
-            accumulations = np.ceil(kk / r)
-            wr["ofmap"] = wr["ofmap"] + c_el * acc * accumulations
-            rd["ofmap"] = rd["ofmap"] + c_el * acc * (accumulations - 1)
-        e = {b: 8.0 * (rd[b] * pj[b][0] + wr[b] * pj[b][1]) for b in BUFFERS}
-        row = table[i]
-        row[0] = compute + fill + sh_cycles
-        row[1] = mac_pj + e["ifmap"] + e["filter"] + e["ofmap"] + sh_pj
-        row[2], row[3], row[4] = compute, fill, mac_pj
-        row[5], row[6], row[7] = e["ifmap"], e["filter"], e["ofmap"] + sh_pj
-        row[8] = sum(rd.values()) + sh_rd
-        row[9] = sum(wr.values()) + sh_wr
+    table = np.empty((len(dataflows), 10, t.size))  # (D, fields, T)
+    table[:, 0] = compute + fill + sh_cycles
+    table[:, 1] = mac_pj + e[0] + e[1] + e[2] + sh_pj
+    table[:, 2], table[:, 3], table[:, 4] = compute, fill, mac_pj
+    table[:, 5], table[:, 6], table[:, 7] = e[0], e[1], e[2] + sh_pj
+    table[:, 8] = rd[0] + rd[1] + rd[2] + sh_rd
+    table[:, 9] = wr[0] + wr[1] + wr[2] + sh_wr
     primary, secondary = (0, 1) if objective == "latency" else (1, 0)
     order = np.lexsort((table[:, secondary, :], table[:, primary, :]), axis=0)
     best = order[0]  # (T,) dataflow index with the smallest (primary, secondary)
@@ -321,17 +304,65 @@ def price_onchip(
     return OnChipStep(res.cost(0), res.dataflows[int(res.dataflow[0])])
 
 
-def _times(dims: frozenset[int], row_x: int, col_x: int, row_folds: FloatArray, col_folds: FloatArray) -> FloatArray:
-    """How often an operand spanning ``dims`` is read: once if stationary (both dims on the
-    array), once per column fold if it lies on (rows, time), once per row fold on (cols, time)."""
-    on_rows, on_cols = row_x in dims, col_x in dims
-    if on_rows and on_cols:
-        return np.ones_like(row_folds)
-    if on_rows:
-        return col_folds
-    if on_cols:
-        return row_folds
-    return row_folds * col_folds  # pragma: no cover - an operand always spans one array side
+class _Geometry(NamedTuple):
+    """Per dataflow (rows ``D``): where the GEMM's dimensions go and what that decides."""
+
+    axes: IntArray
+    """``(3, D)``: the dimension on the array rows, on the columns, in time."""
+    reads: tuple[IntArray, IntArray]
+    """For A and B: 0 stationary (read once), 1 read per column fold, 2 per row fold, 3 both."""
+    os: BoolArray
+    """``(D, 1)``: output stationary (the result stays in the PEs)."""
+
+
+@lru_cache(maxsize=64)
+def _geometry(dataflows: tuple[str, ...]) -> _Geometry:
+    """The :class:`_Geometry` of ``dataflows`` (read-only arrays, cached)."""
+    axes = np.array([GEOMETRY[d] for d in dataflows], dtype=np.int64).T
+    os = np.array([[d == "os"] for d in dataflows])
+    out = _Geometry(axes, (_read_kind(_A_DIMS, axes), _read_kind(_B_DIMS, axes)), os)
+    for a in (axes, os, *out.reads):
+        a.setflags(write=False)
+    return out
+
+
+def _read_kind(dims: frozenset[int], axes: IntArray) -> IntArray:
+    """``(D, 1)``: how an operand spanning ``dims`` is read under each dataflow (see
+    :attr:`_Geometry.reads`)."""
+    on_rows = np.array([x in dims for x in axes[0].tolist()])
+    on_cols = np.array([x in dims for x in axes[1].tolist()])
+    kind: IntArray = np.where(on_rows & on_cols, 0, np.where(on_rows, 1, np.where(on_cols, 2, 3)))[:, None]
+    return kind
+
+
+def _fold_cycles_all(
+    dataflows: tuple[str, ...], folds: FloatArray, time: FloatArray, rows: int, cols: int, engines: int
+) -> tuple[FloatArray, FloatArray]:
+    """(streaming, fill/drain) cycles of ``folds`` folds of ``time`` streamed rows on ``engines``
+    arrays, every dataflow at once (row ``d``: ``dataflows[d]``). With several engines the
+    folds are dealt out to them; fewer folds than engines split each fold's streamed dimension
+    among the engines that share it."""
+    if engines > 1:
+        many = folds >= engines
+        per_engine = np.ceil(folds / engines)
+        share = np.maximum(1.0, np.floor(engines / np.maximum(folds, 1.0)))
+        time = np.where(many, time, np.ceil(time / share))
+        count = np.where(many, per_engine, 1.0)
+    else:
+        count = folds
+    if len(dataflows) == 1:
+        stream, fill = FOLD_CYCLES[dataflows[0]](rows, cols, time)
+        return count * stream, count * fill
+    parts = [FOLD_CYCLES[d](rows, cols, time[i]) for i, d in enumerate(dataflows)]
+    return count * np.stack([p[0] for p in parts]), count * np.stack([p[1] for p in parts])
+
+
+def _times_all(kind: IntArray, row_folds: FloatArray, col_folds: FloatArray) -> FloatArray:
+    """How often an operand is read, every dataflow at once (``(D, T)``; ``kind`` from
+    :class:`_Geometry`): once if stationary (both its dims on the array), once per column fold
+    if it lies on (rows, time), once per row fold on (cols, time)."""
+    out: FloatArray = np.choose(kind, (np.ones_like(row_folds), col_folds, row_folds, row_folds * col_folds))
+    return out
 
 
 @lru_cache(maxsize=16_384)
