@@ -245,3 +245,30 @@ def test_dataflow_listing_order_does_not_matter() -> None:
     a = SYSTOLIC.search(g, hw_(dataflows=("is", "ws")))
     b = SYSTOLIC.search(g, hw_(dataflows=("ws", "is")))
     assert a == b
+
+
+def test_a_ce_array_joins_its_engines_into_one_cached_view() -> None:
+    """A GEMM fed from DRAM sees a ``ce_array`` as one array of ``pe_cols * n_engines`` columns:
+    one instance per hardware (caches keyed by it hash it once), equal for equal hardware,
+    and the hardware itself with one engine."""
+    from dataclasses import replace
+
+    from analytical_models import Hardware, get_engine
+
+    engine = get_engine("ce_array")
+    hw = Hardware(
+        engine="ce_array",
+        n_engines=4,
+        pe_rows=16,
+        pe_cols=8,
+        ifmap_sram_kb=32.0,
+        filter_sram_kb=32.0,
+        ofmap_sram_kb=64.0,
+        dram_bw_bytes_per_cycle=16.0,
+    )
+    view = engine.array_view(hw)  # type: ignore[attr-defined]
+    assert (view.pe_rows, view.pe_cols, view.n_engines) == (16, 32, 1)
+    assert view == replace(hw, pe_cols=32, n_engines=1)
+    assert engine.array_view(replace(hw)) is view  # type: ignore[attr-defined]
+    one = replace(hw, n_engines=1)
+    assert engine.array_view(one) is one  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import cast
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -497,3 +498,35 @@ def test_tree_bounds_never_exceed_the_scheduled_tree(
             sched = schedule_plan(build_plan(net, path), execution, hw=hw, objective=obj)
             key = _key(sched.cost, obj, execution, sched.core_cycles)
             assert bound[0] <= key[0] * (1.0 + 1e-9), (net.label, path, bound, key)
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_merge_macs_of_every_tree_equal_the_built_plans(big: bool) -> None:
+    """The MACs of every merge a network's trees make (one numpy product over subsets x
+    indices, or Python integers past int64) equal the MACs of the steps :func:`build_plan`
+    lowers, for every tree of a 5-input forward TT-matrix network and of one whose sizes
+    overflow int64."""
+    from dse.contraction import build_plan, enumerate_trees, ssa_to_nodes
+    from dse.schedule._trees import _merge_index, _pair_macs
+    from dse.workload import TensorNetwork, get_format
+
+    spec = _ttm_spec((4, 6, 8, 4), (4, 6, 4, 8), (1, 18, 20, 24, 1), 4096)
+    net = get_format("ttm").networks(spec)[0]
+    if big:  # every index 2**16: products up to 2**(16 * indices) need Python integers
+        net = TensorNetwork.build(
+            inputs=net.inputs,
+            output=net.output,
+            sizes={i: 2**16 for i, _ in net.sizes},
+            names=net.names,
+            roles=net.roles,
+        )
+    macs = _pair_macs(net)
+    index = _merge_index(net.n_inputs)
+    checked = 0
+    for tree in enumerate_trees(net.n_inputs):
+        plan = build_plan(net, tree)
+        for step, (a, b) in zip(plan.steps, ssa_to_nodes(tree, net.n_inputs), strict=True):
+            assert macs[index[min(a, b), max(a, b)]] == step.macs
+            checked += 1
+    assert checked == 105 * 4
+    assert max(macs) >= 2**63 if big else max(macs) < 2**62
