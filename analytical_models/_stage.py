@@ -364,6 +364,10 @@ def _moved(ti: TileIndex, c: HwConsts) -> FloatArray:
         w1, w2 = float(ti.table[T_DIM, ti.starts[x1]]), float(ti.table[T_DIM, ti.starts[x2]])
         # power-of-two element sizes: compare elements to the threshold (exact)
         thr = None if threshold is None else float(threshold[op, 0])
+        whole = w1 * w2
+        if (whole <= thr) if thr is not None else (whole * float(el_bytes[op, 0]) <= float(cap_bytes[op, 0])):
+            out[:, op] = whole  # the whole operand fits: no footprint (none is larger) spills
+            continue
         table = _spilled(w1, ti.cands[x1], w2, ti.cands[x2], thr, float(el_bytes[op, 0]), float(cap_bytes[op, 0]))
         np.multiply(table.take(ti.pairs[op], axis=1), ti.extra[op], out=out[:, op])
         out[:, op] += w1 * w2
