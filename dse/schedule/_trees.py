@@ -132,6 +132,8 @@ def _pair_arrays(n: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     pairs = _tree_merges(n)[1]
     a = np.array([p for p, _ in pairs], dtype=np.int64)
     b = np.array([q for _, q in pairs], dtype=np.int64)
+    for x in (a, b):
+        x.setflags(write=False)
     return a, b
 
 
