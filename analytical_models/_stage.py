@@ -370,7 +370,7 @@ def _moved(ti: TileIndex, c: HwConsts) -> FloatArray:
             continue
         table = _spilled(w1, ti.cands[x1], w2, ti.cands[x2], thr, float(el_bytes[op, 0]), float(cap_bytes[op, 0]))
         np.multiply(table.take(ti.pairs[op], axis=1), ti.extra[op], out=out[:, op])
-        out[:, op] += w1 * w2
+        out[:, op] += whole
     return out
 
 

@@ -71,6 +71,7 @@ class CEArrayEngine(ArrayEngine):
 
 @lru_cache(maxsize=4096)
 def _joined(hw: Hardware) -> Hardware:
+    """:meth:`CEArrayEngine.array_view` of a hardware of several engines."""
     return replace(hw, pe_cols=hw.pe_cols * hw.n_engines, n_engines=1)
 
 
