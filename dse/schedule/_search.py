@@ -534,8 +534,8 @@ def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: 
     merges = [s for s in steps if chain.steps[s].kind == "core"]
     on_core = [step_array(chain, s, hw)[1] for s in steps]
     if reruns > 1.0 and not any(on_core):  # every merge runs once per tile, nothing overlaps
-        floors = [_hideable_busy_bound(chain, s, hw) for s in steps]
-        c = max(c, sum(floors) + (reruns - 1.0) * sum(_hideable_busy_bound(chain, s, hw) for s in merges))
+        floors = {s: _hideable_busy_bound(chain, s, hw) for s in steps}
+        c = max(c, sum(floors.values()) + (reruns - 1.0) * sum(floors[s] for s in merges))
     c += exposed / hw.dram_bw_bytes_per_cycle * (1.0 - 1e-9)
     outs = {chain.steps[s].out for s in steps}
     ext = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)} - outs

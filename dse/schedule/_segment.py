@@ -209,7 +209,8 @@ def segment_floor_terms(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> t
     bpe, acc = k.bytes_per_el, k.acc_bytes
     slack = 1.0 + _FIT_SLACK
     needs = _filter_needs(chain, steps, bpe)
-    if min(needs) > hw.filter_sram_kb * 1024.0 * slack:
+    filter_cap = hw.filter_sram_kb * 1024.0 * slack
+    if min(needs) > filter_cap:
         return None
     st = [chain.steps[s] for s in steps]
     inside = frozenset(x.out for x in st[:-1])
@@ -219,7 +220,11 @@ def segment_floor_terms(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> t
     tiles = (float(candidates[0]), float(tokens))
     streamed = sum(chain.elements[x] for x in consumed - inside if chain.tokened[x]) * bpe
     ifmap_cap = hw.ifmap_sram_kb * 1024.0 * slack
-    if all(streamed * t / tokens * (2.0 if t < tokens else 1.0) > ifmap_cap for t in tiles):
+
+    def ifmap_fits(t: float) -> bool:  # the streamed inputs of a tile (double-buffered when several)
+        return streamed * t / tokens * (2.0 if t < tokens else 1.0) <= ifmap_cap
+
+    if not any(ifmap_fits(t) for t in tiles):
         return None
     stages = [x for x in st if x.kind in ("token", "reduce")]
     # (tiles pipelined over engine groups need two to ``engines`` token and reduce steps)
@@ -238,8 +243,8 @@ def segment_floor_terms(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> t
     out = chain.elements[st[-1].out] * bpe
     exposed = streamed * frac + first + (out * frac if chain.tokened[st[-1].out] else out)
     reruns = 1.0
-    if any(x.kind == "core" for x in st) and needs[1] > hw.filter_sram_kb * 1024.0 * slack:
-        fit = [t for t in candidates if streamed * t / tokens * (2.0 if t < tokens else 1.0) <= ifmap_cap]
+    if any(x.kind == "core" for x in st) and needs[1] > filter_cap:
+        fit = [t for t in candidates if ifmap_fits(t)]
         reruns = tokens / fit[-1] if fit else 1.0
     return exposed, reruns
 

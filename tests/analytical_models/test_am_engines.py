@@ -253,8 +253,6 @@ def test_a_ce_array_joins_its_engines_into_one_cached_view() -> None:
     and the hardware itself with one engine."""
     from dataclasses import replace
 
-    from analytical_models import Hardware, get_engine
-
     engine = get_engine("ce_array")
     hw = Hardware(
         engine="ce_array",
