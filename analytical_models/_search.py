@@ -264,7 +264,9 @@ def search_mappings(
     (:func:`screen`), and only the kept tiles are priced on the full
     ``(D, O, T')`` grid with the exact formulas (:func:`with_orders`,
     :func:`grid_objectives`), so results equal the unpruned search's bit for bit
-    (``tests/analytical_models/test_am_golden_speed.py``).
+    (``tests/analytical_models/test_am_golden_speed.py``). The best alone (``pareto=False``)
+    under the overlapped timing comes from one compiled walk over the same grid instead
+    (:func:`analytical_models._kernel.best_candidate`: the same candidate, the same bits).
 
     Args:
         gemm: the operation.
@@ -273,12 +275,30 @@ def search_mappings(
         dataflows: the dataflows a mapping may use, in enumeration order.
         shaping: the tensor-shaping overhead the engine pays for ``gemm`` on ``hw``.
         pareto: also find the Pareto set; False returns the same best mapping and cost with an
-            empty ``pareto`` (fewer tiles priced, no front ranked: what a design's evaluation
-            needs).
+            empty ``pareto`` (what a design's evaluation needs).
 
     Raises:
         ModelInputError: unknown objective, or no tile fits the buffers.
     """
+    if objective not in OBJECTIVES:
+        raise ModelInputError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
+    c = hw_consts(hw)
+    if not pareto and not c.serial:
+        return _best_compiled(gemm, hw, c, objective, dataflows, shaping)
+    return search_grid(gemm, hw, objective, dataflows, shaping, pareto)
+
+
+def search_grid(
+    gemm: Gemm,
+    hw: Hardware,
+    objective: Objective,
+    dataflows: tuple[str, ...],
+    shaping: Shaping,
+    pareto: bool = True,
+) -> MappingResult:
+    """:func:`search_mappings` on numpy arrays, whatever ``pareto`` and the memory timing (with
+    ``pareto=False``, fewer tiles are priced and no front is ranked): the reference the
+    compiled walk is tested against."""
     if objective not in OBJECTIVES:
         raise ModelInputError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
     c = hw_consts(hw)
@@ -331,6 +351,34 @@ def search_mappings(
         cost=best[1],
         n_evaluated=n_evaluated + len(dataflows),
         pareto=tuple(points),
+    )
+
+
+def _best_compiled(
+    gemm: Gemm, hw: Hardware, c: HwConsts, objective: Objective, dataflows: tuple[str, ...], shaping: Shaping
+) -> MappingResult:
+    """:func:`search_mappings` with ``pareto=False`` on the overlapped timing: the grid's best
+    from :func:`analytical_models._kernel.best_candidate` (the same candidate, the same bits),
+    then SCALE-Sim's nests as there."""
+    from analytical_models._kernel import best_candidate  # numba loads on the first search
+
+    found = best_candidate(gemm, c, dataflows, objective, shaping)
+    if found is None:
+        raise ModelInputError(
+            "no tile fits: the ifmap / filter buffers cannot hold one element "
+            f"(ifmap {hw.ifmap_sram_kb} kB, filter {hw.filter_sram_kb} kB)"
+        )
+    cost = picked_costs(found.stage, gemm, c, shaping, [0], [0], [0])[0]
+    tm, tn, tk = found.tile
+    mapping = Mapping(
+        dataflow=dataflows[found.dataflow], tile_m=tm, tile_n=tn, tile_k=tk, loop_order=LOOP_ORDERS[found.order]
+    )
+    best: Candidate = (mapping, cost)
+    nests = _pinned_candidates(gemm, hw, objective, dataflows, shaping, cost, None)
+    if nests:
+        best, _ = _merge(objective, best, [], nests, False)
+    return MappingResult(
+        mapping=best[0], cost=best[1], n_evaluated=len(dataflows) * (len(LOOP_ORDERS) * found.n_tiles + 1), pareto=()
     )
 
 

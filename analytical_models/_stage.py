@@ -242,6 +242,39 @@ def with_orders(ms: ModeStage, gemm: Gemm, c: HwConsts, orders: IntArray, keep: 
     )
 
 
+def candidate_terms(
+    table: FloatArray, rows: int, cols: int, dataflows: tuple[str, ...]
+) -> tuple[FloatArray, FloatArray]:
+    """Per-candidate terms of :func:`stage_modes` on a candidate ``table``
+    (:attr:`~analytical_models._tiles.TileIndex.table`) for an array of ``rows`` x ``cols``.
+
+    ``per_side[q, side, l]`` ``(3, 3, L)``: per array side (0 rows, 1 columns) the folds summed
+    over the dimension's tiles (``q = 0``), and the tiles (1) and elements (2) of its one-fold
+    tile classes (a stationary tile of one fold stays in the array while the streamed loop is
+    innermost); ``per_side[0, 2]`` is the tile count (the operand's loop in time).
+    ``per_t[q, d, l]`` ``(3, D, L)``: the fold cycles of the temporal tiles of dataflow ``d``
+    when candidate ``l`` is streamed, summed over them (streaming ``q = 0``, fill/drain 1), and
+    the fill/drain of one fold (2: a stationary tile that stays). Integers as floats, cycles.
+    """
+    size, rem, nfull, ntiles = table[T_SIZE], table[T_REM], table[T_FULL], table[T_ALL]
+    per_side = np.empty((3, 3, size.size))
+    for side, width in ((0, rows), (1, cols)):
+        fits, rem_fits = size <= width, (rem > 0) & (rem <= width)
+        per_side[0, side] = nfull * np.ceil(size / width) + np.ceil(rem / width)
+        per_side[1, side] = nfull * fits + rem_fits
+        per_side[2, side] = nfull * size * fits + rem * rem_fits
+    per_side[0, 2] = ntiles
+    per_t = np.empty((3, len(dataflows), size.size))
+    extents = table[T_SIZE : T_REM + 1]
+    has_rem = rem > 0
+    for i, d in enumerate(dataflows):
+        stream, fill_fold = FOLD_CYCLES[d](rows, cols, extents)
+        per_t[0, i] = nfull * stream[0] + np.where(has_rem, stream[1], 0.0)
+        per_t[1, i] = nfull * fill_fold[0] + np.where(has_rem, fill_fold[1], 0.0)
+        per_t[2, i] = np.where(nfull > 0, fill_fold[0], fill_fold[1])
+    return per_side, per_t
+
+
 def stage_modes(gemm: Gemm, c: HwConsts, dataflows: tuple[str, ...], ti: TileIndex) -> ModeStage:
     """:func:`stage` up to the per-loop-order gather (the part that scales with the tiles).
 
@@ -259,34 +292,14 @@ def stage_modes(gemm: Gemm, c: HwConsts, dataflows: tuple[str, ...], ti: TileInd
             :func:`~analytical_models._tiles.tile_index`).
     """
     batch = float(gemm.batch)
-    rows, cols = c.rows, c.cols
     tab = ti.table
-    size, rem, nfull, ntiles = tab[T_SIZE], tab[T_REM], tab[T_FULL], tab[T_ALL]
-    # Per candidate and array side (0 rows, 1 columns): folds summed over the dimension's
-    # tiles, and the tiles (U) and elements (V) of the one-fold tile classes (a stationary tile
-    # of one fold stays in the array while the streamed loop is innermost).
-    per_side = np.empty((3, 3, size.size))  # (folds | one-fold tiles | their elements, side)
-    for side, width in ((0, rows), (1, cols)):
-        fits, rem_fits = size <= width, (rem > 0) & (rem <= width)
-        per_side[0, side] = nfull * np.ceil(size / width) + np.ceil(rem / width)
-        per_side[1, side] = nfull * fits + rem_fits
-        per_side[2, side] = nfull * size * fits + rem * rem_fits
-    per_side[0, 2] = ntiles  # "side" 2: the tile count (the operand's loop in time)
+    ntiles = tab[T_ALL]
+    per_side, per_t = candidate_terms(tab, c.rows, c.cols, dataflows)
     rows_x, cols_x, time_x, role_a, role_b, role_c = _dataflow_tables(dataflows)
     idx = ti.idx
     ir, ic, it = idx[rows_x], idx[cols_x], idx[time_x]  # (D, T)
     fr, fc = per_side[0, 0][ir], per_side[0, 1][ic]
-    # Fold cycles of the temporal tiles per candidate of the streamed dimension, per dataflow:
-    # summed over them (compute, fill/drain), and once (a stationary tile that stays).
-    n_d, n_l = len(dataflows), size.size
-    per_t = np.empty((3, n_d, n_l))
-    extents = tab[T_SIZE : T_REM + 1]
-    has_rem = rem > 0
-    for i, d in enumerate(dataflows):
-        stream, fill_fold = FOLD_CYCLES[d](rows, cols, extents)
-        per_t[0, i] = nfull * stream[0] + np.where(has_rem, stream[1], 0.0)
-        per_t[1, i] = nfull * fill_fold[0] + np.where(has_rem, fill_fold[1], 0.0)
-        per_t[2, i] = np.where(nfull > 0, fill_fold[0], fill_fold[1])
+    n_d, n_l = len(dataflows), tab.shape[1]
     at_t = it + (np.arange(n_d) * n_l)[:, None]
     per_compute, per_fill, once_fill = per_t.reshape(3, -1).take(at_t, axis=1)
     ff = fr * fc

@@ -75,9 +75,14 @@ OPERAND_DIMS = ((0, 2, 1), (2, 1, 0), (0, 1, 2))
 """Per operand (A, B, C): its first and second dimension and its irrelevant one (m 0, n 1, k 2)."""
 
 
-def _index(sizes: tuple[int, int, int], cands: tuple[IntArray, ...], tiles: IntArray, idx: IntArray) -> TileIndex:
+def candidate_table(
+    sizes: tuple[int, int, int], cands: tuple[IntArray, ...]
+) -> tuple[FloatArray, tuple[int, int, int]]:
+    """The ``(5, L)`` per-candidate table of :attr:`TileIndex.table` over the concatenated
+    candidate sizes of m, n, k (``cands``) of a GEMM of dimensions ``sizes``, and the number of
+    candidates of each dimension."""
     cand = np.concatenate(cands)
-    lens = tuple(c.size for c in cands)
+    lens = (int(cands[0].size), int(cands[1].size), int(cands[2].size))
     dim_i = np.repeat(np.array(sizes, dtype=np.int64), lens)
     q = dim_i // cand
     rem = dim_i - q * cand
@@ -87,6 +92,11 @@ def _index(sizes: tuple[int, int, int], cands: tuple[IntArray, ...], tiles: IntA
     table[T_FULL] = q
     table[T_ALL] = q + (rem > 0)
     table[T_DIM] = dim_i
+    return table, lens
+
+
+def _index(sizes: tuple[int, int, int], cands: tuple[IntArray, ...], tiles: IntArray, idx: IntArray) -> TileIndex:
+    table, lens = candidate_table(sizes, cands)
     starts = (0, lens[0], lens[0] + lens[1])
     tm, tn, tk = tiles
     footprint = (tm * tk + tk * tn + tm * tn).astype(np.float64)

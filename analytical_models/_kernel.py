@@ -1,0 +1,357 @@
+"""The best candidate of one GEMM in one compiled pass over its tiles (numba).
+
+:func:`analytical_models._search.search_mappings` prices a GEMM's candidates on numpy arrays:
+the loop-order-free terms on every tile (:func:`~analytical_models._stage.stage_modes`), exact
+bounds to drop tiles (:func:`~analytical_models._search.screen`), then the full
+``(dataflow, loop order, tile)`` grid on the kept tiles. For the best candidate alone (what a
+design's evaluation asks for, ``pareto=False``) most of that time is numpy's per-call overhead
+and the temporaries of arrays of a few thousand elements. :func:`best_candidate` walks the same
+grid in one compiled loop instead: per tile it gathers the same per-candidate terms
+(:func:`~analytical_models._stage.candidate_terms`, the refetch tables of
+:func:`~analytical_models._stage._spilled`; the model's formulas stay in Python, the loop only
+combines them), and per dataflow and loop order it repeats the IEEE operations of
+:func:`~analytical_models._stage.stage_modes`, :func:`~analytical_models._stage.with_orders` and
+:func:`~analytical_models._cost.grid_objectives` in the same order, so every candidate's
+cycles and energy are the numpy path's bits, and the best (objective, then the other of cycles
+and energy, then the candidate's position in the grid) is the same candidate. The tests check
+it against the numpy search on random GEMMs and hardware, for every objective.
+
+Overlapped memory timing only (the serial timing's terms stay on the numpy path).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numba
+import numpy as np
+
+from analytical_models._arrays import FloatArray, IntArray
+from analytical_models._consts import HwConsts
+from analytical_models._shaping import Shaping, _shaping_energy
+from analytical_models._stage import (
+    _MODES,
+    _STATIONARY,
+    Stage,
+    _after,
+    _dataflow_tables,
+    _operand_bytes,
+    _spilled,
+    candidate_terms,
+)
+from analytical_models._tiles import T_DIM, candidate_table, dim_candidates
+from analytical_models._types import Gemm, ModelInputError
+
+_OBJECTIVE_CODE = {"latency": 0, "energy": 1, "edp": 2}
+
+# Scalars of one search, in the kernel's argument vector (see best_candidate).
+(
+    _BATCH,
+    _MK_BPE,
+    _KN_BPE,
+    _MN,
+    _SCALE_AB,
+    _BPE_BW,
+    _C_WR,
+    _BW,
+    _PSUM_SCALE,
+    _MN_F,
+    _SHAPING,
+    _MAC_E,
+    _W_IRD,
+    _W_FRD,
+    _W_ORD_ACC,
+    _W_OWR_ACC,
+    _W_IWR,
+    _W_FWR,
+    _W_ORD,
+    _W_OWR,
+    _W_DRAM,
+    _E_FIXED,
+    _LEAK,
+    _N_SCALARS,
+) = range(24)
+
+
+@numba.njit(cache=True, nogil=True)
+def _walk(
+    cm: Any,
+    cn: Any,
+    ck: Any,
+    a_cap: int,
+    b_cap: int,
+    table: Any,
+    per_side: Any,
+    per_t: Any,
+    dtab: Any,
+    stationary: Any,
+    after: Any,
+    modes: Any,
+    sp_a: Any,
+    sp_b: Any,
+    sp_c: Any,
+    spills: Any,
+    whole: Any,
+    dims: Any,
+    sc: Any,
+    objective: int,
+) -> Any:  # pragma: no cover - compiled; tests compare it with the numpy search
+    l_m, l_n, l_k = cm.size, cn.size, ck.size
+    s_n, s_k = l_m, l_m + l_n
+    n_d, n_o = dtab.shape[1], modes.shape[0]
+    batch = sc[_BATCH]
+    best_p = math.inf
+    best_s = math.inf
+    best_flat = -1  # (set once the tiles are counted)
+    best = np.full(7, -1, dtype=np.int64)  # d, o, t, tile_m, tile_n, tile_k, tiles
+    vals = np.zeros(11)  # compute, fill, a_rd, b_rd, c_acc, a_dram, b_dram, psum, exposed, cycles, energy
+    moved = np.empty((4, 3))
+    gi = np.empty(3, dtype=np.int64)
+    multi = np.empty(3, dtype=np.bool_)
+    # The tiles' positions in the grid (m-major, ascending: the tie-breaking order), counted
+    # first; the walk then visits the largest tiles first (usually the fastest: for latency,
+    # a good best early lets the bound below skip most of the rest).
+    pos = np.full((l_m, l_n, l_k), -1, dtype=np.int64)
+    t = -1
+    for im in range(l_m):
+        for in_ in range(l_n):
+            for ik in range(l_k):
+                if cm[im] * ck[ik] <= a_cap and ck[ik] * cn[in_] <= b_cap:
+                    t += 1
+                    pos[im, in_, ik] = t
+    n_tiles = t + 1
+    best_flat = n_d * n_o * n_tiles  # past every candidate: the first one compares below it
+    for im in range(l_m - 1, -1, -1):
+        for in_ in range(l_n - 1, -1, -1):
+            for ik in range(l_k - 1, -1, -1):
+                t = pos[im, in_, ik]
+                if t < 0:
+                    continue
+                gi[0], gi[1], gi[2] = im, s_n + in_, s_k + ik
+                for x in range(3):
+                    multi[x] = table[3, gi[x]] > 1.0
+                tm, tn, tk = cm[im], cn[in_], ck[ik]
+                exposed = float(tm * tk + tk * tn + tm * tn) * sc[_BPE_BW]
+                have_moved = False
+                for d in range(n_d):
+                    rx, cx, tx = dtab[0, d], dtab[1, d], dtab[2, d]
+                    ir, ic, it = gi[rx], gi[cx], gi[tx]
+                    ff = per_side[0, 0, ir] * per_side[0, 1, ic]
+                    folds = batch * ff
+                    per_fill = per_t[1, d, it]
+                    compute = folds * per_t[0, d, it]
+                    fill = folds * per_fill
+                    stays = per_side[1, 0, ir] * per_side[1, 1, ic]
+                    fill_once = batch * (ff * per_fill + stays * (per_t[2, d, it] - per_fill))
+                    n_time = table[3, it]
+                    inner = per_side[2, 0, ir] * per_side[2, 1, ic]
+                    stat_el = (dims[rx] * dims[cx]) * n_time - inner * (n_time - 1.0)
+                    persists = stays > 0.0 and n_time > 1.0
+                    a_rd = sc[_MK_BPE] * per_side[0, dtab[3, d], gi[1]]
+                    b_rd = sc[_KN_BPE] * per_side[0, dtab[4, d], gi[0]]
+                    c_acc = sc[_MN] * per_side[0, dtab[5, d], gi[2]]
+                    if objective == 0 and compute + min(fill, fill_once) + exposed + sc[_SHAPING] > best_p:
+                        # every order's cycles are at least this (stall >= exposed, and rounded
+                        # sums are monotone): none of them can be the best
+                        continue
+                    if not have_moved:
+                        # elements each operand moves in each of the four modes (A: m, k | n; B: k, n | m;
+                        # C: m, n | k): the whole operand, plus its spilled classes once per extra tile
+                        for mode in range(4):
+                            moved[mode, 0] = whole[0]
+                            moved[mode, 1] = whole[1]
+                            moved[mode, 2] = whole[2]
+                            if spills[0]:
+                                moved[mode, 0] = sp_a[mode, im * l_k + ik] * (table[3, gi[1]] - 1.0) + whole[0]
+                            if spills[1]:
+                                moved[mode, 1] = sp_b[mode, ik * l_n + in_] * (table[3, gi[0]] - 1.0) + whole[1]
+                            if spills[2]:
+                                moved[mode, 2] = sp_c[mode, im * l_n + in_] * (table[3, gi[2]] - 1.0) + whole[2]
+                        have_moved = True
+                    a_once, b_once, c_once = a_rd, b_rd, c_acc
+                    if persists:
+                        op = stationary[d]
+                        if op == 0:
+                            a_once = sc[_SCALE_AB] * stat_el
+                        elif op == 1:
+                            b_once = sc[_SCALE_AB] * stat_el
+                        else:
+                            c_once = batch * stat_el
+                    for o in range(n_o):
+                        once = True
+                        for x in range(3):
+                            if after[d, o, x] != 0.0 and multi[x]:
+                                once = False
+                        f_do = fill_once if once else fill
+                        a_do = a_once if once else a_rd
+                        b_do = b_once if once else b_rd
+                        c_do = c_once if once else c_acc
+                        a_dram = sc[_SCALE_AB] * moved[modes[o, 0], 0]
+                        b_dram = sc[_SCALE_AB] * moved[modes[o, 1], 1]
+                        psum = sc[_PSUM_SCALE] * (moved[modes[o, 2], 2] - sc[_MN_F])
+                        rd = a_dram + b_dram + psum
+                        wr = sc[_C_WR] + psum
+                        over = (rd + wr) / sc[_BW] - (compute + f_do)
+                        stall = exposed if exposed >= over else over
+                        cycles = compute + f_do + stall + sc[_SHAPING]
+                        e_dt = (
+                            sc[_MAC_E]
+                            + a_do * sc[_W_IRD]
+                            + b_do * sc[_W_FRD]
+                            + (c_do - sc[_MN]) * sc[_W_ORD_ACC]
+                            + c_do * sc[_W_OWR_ACC]
+                        )
+                        e_ot = (
+                            a_dram * sc[_W_IWR]
+                            + b_dram * sc[_W_FWR]
+                            + wr * sc[_W_ORD]
+                            + psum * sc[_W_OWR]
+                            + (rd + wr) * sc[_W_DRAM]
+                        )
+                        energy = (e_dt + sc[_E_FIXED]) + e_ot + cycles * sc[_LEAK]
+                        if objective == 0:
+                            p, s = cycles, energy
+                        elif objective == 1:
+                            p, s = energy, cycles
+                        else:
+                            p, s = cycles * energy, cycles
+                        flat = (d * n_o + o) * n_tiles + t  # the candidate's index in the grid
+                        if p < best_p or (p == best_p and (s < best_s or (s == best_s and flat < best_flat))):
+                            best_p, best_s, best_flat = p, s, flat
+                            best[0], best[1], best[2] = d, o, t
+                            best[3], best[4], best[5] = tm, tn, tk
+                            vals[0], vals[1], vals[2], vals[3], vals[4] = compute, f_do, a_do, b_do, c_do
+                            vals[5], vals[6], vals[7], vals[8] = a_dram, b_dram, psum, exposed
+                            vals[9], vals[10] = cycles, energy
+    best[6] = n_tiles
+    return best, vals
+
+
+class Best(NamedTuple):
+    """The best candidate of :func:`best_candidate`."""
+
+    dataflow: int
+    """Index into the dataflows searched."""
+    order: int
+    """Index into :data:`~analytical_models._stage.LOOP_ORDERS`."""
+    tile: tuple[int, int, int]
+    """``(tile_m, tile_n, tile_k)`` in elements."""
+    n_tiles: int
+    """Tile triples that fit the buffers (the grid searched has dataflows x 6 x this many)."""
+    stage: Stage
+    """The candidate's :class:`~analytical_models._stage.Stage` (every field ``(1, 1, 1)``)."""
+    cycles: float
+    """Its cycles as the grid computes them (:func:`~analytical_models._cost.grid_objectives`)."""
+    energy_pj: float
+    """Its energy in pJ as the grid computes it (factored: may differ from
+    :attr:`Cost.energy_pj` in the last ulp)."""
+
+
+def best_candidate(
+    gemm: Gemm, c: HwConsts, dataflows: tuple[str, ...], objective: str, shaping: Shaping
+) -> Best | None:
+    """The best candidate of ``gemm`` on ``c`` over every dataflow, loop order and tile triple
+    that fits (the ``pareto=False`` search of
+    :func:`~analytical_models._search.search_mappings`, the same candidate), or None when no
+    tile fits. Overlapped memory timing only (``c.serial`` is false).
+    """
+    a_cap = math.floor(c.cap_a_bytes / c.bytes_per_el)
+    b_cap = math.floor(c.cap_b_bytes / c.bytes_per_el)
+    sizes = (gemm.m, gemm.n, gemm.k)
+    cands = (dim_candidates(gemm.m), dim_candidates(gemm.n), dim_candidates(gemm.k))
+    table, lens = _table(sizes)
+    per_side, per_t = candidate_terms(table, c.rows, c.cols, dataflows)
+    el_bytes, cap_bytes, threshold = _operand_bytes(c)
+    sp: list[FloatArray] = []
+    spills = np.zeros(3, dtype=np.bool_)
+    whole = np.empty(3)
+    starts = (0, lens[0], lens[0] + lens[1])
+    for op, (x1, x2) in enumerate(((0, 2), (2, 1), (0, 1))):
+        w1, w2 = float(table[T_DIM, starts[x1]]), float(table[T_DIM, starts[x2]])
+        thr = None if threshold is None else float(threshold[op, 0])
+        whole[op] = w1 * w2
+        if (whole[op] <= thr) if thr is not None else (whole[op] * float(el_bytes[op, 0]) <= float(cap_bytes[op, 0])):
+            sp.append(_NO_SPILL)
+            continue
+        spills[op] = True
+        c1 = tuple(cands[x1].tolist())
+        c2 = tuple(cands[x2].tolist())
+        sp.append(_spilled(w1, c1, w2, c2, thr, float(el_bytes[op, 0]), float(cap_bytes[op, 0])))
+    batch = float(gemm.batch)
+    bpe = c.bytes_per_el
+    acc8 = 8.0 * c.acc_bytes
+    sc = np.empty(_N_SCALARS)
+    sc[_BATCH] = batch
+    sc[_MK_BPE] = (batch * gemm.m * gemm.k) * bpe
+    sc[_KN_BPE] = (batch * gemm.k * gemm.n) * bpe
+    sc[_MN] = batch * gemm.m * gemm.n
+    sc[_SCALE_AB] = batch * bpe
+    sc[_BPE_BW] = bpe / c.bw_bytes_per_cycle
+    sc[_C_WR] = gemm.batch * gemm.m * gemm.n * bpe
+    sc[_BW] = c.bw_bytes_per_cycle
+    sc[_PSUM_SCALE] = batch * c.acc_bytes
+    sc[_MN_F] = float(gemm.m) * gemm.n
+    sc[_SHAPING] = shaping.cycles
+    sc[_MAC_E] = gemm.macs * c.mac_pj
+    sc[_W_IRD] = 8.0 * c.ifmap_rd_pj_bit
+    sc[_W_FRD] = 8.0 * c.filter_rd_pj_bit
+    sc[_W_ORD_ACC] = acc8 * c.ofmap_rd_pj_bit
+    sc[_W_OWR_ACC] = acc8 * c.ofmap_wr_pj_bit
+    sc[_W_IWR] = 8.0 * c.ifmap_wr_pj_bit
+    sc[_W_FWR] = 8.0 * c.filter_wr_pj_bit
+    sc[_W_ORD] = 8.0 * c.ofmap_rd_pj_bit
+    sc[_W_OWR] = 8.0 * c.ofmap_wr_pj_bit
+    sc[_W_DRAM] = 8.0 * c.dram_pj_bit
+    sc[_E_FIXED] = _shaping_energy(c, shaping)
+    sc[_LEAK] = c.leak_pj_per_cycle
+    best, vals = _walk(
+        cands[0],
+        cands[1],
+        cands[2],
+        a_cap,
+        b_cap,
+        table,
+        per_side,
+        per_t,
+        _dtab(dataflows),
+        _stationary(dataflows),
+        _after(dataflows),
+        _MODES,
+        sp[0],
+        sp[1],
+        sp[2],
+        spills,
+        whole,
+        np.array(sizes, dtype=np.float64),
+        sc,
+        _OBJECTIVE_CODE[objective],
+    )
+    d, o, _, tm, tn, tk, n_tiles = best.tolist()
+    if n_tiles == 0:
+        return None
+    if d < 0:  # no candidate compared below the start: a cost is NaN
+        raise ModelInputError(f"the mapping search of {gemm} found no finite cost")
+    one = [np.full((1, 1, 1), v) for v in vals.tolist()]
+    stage = Stage(
+        compute=one[0], fill=one[1], a_rd=one[2], b_rd=one[3], c_acc=one[4],
+        a_dram=one[5], b_dram=one[6], psum=one[7], exposed=one[8],
+    )  # fmt: skip
+    return Best(d, o, (tm, tn, tk), n_tiles, stage, float(vals[9]), float(vals[10]))
+
+
+_NO_SPILL: FloatArray = np.zeros((4, 1))
+_NO_SPILL.setflags(write=False)  # as _spilled's tables: one compiled signature
+
+
+def _table(sizes: tuple[int, int, int]) -> tuple[FloatArray, tuple[int, int, int]]:
+    return candidate_table(sizes, tuple(dim_candidates(s) for s in sizes))
+
+
+def _dtab(dataflows: tuple[str, ...]) -> IntArray:
+    out: IntArray = np.stack(_dataflow_tables(dataflows))
+    return out
+
+
+def _stationary(dataflows: tuple[str, ...]) -> IntArray:
+    return np.array([_STATIONARY[d] for d in dataflows], dtype=np.int64)
