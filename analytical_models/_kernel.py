@@ -22,6 +22,7 @@ Overlapped memory timing only (the serial timing's terms stay on the numpy path)
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numba
@@ -260,8 +261,7 @@ def best_candidate(
     b_cap = math.floor(c.cap_b_bytes / c.bytes_per_el)
     sizes = (gemm.m, gemm.n, gemm.k)
     cands = (dim_candidates(gemm.m), dim_candidates(gemm.n), dim_candidates(gemm.k))
-    table, lens = _table(sizes)
-    per_side, per_t = candidate_terms(table, c.rows, c.cols, dataflows)
+    table, lens, per_side, per_t = _terms(sizes, c.rows, c.cols, dataflows)
     el_bytes, cap_bytes, threshold = _operand_bytes(c)
     sp: list[FloatArray] = []
     spills = np.zeros(3, dtype=np.bool_)
@@ -344,8 +344,18 @@ _NO_SPILL: FloatArray = np.zeros((4, 1))
 _NO_SPILL.setflags(write=False)  # as _spilled's tables: one compiled signature
 
 
-def _table(sizes: tuple[int, int, int]) -> tuple[FloatArray, tuple[int, int, int]]:
-    return candidate_table(sizes, tuple(dim_candidates(s) for s in sizes))
+@lru_cache(maxsize=4096)  # a GEMM shape recurs on arrays of one shape with other buffers
+def _terms(
+    sizes: tuple[int, int, int], rows: int, cols: int, dataflows: tuple[str, ...]
+) -> tuple[FloatArray, tuple[int, int, int], FloatArray, FloatArray]:
+    """The candidate table of a GEMM of dimensions ``sizes`` and its
+    :func:`~analytical_models._stage.candidate_terms` on a ``rows`` x ``cols`` array (read-only:
+    shared, and one compiled signature)."""
+    table, lens = candidate_table(sizes, tuple(dim_candidates(s) for s in sizes))
+    per_side, per_t = candidate_terms(table, rows, cols, dataflows)
+    for a in (table, per_side, per_t):
+        a.setflags(write=False)
+    return table, lens, per_side, per_t
 
 
 def _dtab(dataflows: tuple[str, ...]) -> IntArray:

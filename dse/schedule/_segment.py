@@ -554,6 +554,7 @@ def _filter_need(chain: Chain, steps: tuple[int, ...], mode: MergeMode, bpe: flo
     return _filter_needs(chain, steps, bpe)[mode == "store"]
 
 
+@lru_cache(maxsize=16_384)  # the same segment on every hardware of one element size
 def _filter_needs(chain: Chain, steps: tuple[int, ...], bpe: float) -> tuple[float, float]:
     """Bytes the segment keeps in the filter buffer (the same at every token tile) with its
     merges recomputed (or without merges) and with them stored: its token-free external inputs,
