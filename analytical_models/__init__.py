@@ -1,7 +1,9 @@
 """Analytical latency / energy / area models of tensor-contraction accelerators.
 
-Hardware + one lowered operation (:class:`Gemm`) -> :class:`Cost`. numpy only, no I/O, no side
-effects at import beyond registering the shipped engines and technology profiles.
+Hardware + one lowered operation (:class:`Gemm`) -> :class:`Cost`. numpy (and numba for one
+compiled loop, the best-mapping walk of :mod:`analytical_models._kernel`, loaded on the first
+search), no I/O, no side effects at import beyond registering the shipped engines and technology
+profiles.
 
 Public API (``__all__``):
 

@@ -15,6 +15,7 @@ search's bit for bit (``tests/analytical_models/test_am_golden_speed.py``).
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -51,6 +52,11 @@ def pareto_indices(cycles: FloatArray, energy: FloatArray) -> IntArray:
     kept: IntArray = idx[e < prev_best]
     return kept
 
+
+NO_JIT_ENV = "TNN_DSE_NO_JIT"
+"""Environment variable: when set (non-empty), the best-mapping search stays on numpy
+(:func:`search_grid`) and numba is never imported: the same results, about 165 MB less resident
+memory and 1 s less start-up per process, a slower search."""
 
 _SLACK = 1e-9
 """Relative margin of the exact pruning in :func:`screen` (rounding is ~1e-15)."""
@@ -266,7 +272,8 @@ def search_mappings(
     :func:`grid_objectives`), so results equal the unpruned search's bit for bit
     (``tests/analytical_models/test_am_golden_speed.py``). The best alone (``pareto=False``)
     under the overlapped timing comes from one compiled walk over the same grid instead
-    (:func:`analytical_models._kernel.best_candidate`: the same candidate, the same bits).
+    (:func:`analytical_models._kernel.best_candidate`: the same candidate, the same bits;
+    unless :data:`NO_JIT_ENV` is set).
 
     Args:
         gemm: the operation.
@@ -283,7 +290,7 @@ def search_mappings(
     if objective not in OBJECTIVES:
         raise ModelInputError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
     c = hw_consts(hw)
-    if not pareto and not c.serial:
+    if not pareto and not c.serial and not os.environ.get(NO_JIT_ENV):
         return _best_compiled(gemm, hw, c, objective, dataflows, shaping)
     return search_grid(gemm, hw, objective, dataflows, shaping, pareto)
 

@@ -133,3 +133,33 @@ def test_no_tile_fits_is_reported() -> None:
     walk, grid = _both(Gemm(m=8, n=8, k=8), hw, "latency")
     assert isinstance(walk, str) and walk == grid
     assert "no tile fits" in walk and "ifmap 0.001 kB" in walk
+
+
+def _run(code: str, **env: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, **env}
+    )
+    return out.stdout.strip()
+
+
+_SEARCH = (
+    "import sys; from analytical_models import Gemm, Hardware, best_mapping; "
+    "hw = Hardware(pe_rows=8, pe_cols=16, ifmap_sram_kb=4.0, filter_sram_kb=2.0, ofmap_sram_kb=1.0, "
+    "dram_bw_bytes_per_cycle=8.0); "
+    "r = best_mapping(Gemm(m=200, n=96, k=300, batch=2), hw); "
+    "print(repr((r.mapping, r.cost)), 'numba' in sys.modules)"
+)
+
+
+def test_numba_loads_on_the_first_search_and_the_switch_keeps_it_out() -> None:
+    """Importing the package loads no numba (start-up of every command); the first best-mapping
+    search does; with ``TNN_DSE_NO_JIT`` set it never does and the result is the same."""
+    assert _run("import sys, analytical_models, dse.evaluate; print('numba' in sys.modules)") == "False"
+    jit = _run(_SEARCH, TNN_DSE_NO_JIT="")
+    plain = _run(_SEARCH, TNN_DSE_NO_JIT="1")
+    assert jit.endswith(" True") and plain.endswith(" False")
+    assert jit.removesuffix(" True") == plain.removesuffix(" False")
