@@ -26,6 +26,7 @@ from typing import Any
 from dse import Design, DSEError, Metrics
 from dse._catalog import units
 from dse.evaluate import EvaluationError, evaluate
+from dse.study._heap import settle_heap
 from dse.study._quality import ModelQuality
 
 BACKENDS: tuple[str, ...] = ("loky", "dask")
@@ -69,6 +70,8 @@ def evaluate_for_trial(
         metrics: Metrics = evaluate(design)
     except (EvaluationError, DSEError, ValueError) as exc:
         return Outcome(None, {}, reason=str(exc))
+    finally:
+        settle_heap()  # the caches the evaluation filled leave the collector's sight
     scalars = metrics.scalars()
     if quality is not None:
         try:
