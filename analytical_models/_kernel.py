@@ -16,6 +16,12 @@ cycles and energy are the numpy path's bits, and the best (objective, then the o
 and energy, then the candidate's position in the grid) is the same candidate. The tests check
 it against the numpy search on random GEMMs and hardware, for every objective.
 
+For latency, a dataflow is skipped at a tile when ``compute + min(fill, fill once) + exposed +
+shaping`` already exceeds the best cycles: every loop order's cycles are at least that (its
+stall is at least the exposed time, and a rounded sum of larger terms is never smaller), so
+nothing tied with the best is skipped. The walk visits the largest tiles first, where the best
+usually is, and breaks ties by the grid position counted beforehand.
+
 Overlapped memory timing only (the serial timing's terms stay on the numpy path).
 """
 
@@ -33,13 +39,13 @@ from analytical_models._consts import HwConsts
 from analytical_models._shaping import Shaping, _shaping_energy
 from analytical_models._stage import (
     _MODES,
+    _OPERANDS,
     _STATIONARY,
     Stage,
     _after,
     _dataflow_tables,
-    _operand_bytes,
-    _spilled,
     candidate_terms,
+    refetch_table,
 )
 from analytical_models._tiles import T_DIM, candidate_table, dim_candidates
 from analytical_models._types import Gemm, ModelInputError
@@ -98,6 +104,9 @@ def _walk(
     sc: Any,
     objective: int,
 ) -> Any:  # pragma: no cover - compiled; tests compare it with the numpy search
+    """``(best, vals)``: the best candidate's ``(dataflow, order, grid position, tile_m, tile_n,
+    tile_k, tiles that fit)`` and its stage terms, cycles and energy (see :func:`best_candidate`
+    for the arguments' meaning; ``objective``: 0 latency, 1 energy, 2 EDP)."""
     l_m, l_n, l_k = cm.size, cn.size, ck.size
     s_n, s_k = l_m, l_m + l_n
     n_d, n_o = dtab.shape[1], modes.shape[0]
@@ -262,22 +271,16 @@ def best_candidate(
     sizes = (gemm.m, gemm.n, gemm.k)
     cands = (dim_candidates(gemm.m), dim_candidates(gemm.n), dim_candidates(gemm.k))
     table, lens, per_side, per_t = _terms(sizes, c.rows, c.cols, dataflows)
-    el_bytes, cap_bytes, threshold = _operand_bytes(c)
     sp: list[FloatArray] = []
     spills = np.zeros(3, dtype=np.bool_)
     whole = np.empty(3)
     starts = (0, lens[0], lens[0] + lens[1])
-    for op, (x1, x2) in enumerate(((0, 2), (2, 1), (0, 1))):
+    for op, (x1, x2, _) in enumerate(_OPERANDS):
         w1, w2 = float(table[T_DIM, starts[x1]]), float(table[T_DIM, starts[x2]])
-        thr = None if threshold is None else float(threshold[op, 0])
         whole[op] = w1 * w2
-        if (whole[op] <= thr) if thr is not None else (whole[op] * float(el_bytes[op, 0]) <= float(cap_bytes[op, 0])):
-            sp.append(_NO_SPILL)
-            continue
-        spills[op] = True
-        c1 = tuple(cands[x1].tolist())
-        c2 = tuple(cands[x2].tolist())
-        sp.append(_spilled(w1, c1, w2, c2, thr, float(el_bytes[op, 0]), float(cap_bytes[op, 0])))
+        refetch = refetch_table(c, op, w1, tuple(cands[x1].tolist()), w2, tuple(cands[x2].tolist()))
+        spills[op] = refetch is not None
+        sp.append(_NO_SPILL if refetch is None else refetch)
     batch = float(gemm.batch)
     bpe = c.bytes_per_el
     acc8 = 8.0 * c.acc_bytes

@@ -295,6 +295,13 @@ def search_mappings(
     return search_grid(gemm, hw, objective, dataflows, shaping, pareto)
 
 
+def _no_tile_fits(hw: Hardware) -> ModelInputError:
+    return ModelInputError(
+        "no tile fits: the ifmap / filter buffers cannot hold one element "
+        f"(ifmap {hw.ifmap_sram_kb} kB, filter {hw.filter_sram_kb} kB)"
+    )
+
+
 def search_grid(
     gemm: Gemm,
     hw: Hardware,
@@ -314,10 +321,7 @@ def search_grid(
     ti = grid_index(gemm.m, gemm.n, gemm.k, a_cap, b_cap)
     tiles = ti.tiles
     if tiles.shape[1] == 0:
-        raise ModelInputError(
-            "no tile fits: the ifmap / filter buffers cannot hold one element "
-            f"(ifmap {hw.ifmap_sram_kb} kB, filter {hw.filter_sram_kb} kB)"
-        )
+        raise _no_tile_fits(hw)
     ms = stage_modes(gemm, c, dataflows, ti)
     n_evaluated = len(dataflows) * len(LOOP_ORDERS) * tiles.shape[1]
     keep = screen(ms, gemm, c, shaping, objective, pareto)
@@ -371,10 +375,7 @@ def _best_compiled(
 
     found = best_candidate(gemm, c, dataflows, objective, shaping)
     if found is None:
-        raise ModelInputError(
-            "no tile fits: the ifmap / filter buffers cannot hold one element "
-            f"(ifmap {hw.ifmap_sram_kb} kB, filter {hw.filter_sram_kb} kB)"
-        )
+        raise _no_tile_fits(hw)
     cost = picked_costs(found.stage, gemm, c, shaping, [0], [0], [0])[0]
     tm, tn, tk = found.tile
     mapping = Mapping(

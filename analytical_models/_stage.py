@@ -371,20 +371,32 @@ def _moved(ti: TileIndex, c: HwConsts) -> FloatArray:
     the irrelevant dimension): ``W + (times - 1) * S`` with ``S`` the spilled classes'
     elements, a function of the operand's two tile sizes only (:func:`_spilled`).
     """
-    el_bytes, cap_bytes, threshold = _operand_bytes(c)
     out = np.empty((4, 3, ti.idx.shape[1]))
     for op, (x1, x2, _) in enumerate(_OPERANDS):
         w1, w2 = float(ti.table[T_DIM, ti.starts[x1]]), float(ti.table[T_DIM, ti.starts[x2]])
-        # power-of-two element sizes: compare elements to the threshold (exact)
-        thr = None if threshold is None else float(threshold[op, 0])
         whole = w1 * w2
-        if (whole <= thr) if thr is not None else (whole * float(el_bytes[op, 0]) <= float(cap_bytes[op, 0])):
-            out[:, op] = whole  # the whole operand fits: no footprint (none is larger) spills
+        table = refetch_table(c, op, w1, ti.cands[x1], w2, ti.cands[x2])
+        if table is None:
+            out[:, op] = whole
             continue
-        table = _spilled(w1, ti.cands[x1], w2, ti.cands[x2], thr, float(el_bytes[op, 0]), float(cap_bytes[op, 0]))
         np.multiply(table.take(ti.pairs[op], axis=1), ti.extra[op], out=out[:, op])
         out[:, op] += whole
     return out
+
+
+def refetch_table(
+    c: HwConsts, op: int, w1: float, cand1: tuple[int, ...], w2: float, cand2: tuple[int, ...]
+) -> FloatArray | None:
+    """:func:`_spilled` of operand ``op`` (A 0, B 1, C 2; its two dimensions of ``w1`` and ``w2``
+    elements with candidate tile sizes ``cand1`` and ``cand2``) on ``c``'s buffers, or None when
+    the whole operand fits its buffer (no footprint, none being larger, spills: it moves once)."""
+    el_bytes, cap_bytes, threshold = _operand_bytes(c)
+    # power-of-two element sizes: compare elements to the threshold (exact)
+    thr = None if threshold is None else float(threshold[op, 0])
+    whole = w1 * w2
+    if (whole <= thr) if thr is not None else (whole * float(el_bytes[op, 0]) <= float(cap_bytes[op, 0])):
+        return None
+    return _spilled(w1, cand1, w2, cand2, thr, float(el_bytes[op, 0]), float(cap_bytes[op, 0]))
 
 
 @lru_cache(maxsize=4096)  # entries are a few kB
