@@ -113,7 +113,6 @@ def _walk(
     batch = sc[_BATCH]
     best_p = math.inf
     best_s = math.inf
-    best_flat = -1  # (set once the tiles are counted)
     best = np.full(7, -1, dtype=np.int64)  # d, o, t, tile_m, tile_n, tile_k, tiles
     vals = np.zeros(11)  # compute, fill, a_rd, b_rd, c_acc, a_dram, b_dram, psum, exposed, cycles, energy
     moved = np.empty((4, 3))
@@ -335,11 +334,7 @@ def best_candidate(
         return None
     if d < 0:  # no candidate compared below the start: a cost is NaN
         raise ModelInputError(f"the mapping search of {gemm} found no finite cost")
-    one = [np.full((1, 1, 1), v) for v in vals.tolist()]
-    stage = Stage(
-        compute=one[0], fill=one[1], a_rd=one[2], b_rd=one[3], c_acc=one[4],
-        a_dram=one[5], b_dram=one[6], psum=one[7], exposed=one[8],
-    )  # fmt: skip
+    stage = Stage(*vals[:9].reshape(9, 1, 1, 1))  # (Stage's first nine fields, in vals' order)
     return Best(d, o, (tm, tn, tk), n_tiles, stage, float(vals[9]), float(vals[10]))
 
 

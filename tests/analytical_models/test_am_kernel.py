@@ -11,6 +11,10 @@ objectives, and exact ties (tiny GEMMs, where many candidates share the best cyc
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -136,10 +140,6 @@ def test_no_tile_fits_is_reported() -> None:
 
 
 def _run(code: str, **env: str) -> str:
-    import os
-    import subprocess
-    import sys
-
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, **env}
     )
