@@ -61,6 +61,7 @@ from analytical_models._onchip import (
     price_onchip,
     tile_gemm,
     untiled_cycles,
+    untiled_cycles_table,
 )
 from analytical_models._pinned import NestSpans, PinnedNest
 from analytical_models._registry import (
@@ -151,4 +152,5 @@ __all__ = [
     "tile_gemm",
     "tune_allocator",
     "untiled_cycles",
+    "untiled_cycles_table",
 ]

@@ -421,3 +421,24 @@ def untiled_cycles(gemm: Gemm, hw: Hardware, *, engines: int = 1) -> float:
         stream, fill = FOLD_CYCLES[df](hw.pe_rows, hw.pe_cols, np.array([float(time)]))
         best = min(best, folds * float(stream[0] + fill[0]))
     return best
+
+
+def untiled_cycles_table(dims: IntArray, hw: Hardware, *, engines: int = 1) -> FloatArray:
+    """:func:`untiled_cycles` of many GEMMs at once: ``dims`` is ``(G, 4)`` (batch, m, n, k per
+    row, int64), the result ``(G,)`` cycles, each equal to the scalar function's (the same
+    integer fold counts and the same floating-point operations per element)."""
+    engine = get_engine(hw.engine)
+    dataflows = engine.dataflows_for(hw) if isinstance(engine, ArrayEngine) else DATAFLOWS
+    batch, mnk = dims[:, 0], dims[:, 1:4]
+    best = np.full(len(dims), math.inf)
+    for df in dataflows:
+        row_x, col_x, time_x = GEOMETRY[df]
+        folds = batch * -(-mnk[:, row_x] // hw.pe_rows) * -(-mnk[:, col_x] // hw.pe_cols)
+        time = mnk[:, time_x]
+        if engines > 1:
+            many = folds >= engines
+            time = np.where(many, time, -(-time // np.maximum(1, engines // np.maximum(folds, 1))))
+            folds = np.where(many, -(-folds // engines), 1)
+        stream, fill = FOLD_CYCLES[df](hw.pe_rows, hw.pe_cols, time.astype(np.float64))
+        best = np.minimum(best, folds.astype(np.float64) * (stream + fill))
+    return best

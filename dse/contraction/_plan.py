@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from analytical_models import CachedHash, Cost, Gemm, Hardware, Mapping, Objective, best_mapping
 from dse.contraction._costs import (
@@ -18,7 +19,7 @@ from dse.contraction._costs import (
     hardware_cost,
     mac_cost,
 )
-from dse.contraction._lowering import Lowered, canonical_order, lower_sets
+from dse.contraction._lowering import ACTIVATION_INDEX, Lowered, _a_first, canonical_order, lower_sets
 from dse.contraction._optimizers import get_path_fn
 from dse.contraction._types import SSAPath, StepCost
 from dse.contraction.trees import PathError, left_to_right_path, ssa_to_nodes
@@ -234,6 +235,81 @@ def merge_gemm(network: TensorNetwork, a: int, b: int) -> tuple[Gemm, int]:
     ``b`` (bitmasks over the network's inputs): the same in every tree that makes it (cached)."""
     _, _, _, lowered, macs = _merge(network, a, b)
     return lowered.gemm, macs
+
+
+_INT64_SAFE = 2**62
+"""Integer products below this are exact in int64."""
+
+
+def merge_dims(network: TensorNetwork, pairs: Sequence[tuple[int, int]]) -> NDArray[np.int64] | None:
+    """``(len(pairs), 5)``: the ``(batch, m, n, k, macs)`` of the GEMM merging the tensors of
+    each pair of input subsets (bitmasks), exactly those of :func:`merge_gemm`, for every pair in
+    a few array operations instead of one lowering per merge: the lowering's index groups
+    (batch: held by both and kept; M and N: by one of them and kept; K: not kept) and its
+    choice of operand A (the one holding the token index, else the larger, else by index names)
+    over the index membership of every tensor. None when a product might overflow int64 (the
+    caller lowers each merge instead)."""
+    names = [i for i, _ in network.sizes]
+    sizes = np.array([s for _, s in network.sizes], dtype=np.int64)
+    if math.prod(s for _, s in network.sizes) >= _INT64_SAFE:
+        return None
+    n = network.n_inputs
+    where = {i: j for j, i in enumerate(names)}
+    own = np.zeros((max(n, 1), len(names)), dtype=np.bool_)
+    holders = np.zeros(len(names), dtype=np.int64)
+    for t, idx in enumerate(network.inputs):
+        for i in idx:
+            own[t, where[i]] = True
+            holders[where[i]] |= 1 << t
+    in_output = np.array([i in network.output for i in names], dtype=np.bool_)
+    full = (1 << n) - 1
+
+    def kept(masks: NDArray[np.int64]) -> NDArray[np.bool_]:  # what _kept_indices keeps
+        m = masks[:, None]
+        out: NDArray[np.bool_] = ((holders & m) != 0) & (((holders & (full ^ m)) != 0) | in_output)
+        return out
+
+    def held(masks: NDArray[np.int64]) -> NDArray[np.bool_]:  # what _indices holds
+        single = (masks & (masks - 1)) == 0
+        first = np.zeros(len(masks), dtype=np.int64)
+        for t in range(n):
+            first[masks == 1 << t] = t
+        return np.where(single[:, None], own[first], kept(masks))
+
+    a = np.array([p for p, _ in pairs], dtype=np.int64).reshape(-1)
+    b = np.array([q for _, q in pairs], dtype=np.int64).reshape(-1)
+    lhs, rhs, out = held(a), held(b), kept(a | b)
+
+    def prod(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+        got: NDArray[np.int64] = np.where(mask, sizes, 1).prod(axis=1)
+        return got
+
+    e_l, e_r = prod(lhs), prod(rhs)
+    a_is_lhs = e_l > e_r
+    if ACTIVATION_INDEX in where:
+        act_l, act_r = lhs[:, where[ACTIVATION_INDEX]], rhs[:, where[ACTIVATION_INDEX]]
+        a_is_lhs = np.where(act_l != act_r, act_l, a_is_lhs)
+        ties = (act_l == act_r) & (e_l == e_r)
+    else:
+        ties = e_l == e_r
+    sd = network.size_dict
+    for j in np.flatnonzero(ties).tolist():  # equal sizes: the rule on index names decides
+        lt = canonical_order(names[x] for x in np.flatnonzero(lhs[j]).tolist())
+        rt = canonical_order(names[x] for x in np.flatnonzero(rhs[j]).tolist())
+        a_is_lhs[j] = _a_first(lt, rt, sd)
+    m_l, m_r = prod(lhs & ~rhs & out), prod(rhs & ~lhs & out)
+    table = np.stack(
+        [
+            prod(lhs & rhs & out),
+            np.where(a_is_lhs, m_l, m_r),
+            np.where(a_is_lhs, m_r, m_l),
+            prod((lhs | rhs) & ~out),
+            prod(lhs | rhs),
+        ],
+        axis=1,
+    )
+    table.setflags(write=False)
+    return table
 
 
 def step_gemms(network: TensorNetwork, path: Sequence[Sequence[int]]) -> tuple[tuple[Gemm, int], ...]:

@@ -15,15 +15,24 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from analytical_models import Hardware, Objective, busy_floor, hw_consts, untiled_cycles
+from analytical_models import (
+    ArrayEngine,
+    Hardware,
+    Objective,
+    busy_floor,
+    get_engine,
+    hw_consts,
+    untiled_cycles,
+    untiled_cycles_table,
+)
 from dse.contraction import (
     ContractionPlan,
     build_plan,
     count_trees,
     enumerate_trees,
+    merge_dims,
     merge_gemm,
     ssa_to_nodes,
-    step_gemms,
 )
 from dse.schedule._chain import TOKEN_INDEX, chain_of
 from dse.schedule._search import (
@@ -176,14 +185,18 @@ def others_may_beat(
     engines = engines_of(hw)
     pes = hw.pe_rows * hw.pe_cols * engines
     for exact in (False, True):
-        if exact:
-            step = np.zeros(len(pairs))
-            one = np.zeros(len(pairs))  # untiled cycles on one array, for pipelines over engine groups
-            for j in np.unique(rows).tolist():
-                if counted[j]:
-                    gemm = merge_gemm(network, *pairs[j])[0]
-                    step[j] = busy_floor(gemm, hw)
-                    one[j] = untiled_cycles(gemm, hw) if engines > 1 else 0.0
+        if exact:  # untiled cycles on one array, for pipelines over engine groups
+            table = _pair_floors(network, hw)
+            if table is not None:
+                step = np.where(counted, table[0], 0.0)
+                one = np.where(counted, table[1], 0.0)
+            else:
+                step, one = np.zeros(len(pairs)), np.zeros(len(pairs))
+                for j in np.unique(rows).tolist():
+                    if counted[j]:
+                        gemm = merge_gemm(network, *pairs[j])[0]
+                        step[j] = busy_floor(gemm, hw)
+                        one[j] = untiled_cycles(gemm, hw) if engines > 1 else 0.0
         else:
             step = pair_macs * np.array(counted) / pes  # never above the untiled fold time (or a pipeline's)
         if exact and engines > 1:  # busy_bound of every tree: its stages at their pipelined_floor
@@ -257,39 +270,81 @@ def _tree_bounds(
     """The bound of each tree's key that orders and prunes trees (its steps' untiled fold times,
     core merges free on a TT-core engine, token and reduce steps at a pipeline's floor on an
     engine of several arrays; its MAC energy; the network's compulsory traffic), and its plan
-    when one had to be built for it."""
+    when one had to be built for it.
+
+    The steps' fold times come from :func:`_pair_floors` (every merge of the network at once, no
+    step lowered); a network too large for int64 products lowers each tree's steps instead."""
+    table = _pair_floors(network, hw) if 1 < network.n_inputs <= ENUMERATED_TREE_INPUTS else None
+    if table is None:
+        return [_tree_bound_lowered(network, path, hw, objective, execution) for path in paths]
+    busy, one_array, core, macs_of = table
     consts = hw_consts(hw)
     n = network.n_inputs
-    # Without a TT-core engine every step's bound is its GEMM's: no plan needs building for it.
-    one_array = network.n_inputs > 1 and not _has_core_array(hw)
     engines = engines_of(hw)
-    compulsory = _network_bytes(network, hw.bits) if one_array else 0.0
+    hide = _has_core_array(hw)  # core merges run on a TT-core engine and may hide: they bound nothing
+    engine = get_engine(hw.engine)
+    if hide and isinstance(engine, ArrayEngine) and any(core[j] for p in paths for j in _path_rows(p, n)):
+        engine.core_array(hw)  # (raises, as pricing a core merge would, when it cannot say)
+    staged = _stage_pairs(network) if engines > 1 else None
+    dram = _network_bytes(network, hw.bits)
     out: list[tuple[Key, ContractionPlan | None]] = []
     for path in paths:
-        plan = None
-        if one_array:
-            steps = step_gemms(network, path)
-            floors = [busy_floor(g, hw) for g, _ in steps]
-            cycles = sum(floors)
-            if engines > 1:  # busy_bound: the stages at their pipelined_floor beside the rest
-                staged = _stage_pairs(network)
-                index = _merge_index(n)
-                stage = [bool(staged[index[min(a, b), max(a, b)]]) for a, b in ssa_to_nodes(path, n)]
-                one = [untiled_cycles(g, hw) if st else 0.0 for (g, _), st in zip(steps, stage, strict=True)]
-                cycles = staged_floor(floors, one, stage, engines)
-            macs = sum(m for _, m in steps)
-            dram = compulsory
-        else:
-            plan = build_plan(network, path)
-            chain = chain_of(plan)
-            cycles = busy_bound(chain, range(len(plan.steps)), hw, one_segment=False)
-            macs = plan.macs
-            dram = compulsory_bytes(chain, hw.bits)
-        energy = macs * consts.mac_pj
+        rows = _path_rows(path, n)
+        floors = [0.0 if hide and core[j] else busy[j] for j in rows]
+        cycles = sum(floors)
+        if staged is not None:  # busy_bound: the stages at their pipelined_floor beside the rest
+            stage = [bool(staged[j]) for j in rows]
+            one = [one_array[j] if st else 0.0 for j, st in zip(rows, stage, strict=True)]
+            cycles = staged_floor(floors, one, stage, engines)
+        energy = sum(macs_of[j] for j in rows) * consts.mac_pj
         if objective == "edp":
             cycles = energy = 0.0  # the product of two bounds is a bound, but keep it simple
-        out.append((_bound_tuple(cycles, energy, dram, objective, execution), plan))
+        out.append((_bound_tuple(cycles, energy, dram, objective, execution), None))
     return out
+
+
+def _tree_bound_lowered(
+    network: TensorNetwork, path: tuple[tuple[int, int], ...], hw: Hardware, objective: Objective, execution: str
+) -> tuple[Key, ContractionPlan | None]:
+    """One tree's entry of :func:`_tree_bounds` from its plan (each step lowered)."""
+    plan = build_plan(network, path)
+    chain = chain_of(plan)
+    cycles = busy_bound(chain, range(len(plan.steps)), hw, one_segment=False)
+    energy = plan.macs * hw_consts(hw).mac_pj
+    if objective == "edp":
+        cycles = energy = 0.0
+    return _bound_tuple(cycles, energy, compulsory_bytes(chain, hw.bits), objective, execution), plan
+
+
+@lru_cache(maxsize=4096)
+def _pair_dims(network: TensorNetwork) -> NDArray[np.int64] | None:
+    """:func:`dse.contraction.merge_dims` of every merge of :func:`_tree_merges` (per network)."""
+    return merge_dims(network, _tree_merges(network.n_inputs)[1])
+
+
+@lru_cache(maxsize=2048)
+def _pair_floors(network: TensorNetwork, hw: Hardware) -> tuple[list[float], list[float], list[bool], list[int]] | None:
+    """For every merge of :func:`_tree_merges`: its GEMM's :func:`busy_floor` on ``hw`` (every
+    engine), its :func:`untiled_cycles` on one array (engines of several arrays only, else 0),
+    whether it is a merge of cores (no input carries the token index) and its MACs; equal to
+    what the lowered steps give, computed for all merges at once. None when
+    :func:`_pair_dims` is."""
+    dims = _pair_dims(network)
+    if dims is None:
+        return None
+    engines = engines_of(hw)
+    busy = untiled_cycles_table(dims, hw, engines=engines).tolist()
+    one = untiled_cycles_table(dims, hw).tolist() if engines > 1 else [0.0] * len(busy)
+    tokens = sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)
+    core = [not (a | b) & tokens for a, b in _tree_merges(network.n_inputs)[1]]
+    return busy, one, core, dims[:, 4].tolist()
+
+
+@lru_cache(maxsize=4096)
+def _path_rows(path: tuple[tuple[int, int], ...], n: int) -> tuple[int, ...]:
+    """The merges of :func:`_tree_merges` a tree of ``n`` inputs makes, in step order."""
+    index = _merge_index(n)
+    return tuple(index[min(a, b), max(a, b)] for a, b in ssa_to_nodes(path, n))
 
 
 def _schedule_if_below(

@@ -81,3 +81,21 @@ def test_path_executes_to_einsum(optimizer: str, tag: str, net: TensorNetwork) -
     want = net.contract_einsum(ops)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(("tag", "net"), NETWORKS, ids=[t for t, _ in NETWORKS])
+def test_merge_table_is_the_lowering_of_every_merge(tag: str, net: TensorNetwork) -> None:
+    """:func:`merge_dims` (every merge at once, from index membership) gives each merge's
+    lowered GEMM sizes and MACs exactly, ties of equal-size operands (decided by index names)
+    included."""
+    from dse.contraction import merge_dims, merge_gemm
+    from dse.schedule._trees import _tree_merges
+
+    if net.n_inputs > 6:
+        pytest.skip("trees not enumerated")
+    pairs = _tree_merges(net.n_inputs)[1]
+    table = merge_dims(net, pairs)
+    assert table is not None
+    for (a, b), row in zip(pairs, table.tolist(), strict=True):
+        gemm, macs = merge_gemm(net, a, b)
+        assert row == [gemm.batch, gemm.m, gemm.n, gemm.k, macs], (tag, a, b)

@@ -530,3 +530,45 @@ def test_merge_macs_of_every_tree_equal_the_built_plans(big: bool) -> None:
             checked += 1
     assert checked == 105 * 4
     assert max(macs) >= 2**63 if big else max(macs) < 2**62
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(*[st.integers(1, 300)] * 4), min_size=1, max_size=6),
+    hardware(),
+    st.integers(1, 9),
+    st.booleans(),
+)
+def test_untiled_cycles_table_is_the_scalar_function(
+    dims: list[tuple[int, int, int, int]], hw: Hardware, engines: int, tt_gemm: bool
+) -> None:
+    """Every row of :func:`untiled_cycles_table` equals :func:`untiled_cycles` of its GEMM."""
+    import numpy as np
+
+    from analytical_models import Gemm, untiled_cycles, untiled_cycles_table
+
+    hw = _engine(hw, tt_gemm)
+    got = untiled_cycles_table(np.array(dims, dtype=np.int64), hw, engines=engines).tolist()
+    want = [untiled_cycles(Gemm(batch=b, m=m, n=n, k=k), hw, engines=engines) for b, m, n, k in dims]
+    assert got == want
+
+
+@SETTINGS
+@given(st.one_of(layers(), deep_layers()), hardware(), *MODES)
+def test_tree_bounds_from_the_merge_table_are_those_of_built_plans(
+    spec: LayerSpec, hw: Hardware, execution: str, objective: str, tt_gemm: bool
+) -> None:
+    """The tree bounds taken from the per-network table of merges (no step lowered) equal,
+    bit for bit, those of each tree's built plan and chain (its steps' busy bound, MAC energy
+    and compulsory bytes), on every engine, TT-core engines and pipelines included."""
+    from dse.contraction import enumerate_trees
+    from dse.schedule._trees import _tree_bound_lowered, _tree_bounds
+    from dse.workload import get_format
+
+    hw = _engine(hw, tt_gemm)
+    obj = cast(Objective, objective)
+    for net in get_format(spec.format).networks(spec):
+        paths = tuple(tuple((int(a), int(b)) for a, b in p) for p in enumerate_trees(net.n_inputs))[:40]
+        got = [key for key, _ in _tree_bounds(net, paths, hw, obj, execution)]
+        want = [_tree_bound_lowered(net, p, hw, obj, execution)[0] for p in paths]
+        assert got == want, net.label
