@@ -315,3 +315,38 @@ def test_data_movement_view_and_schedule_summary(small_run: SmallRun) -> None:
     design = Design.from_dict(json.loads(small_run.front.iloc[0]["design_json"]))
     text = schedule_summary(evaluate(design).passes)
     assert "on chip" in text and "compulsory" in text
+
+
+_IMPORTANCE_SCRIPT = """
+import json, sys
+import optuna
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+if sys.argv[1] == "sklearn-first":
+    import sklearn
+from dse.report import importance_info
+study = optuna.create_study(directions=["minimize", "maximize"], sampler=optuna.samplers.RandomSampler(seed=3))
+study.optimize(lambda t: (t.suggest_float("x", 0, 1) + 0.1 * t.suggest_int("n", 1, 4), t.suggest_int("n", 1, 4)), 40)
+info = importance_info(study, ["latency_ms", "params"], ["minimize", "maximize"])
+loaded = "sklearn" in sys.modules
+import sklearn.base  # importable afterwards
+print(json.dumps({"imp": info.importances, "skipped": info.skipped, "sklearn_loaded": loaded}))
+"""
+
+
+def test_importance_without_sklearn_import_is_the_same() -> None:
+    """The dashboard's importances load optuna.importance without scikit-learn (its PED-ANOVA
+    default needs none); they equal those computed with scikit-learn loaded first, and
+    scikit-learn still imports afterwards."""
+    import json
+    import subprocess
+    import sys
+
+    out = {}
+    for mode in ("plain", "sklearn-first"):
+        run = subprocess.run(
+            [sys.executable, "-c", _IMPORTANCE_SCRIPT, mode], capture_output=True, text=True, check=True, timeout=300
+        )
+        out[mode] = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["plain"]["imp"] and out["plain"]["imp"] == out["sklearn-first"]["imp"]
+    assert out["plain"]["skipped"] == out["sklearn-first"]["skipped"]
+    assert out["plain"]["sklearn_loaded"] is False and out["sklearn-first"]["sklearn_loaded"] is True
