@@ -35,6 +35,7 @@ from typing import Any, cast
 from analytical_models import (
     ArrayEngine,
     Cost,
+    Gemm,
     Hardware,
     Mapping,
     ModelInputError,
@@ -250,11 +251,16 @@ def step_array(chain: Chain, s: int, hw: Hardware) -> tuple[Hardware, bool]:
     """The hardware step ``s`` runs on: a template's TT-core engine for a core merge (True),
     else ``hw`` itself (False)."""
     if chain.steps[s].kind == "core":
-        engine = get_engine(hw.engine)
-        core = engine.core_array(hw) if isinstance(engine, ArrayEngine) else None
+        core = _core_array(hw)
         if core is not None:
             return core, True
     return hw, False
+
+
+def _core_array(hw: Hardware) -> Hardware | None:
+    """The template's TT-core engine as an array of its own, None when it has none."""
+    engine = get_engine(hw.engine)
+    return engine.core_array(hw) if isinstance(engine, ArrayEngine) else None
 
 
 def _unfused_segment(chain: Chain, s: int, hw: Hardware, objective: Objective) -> tuple[Segment, Cost]:
@@ -301,16 +307,23 @@ def _fused_segment(res: SegmentResult, steps: tuple[int, ...]) -> Segment:
     )
 
 
-@lru_cache(maxsize=16_384)
 def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[float, float, float]:
     """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of step ``s`` fed from DRAM: its
     :func:`analytical_models.dram_fed_floor` (0 for a core merge a TT-core engine hides), its
-    MAC energy and its :func:`analytical_models.dram_fed_bytes` (and their DRAM energy)."""
-    g = chain.steps[s].gemm
+    MAC energy and its :func:`analytical_models.dram_fed_bytes` (and their DRAM energy). The
+    same for every chain making the same GEMM (:func:`_step_bound`, cached)."""
+    st = chain.steps[s]
+    return _step_bound(st.gemm, st.kind == "core", hw)
+
+
+@lru_cache(maxsize=16_384)  # trees of a network share most of their steps' GEMMs
+def _step_bound(g: Gemm, core_merge: bool, hw: Hardware) -> tuple[float, float, float]:
+    """:func:`_unfused_bound` of a step making ``g`` (``core_merge``: a step of kind ``core``,
+    which runs on a TT-core engine when the template has one, see :func:`step_array`)."""
     consts = hw_consts(hw)
     moved = dram_fed_bytes(g, hw)
-    array, on_core = step_array(chain, s, hw)
-    cycles = 0.0 if on_core else dram_fed_floor(g, array)
+    on_core = core_merge and _core_array(hw) is not None
+    cycles = 0.0 if on_core else dram_fed_floor(g, hw)
     energy = g.macs * consts.mac_pj + moved * 8.0 * consts.dram_pj_bit
     return cycles, energy, moved
 
@@ -510,7 +523,6 @@ def _single(chain: Chain, s: int, hw: Hardware, objective: Objective, known: _Kn
     return got
 
 
-@lru_cache(maxsize=16_384)  # a segment recurs in many spill sets of one chain
 def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> tuple[float, float, float]:
     """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of one segment, without pricing it:
     a step fed from DRAM's :func:`_unfused_bound`; for a fused segment its steps at their
@@ -524,6 +536,12 @@ def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: 
     sums carry a relative margin of 1e-9 where the pricing associates them differently."""
     if len(steps) == 1:
         return _unfused_bound(chain, steps[0], hw, objective)
+    return _fused_bound(chain, steps, hw)
+
+
+@lru_cache(maxsize=16_384)  # a segment recurs in many spill sets of one chain
+def _fused_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> tuple[float, float, float]:
+    """:func:`_group_bound` of a segment of several steps."""
     terms = segment_floor_terms(chain, steps, hw)
     if terms is None:
         return math.inf, math.inf, math.inf
