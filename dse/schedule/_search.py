@@ -595,22 +595,55 @@ def _best_spill_set(
     chain: Chain, hw: Hardware, objective: Objective, execution: str, limit: Key | None
 ) -> tuple[Key, Priced, frozenset[int]] | None:
     """The first spill set (in :func:`_spill_sets` order) of the least key, among those whose
-    key is below ``limit`` (all when None); None when no spill set fits (or none is below)."""
+    key is below ``limit`` (all when None); None when no spill set fits (or none is below).
+
+    The spill sets are priced best bound first (the sum of their segments' :func:`_group_bound`,
+    then their position), so that a good schedule is found early and the others are pruned
+    against it; a set whose bound exceeds the best key (or equals it, from a later position)
+    cannot win, nor can any after it."""
     inter = chain.intermediates
     everything = frozenset(inter)
-    best: tuple[Key, Priced, frozenset[int]] | None = None
-    sets = _spill_sets(inter) if execution != "unfused" else iter([everything])
+    sets = list(_spill_sets(inter)) if execution != "unfused" else [everything]
+    if execution == "fused" and inter:
+        sets.remove(everything)
     known = _Known({}, {})
-    for spilled in sets:
-        if execution == "fused" and spilled == everything and inter:
-            continue
-        priced = _price_spill_set(chain, spilled, hw, objective, best[0] if best else limit, execution, known)
+    order = sorted(((_set_bound(chain, spilled, hw, objective, execution), pos) for pos, spilled in enumerate(sets)))
+    best: tuple[Key, Priced, frozenset[int]] | None = None
+    best_pos = len(sets)
+    for bound, pos in order:
+        if best is not None and (bound > best[0] or (bound == best[0] and pos > best_pos)):
+            break
+        if best is None and limit is not None and bound >= limit:
+            break
+        if best is None:
+            cut = limit
+        elif pos > best_pos:
+            cut = best[0]
+        else:  # (an equal key from an earlier position wins)
+            cut = (*best[0][:-1], math.nextafter(best[0][-1], math.inf))
+        spilled = sets[pos]
+        priced = _price_spill_set(chain, spilled, hw, objective, cut, execution, known)
         if priced is None:
             continue
         key = _key(priced[0], objective, execution, sum(s.core_cycles for s in priced[1]))
-        if (best is None and (limit is None or key < limit)) or (best is not None and key < best[0]):
-            best = (key, priced, spilled)
+        if best is None:
+            if limit is None or key < limit:
+                best, best_pos = (key, priced, spilled), pos
+        elif key < best[0] or (key == best[0] and pos < best_pos):
+            best, best_pos = (key, priced, spilled), pos
     return best
+
+
+def _set_bound(chain: Chain, spilled: frozenset[int], hw: Hardware, objective: str, execution: str) -> Key:
+    """A lower bound of the key of spill set ``spilled``: the sum of its segments'
+    :func:`_group_bound` (infinite when a fused segment cannot fit)."""
+    c = e = d = 0.0
+    for steps in _segments(chain, spilled):
+        bc, be, bd = _group_bound(chain, steps, hw, objective)
+        c += bc
+        e += be
+        d += bd
+    return _bound_tuple(c, e, d, objective, execution)
 
 
 def _as_schedule(chain: Chain, hw: Hardware, execution: str, priced: Priced, spilled: frozenset[int]) -> Schedule:
