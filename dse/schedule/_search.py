@@ -26,43 +26,38 @@ intermediates, else none, all, each one alone and all but each one.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from itertools import combinations
 from typing import Any, cast
 
 from analytical_models import (
-    ArrayEngine,
     Cost,
-    Gemm,
     Hardware,
     Mapping,
-    ModelInputError,
     Objective,
     Registry,
     best_mapping,
-    busy_floor,
-    dram_fed_bytes,
-    dram_fed_floor,
-    get_engine,
-    hw_consts,
-    untiled_cycles,
 )
 from dse import DSEError
 from dse.contraction import ContractionPlan
+from dse.schedule._bounds import (
+    Key,
+    _bound_tuple,
+    _group_bound,
+    _segments,
+    _set_bound,
+    _spill_sets,
+    _unfused_bound,
+    step_array,
+)
 from dse.schedule._chain import Chain, chain_of
 from dse.schedule._segment import (
     SegmentResult,
-    engines_of,
     network_pj,
     price_segment,
-    segment_floor_terms,
 )
 from dse.workload import TensorNetwork
-
-EXACT_SPILL_LIMIT = 4
-"""Plans with at most this many intermediates try every spill set."""
 
 
 class ScheduleError(DSEError):
@@ -174,9 +169,6 @@ class Schedule:
         }
 
 
-Key = tuple[float, ...]
-
-
 def _key(cost: Cost, objective: str, execution: str = "auto", hidden: float = 0.0) -> Key:
     """What the search minimises, lexicographically: the objective then the other of (cycles,
     energy); under ``fused`` the DRAM traffic comes first (the data-movement-minimal schedule).
@@ -185,82 +177,10 @@ def _key(cost: Cost, objective: str, execution: str = "auto", hidden: float = 0.
     return _bound_tuple(cost.cycles - hidden, cost.energy_pj, cost.dram_bytes, objective, execution)
 
 
-def _bound_tuple(cycles: float, energy: float, dram: float, objective: str, execution: str) -> Key:
-    if objective == "energy":
-        key: Key = (energy, cycles)
-    elif objective == "edp":
-        key = (cycles * energy, cycles)
-    else:
-        key = (cycles, energy)
-    return (dram, *key) if execution == "fused" else key
-
-
 def compulsory_bytes(chain: Chain, bits: int) -> float:
     """Bytes of the network's inputs and output, each once."""
     bpe = bits / 8.0
     return float(sum(chain.elements[: chain.n_inputs]) + chain.elements[chain.output]) * bpe
-
-
-def _spill_sets(inter: tuple[int, ...]) -> Iterator[frozenset[int]]:
-    """Spill sets to try, fewest spills first (the empty set first, "all" last)."""
-    n = len(inter)
-    if n <= EXACT_SPILL_LIMIT:
-        for size in range(n + 1):
-            for combo in combinations(inter, size):
-                yield frozenset(combo)
-        return
-    yield frozenset()
-    for x in inter:
-        yield frozenset({x})
-    for x in inter:
-        yield frozenset(inter) - {x}
-    yield frozenset(inter)
-
-
-def _segments(chain: Chain, spilled: frozenset[int]) -> list[tuple[int, ...]]:
-    """Steps grouped into segments: a step joins its consumer's segment unless its result spills."""
-    return list(_grouped(_consumers(chain), chain.n_inputs, spilled))
-
-
-@lru_cache(maxsize=4096)
-def _consumers(chain: Chain) -> tuple[int, ...]:
-    """The step consuming each step's result (-1 for the last): the tree's shape."""
-    return tuple(chain.consumer(st.out) for st in chain.steps)
-
-
-@lru_cache(maxsize=4096)  # trees of one shape share it, whatever their sizes
-def _grouped(consumers: tuple[int, ...], n_inputs: int, spilled: frozenset[int]) -> tuple[tuple[int, ...], ...]:
-    group = list(range(len(consumers)))
-
-    def find(s: int) -> int:
-        while group[s] != s:
-            group[s] = group[group[s]]
-            s = group[s]
-        return s
-
-    for s, c in enumerate(consumers[:-1]):
-        if n_inputs + s not in spilled:
-            group[find(s)] = find(c)
-    members: dict[int, list[int]] = {}
-    for s in range(len(consumers)):
-        members.setdefault(find(s), []).append(s)
-    return tuple(sorted((tuple(m) for m in members.values()), key=lambda m: m[-1]))
-
-
-def step_array(chain: Chain, s: int, hw: Hardware) -> tuple[Hardware, bool]:
-    """The hardware step ``s`` runs on: a template's TT-core engine for a core merge (True),
-    else ``hw`` itself (False)."""
-    if chain.steps[s].kind == "core":
-        core = _core_array(hw)
-        if core is not None:
-            return core, True
-    return hw, False
-
-
-def _core_array(hw: Hardware) -> Hardware | None:
-    """The template's TT-core engine as an array of its own, None when it has none."""
-    engine = get_engine(hw.engine)
-    return engine.core_array(hw) if isinstance(engine, ArrayEngine) else None
 
 
 def _unfused_segment(chain: Chain, s: int, hw: Hardware, objective: Objective) -> tuple[Segment, Cost]:
@@ -307,90 +227,11 @@ def _fused_segment(res: SegmentResult, steps: tuple[int, ...]) -> Segment:
     )
 
 
-def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[float, float, float]:
-    """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of step ``s`` fed from DRAM: its
-    :func:`analytical_models.dram_fed_floor` (0 for a core merge a TT-core engine hides), its
-    MAC energy and its :func:`analytical_models.dram_fed_bytes` (and their DRAM energy). The
-    same for every chain making the same GEMM (:func:`_step_bound`, cached)."""
-    st = chain.steps[s]
-    return _step_bound(st.gemm, st.kind == "core", hw)
-
-
-@lru_cache(maxsize=16_384)  # trees of a network share most of their steps' GEMMs
-def _step_bound(g: Gemm, core_merge: bool, hw: Hardware) -> tuple[float, float, float]:
-    """:func:`_unfused_bound` of a step making ``g`` (``core_merge``: a step of kind ``core``,
-    which runs on a TT-core engine when the template has one, see :func:`step_array`)."""
-    consts = hw_consts(hw)
-    moved = dram_fed_bytes(g, hw)
-    on_core = core_merge and _core_array(hw) is not None
-    cycles = 0.0 if on_core else dram_fed_floor(g, hw)
-    energy = g.macs * consts.mac_pj + moved * 8.0 * consts.dram_pj_bit
-    return cycles, energy, moved
-
-
-def _has_core_array(hw: Hardware) -> bool:
-    """The engine runs core merges on an array of its own (a TT-core engine) or cannot say."""
-    engine = get_engine(hw.engine)
-    if not isinstance(engine, ArrayEngine):
-        return False
-    try:
-        return engine.core_array(hw) is not None
-    except ModelInputError:
-        return True  # (pricing a core merge raises it: keep the plan path that does)
-
-
 def _network_bytes(network: TensorNetwork, bits: int) -> float:
     """:func:`compulsory_bytes` of any tree of ``network`` (its inputs and output, each once)."""
     sizes = network.size_dict
     elements = sum(math.prod(sizes[i] for i in idx) for idx in network.inputs)
     return float(elements + math.prod(sizes[i] for i in network.output)) * (bits / 8.0)
-
-
-def pipelined_floor(floors: list[float], one_engine: list[float], engines: int) -> float:
-    """Cycles no pipeline of steps over groups of ``engines`` arrays runs below (token tiles
-    flowing through one group per step, as a fused segment of a ``ce_array`` may): its longest
-    step alone (``floors``: each step's untiled fold time on every array) or the steps' work on
-    one array (``one_engine``, the same on one) spread over all arrays, whichever is larger.
-    Groups of fewer arrays than ``engines`` let steps overlap, so the sum of ``floors`` does not
-    bound a pipeline; this does, as every array runs one step at a time and a step's work on
-    its group is never below its work on one array."""
-    return max(max(floors, default=0.0), sum(one_engine) / engines)
-
-
-def busy_bound(chain: Chain, steps: Sequence[int], hw: Hardware, *, one_segment: bool) -> float:
-    """Busy cycles (those a schedule's key counts) no schedule of ``steps`` runs below: the sum
-    of their :func:`_hideable_busy_bound`, or, on an engine of several arrays, its token and
-    reduce steps (the stages a fused segment may pipeline over engine groups) at their
-    :func:`pipelined_floor` beside the sum of the others, when smaller. ``one_segment``: the
-    steps are one fused segment, pipelined only with 2 to ``engines`` stages; else any
-    segmentation (the floor over all stages is below that of any split of them)."""
-    floors = [_hideable_busy_bound(chain, s, hw) for s in steps]
-    engines = engines_of(hw)
-    if engines == 1:
-        return sum(floors)
-    stage = [chain.steps[s].kind in ("token", "reduce") for s in steps]
-    if one_segment and sum(stage) > engines:
-        return sum(floors)
-    one = [untiled_cycles(chain.steps[s].gemm, hw) if st else 0.0 for s, st in zip(steps, stage, strict=True)]
-    return staged_floor(floors, one, stage, engines)
-
-
-def staged_floor(floors: list[float], one_engine: list[float], stage: list[bool], engines: int) -> float:
-    """The sum of ``floors``, or, with two stages or more, the others' sum plus the stages'
-    :func:`pipelined_floor` (``one_engine`` read for the stages only), whichever is smaller."""
-    total = sum(floors)
-    if sum(stage) < 2:
-        return total
-    serial = sum(f for f, st in zip(floors, stage, strict=True) if not st)
-    piped = [i for i, st in enumerate(stage) if st]
-    return min(total, serial + pipelined_floor([floors[i] for i in piped], [one_engine[i] for i in piped], engines))
-
-
-def _hideable_busy_bound(chain: Chain, s: int, hw: Hardware) -> float:
-    """:func:`busy_floor` of step ``s`` on its array; 0 for a core merge on a TT-core
-    engine (it may be hidden behind the pass before)."""
-    array, on_core = step_array(chain, s, hw)
-    return 0.0 if on_core else busy_floor(chain.steps[s].gemm, array)
 
 
 @dataclass
@@ -523,49 +364,6 @@ def _single(chain: Chain, s: int, hw: Hardware, objective: Objective, known: _Kn
     return got
 
 
-def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> tuple[float, float, float]:
-    """A lower bound of ``(cycles, energy_pj, dram_bytes)`` of one segment, without pricing it:
-    a step fed from DRAM's :func:`_unfused_bound`; for a fused segment its steps at their
-    untiled fold time (:func:`busy_bound`: a pipeline's floor when its token and reduce steps
-    may run over engine groups; when its core merges cannot be stored, the steps in sequence
-    with the merges run once per token tile, on an engine without a TT-core array), plus the
-    DRAM time no schedule hides (:func:`~dse.schedule._segment.segment_floor_terms`), or its
-    external tensors moved once over the bandwidth when no step runs on a TT-core engine; its
-    MAC energy (recomputed merges once per tile) and those tensors' DRAM energy; infinite
-    when it cannot fit the buffers (:func:`~dse.schedule._segment.segment_floor_terms` is None). The
-    sums carry a relative margin of 1e-9 where the pricing associates them differently."""
-    if len(steps) == 1:
-        return _unfused_bound(chain, steps[0], hw, objective)
-    return _fused_bound(chain, steps, hw)
-
-
-@lru_cache(maxsize=16_384)  # a segment recurs in many spill sets of one chain
-def _fused_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> tuple[float, float, float]:
-    """:func:`_group_bound` of a segment of several steps."""
-    terms = segment_floor_terms(chain, steps, hw)
-    if terms is None:
-        return math.inf, math.inf, math.inf
-    exposed, reruns = terms
-    consts = hw_consts(hw)
-    bpe = consts.bytes_per_el
-    c = busy_bound(chain, steps, hw, one_segment=True)
-    merges = [s for s in steps if chain.steps[s].kind == "core"]
-    on_core = [step_array(chain, s, hw)[1] for s in steps]
-    if reruns > 1.0 and not any(on_core):  # every merge runs once per tile, nothing overlaps
-        floors = {s: _hideable_busy_bound(chain, s, hw) for s in steps}
-        c = max(c, sum(floors.values()) + (reruns - 1.0) * sum(floors[s] for s in merges))
-    c += exposed / hw.dram_bw_bytes_per_cycle * (1.0 - 1e-9)
-    outs = {chain.steps[s].out for s in steps}
-    ext = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)} - outs
-    d = (sum(chain.elements[x] for x in ext) + chain.elements[chain.steps[steps[-1]].out]) * bpe
-    if not any(on_core):
-        # (the key does not count a TT-core engine's cycles, which may carry the traffic)
-        c = max(c, d / hw.dram_bw_bytes_per_cycle)
-    macs = sum(chain.steps[s].gemm.macs for s in steps) + (reruns - 1.0) * sum(chain.steps[s].gemm.macs for s in merges)
-    e = macs * consts.mac_pj * (1.0 - 1e-9) + d * 8.0 * consts.dram_pj_bit
-    return c, e, d
-
-
 @lru_cache(maxsize=16_384)
 def _schedule(chain: Chain, hw: Hardware, objective: Objective, execution: str) -> Schedule:
     found = _best_spill_set(chain, hw, objective, execution, None)
@@ -632,18 +430,6 @@ def _best_spill_set(
         elif key < best[0] or (key == best[0] and pos < best_pos):
             best, best_pos = (key, priced, spilled), pos
     return best
-
-
-def _set_bound(chain: Chain, spilled: frozenset[int], hw: Hardware, objective: str, execution: str) -> Key:
-    """A lower bound of the key of spill set ``spilled``: the sum of its segments'
-    :func:`_group_bound` (infinite when a fused segment cannot fit)."""
-    c = e = d = 0.0
-    for steps in _segments(chain, spilled):
-        bc, be, bd = _group_bound(chain, steps, hw, objective)
-        c += bc
-        e += be
-        d += bd
-    return _bound_tuple(c, e, d, objective, execution)
 
 
 def _as_schedule(chain: Chain, hw: Hardware, execution: str, priced: Priced, spilled: frozenset[int]) -> Schedule:

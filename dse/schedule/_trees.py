@@ -34,22 +34,18 @@ from dse.contraction import (
     merge_gemm,
     ssa_to_nodes,
 )
+from dse.schedule._bounds import Key, _bound_tuple, _has_core_array, busy_bound, staged_floor
 from dse.schedule._chain import TOKEN_INDEX, chain_of
 from dse.schedule._search import (
     _BUILT_IN,
     EXECUTIONS,
-    Key,
     Schedule,
     ScheduleError,
-    _bound_tuple,
-    _has_core_array,
     _key,
     _network_bytes,
     _schedule_below,
-    busy_bound,
     compulsory_bytes,
     schedule_plan,
-    staged_floor,
 )
 from dse.schedule._segment import engines_of
 from dse.workload import TensorNetwork

@@ -179,8 +179,9 @@ def test_the_tree_search_is_the_exhaustive_argmin(
     from analytical_models import hw_consts
     from dse.contraction import build_plan, optimize_network
     from dse.schedule import best_scheduled_plan, candidate_paths, schedule_plan
+    from dse.schedule._bounds import _bound_tuple, _hideable_busy_bound
     from dse.schedule._chain import chain_of
-    from dse.schedule._search import _bound_tuple, _hideable_busy_bound, _key, compulsory_bytes
+    from dse.schedule._search import _key, compulsory_bytes
     from dse.workload import get_format
 
     hw = _engine(hw, tt_gemm)
@@ -215,8 +216,9 @@ def test_step_bounds_never_exceed_the_step_fed_from_dram(
     TT-core engine hides), energy and DRAM bytes, on every tree of random layers, engines and
     memory timings, with the search or SCALE-Sim's nest."""
     from dse.contraction import build_plan, enumerate_trees
+    from dse.schedule._bounds import _unfused_bound
     from dse.schedule._chain import chain_of
-    from dse.schedule._search import _unfused_bound, _unfused_segment
+    from dse.schedule._search import _unfused_segment
     from dse.workload import get_format
 
     del execution
@@ -373,8 +375,8 @@ def _fused_segments(spec: LayerSpec, trees: int) -> Iterator[tuple[Chain, tuple[
     """Every fused segment (two steps or more) of every spill set of the first ``trees`` trees
     of every network of ``spec``, with its tree's chain."""
     from dse.contraction import build_plan, enumerate_trees
+    from dse.schedule._bounds import _segments, _spill_sets
     from dse.schedule._chain import chain_of
-    from dse.schedule._search import _segments, _spill_sets
     from dse.workload import get_format
 
     for net in get_format(spec.format).networks(spec):
@@ -388,7 +390,7 @@ def _fused_segments(spec: LayerSpec, trees: int) -> Iterator[tuple[Chain, tuple[
 def _segment_bound_holds(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> bool | None:
     """Whether :func:`_group_bound` of a fused segment is at most its priced cost (cycles the
     key counts, energy, DRAM bytes); None when the segment does not fit."""
-    from dse.schedule._search import _group_bound
+    from dse.schedule._bounds import _group_bound
     from dse.schedule._segment import price_segment
 
     res = price_segment(chain.segment(steps), tuple(range(len(steps))), hw, objective)
@@ -439,8 +441,8 @@ def test_a_segment_that_recomputes_its_merges_is_bounded_per_tile() -> None:
     times and the first tile's exposed loads, several times the steps' fold times, and still
     not above the priced segment."""
     from dse.contraction import build_plan
+    from dse.schedule._bounds import _group_bound, _hideable_busy_bound
     from dse.schedule._chain import chain_of
-    from dse.schedule._search import _group_bound, _hideable_busy_bound
     from dse.schedule._segment import price_segment, segment_floor_terms
     from dse.workload import get_format
 
