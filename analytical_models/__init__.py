@@ -78,6 +78,7 @@ from analytical_models._registry import (
 )
 from analytical_models._registry_type import Registry, RegistryError
 from analytical_models._scalesim_mapping import ScalesimReport, scalesim_hw_report, scalesim_report, scalesim_words
+from analytical_models._search import NO_JIT_ENV
 from analytical_models._tech import TECHS, TechProfile, get_tech, register_tech, tech_names
 from analytical_models._types import (
     DATAFLOWS,
@@ -104,6 +105,7 @@ __all__ = [
     "MAPPINGS",
     "MEMORY_TIMINGS",
     "NESTS",
+    "NO_JIT_ENV",
     "OBJECTIVES",
     "STACKED_FIELDS",
     "SYSTOLIC",

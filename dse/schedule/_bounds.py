@@ -5,12 +5,20 @@ the pricing associates differently carry a relative margin of 1e-9."""
 
 from __future__ import annotations
 
+import importlib
 import math
+import os
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from itertools import combinations
+from types import ModuleType
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
 
 from analytical_models import (
+    NO_JIT_ENV,
     ArrayEngine,
     Gemm,
     Hardware,
@@ -23,7 +31,7 @@ from analytical_models import (
     untiled_cycles,
 )
 from dse.schedule._chain import Chain
-from dse.schedule._segment import engines_of, segment_floor_terms
+from dse.schedule._segment import _FIT_SLACK, engines_of, segment_floor_terms, tile_candidates
 
 EXACT_SPILL_LIMIT = 4
 """Plans with at most this many intermediates try every spill set."""
@@ -235,3 +243,153 @@ def _grouped(consumers: tuple[int, ...], n_inputs: int, spilled: frozenset[int])
     for s in range(len(consumers)):
         members.setdefault(find(s), []).append(s)
     return tuple(sorted((tuple(m) for m in members.values()), key=lambda m: m[-1]))
+
+
+SegmentBound = tuple[float, float, float]
+
+
+class SpillSets(NamedTuple):
+    """The spill sets a tree's search tries and their bounds (:func:`spill_set_bounds`)."""
+
+    sets: tuple[frozenset[int], ...]
+    """In :func:`_spill_sets` order: "all" left out under ``fused`` (when there are
+    intermediates), only "all" under ``unfused``."""
+    keys: list[Key]
+    """Each set's :func:`_set_bound`."""
+    bounds: dict[tuple[int, ...], SegmentBound]
+    """:func:`_group_bound` of every segment of the sets, by its steps."""
+
+
+def spill_set_bounds(chain: Chain, hw: Hardware, objective: str, execution: str) -> SpillSets:
+    """Every spill set of ``chain`` that the search under ``execution`` tries, with its
+    :func:`_set_bound` and the :func:`_group_bound` of its segments: in one compiled call
+    (:func:`dse.schedule._bounds_kernel.set_bounds`, the same bits as the Python functions)
+    unless :data:`analytical_models.NO_JIT_ENV` is set."""
+    shape = _set_shape(_consumers(chain), chain.n_inputs, execution if execution in ("fused", "unfused") else "auto")
+    if os.environ.get(NO_JIT_ENV):
+        bounds = {g: _group_bound(chain, g, hw, objective) for g in shape.groups}
+        sums = []
+        for row in shape.set_rows:
+            c = e = d = 0.0
+            for g in row:
+                bc, be, bd = bounds[shape.groups[g]]
+                c += bc
+                e += be
+                d += bd
+            sums.append((c, e, d))
+    else:
+        kernel = _kernel()
+        engines = engines_of(hw)
+        step_f = np.array([_step_terms(st.gemm, st.kind, hw, engines) for st in chain.steps]).reshape(-1, 6)
+        hwf = _hw_scalars(hw, engines, chain.tokens)
+        tensors, steps, cands = _chain_arrays(chain)
+        got, set_sums = kernel.set_bounds(
+            shape.group_table, shape.group_len, shape.set_table, tensors, steps, step_f, cands, hwf
+        )
+        bounds = {g: (c, e, d) for g, (c, e, d) in zip(shape.groups, got.tolist(), strict=True)}
+        sums = set_sums.tolist()
+    keys = [_bound_tuple(c, e, d, objective, execution) for c, e, d in sums]
+    return SpillSets(shape.sets, keys, bounds)
+
+
+class _SetShape(NamedTuple):
+    sets: tuple[frozenset[int], ...]
+    groups: tuple[tuple[int, ...], ...]
+    set_rows: tuple[tuple[int, ...], ...]
+    group_table: NDArray[np.int64]
+    group_len: NDArray[np.int64]
+    set_table: NDArray[np.int64]
+
+
+@lru_cache(maxsize=1024)  # trees of one shape share it, whatever their sizes
+def _set_shape(consumers: tuple[int, ...], n_inputs: int, mode: str) -> _SetShape:
+    """The spill sets of a tree of this shape under ``mode``, the distinct segments they make
+    (first seen first) and each set's segments (:func:`_segments` order) as indices into them,
+    also as padded arrays (-1) for the compiled bounds."""
+    inter = tuple(range(n_inputs, n_inputs + len(consumers) - 1))
+    everything = frozenset(inter)
+    sets = list(_spill_sets(inter)) if mode != "unfused" else [everything]
+    if mode == "fused" and inter:
+        sets.remove(everything)
+    index: dict[tuple[int, ...], int] = {}
+    rows = tuple(
+        tuple(index.setdefault(g, len(index)) for g in _grouped(consumers, n_inputs, spilled)) for spilled in sets
+    )
+    groups = tuple(index)
+    group_table = np.full((len(groups), max(map(len, groups), default=1)), -1, dtype=np.int64)
+    for i, g in enumerate(groups):
+        group_table[i, : len(g)] = g
+    set_table = np.full((len(rows), max(map(len, rows), default=1) + 1), -1, dtype=np.int64)
+    for i, row in enumerate(rows):
+        set_table[i, : len(row)] = row
+    group_len = np.array([len(g) for g in groups], dtype=np.int64)
+    for a in (group_table, group_len, set_table):
+        a.setflags(write=False)
+    return _SetShape(tuple(sets), groups, rows, group_table, group_len, set_table)
+
+
+_KIND_CODE = {"token": 0, "reduce": 1, "core": 2, "post": 3}
+
+
+@lru_cache(maxsize=4096)
+def _chain_arrays(chain: Chain) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """A chain as the compiled bounds read it (read-only): every tensor's elements and whether it
+    carries tokens, every step's operands, result, kind and MACs, the token tiles."""
+    tensors = np.array([chain.elements, chain.tokened], dtype=np.int64).T.copy()
+    steps = np.array(
+        [(st.lhs, st.rhs, st.out, _KIND_CODE[st.kind], st.gemm.macs) for st in chain.steps], dtype=np.int64
+    ).reshape(-1, 5)
+    for a in (tensors, steps):
+        a.setflags(write=False)
+    return tensors, steps, _tiles_array(chain.tokens)
+
+
+@lru_cache(maxsize=1024)
+def _tiles_array(tokens: int) -> NDArray[np.float64]:
+    out = np.array(tile_candidates(tokens), dtype=np.float64)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=16_384)  # the trees of a network share most of their steps' GEMMs
+def _step_terms(g: Gemm, kind: str, hw: Hardware, engines: int) -> tuple[float, float, float, float, float, float]:
+    """What the compiled bounds take of one step on ``hw``: its :func:`_hideable_busy_bound`,
+    its untiled fold time on one array (a token or reduce step on an engine of several arrays;
+    else 0), whether it runs on a TT-core engine (1.0) and its :func:`_unfused_bound`."""
+    on_core = kind == "core" and _core_array(hw) is not None
+    floor = 0.0 if on_core else busy_floor(g, hw)
+    one = untiled_cycles(g, hw) if engines > 1 and kind in ("token", "reduce") else 0.0
+    return (floor, one, 1.0 if on_core else 0.0, *_step_bound(g, kind == "core", hw))
+
+
+@lru_cache(maxsize=4096)
+def _hw_scalars(hw: Hardware, engines: int, tokens: int) -> NDArray[np.float64]:
+    """The compiled bounds' hardware scalars (:data:`dse.schedule._bounds_kernel.N_SCALARS`)."""
+    k = hw_consts(hw)
+    slack = 1.0 + _FIT_SLACK
+    out = np.array(
+        [
+            hw.filter_sram_kb * 1024.0 * slack,
+            hw.ifmap_sram_kb * 1024.0 * slack,
+            hw.ofmap_sram_kb * 1024.0 * slack,
+            hw.dram_bw_bytes_per_cycle,
+            engines,
+            k.bytes_per_el,
+            k.acc_bytes,
+            k.mac_pj,
+            k.dram_pj_bit,
+            float(tokens),
+        ]
+    )
+    out.setflags(write=False)
+    return out
+
+
+_KERNEL: list[ModuleType] = []
+
+
+def _kernel() -> ModuleType:
+    """:mod:`dse.schedule._bounds_kernel`, imported (numba loaded) on first use."""
+    if not _KERNEL:
+        _KERNEL.append(importlib.import_module("dse.schedule._bounds_kernel"))
+    return _KERNEL[0]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, cast
 
@@ -43,12 +43,12 @@ from dse import DSEError
 from dse.contraction import ContractionPlan
 from dse.schedule._bounds import (
     Key,
+    SegmentBound,
     _bound_tuple,
     _group_bound,
     _segments,
-    _set_bound,
-    _spill_sets,
     _unfused_bound,
+    spill_set_bounds,
     step_array,
 )
 from dse.schedule._chain import Chain, chain_of
@@ -242,6 +242,13 @@ class _Known:
 
     single: dict[int, tuple[Segment, Cost]]
     fused: dict[tuple[int, ...], SegmentResult | None]
+    bounds: dict[tuple[int, ...], SegmentBound] = field(default_factory=dict)
+    """:func:`_group_bound` of segments, when computed beforehand (:func:`spill_set_bounds`)."""
+
+    def bound(self, chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> SegmentBound:
+        """:func:`_group_bound` of ``steps``."""
+        got = self.bounds.get(steps)
+        return got if got is not None else _group_bound(chain, steps, hw, objective)
 
 
 def _price_spill_set(
@@ -275,7 +282,7 @@ def _price_spill_set(
         else:
             if steps in known.fused:
                 got = known.fused[steps]
-            elif _group_bound(chain, steps, hw, objective)[0] == math.inf:  # cannot fit
+            elif known.bound(chain, steps, hw, objective)[0] == math.inf:  # cannot fit
                 got = known.fused[steps] = None
             else:
                 got = known.fused[steps] = price_segment(chain.segment(steps), tuple(range(len(steps))), hw, objective)
@@ -337,7 +344,7 @@ def _price_fused_below(
             if res is None:
                 return False
             exact = (res.cost.cycles - res.core_cycles, res.cost.energy_pj, res.dram_bytes)
-        bound = exact or _group_bound(chain, steps, hw, objective)
+        bound = exact or known.bound(chain, steps, hw, objective)
         if exact is None and len(steps) > 1:
             pending.append((steps, bound))
         for i in range(3):
@@ -399,13 +406,9 @@ def _best_spill_set(
     then their position), so that a good schedule is found early and the others are pruned
     against it; a set whose bound exceeds the best key (or equals it, from a later position)
     cannot win, nor can any after it."""
-    inter = chain.intermediates
-    everything = frozenset(inter)
-    sets = list(_spill_sets(inter)) if execution != "unfused" else [everything]
-    if execution == "fused" and inter:
-        sets.remove(everything)
-    known = _Known({}, {})
-    order = sorted(((_set_bound(chain, spilled, hw, objective, execution), pos) for pos, spilled in enumerate(sets)))
+    sets, keys, bounds = spill_set_bounds(chain, hw, objective, execution)
+    known = _Known({}, {}, bounds)
+    order = sorted(zip(keys, range(len(sets)), strict=True))
     best: tuple[Key, Priced, frozenset[int]] | None = None
     best_pos = len(sets)
     for bound, pos in order:

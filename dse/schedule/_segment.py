@@ -268,7 +268,7 @@ def _ofmap_at(
     if chain.tokened[last.out]:
         need += size(last.out, bpe) * (double - 1.0)
     if pipelined:
-        need += sum(double * size(x, bpe) for x in inside if chain.tokened[x])
+        need += sum(double * size(x, bpe) for x in sorted(inside) if chain.tokened[x])
         return need + (size(last.out, bpe) if last.kind == "token" else 0.0)
     live: dict[int, float] = {}
     peak = 0.0

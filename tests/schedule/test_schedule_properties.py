@@ -574,3 +574,30 @@ def test_tree_bounds_from_the_merge_table_are_those_of_built_plans(
         got = [key for key, _ in _tree_bounds(net, paths, hw, obj, execution)]
         want = [_tree_bound_lowered(net, p, hw, obj, execution)[0] for p in paths]
         assert got == want, net.label
+
+
+@SETTINGS
+@given(st.one_of(layers(), deep_layers()), hardware(), *MODES, st.sampled_from(("unfused", "fused", "auto")))
+def test_compiled_spill_set_bounds_are_the_python_bounds(
+    spec: LayerSpec, hw: Hardware, _execution: str, objective: str, tt_gemm: bool, execution: str
+) -> None:
+    """Every spill set's bound and every segment's bound of the compiled pass
+    (:func:`spill_set_bounds`) equal, bit for bit, those of the Python functions
+    (:func:`_group_bound`, :func:`_set_bound`), on every tree of every pass network."""
+    import os
+
+    from analytical_models import NO_JIT_ENV
+    from dse.contraction import build_plan, enumerate_trees
+    from dse.schedule._bounds import _group_bound, _set_bound, spill_set_bounds
+    from dse.schedule._chain import chain_of
+    from dse.workload import get_format
+
+    assert not os.environ.get(NO_JIT_ENV)
+    hw = _engine(hw, tt_gemm)
+    for net in get_format(spec.format).networks(spec):
+        for path in list(enumerate_trees(net.n_inputs))[:12]:
+            chain = chain_of(build_plan(net, path))
+            got = spill_set_bounds(chain, hw, objective, execution)
+            assert got.keys == [_set_bound(chain, s, hw, objective, execution) for s in got.sets], net.label
+            assert got.bounds == {g: _group_bound(chain, g, hw, objective) for g in got.bounds}, net.label
+            assert any(len(g) > 1 for g in got.bounds) or execution == "unfused" or len(chain.steps) < 2
