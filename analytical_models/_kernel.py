@@ -45,7 +45,7 @@ from analytical_models._stage import (
     _after,
     _dataflow_tables,
     candidate_terms,
-    refetch_table,
+    refetch_params,
 )
 from analytical_models._tiles import T_DIM, candidate_table, dim_candidates
 from analytical_models._types import Gemm, ModelInputError
@@ -277,9 +277,13 @@ def best_candidate(
     for op, (x1, x2, _) in enumerate(_OPERANDS):
         w1, w2 = float(table[T_DIM, starts[x1]]), float(table[T_DIM, starts[x2]])
         whole[op] = w1 * w2
-        refetch = refetch_table(c, op, w1, tuple(cands[x1].tolist()), w2, tuple(cands[x2].tolist()))
-        spills[op] = refetch is not None
-        sp.append(_NO_SPILL if refetch is None else refetch)
+        params = refetch_params(c, op, w1, w2)
+        spills[op] = params is not None
+        if params is None:
+            sp.append(_NO_SPILL)
+        else:
+            thr, el, cap = params
+            sp.append(_spilled(w1, cands[x1], w2, cands[x2], thr is not None, thr or 0.0, el, cap))
     batch = float(gemm.batch)
     bpe = c.bytes_per_el
     acc8 = 8.0 * c.acc_bytes
@@ -336,6 +340,57 @@ def best_candidate(
         raise ModelInputError(f"the mapping search of {gemm} found no finite cost")
     stage = Stage(*vals[:9].reshape(9, 1, 1, 1))  # (Stage's first nine fields, in vals' order)
     return Best(d, o, (tm, tn, tk), n_tiles, stage, float(vals[9]), float(vals[10]))
+
+
+@numba.njit(cache=True, nogil=True)
+def _spilled(
+    w1: float,
+    cand1: IntArray,
+    w2: float,
+    cand2: IntArray,
+    use_threshold: bool,
+    threshold: float,
+    el_bytes: float,
+    cap_bytes: float,
+) -> FloatArray:
+    """:func:`analytical_models._stage._spilled` (the refetch table of one operand), the same
+    operations per element (a footprint that does not fit counts 1.0, else 0.0)."""
+    n1, n2 = len(cand1), len(cand2)
+    out = np.empty((4, n1 * n2))
+    whole = w1 * w2
+    for i in range(n1):
+        t1 = float(cand1[i])
+        r1 = w1 - np.floor(w1 / t1) * t1
+        c1 = w1 - r1
+        for j in range(n2):
+            t2 = float(cand2[j])
+            r2 = w2 - np.floor(w2 / t2) * t2
+            c2 = w2 - r2
+            x = i * n2 + j
+            out[0, x] = (
+                c1 * c2 * _spills(t1 * t2, use_threshold, threshold, el_bytes, cap_bytes)
+                + c1 * r2 * _spills(t1 * r2, use_threshold, threshold, el_bytes, cap_bytes)
+            ) + (
+                r1 * c2 * _spills(r1 * t2, use_threshold, threshold, el_bytes, cap_bytes)
+                + r1 * r2 * _spills(r1 * r2, use_threshold, threshold, el_bytes, cap_bytes)
+            )
+            out[1, x] = w1 * (
+                c2 * _spills(w1 * t2, use_threshold, threshold, el_bytes, cap_bytes)
+                + r2 * _spills(w1 * r2, use_threshold, threshold, el_bytes, cap_bytes)
+            )
+            out[2, x] = w2 * (
+                c1 * _spills(t1 * w2, use_threshold, threshold, el_bytes, cap_bytes)
+                + r1 * _spills(r1 * w2, use_threshold, threshold, el_bytes, cap_bytes)
+            )
+            out[3, x] = whole * _spills(whole, use_threshold, threshold, el_bytes, cap_bytes)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _spills(fp: float, use_threshold: bool, threshold: float, el_bytes: float, cap_bytes: float) -> float:
+    if use_threshold:
+        return 1.0 if fp > threshold else 0.0
+    return 1.0 if fp * el_bytes > cap_bytes else 0.0
 
 
 _NO_SPILL: FloatArray = np.zeros((4, 1))

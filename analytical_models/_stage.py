@@ -390,13 +390,21 @@ def refetch_table(
     """:func:`_spilled` of operand ``op`` (A 0, B 1, C 2; its two dimensions of ``w1`` and ``w2``
     elements with candidate tile sizes ``cand1`` and ``cand2``) on ``c``'s buffers, or None when
     the whole operand fits its buffer (no footprint, none being larger, spills: it moves once)."""
+    params = refetch_params(c, op, w1, w2)
+    return None if params is None else _spilled(w1, cand1, w2, cand2, *params)
+
+
+def refetch_params(c: HwConsts, op: int, w1: float, w2: float) -> tuple[float | None, float, float] | None:
+    """``(threshold, el_bytes, cap_bytes)`` of :func:`_spilled` for operand ``op`` (see
+    :func:`refetch_table`), or None when the whole operand fits its buffer."""
     el_bytes, cap_bytes, threshold = _operand_bytes(c)
     # power-of-two element sizes: compare elements to the threshold (exact)
     thr = None if threshold is None else float(threshold[op, 0])
     whole = w1 * w2
-    if (whole <= thr) if thr is not None else (whole * float(el_bytes[op, 0]) <= float(cap_bytes[op, 0])):
+    el, cap = float(el_bytes[op, 0]), float(cap_bytes[op, 0])
+    if (whole <= thr) if thr is not None else (whole * el <= cap):
         return None
-    return _spilled(w1, cand1, w2, cand2, thr, float(el_bytes[op, 0]), float(cap_bytes[op, 0]))
+    return thr, el, cap
 
 
 @lru_cache(maxsize=4096)  # entries are a few kB

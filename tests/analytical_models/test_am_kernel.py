@@ -163,3 +163,26 @@ def test_numba_loads_on_the_first_search_and_the_switch_keeps_it_out() -> None:
     plain = _run(_SEARCH, TNN_DSE_NO_JIT="1")
     assert jit.endswith(" True") and plain.endswith(" False")
     assert jit.removesuffix(" True") == plain.removesuffix(" False")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 5000),
+    st.lists(st.integers(1, 5000), min_size=1, max_size=12, unique=True),
+    st.integers(1, 5000),
+    st.lists(st.integers(1, 5000), min_size=1, max_size=12, unique=True),
+    st.booleans(),
+    st.floats(1.0, 1e7),
+    st.sampled_from((0.5, 1.0, 2.0, 3.0, 4.0)),
+)
+def test_compiled_refetch_table_is_the_numpy_table(
+    w1: int, cand1: list[int], w2: int, cand2: list[int], use_threshold: bool, cap: float, el: float
+) -> None:
+    """The walk's refetch table of an operand equals the numpy path's, element for element."""
+    from analytical_models._kernel import _spilled as compiled
+    from analytical_models._stage import _spilled
+
+    thr = cap / el if use_threshold else None
+    want = _spilled(float(w1), tuple(cand1), float(w2), tuple(cand2), thr, el, cap)
+    got = compiled(float(w1), np.array(cand1), float(w2), np.array(cand2), use_threshold, thr or 0.0, el, cap)
+    assert np.array_equal(got, want)
