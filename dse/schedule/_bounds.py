@@ -175,6 +175,10 @@ def _fused_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> tuple[fl
     if reruns > 1.0 and not any(on_core):  # every merge runs once per tile, nothing overlaps
         floors = {s: _hideable_busy_bound(chain, s, hw) for s in steps}
         c = max(c, sum(floors.values()) + (reruns - 1.0) * sum(floors[s] for s in merges))
+    elif reruns > 1.0:  # merges recomputed on the TT-core engine, once per tile: the token loop waits for them
+        core = _core_array(hw)
+        assert core is not None
+        c = max(c, reruns * sum(busy_floor(chain.steps[s].gemm, core) for s in merges) * (1.0 - 1e-9))
     c += exposed / hw.dram_bw_bytes_per_cycle * (1.0 - 1e-9)
     outs = {chain.steps[s].out for s in steps}
     ext = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)} - outs
@@ -355,11 +359,13 @@ def _tiles_array(tokens: int) -> NDArray[np.float64]:
 def _step_terms(g: Gemm, kind: str, hw: Hardware, engines: int) -> tuple[float, float, float, float, float, float]:
     """What the compiled bounds take of one step on ``hw``: its :func:`_hideable_busy_bound`,
     its untiled fold time on one array (a token or reduce step on an engine of several arrays;
-    else 0), whether it runs on a TT-core engine (1.0) and its :func:`_unfused_bound`."""
-    on_core = kind == "core" and _core_array(hw) is not None
-    floor = 0.0 if on_core else busy_floor(g, hw)
+    else 0), its :func:`busy_floor` on the TT-core engine it runs on (-1.0: none) and its
+    :func:`_unfused_bound`."""
+    core = _core_array(hw) if kind == "core" else None
+    floor = 0.0 if core is not None else busy_floor(g, hw)
     one = untiled_cycles(g, hw) if engines > 1 and kind in ("token", "reduce") else 0.0
-    return (floor, one, 1.0 if on_core else 0.0, *_step_bound(g, kind == "core", hw))
+    on_core = busy_floor(g, core) if core is not None else -1.0
+    return (floor, one, on_core, *_step_bound(g, kind == "core", hw))
 
 
 @lru_cache(maxsize=4096)

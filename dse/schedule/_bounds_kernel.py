@@ -128,6 +128,7 @@ def _fused(
     floor: FloatArray,
     one: FloatArray,
     on_core: NDArray[np.bool_],
+    core_floor: FloatArray,
     cands: FloatArray,
     hwf: FloatArray,
 ) -> tuple[float, float, float]:
@@ -235,6 +236,12 @@ def _fused(
             if kind[s] == CORE:
                 merged += floor[s]
         c = max(c, total + (reruns - 1.0) * merged)
+    elif reruns > 1.0:
+        merged = 0.0
+        for s in seg:
+            if kind[s] == CORE:
+                merged += core_floor[s]
+        c = max(c, reruns * merged * (1.0 - 1e-9))
     c += exposed / hwf[BW] * (1.0 - 1e-9)
     ext = 0
     for x in range(nt):
@@ -270,18 +277,20 @@ def set_bounds(
     and their sums over each spill set's segments ``set_groups[s]`` (-1 ends a row), in order.
     ``tensors``: ``(T, 2)`` elements and token flag of every tensor; ``steps``: ``(n, 5)`` lhs,
     rhs, out, kind and MACs of every step; ``step_f``: ``(n, 6)`` its busy floor, its untiled
-    cycles on one array, whether it runs on a TT-core engine and its bound fed from DRAM."""
+    cycles on one array, its busy floor on the TT-core engine it runs on (-1: none) and its
+    bound fed from DRAM."""
     elem, tok = tensors[:, 0], tensors[:, 1]
     lhs, rhs, out, kind, macs = steps[:, 0], steps[:, 1], steps[:, 2], steps[:, 3], steps[:, 4]
     floor, one = step_f[:, 0], step_f[:, 1]
-    on_core = step_f[:, 2] > 0.0
+    core_floor = step_f[:, 2]
+    on_core = core_floor >= 0.0
     bounds = np.empty((len(glen), 3))
     for g in range(len(glen)):
         seg = groups[g, : glen[g]]
         if glen[g] == 1:
             bounds[g] = step_f[seg[0], 3:6]
         else:
-            c, e, d = _fused(seg, elem, tok, kind, lhs, rhs, out, macs, floor, one, on_core, cands, hwf)
+            c, e, d = _fused(seg, elem, tok, kind, lhs, rhs, out, macs, floor, one, on_core, core_floor, cands, hwf)
             bounds[g, 0], bounds[g, 1], bounds[g, 2] = c, e, d
     sums = np.zeros((set_groups.shape[0], 3))
     for s in range(set_groups.shape[0]):

@@ -601,3 +601,41 @@ def test_compiled_spill_set_bounds_are_the_python_bounds(
             assert got.keys == [_set_bound(chain, s, hw, objective, execution) for s in got.sets], net.label
             assert got.bounds == {g: _group_bound(chain, g, hw, objective) for g in got.bounds}, net.label
             assert any(len(g) > 1 for g in got.bounds) or execution == "unfused" or len(chain.steps) < 2
+
+
+def test_merges_recomputed_on_a_tt_core_engine_are_bounded_per_tile() -> None:
+    """The segment of :func:`test_a_segment_that_recomputes_its_merges_is_bounded_per_tile` on a
+    ``tt_gemm`` (a 4 x 4 TT-core engine beside the array): the merges, recomputed on every one
+    of the 16 token tiles, run on the core engine while the token loop waits for them, so the
+    bound counts them 16 times there (before, it counted them nowhere), and is still not above
+    the priced segment's key cycles; the compiled bound is the same number."""
+    from analytical_models import busy_floor
+    from dse.contraction import build_plan
+    from dse.schedule._bounds import _core_array, _group_bound, spill_set_bounds
+    from dse.schedule._chain import chain_of
+    from dse.schedule._segment import price_segment
+    from dse.workload import get_format
+
+    spec = _ttm_spec((4, 8, 8), (4, 8, 8), (1, 8, 8, 1), 128)
+    hw = Hardware(
+        engine="tt_gemm",
+        aux_rows=4,
+        aux_cols=4,
+        pe_rows=16,
+        pe_cols=16,
+        ifmap_sram_kb=4.0,
+        filter_sram_kb=8.0,
+        ofmap_sram_kb=64.0,
+        dram_bw_bytes_per_cycle=16.0,
+    )
+    net = get_format("ttm").networks(spec)[0]
+    chain = chain_of(build_plan(net, ((1, 3), (4, 2), (0, 5))))
+    steps = (0, 1, 2)
+    res = price_segment(chain.segment(steps), steps, hw, "latency")
+    assert res is not None and res.merges == "recompute" and res.n_tiles == 16
+    core = _core_array(hw)
+    assert core is not None
+    merges = sum(busy_floor(chain.steps[s].gemm, core) for s in steps if chain.steps[s].kind == "core")
+    c, _, _ = _group_bound(chain, steps, hw, "latency")
+    assert 16.0 * merges * (1.0 - 1e-9) <= c <= res.cost.cycles - res.core_cycles
+    assert spill_set_bounds(chain, hw, "latency", "auto").bounds[steps] == _group_bound(chain, steps, hw, "latency")
