@@ -48,6 +48,7 @@ from dse.contraction._plan import (
     optimize_network,
     resolve_cost,
     step_gemms,
+    step_lowerings,
 )
 from dse.contraction._training import TrainingMACs, training_macs
 from dse.contraction._types import PathFn, SSAPath, StepCost
@@ -107,6 +108,7 @@ __all__ = [
     "ssa_to_nodes",
     "ssa_to_tree",
     "step_gemms",
+    "step_lowerings",
     "step_macs",
     "training_macs",
 ]

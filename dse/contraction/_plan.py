@@ -322,6 +322,22 @@ def step_gemms(network: TensorNetwork, path: Sequence[Sequence[int]]) -> tuple[t
     return tuple(merge_gemm(network, a, b) for a, b in ssa_to_nodes(path, network.n_inputs))
 
 
+def step_lowerings(
+    network: TensorNetwork, path: Sequence[Sequence[int]]
+) -> tuple[tuple[int, int, tuple[str, ...], Lowered], ...]:
+    """``(lhs, rhs, result indices, lowering)`` of every step of ``path``: what :func:`build_plan`
+    puts in each :class:`PlanStep` (from the same per-merge cache), without building the plan.
+
+    Raises:
+        PathError: when ``path`` is not a valid SSA path over the network's inputs.
+    """
+    nodes = ssa_to_nodes(path, network.n_inputs)
+    return tuple(
+        (int(i), int(j), got[2], got[3])
+        for (i, j), got in zip(path, (_merge(network, a, b) for a, b in nodes), strict=True)
+    )
+
+
 def build_plan(
     network: TensorNetwork,
     path: Sequence[Sequence[int]],

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from analytical_models import CachedHash, Gemm
-from dse.contraction import ACTIVATION_INDEX, ContractionPlan
+from dse.contraction import ACTIVATION_INDEX, ContractionPlan, Lowered, step_lowerings
+from dse.workload import TensorNetwork
 
 TOKEN_INDEX = ACTIVATION_INDEX
 """The index that counts tokens (batch x sequence positions) in every network."""
@@ -142,8 +143,7 @@ class Chain(CachedHash):
         return -1
 
 
-def _token_dim(plan_step: object) -> str:
-    lowered = plan_step.lowered  # type: ignore[attr-defined]
+def _token_dim(lowered: Lowered) -> str:
     for name, group in (
         ("batch", lowered.batch_indices),
         ("m", lowered.m_indices),
@@ -163,37 +163,48 @@ def _segment(chain: Chain, steps: tuple[int, ...]) -> Chain:
 @lru_cache(maxsize=16_384)  # an entry keeps its plan alive: 65k entries held 70 MB more, for no speed
 def chain_of(plan: ContractionPlan) -> Chain:
     """The chain of a (priced or unpriced) plan; cached by value."""
-    net = plan.network
-    n = net.n_inputs
-    sizes = net.size_dict
+    return _build(plan.network, tuple((ps.lhs, ps.rhs, ps.out_indices, ps.lowered) for ps in plan.steps))
+
+
+@lru_cache(maxsize=16_384)
+def chain_of_path(network: TensorNetwork, path: tuple[tuple[int, int], ...]) -> Chain:
+    """``chain_of(build_plan(network, path))`` without building the plan (its steps'
+    lowerings from :func:`dse.contraction.step_lowerings`); cached by value."""
+    return _build(network, step_lowerings(network, path))
+
+
+def _build(network: TensorNetwork, steps_in: tuple[tuple[int, int, tuple[str, ...], Lowered], ...]) -> Chain:
+    """The chain of the steps ``(lhs, rhs, result indices, lowering)`` over ``network``."""
+    n = network.n_inputs
+    sizes = network.size_dict
     tokens = int(sizes.get(TOKEN_INDEX, 1))
-    indices: list[tuple[str, ...]] = list(net.inputs) + [s.out_indices for s in plan.steps]
+    indices: list[tuple[str, ...]] = list(network.inputs) + [out for _, _, out, _ in steps_in]
     elements = tuple(math.prod(sizes[i] for i in idx) for idx in indices)
     tokened = tuple(TOKEN_INDEX in idx for idx in indices)
-    names = tuple(net.names) + tuple(f"t{n + s}" for s in range(len(plan.steps)))
+    names = tuple(network.names) + tuple(f"t{n + s}" for s in range(len(steps_in)))
     after_reduce: set[int] = set()
     steps: list[ChainStep] = []
-    for s, ps in enumerate(plan.steps):
+    for s, (lhs, rhs, _, lowered) in enumerate(steps_in):
         out = n + s
-        ins_tok = tokened[ps.lhs] or tokened[ps.rhs]
+        ins_tok = tokened[lhs] or tokened[rhs]
         if tokened[out]:
             kind = "token"
         elif ins_tok:
             kind = "reduce"
             after_reduce.add(out)
-        elif ps.lhs in after_reduce or ps.rhs in after_reduce:
+        elif lhs in after_reduce or rhs in after_reduce:
             kind = "post"
             after_reduce.add(out)
         else:
             kind = "core"
         steps.append(
             ChainStep(
-                lhs=ps.lhs,
-                rhs=ps.rhs,
+                lhs=lhs,
+                rhs=rhs,
                 out=out,
-                gemm=ps.gemm,
-                a_is_lhs=ps.lowered.a_is_lhs,
-                token_dim=_token_dim(ps) if tokens > 1 else "",
+                gemm=lowered.gemm,
+                a_is_lhs=lowered.a_is_lhs,
+                token_dim=_token_dim(lowered) if tokens > 1 else "",
                 kind=kind,
             )
         )

@@ -35,7 +35,7 @@ from dse.contraction import (
     ssa_to_nodes,
 )
 from dse.schedule._bounds import Key, _bound_tuple, _has_core_array, busy_bound, staged_floor
-from dse.schedule._chain import TOKEN_INDEX, chain_of
+from dse.schedule._chain import TOKEN_INDEX, chain_of, chain_of_path
 from dse.schedule._search import (
     _BUILT_IN,
     EXECUTIONS,
@@ -349,9 +349,27 @@ def _schedule_if_below(
     """The schedule of ``plan`` when it may be below ``limit``: under the shipped executions
     only spill sets below ``limit`` are priced (None when none is); another execution is
     scheduled whole (the caller compares its key)."""
+    return _scheduled(plan.network, plan.path, plan, hw, objective, execution, limit)
+
+
+def _scheduled(
+    network: TensorNetwork,
+    path: tuple[tuple[int, int], ...],
+    plan: ContractionPlan | None,
+    hw: Hardware,
+    objective: Objective,
+    execution: str,
+    limit: Key | None,
+) -> Schedule | None:
+    """The schedule of the tree ``path`` of ``network`` (``plan``: its plan, when built), only
+    below ``limit`` under the shipped executions (see :func:`_schedule_if_below`; every
+    schedule when None); a shipped execution needs no plan (:func:`chain_of_path`)."""
     if _BUILT_IN.get(execution) is EXECUTIONS.get(execution):
-        return _schedule_below(chain_of(plan), hw, objective, execution, limit)
-    return schedule_plan(plan, execution, hw=hw, objective=objective)
+        chain = chain_of(plan) if plan is not None else chain_of_path(network, path)
+        if limit is None:
+            return EXECUTIONS.get(execution)(chain, hw, objective)
+        return _schedule_below(chain, hw, objective, execution, limit)
+    return schedule_plan(plan or build_plan(network, path), execution, hw=hw, objective=objective)
 
 
 def with_first_path(
@@ -400,23 +418,21 @@ def best_scheduled_plan(
     (under the shipped executions): the winner is that of scheduling every tree (the least key;
     on a tie, the first by bound), at a fraction of the mapping searches.
     """
-    best: tuple[Key, ContractionPlan, Schedule] | None = None
+    best: tuple[Key, int, ContractionPlan | None, Schedule] | None = None
     bounds = _tree_bounds(network, paths, hw, objective, execution)
     order = sorted(range(len(paths)), key=lambda n: (bounds[n][0], n))
     for n in order:
         bound, plan = bounds[n]
-        plan = plan or build_plan(network, paths[n])
-        if best is None:
-            schedule: Schedule | None = schedule_plan(plan, execution, hw=hw, objective=objective)
-        elif bound >= best[0]:
+        if best is not None and bound >= best[0]:
             break
-        else:  # only one below the best can win
-            schedule = _schedule_if_below(plan, hw, objective, execution, best[0])
+        # (after the first, only one below the best can win)
+        schedule = _scheduled(network, paths[n], plan, hw, objective, execution, best[0] if best else None)
         if schedule is None:
             continue
         key = _key(schedule.cost, objective, execution, schedule.core_cycles)
         if best is None or key < best[0]:
-            best = (key, plan, schedule)
+            best = (key, n, plan, schedule)
     if best is None:
         raise ScheduleError(f"no contraction tree to schedule for {network.label or 'network'}")
-    return best[1], best[2]
+    _, n, plan, schedule = best
+    return plan or build_plan(network, paths[n]), schedule

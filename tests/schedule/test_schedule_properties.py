@@ -639,3 +639,19 @@ def test_merges_recomputed_on_a_tt_core_engine_are_bounded_per_tile() -> None:
     c, _, _ = _group_bound(chain, steps, hw, "latency")
     assert 16.0 * merges * (1.0 - 1e-9) <= c <= res.cost.cycles - res.core_cycles
     assert spill_set_bounds(chain, hw, "latency", "auto").bounds[steps] == _group_bound(chain, steps, hw, "latency")
+
+
+def test_a_chain_from_a_path_is_the_chain_of_its_plan() -> None:
+    """:func:`chain_of_path` (no plan built) equals ``chain_of(build_plan(...))`` on every tree
+    (up to 6 inputs, the first 30 otherwise) of every pass network of every layer format."""
+    from dse.contraction import build_plan, enumerate_trees
+    from dse.schedule._chain import chain_of, chain_of_path
+    from tests.contraction.test_every_format_paths import NETWORKS
+
+    checked = 0
+    for tag, net in NETWORKS:
+        for path in list(enumerate_trees(net.n_inputs))[:30]:
+            p = tuple((int(a), int(b)) for a, b in path)
+            assert chain_of_path(net, p) == chain_of(build_plan(net, p)), (tag, p)
+            checked += 1
+    assert checked > 500
