@@ -246,8 +246,9 @@ def merge_dims(network: TensorNetwork, pairs: Sequence[tuple[int, int]]) -> NDAr
     each pair of input subsets (bitmasks), exactly those of :func:`merge_gemm`, for every pair in
     a few array operations instead of one lowering per merge: the lowering's index groups
     (batch: held by both and kept; M and N: by one of them and kept; K: not kept) and its
-    choice of operand A (the one holding the token index, else the larger, else by index names)
-    over the index membership of every tensor. None when a product might overflow int64 (the
+    choice of operand A (the one holding the token index, else the larger, else by index names:
+    only needed when the two orders give different sizes) over the index membership of every
+    tensor. None when a product might overflow int64 (the
     caller lowers each merge instead)."""
     names = [i for i, _ in network.sizes]
     sizes = np.array([s for _, s in network.sizes], dtype=np.int64)
@@ -292,12 +293,12 @@ def merge_dims(network: TensorNetwork, pairs: Sequence[tuple[int, int]]) -> NDAr
         ties = (act_l == act_r) & (e_l == e_r)
     else:
         ties = e_l == e_r
+    m_l, m_r = prod(lhs & ~rhs & out), prod(rhs & ~lhs & out)
     sd = network.size_dict
-    for j in np.flatnonzero(ties).tolist():  # equal sizes: the rule on index names decides
+    for j in np.flatnonzero(ties & (m_l != m_r)).tolist():  # equal sizes: the rule on index names decides
         lt = canonical_order(names[x] for x in np.flatnonzero(lhs[j]).tolist())
         rt = canonical_order(names[x] for x in np.flatnonzero(rhs[j]).tolist())
         a_is_lhs[j] = _a_first(lt, rt, sd)
-    m_l, m_r = prod(lhs & ~rhs & out), prod(rhs & ~lhs & out)
     table = np.stack(
         [
             prod(lhs & rhs & out),
