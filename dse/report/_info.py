@@ -7,13 +7,10 @@ functions of :mod:`dse.report._figures` only draw those.
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
-import sys
 import warnings
 from collections.abc import Sequence
-from types import ModuleType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -23,6 +20,7 @@ import pandas as pd
 from dse import Metrics, PassRecord
 from dse._catalog import METRICS, axis_label, default_direction, rank_parameter, units
 from dse.pareto import normalized_hypervolume, pareto_mask, relative_violation, to_minimization
+from dse.report._optuna import _optuna_importance
 from dse.report._schedule import schedule_summary
 
 UNITS: dict[str, str] = units()
@@ -450,21 +448,6 @@ def _scoped(key: str, names: Sequence[str]) -> tuple[list[str], str]:
     if scope == "hardware":
         return [n for n in names if parameter_scope(n) == "hardware"], "hardware parameters only"
     return list(names), "every parameter"
-
-
-def _optuna_importance() -> ModuleType:
-    """``optuna.importance``, imported without scikit-learn when it is not loaded yet: optuna
-    imports it for two evaluators this module does not use (fANOVA and mean decrease impurity),
-    ~1.5 s of a study's outputs; its default, PED-ANOVA, needs none. Those two stay unavailable
-    in this process (they would say scikit-learn is missing); ``sklearn`` itself imports as
-    usual afterwards."""
-    if "optuna.importance" in sys.modules or "sklearn" in sys.modules:
-        return importlib.import_module("optuna.importance")
-    sys.modules["sklearn"] = None  # type: ignore[assignment]  # (an import of it raises ImportError)
-    try:
-        return importlib.import_module("optuna.importance")
-    finally:
-        del sys.modules["sklearn"]
 
 
 def importance_info(
