@@ -272,34 +272,27 @@ def spill_set_bounds(chain: Chain, hw: Hardware, objective: str, execution: str)
     shape = _set_shape(_consumers(chain), chain.n_inputs, execution if execution in ("fused", "unfused") else "auto")
     if os.environ.get(NO_JIT_ENV):
         bounds = {g: _group_bound(chain, g, hw, objective) for g in shape.groups}
-        sums = []
-        for row in shape.set_rows:
-            c = e = d = 0.0
-            for g in row:
-                bc, be, bd = bounds[shape.groups[g]]
-                c += bc
-                e += be
-                d += bd
-            sums.append((c, e, d))
-    else:
-        kernel = _kernel()
-        engines = engines_of(hw)
-        step_f = np.array([_step_terms(st.gemm, st.kind, hw, engines) for st in chain.steps]).reshape(-1, 6)
-        hwf = _hw_scalars(hw, engines, chain.tokens)
-        tensors, steps, cands = _chain_arrays(chain)
-        got, set_sums = kernel.set_bounds(
-            shape.group_table, shape.group_len, shape.set_table, tensors, steps, step_f, cands, hwf
-        )
-        bounds = {g: (c, e, d) for g, (c, e, d) in zip(shape.groups, got.tolist(), strict=True)}
-        sums = set_sums.tolist()
-    keys = [_bound_tuple(c, e, d, objective, execution) for c, e, d in sums]
-    return SpillSets(shape.sets, keys, bounds)
+        return SpillSets(shape.sets, [_set_bound(chain, s, hw, objective, execution) for s in shape.sets], bounds)
+    engines = engines_of(hw)
+    step_f = np.array([_step_terms(st.gemm, st.kind, hw, engines) for st in chain.steps]).reshape(-1, 6)
+    tensors, steps, cands = _chain_arrays(chain)
+    got, sums = _kernel().set_bounds(
+        shape.group_table,
+        shape.group_len,
+        shape.set_table,
+        tensors,
+        steps,
+        step_f,
+        cands,
+        _hw_scalars(hw, engines, chain.tokens),
+    )
+    bounds = {g: (c, e, d) for g, (c, e, d) in zip(shape.groups, got.tolist(), strict=True)}
+    return SpillSets(shape.sets, [_bound_tuple(c, e, d, objective, execution) for c, e, d in sums.tolist()], bounds)
 
 
 class _SetShape(NamedTuple):
     sets: tuple[frozenset[int], ...]
     groups: tuple[tuple[int, ...], ...]
-    set_rows: tuple[tuple[int, ...], ...]
     group_table: NDArray[np.int64]
     group_len: NDArray[np.int64]
     set_table: NDArray[np.int64]
@@ -308,8 +301,9 @@ class _SetShape(NamedTuple):
 @lru_cache(maxsize=1024)  # trees of one shape share it, whatever their sizes
 def _set_shape(consumers: tuple[int, ...], n_inputs: int, mode: str) -> _SetShape:
     """The spill sets of a tree of this shape under ``mode``, the distinct segments they make
-    (first seen first) and each set's segments (:func:`_segments` order) as indices into them,
-    also as padded arrays (-1) for the compiled bounds."""
+    (first seen first, also as a padded array of steps) and each set's segments
+    (:func:`_segments` order) as a padded array of indices into them (-1 ends a row), what the
+    compiled bounds read."""
     inter = tuple(range(n_inputs, n_inputs + len(consumers) - 1))
     everything = frozenset(inter)
     sets = list(_spill_sets(inter)) if mode != "unfused" else [everything]
@@ -329,7 +323,7 @@ def _set_shape(consumers: tuple[int, ...], n_inputs: int, mode: str) -> _SetShap
     group_len = np.array([len(g) for g in groups], dtype=np.int64)
     for a in (group_table, group_len, set_table):
         a.setflags(write=False)
-    return _SetShape(tuple(sets), groups, rows, group_table, group_len, set_table)
+    return _SetShape(tuple(sets), groups, group_table, group_len, set_table)
 
 
 _KIND_CODE = {"token": 0, "reduce": 1, "core": 2, "post": 3}

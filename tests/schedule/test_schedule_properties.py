@@ -655,3 +655,33 @@ def test_a_chain_from_a_path_is_the_chain_of_its_plan() -> None:
             assert chain_of_path(net, p) == chain_of(build_plan(net, p)), (tag, p)
             checked += 1
     assert checked > 500
+
+
+_LAYER = (
+    "import sys; from analytical_models import Hardware; from dse.evaluate import evaluate_layer; "
+    "from dse.workload import LayerSpec; "
+    "spec = LayerSpec(name='', format='ttm', in_features=64, out_features=64, in_shape=(4, 4, 4), "
+    "out_shape=(4, 4, 4), ranks=(1, 6, 6, 1), tokens_per_step=128); "
+    "hw = Hardware(engine='tt_gemm', aux_rows=4, aux_cols=4, pe_rows=16, pe_cols=16, ifmap_sram_kb=4.0, "
+    "filter_sram_kb=8.0, ofmap_sram_kb=16.0, dram_bw_bytes_per_cycle=16.0); "
+    "rs = evaluate_layer(spec, hw, training=True, with_dx=True, path_policy='hardware_aware', "
+    "path_optimizer='dp', mapping_objective='latency', execution='auto'); "
+    "print(repr([(r.pass_name, r.cost) for r in rs]), 'numba' in sys.modules)"
+)
+
+
+def test_schedules_are_the_same_without_the_compiled_code() -> None:
+    """A training layer's schedules (compiled spill-set bounds and mapping walk) equal those of
+    ``TNN_DSE_NO_JIT=1`` (Python bounds, numpy search), which never loads numba."""
+    import os
+    import subprocess
+    import sys
+
+    def run(flag: str) -> str:
+        env = {**os.environ, "TNN_DSE_NO_JIT": flag}
+        out = subprocess.run([sys.executable, "-c", _LAYER], capture_output=True, text=True, check=True, env=env)
+        return out.stdout.strip()
+
+    jit, plain = run(""), run("1")
+    assert jit.endswith(" True") and plain.endswith(" False")
+    assert jit.removesuffix(" True") == plain.removesuffix(" False")
