@@ -248,8 +248,7 @@ def merge_dims(network: TensorNetwork, pairs: Sequence[tuple[int, int]]) -> NDAr
     (batch: held by both and kept; M and N: by one of them and kept; K: not kept) and its
     choice of operand A (the one holding the token index, else the larger, else by index names:
     only needed when the two orders give different sizes) over the index membership of every
-    tensor. None when a product might overflow int64 (the
-    caller lowers each merge instead)."""
+    tensor. None when a product might overflow int64 (the caller lowers each merge instead)."""
     names = [i for i, _ in network.sizes]
     sizes = np.array([s for _, s in network.sizes], dtype=np.int64)
     if math.prod(s for _, s in network.sizes) >= _INT64_SAFE:

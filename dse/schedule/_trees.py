@@ -16,11 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytical_models import (
-    ArrayEngine,
     Hardware,
     Objective,
     busy_floor,
-    get_engine,
     hw_consts,
     untiled_cycles,
     untiled_cycles_table,
@@ -34,7 +32,7 @@ from dse.contraction import (
     merge_gemm,
     ssa_to_nodes,
 )
-from dse.schedule._bounds import Key, _bound_tuple, _has_core_array, busy_bound, staged_floor
+from dse.schedule._bounds import Key, _bound_tuple, _core_array, _has_core_array, busy_bound, staged_floor
 from dse.schedule._chain import TOKEN_INDEX, chain_of, chain_of_path
 from dse.schedule._search import (
     _BUILT_IN,
@@ -176,8 +174,8 @@ def others_may_beat(
     if objective == "energy":
         return bool((energy * (1.0 - 1e-9) <= limit).any())
     # A merge of cores on a TT-core engine may hide behind the pass before: it bounds nothing.
-    token_inputs = sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)
-    counted = [not _has_core_array(hw) or bool((a | b) & token_inputs) for a, b in pairs]
+    hide = _has_core_array(hw)
+    counted = [not (hide and core) for core in _core_pairs(network)]
     engines = engines_of(hw)
     pes = hw.pe_rows * hw.pe_cols * engines
     for exact in (False, True):
@@ -273,14 +271,14 @@ def _tree_bounds(
     table = _pair_floors(network, hw) if 1 < network.n_inputs <= ENUMERATED_TREE_INPUTS else None
     if table is None:
         return [_tree_bound_lowered(network, path, hw, objective, execution) for path in paths]
-    busy, one_array, core, macs_of = table
+    busy, one_array, macs_of = table
+    core = _core_pairs(network)
     consts = hw_consts(hw)
     n = network.n_inputs
     engines = engines_of(hw)
     hide = _has_core_array(hw)  # core merges run on a TT-core engine and may hide: they bound nothing
-    engine = get_engine(hw.engine)
-    if hide and isinstance(engine, ArrayEngine) and any(core[j] for p in paths for j in _path_rows(p, n)):
-        engine.core_array(hw)  # (raises, as pricing a core merge would, when it cannot say)
+    if hide and any(core[j] for p in paths for j in _path_rows(p, n)):
+        _core_array(hw)  # (raises, as pricing a core merge would, when the engine cannot say)
     staged = _stage_pairs(network) if engines > 1 else None
     dram = _network_bytes(network, hw.bits)
     out: list[tuple[Key, ContractionPlan | None]] = []
@@ -319,21 +317,26 @@ def _pair_dims(network: TensorNetwork) -> NDArray[np.int64] | None:
 
 
 @lru_cache(maxsize=2048)
-def _pair_floors(network: TensorNetwork, hw: Hardware) -> tuple[list[float], list[float], list[bool], list[int]] | None:
+def _pair_floors(network: TensorNetwork, hw: Hardware) -> tuple[list[float], list[float], list[int]] | None:
     """For every merge of :func:`_tree_merges`: its GEMM's :func:`busy_floor` on ``hw`` (every
-    engine), its :func:`untiled_cycles` on one array (engines of several arrays only, else 0),
-    whether it is a merge of cores (no input carries the token index) and its MACs; equal to
-    what the lowered steps give, computed for all merges at once. None when
-    :func:`_pair_dims` is."""
+    engine), its :func:`untiled_cycles` on one array (engines of several arrays only, else 0)
+    and its MACs; equal to what the lowered steps give, computed for all merges at once. None
+    when :func:`_pair_dims` is."""
     dims = _pair_dims(network)
     if dims is None:
         return None
     engines = engines_of(hw)
     busy = untiled_cycles_table(dims, hw, engines=engines).tolist()
     one = untiled_cycles_table(dims, hw).tolist() if engines > 1 else [0.0] * len(busy)
+    return busy, one, dims[:, 4].tolist()
+
+
+@lru_cache(maxsize=4096)
+def _core_pairs(network: TensorNetwork) -> tuple[bool, ...]:
+    """For every merge of :func:`_tree_merges`, whether it merges cores (no input it holds carries
+    the token index: a step of kind ``core``, which runs on a TT-core engine when there is one)."""
     tokens = sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)
-    core = [not (a | b) & tokens for a, b in _tree_merges(network.n_inputs)[1]]
-    return busy, one, core, dims[:, 4].tolist()
+    return tuple(not (a | b) & tokens for a, b in _tree_merges(network.n_inputs)[1])
 
 
 @lru_cache(maxsize=4096)
