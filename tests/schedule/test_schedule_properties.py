@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from analytical_models import Hardware, ModelInputError, Objective
 from dse.evaluate import evaluate_layer
-from dse.schedule import Chain
+from dse.schedule import Chain, SegmentResult
 from dse.workload import LayerSpec
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -434,27 +434,40 @@ def test_a_pipelined_segment_is_not_cut_by_the_sum_of_its_steps() -> None:
     assert _segment_bound_holds(chain, (1, 2), hw, "latency")
 
 
+_RECOMPUTE_HW = Hardware(
+    pe_rows=16, pe_cols=16, ifmap_sram_kb=4.0, filter_sram_kb=8.0, ofmap_sram_kb=64.0, dram_bw_bytes_per_cycle=16.0
+)
+"""An 8 kB filter buffer (the merged core of :func:`_recomputing_segment` does not fit) and a 4 kB
+ifmap buffer (8 of its 128 tokens per tile at most)."""
+
+
+def _recomputing_segment(hw: Hardware) -> tuple[Chain, tuple[int, ...], SegmentResult]:
+    """A forward TT-matrix segment (two core merges, then the token step) priced on ``hw``,
+    asserted to recompute its merges on each of 16 token tiles."""
+    from dse.contraction import build_plan
+    from dse.schedule._chain import chain_of
+    from dse.schedule._segment import price_segment
+    from dse.workload import get_format
+
+    net = get_format("ttm").networks(_ttm_spec((4, 8, 8), (4, 8, 8), (1, 8, 8, 1), 128))[0]
+    chain = chain_of(build_plan(net, ((1, 3), (4, 2), (0, 5))))
+    steps = (0, 1, 2)
+    res = price_segment(chain.segment(steps), steps, hw, "latency")
+    assert res is not None and res.merges == "recompute" and res.n_tiles == 16
+    return chain, steps, res
+
+
 def test_a_segment_that_recomputes_its_merges_is_bounded_per_tile() -> None:
     """A forward TT-matrix segment (two core merges, then the token step) whose merged core
     (32 kB) does not fit an 8 kB filter buffer recomputes the merges on every token tile, and a
     4 kB ifmap buffer allows 8 of 128 tokens per tile at most: the bound counts the merges 16
     times and the first tile's exposed loads, several times the steps' fold times, and still
     not above the priced segment."""
-    from dse.contraction import build_plan
     from dse.schedule._bounds import _group_bound, _hideable_busy_bound
-    from dse.schedule._chain import chain_of
-    from dse.schedule._segment import price_segment, segment_floor_terms
-    from dse.workload import get_format
+    from dse.schedule._segment import segment_floor_terms
 
-    spec = _ttm_spec((4, 8, 8), (4, 8, 8), (1, 8, 8, 1), 128)
-    hw = Hardware(
-        pe_rows=16, pe_cols=16, ifmap_sram_kb=4.0, filter_sram_kb=8.0, ofmap_sram_kb=64.0, dram_bw_bytes_per_cycle=16.0
-    )
-    net = get_format("ttm").networks(spec)[0]
-    chain = chain_of(build_plan(net, ((1, 3), (4, 2), (0, 5))))
-    steps = (0, 1, 2)
-    res = price_segment(chain.segment(steps), steps, hw, "latency")
-    assert res is not None and res.merges == "recompute" and res.n_tiles == 16
+    hw = _RECOMPUTE_HW
+    chain, steps, res = _recomputing_segment(hw)
     terms = segment_floor_terms(chain, steps, hw)
     assert terms is not None
     exposed, reruns = terms
@@ -610,29 +623,10 @@ def test_merges_recomputed_on_a_tt_core_engine_are_bounded_per_tile() -> None:
     bound counts them 16 times there (before, it counted them nowhere), and is still not above
     the priced segment's key cycles; the compiled bound is the same number."""
     from analytical_models import busy_floor
-    from dse.contraction import build_plan
     from dse.schedule._bounds import _core_array, _group_bound, spill_set_bounds
-    from dse.schedule._chain import chain_of
-    from dse.schedule._segment import price_segment
-    from dse.workload import get_format
 
-    spec = _ttm_spec((4, 8, 8), (4, 8, 8), (1, 8, 8, 1), 128)
-    hw = Hardware(
-        engine="tt_gemm",
-        aux_rows=4,
-        aux_cols=4,
-        pe_rows=16,
-        pe_cols=16,
-        ifmap_sram_kb=4.0,
-        filter_sram_kb=8.0,
-        ofmap_sram_kb=64.0,
-        dram_bw_bytes_per_cycle=16.0,
-    )
-    net = get_format("ttm").networks(spec)[0]
-    chain = chain_of(build_plan(net, ((1, 3), (4, 2), (0, 5))))
-    steps = (0, 1, 2)
-    res = price_segment(chain.segment(steps), steps, hw, "latency")
-    assert res is not None and res.merges == "recompute" and res.n_tiles == 16
+    hw = _engine(_RECOMPUTE_HW, True)
+    chain, steps, res = _recomputing_segment(hw)
     core = _core_array(hw)
     assert core is not None
     merges = sum(busy_floor(chain.steps[s].gemm, core) for s in steps if chain.steps[s].kind == "core")
