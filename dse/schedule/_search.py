@@ -25,6 +25,7 @@ intermediates, else none, all, each one alone and all but each one.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -433,6 +434,57 @@ def _best_spill_set(
         elif key < best[0] or (key == best[0] and pos < best_pos):
             best, best_pos = (key, priced, spilled), pos
     return best
+
+
+def best_over_chains(
+    trees: list[tuple[Key, Callable[[], Chain]]], hw: Hardware, objective: Objective, execution: str
+) -> tuple[int, Schedule] | None:
+    """The tree and schedule of the least ``(key, tree, spill-set position)`` over every spill
+    set of every tree, under ``auto`` or ``unfused`` (where that is what scheduling each tree
+    and keeping the least key, the first tree on a tie, returns). None when no spill set fits.
+
+    ``trees``: each tree's lower bound of its spill sets' keys and its chain (built only when
+    needed), in tie-breaking order. One best-first pass over the trees and their spill sets
+    together (a heap of trees by bound, and of the spill sets of the trees taken from it by
+    :func:`spill_set_bounds`): the spill set of least bound is priced first, each against the
+    best so far, and the search stops at the first bound above the best key. So a spill set that
+    a better one elsewhere rules out is never priced, as it would be when the trees were
+    scheduled one by one (the first in full)."""
+    heap: list[tuple[Key, int, int]] = [(bound, r, -1) for r, (bound, _) in enumerate(trees)]
+    heapq.heapify(heap)
+    taken: dict[int, tuple[Chain, tuple[frozenset[int], ...], _Known]] = {}
+    best: tuple[Key, int, int, Priced, frozenset[int]] | None = None
+    while heap:
+        bound, r, pos = heapq.heappop(heap)
+        if best is not None:
+            if bound > best[0]:
+                break
+            if bound == best[0] and (r, pos) > (best[1], best[2]):
+                continue  # (an equal key from a later tree or position loses the tie)
+        if pos < 0:
+            chain = trees[r][1]()
+            sets, keys, bounds = spill_set_bounds(chain, hw, objective, execution)
+            taken[r] = (chain, sets, _Known({}, {}, bounds))
+            for p, key in enumerate(keys):
+                heapq.heappush(heap, (key, r, p))
+            continue
+        chain, sets, known = taken[r]
+        if best is None:
+            cut = None
+        elif (r, pos) > (best[1], best[2]):
+            cut = best[0]
+        else:  # (an equal key from an earlier tree or position wins)
+            cut = (*best[0][:-1], math.nextafter(best[0][-1], math.inf))
+        priced = _price_spill_set(chain, sets[pos], hw, objective, cut, execution, known)
+        if priced is None:
+            continue
+        key = _key(priced[0], objective, execution, sum(s.core_cycles for s in priced[1]))
+        if best is None or key < best[0] or (key == best[0] and (r, pos) < (best[1], best[2])):
+            best = (key, r, pos, priced, sets[pos])
+    if best is None:
+        return None
+    _, r, _, priced, spilled = best
+    return r, _as_schedule(taken[r][0], hw, execution, priced, spilled)
 
 
 def _as_schedule(chain: Chain, hw: Hardware, execution: str, priced: Priced, spilled: frozenset[int]) -> Schedule:

@@ -10,7 +10,7 @@ same bound over every tree, from a per-network table of the merges trees make).
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +33,7 @@ from dse.contraction import (
     ssa_to_nodes,
 )
 from dse.schedule._bounds import Key, _bound_tuple, _core_array, _has_core_array, busy_bound, staged_floor
-from dse.schedule._chain import TOKEN_INDEX, chain_of, chain_of_path
+from dse.schedule._chain import TOKEN_INDEX, Chain, chain_of, chain_of_path
 from dse.schedule._search import (
     _BUILT_IN,
     EXECUTIONS,
@@ -42,6 +42,7 @@ from dse.schedule._search import (
     _key,
     _network_bytes,
     _schedule_below,
+    best_over_chains,
     compulsory_bytes,
     schedule_plan,
 )
@@ -375,6 +376,16 @@ def _scheduled(
     return schedule_plan(plan or build_plan(network, path), execution, hw=hw, objective=objective)
 
 
+_JOINT = ("auto", "unfused")
+"""Shipped executions whose best schedule over trees is the least key over every spill set of
+every tree (:func:`best_over_chains`); under ``fused`` a tree none of whose spill sets fits
+falls back to its unfused schedule, so its trees are scheduled one by one."""
+
+
+def _chain_of_tree(network: TensorNetwork, path: tuple[tuple[int, int], ...], plan: ContractionPlan | None) -> Chain:
+    return chain_of(plan) if plan is not None else chain_of_path(network, path)
+
+
 def with_first_path(
     network: TensorNetwork,
     path: tuple[tuple[int, int], ...],
@@ -417,13 +428,25 @@ def best_scheduled_plan(
 
     Trees are tried by their lower bound (the sum of their steps' untiled fold times for
     latency, their MAC energy for energy); one whose bound cannot beat the best so far is skipped.
-    After the first, a tree's spill sets are priced only while they may beat the best so far
-    (under the shipped executions): the winner is that of scheduling every tree (the least key;
-    on a tie, the first by bound), at a fraction of the mapping searches.
+    Under ``auto`` and ``unfused`` the spill sets of every tree are searched together, best
+    bound first (:func:`best_over_chains`); under ``fused`` a tree's spill sets are priced only
+    while they may beat the best so far: the winner is that of scheduling every tree (the least
+    key; on a tie, the first by bound), at a fraction of the mapping searches.
     """
     best: tuple[Key, int, ContractionPlan | None, Schedule] | None = None
     bounds = _tree_bounds(network, paths, hw, objective, execution)
     order = sorted(range(len(paths)), key=lambda n: (bounds[n][0], n))
+    if execution in _JOINT and _BUILT_IN.get(execution) is EXECUTIONS.get(execution):
+        found = best_over_chains(
+            [(bounds[n][0], partial(_chain_of_tree, network, paths[n], bounds[n][1])) for n in order],
+            hw,
+            objective,
+            execution,
+        )
+        if found is None:
+            raise ScheduleError(f"no contraction tree to schedule for {network.label or 'network'}")
+        n = order[found[0]]
+        return bounds[n][1] or build_plan(network, paths[n]), found[1]
     for n in order:
         bound, plan = bounds[n]
         if best is not None and bound >= best[0]:
