@@ -29,9 +29,18 @@ from analytical_models import (
     get_engine,
     hw_consts,
     untiled_cycles,
+    untiled_cycles_table,
 )
 from dse.schedule._chain import Chain
-from dse.schedule._segment import _FIT_SLACK, engines_of, segment_floor_terms, tile_candidates
+from dse.schedule._segment import (
+    _FIT_SLACK,
+    _filter_needs,
+    _ofmap_need,
+    _streams,
+    engines_of,
+    segment_floor_terms,
+    tile_candidates,
+)
 
 EXACT_SPILL_LIMIT = 4
 """Plans with at most this many intermediates try every spill set."""
@@ -393,3 +402,77 @@ def _kernel() -> ModuleType:
     if not _KERNEL:
         _KERNEL.append(importlib.import_module("dse.schedule._bounds_kernel"))
     return _KERNEL[0]
+
+
+_DIM_COLUMN = {"batch": 0, "m": 1, "n": 2, "k": 3}
+
+
+@lru_cache(maxsize=16_384)  # the trees of a network share most of their steps' GEMMs
+def _tile_cycles(g: Gemm, token_dim: str, tokens: int, hw: Hardware, engines: int) -> NDArray[np.float64]:
+    """:func:`analytical_models.untiled_cycles` of ``g`` cut to every candidate token tile
+    (:func:`~dse.schedule._segment.tile_candidates`): the fewest cycles one tile of the step runs
+    in on ``engines`` arrays (its token dimension scaled and rounded as
+    :func:`analytical_models.onchip_tiles` scales it), one per tile (read-only)."""
+    t = np.asarray(tile_candidates(tokens), dtype=np.float64)
+    dims = np.tile(np.array([[g.batch, g.m, g.n, g.k]], dtype=np.int64), (t.size, 1))
+    if token_dim:
+        col = _DIM_COLUMN[token_dim]
+        dims[:, col] = np.round(float(dims[0, col]) * (t / float(tokens))).astype(np.int64)
+    out = untiled_cycles_table(dims, hw, engines=engines)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=16_384)  # a segment recurs in many spill sets of one chain
+def tiled_floor(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> float:
+    """Cycles (less those a TT-core engine hides) no schedule of the fused segment ``steps``
+    runs below, over the token tiles it may run at: at each candidate tile whose buffer needs
+    may fit (1e-9 margin), every token and reduce step's fold time on that tile times the tiles,
+    the core merges once (or once per tile when storing them cannot fit the filter buffer;
+    overlapped with the token loop on a TT-core engine), the post steps once, plus the DRAM time
+    no schedule hides at that tile (the first tile's streamed inputs, the first step's cores, the
+    last result tile); the least over the tiles, with a relative margin of 1e-9. Tighter than
+    :func:`_fused_bound` when the buffers force small tiles (each pays its folds' fill and
+    drain). 0 when the segment may be pipelined over engine groups (not bounded here); infinite
+    when no tile fits."""
+    engines = engines_of(hw)
+    st = [chain.steps[s] for s in steps]
+    stages = [x for x in st if x.kind in ("token", "reduce")]
+    if engines > 1 and 2 <= len(stages) <= engines:
+        return 0.0
+    k = hw_consts(hw)
+    bpe, acc = k.bytes_per_el, k.acc_bytes
+    tokens = chain.tokens
+    tiles = tile_candidates(tokens)
+    io = _streams(chain, steps, hw, tiles)
+    if io is None:
+        return math.inf
+    slack = 1.0 + _FIT_SLACK
+    ofmap = _ofmap_need(chain, steps, io.inside, io.t, tokens, bpe, acc, False)
+    if chain.tokened[io.out_ssa]:
+        ofmap = ofmap + io.tile_bytes(io.out_ssa) * (io.double - 1)
+    fits = (io.ifmap_need <= hw.ifmap_sram_kb * 1024.0 * slack) & (ofmap <= hw.ofmap_sram_kb * 1024.0 * slack)
+    if not fits.any():
+        return math.inf
+    core = _core_array(hw)
+    loop = np.zeros_like(io.t)
+    merges = post = 0.0
+    for x in st:
+        if x.kind in ("token", "reduce"):
+            loop = loop + _tile_cycles(x.gemm, x.token_dim, tokens, hw, engines)
+        elif x.kind == "core":
+            merges += untiled_cycles(x.gemm, core) if core is not None else untiled_cycles(x.gemm, hw, engines=engines)
+        else:
+            post += untiled_cycles(x.gemm, hw, engines=engines)
+    stored = _filter_needs(chain, steps, bpe)[1] <= hw.filter_sram_kb * 1024.0 * slack
+    if stored:  # merges once, before the loop (hidden on a TT-core engine)
+        busy = io.n_t * loop + (0.0 if core is not None else merges) + post
+    elif core is not None:  # recomputed on the TT-core engine beside the token loop
+        busy = io.n_t * np.maximum(loop, merges) + post
+    else:
+        busy = io.n_t * (loop + merges) + post
+    first = [x for x in (st[0].lhs, st[0].rhs) if x not in io.inside and not chain.tokened[x]]
+    exposed = sum((io.tile_bytes(x) for x in (*io.streamed, *first)), np.zeros_like(io.t))
+    exposed = exposed + io.tile_bytes(io.out_ssa)
+    cycles = busy + exposed / hw.dram_bw_bytes_per_cycle
+    return float(cycles[fits].min()) * (1.0 - 1e-9)

@@ -51,6 +51,7 @@ from dse.schedule._bounds import (
     _unfused_bound,
     spill_set_bounds,
     step_array,
+    tiled_floor,
 )
 from dse.schedule._chain import Chain, chain_of
 from dse.schedule._segment import (
@@ -352,6 +353,13 @@ def _price_fused_below(
             total[i] += bound[i]
     if _bound_tuple(total[0], total[1], total[2], objective, execution) >= best:
         return False  # (a segment that cannot fit has an infinite bound)
+    for i, (steps, bound) in enumerate(pending):  # tighter bounds of their cycles, short of pricing
+        floor = tiled_floor(chain, steps, hw)
+        if floor > bound[0]:
+            total[0] += floor - bound[0]
+            pending[i] = (steps, (floor, bound[1], bound[2]))
+    if _bound_tuple(total[0], total[1], total[2], objective, execution)[0] * (1.0 - 1e-9) > best[0]:
+        return False
     for steps, bound in sorted(pending, key=lambda x: x[1], reverse=True):
         res = known.fused[steps] = price_segment(chain.segment(steps), tuple(range(len(steps))), hw, objective)
         if res is None:
