@@ -212,9 +212,10 @@ def _dp_table(prob: _Problem, step_cost: StepCost, outer_products: bool) -> tupl
     bound: StepCost | None = getattr(step_cost, "lower_bound", None)
     if bound is not None:
         return _bounded_table(prob, step_cost, bound, outer_products)
+    if step_cost is mac_cost:
+        return _mac_table(prob, outer_products)
     best: dict[int, float] = {1 << t: 0.0 for t in range(prob.n)}
     split: dict[int, Node] = {}
-    is_mac = step_cost is mac_cost
     sizes = prob.sizes
     kept = prob.kept
     for s in _subsets(prob, outer_products):
@@ -236,10 +237,62 @@ def _dp_table(prob: _Problem, step_cost: StepCost, outer_products: bool) -> tupl
             ka, kb = kept(a), kept(b)
             if not outer_products and ka.isdisjoint(kb):
                 continue
-            if is_mac:
-                c = base + math.prod(sizes[i] for i in ka | kb)
-            else:
-                c = base + float(step_cost(ka, kb, kept_s, sizes))
+            c = base + float(step_cost(ka, kb, kept_s, sizes))
+            if c < best_c:
+                best_c, best_n = c, (a, b)
+        if best_n is not None:
+            best[s] = best_c
+            split[s] = best_n
+    return best, split
+
+
+def _mac_table(prob: _Problem, outer_products: bool) -> tuple[dict[int, float], dict[int, Node]]:
+    """:func:`_dp_table` for the MAC cost, the same visits and the same sums: a tensor's kept
+    indices as a bitmask with the product of their sizes, a step's MACs (the product of its
+    operands' union) as ``P(A) * P(B) // P(A & B)`` (exact integers)."""
+    out = prob.output
+    full = prob.full
+    index = [(1 << j, h, prob.sizes[i], i in out) for j, (i, h) in enumerate(prob.holders.items())]
+    kept: dict[int, tuple[int, int]] = {}
+
+    def kept_of(mask: int) -> tuple[int, int]:
+        got = kept.get(mask)
+        if got is None:  # (an input keeps all of its indices)
+            outside = full ^ mask if mask & (mask - 1) else full
+            bits, prod = 0, 1
+            for bit, h, size, in_out in index:
+                if h & mask and (h & outside or in_out):
+                    bits |= bit
+                    prod *= size
+            got = kept[mask] = (bits, prod)
+        return got
+
+    shared: dict[int, int] = {0: 1}
+    best: dict[int, float] = {1 << t: 0.0 for t in range(prob.n)}
+    split: dict[int, Node] = {}
+    for s in _subsets(prob, outer_products):
+        if not prob.fits(s):
+            continue
+        best_c = math.inf
+        best_n: Node | None = None
+        for a, b in _splits(s):
+            ca = best.get(a)
+            if ca is None:
+                continue
+            cb = best.get(b)
+            if cb is None:
+                continue
+            base = ca + cb
+            if base >= best_c:
+                continue
+            (ka, pa), (kb, pb) = kept_of(a), kept_of(b)
+            both = ka & kb
+            if not outer_products and not both:
+                continue
+            p_both = shared.get(both)
+            if p_both is None:
+                p_both = shared[both] = math.prod(size for bit, _, size, _ in index if both & bit)
+            c = base + pa * pb // p_both
             if c < best_c:
                 best_c, best_n = c, (a, b)
         if best_n is not None:

@@ -206,6 +206,22 @@ def test_dp_equals_exhaustive(net: TensorNetwork, which: str) -> None:
     assert plan.macs == sum(g.macs for g in plan.gemms)
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(net=random_networks(), limit=st.one_of(st.none(), st.integers(1, 200)), outer=st.booleans())
+def test_the_mac_table_is_the_generic_dp_table(net: TensorNetwork, limit: int | None, outer: bool) -> None:
+    """The MAC cost's own DP table (kept indices as bitmasks) holds the generic table's best
+    costs and splits for every subset, bit for bit, with and without outer products and a memory
+    limit (the generic table prices the steps through an equal cost object that is not
+    ``mac_cost``)."""
+    from dse.contraction._costs import MacCost
+    from dse.contraction._optimizers import _dp_table, _Problem
+
+    inputs, output, sizes = net.opt_einsum_form()
+    fast = _dp_table(_Problem.build(inputs, output, sizes, limit), mac_cost, outer)
+    generic = _dp_table(_Problem.build(inputs, output, sizes, limit), MacCost(name="other"), outer)
+    assert fast == generic
+
+
 @settings(max_examples=80, deadline=None)
 @given(net=random_networks(), limit=st.integers(1, 200))
 def test_memory_limit_dp_equals_exhaustive(net: TensorNetwork, limit: int) -> None:
