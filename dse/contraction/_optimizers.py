@@ -58,6 +58,9 @@ class _Problem:
     full: int = 0
     _kept: dict[int, frozenset[str]] = field(default_factory=dict)
     _elements: dict[int, int] = field(default_factory=dict)
+    _bits: dict[int, tuple[int, int]] = field(default_factory=dict)
+    _index: list[tuple[int, int, int, bool]] = field(default_factory=list)
+    _shared: dict[int, int] = field(default_factory=lambda: {0: 1})
 
     @staticmethod
     def build(
@@ -99,6 +102,33 @@ class _Problem:
             got = frozenset(i for i, h in self.holders.items() if h & mask and (h & outside or i in out))
             self._kept[mask] = got
         return got
+
+    def kept_bits(self, mask: int) -> tuple[int, int]:
+        """:meth:`kept` of ``mask`` as a bitmask over the indices (in ``holders`` order) and the
+        product of their sizes (exact)."""
+        got = self._bits.get(mask)
+        if got is None:  # (an input keeps all of its indices)
+            if not self._index:
+                out = self.output
+                holders = enumerate(self.holders.items())
+                self._index.extend((1 << j, h, self.sizes[i], i in out) for j, (i, h) in holders)
+            outside = self.full ^ mask if mask & (mask - 1) else self.full
+            bits, prod = 0, 1
+            for bit, h, size, in_out in self._index:
+                if h & mask and (h & outside or in_out):
+                    bits |= bit
+                    prod *= size
+            got = self._bits[mask] = (bits, prod)
+        return got
+
+    def union_elements(self, a: tuple[int, int], b: tuple[int, int]) -> int:
+        """Product of the sizes of the union of two :meth:`kept_bits` (the MACs of their step):
+        ``P(A) * P(B) // P(A & B)``, exact."""
+        both = a[0] & b[0]
+        shared = self._shared.get(both)
+        if shared is None:
+            shared = self._shared[both] = math.prod(size for bit, _, size, _ in self._index if both & bit)
+        return a[1] * b[1] // shared
 
     def elements(self, mask: int) -> int:
         got = self._elements.get(mask)
@@ -247,27 +277,9 @@ def _dp_table(prob: _Problem, step_cost: StepCost, outer_products: bool) -> tupl
 
 
 def _mac_table(prob: _Problem, outer_products: bool) -> tuple[dict[int, float], dict[int, Node]]:
-    """:func:`_dp_table` for the MAC cost, the same visits and the same sums: a tensor's kept
-    indices as a bitmask with the product of their sizes, a step's MACs (the product of its
-    operands' union) as ``P(A) * P(B) // P(A & B)`` (exact integers)."""
-    out = prob.output
-    full = prob.full
-    index = [(1 << j, h, prob.sizes[i], i in out) for j, (i, h) in enumerate(prob.holders.items())]
-    kept: dict[int, tuple[int, int]] = {}
-
-    def kept_of(mask: int) -> tuple[int, int]:
-        got = kept.get(mask)
-        if got is None:  # (an input keeps all of its indices)
-            outside = full ^ mask if mask & (mask - 1) else full
-            bits, prod = 0, 1
-            for bit, h, size, in_out in index:
-                if h & mask and (h & outside or in_out):
-                    bits |= bit
-                    prod *= size
-            got = kept[mask] = (bits, prod)
-        return got
-
-    shared: dict[int, int] = {0: 1}
+    """:func:`_dp_table` for the MAC cost, the same visits and the same sums, on
+    :meth:`_Problem.kept_bits` (a step's MACs from :meth:`_Problem.union_elements`)."""
+    kept, union = prob.kept_bits, prob.union_elements
     best: dict[int, float] = {1 << t: 0.0 for t in range(prob.n)}
     split: dict[int, Node] = {}
     for s in _subsets(prob, outer_products):
@@ -285,14 +297,10 @@ def _mac_table(prob: _Problem, outer_products: bool) -> tuple[dict[int, float], 
             base = ca + cb
             if base >= best_c:
                 continue
-            (ka, pa), (kb, pb) = kept_of(a), kept_of(b)
-            both = ka & kb
-            if not outer_products and not both:
+            ka, kb = kept(a), kept(b)
+            if not outer_products and not ka[0] & kb[0]:
                 continue
-            p_both = shared.get(both)
-            if p_both is None:
-                p_both = shared[both] = math.prod(size for bit, _, size, _ in index if both & bit)
-            c = base + pa * pb // p_both
+            c = base + union(ka, kb)
             if c < best_c:
                 best_c, best_n = c, (a, b)
         if best_n is not None:
@@ -322,32 +330,23 @@ def _bounded_table(
     objective = str(getattr(step_cost, "objective", "latency"))
     step_low: dict[Node, float] = {}
     low: dict[int, float] = {1 << t: 0.0 for t in range(prob.n)}
-    kept_elements: dict[int, int] = {}
-
-    def kept_el(s: int) -> int:
-        got = kept_elements.get(s)
-        if got is None:
-            got = kept_elements[s] = math.prod(sizes[i] for i in kept(s))
-        return got
-
+    bits, union = prob.kept_bits, prob.union_elements
     for s in _subsets(prob, outer_products):  # bottom-up DP of the bound: low(S) <= best(S)
         if not prob.fits(s):
             continue
-        kept_s = kept(s)
+        kept_s = bits(s)
         low_c = math.inf
         for a, b in _splits(s):
             la, lb = low.get(a), low.get(b)
             if la is None or lb is None:
                 continue
-            ka, kb = kept(a), kept(b)
-            if not outer_products and ka.isdisjoint(kb):
+            ka, kb = bits(a), bits(b)
+            if not outer_products and not ka[0] & kb[0]:
                 continue
             if terms is not None:
-                macs = math.prod(sizes[i] for i in ka | kb)
-                elements = (math.prod(sizes[i] for i in ka), math.prod(sizes[i] for i in kb), kept_el(s))
-                sl = step_bound(*terms, objective, macs, elements)
+                sl = step_bound(*terms, objective, union(ka, kb), (ka[1], kb[1], kept_s[1]))
             else:
-                sl = float(bound(ka, kb, kept_s, sizes))
+                sl = float(bound(kept(a), kept(b), kept(s), sizes))
             step_low[(a, b)] = sl
             low_c = min(low_c, la + lb + sl)
         if low_c < math.inf:

@@ -213,13 +213,22 @@ def test_the_mac_table_is_the_generic_dp_table(net: TensorNetwork, limit: int | 
     costs and splits for every subset, bit for bit, with and without outer products and a memory
     limit (the generic table prices the steps through an equal cost object that is not
     ``mac_cost``)."""
+    import math
+
     from dse.contraction._costs import MacCost
     from dse.contraction._optimizers import _dp_table, _Problem
+    from dse.contraction.trees import _splits
 
     inputs, output, sizes = net.opt_einsum_form()
     fast = _dp_table(_Problem.build(inputs, output, sizes, limit), mac_cost, outer)
     generic = _dp_table(_Problem.build(inputs, output, sizes, limit), MacCost(name="other"), outer)
     assert fast == generic
+    prob = _Problem.build(inputs, output, sizes, limit)  # what the hardware DP's bounds read
+    for s in range(1, prob.full + 1):
+        assert prob.kept_bits(s)[1] == math.prod(prob.sizes[i] for i in prob.kept(s))
+        for a, b in _splits(s) if s & (s - 1) else ():
+            want = math.prod(prob.sizes[i] for i in prob.kept(a) | prob.kept(b))
+            assert prob.union_elements(prob.kept_bits(a), prob.kept_bits(b)) == want
 
 
 @settings(max_examples=80, deadline=None)
