@@ -411,10 +411,15 @@ def _terms(
     return table, lens, per_side, per_t
 
 
+@lru_cache(maxsize=64)
 def _dtab(dataflows: tuple[str, ...]) -> IntArray:
     out: IntArray = np.stack(_dataflow_tables(dataflows))
+    out.setflags(write=False)
     return out
 
 
+@lru_cache(maxsize=64)
 def _stationary(dataflows: tuple[str, ...]) -> IntArray:
-    return np.array([_STATIONARY[d] for d in dataflows], dtype=np.int64)
+    out = np.array([_STATIONARY[d] for d in dataflows], dtype=np.int64)
+    out.setflags(write=False)
+    return out

@@ -32,9 +32,10 @@ the schedule that strings steps together adds both (:mod:`dse.schedule`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -43,7 +44,16 @@ from analytical_models._consts import hw_consts
 from analytical_models._engine import ArrayEngine
 from analytical_models._registry import get_engine
 from analytical_models._shaping import _shaping_energy
-from analytical_models._timing import FOLD_CYCLES, GEOMETRY, K_DIM, M_DIM, N_DIM
+from analytical_models._timing import (
+    FOLD_CYCLES,
+    GEOMETRY,
+    K_DIM,
+    M_DIM,
+    N_DIM,
+    is_fold_cycles,
+    os_fold_cycles,
+    ws_fold_cycles,
+)
 from analytical_models._types import DATAFLOWS, Cost, Gemm, Hardware, ModelInputError
 
 Buffer = Literal["ifmap", "filter", "ofmap"]
@@ -418,9 +428,25 @@ def untiled_cycles(gemm: Gemm, hw: Hardware, *, engines: int = 1) -> float:
             else:
                 time = -(-time // max(1, engines // folds))
                 folds = 1
-        stream, fill = FOLD_CYCLES[df](hw.pe_rows, hw.pe_cols, np.array([float(time)]))
-        best = min(best, folds * float(stream[0] + fill[0]))
+        fold = FOLD_CYCLES[df]
+        overhead = _FOLD_FILL.get(fold)
+        if overhead is not None:  # (a shipped fold: stream time T plus a fixed fill, as floats)
+            cycles = float(time) + overhead(hw.pe_rows, hw.pe_cols)
+        else:
+            stream, fill = fold(hw.pe_rows, hw.pe_cols, np.array([float(time)]))
+            cycles = float(stream[0] + fill[0])
+        best = min(best, folds * cycles)
     return best
+
+
+_FOLD_FILL: dict[Callable[..., Any], Callable[[int, int], float]] = {
+    ws_fold_cycles: lambda r, c: 2.0 * r + c - 2.0,
+    is_fold_cycles: lambda r, c: 2.0 * r + c - 2.0,
+    os_fold_cycles: lambda r, c: float(r) + c - 2.0,
+}
+"""The fill of each shipped fold function (:mod:`analytical_models._timing`: its stream time is
+the streamed count itself), for :func:`untiled_cycles`' one GEMM without an array; a fold
+function registered elsewhere runs on its array as usual."""
 
 
 def untiled_cycles_table(dims: IntArray, hw: Hardware, *, engines: int = 1) -> FloatArray:
