@@ -403,12 +403,30 @@ def _terms(
 ) -> tuple[FloatArray, tuple[int, int, int], FloatArray, FloatArray]:
     """The candidate table of a GEMM of dimensions ``sizes`` and its
     :func:`~analytical_models._stage.candidate_terms` on a ``rows`` x ``cols`` array (read-only:
-    shared, and one compiled signature)."""
-    table, lens = candidate_table(sizes, tuple(dim_candidates(s) for s in sizes))
-    per_side, per_t = candidate_terms(table, rows, cols, dataflows)
+    shared, and one compiled signature): every term is per candidate, so the three dimensions'
+    parts (:func:`_dim_terms`, shared by every GEMM with a dimension of that size) are joined."""
+    parts = [_dim_terms(size, rows, cols, dataflows) for size in sizes]
+    table = np.concatenate([p[0] for p in parts], axis=1)
+    per_side = np.concatenate([p[1] for p in parts], axis=2)
+    per_t = np.concatenate([p[2] for p in parts], axis=2)
     for a in (table, per_side, per_t):
         a.setflags(write=False)
+    lens = (parts[0][0].shape[1], parts[1][0].shape[1], parts[2][0].shape[1])
     return table, lens, per_side, per_t
+
+
+@lru_cache(maxsize=4096)
+def _dim_terms(
+    size: int, rows: int, cols: int, dataflows: tuple[str, ...]
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`~analytical_models._tiles.candidate_table` and
+    :func:`~analytical_models._stage.candidate_terms` of one GEMM dimension of ``size``
+    elements (its candidates' columns)."""
+    cands = dim_candidates(size)
+    table, _ = candidate_table((size, size, size), (cands, cands[:0], cands[:0]))
+    per_side, per_t = candidate_terms(table, rows, cols, dataflows)
+    per_side[1:, 2] = 0.0  # (not read: a defined value rather than np.empty's)
+    return table, per_side, per_t
 
 
 @lru_cache(maxsize=64)
