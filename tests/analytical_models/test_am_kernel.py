@@ -186,3 +186,29 @@ def test_compiled_refetch_table_is_the_numpy_table(
     want = _spilled(float(w1), tuple(cand1), float(w2), tuple(cand2), thr, el, cap)
     got = compiled(float(w1), np.array(cand1), float(w2), np.array(cand2), use_threshold, thr or 0.0, el, cap)
     assert np.array_equal(got, want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.tuples(st.integers(1, 5000), st.integers(1, 5000), st.integers(1, 5000)),
+    st.integers(1, 64),
+    st.integers(1, 64),
+    st.sampled_from((("ws",), ("os",), ("is", "ws"), ("ws", "os", "is"))),
+)
+def test_candidate_terms_joined_per_dimension_are_the_whole_table(
+    sizes: tuple[int, int, int], rows: int, cols: int, dataflows: tuple[str, ...]
+) -> None:
+    """The walk's candidate table and terms, joined from one part per GEMM dimension, equal those
+    of the whole table (every entry the walk reads: the tile count of the third side, not its
+    unused rows)."""
+    from analytical_models._kernel import _terms
+    from analytical_models._stage import candidate_terms
+    from analytical_models._tiles import candidate_table, dim_candidates
+
+    table, lens, per_side, per_t = _terms(sizes, rows, cols, dataflows)
+    want_table, want_lens = candidate_table(sizes, tuple(dim_candidates(s) for s in sizes))
+    want_side, want_t = candidate_terms(want_table, rows, cols, dataflows)
+    assert lens == want_lens
+    assert np.array_equal(table, want_table)
+    assert np.array_equal(per_side[:, :2], want_side[:, :2]) and np.array_equal(per_side[0, 2], want_side[0, 2])
+    assert np.array_equal(per_t, want_t)
