@@ -31,10 +31,13 @@ the schedule that strings steps together adds both (:mod:`dse.schedule`).
 
 from __future__ import annotations
 
+import importlib
 import math
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
+from types import ModuleType
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -43,6 +46,7 @@ from analytical_models._arrays import BoolArray, FloatArray, IntArray
 from analytical_models._consts import hw_consts
 from analytical_models._engine import ArrayEngine
 from analytical_models._registry import get_engine
+from analytical_models._search import NO_JIT_ENV
 from analytical_models._shaping import _shaping_energy
 from analytical_models._timing import (
     FOLD_CYCLES,
@@ -250,6 +254,36 @@ def onchip_tiles(
             sh_dram[i] = s.dram_rd_bytes + s.dram_wr_bytes
     dataflows = engine.dataflows_for(hw)
     geo = _geometry(dataflows)
+    if _compiled(dataflows):
+        kernel = _onchip_kernel()
+        table = np.stack([sh_cycles, sh_pj, sh_rd, sh_wr, sh_dram])
+        fills = np.array([kernel.fold_fill(d, r, c) for d in dataflows])
+        col = TOKEN_DIMS.index(token_dim) - 1
+        pj_table = np.array([pj[name] for name in BUFFERS])
+        scalars = np.array([float(gemm.batch), float(gemm.m), float(gemm.n), float(gemm.k)])
+        reads = np.stack([geo.reads[0][:, 0], geo.reads[1][:, 0]])
+        stacked, best = kernel.tiles_kernel(
+            t,
+            float(tokens),
+            col,
+            scalars,
+            geo.axes,
+            reads,
+            geo.os[:, 0],
+            fills,
+            r,
+            c,
+            engines,
+            bpe,
+            acc,
+            pj_table,
+            k.mac_pj,
+            table,
+            BUFFERS.index(a_buffer),
+            BUFFERS.index(b_buffer),
+            objective != "latency",
+        )
+        return _tiles(stacked, best, dataflows, r * c * engines)
     dim = np.stack(dims)  # (3, T)
     row_folds = np.ceil(dim[geo.axes[0]] / r)  # (D, T), every dataflow at once
     col_folds = np.ceil(dim[geo.axes[1]] / c)
@@ -281,14 +315,40 @@ def onchip_tiles(
     stacked = np.empty((len(STACKED_FIELDS), t.size))  # the rows of STACKED_FIELDS
     stacked[[0, 1, 3, 4, 5, 6, 7, 8]] = pick[:, 2:].T
     stacked[2], stacked[9], stacked[10] = sh_cycles, sh_dram, macs
+    return _tiles(stacked, best, dataflows, r * c * engines)
+
+
+def _tiles(stacked: FloatArray, best: IntArray, dataflows: tuple[str, ...], pes: int) -> OnChipTiles:
     return OnChipTiles(
         **dict(zip(STACKED_FIELDS[:-1], stacked[:-1], strict=True)),
-        macs=macs.astype(np.int64),
+        macs=stacked[-1].astype(np.int64),
         dataflow=best.astype(np.int64),
         dataflows=dataflows,
-        pes=r * c * engines,
+        pes=pes,
         stacked=stacked,
     )
+
+
+_ONCHIP_KERNEL: list[ModuleType] = []
+
+
+def _onchip_kernel() -> ModuleType:
+    """:mod:`analytical_models._onchip_kernel`, imported (numba loaded) on first use."""
+    if not _ONCHIP_KERNEL:
+        _ONCHIP_KERNEL.append(importlib.import_module("analytical_models._onchip_kernel"))
+    return _ONCHIP_KERNEL[0]
+
+
+def _compiled(dataflows: tuple[str, ...]) -> bool:
+    """Whether :func:`onchip_tiles` runs compiled: every dataflow's fold timing is a shipped
+    one and :data:`NO_JIT_ENV` is not set."""
+    if os.environ.get(NO_JIT_ENV):
+        return False
+    shipped = _SHIPPED_FOLDS
+    return all(FOLD_CYCLES.get(d) is shipped.get(d) for d in dataflows)
+
+
+_SHIPPED_FOLDS = {"ws": ws_fold_cycles, "is": is_fold_cycles, "os": os_fold_cycles}
 
 
 def price_onchip(

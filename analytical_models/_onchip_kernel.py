@@ -1,0 +1,144 @@
+""":func:`analytical_models.onchip_tiles` in one compiled loop (numba), for the shipped fold timings.
+
+The numpy function prices an on-chip step on every token tile with some sixty array operations
+on arrays of a few elements, where the per-call overhead is most of the time. :func:`tiles_kernel`
+repeats its IEEE operations, element by element and in the same order (the same rounding of the
+token dimension, the same fold counts, the same sums of the SRAM energies, the same tie-breaking
+of the dataflows), so every field is the numpy function's bits; the tests compare the two on
+random steps, tiles, engines and buffers. Only for dataflows whose fold timing is a shipped one
+(:data:`SHIPPED_FOLDS`: the streamed count plus a fixed fill); a fold function registered
+elsewhere keeps the numpy path.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+
+from analytical_models._timing import is_fold_cycles, os_fold_cycles, ws_fold_cycles
+
+SHIPPED_FOLDS: dict[str, Any] = {"ws": ws_fold_cycles, "is": is_fold_cycles, "os": os_fold_cycles}
+"""The fold timings :func:`tiles_kernel` repeats, by dataflow."""
+
+
+def fold_fill(dataflow: str, rows: int, cols: int) -> float:
+    """The fixed fill/drain cycles of one fold of a shipped fold timing (as it computes them)."""
+    if dataflow == "os":
+        return float(rows) + cols - 2.0
+    return 2.0 * rows + cols - 2.0
+
+
+@numba.njit(cache=True, nogil=True)
+def tiles_kernel(
+    t: Any,
+    tokens: float,
+    token_col: int,
+    gemm: Any,
+    axes: Any,
+    reads: Any,
+    os_: Any,
+    fills: Any,
+    rows: int,
+    cols: int,
+    engines: int,
+    bpe: float,
+    acc: float,
+    pj: Any,
+    mac_pj: float,
+    shaping: Any,
+    ia: int,
+    ib: int,
+    by_energy: bool,
+) -> Any:  # pragma: no cover - compiled; tests compare it with the numpy function
+    """``(stacked (11, T), dataflow (T,))`` of :class:`analytical_models.OnChipTiles`.
+
+    ``t``: tiles (tokens per tile, floats); ``token_col``: the GEMM dimension holding the tokens
+    (0 batch, 1 m, 2 n, 3 k; -1 none); ``gemm``: (batch, m, n, k) floats; ``axes`` (3, D): the
+    dimension (0 m, 1 n, 2 k) on the rows, the columns and in time per dataflow; ``reads`` (2, D):
+    how A and B are read (0 once, 1 per column fold, 2 per row fold, 3 both); ``os_`` (D,):
+    output stationary; ``fills`` (D,): one fold's fill; ``pj`` (3, 2): read and write pJ/bit of
+    ifmap, filter, ofmap; ``shaping`` (5, T): shaping cycles, pJ, SRAM read and written bytes,
+    DRAM bytes; ``ia``/``ib``: the buffers of A and B; ``by_energy``: pick by energy first."""
+    n_t = t.size
+    n_d = axes.shape[1]
+    stacked = np.empty((11, n_t))
+    best = np.empty(n_t, dtype=np.int64)
+    dim = np.empty(3)
+    rd = np.empty(3)
+    wr = np.empty(3)
+    e = np.empty(3)
+    for i in range(n_t):
+        scale = t[i] / tokens if token_col >= 0 else 1.0
+        batch = gemm[0]
+        dim[0], dim[1], dim[2] = gemm[1], gemm[2], gemm[3]
+        if token_col == 0:
+            batch = np.rint(batch * scale)
+        elif token_col > 0:
+            dim[token_col - 1] = np.rint(dim[token_col - 1] * scale)
+        m, n, kk = dim[0], dim[1], dim[2]
+        macs = batch * m * n * kk
+        a_el, b_el, c_el = batch * m * kk, batch * kk * n, batch * m * n
+        accumulations = math.ceil(kk / rows)
+        p_best = np.inf
+        s_best = np.inf
+        for d in range(n_d):
+            row_folds = math.ceil(dim[axes[0, d]] / rows)
+            col_folds = math.ceil(dim[axes[1, d]] / cols)
+            folds = batch * row_folds * col_folds
+            time = dim[axes[2, d]]
+            if engines > 1:
+                if folds >= engines:
+                    count = math.ceil(folds / engines)
+                else:
+                    share = max(1.0, math.floor(engines / max(folds, 1.0)))
+                    time = math.ceil(time / share)
+                    count = 1.0
+            else:
+                count = folds
+            compute = count * time
+            fill = count * fills[d]
+            rd[0] = rd[1] = rd[2] = 0.0
+            wr[0] = wr[1] = wr[2] = 0.0
+            rd[ia] = rd[ia] + a_el * bpe * _times(reads[0, d], row_folds, col_folds)
+            rd[ib] = rd[ib] + b_el * bpe * _times(reads[1, d], row_folds, col_folds)
+            if os_[d]:
+                wr[2] = wr[2] + c_el * bpe
+                rd[2] = rd[2] + 0.0
+            else:
+                wr[2] = wr[2] + c_el * acc * accumulations
+                rd[2] = rd[2] + c_el * acc * (accumulations - 1)
+            for b in range(3):
+                e[b] = 8.0 * (rd[b] * pj[b, 0] + wr[b] * pj[b, 1])
+            mac_e = macs * mac_pj
+            cycles = compute + fill + shaping[0, i]
+            energy = mac_e + e[0] + e[1] + e[2] + shaping[1, i]
+            p, s = (energy, cycles) if by_energy else (cycles, energy)
+            if p < p_best or (p == p_best and s < s_best):
+                p_best, s_best = p, s
+                best[i] = d
+                stacked[0, i] = compute
+                stacked[1, i] = fill
+                stacked[3, i] = mac_e
+                stacked[4, i] = e[0]
+                stacked[5, i] = e[1]
+                stacked[6, i] = e[2] + shaping[1, i]
+                stacked[7, i] = rd[0] + rd[1] + rd[2] + shaping[2, i]
+                stacked[8, i] = wr[0] + wr[1] + wr[2] + shaping[3, i]
+        stacked[2, i] = shaping[0, i]
+        stacked[9, i] = shaping[4, i]
+        stacked[10, i] = macs
+    return stacked, best
+
+
+@numba.njit(cache=True, nogil=True)
+def _times(kind: int, row_folds: float, col_folds: float) -> float:  # pragma: no cover - compiled
+    if kind == 0:
+        return 1.0
+    if kind == 1:
+        return col_folds
+    if kind == 2:
+        return row_folds
+    return row_folds * col_folds
