@@ -42,6 +42,8 @@ ACTIVATION_INDEX = "b"
 
 _NAME = re.compile(r"^(.*?)(\d*)$")
 
+Names = tuple[str, ...]
+
 
 @lru_cache(maxsize=8192)
 def index_sort_key(name: str) -> tuple[str, int, str]:
@@ -143,6 +145,12 @@ def lower_step(
     kept_set = frozenset(kept)
     if not kept_set <= set(lt) | set(rt):
         raise ValueError(f"kept indices {sorted(kept_set - set(lt) - set(rt))} are in no operand")
+    return lower_canonical(lt, rt, kept_set, sizes)
+
+
+def lower_canonical(lt: Names, rt: Names, kept_set: frozenset[str], sizes: Mapping[str, int]) -> Lowered:
+    """:func:`lower_step` of operands already in canonical order (``lt``, ``rt``) and a result
+    ``kept_set`` that is a subset of their indices (not checked)."""
     a_is_lhs = _a_first(lt, rt, sizes)
     a, b, groups, relayout, perms = _structure(lt, rt, kept_set, a_is_lhs)
     batch, m, n, k, out = groups
@@ -169,9 +177,6 @@ def lower_step(
         b_permutation=perms[1],
         c_permutation=perms[2],
     )
-
-
-Names = tuple[str, ...]
 
 
 @lru_cache(maxsize=65_536)

@@ -19,7 +19,7 @@ from dse.contraction._costs import (
     hardware_cost,
     mac_cost,
 )
-from dse.contraction._lowering import ACTIVATION_INDEX, Lowered, _a_first, canonical_order, lower_sets
+from dse.contraction._lowering import ACTIVATION_INDEX, Lowered, _a_first, canonical_order, lower_canonical
 from dse.contraction._optimizers import get_path_fn
 from dse.contraction._types import SSAPath, StepCost
 from dse.contraction.trees import PathError, left_to_right_path, ssa_to_nodes
@@ -222,12 +222,32 @@ def _merge(
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], Lowered, int]:
     """The step merging the tensors of input subsets ``a`` and ``b``: its operands' and result's
     indices, its lowering and its MACs (the same in every tree that makes it; cached)."""
+    li, ri, out, lt, rt, kept, used = _merge_names(network.inputs, network.output, a, b)
     sizes = network.size_dict
-    li, ri = _indices(network, a), _indices(network, b)
-    out = _kept_indices(network, a | b)
-    relevant = tuple(sorted((x, sizes[x]) for x in set(li) | set(ri)))
-    lowered = lower_sets(frozenset(li), frozenset(ri), frozenset(out), relevant)
-    return li, ri, out, lowered, math.prod(size for _, size in relevant)  # (step_macs)
+    lowered = lower_canonical(lt, rt, kept, sizes)
+    return li, ri, out, lowered, math.prod(sizes[x] for x in used)  # (step_macs)
+
+
+Names = tuple[str, ...]
+
+
+@lru_cache(maxsize=65_536)  # networks of one format and pass share it, whatever their sizes
+def _merge_names(
+    inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], a: int, b: int
+) -> tuple[
+    tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], frozenset[str], tuple[str, ...]
+]:
+    """What :func:`_merge` takes from the index names alone: the operands' and the result's
+    indices, the operands in canonical order, the result as a set (checked to be in the
+    operands) and the step's indices (canonical order)."""
+    li = inputs[a.bit_length() - 1] if a & (a - 1) == 0 else _kept(inputs, output, a)
+    ri = inputs[b.bit_length() - 1] if b & (b - 1) == 0 else _kept(inputs, output, b)
+    out = _kept(inputs, output, a | b)
+    lt, rt = canonical_order(li), canonical_order(ri)
+    kept = frozenset(out)
+    if not kept <= set(lt) | set(rt):
+        raise PathError(f"kept indices {sorted(kept - set(lt) - set(rt))} are in no operand")
+    return li, ri, out, lt, rt, kept, canonical_order((*li, *ri))
 
 
 def merge_gemm(network: TensorNetwork, a: int, b: int) -> tuple[Gemm, int]:

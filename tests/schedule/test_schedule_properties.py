@@ -105,8 +105,54 @@ def test_more_buffer_is_never_slower(spec: LayerSpec, hw: Hardware, which: str) 
     bigger = replace(hw, **{which: getattr(hw, which) * 4})
     small = _passes(spec, hw, "auto")
     large = _passes(spec, bigger, "auto")
+    nests = _nest_passes(spec, hw)
     for label in small:
-        assert large[label][0] <= small[label][0] * (1 + 1e-12), label
+        if label not in nests:
+            assert large[label][0] <= small[label][0] * (1 + 1e-12), label
+
+
+def _nest_passes(spec: LayerSpec, hw: Hardware) -> set[str]:
+    """Passes whose schedule maps a step fed from DRAM with SCALE-Sim's own loop nest (one
+    candidate of every mapping search, tiled by SCALE-Sim's own rules: a larger buffer can
+    make it slower, see :func:`test_a_larger_buffer_can_slow_scalesims_own_nest`)."""
+    records = evaluate_layer(
+        spec,
+        hw,
+        training=True,
+        with_dx=True,
+        path_policy="hardware_aware",
+        path_optimizer="dp",
+        mapping_objective="latency",
+        execution="auto",
+    )
+    return {
+        r.pass_name
+        for r in records
+        if any(seg.mapping is not None and seg.mapping.nest == "scalesim" for seg in r.schedule.segments)
+    }
+
+
+def test_a_larger_buffer_can_slow_scalesims_own_nest() -> None:
+    """The exception :func:`test_more_buffer_is_never_slower` leaves out, pinned: a TT-matrix
+    input-gradient pass (dg3) whose middle step is best mapped by SCALE-Sim's own nest at a 1 kB
+    ifmap buffer (118 cycles) is 2.5 cycles slower at 4 kB, where that nest, tiled by
+    SCALE-Sim's rules for the larger buffer, no longer beats the searched tiles (120.5)."""
+    spec = _ttm_spec((2, 2, 2), (2, 4, 6), (1, 7, 7, 1), 16)
+    hw = Hardware(
+        engine="contraction_engine",
+        pe_rows=32,
+        pe_cols=32,
+        ifmap_sram_kb=1.0,
+        filter_sram_kb=1.0,
+        ofmap_sram_kb=1.0,
+        dram_bw_bytes_per_cycle=64.0,
+        tech="horowitz45",
+        dataflows=("ws",),
+    )
+    small = _passes(spec, hw, "auto")["dg3"][0]
+    large = _passes(spec, replace(hw, ifmap_sram_kb=4.0), "auto")["dg3"][0]
+    assert (small, large) == (373.328125, 375.828125)
+    assert "dg3" in _nest_passes(spec, hw)
 
 
 def test_tiny_buffers_force_spills() -> None:
