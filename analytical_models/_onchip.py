@@ -388,7 +388,7 @@ class _Geometry(NamedTuple):
 @lru_cache(maxsize=64)
 def _geometry(dataflows: tuple[str, ...]) -> _Geometry:
     """The :class:`_Geometry` of ``dataflows`` (read-only arrays, cached)."""
-    axes = np.array([GEOMETRY[d] for d in dataflows], dtype=np.int64).T
+    axes = np.ascontiguousarray(np.array([GEOMETRY[d] for d in dataflows], dtype=np.int64).T)  # (one compiled layout)
     os = np.array([[d == "os"] for d in dataflows])
     out = _Geometry(axes, (_read_kind(_A_DIMS, axes), _read_kind(_B_DIMS, axes)), os)
     for a in (axes, os, *out.reads):
