@@ -283,7 +283,9 @@ def best_candidate(
             sp.append(_NO_SPILL)
         else:
             thr, el, cap = params
-            sp.append(_spilled(w1, cands[x1], w2, cands[x2], thr is not None, thr or 0.0, el, cap))
+            table_op = _spilled(w1, cands[x1], w2, cands[x2], thr is not None, thr or 0.0, el, cap)
+            table_op.setflags(write=False)  # (as _NO_SPILL: one compiled signature of the walk)
+            sp.append(table_op)
     batch = float(gemm.batch)
     bpe = c.bytes_per_el
     acc8 = 8.0 * c.acc_bytes
@@ -394,7 +396,7 @@ def _spills(fp: float, use_threshold: bool, threshold: float, el_bytes: float, c
 
 
 _NO_SPILL: FloatArray = np.zeros((4, 1))
-_NO_SPILL.setflags(write=False)  # as _spilled's tables: one compiled signature
+_NO_SPILL.setflags(write=False)  # as the walk's refetch tables: one compiled signature
 
 
 @lru_cache(maxsize=4096)  # a GEMM shape recurs on arrays of one shape with other buffers
