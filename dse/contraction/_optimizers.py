@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from analytical_models import Registry
 from dse.contraction._costs import mac_cost, step_bound
@@ -242,44 +243,34 @@ def _dp_table(prob: _Problem, step_cost: StepCost, outer_products: bool) -> tupl
     bound: StepCost | None = getattr(step_cost, "lower_bound", None)
     if bound is not None:
         return _bounded_table(prob, step_cost, bound, outer_products)
-    if step_cost is mac_cost:
-        return _mac_table(prob, outer_products)
-    best: dict[int, float] = {1 << t: 0.0 for t in range(prob.n)}
-    split: dict[int, Node] = {}
+    if step_cost is mac_cost:  # kept indices as bitmasks, the MACs as exact integers
+        return _table(
+            prob,
+            outer_products,
+            prob.kept_bits,
+            lambda a, b: bool(a[0] & b[0]),
+            lambda a, b, _: prob.union_elements(a, b),
+        )
     sizes = prob.sizes
-    kept = prob.kept
-    for s in _subsets(prob, outer_products):
-        if not prob.fits(s):
-            continue
-        kept_s = kept(s)
-        best_c = math.inf
-        best_n: Node | None = None
-        for a, b in _splits(s):
-            ca = best.get(a)
-            if ca is None:
-                continue
-            cb = best.get(b)
-            if cb is None:
-                continue
-            base = ca + cb
-            if base >= best_c:
-                continue
-            ka, kb = kept(a), kept(b)
-            if not outer_products and ka.isdisjoint(kb):
-                continue
-            c = base + float(step_cost(ka, kb, kept_s, sizes))
-            if c < best_c:
-                best_c, best_n = c, (a, b)
-        if best_n is not None:
-            best[s] = best_c
-            split[s] = best_n
-    return best, split
+    return _table(
+        prob,
+        outer_products,
+        prob.kept,
+        lambda a, b: not a.isdisjoint(b),
+        lambda a, b, s: float(step_cost(a, b, prob.kept(s), sizes)),
+    )
 
 
-def _mac_table(prob: _Problem, outer_products: bool) -> tuple[dict[int, float], dict[int, Node]]:
-    """:func:`_dp_table` for the MAC cost, the same visits and the same sums, on
-    :meth:`_Problem.kept_bits` (a step's MACs from :meth:`_Problem.union_elements`)."""
-    kept, union = prob.kept_bits, prob.union_elements
+def _table(
+    prob: _Problem,
+    outer_products: bool,
+    kept: Callable[[int], Any],
+    linked: Callable[[Any, Any], bool],
+    step: Callable[[Any, Any, int], float],
+) -> tuple[dict[int, float], dict[int, Node]]:
+    """The bottom-up DP of :func:`_dp_table` over the tensors' ``kept`` indices (in whatever
+    form ``linked``, whether two tensors share an index, and ``step``, the cost of merging two
+    into subset ``s``, read)."""
     best: dict[int, float] = {1 << t: 0.0 for t in range(prob.n)}
     split: dict[int, Node] = {}
     for s in _subsets(prob, outer_products):
@@ -298,9 +289,9 @@ def _mac_table(prob: _Problem, outer_products: bool) -> tuple[dict[int, float], 
             if base >= best_c:
                 continue
             ka, kb = kept(a), kept(b)
-            if not outer_products and not ka[0] & kb[0]:
+            if not outer_products and not linked(ka, kb):
                 continue
-            c = base + union(ka, kb)
+            c = base + step(ka, kb, s)
             if c < best_c:
                 best_c, best_n = c, (a, b)
         if best_n is not None:

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytical_models import Hardware, ModelInputError, Objective
+from dse import PassRecord
 from dse.evaluate import evaluate_layer
 from dse.schedule import Chain, SegmentResult
 from dse.workload import LayerSpec
@@ -67,8 +68,9 @@ def _engine(hw: Hardware, tt_gemm: bool) -> Hardware:
     return replace(hw, engine="tt_gemm", n_engines=1, aux_rows=4, aux_cols=4) if tt_gemm else hw
 
 
-def _passes(spec: LayerSpec, hw: Hardware, execution: str) -> dict[str, tuple[float, float, int, float]]:
-    records = evaluate_layer(
+def _records(spec: LayerSpec, hw: Hardware, execution: str) -> tuple[PassRecord, ...]:
+    """Every training pass of ``spec`` on ``hw`` under the hardware-aware policy."""
+    return evaluate_layer(
         spec,
         hw,
         training=True,
@@ -78,6 +80,10 @@ def _passes(spec: LayerSpec, hw: Hardware, execution: str) -> dict[str, tuple[fl
         mapping_objective="latency",
         execution=execution,
     )
+
+
+def _passes(spec: LayerSpec, hw: Hardware, execution: str) -> dict[str, tuple[float, float, int, float]]:
+    records = _records(spec, hw, execution)
     return {r.pass_name: (r.cost.cycles, r.cost.dram_bytes, r.macs, r.compulsory_bytes) for r in records}
 
 
@@ -115,19 +121,9 @@ def _nest_passes(spec: LayerSpec, hw: Hardware) -> set[str]:
     """Passes whose schedule maps a step fed from DRAM with SCALE-Sim's own loop nest (one
     candidate of every mapping search, tiled by SCALE-Sim's own rules: a larger buffer can
     make it slower, see :func:`test_a_larger_buffer_can_slow_scalesims_own_nest`)."""
-    records = evaluate_layer(
-        spec,
-        hw,
-        training=True,
-        with_dx=True,
-        path_policy="hardware_aware",
-        path_optimizer="dp",
-        mapping_objective="latency",
-        execution="auto",
-    )
     return {
         r.pass_name
-        for r in records
+        for r in _records(spec, hw, "auto")
         if any(seg.mapping is not None and seg.mapping.nest == "scalesim" for seg in r.schedule.segments)
     }
 
