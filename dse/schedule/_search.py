@@ -332,8 +332,10 @@ def _price_fused_below(
     ``best``; False as soon as it cannot (a segment does not fit, or the bound reaches the best).
 
     The bound starts from what ``known`` holds (exact) and :func:`_group_bound` elsewhere; the
-    segments are priced largest bound first, each replacing its bound by its cost (the margin
-    of the steps fed from DRAM in :func:`_price_spill_set` applies)."""
+    fused segments not yet priced then take their :func:`tiled_floor` where it is tighter (their
+    cycles at the token tiles they may run at), all of them before any is priced; the segments
+    are priced largest bound first, each replacing its bound by its cost (the margin of the
+    steps fed from DRAM in :func:`_price_spill_set` applies)."""
     total = [0.0, 0.0, 0.0]
     pending: list[tuple[tuple[int, ...], tuple[float, float, float]]] = []
     for steps in groups:
