@@ -257,7 +257,7 @@ def onchip_tiles(
     if _compiled(dataflows):
         kernel = _onchip_kernel()
         table = np.stack([sh_cycles, sh_pj, sh_rd, sh_wr, sh_dram])
-        fills = np.array([kernel.fold_fill(d, r, c) for d in dataflows])
+        fills = np.array([_FOLD_FILL[FOLD_CYCLES[d]](r, c) for d in dataflows])
         col = TOKEN_DIMS.index(token_dim) - 1
         pj_table = np.array([pj[name] for name in BUFFERS])
         scalars = np.array([float(gemm.batch), float(gemm.m), float(gemm.n), float(gemm.k)])
@@ -341,14 +341,10 @@ def _onchip_kernel() -> ModuleType:
 
 def _compiled(dataflows: tuple[str, ...]) -> bool:
     """Whether :func:`onchip_tiles` runs compiled: every dataflow's fold timing is a shipped
-    one and :data:`NO_JIT_ENV` is not set."""
+    one (:data:`_FOLD_FILL`) and :data:`NO_JIT_ENV` is not set."""
     if os.environ.get(NO_JIT_ENV):
         return False
-    shipped = _SHIPPED_FOLDS
-    return all(FOLD_CYCLES.get(d) is shipped.get(d) for d in dataflows)
-
-
-_SHIPPED_FOLDS = {"ws": ws_fold_cycles, "is": is_fold_cycles, "os": os_fold_cycles}
+    return all(FOLD_CYCLES.get(d) in _FOLD_FILL for d in dataflows)
 
 
 def price_onchip(
@@ -505,8 +501,9 @@ _FOLD_FILL: dict[Callable[..., Any], Callable[[int, int], float]] = {
     os_fold_cycles: lambda r, c: float(r) + c - 2.0,
 }
 """The fill of each shipped fold function (:mod:`analytical_models._timing`: its stream time is
-the streamed count itself), for :func:`untiled_cycles`' one GEMM without an array; a fold
-function registered elsewhere runs on its array as usual."""
+the streamed count itself), as it computes it: what :func:`untiled_cycles` (one GEMM, without an
+array) and the compiled :func:`onchip_tiles` use; a fold function registered elsewhere runs on
+its arrays as usual."""
 
 
 def untiled_cycles_table(dims: IntArray, hw: Hardware, *, engines: int = 1) -> FloatArray:

@@ -6,8 +6,8 @@ repeats its IEEE operations, element by element and in the same order (the same 
 token dimension, the same fold counts, the same sums of the SRAM energies, the same tie-breaking
 of the dataflows), so every field is the numpy function's bits; the tests compare the two on
 random steps, tiles, engines and buffers. Only for dataflows whose fold timing is a shipped one
-(:data:`SHIPPED_FOLDS`: the streamed count plus a fixed fill); a fold function registered
-elsewhere keeps the numpy path.
+(the streamed count plus a fixed fill, ``analytical_models._onchip._FOLD_FILL``); a fold
+function registered elsewhere keeps the numpy path.
 """
 
 from __future__ import annotations
@@ -17,18 +17,6 @@ from typing import Any
 
 import numba
 import numpy as np
-
-from analytical_models._timing import is_fold_cycles, os_fold_cycles, ws_fold_cycles
-
-SHIPPED_FOLDS: dict[str, Any] = {"ws": ws_fold_cycles, "is": is_fold_cycles, "os": os_fold_cycles}
-"""The fold timings :func:`tiles_kernel` repeats, by dataflow."""
-
-
-def fold_fill(dataflow: str, rows: int, cols: int) -> float:
-    """The fixed fill/drain cycles of one fold of a shipped fold timing (as it computes them)."""
-    if dataflow == "os":
-        return float(rows) + cols - 2.0
-    return 2.0 * rows + cols - 2.0
 
 
 @numba.njit(cache=True, nogil=True)
