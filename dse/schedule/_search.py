@@ -411,39 +411,10 @@ def _best_spill_set(
     chain: Chain, hw: Hardware, objective: Objective, execution: str, limit: Key | None
 ) -> tuple[Key, Priced, frozenset[int]] | None:
     """The first spill set (in :func:`_spill_sets` order) of the least key, among those whose
-    key is below ``limit`` (all when None); None when no spill set fits (or none is below).
-
-    The spill sets are priced best bound first (the sum of their segments' :func:`_group_bound`,
-    then their position), so that a good schedule is found early and the others are pruned
-    against it; a set whose bound exceeds the best key (or equals it, from a later position)
-    cannot win, nor can any after it."""
-    sets, keys, bounds = spill_set_bounds(chain, hw, objective, execution)
-    known = _Known({}, {}, bounds)
-    order = sorted(zip(keys, range(len(sets)), strict=True))
-    best: tuple[Key, Priced, frozenset[int]] | None = None
-    best_pos = len(sets)
-    for bound, pos in order:
-        if best is not None and (bound > best[0] or (bound == best[0] and pos > best_pos)):
-            break
-        if best is None and limit is not None and bound >= limit:
-            break
-        if best is None:
-            cut = limit
-        elif pos > best_pos:
-            cut = best[0]
-        else:  # (an equal key from an earlier position wins)
-            cut = (*best[0][:-1], math.nextafter(best[0][-1], math.inf))
-        spilled = sets[pos]
-        priced = _price_spill_set(chain, spilled, hw, objective, cut, execution, known)
-        if priced is None:
-            continue
-        key = _key(priced[0], objective, execution, sum(s.core_cycles for s in priced[1]))
-        if best is None:
-            if limit is None or key < limit:
-                best, best_pos = (key, priced, spilled), pos
-        elif key < best[0] or (key == best[0] and pos < best_pos):
-            best, best_pos = (key, priced, spilled), pos
-    return best
+    key is below ``limit`` (all when None); None when no spill set fits (or none is below):
+    :func:`_least` over this one chain."""
+    found = _least([((), lambda: chain)], hw, objective, execution, limit)
+    return None if found is None else (found[0], found[2], found[3])
 
 
 def best_over_chains(
@@ -454,12 +425,31 @@ def best_over_chains(
     and keeping the least key, the first tree on a tie, returns). None when no spill set fits.
 
     ``trees``: each tree's lower bound of its spill sets' keys and its chain (built only when
-    needed), in tie-breaking order. One best-first pass over the trees and their spill sets
-    together (a heap of trees by bound, and of the spill sets of the trees taken from it by
-    :func:`spill_set_bounds`): the spill set of least bound is priced first, each against the
-    best so far, and the search stops at the first bound above the best key. So a spill set that
-    a better one elsewhere rules out is never priced, as it would be when the trees were
-    scheduled one by one (the first in full)."""
+    needed), in tie-breaking order. The trees and their spill sets are searched together
+    (:func:`_least`), so a spill set that a better one elsewhere rules out is never priced, as
+    it would be when the trees were scheduled one by one (the first in full)."""
+    found = _least(trees, hw, objective, execution, None)
+    if found is None:
+        return None
+    _, r, priced, spilled, chain = found
+    return r, _as_schedule(chain, hw, execution, priced, spilled)
+
+
+def _least(
+    trees: list[tuple[Key, Callable[[], Chain]]],
+    hw: Hardware,
+    objective: Objective,
+    execution: str,
+    limit: Key | None,
+) -> tuple[Key, int, Priced, frozenset[int], Chain] | None:
+    """The least ``(key, tree, spill-set position)`` over every spill set of ``trees`` (each a
+    lower bound of its spill sets' keys and its chain) whose key is below ``limit`` (all when
+    None): ``(key, tree, cost and segments, spilled, chain)``, None when none fits (or is below).
+
+    One best-first pass: a heap of the trees by bound, and of the spill sets of the trees taken
+    from it by their :func:`spill_set_bounds`; the spill set of least bound is priced first,
+    each against the best so far (an equal key from an earlier tree or position wins), and the
+    search stops at the first bound above the best key (or, before any, at ``limit``)."""
     heap: list[tuple[Key, int, int]] = [(bound, r, -1) for r, (bound, _) in enumerate(trees)]
     heapq.heapify(heap)
     taken: dict[int, tuple[Chain, tuple[frozenset[int], ...], _Known]] = {}
@@ -471,6 +461,8 @@ def best_over_chains(
                 break
             if bound == best[0] and (r, pos) > (best[1], best[2]):
                 continue  # (an equal key from a later tree or position loses the tie)
+        elif limit is not None and bound >= limit:
+            break
         if pos < 0:
             chain = trees[r][1]()
             sets, keys, bounds = spill_set_bounds(chain, hw, objective, execution)
@@ -480,7 +472,7 @@ def best_over_chains(
             continue
         chain, sets, known = taken[r]
         if best is None:
-            cut = None
+            cut = limit
         elif (r, pos) > (best[1], best[2]):
             cut = best[0]
         else:  # (an equal key from an earlier tree or position wins)
@@ -489,12 +481,15 @@ def best_over_chains(
         if priced is None:
             continue
         key = _key(priced[0], objective, execution, sum(s.core_cycles for s in priced[1]))
-        if best is None or key < best[0] or (key == best[0] and (r, pos) < (best[1], best[2])):
+        if best is None:
+            if limit is None or key < limit:
+                best = (key, r, pos, priced, sets[pos])
+        elif key < best[0] or (key == best[0] and (r, pos) < (best[1], best[2])):
             best = (key, r, pos, priced, sets[pos])
     if best is None:
         return None
-    _, r, _, priced, spilled = best
-    return r, _as_schedule(taken[r][0], hw, execution, priced, spilled)
+    key, r, _, priced, spilled = best
+    return key, r, priced, spilled, taken[r][0]
 
 
 def _as_schedule(chain: Chain, hw: Hardware, execution: str, priced: Priced, spilled: frozenset[int]) -> Schedule:
