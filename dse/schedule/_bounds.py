@@ -34,8 +34,9 @@ from analytical_models import (
 from dse.schedule._chain import Chain
 from dse.schedule._segment import (
     _FIT_SLACK,
+    _exposed,
     _filter_needs,
-    _ofmap_need,
+    _ofmap_total,
     _streams,
     engines_of,
     segment_floor_terms,
@@ -448,9 +449,7 @@ def tiled_floor(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> float:
     if io is None:
         return math.inf
     slack = 1.0 + _FIT_SLACK
-    ofmap = _ofmap_need(chain, steps, io.inside, io.t, tokens, bpe, acc, False)
-    if chain.tokened[io.out_ssa]:
-        ofmap = ofmap + io.tile_bytes(io.out_ssa) * (io.double - 1)
+    ofmap = _ofmap_total(chain, steps, io, bpe, acc, False)
     fits = (io.ifmap_need <= hw.ifmap_sram_kb * 1024.0 * slack) & (ofmap <= hw.ofmap_sram_kb * 1024.0 * slack)
     if not fits.any():
         return math.inf
@@ -471,8 +470,6 @@ def tiled_floor(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> float:
         busy = io.n_t * np.maximum(loop, merges) + post
     else:
         busy = io.n_t * (loop + merges) + post
-    first = [x for x in (st[0].lhs, st[0].rhs) if x not in io.inside and not chain.tokened[x]]
-    exposed = sum((io.tile_bytes(x) for x in (*io.streamed, *first)), np.zeros_like(io.t))
-    exposed = exposed + io.tile_bytes(io.out_ssa)
-    cycles = busy + exposed / hw.dram_bw_bytes_per_cycle
+    e_in, e_out = _exposed(chain, io, st[0])
+    cycles = busy + (e_in + e_out) / hw.dram_bw_bytes_per_cycle
     return float(cycles[fits].min()) * (1.0 - 1e-9)

@@ -328,7 +328,31 @@ class _Streams:
     ifmap_fits: npt.NDArray[np.bool_]
     tile_bytes: Callable[[int], FloatArray]
     ofmap: dict[bool, FloatArray]
-    """:func:`_ofmap_need` by ``pipelined`` (the same for every merge mode), filled on demand."""
+    """:func:`_ofmap_total` by ``pipelined`` (the same for every merge mode), filled on demand."""
+
+
+def _ofmap_total(
+    chain: Chain, steps: tuple[int, ...], io: _Streams, bpe: float, acc: float, pipelined: bool
+) -> FloatArray:
+    """Ofmap bytes the segment needs at each token tile: :func:`_ofmap_need` plus the second
+    result tile of double buffering (remembered in ``io``)."""
+    got = io.ofmap.get(pipelined)
+    if got is None:
+        got = _ofmap_need(chain, steps, io.inside, io.t, chain.tokens, bpe, acc, pipelined)
+        if chain.tokened[io.out_ssa]:
+            got = got + io.tile_bytes(io.out_ssa) * (io.double - 1)
+        io.ofmap[pipelined] = got
+    return got
+
+
+def _exposed(chain: Chain, io: _Streams, first: ChainStep) -> tuple[FloatArray, FloatArray]:
+    """Bytes no schedule of the segment hides, at each token tile: the first tile's streamed
+    inputs and the cores of the step ``first`` (before the loop), and the last result tile
+    (after it)."""
+    z = np.zeros_like(io.t)
+    cores = [x for x in (first.lhs, first.rhs) if x not in io.inside and not chain.tokened[x]]
+    e_in = sum((io.tile_bytes(x) for x in io.streamed), z) + sum((io.tile_bytes(x) for x in cores), z)
+    return e_in, io.tile_bytes(io.out_ssa)
 
 
 def _streams(chain: Chain, steps: tuple[int, ...], hw: Hardware, tiles: tuple[int, ...]) -> _Streams | None:
@@ -403,7 +427,7 @@ def _price(
             return None
         groups = dict(zip(stages, _allocate(n_engines, [float(chain.steps[s].gemm.macs) for s in stages]), strict=True))
     t, n_t, inside, out_ssa = io.t, io.n_t, io.inside, io.out_ssa
-    streamed, token_free_ext, tile_bytes, double = io.streamed, io.token_free_ext, io.tile_bytes, io.double
+    streamed, token_free_ext, tile_bytes = io.streamed, io.token_free_ext, io.tile_bytes
     z = np.zeros_like(t)
 
     # --- capacity first: a segment none of whose token tiles fits is not priced at all
@@ -411,11 +435,7 @@ def _price(
     if filter_need > hw.filter_sram_kb * 1024.0:
         return None
     ifmap_need = io.ifmap_need
-    ofmap_need = io.ofmap.get(pipelined)
-    if ofmap_need is None:
-        ofmap_need = io.ofmap[pipelined] = _ofmap_need(chain, steps, inside, t, tokens, bpe, acc, pipelined)
-    if chain.tokened[out_ssa]:
-        ofmap_need = ofmap_need + tile_bytes(out_ssa) * (double - 1)
+    ofmap_need = _ofmap_total(chain, steps, io, bpe, acc, pipelined)
     fits = io.ifmap_fits & (ofmap_need <= hw.ofmap_sram_kb * 1024.0)
     if not fits.any():
         return None
@@ -470,10 +490,7 @@ def _price(
     dram_wr = out_full + parts["shaping_dram_bytes"] / 2
     dram = dram_rd + dram_wr
     # --- exposed memory time: first streamed tile + the first step's cores + the last result tile
-    first = chain.steps[(stages or list(steps))[0] if pipelined else steps[0]]
-    first_cores = [x for x in (first.lhs, first.rhs) if x not in inside and not chain.tokened[x]]
-    e_in = sum((tile_bytes(x) for x in streamed), z) + sum((tile_bytes(x) for x in first_cores), z)
-    e_out = tile_bytes(out_ssa) if chain.tokened[out_ssa] else np.full_like(t, out_full)
+    e_in, e_out = _exposed(chain, io, chain.steps[(stages or list(steps))[0] if pipelined else steps[0]])
     # --- the token loop: sequential on one engine (group), merges pipelined on a TT-core engine
     if core_hw is not None and mode == "recompute":
         loop = n_t * np.maximum(stage_tile, merge_tile) + np.minimum(stage_tile, merge_tile)
