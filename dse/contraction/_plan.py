@@ -208,12 +208,12 @@ def _kept(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], mask: in
     return canonical_order(inside & rest)
 
 
-def _indices(network: TensorNetwork, mask: int) -> tuple[str, ...]:
+def _held(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], mask: int) -> tuple[str, ...]:
     """Indices of the tensor holding the inputs ``mask``: an input's own (stored order), or the
     kept indices of an intermediate (canonical order)."""
     if mask & (mask - 1) == 0:
-        return network.inputs[mask.bit_length() - 1]
-    return _kept_indices(network, mask)
+        return inputs[mask.bit_length() - 1]
+    return _kept(inputs, output, mask)
 
 
 @lru_cache(maxsize=65_536)
@@ -234,14 +234,11 @@ Names = tuple[str, ...]
 @lru_cache(maxsize=65_536)  # networks of one format and pass share it, whatever their sizes
 def _merge_names(
     inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], a: int, b: int
-) -> tuple[
-    tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], frozenset[str], tuple[str, ...]
-]:
+) -> tuple[Names, Names, Names, Names, Names, frozenset[str], Names]:
     """What :func:`_merge` takes from the index names alone: the operands' and the result's
     indices, the operands in canonical order, the result as a set (checked to be in the
     operands) and the step's indices (canonical order)."""
-    li = inputs[a.bit_length() - 1] if a & (a - 1) == 0 else _kept(inputs, output, a)
-    ri = inputs[b.bit_length() - 1] if b & (b - 1) == 0 else _kept(inputs, output, b)
+    li, ri = _held(inputs, output, a), _held(inputs, output, b)
     out = _kept(inputs, output, a | b)
     lt, rt = canonical_order(li), canonical_order(ri)
     kept = frozenset(out)
@@ -270,7 +267,7 @@ def _merge_masks(
 ) -> tuple[NDArray[np.bool_], ...]:
     """For each pair of input subsets (bitmasks) of a network with indices ``names``, as
     ``(pairs, indices)`` boolean arrays (read-only): the indices each operand holds (what
-    :func:`_indices` holds), then the lowering's groups over the indices the result keeps (what
+    :func:`_held` holds), then the lowering's groups over the indices the result keeps (what
     :func:`_kept_indices` keeps): held by the left operand alone (M or N), by the right alone,
     by both (batch), the contracted ones (K) and all the step's indices."""
     n = len(inputs)
