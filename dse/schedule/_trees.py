@@ -369,7 +369,7 @@ def _scheduled(
     below ``limit`` under the shipped executions (see :func:`_schedule_if_below`; every
     schedule when None); a shipped execution needs no plan (:func:`chain_of_path`)."""
     if _BUILT_IN.get(execution) is EXECUTIONS.get(execution):
-        chain = chain_of(plan) if plan is not None else chain_of_path(network, path)
+        chain = _chain_of_tree(network, path, plan)
         if limit is None:
             return EXECUTIONS.get(execution)(chain, hw, objective)
         return _schedule_below(chain, hw, objective, execution, limit)
@@ -383,6 +383,7 @@ falls back to its unfused schedule, so its trees are scheduled one by one."""
 
 
 def _chain_of_tree(network: TensorNetwork, path: tuple[tuple[int, int], ...], plan: ContractionPlan | None) -> Chain:
+    """The chain of the tree ``path`` of ``network``: of its plan when one was built."""
     return chain_of(plan) if plan is not None else chain_of_path(network, path)
 
 
