@@ -244,17 +244,48 @@ def pinned_nest(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> Pi
         dram = (float(rep.dram_ifmap_reads), float(rep.dram_filter_reads), float(rep.dram_ofmap_writes))
         lv = _levels(gemm, hw, shaping, dram, sram, _partial(fo, dataflow))
         return PinnedNest(pinned_mapping(gemm, hw, dataflow), _cost(gemm, hw, shaping, fo, stall, lv), spans, lv, rep)
+    o = _overlapped(gemm, hw, fo, dataflow, shaping, words)
+    lv = _levels(gemm, hw, shaping, o.dram_words, sram, _partial(fo, dataflow))
+    spans = NestSpans(o.first, window + max(0.0, o.traffic - window - o.first - o.last), o.last)
+    return PinnedNest(pinned_mapping(gemm, hw, dataflow), _cost(gemm, hw, shaping, fo, o.stall, lv), spans, lv, None)
+
+
+class _Overlapped(NamedTuple):
+    dram_words: tuple[float, float, float]
+    first: float
+    last: float
+    traffic: float
+    stall: float
+
+
+def _overlapped(
+    gemm: Gemm, hw: Hardware, fo: Folds, dataflow: str, shaping: Shaping, words: tuple[int, int, int, int]
+) -> _Overlapped:
+    """Overlapped timing: the nest's DRAM words (ifmap and filter reads, ofmap writes), its exposed
+    edge loads (:func:`_edges`), its DRAM time (shaping's traffic excluded) and its stall, in
+    words and cycles."""
     zi, zf, _, _ = words
-    (reads_a, reads_b), _ = _calc_reads(m, n, k, rows, cols, dataflow, zi, zf)
-    w = _ofmap_words(gemm, fo, dataflow)
-    bw = hw.dram_bw_bytes_per_cycle
-    partial = _partial(fo, dataflow)
-    lv = _levels(gemm, hw, shaping, (float(reads_a), float(reads_b), float(w)), sram, partial)
+    (reads_a, reads_b), _ = _calc_reads(gemm.m, gemm.n, gemm.k, hw.pe_rows, hw.pe_cols, dataflow, zi, zf)
+    dram_words = (float(reads_a), float(reads_b), float(_ofmap_words(gemm, fo, dataflow)))
+    # (the DRAM bytes as _levels sums them, so that the nest's cost has the same bits)
+    b, sh = float(gemm.batch), shaping
+    bpe, acc = hw.bits / 8.0, hw.acc_bits / 8.0
+    a_dram, b_dram = (b * w * bpe for w in dram_words[:2])
+    w_dram = b * dram_words[2] * (acc if _partial(fo, dataflow) else bpe)
+    dram = (a_dram + b_dram + sh.dram_rd_bytes) + (w_dram + sh.dram_wr_bytes)
+    traffic = (dram - sh.dram_rd_bytes - sh.dram_wr_bytes) / hw.dram_bw_bytes_per_cycle
     first, last = _edges(gemm, hw, fo, dataflow, words)
-    traffic = (lv["dram_rd_bytes"] + lv["dram_wr_bytes"] - shaping.dram_rd_bytes - shaping.dram_wr_bytes) / bw
-    stall = max(first + last, traffic - window)
-    spans = NestSpans(first, window + max(0.0, traffic - window - first - last), last)
-    return PinnedNest(pinned_mapping(gemm, hw, dataflow), _cost(gemm, hw, shaping, fo, stall, lv), spans, lv, None)
+    return _Overlapped(dram_words, first, last, traffic, max(first + last, traffic - float(fo.demand_rows) * b))
+
+
+def pinned_cycles(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> float:
+    """``pinned_nest(gemm, hw, dataflow, shaping).cost.cycles`` (the same bits) under the
+    overlapped timing, without building the nest's cost: what the mapping search compares
+    before it prices a nest that may beat its best."""
+    fo = scalesim_folds(gemm.m, gemm.n, gemm.k, hw.pe_rows, hw.pe_cols, dataflow)
+    stall = _overlapped(gemm, hw, fo, dataflow, shaping, scalesim_words(hw)).stall
+    b = float(gemm.batch)
+    return b * fo.folds * fo.t + b * fo.folds * (fo.rows_per_fold - fo.t) + stall + shaping.cycles
 
 
 def _edges(gemm: Gemm, hw: Hardware, fo: Folds, dataflow: str, words: tuple[int, int, int, int]) -> tuple[float, float]:

@@ -22,7 +22,13 @@ import numpy as np
 from analytical_models._arrays import FloatArray, IntArray
 from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._cost import grid_objectives, picked_costs
-from analytical_models._pinned import nest_timeable, pinned_cycles_floor, pinned_lower_bound, pinned_nest
+from analytical_models._pinned import (
+    nest_timeable,
+    pinned_cycles,
+    pinned_cycles_floor,
+    pinned_lower_bound,
+    pinned_nest,
+)
 from analytical_models._registry import OBJECTIVES, MappingResult, Objective
 from analytical_models._shaping import Shaping, _shaping_energy
 from analytical_models._stage import _ALL_ORDERS, _MODES, LOOP_ORDERS, ModeStage, stage_modes, with_orders
@@ -430,7 +436,8 @@ def _pinned_candidates(
     than the best on the objective and weakly dominated by a Pareto point can do neither
     (``front=None``: no Pareto set is sought, a nest no better than the best is not priced;
     for latency under the overlapped timing :func:`~analytical_models._pinned.pinned_cycles_floor`
-    bounds it, with a relative margin of 1e-9 for the order of its sums).
+    bounds it, with a relative margin of 1e-9 for the order of its sums, then its exact cycles,
+    :func:`~analytical_models._pinned.pinned_cycles`, before its cost is built).
 
     None when the serial timing runs below one element per cycle
     (:func:`~analytical_models._pinned.nest_timeable`)."""
@@ -441,7 +448,10 @@ def _pinned_candidates(
     points = [(cost.cycles, cost.energy_pj) for _, cost in front or ()]
     overlapped_latency = front is None and objective == "latency" and hw.memory_timing != "serial"
     for d in dataflows:
-        if overlapped_latency and pinned_cycles_floor(gemm, hw, d, shaping) * (1.0 - 1e-9) >= best_key:
+        if overlapped_latency and (
+            pinned_cycles_floor(gemm, hw, d, shaping) * (1.0 - 1e-9) >= best_key
+            or pinned_cycles(gemm, hw, d, shaping) >= best_key  # (picked only when strictly faster)
+        ):
             continue
         if hw.memory_timing == "serial":  # the closed form can take milliseconds: bound first
             lb_c, lb_e = pinned_lower_bound(gemm, hw, d, shaping)

@@ -128,8 +128,9 @@ def test_best_mapping_is_the_search_best_bit_for_bit() -> None:
 def test_pinned_cycles_floor_bounds_the_nest() -> None:
     """The floor that lets a best-only search skip SCALE-Sim's nest never exceeds the nest's
     cycles under the overlapped timing (every golden GEMM and array, every dataflow), and is
-    above its busy cycles somewhere (it bounds the stall too)."""
-    from analytical_models._pinned import pinned_cycles_floor, pinned_nest
+    above its busy cycles somewhere (it bounds the stall too); the nest's exact cycles without
+    its cost (:func:`pinned_cycles`, what the search compares next) are its cost's, bit for bit."""
+    from analytical_models._pinned import pinned_cycles, pinned_cycles_floor, pinned_nest
 
     seen: set[tuple[Gemm, Hardware]] = set()
     stalled = 0
@@ -144,6 +145,7 @@ def test_pinned_cycles_floor_bounds_the_nest() -> None:
             floor = pinned_cycles_floor(gemm, view, d, shaping)
             cost = pinned_nest(gemm, view, d, shaping).cost
             assert floor <= cost.cycles * (1.0 + 1e-12), (gemm, view, d)
+            assert pinned_cycles(gemm, view, d, shaping) == cost.cycles, (gemm, view, d)
             stalled += floor > cost.compute_cycles + cost.fill_drain_cycles + cost.shaping_cycles
     assert len(seen) > 100
     assert stalled > 0
