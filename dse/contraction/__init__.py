@@ -23,6 +23,7 @@ from dse.contraction._lowering import (
     index_sort_key,
     lower_step,
 )
+from dse.contraction._merges import MergeLowerings, merge_dims, merge_lowerings
 from dse.contraction._optimizers import (
     DP_MAX_INPUTS,
     EXHAUSTIVE_MAX_INPUTS,
@@ -43,7 +44,6 @@ from dse.contraction._plan import (
     build_plan,
     execute_path,
     execute_plan,
-    merge_dims,
     merge_gemm,
     optimize_network,
     resolve_cost,
@@ -73,6 +73,7 @@ __all__ = [
     "HardwareCost",
     "Lowered",
     "MacCost",
+    "MergeLowerings",
     "PathError",
     "PathFn",
     "PlanStep",
@@ -100,6 +101,7 @@ __all__ = [
     "mac_optimal",
     "merge_dims",
     "merge_gemm",
+    "merge_lowerings",
     "optimize_network",
     "path_fn_names",
     "peak_elements",

@@ -9,7 +9,6 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
 
 from analytical_models import CachedHash, Cost, Gemm, Hardware, Mapping, Objective, best_mapping
 from dse.contraction._costs import (
@@ -19,7 +18,7 @@ from dse.contraction._costs import (
     hardware_cost,
     mac_cost,
 )
-from dse.contraction._lowering import ACTIVATION_INDEX, Lowered, _a_first, canonical_order, lower_canonical
+from dse.contraction._lowering import Lowered, canonical_order, lower_canonical
 from dse.contraction._optimizers import get_path_fn
 from dse.contraction._types import SSAPath, StepCost
 from dse.contraction.trees import PathError, left_to_right_path, ssa_to_nodes
@@ -252,101 +251,6 @@ def merge_gemm(network: TensorNetwork, a: int, b: int) -> tuple[Gemm, int]:
     ``b`` (bitmasks over the network's inputs): the same in every tree that makes it (cached)."""
     _, _, _, lowered, macs = _merge(network, a, b)
     return lowered.gemm, macs
-
-
-_INT64_SAFE = 2**62
-"""Integer products below this are exact in int64."""
-
-
-@lru_cache(maxsize=1024)  # networks of one format and pass share it, whatever their sizes
-def _merge_masks(
-    names: tuple[str, ...],
-    inputs: tuple[tuple[str, ...], ...],
-    output: tuple[str, ...],
-    pairs: tuple[tuple[int, int], ...],
-) -> tuple[NDArray[np.bool_], ...]:
-    """For each pair of input subsets (bitmasks) of a network with indices ``names``, as
-    ``(pairs, indices)`` boolean arrays (read-only): the indices each operand holds (what
-    :func:`_held` holds), then the lowering's groups over the indices the result keeps (what
-    :func:`_kept_indices` keeps): held by the left operand alone (M or N), by the right alone,
-    by both (batch), the contracted ones (K) and all the step's indices."""
-    n = len(inputs)
-    where = {i: j for j, i in enumerate(names)}
-    own = np.zeros((max(n, 1), len(names)), dtype=np.bool_)
-    holders = np.zeros(len(names), dtype=np.int64)
-    for t, idx in enumerate(inputs):
-        for i in idx:
-            own[t, where[i]] = True
-            holders[where[i]] |= 1 << t
-    in_output = np.array([i in output for i in names], dtype=np.bool_)
-    full = (1 << n) - 1
-
-    def kept(masks: NDArray[np.int64]) -> NDArray[np.bool_]:
-        m = masks[:, None]
-        got: NDArray[np.bool_] = ((holders & m) != 0) & (((holders & (full ^ m)) != 0) | in_output)
-        return got
-
-    def held(masks: NDArray[np.int64]) -> NDArray[np.bool_]:
-        single = (masks & (masks - 1)) == 0
-        first = np.zeros(len(masks), dtype=np.int64)
-        for t in range(n):
-            first[masks == 1 << t] = t
-        return np.where(single[:, None], own[first], kept(masks))
-
-    a = np.array([p for p, _ in pairs], dtype=np.int64).reshape(-1)
-    b = np.array([q for _, q in pairs], dtype=np.int64).reshape(-1)
-    lhs, rhs, out = held(a), held(b), kept(a | b)
-    masks = (lhs, rhs, lhs & ~rhs & out, rhs & ~lhs & out, lhs & rhs & out, (lhs | rhs) & ~out, lhs | rhs)
-    for x in masks:
-        x.setflags(write=False)
-    return masks
-
-
-def merge_dims(network: TensorNetwork, pairs: Sequence[tuple[int, int]]) -> NDArray[np.int64] | None:
-    """``(len(pairs), 5)``: the ``(batch, m, n, k, macs)`` of the GEMM merging the tensors of
-    each pair of input subsets (bitmasks), exactly those of :func:`merge_gemm`, for every pair in
-    a few array operations instead of one lowering per merge: the lowering's index groups
-    (batch: held by both and kept; M and N: by one of them and kept; K: not kept) and its
-    choice of operand A (the one holding the token index, else the larger, else by index names:
-    only needed when the two orders give different sizes) over the index membership of every
-    tensor. None when a product might overflow int64 (the caller lowers each merge instead)."""
-    if math.prod(s for _, s in network.sizes) >= _INT64_SAFE:
-        return None
-    names = tuple(i for i, _ in network.sizes)
-    sizes = np.array([s for _, s in network.sizes], dtype=np.int64)
-    where = {i: j for j, i in enumerate(names)}
-    lhs, rhs, only_l, only_r, both, contracted, used = _merge_masks(names, network.inputs, network.output, tuple(pairs))
-
-    def prod(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
-        got: NDArray[np.int64] = np.where(mask, sizes, 1).prod(axis=1)
-        return got
-
-    e_l, e_r = prod(lhs), prod(rhs)
-    a_is_lhs = e_l > e_r
-    if ACTIVATION_INDEX in where:
-        act_l, act_r = lhs[:, where[ACTIVATION_INDEX]], rhs[:, where[ACTIVATION_INDEX]]
-        a_is_lhs = np.where(act_l != act_r, act_l, a_is_lhs)
-        ties = (act_l == act_r) & (e_l == e_r)
-    else:
-        ties = e_l == e_r
-    m_l, m_r = prod(only_l), prod(only_r)
-    sd = network.size_dict
-    for j in np.flatnonzero(ties & (m_l != m_r)).tolist():  # equal sizes: the rule on index names decides
-        lt = canonical_order(names[x] for x in np.flatnonzero(lhs[j]).tolist())
-        rt = canonical_order(names[x] for x in np.flatnonzero(rhs[j]).tolist())
-        a_is_lhs[j] = _a_first(lt, rt, sd)
-    table = np.stack(
-        [
-            prod(both),
-            np.where(a_is_lhs, m_l, m_r),
-            np.where(a_is_lhs, m_r, m_l),
-            prod(contracted),
-            prod(used),
-        ],
-        axis=1,
-    )
-    table.setflags(write=False)
-    return table
 
 
 def step_gemms(network: TensorNetwork, path: Sequence[Sequence[int]]) -> tuple[tuple[Gemm, int], ...]:

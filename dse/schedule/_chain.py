@@ -175,16 +175,35 @@ def chain_of_path(network: TensorNetwork, path: tuple[tuple[int, int], ...]) -> 
 
 def _build(network: TensorNetwork, steps_in: tuple[tuple[int, int, tuple[str, ...], Lowered], ...]) -> Chain:
     """The chain of the steps ``(lhs, rhs, result indices, lowering)`` over ``network``."""
-    n = network.n_inputs
     sizes = network.size_dict
     tokens = int(sizes.get(TOKEN_INDEX, 1))
     indices: list[tuple[str, ...]] = list(network.inputs) + [out for _, _, out, _ in steps_in]
-    elements = tuple(math.prod(sizes[i] for i in idx) for idx in indices)
-    tokened = tuple(TOKEN_INDEX in idx for idx in indices)
+    return assemble_chain(
+        network,
+        tuple(math.prod(sizes[i] for i in idx) for idx in indices),
+        tuple(TOKEN_INDEX in idx for idx in indices),
+        [
+            (lhs, rhs, lowered.gemm, lowered.a_is_lhs, _token_dim(lowered) if tokens > 1 else "")
+            for lhs, rhs, _, lowered in steps_in
+        ],
+    )
+
+
+def assemble_chain(
+    network: TensorNetwork,
+    elements: tuple[int, ...],
+    tokened: tuple[bool, ...],
+    steps_in: list[tuple[int, int, Gemm, bool, str]],
+) -> Chain:
+    """The chain over ``network`` of the steps ``(lhs, rhs, GEMM, a_is_lhs, token_dim)``, given
+    the elements of every tensor (inputs, then each step's result) and whether each holds the
+    token index: each step's kind follows from them (:data:`STEP_KINDS`)."""
+    n = network.n_inputs
+    tokens = int(network.size_dict.get(TOKEN_INDEX, 1))
     names = tuple(network.names) + tuple(f"t{n + s}" for s in range(len(steps_in)))
     after_reduce: set[int] = set()
     steps: list[ChainStep] = []
-    for s, (lhs, rhs, _, lowered) in enumerate(steps_in):
+    for s, (lhs, rhs, gemm, a_is_lhs, token_dim) in enumerate(steps_in):
         out = n + s
         ins_tok = tokened[lhs] or tokened[rhs]
         if tokened[out]:
@@ -202,9 +221,9 @@ def _build(network: TensorNetwork, steps_in: tuple[tuple[int, int, tuple[str, ..
                 lhs=lhs,
                 rhs=rhs,
                 out=out,
-                gemm=lowered.gemm,
-                a_is_lhs=lowered.a_is_lhs,
-                token_dim=_token_dim(lowered) if tokens > 1 else "",
+                gemm=gemm,
+                a_is_lhs=a_is_lhs,
+                token_dim=token_dim,
                 kind=kind,
             )
         )

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytical_models import (
+    Gemm,
     Hardware,
     Objective,
     busy_floor,
@@ -25,15 +26,17 @@ from analytical_models import (
 )
 from dse.contraction import (
     ContractionPlan,
+    MergeLowerings,
     build_plan,
     count_trees,
     enumerate_trees,
     merge_dims,
     merge_gemm,
+    merge_lowerings,
     ssa_to_nodes,
 )
 from dse.schedule._bounds import Key, _bound_tuple, _core_array, _has_core_array, busy_bound, staged_floor
-from dse.schedule._chain import TOKEN_INDEX, Chain, chain_of, chain_of_path
+from dse.schedule._chain import TOKEN_INDEX, Chain, assemble_chain, chain_of, chain_of_path
 from dse.schedule._search import (
     _BUILT_IN,
     EXECUTIONS,
@@ -343,8 +346,58 @@ def _core_pairs(network: TensorNetwork) -> tuple[bool, ...]:
 @lru_cache(maxsize=4096)
 def _path_rows(path: tuple[tuple[int, int], ...], n: int) -> tuple[int, ...]:
     """The merges of :func:`_tree_merges` a tree of ``n`` inputs makes, in step order."""
+    return tuple(row for row, _ in _path_merges(path, n))
+
+
+@lru_cache(maxsize=4096)
+def _path_merges(path: tuple[tuple[int, int], ...], n: int) -> tuple[tuple[int, bool], ...]:
+    """Each step of a tree of ``n`` inputs as ``(its merge in :func:`_tree_merges`, whether its
+    lhs is that merge's right subset)``, in step order."""
     index = _merge_index(n)
-    return tuple(index[min(a, b), max(a, b)] for a, b in ssa_to_nodes(path, n))
+    return tuple((index[min(a, b), max(a, b)], a > b) for a, b in ssa_to_nodes(path, n))
+
+
+@lru_cache(maxsize=4096)
+def _lowerings(network: TensorNetwork) -> tuple[MergeLowerings, list[Gemm | None], tuple[int, ...]] | None:
+    """:func:`dse.contraction.merge_lowerings` of every merge of :func:`_tree_merges`, the GEMMs
+    made from it so far (one instance per merge, shared by every chain of the network) and the
+    inputs' elements; None when the network is not enumerated or its products might overflow."""
+    n = network.n_inputs
+    if not 1 < n <= ENUMERATED_TREE_INPUTS:
+        return None
+    table = merge_lowerings(network, _tree_merges(n)[1])
+    if table is None:
+        return None
+    sizes = network.size_dict
+    return table, [None] * len(table.gemms), tuple(math.prod(sizes[i] for i in idx) for idx in network.inputs)
+
+
+@lru_cache(maxsize=16_384)
+def tree_chain(network: TensorNetwork, path: tuple[tuple[int, int], ...]) -> Chain:
+    """``chain_of_path(network, path)`` (equal to it) from the network's table of every merge's
+    lowering (:func:`_lowerings`), no step lowered on its own; cached by value."""
+    got = _lowerings(network)
+    if got is None:
+        return chain_of_path(network, path)
+    table, gemms, elements = got
+    merges = _path_merges(path, network.n_inputs)
+    steps: list[tuple[int, int, Gemm, bool, str]] = []
+    tokens = int(network.size_dict.get(TOKEN_INDEX, 1)) > 1
+    for (lhs, rhs), (row, swapped) in zip(path, merges, strict=True):
+        gemm = gemms[row]
+        if gemm is None:
+            m, n, k, batch, pa, pb, pc = table.gemms[row]
+            gemm = gemms[row] = Gemm(
+                m=m, n=n, k=k, batch=batch, permute_a_elements=pa, permute_b_elements=pb, permute_c_elements=pc
+            )
+        a_is_lhs = table.a_is_lhs[row] if table.symmetric[row] else table.a_is_lhs[row] != swapped
+        steps.append((lhs, rhs, gemm, a_is_lhs, table.token_dim[row] if tokens else ""))
+    return assemble_chain(
+        network,
+        elements + tuple(table.out_elements[row] for row, _ in merges),
+        tuple(TOKEN_INDEX in idx for idx in network.inputs) + tuple(table.out_tokened[row] for row, _ in merges),
+        steps,
+    )
 
 
 def _schedule_if_below(
@@ -384,7 +437,7 @@ falls back to its unfused schedule, so its trees are scheduled one by one."""
 
 def _chain_of_tree(network: TensorNetwork, path: tuple[tuple[int, int], ...], plan: ContractionPlan | None) -> Chain:
     """The chain of the tree ``path`` of ``network``: of its plan when one was built."""
-    return chain_of(plan) if plan is not None else chain_of_path(network, path)
+    return chain_of(plan) if plan is not None else tree_chain(network, path)
 
 
 def with_first_path(

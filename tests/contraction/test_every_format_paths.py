@@ -100,3 +100,32 @@ def test_merge_table_is_the_lowering_of_every_merge(tag: str, net: TensorNetwork
     for (a, b), row in zip(pairs, table.tolist(), strict=True):
         gemm, macs = merge_gemm(net, a, b)
         assert row == [gemm.batch, gemm.m, gemm.n, gemm.k, macs], (tag, a, b)
+
+
+@pytest.mark.parametrize(("tag", "net"), ENUMERATED, ids=[t for t, _ in ENUMERATED])
+def test_merge_lowerings_are_the_lowering_of_every_merge(tag: str, net: TensorNetwork) -> None:
+    """:func:`merge_lowerings` gives, for every merge, exactly what its own lowering gives: the
+    GEMM with its re-layout volumes, operand A, the GEMM dimension of the activation index,
+    the result's elements and whether it holds that index."""
+    import math
+
+    from dse.contraction import ACTIVATION_INDEX, merge_lowerings
+    from dse.contraction._plan import _merge
+    from dse.schedule._chain import _token_dim
+    from dse.schedule._trees import _tree_merges
+
+    pairs = _tree_merges(net.n_inputs)[1]
+    got = merge_lowerings(net, pairs)
+    assert got is not None
+    sizes = net.size_dict
+    for j, (a, b) in enumerate(pairs):
+        _, _, out, lowered, _ = _merge(net, a, b)
+        g = lowered.gemm
+        fields = (g.m, g.n, g.k, g.batch, g.permute_a_elements, g.permute_b_elements, g.permute_c_elements)
+        assert tuple(got.gemms[j]) == fields, (tag, a, b)
+        assert got.a_is_lhs[j] is lowered.a_is_lhs, (tag, a, b)
+        assert got.token_dim[j] == _token_dim(lowered), (tag, a, b)
+        assert got.out_elements[j] == math.prod(sizes[i] for i in out), (tag, a, b)
+        assert got.out_tokened[j] is (ACTIVATION_INDEX in out), (tag, a, b)
+        swapped = _merge(net, b, a)[3].a_is_lhs  # the other order: A is the same tensor
+        assert swapped is (lowered.a_is_lhs if got.symmetric[j] else not lowered.a_is_lhs), (tag, a, b)

@@ -712,6 +712,54 @@ def test_a_chain_from_a_path_is_the_chain_of_its_plan() -> None:
     assert checked > 500
 
 
+def test_a_chain_from_the_merge_table_is_the_chain_of_its_path() -> None:
+    """:func:`tree_chain` (every step from the network's table of merge lowerings) equals
+    :func:`chain_of_path` (each step lowered) on every tree of every enumerated pass network of
+    every layer format, steps whose lhs is the merge's right subset included."""
+    from dse.contraction import enumerate_trees
+    from dse.schedule._chain import chain_of_path
+    from dse.schedule._trees import ENUMERATED_TREE_INPUTS, _lowerings, _path_merges, tree_chain
+    from tests.contraction.test_every_format_paths import NETWORKS
+
+    checked = swapped = 0
+    for tag, net in NETWORKS:
+        if net.n_inputs > ENUMERATED_TREE_INPUTS:
+            continue
+        assert _lowerings(net) is not None, tag
+        for path in enumerate_trees(net.n_inputs):
+            p = tuple((int(a), int(b)) for a, b in path)
+            assert tree_chain(net, p) == chain_of_path(net, p), (tag, p)
+            checked += 1
+            swapped += sum(s for _, s in _path_merges(p, net.n_inputs))
+    assert checked > 1000
+    assert swapped > 100
+
+
+def test_a_chain_from_the_merge_table_with_operands_of_the_same_indices() -> None:
+    """A merge whose operands hold the same index names (an elementwise product, in no shipped
+    format) has operand A on its lhs in either order, in :func:`tree_chain` as in the lowering;
+    and equal sizes with different names are decided by the names there too."""
+    from dse.contraction import enumerate_trees
+    from dse.schedule._chain import chain_of_path
+    from dse.schedule._trees import _lowerings, tree_chain
+    from dse.workload import TensorNetwork
+
+    net = TensorNetwork.build(
+        inputs=[("b", "i"), ("b", "i"), ("i", "j"), ("j", "k")],
+        output=("b", "k"),
+        sizes={"b": 8, "i": 4, "j": 4, "k": 4},
+        names=["x", "y", "G1", "G2"],
+        roles=["activation", "activation", "core", "core"],
+    )
+    got = _lowerings(net)
+    assert got is not None and any(got[0].symmetric)
+    for path in enumerate_trees(net.n_inputs):
+        p = tuple((int(a), int(b)) for a, b in path)
+        assert tree_chain(net, p) == chain_of_path(net, p), p
+        q = tuple((b, a) for a, b in p)  # every step's operands the other way round
+        assert tree_chain(net, q) == chain_of_path(net, q), q
+
+
 _LAYER = (
     "import sys; from analytical_models import Hardware; from dse.evaluate import evaluate_layer; "
     "from dse.workload import LayerSpec; "
