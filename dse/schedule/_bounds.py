@@ -231,13 +231,7 @@ def _spill_sets(inter: tuple[int, ...]) -> Iterator[frozenset[int]]:
 
 def _segments(chain: Chain, spilled: frozenset[int]) -> list[tuple[int, ...]]:
     """Steps grouped into segments: a step joins its consumer's segment unless its result spills."""
-    return list(_grouped(_consumers(chain), chain.n_inputs, spilled))
-
-
-@lru_cache(maxsize=4096)
-def _consumers(chain: Chain) -> tuple[int, ...]:
-    """The step consuming each step's result (-1 for the last): the tree's shape."""
-    return tuple(chain.consumer(st.out) for st in chain.steps)
+    return list(_grouped(chain.consumers, chain.n_inputs, spilled))
 
 
 @lru_cache(maxsize=4096)  # trees of one shape share it, whatever their sizes
@@ -279,7 +273,7 @@ def spill_set_bounds(chain: Chain, hw: Hardware, objective: str, execution: str)
     :func:`_set_bound` and the :func:`_group_bound` of its segments: in one compiled call
     (:func:`dse.schedule._bounds_kernel.set_bounds`, the same bits as the Python functions)
     unless :data:`analytical_models.NO_JIT_ENV` is set."""
-    shape = _set_shape(_consumers(chain), chain.n_inputs, execution if execution in ("fused", "unfused") else "auto")
+    shape = _set_shape(chain.consumers, chain.n_inputs, execution if execution in ("fused", "unfused") else "auto")
     if os.environ.get(NO_JIT_ENV):
         bounds = {g: _group_bound(chain, g, hw, objective) for g in shape.groups}
         return SpillSets(shape.sets, [_set_bound(chain, s, hw, objective, execution) for s in shape.sets], bounds)

@@ -22,7 +22,7 @@ Steps fall in four kinds:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from analytical_models import CachedHash, Gemm
@@ -83,8 +83,19 @@ class Chain(CachedHash):
     tokened: tuple[bool, ...]
     names: tuple[str, ...]
     steps: tuple[ChainStep, ...]
+    consumers: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    """The step consuming each step's result (-1 for the last): the tree's shape. Derived from
+    ``steps`` when the chain is made (not compared, not hashed)."""
 
     __hash__ = CachedHash.__hash__
+
+    def __post_init__(self) -> None:
+        if len(self.consumers) != len(self.steps):
+            by_operand: dict[int, int] = {}
+            for s, step in enumerate(self.steps):
+                by_operand.setdefault(step.lhs, s)
+                by_operand.setdefault(step.rhs, s)
+            object.__setattr__(self, "consumers", tuple(by_operand.get(step.out, -1) for step in self.steps))
 
     @property
     def output(self) -> int:
@@ -134,13 +145,6 @@ class Chain(CachedHash):
                 for s in steps
             ),
         )
-
-    def consumer(self, ssa: int) -> int:
-        """Index of the step consuming ``ssa`` (the output has none: -1)."""
-        for s, step in enumerate(self.steps):
-            if ssa in (step.lhs, step.rhs):
-                return s
-        return -1
 
 
 def _token_dim(lowered: Lowered) -> str:

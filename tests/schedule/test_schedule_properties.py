@@ -735,6 +735,31 @@ def test_a_chain_from_the_merge_table_is_the_chain_of_its_path() -> None:
     assert swapped > 100
 
 
+def test_a_chains_consumers_are_the_steps_reading_each_result() -> None:
+    """``Chain.consumers`` (derived when the chain is made) is, for every step, the first step
+    reading its result (-1 for the pass's output), on every tree of every enumerated pass
+    network and on every segment cut out of those chains."""
+    from dse.contraction import enumerate_trees
+    from dse.schedule._bounds import _segments, _spill_sets
+    from dse.schedule._trees import ENUMERATED_TREE_INPUTS, tree_chain
+    from tests.contraction.test_every_format_paths import NETWORKS
+
+    def reading(chain: Chain, ssa: int) -> int:
+        return next((s for s, st in enumerate(chain.steps) if ssa in (st.lhs, st.rhs)), -1)
+
+    checked = 0
+    for _, net in NETWORKS[:40]:
+        if net.n_inputs > ENUMERATED_TREE_INPUTS:
+            continue
+        for path in list(enumerate_trees(net.n_inputs))[:20]:
+            chain = tree_chain(net, tuple((int(a), int(b)) for a, b in path))
+            cuts = [chain.segment(g) for spilled in _spill_sets(chain.intermediates) for g in _segments(chain, spilled)]
+            for c in (chain, *cuts):
+                assert c.consumers == tuple(reading(c, st.out) for st in c.steps)
+                checked += 1
+    assert checked > 1000
+
+
 def test_a_chain_from_the_merge_table_with_operands_of_the_same_indices() -> None:
     """A merge whose operands hold the same index names (an elementwise product, in no shipped
     format) has operand A on its lhs in either order, in :func:`tree_chain` as in the lowering;
