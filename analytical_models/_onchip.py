@@ -224,6 +224,51 @@ def onchip_tiles(
     c = cols or hw.pe_cols
     k = hw_consts(hw)
     t = np.asarray(tiles, dtype=np.float64)
+    bpe, acc = k.bytes_per_el, k.acc_bytes
+    # shaping (engines that cannot reshape on the fly), per tile GEMM: cycles, pJ, SRAM bytes
+    # read and written, DRAM bytes
+    shaped = np.zeros((5, t.size))
+    if relayout and not engine.shaping_free:
+        for i, tile in enumerate(tiles):
+            s = engine.shaping(tile_gemm(gemm, token_dim, tokens, tile), hw)
+            shaped[0, i] = s.cycles
+            shaped[1, i] = _shaping_energy(k, s)
+            shaped[2, i] = s.ifmap_rd_bytes + s.filter_rd_bytes + s.ofmap_rd_bytes
+            shaped[3, i] = s.ifmap_wr_bytes + s.filter_wr_bytes + s.ofmap_wr_bytes
+            shaped[4, i] = s.dram_rd_bytes + s.dram_wr_bytes
+    dataflows = engine.dataflows_for(hw)
+    geo = _geometry(dataflows)
+    pj_table = np.array(
+        [
+            (k.ifmap_rd_pj_bit, k.ifmap_wr_pj_bit),
+            (k.filter_rd_pj_bit, k.filter_wr_pj_bit),
+            (k.ofmap_rd_pj_bit, k.ofmap_wr_pj_bit),
+        ]
+    )
+    if _compiled(dataflows):
+        stacked, best = _onchip_kernel().tiles_kernel(
+            t,
+            float(tokens),
+            TOKEN_DIMS.index(token_dim) - 1,
+            np.array([float(gemm.batch), float(gemm.m), float(gemm.n), float(gemm.k)]),
+            geo.axes,
+            geo.first_reads,
+            geo.os_flat,
+            _fills(dataflows, r, c),
+            r,
+            c,
+            engines,
+            bpe,
+            acc,
+            pj_table,
+            k.mac_pj,
+            shaped,
+            BUFFERS.index(a_buffer),
+            BUFFERS.index(b_buffer),
+            objective != "latency",
+        )
+        return _tiles(stacked, best, dataflows, r * c * engines)
+    sh_cycles, sh_pj, sh_rd, sh_wr, sh_dram = shaped
     scale = t / float(tokens) if token_dim else np.ones_like(t)
     dims = [np.full_like(t, float(x)) for x in (gemm.m, gemm.n, gemm.k)]
     batch = np.full_like(t, float(gemm.batch))
@@ -235,55 +280,7 @@ def onchip_tiles(
     m, n, kk = dims
     macs = batch * m * n * kk
     a_el, b_el, c_el = batch * m * kk, batch * kk * n, batch * m * n
-    bpe, acc = k.bytes_per_el, k.acc_bytes
-    pj = {
-        "ifmap": (k.ifmap_rd_pj_bit, k.ifmap_wr_pj_bit),
-        "filter": (k.filter_rd_pj_bit, k.filter_wr_pj_bit),
-        "ofmap": (k.ofmap_rd_pj_bit, k.ofmap_wr_pj_bit),
-    }
-    # shaping (engines that cannot reshape on the fly), per tile GEMM
     zero = np.zeros_like(t)
-    sh_cycles, sh_pj, sh_rd, sh_wr, sh_dram = zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy()
-    if relayout and not engine.shaping_free:
-        for i, tile in enumerate(tiles):
-            s = engine.shaping(tile_gemm(gemm, token_dim, tokens, tile), hw)
-            sh_cycles[i] = s.cycles
-            sh_pj[i] = _shaping_energy(k, s)
-            sh_rd[i] = s.ifmap_rd_bytes + s.filter_rd_bytes + s.ofmap_rd_bytes
-            sh_wr[i] = s.ifmap_wr_bytes + s.filter_wr_bytes + s.ofmap_wr_bytes
-            sh_dram[i] = s.dram_rd_bytes + s.dram_wr_bytes
-    dataflows = engine.dataflows_for(hw)
-    geo = _geometry(dataflows)
-    if _compiled(dataflows):
-        kernel = _onchip_kernel()
-        table = np.stack([sh_cycles, sh_pj, sh_rd, sh_wr, sh_dram])
-        fills = np.array([_FOLD_FILL[FOLD_CYCLES[d]](r, c) for d in dataflows])
-        col = TOKEN_DIMS.index(token_dim) - 1
-        pj_table = np.array([pj[name] for name in BUFFERS])
-        scalars = np.array([float(gemm.batch), float(gemm.m), float(gemm.n), float(gemm.k)])
-        reads = np.stack([geo.reads[0][:, 0], geo.reads[1][:, 0]])
-        stacked, best = kernel.tiles_kernel(
-            t,
-            float(tokens),
-            col,
-            scalars,
-            geo.axes,
-            reads,
-            geo.os[:, 0],
-            fills,
-            r,
-            c,
-            engines,
-            bpe,
-            acc,
-            pj_table,
-            k.mac_pj,
-            table,
-            BUFFERS.index(a_buffer),
-            BUFFERS.index(b_buffer),
-            objective != "latency",
-        )
-        return _tiles(stacked, best, dataflows, r * c * engines)
     dim = np.stack(dims)  # (3, T)
     row_folds = np.ceil(dim[geo.axes[0]] / r)  # (D, T), every dataflow at once
     col_folds = np.ceil(dim[geo.axes[1]] / c)
@@ -299,7 +296,7 @@ def onchip_tiles(
     accumulations = np.ceil(kk / r)
     wr[2] = wr[2] + np.where(geo.os, c_el * bpe, c_el * acc * accumulations)
     rd[2] = rd[2] + np.where(geo.os, 0.0, c_el * acc * (accumulations - 1))
-    e = [8.0 * (rd[b] * pj[name][0] + wr[b] * pj[name][1]) for b, name in enumerate(BUFFERS)]
+    e = [8.0 * (rd[b] * pj_table[b, 0] + wr[b] * pj_table[b, 1]) for b in range(len(BUFFERS))]
     mac_pj = macs * k.mac_pj
     table = np.empty((len(dataflows), 10, t.size))  # (D, fields, T)
     table[:, 0] = compute + fill + sh_cycles
@@ -319,14 +316,18 @@ def onchip_tiles(
 
 
 def _tiles(stacked: FloatArray, best: IntArray, dataflows: tuple[str, ...], pes: int) -> OnChipTiles:
-    return OnChipTiles(
-        **dict(zip(STACKED_FIELDS[:-1], stacked[:-1], strict=True)),
-        macs=stacked[-1].astype(np.int64),
-        dataflow=best.astype(np.int64),
-        dataflows=dataflows,
-        pes=pes,
-        stacked=stacked,
-    )
+    # (the fields of STACKED_FIELDS but the last are OnChipTiles' first, in that order)
+    macs, dataflow = stacked[-1].astype(np.int64), best.astype(np.int64)
+    return OnChipTiles._make((*stacked[:-1], macs, dataflow, dataflows, pes, stacked))
+
+
+@lru_cache(maxsize=1024)
+def _fills(dataflows: tuple[str, ...], rows: int, cols: int) -> FloatArray:
+    """The fill of every dataflow's shipped fold timing (:data:`_FOLD_FILL`) on a ``rows`` x
+    ``cols`` array (read-only)."""
+    out = np.array([_FOLD_FILL[FOLD_CYCLES[d]](rows, cols) for d in dataflows])
+    out.setflags(write=False)
+    return out
 
 
 _ONCHIP_KERNEL: list[ModuleType] = []
@@ -379,6 +380,10 @@ class _Geometry(NamedTuple):
     """For A and B: 0 stationary (read once), 1 read per column fold, 2 per row fold, 3 both."""
     os: BoolArray
     """``(D, 1)``: output stationary (the result stays in the PEs)."""
+    first_reads: IntArray
+    """``(2, D)``: ``reads`` of A and B in one array (what the compiled step model reads)."""
+    os_flat: BoolArray
+    """``(D,)``: ``os`` flat."""
 
 
 @lru_cache(maxsize=64)
@@ -386,8 +391,9 @@ def _geometry(dataflows: tuple[str, ...]) -> _Geometry:
     """The :class:`_Geometry` of ``dataflows`` (read-only arrays, cached)."""
     axes = np.ascontiguousarray(np.array([GEOMETRY[d] for d in dataflows], dtype=np.int64).T)  # (one compiled layout)
     os = np.array([[d == "os"] for d in dataflows])
-    out = _Geometry(axes, (_read_kind(_A_DIMS, axes), _read_kind(_B_DIMS, axes)), os)
-    for a in (axes, os, *out.reads):
+    reads = (_read_kind(_A_DIMS, axes), _read_kind(_B_DIMS, axes))
+    out = _Geometry(axes, reads, os, np.stack([reads[0][:, 0], reads[1][:, 0]]), os[:, 0].copy())
+    for a in (axes, os, *out.reads, out.first_reads, out.os_flat):
         a.setflags(write=False)
     return out
 

@@ -125,3 +125,29 @@ def test_a_fold_timing_registered_elsewhere_keeps_the_numpy_path(monkeypatch: py
     onchip_tiles.cache_clear()
     assert np.array_equal(twice.compute, 2.0 * plain.compute)
     assert np.array_equal(twice.fill, plain.fill)
+
+
+def test_every_call_shares_one_compiled_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the engine, buffers, token dimension, tiles or shaping, the compiled step is
+    called with arguments of the same types and layouts (read-only tables included): numba
+    compiles it once, not once per variant (each compile costs seconds of a fresh checkout)."""
+    import analytical_models._onchip_kernel as kernel
+
+    monkeypatch.delenv(NO_JIT_ENV, raising=False)
+    engines = (("systolic", {}), ("ce_array", {"n_engines": 4}), ("tt_gemm", {"aux_rows": 4, "aux_cols": 4}))
+    for engine, extra in engines:
+        hw = Hardware(
+            engine=engine,
+            pe_rows=8,
+            pe_cols=16,
+            ifmap_sram_kb=32.0,
+            filter_sram_kb=32.0,
+            ofmap_sram_kb=32.0,
+            dram_bw_bytes_per_cycle=16.0,
+            dataflows=("ws", "os", "is"),
+            **extra,  # type: ignore[arg-type]
+        )
+        for token_dim, relayout in (("", True), ("m", False), ("k", True), ("batch", False)):
+            gemm = Gemm(m=64, n=24, k=48, batch=2, permute_a_elements=64 * 48 * 2 if relayout else 0)
+            onchip_tiles.__wrapped__(gemm, token_dim, 16, (1, 4, 16), hw, "ofmap", "filter", relayout=relayout)
+    assert len(kernel.tiles_kernel.signatures) == 1
