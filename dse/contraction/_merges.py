@@ -38,9 +38,9 @@ def _merge_masks(
     inputs: tuple[tuple[str, ...], ...],
     output: tuple[str, ...],
     pairs: Pairs,
-) -> tuple[NDArray[np.bool_], ...]:
-    """For each pair of input subsets (bitmasks) of a network with indices ``names``, as
-    ``(pairs, indices)`` boolean arrays (read-only): the indices each operand holds (what
+) -> NDArray[np.bool_]:
+    """For each pair of input subsets (bitmasks) of a network with indices ``names``, as one
+    ``(7, pairs, indices)`` boolean array (read-only): the indices each operand holds (what
     :func:`_held` holds), then the lowering's groups over the indices the result keeps (what
     :func:`_kept_indices` keeps): held by the left operand alone (M or N), by the right alone,
     by both (batch), the contracted ones (K) and all the step's indices."""
@@ -70,9 +70,8 @@ def _merge_masks(
     a = np.array([p for p, _ in pairs], dtype=np.int64).reshape(-1)
     b = np.array([q for _, q in pairs], dtype=np.int64).reshape(-1)
     lhs, rhs, out = held(a), held(b), kept(a | b)
-    masks = (lhs, rhs, lhs & ~rhs & out, rhs & ~lhs & out, lhs & rhs & out, (lhs | rhs) & ~out, lhs | rhs)
-    for x in masks:
-        x.setflags(write=False)
+    masks = np.stack([lhs, rhs, lhs & ~rhs & out, rhs & ~lhs & out, lhs & rhs & out, (lhs | rhs) & ~out, lhs | rhs])
+    masks.setflags(write=False)
     return masks
 
 
@@ -139,13 +138,9 @@ def _sized(network: TensorNetwork, pairs: Pairs) -> _Sized | None:
         return None
     names = tuple(i for i, _ in network.sizes)
     sizes = np.array([s for _, s in network.sizes], dtype=np.int64)
-    lhs, rhs, only_l, only_r, both, contracted, used = _merge_masks(names, network.inputs, network.output, pairs)
-
-    def prod(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
-        got: NDArray[np.int64] = np.where(mask, sizes, 1).prod(axis=1)
-        return got
-
-    e_l, e_r = prod(lhs), prod(rhs)
+    masks = _merge_masks(names, network.inputs, network.output, pairs)
+    lhs, rhs = masks[0], masks[1]
+    e_l, e_r, m_l, m_r, both, contracted, used = np.where(masks, sizes, 1).prod(axis=2)  # (exact: below 2**62)
     a_is_lhs = e_l > e_r
     if ACTIVATION_INDEX in names:
         where = names.index(ACTIVATION_INDEX)
@@ -156,7 +151,7 @@ def _sized(network: TensorNetwork, pairs: Pairs) -> _Sized | None:
         ties = e_l == e_r
     if ties.any():  # equal sizes: the rule on index names decides
         a_is_lhs = np.where(ties, _merge_roles(network.inputs, network.output, pairs).name_rule, a_is_lhs)
-    return _Sized(e_l, e_r, prod(only_l), prod(only_r), prod(both), prod(contracted), prod(used), a_is_lhs)
+    return _Sized(e_l, e_r, m_l, m_r, both, contracted, used, a_is_lhs)
 
 
 def merge_dims(network: TensorNetwork, pairs: Sequence[tuple[int, int]]) -> NDArray[np.int64] | None:
