@@ -51,6 +51,22 @@ from analytical_models import (
     onchip_tiles,
 )
 from dse.schedule._chain import Chain, ChainStep
+from dse.schedule._combine import (
+    BW,
+    DRAM_PJ_BIT,
+    FILTER_WR_PJ_BIT,
+    IFMAP_WR_PJ_BIT,
+    KIND_CODE,
+    LEAK_PJ_PER_CYCLE,
+    N_PARTS,
+    N_SCALARS,
+    NETWORK_PJ_PER_BYTE,
+    OBJECTIVE_CODE,
+    OFMAP_RD_PJ_BIT,
+    OUT_BYTES,
+    TOKEN_FREE_BYTES,
+    combine,
+)
 
 MergeMode = Literal["store", "recompute", ""]
 FloatArray = npt.NDArray[np.float64]
@@ -415,7 +431,6 @@ def _price(
         return None
     k = hw_consts(hw)
     bpe, acc = k.bytes_per_el, k.acc_bytes
-    bw = k.bw_bytes_per_cycle
     tokens = chain.tokens
     engine = get_engine(hw.engine)
     core_hw = engine.core_array(hw) if isinstance(engine, ArrayEngine) else None
@@ -439,14 +454,9 @@ def _price(
     fits = io.ifmap_fits & (ofmap_need <= hw.ofmap_sram_kb * 1024.0)
     if not fits.any():
         return None
-    # --- every step on chip, per tile, times how often it runs
-    summed = np.zeros((len(_PARTS), t.size))
-    priced: list[tuple[OnChipTiles, bool, FloatArray]] = []
+    # --- every step on chip, per tile
+    priced: list[tuple[OnChipTiles, bool]] = []
     step_objective: Literal["latency", "energy"] = "energy" if objective == "energy" else "latency"
-    stage_tile = z.copy()  # per-tile cycles of the token and reduce steps (one engine group each when pipelined)
-    stage_max = z.copy()
-    merge_tile = z.copy()  # per-tile cycles of recomputed merges
-    stored = post = 0.0  # cycles of stored merges (before the token loop) and post steps (after)
     core_busy = 0.0  # cycles on the TT-core engine that do not depend on this pass's activations
     for s in steps:
         st = chain.steps[s]
@@ -465,98 +475,91 @@ def _price(
             objective=step_objective,
             relayout=False,
         )
-        recomputed = st.kind == "core" and mode == "recompute"
-        times = n_t if tiled or recomputed else np.ones_like(t)
-        priced.append((res, tiled, times))
-        summed += res.stacked * times
-        cycles = res.cycles if tiled else np.full_like(t, float(res.cycles[0]))
-        if tiled:
-            stage_tile = stage_tile + cycles
-            stage_max = np.maximum(stage_max, cycles)
-        elif recomputed:
-            merge_tile = merge_tile + cycles
-        elif st.kind == "core":
-            stored += float(res.cycles[0])
-            core_busy += float(res.cycles[0]) if on_core else 0.0
-        else:
-            post += float(res.cycles[0])
-    parts = dict(zip(_PARTS, summed, strict=True))
-    busy = parts["compute"] + parts["fill"] + parts["shaping"]
-    # --- DRAM traffic: external inputs once, the result once (plus shaping that spilled)
+        priced.append((res, tiled))
+        if on_core and mode != "recompute":
+            core_busy += float(res.cycles[0])
+    # --- DRAM: the streamed inputs over the pass, what no schedule hides, a tile's traffic
     streamed_total = sum((tile_bytes(x) * n_t for x in streamed), z)
     token_free_total = float(sum(chain.elements[x] * bpe for x in token_free_ext))
     out_full = chain.elements[out_ssa] * bpe
-    dram_rd = streamed_total + token_free_total + parts["shaping_dram_bytes"] / 2
-    dram_wr = out_full + parts["shaping_dram_bytes"] / 2
-    dram = dram_rd + dram_wr
-    # --- exposed memory time: first streamed tile + the first step's cores + the last result tile
     e_in, e_out = _exposed(chain, io, chain.steps[(stages or list(steps))[0] if pipelined else steps[0]])
-    # --- the token loop: sequential on one engine (group), merges pipelined on a TT-core engine
-    if core_hw is not None and mode == "recompute":
-        loop = n_t * np.maximum(stage_tile, merge_tile) + np.minimum(stage_tile, merge_tile)
-    else:
-        loop = n_t * (stage_tile + merge_tile)
+    d_tile = z
     if pipelined:
         d_tile = sum((tile_bytes(x) for x in streamed), z)
         if chain.tokened[out_ssa]:
             d_tile = d_tile + tile_bytes(out_ssa)
-        interval = np.maximum(stage_max, d_tile / bw)
-        critical = stage_tile + (n_t - 1) * stage_max
-        work = stored + critical + post
-        latency = stored + e_in / bw + stage_tile + (n_t - 1) * interval + e_out / bw + post
-        latency = np.maximum(latency, dram / bw)
-    else:
-        work = stored + loop + post
-        latency = work + np.maximum((e_in + e_out) / bw, dram / bw - work)
-    # --- energy: steps, buffer fills from DRAM and the result's drain, DRAM, leakage, networks
-    fill_if = 8.0 * streamed_total * k.ifmap_wr_pj_bit
-    fill_fi = 8.0 * token_free_total * k.filter_wr_pj_bit
-    drain_of = 8.0 * out_full * k.ofmap_rd_pj_bit
-    dram_pj = dram * 8.0 * k.dram_pj_bit
-    leak_pj = latency * k.leak_pj_per_cycle
-    network = network_pj(hw, 1.0) * parts["sram_rd_bytes"]
-    energy = parts["mac_pj"] + parts["ifmap_pj"] + parts["filter_pj"] + parts["ofmap_pj"] + network
-    energy = energy + fill_if + fill_fi + drain_of + dram_pj + leak_pj
-    if objective == "energy":
-        score, second = energy, latency
-    elif objective == "edp":
-        score, second = energy * latency, latency
-    else:
-        score, second = latency, energy
-    i = int(np.lexsort((second, np.where(fits, score, np.inf)))[0])
+    scalars = np.empty(N_SCALARS)
+    scalars[[TOKEN_FREE_BYTES, OUT_BYTES, BW]] = token_free_total, out_full, k.bw_bytes_per_cycle
+    scalars[[IFMAP_WR_PJ_BIT, FILTER_WR_PJ_BIT, OFMAP_RD_PJ_BIT]] = (
+        k.ifmap_wr_pj_bit,
+        k.filter_wr_pj_bit,
+        k.ofmap_rd_pj_bit,
+    )
+    scalars[[DRAM_PJ_BIT, LEAK_PJ_PER_CYCLE, NETWORK_PJ_PER_BYTE]] = (
+        k.dram_pj_bit,
+        k.leak_pj_per_cycle,
+        network_pj(hw, 1.0),
+    )
+    i, v = combine(
+        n_t,
+        fits,
+        [res.stacked for res, _ in priced],
+        [KIND_CODE[chain.steps[s].kind] for s in steps],
+        mode == "recompute",
+        streamed_total,
+        e_in,
+        e_out,
+        d_tile,
+        scalars,
+        OBJECTIVE_CODE[objective],
+        pipelined,
+        core_hw is not None and mode == "recompute",
+    )
+    part = dict(zip(STACKED_FIELDS, v[:N_PARTS].tolist(), strict=True))
+    (work, latency, network, fill_if, fill_fi, drain_of, dram_pj, leak_pj, dram_rd, dram_wr, dram, streamed) = v[
+        N_PARTS:
+    ].tolist()
     # cycles: the busy part split as the steps' own split (scaled to the critical path when
     # engines overlap), the rest is exposed or bandwidth-bound memory time
-    scale = float(work[i] / busy[i]) if busy[i] > 0 else 0.0
+    busy = part["compute"] + part["fill"] + part["shaping"]
+    scale = work / busy if busy > 0 else 0.0
     cost = Cost(
-        macs=round(float(parts["macs"][i])),
-        compute_cycles=float(parts["compute"][i]) * scale,
-        fill_drain_cycles=float(parts["fill"][i]) * scale,
-        stall_cycles=float(latency[i] - work[i]),
-        shaping_cycles=float(parts["shaping"][i]) * scale,
-        mac_energy_pj=float(parts["mac_pj"][i] + network[i]),
-        ifmap_sram_energy_pj=float(parts["ifmap_pj"][i] + fill_if[i]),
-        filter_sram_energy_pj=float(parts["filter_pj"][i]) + fill_fi,
-        ofmap_sram_energy_pj=float(parts["ofmap_pj"][i]) + drain_of,
-        dram_energy_pj=float(dram_pj[i]),
-        leakage_energy_pj=float(leak_pj[i]),
-        dram_read_bytes=float(dram_rd[i]),
-        dram_write_bytes=float(dram_wr[i]),
-        sram_read_bytes=float(parts["sram_rd_bytes"][i]) + out_full,
-        sram_write_bytes=float(parts["sram_wr_bytes"][i] + streamed_total[i]) + token_free_total,
-        pe_busy_cycles=float(parts["macs"][i]) / hw.n_pes,
+        macs=round(part["macs"]),
+        compute_cycles=part["compute"] * scale,
+        fill_drain_cycles=part["fill"] * scale,
+        stall_cycles=latency - work,
+        shaping_cycles=part["shaping"] * scale,
+        mac_energy_pj=part["mac_pj"] + network,
+        ifmap_sram_energy_pj=part["ifmap_pj"] + fill_if,
+        filter_sram_energy_pj=part["filter_pj"] + fill_fi,
+        ofmap_sram_energy_pj=part["ofmap_pj"] + drain_of,
+        dram_energy_pj=dram_pj,
+        leakage_energy_pj=leak_pj,
+        dram_read_bytes=dram_rd,
+        dram_write_bytes=dram_wr,
+        sram_read_bytes=part["sram_rd_bytes"] + out_full,
+        sram_write_bytes=part["sram_wr_bytes"] + streamed + token_free_total,
+        pe_busy_cycles=part["macs"] / hw.n_pes,
     )
-    dataflows = tuple(res.dataflows[int(res.dataflow[i if tiled else 0])] for res, tiled, _ in priced)
-    step_cycles = tuple(float(res.cycles[i if tiled else 0] * times[i]) for res, tiled, times in priced)
-    step_energy = tuple(float(res.energy_pj[i if tiled else 0] * times[i]) for res, tiled, times in priced)
+    n_i = float(n_t[i])
+    runs = [
+        n_i if tiled or (chain.steps[s].kind == "core" and mode == "recompute") else 1.0
+        for s, (_, tiled) in zip(steps, priced, strict=True)
+    ]
+    dataflows = tuple(res.dataflows[int(res.dataflow[i if tiled else 0])] for res, tiled in priced)
+    step_cycles = tuple(float(res.cycles[i if tiled else 0]) * r for (res, tiled), r in zip(priced, runs, strict=True))
+    step_energy = tuple(
+        float(res.energy_pj[i if tiled else 0]) * r for (res, tiled), r in zip(priced, runs, strict=True)
+    )
     return SegmentResult(
         steps=steps,
         cost=cost,
         tile=tiles[i],
-        n_tiles=round(float(n_t[i])),
+        n_tiles=round(n_i),
         merges=mode,
         dataflows=dataflows,
-        dram_bytes=float(dram[i]),
-        work_cycles=float(work[i]),
+        dram_bytes=dram,
+        work_cycles=work,
         need_bytes=(float(ifmap_need[i]), filter_need, float(ofmap_need[i])),
         step_cycles=step_cycles,
         step_energy_pj=step_energy,
@@ -587,10 +590,6 @@ def _filter_needs(chain: Chain, steps: tuple[int, ...], bpe: float) -> tuple[flo
     kept = [x for x in token_free_ext if x not in merge_inputs]
     kept += [st.out for st in merges if st.out not in merge_inputs]
     return recomputed, float(sum(chain.elements[x] * bpe for x in kept))
-
-
-_PARTS: tuple[str, ...] = STACKED_FIELDS
-"""Fields of :class:`OnChipTiles` summed over the segment's steps (its ``stacked`` rows)."""
 
 
 def _ofmap_need(

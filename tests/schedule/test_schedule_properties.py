@@ -813,3 +813,73 @@ def test_schedules_are_the_same_without_the_compiled_code() -> None:
     jit, plain = run(""), run("1")
     assert jit.endswith(" True") and plain.endswith(" False")
     assert jit.removesuffix(" True") == plain.removesuffix(" False")
+
+
+def _both_combines(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> list[tuple[str, bool]]:
+    """Price segment ``steps`` of ``chain`` in every merge mode and engine grouping with the
+    compiled per-tile arithmetic and with its numpy reference (:mod:`dse.schedule._combine`),
+    assert the results equal field by field, and return the variants that fit."""
+    import os
+
+    from analytical_models import NO_JIT_ENV
+    from dse.schedule._segment import _price, _streams, tile_candidates
+
+    seg = chain.segment(steps)
+    own = tuple(range(len(steps)))
+    io = _streams(seg, own, hw, tile_candidates(seg.tokens))
+    priced = []
+    for mode in ("store", "recompute") if any(x.kind == "core" for x in seg.steps) else ("",):
+        for pipelined in (False, True):
+            compiled = _price(seg, own, hw, objective, mode, tile_candidates(seg.tokens), pipelined, io)  # type: ignore[arg-type]
+            os.environ[NO_JIT_ENV] = "1"
+            try:
+                reference = _price(seg, own, hw, objective, mode, tile_candidates(seg.tokens), pipelined, io)  # type: ignore[arg-type]
+            finally:
+                del os.environ[NO_JIT_ENV]
+            assert compiled == reference, (steps, mode, pipelined)
+            if compiled is not None:
+                priced.append((mode, pipelined))
+    return priced
+
+
+@SETTINGS
+@given(st.one_of(layers(), deep_layers()), hardware(), *MODES)
+def test_compiled_segment_arithmetic_is_the_numpy_arithmetic(
+    spec: LayerSpec, hw: Hardware, _execution: str, objective: str, tt_gemm: bool
+) -> None:
+    """A fused segment priced with the compiled per-tile arithmetic equals, bit for bit in every
+    field, the numpy reference (every fused segment of every spill set of several trees of
+    random layers and hardware, every merge mode and engine grouping, every objective)."""
+    hw = _engine(hw, tt_gemm)
+    for chain, steps in _fused_segments(spec, 4):
+        _both_combines(chain, steps, hw, objective)
+
+
+def test_compiled_segment_arithmetic_covers_every_variant() -> None:
+    """The comparison above on fixed cases reaches every branch of the arithmetic: stored and
+    recomputed merges (on a TT-core engine too), token tiles pipelined over engine groups, and
+    each objective's pick."""
+    seen: set[tuple[str, bool, str, str]] = set()
+    spec = _ttm_spec((4, 8, 4), (4, 4, 8), (1, 8, 8, 1), 64)
+    for engine in ("systolic", "ce_array", "tt_gemm"):
+        for filter_kb in (1.0, 64.0):
+            hw = Hardware(
+                engine=engine,
+                n_engines=4 if engine == "ce_array" else 1,
+                aux_rows=4 if engine == "tt_gemm" else 0,
+                aux_cols=4 if engine == "tt_gemm" else 0,
+                pe_rows=8,
+                pe_cols=8,
+                ifmap_sram_kb=16.0,
+                filter_sram_kb=filter_kb,
+                ofmap_sram_kb=256.0,
+                dram_bw_bytes_per_cycle=4.0,
+                dataflows=("ws", "os", "is"),
+            )
+            for objective in ("latency", "energy", "edp"):
+                for chain, steps in _fused_segments(spec, 6):
+                    for mode, pipelined in _both_combines(chain, steps, hw, objective):
+                        seen.add((mode, pipelined, engine, objective))
+    assert {(m, p) for m, p, _, _ in seen} >= {("store", False), ("recompute", False), ("", True)}
+    assert ("recompute", False, "tt_gemm", "latency") in seen
+    assert {o for _, _, _, o in seen} == {"latency", "energy", "edp"}
