@@ -177,9 +177,9 @@ class MergeLowerings(NamedTuple):
     """What the lowering of every merge of :func:`merge_lowerings` gives a chain of steps (the
     left subset of each pair as the lhs), one list entry per pair."""
 
-    gemms: list[list[int]]
-    """The GEMM's fields: ``[m, n, k, batch, permute_a_elements, permute_b_elements,
-    permute_c_elements]``."""
+    gemms: NDArray[np.int64]
+    """``(pairs, 7)``: the GEMM's fields ``m, n, k, batch, permute_a_elements,
+    permute_b_elements, permute_c_elements`` (read-only)."""
     a_is_lhs: list[bool]
     token_dim: list[str]
     """The GEMM dimension holding the activation index (``""``: none)."""
@@ -207,8 +207,9 @@ def merge_lowerings(network: TensorNetwork, pairs: Sequence[tuple[int, int]]) ->
     e_a, e_b = np.where(a, got.e_l, got.e_r), np.where(a, got.e_r, got.e_l)
     permute = np.where(roles.relayout[rows, choice], np.stack([e_a, e_b, out], axis=1), 0)
     fields = np.stack([m, n, got.contracted, got.both, permute[:, 0], permute[:, 1], permute[:, 2]], axis=1)
+    fields.setflags(write=False)
     return MergeLowerings(
-        gemms=fields.tolist(),
+        gemms=fields,
         a_is_lhs=a.tolist(),
         token_dim=[_DIMS[c] for c in roles.token_dim[rows, choice].tolist()],
         out_elements=out.tolist(),

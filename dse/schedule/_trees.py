@@ -357,7 +357,7 @@ def _path_merges(path: tuple[tuple[int, int], ...], n: int) -> tuple[tuple[int, 
     return tuple((index[min(a, b), max(a, b)], a > b) for a, b in ssa_to_nodes(path, n))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)  # (a design's few dozen networks; later trials rarely repeat them)
 def _lowerings(network: TensorNetwork) -> tuple[MergeLowerings, list[Gemm | None], tuple[int, ...]] | None:
     """:func:`dse.contraction.merge_lowerings` of every merge of :func:`_tree_merges`, the GEMMs
     made from it so far (one instance per merge, shared by every chain of the network) and the
@@ -386,7 +386,7 @@ def tree_chain(network: TensorNetwork, path: tuple[tuple[int, int], ...]) -> Cha
     for (lhs, rhs), (row, swapped) in zip(path, merges, strict=True):
         gemm = gemms[row]
         if gemm is None:
-            m, n, k, batch, pa, pb, pc = table.gemms[row]
+            m, n, k, batch, pa, pb, pc = table.gemms[row].tolist()
             gemm = gemms[row] = Gemm(
                 m=m, n=n, k=k, batch=batch, permute_a_elements=pa, permute_b_elements=pb, permute_c_elements=pc
             )

@@ -122,7 +122,7 @@ def test_merge_lowerings_are_the_lowering_of_every_merge(tag: str, net: TensorNe
         _, _, out, lowered, _ = _merge(net, a, b)
         g = lowered.gemm
         fields = (g.m, g.n, g.k, g.batch, g.permute_a_elements, g.permute_b_elements, g.permute_c_elements)
-        assert tuple(got.gemms[j]) == fields, (tag, a, b)
+        assert tuple(got.gemms[j].tolist()) == fields, (tag, a, b)
         assert got.a_is_lhs[j] is lowered.a_is_lhs, (tag, a, b)
         assert got.token_dim[j] == _token_dim(lowered), (tag, a, b)
         assert got.out_elements[j] == math.prod(sizes[i] for i in out), (tag, a, b)
