@@ -23,7 +23,7 @@ from dse.contraction._lowering import (
     index_sort_key,
     lower_step,
 )
-from dse.contraction._merges import MergeLowerings, merge_dims, merge_lowerings
+from dse.contraction._merges import MergeLowerings, MergeRoles, MergeStep, merge_dims, merge_lowerings, merge_roles
 from dse.contraction._optimizers import (
     DP_MAX_INPUTS,
     EXHAUSTIVE_MAX_INPUTS,
@@ -74,6 +74,8 @@ __all__ = [
     "Lowered",
     "MacCost",
     "MergeLowerings",
+    "MergeRoles",
+    "MergeStep",
     "PathError",
     "PathFn",
     "PlanStep",
@@ -102,6 +104,7 @@ __all__ = [
     "merge_dims",
     "merge_gemm",
     "merge_lowerings",
+    "merge_roles",
     "optimize_network",
     "path_fn_names",
     "peak_elements",

@@ -9,7 +9,8 @@ array operations over index membership: the index groups (batch: held by both an
 N: by one of them and kept; K: not kept), operand A (the one holding the activation index, else
 the larger, else by index names) and the re-layouts. What depends on index names alone (the
 name rule, the re-layouts, which group holds the activation index) is computed once per network
-structure (:func:`_merge_roles`): networks of one format and pass share it whatever their sizes.
+merge and structure (:func:`merge_roles`): networks of one format and pass share it whatever
+their sizes.
 """
 
 from __future__ import annotations
@@ -75,45 +76,40 @@ def _merge_masks(
     return masks
 
 
-_DIMS: tuple[str, ...] = ("", "batch", "m", "n", "k")
-"""The GEMM dimension holding the activation index, by code (0: none)."""
+class MergeRoles(NamedTuple):
+    """What the lowering of one merge takes from index names alone (the pair's left subset as
+    the lowering's lhs)."""
 
-
-class _Roles(NamedTuple):
-    """What :func:`_merge_roles` gives for each pair (left subset as the lowering's lhs)."""
-
-    name_rule: NDArray[np.bool_]
+    name_rule: bool
     """The lowering's last rule for operand A: the lhs's canonical index tuple sorts first."""
-    symmetric: tuple[bool, ...]
+    symmetric: bool
     """Both operands hold the same index names: A is the lhs whichever order they come in."""
-    out_tokened: tuple[bool, ...]
+    out_tokened: bool
     """The result holds the activation index."""
-    relayout: NDArray[np.bool_]
-    """``(pairs, 2, 3)``: whether A, B and C need a re-layout, by ``int(a_is_lhs)``."""
-    token_dim: NDArray[np.int64]
-    """``(pairs, 2)``: the code in :data:`_DIMS` of the GEMM dimension holding the activation
-    index, by ``int(a_is_lhs)``."""
+    relayout: tuple[tuple[bool, bool, bool], tuple[bool, bool, bool]]
+    """Whether A, B and C need a re-layout, by ``int(a_is_lhs)``."""
+    token_dim: tuple[str, str]
+    """The GEMM dimension holding the activation index (``batch``, ``m``, ``n``, ``k``, ``""``
+    for none), by ``int(a_is_lhs)``."""
 
 
-@lru_cache(maxsize=1024)  # networks of one format and pass share it, whatever their sizes
-def _merge_roles(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], pairs: Pairs) -> _Roles:
-    """The part of every pair's lowering that depends on index names alone (:class:`_Roles`)."""
-    name_rule, symmetric, out_tokened = [], [], []
-    relayout = np.zeros((len(pairs), 2, 3), dtype=np.bool_)
-    token_dim = np.zeros((len(pairs), 2), dtype=np.int64)
-    for j, (a, b) in enumerate(pairs):
-        _, _, _, lt, rt, kept, _ = _merge_names(inputs, output, a, b)
-        name_rule.append([index_sort_key(i) for i in lt] <= [index_sort_key(i) for i in rt])
-        symmetric.append(lt == rt)
-        out_tokened.append(ACTIVATION_INDEX in kept)
-        for a_is_lhs in (0, 1):
-            _, _, groups, flags, _ = _structure(lt, rt, kept, bool(a_is_lhs))
-            relayout[j, a_is_lhs] = flags
-            token_dim[j, a_is_lhs] = next((c for c, g in enumerate(groups[:4], 1) if ACTIVATION_INDEX in g), 0)
-    rule = np.array(name_rule, dtype=np.bool_)
-    for x in (rule, relayout, token_dim):
-        x.setflags(write=False)
-    return _Roles(rule, tuple(symmetric), tuple(out_tokened), relayout, token_dim)
+@lru_cache(maxsize=65_536)  # networks of one format and pass share it, whatever their sizes
+def merge_roles(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], a: int, b: int) -> MergeRoles:
+    """:class:`MergeRoles` of the merge of input subsets ``a`` (lhs) and ``b``."""
+    _, _, _, lt, rt, kept, _ = _merge_names(inputs, output, a, b)
+    flags, dims = [], []
+    for a_is_lhs in (False, True):
+        _, _, groups, flag, _ = _structure(lt, rt, kept, a_is_lhs)
+        flags.append(flag)
+        named = (("batch", groups[0]), ("m", groups[1]), ("n", groups[2]), ("k", groups[3]))
+        dims.append(next((name for name, group in named if ACTIVATION_INDEX in group), ""))
+    return MergeRoles(
+        [index_sort_key(i) for i in lt] <= [index_sort_key(i) for i in rt],
+        lt == rt,
+        ACTIVATION_INDEX in kept,
+        (flags[0], flags[1]),
+        (dims[0], dims[1]),
+    )
 
 
 class _Sized(NamedTuple):
@@ -149,8 +145,8 @@ def _sized(network: TensorNetwork, pairs: Pairs) -> _Sized | None:
         ties = (act_l == act_r) & (e_l == e_r)
     else:
         ties = e_l == e_r
-    if ties.any():  # equal sizes: the rule on index names decides
-        a_is_lhs = np.where(ties, _merge_roles(network.inputs, network.output, pairs).name_rule, a_is_lhs)
+    for j in np.flatnonzero(ties).tolist():  # equal sizes: the rule on index names decides
+        a_is_lhs[j] = merge_roles(network.inputs, network.output, *pairs[j]).name_rule
     return _Sized(e_l, e_r, m_l, m_r, both, contracted, used, a_is_lhs)
 
 
@@ -173,46 +169,56 @@ def merge_dims(network: TensorNetwork, pairs: Sequence[tuple[int, int]]) -> NDAr
     return table
 
 
-class MergeLowerings(NamedTuple):
-    """What the lowering of every merge of :func:`merge_lowerings` gives a chain of steps (the
-    left subset of each pair as the lhs), one list entry per pair."""
+class MergeStep(NamedTuple):
+    """What the lowering of one merge gives a chain of steps (the pair's left subset as lhs)."""
 
-    gemms: NDArray[np.int64]
-    """``(pairs, 7)``: the GEMM's fields ``m, n, k, batch, permute_a_elements,
-    permute_b_elements, permute_c_elements`` (read-only)."""
-    a_is_lhs: list[bool]
-    token_dim: list[str]
+    gemm: tuple[int, int, int, int, int, int, int]
+    """The GEMM's fields: ``m, n, k, batch, permute_a_elements, permute_b_elements,
+    permute_c_elements``."""
+    a_is_lhs: bool
+    token_dim: str
     """The GEMM dimension holding the activation index (``""``: none)."""
-    out_elements: list[int]
-    out_tokened: tuple[bool, ...]
-    symmetric: tuple[bool, ...]
+    out_elements: int
+    out_tokened: bool
+    symmetric: bool
     """Both operands hold the same index names (A is the lhs in either order)."""
 
 
+class MergeLowerings(NamedTuple):
+    """The sizes of the lowering of every merge of :func:`merge_lowerings` (what depends on index
+    names alone is read per merge, :meth:`step`)."""
+
+    inputs: tuple[tuple[str, ...], ...]
+    output: tuple[str, ...]
+    pairs: Pairs
+    sizes: NDArray[np.int64]
+    """``(pairs, 7)``: the GEMM's ``m, n, k, batch``, the elements of operands A and B and of
+    the result (read-only)."""
+    a_is_lhs: list[bool]
+
+    def step(self, row: int) -> MergeStep:
+        """The lowering of merge ``row``: the GEMM with its re-layouts, operand A, the activation
+        index's GEMM dimension, the result's elements and whether it holds that index."""
+        roles = merge_roles(self.inputs, self.output, *self.pairs[row])
+        m, n, k, batch, e_a, e_b, out = self.sizes[row].tolist()
+        a_is_lhs = self.a_is_lhs[row]
+        ra, rb, rc = roles.relayout[a_is_lhs]
+        gemm = (m, n, k, batch, e_a if ra else 0, e_b if rb else 0, out if rc else 0)
+        return MergeStep(gemm, a_is_lhs, roles.token_dim[a_is_lhs], out, roles.out_tokened, roles.symmetric)
+
+
 def merge_lowerings(network: TensorNetwork, pairs: Sequence[tuple[int, int]]) -> MergeLowerings | None:
-    """For each pair of input subsets (bitmasks), what :func:`merge_gemm`'s lowering of it gives:
-    the GEMM with its re-layout volumes, which operand is A, the GEMM dimension of the
-    activation index, and the result's elements and whether it holds that index, for every
-    pair at once (array operations over index membership, and what depends on index names
-    alone once per network structure). None when a product might overflow int64."""
+    """For each pair of input subsets (bitmasks), what :func:`merge_gemm`'s lowering of it gives
+    (:meth:`MergeLowerings.step`): its sizes and operand A for every pair at once, in array
+    operations over index membership; what depends on index names alone per merge, cached by
+    the names (:func:`merge_roles`). None when a product might overflow int64."""
     pairs = tuple(pairs)
     got = _sized(network, pairs)
     if got is None:
         return None
-    roles = _merge_roles(network.inputs, network.output, pairs)
     a = got.a_is_lhs
     m, n = np.where(a, got.m_l, got.m_r), np.where(a, got.m_r, got.m_l)
-    out = got.both * m * n
-    rows, choice = np.arange(len(pairs)), a.astype(np.int64)
     e_a, e_b = np.where(a, got.e_l, got.e_r), np.where(a, got.e_r, got.e_l)
-    permute = np.where(roles.relayout[rows, choice], np.stack([e_a, e_b, out], axis=1), 0)
-    fields = np.stack([m, n, got.contracted, got.both, permute[:, 0], permute[:, 1], permute[:, 2]], axis=1)
-    fields.setflags(write=False)
-    return MergeLowerings(
-        gemms=fields,
-        a_is_lhs=a.tolist(),
-        token_dim=[_DIMS[c] for c in roles.token_dim[rows, choice].tolist()],
-        out_elements=out.tolist(),
-        out_tokened=roles.out_tokened,
-        symmetric=roles.symmetric,
-    )
+    sizes = np.stack([m, n, got.contracted, got.both, e_a, e_b, got.both * m * n], axis=1)
+    sizes.setflags(write=False)
+    return MergeLowerings(network.inputs, network.output, pairs, sizes, a.tolist())

@@ -27,6 +27,7 @@ from analytical_models import (
 from dse.contraction import (
     ContractionPlan,
     MergeLowerings,
+    MergeStep,
     build_plan,
     count_trees,
     enumerate_trees,
@@ -358,10 +359,13 @@ def _path_merges(path: tuple[tuple[int, int], ...], n: int) -> tuple[tuple[int, 
 
 
 @lru_cache(maxsize=1024)  # (a design's few dozen networks; later trials rarely repeat them)
-def _lowerings(network: TensorNetwork) -> tuple[MergeLowerings, list[Gemm | None], tuple[int, ...]] | None:
-    """:func:`dse.contraction.merge_lowerings` of every merge of :func:`_tree_merges`, the GEMMs
-    made from it so far (one instance per merge, shared by every chain of the network) and the
-    inputs' elements; None when the network is not enumerated or its products might overflow."""
+def _lowerings(
+    network: TensorNetwork,
+) -> tuple[MergeLowerings, dict[int, tuple[Gemm, MergeStep]], tuple[int, ...]] | None:
+    """:func:`dse.contraction.merge_lowerings` of every merge of :func:`_tree_merges`, the steps
+    read from it so far (their GEMM, one instance per merge shared by every chain of the
+    network) and the inputs' elements; None when the network is not enumerated or its products
+    might overflow."""
     n = network.n_inputs
     if not 1 < n <= ENUMERATED_TREE_INPUTS:
         return None
@@ -369,7 +373,7 @@ def _lowerings(network: TensorNetwork) -> tuple[MergeLowerings, list[Gemm | None
     if table is None:
         return None
     sizes = network.size_dict
-    return table, [None] * len(table.gemms), tuple(math.prod(sizes[i] for i in idx) for idx in network.inputs)
+    return table, {}, tuple(math.prod(sizes[i] for i in idx) for idx in network.inputs)
 
 
 @lru_cache(maxsize=16_384)
@@ -379,23 +383,26 @@ def tree_chain(network: TensorNetwork, path: tuple[tuple[int, int], ...]) -> Cha
     got = _lowerings(network)
     if got is None:
         return chain_of_path(network, path)
-    table, gemms, elements = got
+    table, read, elements = got
     merges = _path_merges(path, network.n_inputs)
-    steps: list[tuple[int, int, Gemm, bool, str]] = []
     tokens = int(network.size_dict.get(TOKEN_INDEX, 1)) > 1
+    steps: list[tuple[int, int, Gemm, bool, str]] = []
+    made: list[MergeStep] = []
     for (lhs, rhs), (row, swapped) in zip(path, merges, strict=True):
-        gemm = gemms[row]
-        if gemm is None:
-            m, n, k, batch, pa, pb, pc = table.gemms[row].tolist()
-            gemm = gemms[row] = Gemm(
-                m=m, n=n, k=k, batch=batch, permute_a_elements=pa, permute_b_elements=pb, permute_c_elements=pc
-            )
-        a_is_lhs = table.a_is_lhs[row] if table.symmetric[row] else table.a_is_lhs[row] != swapped
-        steps.append((lhs, rhs, gemm, a_is_lhs, table.token_dim[row] if tokens else ""))
+        known = read.get(row)
+        if known is None:
+            step = table.step(row)
+            m, n, k, batch, pa, pb, pc = step.gemm
+            gemm = Gemm(m=m, n=n, k=k, batch=batch, permute_a_elements=pa, permute_b_elements=pb, permute_c_elements=pc)
+            known = read[row] = (gemm, step)
+        gemm, step = known
+        a_is_lhs = step.a_is_lhs if step.symmetric else step.a_is_lhs != swapped
+        steps.append((lhs, rhs, gemm, a_is_lhs, step.token_dim if tokens else ""))
+        made.append(step)
     return assemble_chain(
         network,
-        elements + tuple(table.out_elements[row] for row, _ in merges),
-        tuple(TOKEN_INDEX in idx for idx in network.inputs) + tuple(table.out_tokened[row] for row, _ in merges),
+        elements + tuple(st.out_elements for st in made),
+        tuple(TOKEN_INDEX in idx for idx in network.inputs) + tuple(st.out_tokened for st in made),
         steps,
     )
 

@@ -122,10 +122,11 @@ def test_merge_lowerings_are_the_lowering_of_every_merge(tag: str, net: TensorNe
         _, _, out, lowered, _ = _merge(net, a, b)
         g = lowered.gemm
         fields = (g.m, g.n, g.k, g.batch, g.permute_a_elements, g.permute_b_elements, g.permute_c_elements)
-        assert tuple(got.gemms[j].tolist()) == fields, (tag, a, b)
-        assert got.a_is_lhs[j] is lowered.a_is_lhs, (tag, a, b)
-        assert got.token_dim[j] == _token_dim(lowered), (tag, a, b)
-        assert got.out_elements[j] == math.prod(sizes[i] for i in out), (tag, a, b)
-        assert got.out_tokened[j] is (ACTIVATION_INDEX in out), (tag, a, b)
+        step = got.step(j)
+        assert step.gemm == fields, (tag, a, b)
+        assert step.a_is_lhs is lowered.a_is_lhs, (tag, a, b)
+        assert step.token_dim == _token_dim(lowered), (tag, a, b)
+        assert step.out_elements == math.prod(sizes[i] for i in out), (tag, a, b)
+        assert step.out_tokened is (ACTIVATION_INDEX in out), (tag, a, b)
         swapped = _merge(net, b, a)[3].a_is_lhs  # the other order: A is the same tensor
-        assert swapped is (lowered.a_is_lhs if got.symmetric[j] else not lowered.a_is_lhs), (tag, a, b)
+        assert swapped is (lowered.a_is_lhs if step.symmetric else not lowered.a_is_lhs), (tag, a, b)
