@@ -333,10 +333,11 @@ def _set_shape(consumers: tuple[int, ...], n_inputs: int, mode: str) -> _SetShap
 _KIND_CODE = {"token": 0, "reduce": 1, "core": 2, "post": 3}
 
 
-@lru_cache(maxsize=4096)
 def _chain_arrays(chain: Chain) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """A chain as the compiled bounds read it (read-only): every tensor's elements and whether it
-    carries tokens, every step's operands, result, kind and MACs, the token tiles."""
+    carries tokens, every step's operands, result, kind and MACs, the token tiles. Not cached:
+    a chain is bounded once per search, and a cache would hash every new chain (most are never
+    priced)."""
     tensors = np.array([chain.elements, chain.tokened], dtype=np.int64).T.copy()
     steps = np.array(
         [(st.lhs, st.rhs, st.out, _KIND_CODE[st.kind], st.gemm.macs) for st in chain.steps], dtype=np.int64
