@@ -77,39 +77,35 @@ def _merge_masks(
 
 
 class MergeRoles(NamedTuple):
-    """What the lowering of one merge takes from index names alone (the pair's left subset as
-    the lowering's lhs)."""
+    """What the lowering of one merge takes from index names alone, given which operand is A."""
 
-    name_rule: bool
-    """The lowering's last rule for operand A: the lhs's canonical index tuple sorts first."""
     symmetric: bool
     """Both operands hold the same index names: A is the lhs whichever order they come in."""
     out_tokened: bool
     """The result holds the activation index."""
-    relayout: tuple[tuple[bool, bool, bool], tuple[bool, bool, bool]]
-    """Whether A, B and C need a re-layout, by ``int(a_is_lhs)``."""
-    token_dim: tuple[str, str]
-    """The GEMM dimension holding the activation index (``batch``, ``m``, ``n``, ``k``, ``""``
-    for none), by ``int(a_is_lhs)``."""
+    relayout: tuple[bool, bool, bool]
+    """Whether A, B and C need a re-layout."""
+    token_dim: str
+    """The GEMM dimension holding the activation index (``batch``, ``m``, ``n``, ``k``; ``""``
+    for none)."""
 
 
 @lru_cache(maxsize=65_536)  # networks of one format and pass share it, whatever their sizes
-def merge_roles(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], a: int, b: int) -> MergeRoles:
+def merge_roles(
+    inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], a: int, b: int, a_is_lhs: bool
+) -> MergeRoles:
     """:class:`MergeRoles` of the merge of input subsets ``a`` (lhs) and ``b``."""
     _, _, _, lt, rt, kept, _ = _merge_names(inputs, output, a, b)
-    flags, dims = [], []
-    for a_is_lhs in (False, True):
-        _, _, groups, flag, _ = _structure(lt, rt, kept, a_is_lhs)
-        flags.append(flag)
-        named = (("batch", groups[0]), ("m", groups[1]), ("n", groups[2]), ("k", groups[3]))
-        dims.append(next((name for name, group in named if ACTIVATION_INDEX in group), ""))
-    return MergeRoles(
-        [index_sort_key(i) for i in lt] <= [index_sort_key(i) for i in rt],
-        lt == rt,
-        ACTIVATION_INDEX in kept,
-        (flags[0], flags[1]),
-        (dims[0], dims[1]),
-    )
+    _, _, (batch, m, n, k, _), relayout, _ = _structure(lt, rt, kept, a_is_lhs)
+    named = (("batch", batch), ("m", m), ("n", n), ("k", k))
+    token_dim = next((name for name, group in named if ACTIVATION_INDEX in group), "")
+    return MergeRoles(lt == rt, ACTIVATION_INDEX in kept, relayout, token_dim)
+
+
+def _name_rule(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], a: int, b: int) -> bool:
+    """The lowering's last rule for operand A: the lhs's canonical index tuple sorts first."""
+    _, _, _, lt, rt, _, _ = _merge_names(inputs, output, a, b)
+    return [index_sort_key(i) for i in lt] <= [index_sort_key(i) for i in rt]
 
 
 class _Sized(NamedTuple):
@@ -146,7 +142,7 @@ def _sized(network: TensorNetwork, pairs: Pairs) -> _Sized | None:
     else:
         ties = e_l == e_r
     for j in np.flatnonzero(ties).tolist():  # equal sizes: the rule on index names decides
-        a_is_lhs[j] = merge_roles(network.inputs, network.output, *pairs[j]).name_rule
+        a_is_lhs[j] = _name_rule(network.inputs, network.output, *pairs[j])
     return _Sized(e_l, e_r, m_l, m_r, both, contracted, used, a_is_lhs)
 
 
@@ -199,12 +195,12 @@ class MergeLowerings(NamedTuple):
     def step(self, row: int) -> MergeStep:
         """The lowering of merge ``row``: the GEMM with its re-layouts, operand A, the activation
         index's GEMM dimension, the result's elements and whether it holds that index."""
-        roles = merge_roles(self.inputs, self.output, *self.pairs[row])
-        m, n, k, batch, e_a, e_b, out = self.sizes[row].tolist()
         a_is_lhs = self.a_is_lhs[row]
-        ra, rb, rc = roles.relayout[a_is_lhs]
+        roles = merge_roles(self.inputs, self.output, *self.pairs[row], a_is_lhs)
+        m, n, k, batch, e_a, e_b, out = self.sizes[row].tolist()
+        ra, rb, rc = roles.relayout
         gemm = (m, n, k, batch, e_a if ra else 0, e_b if rb else 0, out if rc else 0)
-        return MergeStep(gemm, a_is_lhs, roles.token_dim[a_is_lhs], out, roles.out_tokened, roles.symmetric)
+        return MergeStep(gemm, a_is_lhs, roles.token_dim, out, roles.out_tokened, roles.symmetric)
 
 
 def merge_lowerings(network: TensorNetwork, pairs: Sequence[tuple[int, int]]) -> MergeLowerings | None:
