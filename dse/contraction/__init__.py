@@ -19,6 +19,7 @@ from dse.contraction._costs import (
 from dse.contraction._lowering import (
     ACTIVATION_INDEX,
     Lowered,
+    activation_dim,
     canonical_order,
     index_sort_key,
     lower_step,
@@ -83,6 +84,7 @@ __all__ = [
     "StepCost",
     "StepObjective",
     "TrainingMACs",
+    "activation_dim",
     "build_plan",
     "bytes_moved_cost",
     "canonical_order",

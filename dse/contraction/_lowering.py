@@ -121,6 +121,15 @@ def _a_first(lhs: tuple[str, ...], rhs: tuple[str, ...], sizes: Mapping[str, int
     return [index_sort_key(i) for i in lhs] <= [index_sort_key(i) for i in rhs]
 
 
+def activation_dim(batch: Names, m: Names, n: Names, k: Names) -> str:
+    """The GEMM dimension (``batch``, ``m``, ``n`` or ``k``) whose index group holds the
+    activation index :data:`ACTIVATION_INDEX`; ``""`` when none does."""
+    for name, group in (("batch", batch), ("m", m), ("n", n), ("k", k)):
+        if ACTIVATION_INDEX in group:
+            return name
+    return ""
+
+
 def lower_step(
     lhs: Iterable[str],
     rhs: Iterable[str],

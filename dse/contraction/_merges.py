@@ -8,9 +8,9 @@ rest of the network still needs. The lowering's rules (:mod:`dse.contraction._lo
 array operations over index membership: the index groups (batch: held by both and kept; M and
 N: by one of them and kept; K: not kept), operand A (the one holding the activation index, else
 the larger, else by index names) and the re-layouts. What depends on index names alone (the
-name rule, the re-layouts, which group holds the activation index) is computed once per network
-merge and structure (:func:`merge_roles`): networks of one format and pass share it whatever
-their sizes.
+name rule, the re-layouts, which group holds the activation index) is computed per merge a
+search uses and cached by the names (:func:`merge_roles`): networks of one format and pass share
+it whatever their sizes.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from dse.contraction._lowering import ACTIVATION_INDEX, _structure, index_sort_key
+from dse.contraction._lowering import ACTIVATION_INDEX, _structure, activation_dim, index_sort_key
 from dse.contraction._plan import _merge_names
 from dse.workload import TensorNetwork
 
@@ -97,9 +97,7 @@ def merge_roles(
     """:class:`MergeRoles` of the merge of input subsets ``a`` (lhs) and ``b``."""
     _, _, _, lt, rt, kept, _ = _merge_names(inputs, output, a, b)
     _, _, (batch, m, n, k, _), relayout, _ = _structure(lt, rt, kept, a_is_lhs)
-    named = (("batch", batch), ("m", m), ("n", n), ("k", k))
-    token_dim = next((name for name, group in named if ACTIVATION_INDEX in group), "")
-    return MergeRoles(lt == rt, ACTIVATION_INDEX in kept, relayout, token_dim)
+    return MergeRoles(lt == rt, ACTIVATION_INDEX in kept, relayout, activation_dim(batch, m, n, k))
 
 
 def _name_rule(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], a: int, b: int) -> bool:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from analytical_models import CachedHash, Gemm
-from dse.contraction import ACTIVATION_INDEX, ContractionPlan, Lowered, step_lowerings
+from dse.contraction import ACTIVATION_INDEX, ContractionPlan, Lowered, activation_dim, step_lowerings
 from dse.workload import TensorNetwork
 
 TOKEN_INDEX = ACTIVATION_INDEX
@@ -148,15 +148,7 @@ class Chain(CachedHash):
 
 
 def _token_dim(lowered: Lowered) -> str:
-    for name, group in (
-        ("batch", lowered.batch_indices),
-        ("m", lowered.m_indices),
-        ("n", lowered.n_indices),
-        ("k", lowered.k_indices),
-    ):
-        if TOKEN_INDEX in group:
-            return name
-    return ""
+    return activation_dim(lowered.batch_indices, lowered.m_indices, lowered.n_indices, lowered.k_indices)
 
 
 @lru_cache(maxsize=8192)  # hits come from the spill sets of one tree: a short memory

@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -81,31 +82,59 @@ times its runs), the busy cycles ``W``, the latency, the network, buffer-fill, d
 leakage energies (pJ), the DRAM bytes read, written and both, the streamed inputs' bytes."""
 
 
-def combine_numpy(
-    n_t: FloatArray,
-    fits: npt.NDArray[np.bool_],
-    stacks: list[FloatArray],
-    kinds: list[int],
-    recompute: bool,
-    streamed_total: FloatArray,
-    e_in: FloatArray,
-    e_out: FloatArray,
-    d_tile: FloatArray,
-    sc: FloatArray,
-    objective: int,
-    pipelined: bool,
-    core_recompute: bool,
-) -> tuple[int, FloatArray]:
+class SegmentTiles(NamedTuple):
+    """What :func:`combine` reads of one fused segment, per candidate token tile size (arrays
+    over the tiles) or once."""
+
+    n_t: FloatArray
+    """Token tiles of each candidate tile size (``tokens / tile``)."""
+    fits: npt.NDArray[np.bool_]
+    """The candidate tiles that fit the buffers (at least one)."""
+    stacks: list[FloatArray]
+    """Each step's on-chip price (``OnChipTiles.stacked``: one column per tile for a token or
+    reduce step, one column for the others)."""
+    kinds: list[int]
+    """Each step's kind code (:data:`KIND_CODE`)."""
+    recompute: bool
+    """Core merges are recomputed on every tile (else stored, run once)."""
+    streamed_total: FloatArray
+    """Bytes of the streamed inputs over the whole pass."""
+    e_in: FloatArray
+    """Bytes loaded before the token loop that no schedule hides."""
+    e_out: FloatArray
+    """Bytes written after it (the last result tile)."""
+    d_tile: FloatArray
+    """DRAM bytes of one tile (read when pipelined)."""
+    scalars: FloatArray
+    """The scalars (:data:`N_SCALARS`)."""
+    objective: int
+    """:data:`OBJECTIVE_CODE`."""
+    pipelined: bool
+    """Token tiles pipelined over engine groups."""
+    core_recompute: bool
+    """Recomputed merges on a TT-core engine, overlapping the token loop."""
+
+
+def combine_numpy(x: SegmentTiles) -> tuple[int, FloatArray]:
     """:func:`combine` on numpy arrays over the tiles (the reference)."""
+    n_t, fits, streamed_total, e_in, e_out, d_tile, sc = (
+        x.n_t,
+        x.fits,
+        x.streamed_total,
+        x.e_in,
+        x.e_out,
+        x.d_tile,
+        x.scalars,
+    )
     z = np.zeros_like(n_t)
     summed = np.zeros((N_PARTS, n_t.size))
     stage_tile = z.copy()  # per-tile cycles of the token and reduce steps (one engine group each when pipelined)
     stage_max = z.copy()
     merge_tile = z.copy()  # per-tile cycles of recomputed merges
     stored = post = 0.0  # cycles of stored merges (before the token loop) and post steps (after)
-    for stacked, kind in zip(stacks, kinds, strict=True):
+    for stacked, kind in zip(x.stacks, x.kinds, strict=True):
         tiled = kind in (TOKEN, REDUCE)
-        recomputed = kind == CORE and recompute
+        recomputed = kind == CORE and x.recompute
         times = n_t if tiled or recomputed else np.ones_like(n_t)
         summed += stacked * times
         step = stacked[_COMPUTE] + stacked[_FILL] + stacked[_SHAPING]
@@ -125,11 +154,11 @@ def combine_numpy(
     dram_wr = sc[OUT_BYTES] + summed[_SHAPING_DRAM] / 2
     dram = dram_rd + dram_wr
     # --- the token loop: sequential on one engine (group), merges pipelined on a TT-core engine
-    if core_recompute:
+    if x.core_recompute:
         loop = n_t * np.maximum(stage_tile, merge_tile) + np.minimum(stage_tile, merge_tile)
     else:
         loop = n_t * (stage_tile + merge_tile)
-    if pipelined:
+    if x.pipelined:
         interval = np.maximum(stage_max, d_tile / bw)
         critical = stage_tile + (n_t - 1) * stage_max
         work = stored + critical + post
@@ -147,9 +176,9 @@ def combine_numpy(
     network = sc[NETWORK_PJ_PER_BYTE] * summed[7]  # (the SRAM bytes read)
     energy = summed[_MAC_PJ] + summed[_IFMAP_PJ] + summed[_FILTER_PJ] + summed[_OFMAP_PJ] + network
     energy = energy + fill_if + fill_fi + drain_of + dram_pj + leak_pj
-    if objective == ENERGY:
+    if x.objective == ENERGY:
         score, second = energy, latency
-    elif objective == EDP:
+    elif x.objective == EDP:
         score, second = energy * latency, latency
     else:
         score, second = latency, energy
@@ -176,61 +205,29 @@ def combine_numpy(
 _KERNEL: list[ModuleType] = []
 
 
-def combine(
-    n_t: FloatArray,
-    fits: npt.NDArray[np.bool_],
-    stacks: list[FloatArray],
-    kinds: list[int],
-    recompute: bool,
-    streamed_total: FloatArray,
-    e_in: FloatArray,
-    e_out: FloatArray,
-    d_tile: FloatArray,
-    sc: FloatArray,
-    objective: int,
-    pipelined: bool,
-    core_recompute: bool,
-) -> tuple[int, FloatArray]:
-    """The picked tile of a fused segment and its :data:`OUT_FIELDS` (module docstring).
-
-    Args:
-        n_t: token tiles of each candidate tile size (``tokens / tile``).
-        fits: the candidate tiles that fit the buffers (at least one).
-        stacks: each step's on-chip price (``OnChipTiles.stacked``: one column per tile for a
-            token or reduce step, one column for the others).
-        kinds: each step's kind code (:data:`KIND_CODE`).
-        recompute: core merges are recomputed on every tile (else stored, run once).
-        streamed_total: bytes of the streamed inputs over the whole pass, per tile size.
-        e_in: bytes loaded before the token loop that no schedule hides, per tile size.
-        e_out: bytes written after it (the last result tile), per tile size.
-        d_tile: DRAM bytes of one tile (pipelined only).
-        sc: the scalars (:data:`N_SCALARS`).
-        objective: :data:`OBJECTIVE_CODE`.
-        pipelined: token tiles pipelined over engine groups.
-        core_recompute: recomputed merges on a TT-core engine, overlapping the token loop.
-    """
-    args = (n_t, fits, stacks, kinds, recompute, streamed_total, e_in, e_out, d_tile, sc, objective)
+def combine(x: SegmentTiles) -> tuple[int, FloatArray]:
+    """The picked tile of a fused segment and its :data:`OUT_FIELDS` (module docstring)."""
     if os.environ.get(NO_JIT_ENV):
-        return combine_numpy(*args, pipelined, core_recompute)
+        return combine_numpy(x)
     if not _KERNEL:
         _KERNEL.append(importlib.import_module("dse.schedule._combine_kernel"))
-    columns = max(s.shape[1] for s in stacks)
-    packed = np.zeros((len(stacks), N_PARTS, columns))
-    for s, stacked in enumerate(stacks):
+    columns = max(stacked.shape[1] for stacked in x.stacks)
+    packed = np.zeros((len(x.stacks), N_PARTS, columns))
+    for s, stacked in enumerate(x.stacks):
         packed[s, :, : stacked.shape[1]] = stacked
     i, out = _KERNEL[0].combine_kernel(
-        n_t,
-        fits,
+        x.n_t,
+        x.fits,
         packed,
-        np.array(kinds, dtype=np.int64),
-        recompute,
-        streamed_total,
-        e_in,
-        e_out,
-        d_tile,
-        sc,
-        objective,
-        pipelined,
-        core_recompute,
+        np.array(x.kinds, dtype=np.int64),
+        x.recompute,
+        x.streamed_total,
+        x.e_in,
+        x.e_out,
+        x.d_tile,
+        x.scalars,
+        x.objective,
+        x.pipelined,
+        x.core_recompute,
     )
     return int(i), out

@@ -65,6 +65,7 @@ from dse.schedule._combine import (
     OFMAP_RD_PJ_BIT,
     OUT_BYTES,
     TOKEN_FREE_BYTES,
+    SegmentTiles,
     combine,
 )
 
@@ -501,19 +502,21 @@ def _price(
         network_pj(hw, 1.0),
     )
     i, v = combine(
-        n_t,
-        fits,
-        [res.stacked for res, _ in priced],
-        [KIND_CODE[chain.steps[s].kind] for s in steps],
-        mode == "recompute",
-        streamed_total,
-        e_in,
-        e_out,
-        d_tile,
-        scalars,
-        OBJECTIVE_CODE[objective],
-        pipelined,
-        core_hw is not None and mode == "recompute",
+        SegmentTiles(
+            n_t,
+            fits,
+            [res.stacked for res, _ in priced],
+            [KIND_CODE[chain.steps[s].kind] for s in steps],
+            mode == "recompute",
+            streamed_total,
+            e_in,
+            e_out,
+            d_tile,
+            scalars,
+            OBJECTIVE_CODE[objective],
+            pipelined,
+            core_hw is not None and mode == "recompute",
+        )
     )
     part = dict(zip(STACKED_FIELDS, v[:N_PARTS].tolist(), strict=True))
     (work, latency, network, fill_if, fill_fi, drain_of, dram_pj, leak_pj, dram_rd, dram_wr, dram, streamed) = v[

@@ -141,3 +141,23 @@ def test_lowering_is_symmetric_and_exact(lhs: set[str], rhs: set[str], data: st.
     assert one.gemm.macs == math.prod(SIZES[i] for i in lhs | rhs)
     assert set(one.batch_indices) | set(one.m_indices) | set(one.n_indices) == set(kept)
     assert one.gemm.c_elements == math.prod(SIZES[i] for i in kept)
+
+
+@pytest.mark.parametrize(
+    ("lhs", "rhs", "kept", "dim"),
+    [
+        (("b", "i"), ("i", "j"), ("b", "j"), "m"),  # the activation operand is A: b on M
+        (("i", "j"), ("b", "i"), ("b", "j"), "m"),  # whatever the order
+        (("b", "i"), ("b", "j"), ("i", "j"), "k"),  # a weight gradient: b reduced
+        (("b", "i"), ("b", "i", "j"), ("b", "j"), "batch"),  # b in both and kept
+        (("i", "j"), ("j", "k"), ("i", "k"), ""),  # a merge of cores
+    ],
+)
+def test_activation_dim_names_the_group_of_b(
+    lhs: tuple[str, ...], rhs: tuple[str, ...], kept: tuple[str, ...], dim: str
+) -> None:
+    """:func:`activation_dim` gives the GEMM dimension whose index group holds ``b``."""
+    from dse.contraction import activation_dim, lower_step
+
+    low = lower_step(lhs, rhs, kept, {"b": 8, "i": 3, "j": 5, "k": 2})
+    assert activation_dim(low.batch_indices, low.m_indices, low.n_indices, low.k_indices) == dim
