@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState, create_trial
+
+from dse import design_record
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,10 +63,12 @@ def _pool(study_file: Path, pool: int, pool_from: Path | None, work: Path) -> li
 
 def _clone(t: FrozenTrial, rng: np.random.Generator, objectives: tuple[str, ...]) -> FrozenTrial:
     attrs = copy.deepcopy(t.user_attrs)
-    hw = attrs["design"]["hardware"]
+    record = design_record(attrs["design"])  # (stored as JSON text, as a study stores it)
+    hw = record["hardware"]
     f0 = float(hw["freq_mhz"])
     freq = round(f0 * (1.0 + rng.uniform(-0.2, 0.2)), 6)
     hw["freq_mhz"] = freq
+    attrs["design"] = json.dumps(record, sort_keys=True)
     m = attrs["metrics"]
     m["latency_ms"] *= f0 / freq
     m["energy_uj"] *= 1.0 + rng.uniform(-0.05, 0.05)

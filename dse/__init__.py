@@ -27,7 +27,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from dse._catalog import METRICS, MetricSpec
-from dse._design import Design, Metrics, PassRecord, StepRecord
+from dse._design import Design, Metrics, PassRecord, StepRecord, design_record
 from dse._errors import ConfigError, DSEError
 from dse.evaluate import PATH_POLICIES, EvaluationError, evaluate  # after the core types it uses
 
@@ -96,6 +96,7 @@ __all__ = [
     "StudyRun",
     "Workload",
     "__version__",
+    "design_record",
     "evaluate",
     "load_study",
     "open_study",

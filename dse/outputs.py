@@ -51,6 +51,12 @@ def _integral(series: pd.Series) -> bool:
     return bool((values.astype(float) % 1 == 0).all())
 
 
+def _design_json(record: dict[str, Any] | str) -> str:
+    """A trial's design record as sorted-key JSON text (the ``design_json`` column): what a study
+    stores on the trial, or the dict an earlier study stored, dumped the same way."""
+    return record if isinstance(record, str) else json.dumps(record, sort_keys=True)
+
+
 def trials_frame(study: optuna.Study, cfg: StudyConfig | None = None) -> pd.DataFrame:
     """One row per finished trial: metrics, feasibility, the sampled parameters, the design JSON.
 
@@ -72,7 +78,7 @@ def trials_frame(study: optuna.Study, cfg: StudyConfig | None = None) -> pd.Data
         for metric, bound in bounds:
             row[VIOLATION_PREFIX + metric] = float(metrics[metric]) - bound
         row.update({f"param:{k}": v for k, v in t.params.items()})
-        row["design_json"] = json.dumps(t.user_attrs["design"], sort_keys=True)
+        row["design_json"] = _design_json(t.user_attrs["design"])
         rows.append(row)
     df = pd.DataFrame(rows)
     if df.empty:
@@ -235,12 +241,11 @@ def export_designs(
     written: list[Path] = []
     seen: set[str] = set()
     for number in trial_numbers:
-        record = by_number[number].user_attrs["design"]
-        key = json.dumps(record, sort_keys=True)
+        key = _design_json(by_number[number].user_attrs["design"])
         if key in seen:  # an identical design is exported once, under its first trial
             continue
         seen.add(key)
-        design = Design.from_dict(record)
+        design = Design.from_dict(key)
         try:
             written += exporter(design, evaluate(design), out_dir, f"trial_{number}", options)
         except ExportError as exc:

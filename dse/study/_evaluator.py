@@ -16,6 +16,7 @@ pools, does not re-import the user's ``__main__`` in its workers). Two settings 
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 from collections.abc import Sequence
@@ -89,12 +90,12 @@ def evaluate_for_trial(
     ]
     attrs: dict[str, Any] = {
         "metrics": scalars,
-        "design": design.to_dict(),
+        "design": json.dumps(design.to_dict(), sort_keys=True),  # (as text: see dse.design_record)
         "constraints": viol,
         "feasible": not broken,
         "cycle_breakdown": metrics.total.cycle_breakdown(),
         "energy_breakdown_pj": metrics.total.energy_breakdown_pj(),
-        "paths": metrics.paths(),
+        "paths": json.dumps(metrics.paths(), sort_keys=True),
         "units": UNITS,
     }
     if broken:

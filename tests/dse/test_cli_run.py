@@ -97,6 +97,8 @@ def test_trial_user_attrs_record_metrics_with_units(quick_run: Path) -> None:
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
+    from dse import Design, design_record
+
     study = optuna.load_study(
         study_name="quickstart",
         storage=JournalStorage(JournalFileBackend(str(quick_run / "study.journal"))),
@@ -104,7 +106,13 @@ def test_trial_user_attrs_record_metrics_with_units(quick_run: Path) -> None:
     t = study.best_trials[0]
     assert t.user_attrs["units"]["latency_ms"] == "ms"
     assert set(t.user_attrs["energy_breakdown_pj"]) >= {"mac", "dram", "leakage"}
-    assert any(k.startswith("fc1/") for k in t.user_attrs["paths"])
+    # the design and the paths are stored as JSON text (one string per trial, not nested objects)
+    assert any(k.startswith("fc1/") for k in json.loads(t.user_attrs["paths"]))
+    stored = t.user_attrs["design"]
+    assert isinstance(stored, str)
+    design = Design.from_dict(stored)
+    assert json.dumps(design.to_dict(), sort_keys=True) == stored
+    assert Design.from_dict(design_record(stored)) == design  # (the dict an earlier study stored)
 
 
 def test_second_run_resumes(tmp_path: Path) -> None:

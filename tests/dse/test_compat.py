@@ -37,3 +37,45 @@ def test_study_of_2026_11_29_loads_with_its_fingerprint_and_runs(path: Path, tmp
 def test_workload_file_of_2026_11_29_loads(path: Path) -> None:
     workload = load_workload(str(path))
     assert workload.layers and workload.params() > 0
+
+
+def test_a_design_record_reads_as_text_or_as_the_dict_earlier_studies_stored() -> None:
+    """A trial's design is stored as JSON text since 2026-11-30 (``user_attrs["design"]``);
+    studies before stored the dict. ``Design.from_dict`` and ``design_record`` read both, and
+    the trials table's ``design_json`` column is the same text for both; text that is not a
+    JSON object is a clear error."""
+    from dse import Design, DSEError, design_record
+    from dse.outputs import _design_json
+
+    record = {
+        "mode": "inference",
+        "path_policy": "mac_optimal",
+        "path_optimizer": "dp",
+        "mapping_objective": "latency",
+        "execution": "unfused",
+        "path_choices": {},
+        "hardware": {
+            "engine": "systolic",
+            "pe_rows": 8,
+            "pe_cols": 8,
+            "ifmap_sram_kb": 16.0,
+            "filter_sram_kb": 16.0,
+            "ofmap_sram_kb": 16.0,
+            "dram_bw_bytes_per_cycle": 8.0,
+            "dataflows": ["ws"],
+        },
+        "workload": {
+            "name": "w",
+            "batch": 2,
+            "seq_len": 1,
+            "layers": [{"name": "fc", "format": "dense", "in_features": 8, "out_features": 4}],
+        },
+    }
+    text = json.dumps(record, sort_keys=True)
+    assert Design.from_dict(text) == Design.from_dict(record)
+    assert design_record(text) == record and design_record(record) is record
+    assert _design_json(text) == _design_json(record) == text
+    with pytest.raises(DSEError, match="invalid JSON"):
+        Design.from_dict("{not json", source="trial 3")
+    with pytest.raises(DSEError, match="expected an object"):
+        design_record("[1, 2]")

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from dse import ConfigError
+from dse import ConfigError, design_record
 from dse.cli import main
 from dse.config import load_study_config
 from dse.study import run_study
@@ -180,7 +180,7 @@ def test_table_gives_the_accuracy_of_the_most_specific_row(tmp_path: Path) -> No
     done = run_study(cfg, progress=False)
     assert done.summary.failed == 0
     for t in done.study.trials:
-        layer = t.user_attrs["design"]["workload"]["layers"][0]
+        layer = design_record(t.user_attrs["design"])["workload"]["layers"][0]
         r = t.params.get(f"rank_{layer['format']}@fc1")
         table: dict[tuple[str, int], float] = {("tt", 2): 0.91, ("tt", 3): 0.93, ("cp", 2): 0.81, ("cp", 3): 0.83}
         expected = table.get((str(layer["format"]), int(r or 0)), 0.7)

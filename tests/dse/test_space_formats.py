@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dse import ConfigError
+from dse import ConfigError, design_record
 from dse.cli import main
 from dse.config import load_study_config
 from dse.space import searched_parameters
@@ -78,7 +78,7 @@ def test_a_study_per_format_runs_and_varies_the_rank(fmt: str, tmp_path: Path) -
     assert "rank@fc1" in searched_parameters(cfg)
     done = run_study(cfg, progress=False)
     assert done.summary.completed == 8 and done.summary.failed == 0
-    layers = [t.user_attrs["design"]["workload"]["layers"][0] for t in done.study.trials]
+    layers = [design_record(t.user_attrs["design"])["workload"]["layers"][0] for t in done.study.trials]
     assert {layer["format"] for layer in layers} == {fmt}
     ranks = {tuple(layer["ranks"]) for layer in layers}
     assert len(ranks) > 1  # the rank varies
@@ -138,7 +138,7 @@ def test_tied_ranks_over_several_formats_are_one_per_format(tmp_path: Path) -> N
     assert names.count("rank_tt") == 1 and names.count("rank_cp") == 1
     done = run_study(cfg, progress=False)
     for t in done.study.trials:
-        layers_of = t.user_attrs["design"]["workload"]["layers"]
+        layers_of = design_record(t.user_attrs["design"])["workload"]["layers"]
         for layer in layers_of:
             if layer["format"] == "cp":
                 assert layer["ranks"] == [t.params["rank_cp"]]
@@ -157,7 +157,7 @@ def test_explicit_shapes_are_kept_unless_the_space_names_them(tmp_path: Path) ->
     assert len(cfg.space.notices) == 1 and "fc1" in cfg.space.notices[0] and "ranks" in cfg.space.notices[0]
     done = run_study(cfg, progress=False)
     for t in done.study.trials:
-        layer = t.user_attrs["design"]["workload"]["layers"][0]
+        layer = design_record(t.user_attrs["design"])["workload"]["layers"][0]
         assert layer["in_shape"] == [4, 8, 8] and layer["out_shape"] == [8, 8, 4]
 
 
@@ -169,7 +169,8 @@ def test_search_key_says_what_replaces_the_workload_values(tmp_path: Path) -> No
     keep = {"default": {"format": "tt", "search": ["ranks"], "rank": {"low": 2, "high": 8}}}
     cfg = _load(_study(tmp_path, keep, EXPLICIT, n_trials=2))
     assert searched_parameters(cfg) == ["pe_rows", "rank@fc1"]
-    design_layer = run_study(cfg, progress=False).study.trials[0].user_attrs["design"]["workload"]
+    trial = run_study(cfg, progress=False).study.trials[0]
+    design_layer = design_record(trial.user_attrs["design"])["workload"]
     assert design_layer["layers"][0]["format"] == "tt" and design_layer["layers"][0]["in_shape"] == [4, 8, 8]
 
 
