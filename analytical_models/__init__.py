@@ -50,6 +50,7 @@ from analytical_models._area import area_mm2, leakage_mw
 from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._engine import ArrayEngine
 from analytical_models._hashing import CachedHash
+from analytical_models._jit import NO_JIT_ENV, compiled_module
 from analytical_models._onchip import (
     STACKED_FIELDS,
     OnChipStep,
@@ -78,7 +79,6 @@ from analytical_models._registry import (
 )
 from analytical_models._registry_type import Registry, RegistryError
 from analytical_models._scalesim_mapping import ScalesimReport, scalesim_hw_report, scalesim_report, scalesim_words
-from analytical_models._search import NO_JIT_ENV
 from analytical_models._tech import TECHS, TechProfile, get_tech, register_tech, tech_names
 from analytical_models._types import (
     DATAFLOWS,
@@ -134,6 +134,7 @@ __all__ = [
     "area_mm2",
     "best_mapping",
     "busy_floor",
+    "compiled_module",
     "dram_fed_bytes",
     "dram_fed_floor",
     "engine_names",

@@ -31,9 +31,7 @@ the schedule that strings steps together adds both (:mod:`dse.schedule`).
 
 from __future__ import annotations
 
-import importlib
 import math
-import os
 from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
@@ -45,8 +43,8 @@ import numpy as np
 from analytical_models._arrays import BoolArray, FloatArray, IntArray
 from analytical_models._consts import hw_consts
 from analytical_models._engine import ArrayEngine
+from analytical_models._jit import compiled_module
 from analytical_models._registry import get_engine
-from analytical_models._search import NO_JIT_ENV
 from analytical_models._shaping import _shaping_energy
 from analytical_models._timing import (
     FOLD_CYCLES,
@@ -245,8 +243,9 @@ def onchip_tiles(
             (k.ofmap_rd_pj_bit, k.ofmap_wr_pj_bit),
         ]
     )
-    if _compiled(dataflows):
-        stacked, best = _onchip_kernel().tiles_kernel(
+    kernel = _compiled(dataflows)
+    if kernel is not None:
+        stacked, best = kernel.tiles_kernel(
             t,
             float(tokens),
             TOKEN_DIMS.index(token_dim) - 1,
@@ -330,22 +329,13 @@ def _fills(dataflows: tuple[str, ...], rows: int, cols: int) -> FloatArray:
     return out
 
 
-_ONCHIP_KERNEL: list[ModuleType] = []
-
-
-def _onchip_kernel() -> ModuleType:
-    """:mod:`analytical_models._onchip_kernel`, imported (numba loaded) on first use."""
-    if not _ONCHIP_KERNEL:
-        _ONCHIP_KERNEL.append(importlib.import_module("analytical_models._onchip_kernel"))
-    return _ONCHIP_KERNEL[0]
-
-
-def _compiled(dataflows: tuple[str, ...]) -> bool:
-    """Whether :func:`onchip_tiles` runs compiled: every dataflow's fold timing is a shipped
-    one (:data:`_FOLD_FILL`) and :data:`NO_JIT_ENV` is not set."""
-    if os.environ.get(NO_JIT_ENV):
-        return False
-    return all(FOLD_CYCLES.get(d) in _FOLD_FILL for d in dataflows)
+def _compiled(dataflows: tuple[str, ...]) -> ModuleType | None:
+    """:mod:`analytical_models._onchip_kernel` when :func:`onchip_tiles` runs compiled: every
+    dataflow's fold timing is a shipped one (:data:`_FOLD_FILL`) and
+    :data:`~analytical_models._jit.NO_JIT_ENV` is not set; else None."""
+    if not all(FOLD_CYCLES.get(d) in _FOLD_FILL for d in dataflows):
+        return None
+    return compiled_module("analytical_models._onchip_kernel")
 
 
 def price_onchip(

@@ -15,13 +15,14 @@ search's bit for bit (``tests/analytical_models/test_am_golden_speed.py``).
 from __future__ import annotations
 
 import math
-import os
+from types import ModuleType
 
 import numpy as np
 
 from analytical_models._arrays import FloatArray, IntArray
 from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._cost import grid_objectives, picked_costs
+from analytical_models._jit import compiled_module
 from analytical_models._pinned import (
     nest_timeable,
     pinned_cycles,
@@ -58,11 +59,6 @@ def pareto_indices(cycles: FloatArray, energy: FloatArray) -> IntArray:
     kept: IntArray = idx[e < prev_best]
     return kept
 
-
-NO_JIT_ENV = "TNN_DSE_NO_JIT"
-"""Environment variable: when set (non-empty), the best-mapping search stays on numpy
-(:func:`search_grid`) and numba is never imported: the same results, about 165 MB less resident
-memory and 1 s less start-up per process, a slower search."""
 
 _SLACK = 1e-9
 """Relative margin of the exact pruning in :func:`screen` (rounding is ~1e-15)."""
@@ -279,7 +275,7 @@ def search_mappings(
     (``tests/analytical_models/test_am_golden_speed.py``). The best alone (``pareto=False``)
     under the overlapped timing comes from one compiled walk over the same grid instead
     (:func:`analytical_models._kernel.best_candidate`: the same candidate, the same bits;
-    unless :data:`NO_JIT_ENV` is set).
+    unless :data:`~analytical_models._jit.NO_JIT_ENV` is set).
 
     Args:
         gemm: the operation.
@@ -296,8 +292,9 @@ def search_mappings(
     if objective not in OBJECTIVES:
         raise ModelInputError(f"unknown objective {objective!r}; expected one of {OBJECTIVES}")
     c = hw_consts(hw)
-    if not pareto and not c.serial and not os.environ.get(NO_JIT_ENV):
-        return _best_compiled(gemm, hw, c, objective, dataflows, shaping)
+    kernel = compiled_module("analytical_models._kernel") if not pareto and not c.serial else None
+    if kernel is not None:
+        return _best_compiled(kernel, gemm, hw, c, objective, dataflows, shaping)
     return search_grid(gemm, hw, objective, dataflows, shaping, pareto)
 
 
@@ -372,14 +369,18 @@ def search_grid(
 
 
 def _best_compiled(
-    gemm: Gemm, hw: Hardware, c: HwConsts, objective: Objective, dataflows: tuple[str, ...], shaping: Shaping
+    kernel: ModuleType,
+    gemm: Gemm,
+    hw: Hardware,
+    c: HwConsts,
+    objective: Objective,
+    dataflows: tuple[str, ...],
+    shaping: Shaping,
 ) -> MappingResult:
     """:func:`search_mappings` with ``pareto=False`` on the overlapped timing: the grid's best
     from :func:`analytical_models._kernel.best_candidate` (the same candidate, the same bits),
     then SCALE-Sim's nests as there."""
-    from analytical_models._kernel import best_candidate  # numba loads on the first search
-
-    found = best_candidate(gemm, c, dataflows, objective, shaping)
+    found = kernel.best_candidate(gemm, c, dataflows, objective, shaping)
     if found is None:
         raise _no_tile_fits(hw)
     cost = picked_costs(found.stage, gemm, c, shaping, [0], [0], [0])[0]

@@ -5,25 +5,22 @@ the pricing associates differently carry a relative margin of 1e-9."""
 
 from __future__ import annotations
 
-import importlib
 import math
-import os
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from itertools import combinations
-from types import ModuleType
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from analytical_models import (
-    NO_JIT_ENV,
     ArrayEngine,
     Gemm,
     Hardware,
     ModelInputError,
     busy_floor,
+    compiled_module,
     dram_fed_bytes,
     dram_fed_floor,
     get_engine,
@@ -274,13 +271,14 @@ def spill_set_bounds(chain: Chain, hw: Hardware, objective: str, execution: str)
     (:func:`dse.schedule._bounds_kernel.set_bounds`, the same bits as the Python functions)
     unless :data:`analytical_models.NO_JIT_ENV` is set."""
     shape = _set_shape(chain.consumers, chain.n_inputs, execution if execution in ("fused", "unfused") else "auto")
-    if os.environ.get(NO_JIT_ENV):
+    kernel = compiled_module("dse.schedule._bounds_kernel")
+    if kernel is None:
         bounds = {g: _group_bound(chain, g, hw, objective) for g in shape.groups}
         return SpillSets(shape.sets, [_set_bound(chain, s, hw, objective, execution) for s in shape.sets], bounds)
     engines = engines_of(hw)
     step_f = np.array([_step_terms(st.gemm, st.kind, hw, engines) for st in chain.steps]).reshape(-1, 6)
     tensors, steps, cands = _chain_arrays(chain)
-    got, sums = _kernel().set_bounds(
+    got, sums = kernel.set_bounds(
         shape.group_table,
         shape.group_len,
         shape.set_table,
@@ -388,16 +386,6 @@ def _hw_scalars(hw: Hardware, engines: int, tokens: int) -> NDArray[np.float64]:
     )
     out.setflags(write=False)
     return out
-
-
-_KERNEL: list[ModuleType] = []
-
-
-def _kernel() -> ModuleType:
-    """:mod:`dse.schedule._bounds_kernel`, imported (numba loaded) on first use."""
-    if not _KERNEL:
-        _KERNEL.append(importlib.import_module("dse.schedule._bounds_kernel"))
-    return _KERNEL[0]
 
 
 _DIM_COLUMN = {"batch": 0, "m": 1, "n": 2, "k": 3}

@@ -17,15 +17,12 @@ whole cost). The tests check that both give every field of every segment bit for
 
 from __future__ import annotations
 
-import importlib
-import os
-from types import ModuleType
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from analytical_models import NO_JIT_ENV
+from analytical_models import compiled_module
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -202,20 +199,16 @@ def combine_numpy(x: SegmentTiles) -> tuple[int, FloatArray]:
     return i, out
 
 
-_KERNEL: list[ModuleType] = []
-
-
 def combine(x: SegmentTiles) -> tuple[int, FloatArray]:
     """The picked tile of a fused segment and its :data:`OUT_FIELDS` (module docstring)."""
-    if os.environ.get(NO_JIT_ENV):
+    kernel = compiled_module("dse.schedule._combine_kernel")
+    if kernel is None:
         return combine_numpy(x)
-    if not _KERNEL:
-        _KERNEL.append(importlib.import_module("dse.schedule._combine_kernel"))
     columns = max(stacked.shape[1] for stacked in x.stacks)
     packed = np.zeros((len(x.stacks), N_PARTS, columns))
     for s, stacked in enumerate(x.stacks):
         packed[s, :, : stacked.shape[1]] = stacked
-    i, out = _KERNEL[0].combine_kernel(
+    i, out = kernel.combine_kernel(
         x.n_t,
         x.fits,
         packed,

@@ -1,0 +1,32 @@
+"""The compiled loops (numba) and the switch that keeps a process on numpy.
+
+Each compiled loop lives in a module of its own, imported on first use (numba loads then, about
+1 s per process), and beside it the numpy or Python code it repeats bit for bit, which runs
+instead when :data:`NO_JIT_ENV` is set.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+NO_JIT_ENV = "TNN_DSE_NO_JIT"
+"""Environment variable: when set (non-empty), the best-mapping search, the on-chip step model
+and the schedule search's bounds and segment arithmetic stay on numpy and Python, and numba is
+never imported: the same results, about 165 MB less resident memory and 1 s less start-up per
+process, a slower search."""
+
+_LOADED: dict[str, ModuleType] = {}
+
+
+def compiled_module(name: str) -> ModuleType | None:
+    """The module of compiled loops ``name`` (e.g. ``"dse.schedule._combine_kernel"``), imported
+    on first use; None when :data:`NO_JIT_ENV` is set (read on every call, so that a process may
+    switch)."""
+    if os.environ.get(NO_JIT_ENV):
+        return None
+    got = _LOADED.get(name)
+    if got is None:
+        got = _LOADED[name] = importlib.import_module(name)
+    return got
