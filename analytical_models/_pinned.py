@@ -191,13 +191,19 @@ def _partial(fo: Folds, dataflow: str) -> bool:
     return dataflow != "os" and fo.row_folds > 1
 
 
-def _cost(gemm: Gemm, hw: Hardware, shaping: Shaping, fo: Folds, stall: float, lv: dict[str, float]) -> Cost:
-    """The :class:`Cost` of the nest (whole batch) from its stall and its bytes per level."""
-    c = hw_consts(hw)
+def _cycles(gemm: Gemm, fo: Folds, stall: float, shaping: Shaping) -> tuple[float, float, float]:
+    """``(compute, fill, cycles)`` of the nest (whole batch) with ``stall`` cycles: every fold
+    counted as the model does, then the stall and the engine's shaping."""
     b = float(gemm.batch)
     compute = b * fo.folds * fo.t
     fill = b * fo.folds * (fo.rows_per_fold - fo.t)
-    cycles = compute + fill + stall + shaping.cycles
+    return compute, fill, compute + fill + stall + shaping.cycles
+
+
+def _cost(gemm: Gemm, hw: Hardware, shaping: Shaping, fo: Folds, stall: float, lv: dict[str, float]) -> Cost:
+    """The :class:`Cost` of the nest (whole batch) from its stall and its bytes per level."""
+    c = hw_consts(hw)
+    compute, fill, cycles = _cycles(gemm, fo, stall, shaping)
     level_bytes = (
         lv["ifmap_rd_bytes"],
         lv["ifmap_wr_bytes"],
@@ -283,9 +289,7 @@ def pinned_cycles(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> 
     overlapped timing, without building the nest's cost: what the mapping search compares
     before it prices a nest that may beat its best."""
     fo = scalesim_folds(gemm.m, gemm.n, gemm.k, hw.pe_rows, hw.pe_cols, dataflow)
-    stall = _overlapped(gemm, hw, fo, dataflow, shaping, scalesim_words(hw)).stall
-    b = float(gemm.batch)
-    return b * fo.folds * fo.t + b * fo.folds * (fo.rows_per_fold - fo.t) + stall + shaping.cycles
+    return _cycles(gemm, fo, _overlapped(gemm, hw, fo, dataflow, shaping, scalesim_words(hw)).stall, shaping)[2]
 
 
 def _edges(gemm: Gemm, hw: Hardware, fo: Folds, dataflow: str, words: tuple[int, int, int, int]) -> tuple[float, float]:
@@ -308,12 +312,10 @@ def pinned_cycles_floor(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shapin
     word) beyond its compute window."""
     fo = scalesim_folds(gemm.m, gemm.n, gemm.k, hw.pe_rows, hw.pe_cols, dataflow)
     b = float(gemm.batch)
-    compute = b * fo.folds * fo.t
-    fill = b * fo.folds * (fo.rows_per_fold - fo.t)
     first, last = _edges(gemm, hw, fo, dataflow, scalesim_words(hw))
     least = b * (gemm.m * gemm.k + gemm.k * gemm.n + gemm.m * gemm.n) * (hw.bits / 8.0)
     stall = max(first + last, least / hw.dram_bw_bytes_per_cycle - float(fo.demand_rows) * b)
-    return compute + fill + stall + shaping.cycles
+    return _cycles(gemm, fo, stall, shaping)[2]
 
 
 def pinned_lower_bound(gemm: Gemm, hw: Hardware, dataflow: str, shaping: Shaping) -> tuple[float, float]:
