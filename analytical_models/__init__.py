@@ -49,7 +49,7 @@ from analytical_models._allocator import tune_allocator
 from analytical_models._area import area_mm2, leakage_mw
 from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._engine import ArrayEngine
-from analytical_models._hashing import CachedHash
+from analytical_models._hashing import HARDWARE_CACHE_ENTRIES, CachedHash
 from analytical_models._jit import NO_JIT_ENV, compiled_module
 from analytical_models._onchip import (
     STACKED_FIELDS,
@@ -102,6 +102,7 @@ __all__ = [
     "CONTRACTION_ENGINE",
     "DATAFLOWS",
     "ENGINES",
+    "HARDWARE_CACHE_ENTRIES",
     "MAPPINGS",
     "MEMORY_TIMINGS",
     "NESTS",

@@ -43,6 +43,7 @@ import numpy as np
 from analytical_models._arrays import BoolArray, FloatArray, IntArray
 from analytical_models._consts import hw_consts
 from analytical_models._engine import ArrayEngine
+from analytical_models._hashing import HARDWARE_CACHE_ENTRIES
 from analytical_models._jit import compiled_module
 from analytical_models._registry import get_engine
 from analytical_models._shaping import _shaping_energy
@@ -172,7 +173,7 @@ def tile_gemm(gemm: Gemm, token_dim: str, tokens: int, tile: int) -> Gemm:
     )
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)
 def onchip_tiles(
     gemm: Gemm,
     token_dim: str,
@@ -427,7 +428,7 @@ def _times_all(kind: IntArray, row_folds: FloatArray, col_folds: FloatArray) -> 
     return out
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)
 def busy_floor(gemm: Gemm, hw: Hardware) -> float:
     """Cycles no schedule runs ``gemm`` in on ``hw``: its untiled fold time with the best
     dataflow, over every token at once, on every engine of the array (tiling, in tokens or by the
@@ -459,7 +460,7 @@ def dram_fed_bytes(gemm: Gemm, hw: Hardware) -> float:
     return elements * hw_consts(hw).bytes_per_el
 
 
-@lru_cache(maxsize=16_384)  # the bounds of every tree and segment of a ce_array ask for it
+@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)  # the bounds of every tree and segment of a ce_array ask for it
 def untiled_cycles(gemm: Gemm, hw: Hardware, *, engines: int = 1) -> float:
     """Fewest cycles ``gemm`` takes on ``hw``'s array: untiled, every operand on chip, the best
     dataflow the engine allows, no shaping (compute + fill/drain of :func:`onchip_tiles` for one

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from analytical_models import ArrayEngine, Hardware, best_mapping, dram_fed_floor, get_engine, get_tech
+from analytical_models import (
+    HARDWARE_CACHE_ENTRIES,
+    ArrayEngine,
+    Hardware,
+    best_mapping,
+    dram_fed_floor,
+    get_engine,
+    get_tech,
+)
 from dse.contraction._lowering import lower_sets
 from dse.contraction.trees import PathError, ssa_to_nodes
 
@@ -60,7 +68,7 @@ class BytesMovedCost:
         return elements * self.bytes_per_element
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)
 def _floor(
     lhs: frozenset[str],
     rhs: frozenset[str],
@@ -71,7 +79,7 @@ def _floor(
     return dram_fed_floor(lower_sets(lhs, rhs, kept, sizes).gemm, hw)
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)
 def _hw_step(
     lhs: frozenset[str],
     rhs: frozenset[str],

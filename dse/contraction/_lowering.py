@@ -211,7 +211,7 @@ def _structure(
     return a, b, (batch, m, n, k, out), relayout, perms
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=16_384)
 def lower_sets(
     lhs: frozenset[str],
     rhs: frozenset[str],

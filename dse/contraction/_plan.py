@@ -215,7 +215,7 @@ def _held(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], mask: in
     return _kept(inputs, output, mask)
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def _merge(
     network: TensorNetwork, a: int, b: int
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], Lowered, int]:
@@ -344,7 +344,7 @@ def resolve_cost(cost: str | StepCost, hw: Hardware | None) -> StepCost:
     raise PathError(f"unknown cost {cost!r}; expected one of {COST_KINDS} or a StepCost")
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def _optimize_cached(
     network: TensorNetwork,
     optimizer: str,

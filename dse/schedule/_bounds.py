@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytical_models import (
+    HARDWARE_CACHE_ENTRIES,
     ArrayEngine,
     Gemm,
     Hardware,
@@ -81,7 +82,7 @@ def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[
     return _step_bound(st.gemm, st.kind == "core", hw)
 
 
-@lru_cache(maxsize=16_384)  # trees of a network share most of their steps' GEMMs
+@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)  # trees of a network share most of their steps' GEMMs
 def _step_bound(g: Gemm, core_merge: bool, hw: Hardware) -> tuple[float, float, float]:
     """:func:`_unfused_bound` of a step making ``g`` (``core_merge``: a step of kind ``core``,
     which runs on a TT-core engine when the template has one, see :func:`step_array`)."""
@@ -167,7 +168,7 @@ def _group_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: 
     return _fused_bound(chain, steps, hw)
 
 
-@lru_cache(maxsize=16_384)  # a segment recurs in many spill sets of one chain
+@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)  # a segment recurs in many spill sets of one chain
 def _fused_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> tuple[float, float, float]:
     """:func:`_group_bound` of a segment of several steps."""
     terms = segment_floor_terms(chain, steps, hw)
@@ -352,7 +353,7 @@ def _tiles_array(tokens: int) -> NDArray[np.float64]:
     return out
 
 
-@lru_cache(maxsize=16_384)  # the trees of a network share most of their steps' GEMMs
+@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)  # the trees of a network share most of their steps' GEMMs
 def _step_terms(g: Gemm, kind: str, hw: Hardware, engines: int) -> tuple[float, float, float, float, float, float]:
     """What the compiled bounds take of one step on ``hw``: its :func:`_hideable_busy_bound`,
     its untiled fold time on one array (a token or reduce step on an engine of several arrays;
@@ -391,7 +392,7 @@ def _hw_scalars(hw: Hardware, engines: int, tokens: int) -> NDArray[np.float64]:
 _DIM_COLUMN = {"batch": 0, "m": 1, "n": 2, "k": 3}
 
 
-@lru_cache(maxsize=16_384)  # the trees of a network share most of their steps' GEMMs
+@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)  # the trees of a network share most of their steps' GEMMs
 def _tile_cycles(g: Gemm, token_dim: str, tokens: int, hw: Hardware, engines: int) -> NDArray[np.float64]:
     """:func:`analytical_models.untiled_cycles` of ``g`` cut to every candidate token tile
     (:func:`~dse.schedule._segment.tile_candidates`): the fewest cycles one tile of the step runs
@@ -407,7 +408,7 @@ def _tile_cycles(g: Gemm, token_dim: str, tokens: int, hw: Hardware, engines: in
     return out
 
 
-@lru_cache(maxsize=16_384)  # a segment recurs in many spill sets of one chain
+@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)  # a segment recurs in many spill sets of one chain
 def tiled_floor(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> float:
     """Cycles (less those a TT-core engine hides) no schedule of the fused segment ``steps``
     runs below, over the token tiles it may run at: at each candidate tile whose buffer needs

@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 from analytical_models import (
+    HARDWARE_CACHE_ENTRIES,
     Cost,
     Hardware,
     Mapping,
@@ -382,7 +383,7 @@ def _single(chain: Chain, s: int, hw: Hardware, objective: Objective, known: _Kn
     return got
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)
 def _schedule(chain: Chain, hw: Hardware, objective: Objective, execution: str) -> Schedule:
     found = _best_spill_set(chain, hw, objective, execution, None)
     if found is None:  # "fused" and nothing fits: the per-step model
