@@ -19,9 +19,8 @@ from __future__ import annotations
 import json
 import math
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
 
 from dse import Design, DSEError, Metrics
@@ -42,6 +41,9 @@ class Outcome:
     attrs: dict[str, Any]
     reason: str = ""
 
+
+_Key = tuple[Design, tuple[str, ...], tuple[tuple[str, float], ...]]
+"""A design with the objectives and constraints it is evaluated for."""
 
 UNITS: dict[str, str] = units()
 """Unit of every scalar metric (recorded on each trial for optuna-dashboard)."""
@@ -148,7 +150,7 @@ class Evaluator:
         self.quality = quality
         self.kind = "inline"
         self.pool: Any = None
-        self.seen: dict[tuple[Design, tuple[str, ...], tuple[tuple[str, float], ...]], Outcome] = {}
+        self.seen: dict[_Key, Outcome] = {}
         self.seen_limit = seen_limit
         self.hits = 0
         if backend == "dask":
@@ -169,30 +171,31 @@ class Evaluator:
     def __call__(
         self, designs: list[Design], objectives: tuple[str, ...], cons: tuple[tuple[str, float], ...]
     ) -> list[Outcome]:
-        """Outcomes of ``designs``, in order. A design seen before (samplers of discrete spaces
-        propose exact repeats) is answered from this process's cache and not dispatched."""
-        todo = list(dict.fromkeys(d for d in designs if (d, objectives, cons) not in self.seen))
-        if self.kind == "inline":
-            fresh = [evaluate_for_trial(d, objectives, cons, self.quality) for d in todo]
-        elif self.kind == "loky":
-            chunk = max(1, len(todo) // (4 * self.n_jobs))
-            fresh = list(
-                self.pool.map(
-                    evaluate_for_trial, todo, repeat(objectives), repeat(cons), repeat(self.quality), chunksize=chunk
-                )
+        """Outcomes of ``designs``, in order (:meth:`batch`, every design submitted at once)."""
+        batch = self.batch(objectives, cons)
+        for d in designs:
+            batch.submit(d)
+        return list(batch.outcomes())
+
+    def batch(self, objectives: tuple[str, ...], cons: tuple[tuple[str, float], ...]) -> EvaluationBatch:
+        """A batch whose designs are dispatched one by one as they are submitted (workers start
+        on the first while the sampler proposes the next) and read back in order."""
+        return EvaluationBatch(self, objectives, cons)
+
+    def _dispatch(self, design: Design, objectives: tuple[str, ...], cons: tuple[tuple[str, float], ...]) -> Any:
+        """Start evaluating ``design`` in a worker: a future (None in-process: evaluated when read)."""
+        if self.kind == "loky":
+            return self.pool.submit(evaluate_for_trial, design, objectives, cons, self.quality)
+        if self.kind == "dask":
+            return self.pool.submit(
+                evaluate_for_trial, design, objectives=objectives, constraints=cons, quality=self.quality, pure=False
             )
-        else:
-            futures = self.pool.map(
-                evaluate_for_trial, todo, objectives=objectives, constraints=cons, quality=self.quality, pure=False
-            )
-            fresh = list(self.pool.gather(futures))
-        for d, out in zip(todo, fresh, strict=True):
-            self.seen[(d, objectives, cons)] = out
-        self.hits += len(designs) - len(todo)
-        outcomes = [self.seen[(d, objectives, cons)] for d in designs]
-        while len(self.seen) > self.seen_limit:  # oldest first, after this batch is answered
+        return None
+
+    def _remember(self, key: _Key, out: Outcome) -> None:
+        self.seen[key] = out
+        while len(self.seen) > self.seen_limit:  # oldest first
             self.seen.pop(next(iter(self.seen)))
-        return outcomes
 
     def close(self, *, kill: bool = False) -> None:
         """Release the workers: local processes once their evaluations end, or at once with
@@ -201,3 +204,47 @@ class Evaluator:
             self.pool.close()
         elif self.kind == "loky":
             self.pool.shutdown(wait=True, kill_workers=kill)
+
+
+class EvaluationBatch:
+    """Designs evaluated by an :class:`Evaluator`: each dispatched when submitted, the outcomes
+    read back in submission order (:meth:`outcomes`). A design seen before (samplers of discrete
+    spaces propose exact repeats), in an earlier batch or in this one, is not dispatched again."""
+
+    def __init__(self, evaluator: Evaluator, objectives: tuple[str, ...], cons: tuple[tuple[str, float], ...]) -> None:
+        self.evaluator = evaluator
+        self.objectives = objectives
+        self.cons = cons
+        self.keys: list[_Key] = []
+        self.running: dict[_Key, Any] = {}
+        self.known: dict[_Key, Outcome] = {}
+        """Outcomes of this batch's designs known when submitted or read so far."""
+
+    def submit(self, design: Design) -> None:
+        """Add ``design`` (dispatched at once unless its outcome is known or already coming)."""
+        key = (design, self.objectives, self.cons)
+        self.keys.append(key)
+        ev = self.evaluator
+        seen = ev.seen.get(key)
+        if seen is not None:
+            self.known[key] = seen
+        if seen is not None or key in self.known or key in self.running:
+            ev.hits += 1
+        else:
+            self.running[key] = ev._dispatch(design, self.objectives, self.cons)
+
+    def outcomes(self) -> Iterator[Outcome]:
+        """The outcome of every submitted design, in submission order, each as soon as it is
+        known (later designs go on evaluating meanwhile)."""
+        ev = self.evaluator
+        for key in self.keys:
+            out = self.known.get(key)
+            if out is None:
+                future = self.running.pop(key)
+                if future is None:
+                    out = evaluate_for_trial(key[0], self.objectives, self.cons, ev.quality)
+                else:
+                    out = future.result()
+                ev._remember(key, out)
+                self.known[key] = out
+            yield out

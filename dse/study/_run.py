@@ -144,13 +144,13 @@ def run_trials(
             if size <= 0:
                 break
             pending = []
-            for _ in range(size):
+            batch = evaluator.batch(cfg.objectives, cons)
+            for _ in range(size):  # (each design starts evaluating while the next is sampled)
                 trial = study.ask()
                 trial.set_user_attr(WORKER_ATTR, me)
                 pending.append(trial)
-            designs = [suggest(t, cfg) for t in pending]
-            outcomes = evaluator(designs, cfg.objectives, cons)
-            for trial, out in zip(pending, outcomes, strict=True):
+                batch.submit(suggest(trial, cfg))
+            for trial, out in zip(pending, batch.outcomes(), strict=True):  # told in order, as they come
                 if out.values is None:
                     trial.set_user_attr("fail_reason", out.reason)
                     study.tell(trial, state=TrialState.FAIL)
@@ -165,9 +165,9 @@ def run_trials(
                         trial.set_constraint(metric, value / bound)
                     study.tell(trial, list(out.values))
                     done += 1
+                bar.update(1, f"done={before + done} failed={failed}")
             pending = []
             sync_journal(cfg)
-            bar.update(size, f"done={before + done} failed={failed}")
             if space_exhausted(study.sampler):
                 exhausted = True
                 break

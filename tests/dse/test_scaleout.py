@@ -277,3 +277,42 @@ def test_repeated_designs_are_evaluated_once(tmp_path: Path) -> None:
         study_mod.evaluate_for_trial = original  # type: ignore[assignment]
     assert len(calls) == 1 and ev.hits == 2
     assert first[0] == first[1] == again[0] and first[0].values is not None
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_batch_reads_outcomes_in_order_and_dispatches_each_design_once(tmp_path: Path, n_jobs: int) -> None:
+    from dse.space import suggest
+    from dse.study import _evaluator as study_mod
+
+    study_file = write_study(tmp_path, n_trials=4)
+    cfg = load_study_config(study_file, overrides={"run_dir": tmp_path / "r"})
+    st = open_study(cfg)
+    a, b, c = (suggest(st.ask(), cfg) for _ in range(3))
+    assert len({a, b, c}) == 3
+    inline = {d: study_mod.evaluate_for_trial(d, cfg.objectives, ()) for d in (a, b, c)}
+    calls: list[object] = []
+    original = study_mod.evaluate_for_trial
+
+    def counting(*args: object) -> study_mod.Outcome:
+        calls.append(args[0])
+        return original(*args)  # type: ignore[arg-type]
+
+    study_mod.evaluate_for_trial = counting  # type: ignore[assignment]
+    ev = study_mod.Evaluator(n_jobs, "loky", None, seen_limit=1)
+    try:
+        first = ev.batch(cfg.objectives, ())
+        first.submit(a)
+        assert [o.values for o in first.outcomes()] == [inline[a].values]
+        # b and c are new, a is known; reading b and c evicts a from the evaluator's memory
+        # (limit 1): the batch still answers a with what it knew when a was submitted
+        second = ev.batch(cfg.objectives, ())
+        for d in (b, c, a, b):
+            second.submit(d)
+        got = list(second.outcomes())
+    finally:
+        study_mod.evaluate_for_trial = original  # type: ignore[assignment]
+        ev.close()
+    assert [o.values for o in got] == [inline[d].values for d in (b, c, a, b)]
+    assert ev.hits == 2  # a (known) and the second b (coming)
+    if n_jobs == 1:  # (in-process: the evaluations are counted here)
+        assert calls == [a, b, c]
