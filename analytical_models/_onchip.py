@@ -173,7 +173,7 @@ def tile_gemm(gemm: Gemm, token_dim: str, tokens: int, tile: int) -> Gemm:
     )
 
 
-@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)
+@lru_cache(maxsize=16_384)
 def onchip_tiles(
     gemm: Gemm,
     token_dim: str,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal, NamedTuple, Protocol
 
-from analytical_models._hashing import HARDWARE_CACHE_ENTRIES
 from analytical_models._registry_type import Registry
 from analytical_models._types import Cost, Gemm, Hardware, Mapping, ModelInputError
 
@@ -84,7 +83,7 @@ def price(gemm: Gemm, hw: Hardware, objective: Objective = "latency") -> Mapping
     return get_engine(hw.engine).search(gemm, hw, objective)
 
 
-@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)
+@lru_cache(maxsize=16_384)
 def best_mapping(gemm: Gemm, hw: Hardware, objective: Objective = "latency") -> MappingResult:
     """:func:`price`'s best mapping and cost, bit for bit, without the Pareto set (``pareto`` is
     empty); cached by value. What a design's evaluation prices: an engine with a ``search_best``

@@ -13,7 +13,6 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from analytical_models._consts import HwConsts
-from analytical_models._hashing import HARDWARE_CACHE_ENTRIES
 from analytical_models._types import Gemm, Hardware
 
 
@@ -34,7 +33,7 @@ class Shaping(NamedTuple):
 NO_SHAPING = Shaping()
 
 
-@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)
+@lru_cache(maxsize=16_384)
 def buffer_shaping(gemm: Gemm, hw: Hardware) -> Shaping:
     """Shaping cost on an array without on-the-fly reshaping (see the module docstring).
 

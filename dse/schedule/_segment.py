@@ -41,7 +41,6 @@ import numpy as np
 import numpy.typing as npt
 
 from analytical_models import (
-    HARDWARE_CACHE_ENTRIES,
     STACKED_FIELDS,
     ArrayEngine,
     Cost,
@@ -139,7 +138,7 @@ def _after_reduce(chain: Chain, ssa: int) -> bool:
     return s is not None and chain.steps[s].kind in ("reduce", "post")
 
 
-@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)
+@lru_cache(maxsize=16_384)
 def price_segment(
     chain: Chain,
     steps: tuple[int, ...],
