@@ -96,6 +96,9 @@ def run_trials(
     batch_size: int | None = None,
 ) -> RunSummary:
     """Ask, evaluate and tell trials in batches (one batch per NSGA-II generation by default).
+    Within a batch each design goes to the evaluator as soon as it is sampled (local processes
+    start on it while the next is sampled) and the trials are told in order as their outcomes
+    come back; the next batch is asked once the whole batch is told.
 
     Args:
         study: the study (from :func:`open_study`).
