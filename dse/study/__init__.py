@@ -24,6 +24,7 @@ from dse.study._enumerate import (
 from dse.study._evaluator import (
     BACKENDS,
     UNITS,
+    EvaluationBatch,
     Evaluator,
     Outcome,
     check_backend,
@@ -60,6 +61,7 @@ __all__ = [
     "WORKER_ATTR",
     "BatchSyncJournalFileBackend",
     "DesignCount",
+    "EvaluationBatch",
     "Evaluator",
     "ModelQuality",
     "Outcome",

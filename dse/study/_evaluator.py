@@ -166,7 +166,6 @@ class Evaluator:
         elif n_jobs > 1:
             self.pool = _process_pool(n_jobs)
             self.kind = "loky"
-            self.n_jobs = n_jobs
 
     def __call__(
         self, designs: list[Design], objectives: tuple[str, ...], cons: tuple[tuple[str, float], ...]

@@ -18,8 +18,9 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
+from dse import Design
 from dse.cli import main
-from dse.config import load_study_config
+from dse.config import StudyConfig, load_study_config
 from dse.study import enumerate_space, open_study, run_trials
 from tests._tools import require_tool
 
@@ -253,52 +254,53 @@ def test_three_workers_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
     assert main(["status", str(study_file), "--storage", postgres_url, "--run-dir", str(tmp_path / "run")]) == 0
 
 
-def test_repeated_designs_are_evaluated_once(tmp_path: Path) -> None:
+def _sampled(tmp_path: Path, n: int) -> tuple[StudyConfig, list[Design]]:
+    """The scale-out study's configuration and its first ``n`` sampled designs."""
     from dse.space import suggest
-    from dse.study import _evaluator as study_mod
 
-    study_file = write_study(tmp_path, n_trials=4)
-    cfg = load_study_config(study_file, overrides={"run_dir": tmp_path / "r"})
+    cfg = load_study_config(write_study(tmp_path, n_trials=4), overrides={"run_dir": tmp_path / "r"})
     st = open_study(cfg)
-    design = suggest(st.ask(), cfg)
-    calls: list[object] = []
-    original = study_mod.evaluate_for_trial
+    return cfg, [suggest(st.ask(), cfg) for _ in range(n)]
 
-    def counting(*args: object) -> study_mod.Outcome:
+
+def _count_evaluations(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The designs this process evaluates from now on (the evaluator's own function, wrapped)."""
+    from dse.study import _evaluator
+
+    calls: list[object] = []
+    original = _evaluator.evaluate_for_trial
+
+    def counting(*args: object) -> _evaluator.Outcome:
         calls.append(args[0])
         return original(*args)  # type: ignore[arg-type]
 
-    study_mod.evaluate_for_trial = counting  # type: ignore[assignment]
-    try:
-        ev = study_mod.Evaluator(1, "loky", None, seen_limit=2)
-        first = ev([design, design], cfg.objectives, ())
-        again = ev([design], cfg.objectives, ())
-    finally:
-        study_mod.evaluate_for_trial = original  # type: ignore[assignment]
+    monkeypatch.setattr(_evaluator, "evaluate_for_trial", counting)
+    return calls
+
+
+def test_repeated_designs_are_evaluated_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dse.study import Evaluator
+
+    cfg, (design,) = _sampled(tmp_path, 1)
+    calls = _count_evaluations(monkeypatch)
+    ev = Evaluator(1, "loky", None, seen_limit=2)
+    first = ev([design, design], cfg.objectives, ())
+    again = ev([design], cfg.objectives, ())
     assert len(calls) == 1 and ev.hits == 2
     assert first[0] == first[1] == again[0] and first[0].values is not None
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_a_batch_reads_outcomes_in_order_and_dispatches_each_design_once(tmp_path: Path, n_jobs: int) -> None:
-    from dse.space import suggest
-    from dse.study import _evaluator as study_mod
+def test_a_batch_reads_outcomes_in_order_and_dispatches_each_design_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, n_jobs: int
+) -> None:
+    from dse.study import Evaluator, evaluate_for_trial
 
-    study_file = write_study(tmp_path, n_trials=4)
-    cfg = load_study_config(study_file, overrides={"run_dir": tmp_path / "r"})
-    st = open_study(cfg)
-    a, b, c = (suggest(st.ask(), cfg) for _ in range(3))
+    cfg, (a, b, c) = _sampled(tmp_path, 3)
     assert len({a, b, c}) == 3
-    inline = {d: study_mod.evaluate_for_trial(d, cfg.objectives, ()) for d in (a, b, c)}
-    calls: list[object] = []
-    original = study_mod.evaluate_for_trial
-
-    def counting(*args: object) -> study_mod.Outcome:
-        calls.append(args[0])
-        return original(*args)  # type: ignore[arg-type]
-
-    study_mod.evaluate_for_trial = counting  # type: ignore[assignment]
-    ev = study_mod.Evaluator(n_jobs, "loky", None, seen_limit=1)
+    inline = {d: evaluate_for_trial(d, cfg.objectives, ()) for d in (a, b, c)}
+    calls = _count_evaluations(monkeypatch)
+    ev = Evaluator(n_jobs, "loky", None, seen_limit=1)
     try:
         first = ev.batch(cfg.objectives, ())
         first.submit(a)
@@ -310,7 +312,6 @@ def test_a_batch_reads_outcomes_in_order_and_dispatches_each_design_once(tmp_pat
             second.submit(d)
         got = list(second.outcomes())
     finally:
-        study_mod.evaluate_for_trial = original  # type: ignore[assignment]
         ev.close()
     assert [o.values for o in got] == [inline[d].values for d in (b, c, a, b)]
     assert ev.hits == 2  # a (known) and the second b (coming)
