@@ -8,7 +8,8 @@
 3. a real study on the embedded journal storage, ``--trials`` trials with ``--n-jobs`` processes:
    trials per second, the time spent inside evaluation, and optuna's own per-trial overhead
    (everything else: sampling, storage, attributes), and the projected time of the study's whole
-   budget (``--full`` runs all of it instead of projecting).
+   budget (``--full`` runs all of it instead of projecting), and the peak resident memory of its
+   largest evaluating process.
 """
 
 from __future__ import annotations
@@ -127,6 +128,9 @@ def main() -> None:
     elapsed = time.perf_counter() - t0
     rate = summary.completed / elapsed
     print(f"study, {args.n_jobs} processes: {summary.completed} trials in {elapsed:.1f} s = {rate:.1f} trials/s")
+    if args.n_jobs > 1:  # (the evaluating processes have ended and were waited for: their peak)
+        worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"largest evaluating process of that study: {worker_mb:.0f} MB resident (peak; issue 15's bound: 1 GB)")
     if not args.full:
         print(
             f"projected {cfg.n_trials} trials: {cfg.n_trials / rate / 60:.1f} min "
