@@ -22,7 +22,7 @@ __all__ = [
     "tree_count",
     "tree_list",
 ]
-from dse.contraction import ContractionPlan, PlanStep, count_trees, optimize_network
+from dse.contraction import ContractionPlan, count_trees, optimize_network
 from dse.schedule import TOKEN_INDEX, Schedule, Segment
 from dse.workload import PASS_DX, LayerSpec, TensorNetwork, WorkloadError, get_format, pass_kind
 
@@ -48,7 +48,7 @@ def _pass_record(
         g, seg = where[s]
         if seg.fused:
             pos = seg.steps.index(s)
-            tile = tile_gemm(gemm, _token_dim(step), int(net.size_dict.get("b", 1)), seg.tile)
+            tile = tile_gemm(gemm, step.lowered.activation_dim, int(net.size_dict.get(TOKEN_INDEX, 1)), seg.tile)
             cycles, energy = seg.step_cycles[pos], seg.step_energy_pj[pos]
             record = StepRecord(
                 lhs=_tensor_label(names, step.lhs),
@@ -106,14 +106,6 @@ def _pass_record(
         schedule=schedule,
         compulsory_bytes=schedule.compulsory_bytes * spec.count,
     )
-
-
-def _token_dim(step: PlanStep) -> str:
-    low = step.lowered
-    for name, group in (("batch", low.batch_indices), ("m", low.m_indices), ("n", low.n_indices), ("k", low.k_indices)):
-        if TOKEN_INDEX in group:
-            return name
-    return ""
 
 
 DSP_MACS_PER_SLICE_8BIT = 2

@@ -95,6 +95,11 @@ class Lowered:
         """MACs of the GEMM (equal to the step's MACs)."""
         return self.gemm.macs
 
+    @property
+    def activation_dim(self) -> str:
+        """The GEMM dimension holding the activation index (:func:`activation_dim`)."""
+        return activation_dim(self.batch_indices, self.m_indices, self.n_indices, self.k_indices)
+
 
 def _prod(indices: Iterable[str], sizes: Mapping[str, int]) -> int:
     return math.prod(int(sizes[i]) for i in indices)

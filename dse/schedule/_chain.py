@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from analytical_models import CachedHash, Gemm
-from dse.contraction import ACTIVATION_INDEX, ContractionPlan, Lowered, activation_dim, step_lowerings
+from dse.contraction import ACTIVATION_INDEX, ContractionPlan, Lowered, step_lowerings
 from dse.workload import TensorNetwork
 
 TOKEN_INDEX = ACTIVATION_INDEX
@@ -147,10 +147,6 @@ class Chain(CachedHash):
         )
 
 
-def _token_dim(lowered: Lowered) -> str:
-    return activation_dim(lowered.batch_indices, lowered.m_indices, lowered.n_indices, lowered.k_indices)
-
-
 @lru_cache(maxsize=8192)  # hits come from the spill sets of one tree: a short memory
 def _segment(chain: Chain, steps: tuple[int, ...]) -> Chain:
     return chain._cut(steps)
@@ -179,7 +175,7 @@ def _build(network: TensorNetwork, steps_in: tuple[tuple[int, int, tuple[str, ..
         tuple(math.prod(sizes[i] for i in idx) for idx in indices),
         tuple(TOKEN_INDEX in idx for idx in indices),
         [
-            (lhs, rhs, lowered.gemm, lowered.a_is_lhs, _token_dim(lowered) if tokens > 1 else "")
+            (lhs, rhs, lowered.gemm, lowered.a_is_lhs, lowered.activation_dim if tokens > 1 else "")
             for lhs, rhs, _, lowered in steps_in
         ],
     )

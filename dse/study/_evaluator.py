@@ -227,7 +227,7 @@ class EvaluationBatch:
         seen = ev.seen.get(key)
         if seen is not None:
             self.known[key] = seen
-        if seen is not None or key in self.known or key in self.running:
+        if key in self.known or key in self.running:
             ev.hits += 1
         else:
             self.running[key] = ev._dispatch(design, self.objectives, self.cons)

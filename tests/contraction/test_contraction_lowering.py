@@ -161,3 +161,4 @@ def test_activation_dim_names_the_group_of_b(
 
     low = lower_step(lhs, rhs, kept, {"b": 8, "i": 3, "j": 5, "k": 2})
     assert activation_dim(low.batch_indices, low.m_indices, low.n_indices, low.k_indices) == dim
+    assert low.activation_dim == dim

@@ -111,7 +111,6 @@ def test_merge_lowerings_are_the_lowering_of_every_merge(tag: str, net: TensorNe
 
     from dse.contraction import ACTIVATION_INDEX, merge_lowerings
     from dse.contraction._plan import _merge
-    from dse.schedule._chain import _token_dim
     from dse.schedule._trees import _tree_merges
 
     pairs = _tree_merges(net.n_inputs)[1]
@@ -125,7 +124,7 @@ def test_merge_lowerings_are_the_lowering_of_every_merge(tag: str, net: TensorNe
         step = got.step(j)
         assert step.gemm == fields, (tag, a, b)
         assert step.a_is_lhs is lowered.a_is_lhs, (tag, a, b)
-        assert step.token_dim == _token_dim(lowered), (tag, a, b)
+        assert step.token_dim == lowered.activation_dim, (tag, a, b)
         assert step.out_elements == math.prod(sizes[i] for i in out), (tag, a, b)
         assert step.out_tokened is (ACTIVATION_INDEX in out), (tag, a, b)
         swapped = _merge(net, b, a)[3].a_is_lhs  # the other order: A is the same tensor
