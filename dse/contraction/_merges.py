@@ -41,7 +41,8 @@ def _merge_masks(
     pairs: Pairs,
 ) -> NDArray[np.bool_]:
     """For each pair of input subsets (bitmasks) of a network with indices ``names``, as one
-    ``(7, pairs, indices)`` boolean array (read-only): the indices each operand holds (what
+    ``(indices, 7, pairs)`` boolean array (read-only; the index axis first, so that a product
+    over the indices is one vectorised multiply per index): the indices each operand holds (what
     :func:`_held` holds), then the lowering's groups over the indices the result keeps (what
     :func:`_kept_indices` keeps): held by the left operand alone (M or N), by the right alone,
     by both (batch), the contracted ones (K) and all the step's indices."""
@@ -72,8 +73,9 @@ def _merge_masks(
     b = np.array([q for _, q in pairs], dtype=np.int64).reshape(-1)
     lhs, rhs, out = held(a), held(b), kept(a | b)
     masks = np.stack([lhs, rhs, lhs & ~rhs & out, rhs & ~lhs & out, lhs & rhs & out, (lhs | rhs) & ~out, lhs | rhs])
-    masks.setflags(write=False)
-    return masks
+    by_index = np.ascontiguousarray(np.moveaxis(masks, 2, 0))
+    by_index.setflags(write=False)
+    return by_index
 
 
 class MergeRoles(NamedTuple):
@@ -129,12 +131,12 @@ def _sized(network: TensorNetwork, pairs: Pairs) -> _Sized | None:
     names = tuple(i for i, _ in network.sizes)
     sizes = np.array([s for _, s in network.sizes], dtype=np.int64)
     masks = _merge_masks(names, network.inputs, network.output, pairs)
-    lhs, rhs = masks[0], masks[1]
-    e_l, e_r, m_l, m_r, both, contracted, used = np.where(masks, sizes, 1).prod(axis=2)  # (exact: below 2**62)
+    products = np.where(masks, sizes[:, None, None], 1).prod(axis=0)  # (exact: below 2**62)
+    e_l, e_r, m_l, m_r, both, contracted, used = products
     a_is_lhs = e_l > e_r
     if ACTIVATION_INDEX in names:
         where = names.index(ACTIVATION_INDEX)
-        act_l, act_r = lhs[:, where], rhs[:, where]
+        act_l, act_r = masks[where, 0], masks[where, 1]
         a_is_lhs = np.where(act_l != act_r, act_l, a_is_lhs)
         ties = (act_l == act_r) & (e_l == e_r)
     else:

@@ -28,7 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from analytical_models import Registry
+import numpy as np
+
+from analytical_models import Registry, compiled_module
 from dse.contraction._costs import mac_cost, step_bound
 from dse.contraction._types import PathFn, SSAPath, StepCost
 from dse.contraction.trees import (
@@ -244,6 +246,9 @@ def _dp_table(prob: _Problem, step_cost: StepCost, outer_products: bool) -> tupl
     if bound is not None:
         return _bounded_table(prob, step_cost, bound, outer_products)
     if step_cost is mac_cost:  # kept indices as bitmasks, the MACs as exact integers
+        arrays = _kernel_arrays(prob, outer_products)
+        if arrays is not None:
+            return _compiled_mac_table(prob, *arrays)
         return _table(
             prob,
             outer_products,
@@ -322,7 +327,16 @@ def _bounded_table(
     step_low: dict[Node, float] = {}
     low: dict[int, float] = {1 << t: 0.0 for t in range(prob.n)}
     bits, union = prob.kept_bits, prob.union_elements
-    for s in _subsets(prob, outer_products):  # bottom-up DP of the bound: low(S) <= best(S)
+    arrays = _kernel_arrays(prob, outer_products) if terms is not None else None
+    low_rows: list[list[float]] = []
+    if arrays is not None and terms is not None:  # every subset, compiled
+        kernel = compiled_module("dse.contraction._dp_kernel")
+        assert kernel is not None
+        low_a, step_a = kernel.bound_table(prob.n, *arrays, *terms, objective != "latency")
+        low = dict(enumerate(low_a.tolist()))
+        del low[0]  # (no tensor holds no input)
+        low_rows = step_a.tolist()
+    for s in _subsets(prob, outer_products) if arrays is None else ():  # bottom-up DP of the bound: low(S) <= best(S)
         if not prob.fits(s):
             continue
         kept_s = bits(s)
@@ -355,7 +369,7 @@ def _bounded_table(
         kept_s = kept(s)
         cands: list[tuple[float, int, int, int, float]] = []
         for order, (a, b) in enumerate(_splits(s)):
-            sl = step_low.get((a, b))
+            sl = low_rows[s][a] if low_rows else step_low.get((a, b))
             if sl is not None:
                 cands.append((low[a] + low[b] + sl, order, a, b, sl))
         cands.sort()
@@ -383,6 +397,41 @@ def _bounded_table(
     if prob.full not in best and not outer_products:
         for comp in _components(prob):  # disconnected network: solve each component
             solve(comp)
+    return best, split
+
+
+KERNEL_MAX_INPUTS = 8
+"""Networks of up to this many inputs have their MAC table and bound table computed by the
+compiled loops (:mod:`dse.contraction._dp_kernel`; a bound table holds ``4**n`` floats)."""
+
+
+def _kernel_arrays(prob: _Problem, outer_products: bool) -> tuple[Any, Any, Any] | None:
+    """``(holders, sizes, in_out)`` of ``prob``'s indices, as the compiled tables read them;
+    None when they do not apply (a memory limit, connected subsets only, a network of more than
+    :data:`KERNEL_MAX_INPUTS` inputs, a product that might overflow int64, or
+    :data:`analytical_models.NO_JIT_ENV` set): the Python loops run instead."""
+    if not outer_products or prob.memory_limit is not None or not 1 < prob.n <= KERNEL_MAX_INPUTS:
+        return None
+    if math.prod(prob.sizes.values()) >= 2**60 or compiled_module("dse.contraction._dp_kernel") is None:
+        return None
+    names = list(prob.holders)
+    return (
+        np.array([prob.holders[i] for i in names], dtype=np.int64),
+        np.array([prob.sizes[i] for i in names], dtype=np.int64),
+        np.array([i in prob.output for i in names], dtype=np.bool_),
+    )
+
+
+def _compiled_mac_table(
+    prob: _Problem, holders: Any, sizes: Any, in_out: Any
+) -> tuple[dict[int, float], dict[int, Node]]:
+    """:func:`_table` with the MAC cost over every subset, from the compiled loop."""
+    kernel = compiled_module("dse.contraction._dp_kernel")
+    assert kernel is not None
+    best_a, split_a = kernel.mac_table(prob.n, holders, sizes, in_out)
+    best = dict(enumerate(best_a.tolist()))
+    del best[0]
+    split = {s: (a, s ^ a) for s, a in enumerate(split_a.tolist()) if s & (s - 1)}
     return best, split
 
 

@@ -186,21 +186,20 @@ def assemble_chain(
     elements: tuple[int, ...],
     tokened: tuple[bool, ...],
     steps_in: list[tuple[int, int, Gemm, bool, str]],
+    consumers: tuple[int, ...] = (),
 ) -> Chain:
     """The chain over ``network`` of the steps ``(lhs, rhs, GEMM, a_is_lhs, token_dim)``, given
     the elements of every tensor (inputs, then each step's result) and whether each holds the
-    token index: each step's kind follows from them (:data:`STEP_KINDS`)."""
+    token index: each step's kind follows from them (:data:`STEP_KINDS`). ``consumers``: the
+    chain's :attr:`Chain.consumers` when the caller knows them (derived otherwise)."""
     n = network.n_inputs
-    tokens = int(network.size_dict.get(TOKEN_INDEX, 1))
-    names = tuple(network.names) + tuple(f"t{n + s}" for s in range(len(steps_in)))
     after_reduce: set[int] = set()
     steps: list[ChainStep] = []
     for s, (lhs, rhs, gemm, a_is_lhs, token_dim) in enumerate(steps_in):
         out = n + s
-        ins_tok = tokened[lhs] or tokened[rhs]
         if tokened[out]:
             kind = "token"
-        elif ins_tok:
+        elif tokened[lhs] or tokened[rhs]:
             kind = "reduce"
             after_reduce.add(out)
         elif lhs in after_reduce or rhs in after_reduce:
@@ -208,15 +207,20 @@ def assemble_chain(
             after_reduce.add(out)
         else:
             kind = "core"
-        steps.append(
-            ChainStep(
-                lhs=lhs,
-                rhs=rhs,
-                out=out,
-                gemm=gemm,
-                a_is_lhs=a_is_lhs,
-                token_dim=token_dim,
-                kind=kind,
-            )
-        )
-    return Chain(n_inputs=n, tokens=tokens, elements=elements, tokened=tokened, names=names, steps=tuple(steps))
+        steps.append(ChainStep(lhs, rhs, out, gemm, a_is_lhs, token_dim, kind))
+    return Chain(
+        n,
+        int(network.size_dict.get(TOKEN_INDEX, 1)),
+        elements,
+        tokened,
+        _tensor_names(network.names, len(steps)),
+        tuple(steps),
+        consumers,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _tensor_names(inputs: tuple[str, ...], n_steps: int) -> tuple[str, ...]:
+    """Names of a chain's tensors: the inputs', then ``t<id>`` for each step's result."""
+    n = len(inputs)
+    return inputs + tuple(f"t{n + s}" for s in range(n_steps))

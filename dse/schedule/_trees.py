@@ -404,7 +404,16 @@ def tree_chain(network: TensorNetwork, path: tuple[tuple[int, int], ...]) -> Cha
         elements + tuple(st.out_elements for st in made),
         tuple(TOKEN_INDEX in idx for idx in network.inputs) + tuple(st.out_tokened for st in made),
         steps,
+        _path_consumers(path, network.n_inputs),
     )
+
+
+@lru_cache(maxsize=4096)
+def _path_consumers(path: tuple[tuple[int, int], ...], n: int) -> tuple[int, ...]:
+    """:attr:`Chain.consumers` of the chain of a tree of ``n`` inputs: the step reading each
+    step's result (-1 for the last)."""
+    reader = {x: s for s, pair in enumerate(path) for x in pair}
+    return tuple(reader.get(n + s, -1) for s in range(len(path)))
 
 
 def _schedule_if_below(

@@ -340,3 +340,60 @@ def test_disconnected_network() -> None:
             execute_path(net, fn(inputs, output, sizes), ops), net.contract_einsum(ops), rtol=1e-10
         )
     assert _total(net, dp(inputs, output, sizes), mac_cost) == math.prod([3, 4]) + 5 * 2 + 15
+
+
+Ix = frozenset[str]
+
+
+class _TermsCost:
+    """A step cost with :class:`~dse.contraction.HardwareCost`'s bound interface (``bound_terms``,
+    ``lower_bound``, ``objective``) and integer-valued prices, so that splits tie often."""
+
+    def __init__(self, per_mac: float, per_el: float, objective: str) -> None:
+        self.bound_terms = (per_mac, per_el)
+        self.objective = objective
+
+    def _parts(self, lhs: Ix, rhs: Ix, kept: Ix, sizes: dict[str, int]) -> tuple[int, int]:
+        macs = math.prod(sizes[i] for i in lhs | rhs)
+        return macs, sum(math.prod(sizes[i] for i in t) for t in (lhs, rhs, kept))
+
+    def __call__(self, lhs: Ix, rhs: Ix, kept: Ix, sizes: dict[str, int]) -> float:
+        macs, elements = self._parts(lhs, rhs, kept, sizes)
+        return float(math.ceil(self.bound_terms[0] * macs + self.bound_terms[1] * elements))
+
+    def lower_bound(self, lhs: Ix, rhs: Ix, kept: Ix, sizes: dict[str, int]) -> float:
+        from dse.contraction._costs import step_bound
+
+        macs, _ = self._parts(lhs, rhs, kept, sizes)
+        elements = [math.prod(sizes[i] for i in t) for t in (lhs, rhs, kept)]
+        return step_bound(*self.bound_terms, self.objective, macs, elements)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    net=random_networks(),
+    per_el=st.sampled_from([0.0, 0.7, 2.5]),
+    objective=st.sampled_from(["latency", "energy"]),
+)
+def test_the_compiled_dp_tables_equal_the_python_loops(net: TensorNetwork, per_el: float, objective: str) -> None:
+    """The compiled MAC table and bound table (:mod:`dse.contraction._dp_kernel`) give the DP
+    the same best cost and split of every subset as the Python loops (NO_JIT_ENV set), ties
+    included: the branch and bound visits its splits in the order of the bound table's values,
+    so those must be equal bit for bit."""
+    import os
+
+    from analytical_models import NO_JIT_ENV
+    from dse.contraction._optimizers import _dp_table, _kernel_arrays, _Problem
+
+    inputs, output, sizes = net.opt_einsum_form()
+    costs: list[StepCost] = [mac_cost, _TermsCost(0.25, per_el, objective)]  # type: ignore[list-item]
+    assert not os.environ.get(NO_JIT_ENV)
+    assert _kernel_arrays(_Problem.build(inputs, output, sizes, None), True) is not None
+    compiled = [_dp_table(_Problem.build(inputs, output, sizes, None), c, True) for c in costs]
+    os.environ[NO_JIT_ENV] = "1"
+    try:
+        assert _kernel_arrays(_Problem.build(inputs, output, sizes, None), True) is None
+        python = [_dp_table(_Problem.build(inputs, output, sizes, None), c, True) for c in costs]
+    finally:
+        del os.environ[NO_JIT_ENV]
+    assert compiled == python
