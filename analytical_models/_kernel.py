@@ -269,13 +269,12 @@ def best_candidate(
     b_cap = math.floor(c.cap_b_bytes / c.bytes_per_el)
     sizes = (gemm.m, gemm.n, gemm.k)
     cands = (dim_candidates(gemm.m), dim_candidates(gemm.n), dim_candidates(gemm.k))
-    table, lens, per_side, per_t = _terms(sizes, c.rows, c.cols, dataflows)
+    parts = [_dim_terms(size, c.rows, c.cols, dataflows) for size in sizes]
     sp: list[FloatArray] = []
     spills = np.zeros(3, dtype=np.bool_)
     whole = np.empty(3)
-    starts = (0, lens[0], lens[0] + lens[1])
     for op, (x1, x2, _) in enumerate(_OPERANDS):
-        w1, w2 = float(table[T_DIM, starts[x1]]), float(table[T_DIM, starts[x2]])
+        w1, w2 = float(parts[x1][0][T_DIM, 0]), float(parts[x2][0][T_DIM, 0])
         whole[op] = w1 * w2
         params = refetch_params(c, op, w1, w2)
         spills[op] = params is not None
@@ -313,15 +312,22 @@ def best_candidate(
     sc[_W_DRAM] = 8.0 * c.dram_pj_bit
     sc[_E_FIXED] = _shaping_energy(c, shaping)
     sc[_LEAK] = c.leak_pj_per_cycle
-    best, vals = _walk(
+    (t_m, s_m, p_m), (t_n, s_n, p_n), (t_k, s_k, p_k) = parts
+    best, vals = _walk_parts(
         cands[0],
         cands[1],
         cands[2],
         a_cap,
         b_cap,
-        table,
-        per_side,
-        per_t,
+        t_m,
+        t_n,
+        t_k,
+        s_m,
+        s_n,
+        s_k,
+        p_m,
+        p_n,
+        p_k,
         _dtab(dataflows),
         _stationary(dataflows),
         _after(dataflows),
@@ -399,22 +405,74 @@ _NO_SPILL: FloatArray = np.zeros((4, 1))
 _NO_SPILL.setflags(write=False)  # as the walk's refetch tables: one compiled signature
 
 
-@lru_cache(maxsize=4096)  # a GEMM shape recurs on arrays of one shape with other buffers
-def _terms(
-    sizes: tuple[int, int, int], rows: int, cols: int, dataflows: tuple[str, ...]
-) -> tuple[FloatArray, tuple[int, int, int], FloatArray, FloatArray]:
-    """The candidate table of a GEMM of dimensions ``sizes`` and its
-    :func:`~analytical_models._stage.candidate_terms` on a ``rows`` x ``cols`` array (read-only:
-    shared, and one compiled signature): every term is per candidate, so the three dimensions'
-    parts (:func:`_dim_terms`, shared by every GEMM with a dimension of that size) are joined."""
-    parts = [_dim_terms(size, rows, cols, dataflows) for size in sizes]
-    table = np.concatenate([p[0] for p in parts], axis=1)
-    per_side = np.concatenate([p[1] for p in parts], axis=2)
-    per_t = np.concatenate([p[2] for p in parts], axis=2)
-    for a in (table, per_side, per_t):
-        a.setflags(write=False)
-    lens = (parts[0][0].shape[1], parts[1][0].shape[1], parts[2][0].shape[1])
-    return table, lens, per_side, per_t
+@numba.njit(cache=True, nogil=True)
+def join_parts(
+    t_m: Any, t_n: Any, t_k: Any, s_m: Any, s_n: Any, s_k: Any, p_m: Any, p_n: Any, p_k: Any
+) -> tuple[FloatArray, FloatArray, FloatArray]:  # pragma: no cover - compiled
+    """The candidate table and its terms of a GEMM from its three dimensions' parts
+    (:func:`_dim_terms` of m, n and k), candidates of m first."""
+    return (
+        np.concatenate((t_m, t_n, t_k), axis=1),
+        np.concatenate((s_m, s_n, s_k), axis=2),
+        np.concatenate((p_m, p_n, p_k), axis=2),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _walk_parts(
+    cm: Any,
+    cn: Any,
+    ck: Any,
+    a_cap: int,
+    b_cap: int,
+    t_m: Any,
+    t_n: Any,
+    t_k: Any,
+    s_m: Any,
+    s_n: Any,
+    s_k: Any,
+    p_m: Any,
+    p_n: Any,
+    p_k: Any,
+    dtab: Any,
+    stationary: Any,
+    after: Any,
+    modes: Any,
+    sp_a: Any,
+    sp_b: Any,
+    sp_c: Any,
+    spills: Any,
+    whole: Any,
+    dims: Any,
+    sc: Any,
+    objective: int,
+) -> Any:  # pragma: no cover - compiled
+    """:func:`_walk` given the three dimensions' parts of the candidate table and of its
+    :func:`~analytical_models._stage.candidate_terms` (:func:`_dim_terms`: each shared by every
+    GEMM with a dimension of that size), joined here: every term is per candidate."""
+    table, per_side, per_t = join_parts(t_m, t_n, t_k, s_m, s_n, s_k, p_m, p_n, p_k)
+    return _walk(
+        cm,
+        cn,
+        ck,
+        a_cap,
+        b_cap,
+        table,
+        per_side,
+        per_t,
+        dtab,
+        stationary,
+        after,
+        modes,
+        sp_a,
+        sp_b,
+        sp_c,
+        spills,
+        whole,
+        dims,
+        sc,
+        objective,
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -428,6 +486,8 @@ def _dim_terms(
     table, _ = candidate_table((size, size, size), (cands, cands[:0], cands[:0]))
     per_side, per_t = candidate_terms(table, rows, cols, dataflows)
     per_side[1:, 2] = 0.0  # (not read: a defined value rather than np.empty's)
+    for a in (table, per_side, per_t):
+        a.setflags(write=False)  # (shared; and one compiled signature of the walk)
     return table, per_side, per_t
 
 

@@ -201,11 +201,13 @@ def test_candidate_terms_joined_per_dimension_are_the_whole_table(
     """The walk's candidate table and terms, joined from one part per GEMM dimension, equal those
     of the whole table (every entry the walk reads: the tile count of the third side, not its
     unused rows)."""
-    from analytical_models._kernel import _terms
+    from analytical_models._kernel import _dim_terms, join_parts
     from analytical_models._stage import candidate_terms
     from analytical_models._tiles import candidate_table, dim_candidates
 
-    table, lens, per_side, per_t = _terms(sizes, rows, cols, dataflows)
+    parts = [_dim_terms(s, rows, cols, dataflows) for s in sizes]
+    table, per_side, per_t = join_parts(*(p[0] for p in parts), *(p[1] for p in parts), *(p[2] for p in parts))
+    lens = tuple(p[0].shape[1] for p in parts)
     want_table, want_lens = candidate_table(sizes, tuple(dim_candidates(s) for s in sizes))
     want_side, want_t = candidate_terms(want_table, rows, cols, dataflows)
     assert lens == want_lens
