@@ -39,13 +39,12 @@ from analytical_models._consts import HwConsts
 from analytical_models._shaping import Shaping, _shaping_energy
 from analytical_models._stage import (
     _MODES,
-    _OPERANDS,
     _STATIONARY,
     Stage,
     _after,
     _dataflow_tables,
+    _operand_bytes,
     candidate_terms,
-    refetch_params,
 )
 from analytical_models._tiles import T_DIM, candidate_table, dim_candidates
 from analytical_models._types import Gemm, ModelInputError
@@ -267,53 +266,16 @@ def best_candidate(
     """
     a_cap = math.floor(c.cap_a_bytes / c.bytes_per_el)
     b_cap = math.floor(c.cap_b_bytes / c.bytes_per_el)
-    sizes = (gemm.m, gemm.n, gemm.k)
     cands = (dim_candidates(gemm.m), dim_candidates(gemm.n), dim_candidates(gemm.k))
-    parts = [_dim_terms(size, c.rows, c.cols, dataflows) for size in sizes]
-    sp: list[FloatArray] = []
-    spills = np.zeros(3, dtype=np.bool_)
-    whole = np.empty(3)
-    for op, (x1, x2, _) in enumerate(_OPERANDS):
-        w1, w2 = float(parts[x1][0][T_DIM, 0]), float(parts[x2][0][T_DIM, 0])
-        whole[op] = w1 * w2
-        params = refetch_params(c, op, w1, w2)
-        spills[op] = params is not None
-        if params is None:
-            sp.append(_NO_SPILL)
-        else:
-            thr, el, cap = params
-            table_op = _spilled(w1, cands[x1], w2, cands[x2], thr is not None, thr or 0.0, el, cap)
-            table_op.setflags(write=False)  # (as _NO_SPILL: one compiled signature of the walk)
-            sp.append(table_op)
-    batch = float(gemm.batch)
-    bpe = c.bytes_per_el
-    acc8 = 8.0 * c.acc_bytes
-    sc = np.empty(_N_SCALARS)
-    sc[_BATCH] = batch
-    sc[_MK_BPE] = (batch * gemm.m * gemm.k) * bpe
-    sc[_KN_BPE] = (batch * gemm.k * gemm.n) * bpe
-    sc[_MN] = batch * gemm.m * gemm.n
-    sc[_SCALE_AB] = batch * bpe
-    sc[_BPE_BW] = bpe / c.bw_bytes_per_cycle
-    sc[_C_WR] = gemm.batch * gemm.m * gemm.n * bpe
-    sc[_BW] = c.bw_bytes_per_cycle
-    sc[_PSUM_SCALE] = batch * c.acc_bytes
-    sc[_MN_F] = float(gemm.m) * gemm.n
-    sc[_SHAPING] = shaping.cycles
-    sc[_MAC_E] = gemm.macs * c.mac_pj
-    sc[_W_IRD] = 8.0 * c.ifmap_rd_pj_bit
-    sc[_W_FRD] = 8.0 * c.filter_rd_pj_bit
-    sc[_W_ORD_ACC] = acc8 * c.ofmap_rd_pj_bit
-    sc[_W_OWR_ACC] = acc8 * c.ofmap_wr_pj_bit
-    sc[_W_IWR] = 8.0 * c.ifmap_wr_pj_bit
-    sc[_W_FWR] = 8.0 * c.filter_wr_pj_bit
-    sc[_W_ORD] = 8.0 * c.ofmap_rd_pj_bit
-    sc[_W_OWR] = 8.0 * c.ofmap_wr_pj_bit
-    sc[_W_DRAM] = 8.0 * c.dram_pj_bit
-    sc[_E_FIXED] = _shaping_energy(c, shaping)
-    sc[_LEAK] = c.leak_pj_per_cycle
-    (t_m, s_m, p_m), (t_n, s_n, p_n), (t_k, s_k, p_k) = parts
-    best, vals = _walk_parts(
+    (t_m, s_m, p_m), (t_n, s_n, p_n), (t_k, s_k, p_k) = (
+        _dim_terms(size, c.rows, c.cols, dataflows) for size in (gemm.m, gemm.n, gemm.k)
+    )
+    use_thr, thr, el, cap, sc_hw = _hw_vectors(c)
+    best, vals = _search_walk(
+        gemm.m,
+        gemm.n,
+        gemm.k,
+        gemm.batch,
         cands[0],
         cands[1],
         cands[2],
@@ -332,13 +294,16 @@ def best_candidate(
         _stationary(dataflows),
         _after(dataflows),
         _MODES,
-        sp[0],
-        sp[1],
-        sp[2],
-        spills,
-        whole,
-        np.array(sizes, dtype=np.float64),
-        sc,
+        use_thr,
+        thr,
+        el,
+        cap,
+        sc_hw,
+        c.bytes_per_el,
+        c.acc_bytes,
+        c.mac_pj,
+        shaping.cycles,
+        _shaping_energy(c, shaping),
         _OBJECTIVE_CODE[objective],
     )
     d, o, _, tm, tn, tk, n_tiles = best.tolist()
@@ -401,10 +366,6 @@ def _spills(fp: float, use_threshold: bool, threshold: float, el_bytes: float, c
     return 1.0 if fp * el_bytes > cap_bytes else 0.0
 
 
-_NO_SPILL: FloatArray = np.zeros((4, 1))
-_NO_SPILL.setflags(write=False)  # as the walk's refetch tables: one compiled signature
-
-
 @numba.njit(cache=True, nogil=True)
 def join_parts(
     t_m: Any, t_n: Any, t_k: Any, s_m: Any, s_n: Any, s_k: Any, p_m: Any, p_n: Any, p_k: Any
@@ -418,8 +379,54 @@ def join_parts(
     )
 
 
+@lru_cache(maxsize=1024)
+def _hw_vectors(c: HwConsts) -> tuple[bool, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """What :func:`_search_walk` reads of the hardware (read-only): whether the operands' refetch
+    tables compare elements to a threshold, the thresholds, bytes per element and usable buffer
+    bytes of A, B and C (:func:`~analytical_models._stage.refetch_params`), and the walk's
+    scalar vector with its hardware entries set (the GEMM's are set per search)."""
+    el_bytes, cap_bytes, threshold = _operand_bytes(c)
+    use_thr = threshold is not None
+    thr = threshold.reshape(3).copy() if threshold is not None else np.zeros(3)
+    acc8 = 8.0 * c.acc_bytes
+    sc = np.zeros(_N_SCALARS)
+    sc[_BPE_BW] = c.bytes_per_el / c.bw_bytes_per_cycle
+    sc[_BW] = c.bw_bytes_per_cycle
+    sc[_W_IRD] = 8.0 * c.ifmap_rd_pj_bit
+    sc[_W_FRD] = 8.0 * c.filter_rd_pj_bit
+    sc[_W_ORD_ACC] = acc8 * c.ofmap_rd_pj_bit
+    sc[_W_OWR_ACC] = acc8 * c.ofmap_wr_pj_bit
+    sc[_W_IWR] = 8.0 * c.ifmap_wr_pj_bit
+    sc[_W_FWR] = 8.0 * c.filter_wr_pj_bit
+    sc[_W_ORD] = 8.0 * c.ofmap_rd_pj_bit
+    sc[_W_OWR] = 8.0 * c.ofmap_wr_pj_bit
+    sc[_W_DRAM] = 8.0 * c.dram_pj_bit
+    sc[_LEAK] = c.leak_pj_per_cycle
+    out = (thr, el_bytes.reshape(3).copy(), cap_bytes.reshape(3).copy(), sc)
+    for a in out:
+        a.setflags(write=False)
+    return (use_thr, *out)
+
+
+@numba.njit(cache=True, inline="always")
+def _refetch(
+    w1: float, c1: Any, w2: float, c2: Any, use_thr: bool, thr: float, el: float, cap: float
+) -> tuple[Any, bool]:  # pragma: no cover - compiled
+    """One operand's refetch table (:func:`_spilled`) and whether it spills, as
+    :func:`~analytical_models._stage.refetch_params` decides it: not when the whole operand
+    fits its buffer."""
+    whole = w1 * w2
+    if (whole <= thr) if use_thr else (whole * el <= cap):
+        return np.zeros((4, 1)), False
+    return _spilled(w1, c1, w2, c2, use_thr, thr, el, cap), True
+
+
 @numba.njit(cache=True, nogil=True)
-def _walk_parts(
+def _search_walk(
+    m: int,
+    n: int,
+    k: int,
+    batch: int,
     cm: Any,
     cn: Any,
     ck: Any,
@@ -438,19 +445,48 @@ def _walk_parts(
     stationary: Any,
     after: Any,
     modes: Any,
-    sp_a: Any,
-    sp_b: Any,
-    sp_c: Any,
-    spills: Any,
-    whole: Any,
-    dims: Any,
-    sc: Any,
+    use_thr: bool,
+    thr: Any,
+    el: Any,
+    cap: Any,
+    sc_hw: Any,
+    bpe: float,
+    acc_bytes: float,
+    mac_pj: float,
+    shaping_cycles: float,
+    shaping_energy: float,
     objective: int,
 ) -> Any:  # pragma: no cover - compiled
-    """:func:`_walk` given the three dimensions' parts of the candidate table and of its
-    :func:`~analytical_models._stage.candidate_terms` (:func:`_dim_terms`: each shared by every
-    GEMM with a dimension of that size), joined here: every term is per candidate."""
+    """:func:`_walk` of a ``batch`` x ``m`` x ``n`` x ``k`` GEMM from its three dimensions'
+    parts of the candidate table and terms (:func:`_dim_terms`, joined by :func:`join_parts`),
+    the hardware's vectors (:func:`_hw_vectors`) and scalars (bytes per element, accumulator
+    bytes, pJ per MAC) and the shaping's cycles and energy: the operands' refetch tables and the
+    walk's scalars, the same operations as the Python setup they replace."""
     table, per_side, per_t = join_parts(t_m, t_n, t_k, s_m, s_n, s_k, p_m, p_n, p_k)
+    w_m, w_n, w_k = t_m[T_DIM, 0], t_n[T_DIM, 0], t_k[T_DIM, 0]
+    whole = np.array([w_m * w_k, w_k * w_n, w_m * w_n])
+    spills = np.zeros(3, dtype=np.bool_)
+    t0 = thr[0] if use_thr else 0.0
+    t1 = thr[1] if use_thr else 0.0
+    t2 = thr[2] if use_thr else 0.0
+    sp_a, spill_a = _refetch(w_m, cm, w_k, ck, use_thr, t0, el[0], cap[0])  # A: m, k
+    sp_b, spill_b = _refetch(w_k, ck, w_n, cn, use_thr, t1, el[1], cap[1])  # B: k, n
+    sp_c, spill_c = _refetch(w_m, cm, w_n, cn, use_thr, t2, el[2], cap[2])  # C: m, n
+    spills[0], spills[1], spills[2] = spill_a, spill_b, spill_c
+    b = float(batch)
+    sc = sc_hw.copy()
+    sc[_BATCH] = b
+    sc[_MK_BPE] = (b * m * k) * bpe
+    sc[_KN_BPE] = (b * k * n) * bpe
+    sc[_MN] = b * m * n
+    sc[_SCALE_AB] = b * bpe
+    sc[_C_WR] = float(batch * m * n) * bpe
+    sc[_PSUM_SCALE] = b * acc_bytes
+    sc[_MN_F] = float(m) * n
+    sc[_SHAPING] = shaping_cycles
+    sc[_MAC_E] = float(batch * m * n * k) * mac_pj
+    sc[_E_FIXED] = shaping_energy
+    dims = np.array([float(m), float(n), float(k)])
     return _walk(
         cm,
         cn,
