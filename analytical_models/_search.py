@@ -15,6 +15,7 @@ search's bit for bit (``tests/analytical_models/test_am_golden_speed.py``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from types import ModuleType
 
 import numpy as np
@@ -31,6 +32,7 @@ from analytical_models._pinned import (
     pinned_nest,
 )
 from analytical_models._registry import OBJECTIVES, MappingResult, Objective
+from analytical_models._scalesim_mapping import scalesim_words
 from analytical_models._shaping import Shaping, _shaping_energy
 from analytical_models._stage import _ALL_ORDERS, _MODES, LOOP_ORDERS, ModeStage, stage_modes, with_orders
 from analytical_models._tiles import grid_index
@@ -448,11 +450,9 @@ def _pinned_candidates(
     best_key = _keys(objective, best)[0]
     points = [(cost.cycles, cost.energy_pj) for _, cost in front or ()]
     overlapped_latency = front is None and objective == "latency" and hw.memory_timing != "serial"
+    beats = _nest_may_beat(gemm, hw, shaping, best_key) if overlapped_latency else None
     for d in dataflows:
-        if overlapped_latency and (
-            pinned_cycles_floor(gemm, hw, d, shaping) * (1.0 - 1e-9) >= best_key
-            or pinned_cycles(gemm, hw, d, shaping) >= best_key  # (picked only when strictly faster)
-        ):
+        if beats is not None and not beats(d):
             continue
         if hw.memory_timing == "serial":  # the closed form can take milliseconds: bound first
             lb_c, lb_e = pinned_lower_bound(gemm, hw, d, shaping)
@@ -462,6 +462,34 @@ def _pinned_candidates(
         nest = pinned_nest(gemm, hw, d, shaping)
         out.append((nest.mapping, nest.cost))
     return out
+
+
+def _nest_may_beat(gemm: Gemm, hw: Hardware, shaping: Shaping, best_key: float) -> Callable[[str], bool]:
+    """Whether SCALE-Sim's nest of a dataflow may be strictly faster than ``best_key`` cycles
+    under the overlapped timing: :func:`~analytical_models._pinned.pinned_cycles_floor` (with a
+    relative margin of 1e-9 for the order of its sums), then the nest's exact cycles
+    (:func:`~analytical_models._pinned.pinned_cycles`), both compiled
+    (:mod:`analytical_models._pinned_kernel`, the same bits) unless
+    :data:`~analytical_models._jit.NO_JIT_ENV` is set."""
+    kernel = compiled_module("analytical_models._pinned_kernel")
+    if kernel is None:
+        return lambda d: (
+            not (
+                pinned_cycles_floor(gemm, hw, d, shaping) * (1.0 - 1e-9) >= best_key
+                or pinned_cycles(gemm, hw, d, shaping) >= best_key  # (picked only when strictly faster)
+            )
+        )
+    zi, zf, zo, _ = scalesim_words(hw)
+    args = (gemm.m, gemm.n, gemm.k, gemm.batch, hw.pe_rows, hw.pe_cols)
+    mem = (zi, zf, zo, hw.bits, hw.acc_bits, hw.dram_bw_bytes_per_cycle, shaping.cycles)
+    code = kernel.DATAFLOW_CODE
+
+    def may_beat(d: str) -> bool:
+        if kernel.pinned_cycles_floor(*args, code[d], *mem) * (1.0 - 1e-9) >= best_key:
+            return False
+        return bool(kernel.pinned_cycles(*args, code[d], *mem, shaping.dram_rd_bytes, shaping.dram_wr_bytes) < best_key)
+
+    return may_beat
 
 
 def _merge(

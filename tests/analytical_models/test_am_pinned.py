@@ -205,3 +205,34 @@ def test_below_one_word_per_cycle_is_refused_not_rounded_up() -> None:
     searched = price(Gemm(m=20, n=12, k=6), dataclasses.replace(hw, mapping="search"))
     assert searched.mapping.nest == "tiled"
     assert price(Gemm(m=20, n=12, k=6), dataclasses.replace(hw, memory_timing="overlapped")).cost.cycles > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    gemm=gemms,
+    hw=hardware,
+    acc_bits=st.sampled_from([16, 24, 32]),
+    shaping=st.sampled_from([(0.0, 0.0, 0.0), (37.5, 0.0, 0.0), (120.0, 4096.0, 2048.0)]),
+)
+def test_compiled_nest_cycles_are_the_python_ones(
+    gemm: Gemm, hw: Hardware, acc_bits: int, shaping: tuple[float, float, float]
+) -> None:
+    """The compiled floor and cycles of SCALE-Sim's nest under the overlapped timing
+    (:mod:`analytical_models._pinned_kernel`, what the mapping search compares) equal the Python
+    functions' bit for bit, on every dataflow (OS's column blocks, partial-sum drains, SRAMs
+    that a block does or does not fit)."""
+    from analytical_models._jit import compiled_module
+    from analytical_models._pinned import pinned_cycles, pinned_cycles_floor
+    from analytical_models._shaping import Shaping
+
+    hw = dataclasses.replace(hw, memory_timing="overlapped", acc_bits=acc_bits)
+    kernel = compiled_module("analytical_models._pinned_kernel")
+    assert kernel is not None
+    cycles, dram_rd, dram_wr = shaping
+    sh = Shaping(cycles=cycles, dram_rd_bytes=dram_rd, dram_wr_bytes=dram_wr)
+    zi, zf, zo, _ = scalesim_words(hw)
+    for d in ("ws", "is", "os"):
+        args = (gemm.m, gemm.n, gemm.k, gemm.batch, hw.pe_rows, hw.pe_cols, kernel.DATAFLOW_CODE[d])
+        mem = (zi, zf, zo, hw.bits, hw.acc_bits, hw.dram_bw_bytes_per_cycle, sh.cycles)
+        assert kernel.pinned_cycles_floor(*args, *mem) == pinned_cycles_floor(gemm, hw, d, sh)
+        assert kernel.pinned_cycles(*args, *mem, dram_rd, dram_wr) == pinned_cycles(gemm, hw, d, sh)
