@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Mapping
 from types import ModuleType
+from typing import Any
 
 NO_JIT_ENV = "TNN_DSE_NO_JIT"
 """Environment variable: when set (non-empty), the best-mapping search, the on-chip step model
@@ -20,11 +22,18 @@ process, a slower search."""
 _LOADED: dict[str, ModuleType] = {}
 
 
+_ENVIRON: Mapping[Any, Any] = getattr(os.environ, "_data", os.environ)
+"""The process environment as :data:`os.environ` holds it (its dict, which every write through
+``os.environ`` updates): one dict lookup per :func:`compiled_module` call, where
+``os.environ.get`` encodes the key and raises and catches a KeyError when it is unset."""
+_NO_JIT_KEY: Any = os.environ.encodekey(NO_JIT_ENV) if _ENVIRON is not os.environ else NO_JIT_ENV
+
+
 def compiled_module(name: str) -> ModuleType | None:
     """The module of compiled loops ``name`` (e.g. ``"dse.schedule._combine_kernel"``), imported
     on first use; None when :data:`NO_JIT_ENV` is set (read on every call, so that a process may
     switch)."""
-    if os.environ.get(NO_JIT_ENV):
+    if _ENVIRON.get(_NO_JIT_KEY):
         return None
     got = _LOADED.get(name)
     if got is None:

@@ -130,3 +130,32 @@ def _times(kind: int, row_folds: float, col_folds: float) -> float:  # pragma: n
     if kind == 2:
         return row_folds
     return row_folds * col_folds
+
+
+@numba.njit(cache=True, nogil=True)
+def untiled_kernel(dims: Any, rows: int, cols: int, axes: Any, fills: Any, engines: int) -> Any:  # pragma: no cover
+    """:func:`analytical_models.untiled_cycles_table` for shipped fold timings: ``dims`` is
+    ``(G, 4)`` (batch, m, n, k), ``axes`` ``(3, D)`` the dimension (of m, n, k) on the array rows,
+    on the columns and in time per dataflow, ``fills`` each dataflow's fill; the same integer
+    fold counts and the same IEEE operations per element as the numpy function."""
+    g_n = dims.shape[0]
+    out = np.full(g_n, math.inf)
+    for g in range(g_n):
+        batch = dims[g, 0]
+        best = math.inf
+        for d in range(axes.shape[1]):
+            on_rows = dims[g, 1 + axes[0, d]]
+            on_cols = dims[g, 1 + axes[1, d]]
+            time = dims[g, 1 + axes[2, d]]
+            folds = batch * -(-on_rows // rows) * -(-on_cols // cols)
+            if engines > 1:
+                if folds >= engines:
+                    folds = -(-folds // engines)
+                else:
+                    time = -(-time // max(1, engines // max(folds, 1)))
+                    folds = 1
+            cycles = float(folds) * (float(time) + fills[d])
+            if cycles < best:
+                best = cycles
+        out[g] = best
+    return out

@@ -165,6 +165,26 @@ def test_numba_loads_on_the_first_search_and_the_switch_keeps_it_out() -> None:
     assert jit.removesuffix(" True") == plain.removesuffix(" False")
 
 
+def test_the_switch_is_read_on_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``compiled_module`` follows ``TNN_DSE_NO_JIT`` as ``os.environ`` changes within a process
+    (set, empty, removed), as the tests that compare both paths rely on."""
+    import os
+
+    from analytical_models import NO_JIT_ENV, compiled_module
+
+    name = "analytical_models._kernel"
+    monkeypatch.delenv(NO_JIT_ENV, raising=False)
+    assert compiled_module(name) is not None
+    monkeypatch.setenv(NO_JIT_ENV, "1")
+    assert compiled_module(name) is None
+    monkeypatch.setenv(NO_JIT_ENV, "")
+    assert compiled_module(name) is not None
+    os.environ[NO_JIT_ENV] = "yes"
+    assert compiled_module(name) is None
+    del os.environ[NO_JIT_ENV]
+    assert compiled_module(name) is not None
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.integers(1, 5000),

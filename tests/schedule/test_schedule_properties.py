@@ -619,15 +619,23 @@ def test_merge_macs_of_every_tree_equal_the_built_plans(big: bool) -> None:
 def test_untiled_cycles_table_is_the_scalar_function(
     dims: list[tuple[int, int, int, int]], hw: Hardware, engines: int, tt_gemm: bool
 ) -> None:
-    """Every row of :func:`untiled_cycles_table` equals :func:`untiled_cycles` of its GEMM."""
+    """Every row of :func:`untiled_cycles_table` equals :func:`untiled_cycles` of its GEMM, from
+    the compiled loop and from numpy (:data:`analytical_models.NO_JIT_ENV` set)."""
+    import os
+
     import numpy as np
 
-    from analytical_models import Gemm, untiled_cycles, untiled_cycles_table
+    from analytical_models import NO_JIT_ENV, Gemm, untiled_cycles, untiled_cycles_table
 
     hw = _engine(hw, tt_gemm)
-    got = untiled_cycles_table(np.array(dims, dtype=np.int64), hw, engines=engines).tolist()
+    table = np.array(dims, dtype=np.int64)
     want = [untiled_cycles(Gemm(batch=b, m=m, n=n, k=k), hw, engines=engines) for b, m, n, k in dims]
-    assert got == want
+    assert untiled_cycles_table(table, hw, engines=engines).tolist() == want
+    os.environ[NO_JIT_ENV] = "1"
+    try:
+        assert untiled_cycles_table(table, hw, engines=engines).tolist() == want
+    finally:
+        del os.environ[NO_JIT_ENV]
 
 
 @SETTINGS
