@@ -9,6 +9,7 @@ import math
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from itertools import combinations
+from types import ModuleType
 from typing import NamedTuple
 
 import numpy as np
@@ -34,10 +35,12 @@ from dse.schedule._segment import (
     _FIT_SLACK,
     _exposed,
     _filter_needs,
+    _ofmap_lines,
     _ofmap_total,
     _streams,
     engines_of,
     segment_floor_terms,
+    segment_tensors,
     tile_candidates,
 )
 
@@ -428,6 +431,9 @@ def tiled_floor(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> float:
     k = hw_consts(hw)
     bpe, acc = k.bytes_per_el, k.acc_bytes
     tokens = chain.tokens
+    kernel = compiled_module("dse.schedule._floor_kernel")
+    if kernel is not None:
+        return _tiled_floor_compiled(kernel, chain, steps, hw, engines) * (1.0 - 1e-9)
     tiles = tile_candidates(tokens)
     io = _streams(chain, steps, hw, tiles)
     if io is None:
@@ -457,3 +463,60 @@ def tiled_floor(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> float:
     e_in, e_out = _exposed(chain, io, st[0])
     cycles = busy + (e_in + e_out) / hw.dram_bw_bytes_per_cycle
     return float(cycles[fits].min()) * (1.0 - 1e-9)
+
+
+_NO_LINES = np.zeros((0, 2))
+_NO_LINES.setflags(write=False)
+
+
+def _tiled_floor_compiled(
+    kernel: ModuleType, chain: Chain, steps: tuple[int, ...], hw: Hardware, engines: int
+) -> float:
+    """:func:`tiled_floor` before its margin, from the compiled loop
+    (:func:`dse.schedule._floor_kernel.tiled_floor_kernel`): the segment's tensors, ofmap lines
+    and steps' fold times as the numpy path reads them."""
+    k = hw_consts(hw)
+    bpe, acc = k.bytes_per_el, k.acc_bytes
+    tokens = chain.tokens
+    st = [chain.steps[s] for s in steps]
+    inside, external = segment_tensors(chain, steps)
+    first, out = st[0], st[-1].out
+    lines = _ofmap_lines(chain, steps, inside, tokens, bpe, acc)
+    accumulators = [x.out for x in st if x.kind == "reduce"]
+    core = _core_array(hw)
+    fold_times: list[NDArray[np.float64]] = []
+    merges = post = 0.0
+    for x in st:
+        if x.kind in ("token", "reduce"):
+            fold_times.append(_tile_cycles(x.gemm, x.token_dim, tokens, hw, engines))
+        elif x.kind == "core":
+            merges += untiled_cycles(x.gemm, core) if core is not None else untiled_cycles(x.gemm, hw, engines=engines)
+        else:
+            post += untiled_cycles(x.gemm, hw, engines=engines)
+    t = _tiles_array(tokens)
+    slack = 1.0 + _FIT_SLACK
+    return float(
+        kernel.tiled_floor_kernel(
+            t,
+            float(tokens),
+            np.array([chain.elements[x] * bpe for x in external if chain.tokened[x]], dtype=np.float64),
+            np.array(
+                [chain.elements[x] * bpe for x in (first.lhs, first.rhs) if x not in inside and not chain.tokened[x]],
+                dtype=np.float64,
+            ),
+            chain.elements[out] * bpe,
+            chain.tokened[out],
+            np.array([chain.elements[x] * acc for x in accumulators], dtype=np.float64),
+            np.array([chain.tokened[x] for x in accumulators], dtype=np.bool_),
+            np.array(lines, dtype=np.float64).reshape(-1, 2) if lines else _NO_LINES,
+            np.stack(fold_times) if fold_times else np.zeros((0, t.size)),
+            merges,
+            post,
+            _filter_needs(chain, steps, bpe)[1] <= hw.filter_sram_kb * 1024.0 * slack,
+            core is not None,
+            hw.ifmap_sram_kb * 1024.0,
+            hw.ifmap_sram_kb * 1024.0 * slack,
+            hw.ofmap_sram_kb * 1024.0 * slack,
+            hw.dram_bw_bytes_per_cycle,
+        )
+    )

@@ -372,15 +372,21 @@ def _exposed(chain: Chain, io: _Streams, first: ChainStep) -> tuple[FloatArray, 
     return e_in, io.tile_bytes(io.out_ssa)
 
 
+def segment_tensors(chain: Chain, steps: tuple[int, ...]) -> tuple[frozenset[int], list[int]]:
+    """The results a segment keeps on chip (every step's but the last) and the tensors it
+    reads from outside (ascending SSA ids)."""
+    inside = frozenset(chain.steps[s].out for s in steps[:-1])
+    consumed = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)}
+    return inside, sorted(consumed - inside)
+
+
 def _streams(chain: Chain, steps: tuple[int, ...], hw: Hardware, tiles: tuple[int, ...]) -> _Streams | None:
     """The shared part of :func:`_price`; None when no token tile fits the ifmap buffer."""
     bpe = hw_consts(hw).bytes_per_el
     tokens = chain.tokens
     t = np.asarray(tiles, dtype=np.float64)
     n_t = tokens / t
-    inside = frozenset(chain.steps[s].out for s in steps[:-1])
-    consumed = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)}
-    external = sorted(consumed - inside)
+    inside, external = segment_tensors(chain, steps)
     frac = t / tokens
     memo: dict[int, FloatArray] = {}
 
@@ -622,7 +628,20 @@ def _ofmap_need(
         result = size(last.out, False) if last.kind == "token" else np.zeros_like(t)
         double = np.where(t < tokens, 2.0, 1.0)  # nothing to hand over between stages with one tile
         return base + sum((double * size(x, False) for x in resident), np.zeros_like(t)) + result
-    # Resident intermediates as (bytes per token, token-free bytes): each is linear in t.
+    lines = _ofmap_lines(chain, steps, inside, tokens, bpe, acc)
+    if not lines:
+        return np.zeros_like(t)
+    coef = np.array(lines)
+    peak: FloatArray = (base + (coef[:, :1] * t + coef[:, 1:])).max(axis=0)
+    return peak
+
+
+def _ofmap_lines(
+    chain: Chain, steps: tuple[int, ...], inside: frozenset[int], tokens: int, bpe: float, acc: float
+) -> list[tuple[float, float]]:
+    """The ofmap bytes live at each step of a segment that is not pipelined, as ``(bytes per
+    token, token-free bytes)``: the resident intermediates (each linear in the tile) plus the
+    step's own result (:func:`_ofmap_need` takes the largest at each tile)."""
     live: dict[int, tuple[float, float]] = {}
     per_token = fixed = 0.0  # the live set's sum
     lines: list[tuple[float, float]] = []  # at each step: live set + its result, per token and fixed
@@ -645,8 +664,4 @@ def _ofmap_need(
             live[out] = res
             per_token += res[0]
             fixed += res[1]
-    if not lines:
-        return np.zeros_like(t)
-    coef = np.array(lines)
-    peak: FloatArray = (base + (coef[:, :1] * t + coef[:, 1:])).max(axis=0)
-    return peak
+    return lines

@@ -686,6 +686,50 @@ def test_compiled_spill_set_bounds_are_the_python_bounds(
             assert any(len(g) > 1 for g in got.bounds) or execution == "unfused" or len(chain.steps) < 2
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(layers(), deep_layers()),
+    hardware(),
+    st.booleans(),
+    st.sampled_from((0.25, 1.0, 4.0, 16.0, 1024.0)),
+    st.sampled_from((0.0625, 0.25, 1.0, 64.0)),
+)
+def test_compiled_tiled_floor_is_the_numpy_floor(
+    spec: LayerSpec, hw: Hardware, tt_gemm: bool, ofmap_kb: float, filter_kb: float
+) -> None:
+    """The compiled floor of a fused segment over its token tiles
+    (:mod:`dse.schedule._floor_kernel`) equals the numpy function's (:data:`NO_JIT_ENV` set),
+    bit for bit, for every multi-step segment of every spill set of the first trees of every
+    pass network, on every engine (TT-core engines and pipelines included), with buffers that
+    fit every tile, some or none."""
+    import os
+
+    from analytical_models import NO_JIT_ENV
+    from dse.contraction import build_plan, enumerate_trees
+    from dse.schedule._bounds import _set_shape, tiled_floor
+    from dse.schedule._chain import chain_of
+    from dse.workload import get_format
+
+    floor = tiled_floor.__wrapped__  # (not the cache: both paths run)
+    hw = replace(_engine(hw, tt_gemm), ofmap_sram_kb=ofmap_kb, filter_sram_kb=filter_kb)
+    seen = 0
+    for net in get_format(spec.format).networks(spec):
+        for path in list(enumerate_trees(net.n_inputs))[:20]:
+            chain = chain_of(build_plan(net, path))
+            for steps in _set_shape(chain.consumers, chain.n_inputs, "fused").groups:
+                if len(steps) < 2:
+                    continue
+                compiled = floor(chain, steps, hw)
+                os.environ[NO_JIT_ENV] = "1"
+                try:
+                    reference = floor(chain, steps, hw)
+                finally:
+                    del os.environ[NO_JIT_ENV]
+                assert compiled == reference, (net.label, path, steps)
+                seen += 1
+    assert seen > 0
+
+
 def test_merges_recomputed_on_a_tt_core_engine_are_bounded_per_tile() -> None:
     """The segment of :func:`test_a_segment_that_recomputes_its_merges_is_bounded_per_tile` on a
     ``tt_gemm`` (a 4 x 4 TT-core engine beside the array): the merges, recomputed on every one
