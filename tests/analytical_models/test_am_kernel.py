@@ -165,6 +165,25 @@ def test_numba_loads_on_the_first_search_and_the_switch_keeps_it_out() -> None:
     assert jit.removesuffix(" True") == plain.removesuffix(" False")
 
 
+def test_a_registered_fold_timing_keeps_the_numpy_candidate_terms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk's per-dimension terms come from the compiled loop for the shipped fold timings
+    and from numpy (the registered function itself) otherwise: a fold that streams twice as
+    long doubles the streaming terms."""
+    from analytical_models import _timing
+    from analytical_models._kernel import _dim_terms
+
+    _dim_terms.cache_clear()
+    shipped = _dim_terms(200, 8, 16, ("ws",))
+    slow = _timing.FOLD_CYCLES["ws"]
+    monkeypatch.setitem(_timing.FOLD_CYCLES, "ws", lambda r, c, t: (2.0 * t, slow(r, c, t)[1]))
+    _dim_terms.cache_clear()
+    doubled = _dim_terms(200, 8, 16, ("ws",))
+    _dim_terms.cache_clear()
+    assert np.array_equal(doubled[0], shipped[0]) and np.array_equal(doubled[1], shipped[1])
+    assert np.array_equal(doubled[2][0], 2.0 * shipped[2][0])
+    assert np.array_equal(doubled[2][1:], shipped[2][1:])
+
+
 def test_the_switch_is_read_on_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
     """``compiled_module`` follows ``TNN_DSE_NO_JIT`` as ``os.environ`` changes within a process
     (set, empty, removed), as the tests that compare both paths rely on."""
