@@ -246,16 +246,11 @@ def candidate_paths(
     """Trees to price under their best schedule: ``extra`` (e.g. the per-step hardware optimum and
     the MAC optimum) first, then the fewest-MAC trees (networks of at most
     :data:`ENUMERATED_TREE_INPUTS` inputs), without repeats."""
-    out: list[tuple[tuple[int, int], ...]] = []
-    seen: set[tuple[tuple[int, int], ...]] = set()
-    pool = list(extra)
+    out = [tuple((int(a), int(b)) for a, b in p) for p in extra]
+    out = list(dict.fromkeys(out))  # (without repeats, first kept)
     if network.n_inputs <= ENUMERATED_TREE_INPUTS and count_trees(network.n_inputs) > 1:
-        pool += list(_trees_by_macs(network, limit))
-    for p in pool:
-        key = tuple((int(a), int(b)) for a, b in p)
-        if key not in seen:
-            seen.add(key)
-            out.append(key)
+        seen = set(out)
+        out += [p for p in _trees_by_macs(network, limit) if p not in seen]  # (already int pairs)
     return tuple(out)
 
 
