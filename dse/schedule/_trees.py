@@ -166,8 +166,9 @@ def others_may_beat(
     if n > ENUMERATED_TREE_INPUTS:
         return True
     trees, pairs, merges = _tree_merges(n)
-    listed = set(paths)
-    outside = [i for i, t in enumerate(trees) if t not in listed]
+    position = _tree_positions(n)
+    listed = {position.get(p, -1) for p in paths}
+    outside = [i for i in range(len(trees)) if i not in listed]
     if not outside:
         return False
     limit = _key(schedule.cost, objective, execution, schedule.core_cycles)[0]
@@ -210,6 +211,12 @@ def others_may_beat(
             return False
         rows, energy = rows[maybe], energy[maybe]
     return True
+
+
+@lru_cache(maxsize=16)
+def _tree_positions(n: int) -> dict[Path, int]:
+    """Position of every tree of ``n`` inputs in :func:`_tree_merges` order."""
+    return {t: i for i, t in enumerate(_tree_merges(n)[0])}
 
 
 @lru_cache(maxsize=16)
