@@ -14,10 +14,11 @@ from types import ModuleType
 from typing import Any
 
 NO_JIT_ENV = "TNN_DSE_NO_JIT"
-"""Environment variable: when set (non-empty), the best-mapping search, the on-chip step model
-and the schedule search's bounds and segment arithmetic stay on numpy and Python, and numba is
-never imported: the same results, about 165 MB less resident memory and 1 s less start-up per
-process, a slower search."""
+"""Environment variable: when set (non-empty), every compiled loop (the best-mapping search and
+SCALE-Sim's nest cycles it compares, the on-chip step model, the fold-time tables, the subset
+DP's tables, the schedule search's bounds, token-tile floors and segment arithmetic) stays on
+numpy and Python, and numba is never imported: the same results, about 165 MB less resident
+memory and 1 s less start-up per process, a slower search."""
 
 _LOADED: dict[str, ModuleType] = {}
 

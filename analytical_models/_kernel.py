@@ -7,9 +7,11 @@ bounds to drop tiles (:func:`~analytical_models._search.screen`), then the full
 design's evaluation asks for, ``pareto=False``) most of that time is numpy's per-call overhead
 and the temporaries of arrays of a few thousand elements. :func:`best_candidate` walks the same
 grid in one compiled loop instead: per tile it gathers the same per-candidate terms
-(:func:`~analytical_models._stage.candidate_terms`, the refetch tables of
-:func:`~analytical_models._stage._spilled`; the model's formulas stay in Python, the loop only
-combines them), and per dataflow and loop order it repeats the IEEE operations of
+(:func:`~analytical_models._stage.candidate_terms` per GEMM dimension, :func:`dim_terms_kernel`
+for the shipped fold timings, and the refetch tables of
+:func:`~analytical_models._stage._spilled`, both repeated here operation for operation and
+tested against the numpy functions), and per dataflow and loop order it repeats the IEEE
+operations of
 :func:`~analytical_models._stage.stage_modes`, :func:`~analytical_models._stage.with_orders` and
 :func:`~analytical_models._cost.grid_objectives` in the same order, so every candidate's
 cycles and energy are the numpy path's bits, and the best (objective, then the other of cycles

@@ -104,10 +104,32 @@ def _edges(
 
 
 @numba.njit(cache=True, inline="always")
-def _total(
-    b: float, folds: int, t: int, rows_per_fold: int, stall: float, shaping_cycles: float
-) -> float:  # pragma: no cover
-    """``_cycles(...)[2]``: compute, fill, the stall and the shaping."""
+def _cycles_with_stall(
+    m: int,
+    n: int,
+    k: int,
+    b: float,
+    rows: int,
+    cols: int,
+    df: int,
+    zi: int,
+    zf: int,
+    zo: int,
+    bits: int,
+    acc_bits: int,
+    bw: float,
+    dram_cycles: float,
+    shaping_cycles: float,
+) -> float:  # pragma: no cover - compiled
+    """``_cycles(...)[2]`` of the nest whose DRAM traffic takes ``dram_cycles``: compute and
+    fill of every fold, the stall (the larger of the exposed edges and the traffic beyond the
+    compute window) and the shaping."""
+    _, _, t, row_folds, col_folds, rows_per_fold = _folds(m, n, k, rows, cols, df)
+    first, last = _edges(m, n, k, row_folds, df, zi, zf, zo, bits, acc_bits, bw)
+    folds = row_folds * col_folds
+    spread = dram_cycles - float(folds * rows_per_fold) * b
+    edge = first + last
+    stall = edge if edge >= spread else spread
     compute = b * folds * t
     fill = b * folds * (rows_per_fold - t)
     return compute + fill + stall + shaping_cycles
@@ -132,15 +154,9 @@ def pinned_cycles_floor(
 ) -> float:  # pragma: no cover - compiled
     """:func:`analytical_models._pinned.pinned_cycles_floor` (``zi, zf, zo``: the SRAMs in words
     of :func:`~analytical_models._scalesim_mapping.scalesim_words`; ``bw``: DRAM bytes per cycle)."""
-    _, _, t, row_folds, col_folds, rows_per_fold = _folds(m, n, k, rows, cols, df)
     b = float(batch)
-    first, last = _edges(m, n, k, row_folds, df, zi, zf, zo, bits, acc_bits, bw)
-    least = b * (m * k + k * n + m * n) * (bits / 8.0)
-    folds = row_folds * col_folds
-    spread = least / bw - float(folds * rows_per_fold) * b
-    edge = first + last
-    stall = edge if edge >= spread else spread
-    return _total(b, folds, t, rows_per_fold, stall, shaping_cycles)
+    least = b * (m * k + k * n + m * n) * (bits / 8.0)  # (every operand read, every result written once)
+    return _cycles_with_stall(m, n, k, b, rows, cols, df, zi, zf, zo, bits, acc_bits, bw, least / bw, shaping_cycles)
 
 
 @numba.njit(cache=True)
@@ -164,7 +180,7 @@ def pinned_cycles(
 ) -> float:  # pragma: no cover - compiled
     """:func:`analytical_models._pinned.pinned_cycles` (the nest's cycles under the overlapped
     timing; arguments as :func:`pinned_cycles_floor`, plus the shaping's DRAM bytes)."""
-    _, _, t, row_folds, col_folds, rows_per_fold = _folds(m, n, k, rows, cols, df)
+    _, _, _, row_folds, _, _ = _folds(m, n, k, rows, cols, df)
     reads_a, reads_b = _calc_reads(m, n, k, rows, cols, df, zi, zf)
     partial = df != _OS and row_folds > 1
     ofmap_words = m * n * (1 if df == _OS else row_folds)
@@ -175,9 +191,4 @@ def pinned_cycles(
     w_dram = b * float(ofmap_words) * (acc if partial else bpe)
     dram = (a_dram + b_dram + shaping_dram_rd) + (w_dram + shaping_dram_wr)
     traffic = (dram - shaping_dram_rd - shaping_dram_wr) / bw
-    first, last = _edges(m, n, k, row_folds, df, zi, zf, zo, bits, acc_bits, bw)
-    folds = row_folds * col_folds
-    spread = traffic - float(folds * rows_per_fold) * b
-    edge = first + last
-    stall = edge if edge >= spread else spread
-    return _total(b, folds, t, rows_per_fold, stall, shaping_cycles)
+    return _cycles_with_stall(m, n, k, b, rows, cols, df, zi, zf, zo, bits, acc_bits, bw, traffic, shaping_cycles)

@@ -336,7 +336,8 @@ def _bounded_table(
         low = dict(enumerate(low_a.tolist()))
         del low[0]  # (no tensor holds no input)
         low_rows = step_a.tolist()
-    for s in _subsets(prob, outer_products) if arrays is None else ():  # bottom-up DP of the bound: low(S) <= best(S)
+    subsets = _subsets(prob, outer_products) if arrays is None else []  # (else computed above)
+    for s in subsets:  # bottom-up DP of the bound: low(S) <= best(S)
         if not prob.fits(s):
             continue
         kept_s = bits(s)

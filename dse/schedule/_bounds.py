@@ -30,7 +30,7 @@ from analytical_models import (
     untiled_cycles,
     untiled_cycles_table,
 )
-from dse.schedule._chain import Chain
+from dse.schedule._chain import Chain, ChainStep
 from dse.schedule._segment import (
     _FIT_SLACK,
     _exposed,
@@ -444,15 +444,10 @@ def tiled_floor(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> float:
     if not fits.any():
         return math.inf
     core = _core_array(hw)
+    fold_times, merges, post = _step_times(st, tokens, hw, engines)
     loop = np.zeros_like(io.t)
-    merges = post = 0.0
-    for x in st:
-        if x.kind in ("token", "reduce"):
-            loop = loop + _tile_cycles(x.gemm, x.token_dim, tokens, hw, engines)
-        elif x.kind == "core":
-            merges += untiled_cycles(x.gemm, core) if core is not None else untiled_cycles(x.gemm, hw, engines=engines)
-        else:
-            post += untiled_cycles(x.gemm, hw, engines=engines)
+    for times in fold_times:
+        loop = loop + times
     stored = _filter_needs(chain, steps, bpe)[1] <= hw.filter_sram_kb * 1024.0 * slack
     if stored:  # merges once, before the loop (hidden on a TT-core engine)
         busy = io.n_t * loop + (0.0 if core is not None else merges) + post
@@ -463,6 +458,25 @@ def tiled_floor(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> float:
     e_in, e_out = _exposed(chain, io, st[0])
     cycles = busy + (e_in + e_out) / hw.dram_bw_bytes_per_cycle
     return float(cycles[fits].min()) * (1.0 - 1e-9)
+
+
+def _step_times(
+    st: list[ChainStep], tokens: int, hw: Hardware, engines: int
+) -> tuple[list[NDArray[np.float64]], float, float]:
+    """What :func:`tiled_floor` counts of a segment's steps: each token and reduce step's fold
+    time at every candidate token tile, and the core merges' and post steps' untiled cycles
+    (the merges on the TT-core engine when there is one), summed in step order."""
+    core = _core_array(hw)
+    fold_times: list[NDArray[np.float64]] = []
+    merges = post = 0.0
+    for x in st:
+        if x.kind in ("token", "reduce"):
+            fold_times.append(_tile_cycles(x.gemm, x.token_dim, tokens, hw, engines))
+        elif x.kind == "core":
+            merges += untiled_cycles(x.gemm, core) if core is not None else untiled_cycles(x.gemm, hw, engines=engines)
+        else:
+            post += untiled_cycles(x.gemm, hw, engines=engines)
+    return fold_times, merges, post
 
 
 _NO_LINES = np.zeros((0, 2))
@@ -484,15 +498,7 @@ def _tiled_floor_compiled(
     lines = _ofmap_lines(chain, steps, inside, tokens, bpe, acc)
     accumulators = [x.out for x in st if x.kind == "reduce"]
     core = _core_array(hw)
-    fold_times: list[NDArray[np.float64]] = []
-    merges = post = 0.0
-    for x in st:
-        if x.kind in ("token", "reduce"):
-            fold_times.append(_tile_cycles(x.gemm, x.token_dim, tokens, hw, engines))
-        elif x.kind == "core":
-            merges += untiled_cycles(x.gemm, core) if core is not None else untiled_cycles(x.gemm, hw, engines=engines)
-        else:
-            post += untiled_cycles(x.gemm, hw, engines=engines)
+    fold_times, merges, post = _step_times(st, tokens, hw, engines)
     t = _tiles_array(tokens)
     slack = 1.0 + _FIT_SLACK
     return float(
