@@ -471,20 +471,24 @@ def _nest_may_beat(gemm: Gemm, hw: Hardware, shaping: Shaping, best_key: float) 
     (:func:`~analytical_models._pinned.pinned_cycles`), both compiled
     (:mod:`analytical_models._pinned_kernel`, the same bits) unless
     :data:`~analytical_models._jit.NO_JIT_ENV` is set."""
+
+    def in_python(d: str) -> bool:
+        return not (
+            pinned_cycles_floor(gemm, hw, d, shaping) * (1.0 - 1e-9) >= best_key
+            or pinned_cycles(gemm, hw, d, shaping) >= best_key  # (picked only when strictly faster)
+        )
+
     kernel = compiled_module("analytical_models._pinned_kernel")
     if kernel is None:
-        return lambda d: (
-            not (
-                pinned_cycles_floor(gemm, hw, d, shaping) * (1.0 - 1e-9) >= best_key
-                or pinned_cycles(gemm, hw, d, shaping) >= best_key  # (picked only when strictly faster)
-            )
-        )
+        return in_python
     zi, zf, zo, _ = scalesim_words(hw)
     args = (gemm.m, gemm.n, gemm.k, gemm.batch, hw.pe_rows, hw.pe_cols)
     mem = (zi, zf, zo, hw.bits, hw.acc_bits, hw.dram_bw_bytes_per_cycle, shaping.cycles)
     code = kernel.DATAFLOW_CODE
 
     def may_beat(d: str) -> bool:
+        if d not in code:  # (a dataflow the nest does not know: the Python functions say so)
+            return in_python(d)
         if kernel.pinned_cycles_floor(*args, code[d], *mem) * (1.0 - 1e-9) >= best_key:
             return False
         return bool(kernel.pinned_cycles(*args, code[d], *mem, shaping.dram_rd_bytes, shaping.dram_wr_bytes) < best_key)
