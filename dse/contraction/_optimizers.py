@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -246,9 +247,9 @@ def _dp_table(prob: _Problem, step_cost: StepCost, outer_products: bool) -> tupl
     if bound is not None:
         return _bounded_table(prob, step_cost, bound, outer_products)
     if step_cost is mac_cost:  # kept indices as bitmasks, the MACs as exact integers
-        arrays = _kernel_arrays(prob, outer_products)
-        if arrays is not None:
-            return _compiled_mac_table(prob, *arrays)
+        compiled = _kernel_arrays(prob, outer_products)
+        if compiled is not None:
+            return _compiled_mac_table(prob, *compiled)
         return _table(
             prob,
             outer_products,
@@ -327,16 +328,15 @@ def _bounded_table(
     step_low: dict[Node, float] = {}
     low: dict[int, float] = {1 << t: 0.0 for t in range(prob.n)}
     bits, union = prob.kept_bits, prob.union_elements
-    arrays = _kernel_arrays(prob, outer_products) if terms is not None else None
+    compiled = _kernel_arrays(prob, outer_products) if terms is not None else None
     low_rows: list[list[float]] = []
-    if arrays is not None and terms is not None:  # every subset, compiled
-        kernel = compiled_module("dse.contraction._dp_kernel")
-        assert kernel is not None
+    if compiled is not None and terms is not None:  # every subset, compiled
+        kernel, *arrays = compiled
         low_a, step_a = kernel.bound_table(prob.n, *arrays, *terms, objective != "latency")
         low = dict(enumerate(low_a.tolist()))
         del low[0]  # (no tensor holds no input)
         low_rows = step_a.tolist()
-    subsets = _subsets(prob, outer_products) if arrays is None else []  # (else computed above)
+    subsets = _subsets(prob, outer_products) if compiled is None else []  # (else computed above)
     for s in subsets:  # bottom-up DP of the bound: low(S) <= best(S)
         if not prob.fits(s):
             continue
@@ -406,17 +406,19 @@ KERNEL_MAX_INPUTS = 8
 compiled loops (:mod:`dse.contraction._dp_kernel`; a bound table holds ``4**n`` floats)."""
 
 
-def _kernel_arrays(prob: _Problem, outer_products: bool) -> tuple[Any, Any, Any] | None:
-    """``(holders, sizes, in_out)`` of ``prob``'s indices, as the compiled tables read them;
-    None when they do not apply (a memory limit, connected subsets only, a network of more than
+def _kernel_arrays(prob: _Problem, outer_products: bool) -> tuple[ModuleType, Any, Any, Any] | None:
+    """The compiled tables' module and ``(holders, sizes, in_out)`` of ``prob``'s indices, as
+    they read them; None when they do not apply (a memory limit, connected subsets only, a network of more than
     :data:`KERNEL_MAX_INPUTS` inputs, a product that might overflow int64, or
     :data:`analytical_models.NO_JIT_ENV` set): the Python loops run instead."""
     if not outer_products or prob.memory_limit is not None or not 1 < prob.n <= KERNEL_MAX_INPUTS:
         return None
-    if math.prod(prob.sizes.values()) >= 2**60 or compiled_module("dse.contraction._dp_kernel") is None:
+    kernel = compiled_module("dse.contraction._dp_kernel")
+    if kernel is None or math.prod(prob.sizes.values()) >= 2**60:
         return None
     names = list(prob.holders)
     return (
+        kernel,
         np.array([prob.holders[i] for i in names], dtype=np.int64),
         np.array([prob.sizes[i] for i in names], dtype=np.int64),
         np.array([i in prob.output for i in names], dtype=np.bool_),
@@ -424,11 +426,9 @@ def _kernel_arrays(prob: _Problem, outer_products: bool) -> tuple[Any, Any, Any]
 
 
 def _compiled_mac_table(
-    prob: _Problem, holders: Any, sizes: Any, in_out: Any
+    prob: _Problem, kernel: ModuleType, holders: Any, sizes: Any, in_out: Any
 ) -> tuple[dict[int, float], dict[int, Node]]:
     """:func:`_table` with the MAC cost over every subset, from the compiled loop."""
-    kernel = compiled_module("dse.contraction._dp_kernel")
-    assert kernel is not None
     best_a, split_a = kernel.mac_table(prob.n, holders, sizes, in_out)
     best = dict(enumerate(best_a.tolist()))
     del best[0]

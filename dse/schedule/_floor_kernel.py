@@ -50,6 +50,7 @@ def tiled_floor_kernel(
     engine; ``ifmap_cap``: the ifmap buffer in bytes, ``ifmap_fit``, ``ofmap_fit`` the buffers
     with the fit slack; ``bw``: DRAM bytes per cycle."""
     n = t.size
+    tile_in = np.empty(n)  # the streamed inputs' bytes per tile
     need = np.empty(n)
     for j in range(n):
         frac = t[j] / tokens
@@ -58,6 +59,7 @@ def tiled_floor_kernel(
         total = 0.0
         for x in streamed:
             total = total + x * frac
+        tile_in[j] = total
         need[j] = total * double
     any_fits = False
     for j in range(n):
@@ -96,13 +98,10 @@ def tiled_floor_kernel(
             busy = n_t * (steps if steps >= merges else merges) + post
         else:
             busy = n_t * (steps + merges) + post
-        e_in = 0.0
-        for x in streamed:
-            e_in = e_in + x * frac
         e_cores = 0.0
         for x in cores:
             e_cores = e_cores + x
-        cycles = busy + ((e_in + e_cores) + out_tile) / bw
+        cycles = busy + ((tile_in[j] + e_cores) + out_tile) / bw
         if cycles < best:
             best = cycles
     return best

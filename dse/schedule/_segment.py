@@ -230,12 +230,11 @@ def segment_floor_terms(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> t
     if min(needs) > filter_cap:
         return None
     st = [chain.steps[s] for s in steps]
-    inside = frozenset(x.out for x in st[:-1])
-    consumed = {x for step in st for x in (step.lhs, step.rhs)}
+    inside, external = segment_tensors(chain, steps)
     tokens = chain.tokens
     candidates = tile_candidates(tokens)
     tiles = (float(candidates[0]), float(tokens))
-    streamed = sum(chain.elements[x] for x in consumed - inside if chain.tokened[x]) * bpe
+    streamed = sum(chain.elements[x] for x in external if chain.tokened[x]) * bpe
     ifmap_cap = hw.ifmap_sram_kb * 1024.0 * slack
 
     def ifmap_fits(t: float) -> bool:  # the streamed inputs of a tile (double-buffered when several)
@@ -588,9 +587,7 @@ def _filter_needs(chain: Chain, steps: tuple[int, ...], bpe: float) -> tuple[flo
     """Bytes the segment keeps in the filter buffer (the same at every token tile) with its
     merges recomputed (or without merges) and with them stored: its token-free external inputs,
     and with stored merges their results instead of the cores they merge."""
-    inside = {chain.steps[s].out for s in steps[:-1]}
-    consumed = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)}
-    token_free_ext = [x for x in sorted(consumed - inside) if not chain.tokened[x]]
+    token_free_ext = [x for x in segment_tensors(chain, steps)[1] if not chain.tokened[x]]
     recomputed = float(sum(chain.elements[x] * bpe for x in token_free_ext))
     merges = [chain.steps[s] for s in steps if chain.steps[s].kind == "core"]
     if not merges:
