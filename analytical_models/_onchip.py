@@ -437,14 +437,16 @@ def busy_floor(gemm: Gemm, hw: Hardware) -> float:
     return untiled_cycles(gemm, hw, engines=engine.engines(hw) if isinstance(engine, ArrayEngine) else 1)
 
 
-def dram_fed_floor(gemm: Gemm, hw: Hardware) -> float:
+def dram_fed_floor(gemm: Gemm, hw: Hardware, *, busy: float | None = None) -> float:
     """Cycles no mapping of ``gemm`` fed from DRAM on ``hw`` (:func:`analytical_models.price`,
     :func:`analytical_models.best_mapping`) goes below: the larger of its untiled fold time on
     every engine of the array (:func:`busy_floor`) and the DRAM time of its
     :func:`dram_fed_bytes`, plus the engine's tensor-shaping cycles, which every mapping's cycles
-    end with."""
+    end with. ``busy``: :func:`busy_floor` of ``gemm`` when the caller has it (e.g. from
+    :func:`untiled_cycles_table`), else computed."""
     engine = get_engine(hw.engine)
-    busy = busy_floor(gemm, hw)
+    if busy is None:
+        busy = busy_floor(gemm, hw)
     shaping = engine.shaping(gemm, engine.array_view(hw)).cycles if isinstance(engine, ArrayEngine) else 0.0
     return max(busy, dram_fed_bytes(gemm, hw) / hw.dram_bw_bytes_per_cycle) + shaping
 

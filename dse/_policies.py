@@ -32,7 +32,7 @@ from dse.contraction import (
     count_trees,
     enumerate_trees,
     left_to_right_path,
-    optimize_network,
+    optimize_path,
 )
 from dse.schedule import (
     ENUMERATED_TREE_INPUTS,
@@ -110,8 +110,7 @@ def _hardware_aware(net: TensorNetwork, c: PathChoice) -> Scheduled:
             return found
     if c.execution == "unfused" or many:
         cost_kind = "energy" if c.objective == "energy" else "latency"
-        per_step = optimize_network(net, optimizer=c.optimizer, cost=cost_kind, hw=c.hw)
-        path = tuple((int(a), int(b)) for a, b in per_step.path)
+        path = optimize_path(net, optimizer=c.optimizer, cost=cost_kind, hw=c.hw)
         if c.execution == "unfused":
             return _on(net, path, c)
         if found is not None:  # the candidates are scheduled: only the per-step optimum is new

@@ -364,10 +364,42 @@ def _optimize(
     objective: StepObjective,
     memory_limit: int | None,
 ) -> ContractionPlan:
+    return build_plan(network, _path_of(network, optimizer, step_cost, memory_limit), hw, objective)
+
+
+def _path_of(network: TensorNetwork, optimizer: str, step_cost: StepCost, memory_limit: int | None) -> SSAPath:
     fn = get_path_fn(optimizer)
     inputs, output, sizes = network.opt_einsum_form()
     path = fn(inputs, output, sizes, memory_limit, cost=step_cost)
-    return build_plan(network, path, hw, objective)
+    ssa_to_nodes(path, network.n_inputs)  # (raises PathError, as build_plan does, for an invalid path)
+    return tuple((int(i), int(j)) for i, j in path)
+
+
+def optimize_path(
+    network: TensorNetwork,
+    *,
+    optimizer: str = "dp",
+    cost: str | StepCost = "macs",
+    hw: Hardware | None = None,
+    memory_limit: int | None = None,
+) -> SSAPath:
+    """The path of :func:`optimize_network` (the same arguments), without building its plan or
+    pricing its steps (for a caller that needs the tree only, e.g. to schedule it).
+
+    Raises:
+        PathError: unknown optimizer or cost, or no path within ``memory_limit``.
+    """
+    step_cost = resolve_cost(cost, hw)
+    try:
+        hash(step_cost)
+    except TypeError:
+        return _path_of(network, optimizer, step_cost, memory_limit)
+    return _path_cached(network, optimizer, step_cost, memory_limit)
+
+
+@lru_cache(maxsize=16_384)
+def _path_cached(network: TensorNetwork, optimizer: str, step_cost: StepCost, memory_limit: int | None) -> SSAPath:
+    return _path_of(network, optimizer, step_cost, memory_limit)
 
 
 def optimize_network(

@@ -6,7 +6,7 @@ the pricing associates differently carry a relative margin of 1e-9."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from itertools import combinations
 from types import ModuleType
@@ -89,10 +89,15 @@ def _unfused_bound(chain: Chain, s: int, hw: Hardware, objective: str) -> tuple[
 def _step_bound(g: Gemm, core_merge: bool, hw: Hardware) -> tuple[float, float, float]:
     """:func:`_unfused_bound` of a step making ``g`` (``core_merge``: a step of kind ``core``,
     which runs on a TT-core engine when the template has one, see :func:`step_array`)."""
+    return _dram_fed_bound(g, core_merge, hw, None)
+
+
+def _dram_fed_bound(g: Gemm, core_merge: bool, hw: Hardware, busy: float | None) -> tuple[float, float, float]:
+    """:func:`_step_bound` (``busy``: :func:`busy_floor` of ``g`` when the caller has it)."""
     consts = hw_consts(hw)
     moved = dram_fed_bytes(g, hw)
     on_core = core_merge and _core_array(hw) is not None
-    cycles = 0.0 if on_core else dram_fed_floor(g, hw)
+    cycles = 0.0 if on_core else dram_fed_floor(g, hw, busy=busy)
     energy = g.macs * consts.mac_pj + moved * 8.0 * consts.dram_pj_bit
     return cycles, energy, moved
 
@@ -255,6 +260,8 @@ def _grouped(consumers: tuple[int, ...], n_inputs: int, spilled: frozenset[int])
 
 
 SegmentBound = tuple[float, float, float]
+SegmentBounds = Mapping[tuple[int, ...], SegmentBound]
+"""Segment bounds by their steps."""
 
 
 class SpillSets(NamedTuple):
@@ -265,22 +272,26 @@ class SpillSets(NamedTuple):
     intermediates), only "all" under ``unfused``."""
     keys: list[Key]
     """Each set's :func:`_set_bound`."""
-    bounds: dict[tuple[int, ...], SegmentBound]
+    bounds: SegmentBounds
     """:func:`_group_bound` of every segment of the sets, by its steps."""
 
 
-def spill_set_bounds(chain: Chain, hw: Hardware, objective: str, execution: str) -> SpillSets:
+def spill_set_bounds(
+    chain: Chain, hw: Hardware, objective: str, execution: str, step_f: NDArray[np.float64] | None = None
+) -> SpillSets:
     """Every spill set of ``chain`` that the search under ``execution`` tries, with its
     :func:`_set_bound` and the :func:`_group_bound` of its segments: in one compiled call
     (:func:`dse.schedule._bounds_kernel.set_bounds`, the same bits as the Python functions)
-    unless :data:`analytical_models.NO_JIT_ENV` is set."""
+    unless :data:`analytical_models.NO_JIT_ENV` is set. ``step_f``: the chain's
+    :func:`step_terms`, one row per step, when the caller has them (computed otherwise)."""
     shape = _set_shape(chain.consumers, chain.n_inputs, execution if execution in ("fused", "unfused") else "auto")
     kernel = compiled_module("dse.schedule._bounds_kernel")
     if kernel is None:
         bounds = {g: _group_bound(chain, g, hw, objective) for g in shape.groups}
         return SpillSets(shape.sets, [_set_bound(chain, s, hw, objective, execution) for s in shape.sets], bounds)
     engines = engines_of(hw)
-    step_f = np.array([_step_terms(st.gemm, st.kind, hw, engines) for st in chain.steps]).reshape(-1, 6)
+    if step_f is None:
+        step_f = np.array([_step_terms(st.gemm, st.kind, hw, engines) for st in chain.steps]).reshape(-1, 6)
     tensors, steps, cands = _chain_arrays(chain)
     got, sums = kernel.set_bounds(
         shape.group_table,
@@ -292,13 +303,56 @@ def spill_set_bounds(chain: Chain, hw: Hardware, objective: str, execution: str)
         cands,
         _hw_scalars(hw, engines, chain.tokens),
     )
-    bounds = {g: (c, e, d) for g, (c, e, d) in zip(shape.groups, got.tolist(), strict=True)}
-    return SpillSets(shape.sets, [_bound_tuple(c, e, d, objective, execution) for c, e, d in sums.tolist()], bounds)
+    return SpillSets(shape.sets, _bound_keys(sums, objective, execution), _GroupBounds(shape.group_index, got.tolist()))
+
+
+def _bound_keys(sums: NDArray[np.float64], objective: str, execution: str) -> list[Key]:
+    """:func:`_bound_tuple` of every row ``(cycles, energy_pj, dram_bytes)`` of ``sums`` (the
+    same products, in float64)."""
+    c, e, d = sums[:, 0], sums[:, 1], sums[:, 2]
+    if objective == "energy":
+        cols = [e, c]
+    elif objective == "edp":
+        cols = [c * e, c]
+    else:
+        cols = [c, e]
+    if execution == "fused":
+        cols.insert(0, d)
+    return list(zip(*(x.tolist() for x in cols), strict=True))
+
+
+class _GroupBounds(Mapping[tuple[int, ...], SegmentBound]):
+    """The segment bounds of :func:`spill_set_bounds` by steps, read from the compiled call's
+    rows as they are asked for (most segments of a tree never are)."""
+
+    __slots__ = ("_index", "_rows")
+
+    def __init__(self, index: dict[tuple[int, ...], int], rows: list[list[float]]) -> None:
+        self._index = index
+        self._rows = rows
+
+    def __getitem__(self, steps: tuple[int, ...]) -> SegmentBound:
+        c, e, d = self._rows[self._index[steps]]
+        return c, e, d
+
+    def get(self, steps: tuple[int, ...], default: SegmentBound | None = None) -> SegmentBound | None:  # type: ignore[override]
+        i = self._index.get(steps)
+        if i is None:
+            return default
+        c, e, d = self._rows[i]
+        return c, e, d
+
+    def __iter__(self) -> Iterator[tuple[int, ...]]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
 
 
 class _SetShape(NamedTuple):
     sets: tuple[frozenset[int], ...]
     groups: tuple[tuple[int, ...], ...]
+    group_index: dict[tuple[int, ...], int]
     group_table: NDArray[np.int64]
     group_len: NDArray[np.int64]
     set_table: NDArray[np.int64]
@@ -329,7 +383,7 @@ def _set_shape(consumers: tuple[int, ...], n_inputs: int, mode: str) -> _SetShap
     group_len = np.array([len(g) for g in groups], dtype=np.int64)
     for a in (group_table, group_len, set_table):
         a.setflags(write=False)
-    return _SetShape(tuple(sets), groups, group_table, group_len, set_table)
+    return _SetShape(tuple(sets), groups, index, group_table, group_len, set_table)
 
 
 _KIND_CODE = {"token": 0, "reduce": 1, "core": 2, "post": 3}
@@ -356,17 +410,35 @@ def _tiles_array(tokens: int) -> NDArray[np.float64]:
     return out
 
 
-@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)  # the trees of a network share most of their steps' GEMMs
-def _step_terms(g: Gemm, kind: str, hw: Hardware, engines: int) -> tuple[float, float, float, float, float, float]:
-    """What the compiled bounds take of one step on ``hw``: its :func:`_hideable_busy_bound`,
-    its untiled fold time on one array (a token or reduce step on an engine of several arrays;
-    else 0), its :func:`busy_floor` on the TT-core engine it runs on (-1.0: none) and its
-    :func:`_unfused_bound`."""
+StepTerms = tuple[float, float, float, float, float, float]
+
+
+@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)  # the passes of a layer share many of their steps' GEMMs
+def _step_terms(
+    g: Gemm, kind: str, hw: Hardware, engines: int, busy: float | None = None, one: float | None = None
+) -> StepTerms:
+    """:func:`step_terms`, cached."""
+    return step_terms(g, kind, hw, engines, busy, one)
+
+
+def step_terms(
+    g: Gemm, kind: str, hw: Hardware, engines: int, busy: float | None = None, one: float | None = None
+) -> StepTerms:
+    """What the compiled bounds take of one step making ``g`` on ``hw`` (``engines`` arrays): its
+    :func:`_hideable_busy_bound`, its untiled fold time on one array (a token or reduce step on
+    an engine of several arrays; else 0), its :func:`busy_floor` on the TT-core engine it runs on
+    (-1.0: none) and its :func:`_unfused_bound`, all in cycles but the bound's pJ and bytes.
+    ``busy`` and ``one``: ``g``'s :func:`busy_floor` and :func:`untiled_cycles` on one array when
+    the caller has them (e.g. from :func:`untiled_cycles_table`; computed otherwise)."""
     core = _core_array(hw) if kind == "core" else None
-    floor = 0.0 if core is not None else busy_floor(g, hw)
-    one = untiled_cycles(g, hw) if engines > 1 and kind in ("token", "reduce") else 0.0
+    if core is None and busy is None:
+        busy = busy_floor(g, hw)
+    floor = 0.0 if core is not None else busy
+    staged = engines > 1 and kind in ("token", "reduce")
+    one = (untiled_cycles(g, hw) if one is None else one) if staged else 0.0
     on_core = busy_floor(g, core) if core is not None else -1.0
-    return (floor, one, on_core, *_step_bound(g, kind == "core", hw))
+    assert floor is not None
+    return (floor, one, on_core, *_dram_fed_bound(g, kind == "core", hw, busy))
 
 
 @lru_cache(maxsize=4096)

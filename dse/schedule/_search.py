@@ -32,6 +32,9 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, cast
 
+import numpy as np
+from numpy.typing import NDArray
+
 from analytical_models import (
     HARDWARE_CACHE_ENTRIES,
     Cost,
@@ -46,10 +49,10 @@ from dse.contraction import ContractionPlan
 from dse.schedule._bounds import (
     Key,
     SegmentBound,
+    SegmentBounds,
     _bound_tuple,
     _group_bound,
     _segments,
-    _unfused_bound,
     spill_set_bounds,
     step_array,
     tiled_floor,
@@ -245,7 +248,7 @@ class _Known:
 
     single: dict[int, tuple[Segment, Cost]]
     fused: dict[tuple[int, ...], SegmentResult | None]
-    bounds: dict[tuple[int, ...], SegmentBound] = field(default_factory=dict)
+    bounds: SegmentBounds = field(default_factory=dict)
     """:func:`_group_bound` of segments, when computed beforehand (:func:`spill_set_bounds`)."""
 
     def bound(self, chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> SegmentBound:
@@ -281,7 +284,7 @@ def _price_spill_set(
     bound_c = bound_e = bound_d = 0.0
     for steps in groups:
         if len(steps) == 1:
-            c, e, d = _unfused_bound(chain, steps[0], hw, objective)
+            c, e, d = known.bound(chain, steps, hw, objective)
         else:
             if steps in known.fused:
                 got = known.fused[steps]
@@ -300,9 +303,10 @@ def _price_spill_set(
         return None
     if best is not None:
         singles = [g for g in groups if g not in fused]
-        for steps in sorted(singles, key=lambda g: _unfused_bound(chain, g[0], hw, objective), reverse=True):
+        ordered = sorted(((known.bound(chain, g, hw, objective), g) for g in singles), key=lambda x: x[0], reverse=True)
+        for lb, steps in ordered:
             seg, cost = _single(chain, steps[0], hw, objective, known)
-            lb_c, lb_e, lb_d = _unfused_bound(chain, steps[0], hw, objective)
+            lb_c, lb_e, lb_d = lb
             bound_c += (cost.cycles - seg.core_cycles) - lb_c
             bound_e += cost.energy_pj - lb_e
             bound_d += cost.dram_bytes - lb_d
@@ -407,6 +411,10 @@ def _schedule_below(chain: Chain, hw: Hardware, objective: Objective, execution:
 
 Priced = tuple[Cost, tuple[Segment, ...]]
 
+TreeSource = Callable[[], tuple[Chain, NDArray[np.float64] | None]]
+"""A tree's chain and its steps' :func:`~dse.schedule._bounds.step_terms` (one row each; None:
+read from the chain), made when the search takes the tree."""
+
 
 def _best_spill_set(
     chain: Chain, hw: Hardware, objective: Objective, execution: str, limit: Key | None
@@ -414,21 +422,22 @@ def _best_spill_set(
     """The first spill set (in :func:`_spill_sets` order) of the least key, among those whose
     key is below ``limit`` (all when None); None when no spill set fits (or none is below):
     :func:`_least` over this one chain."""
-    found = _least([((), lambda: chain)], hw, objective, execution, limit)
+    found = _least([((), lambda: (chain, None))], hw, objective, execution, limit)
     return None if found is None else (found[0], found[2], found[3])
 
 
 def best_over_chains(
-    trees: list[tuple[Key, Callable[[], Chain]]], hw: Hardware, objective: Objective, execution: str
+    trees: list[tuple[Key, TreeSource]], hw: Hardware, objective: Objective, execution: str
 ) -> tuple[int, Schedule] | None:
     """The tree and schedule of the least ``(key, tree, spill-set position)`` over every spill
     set of every tree, under ``auto`` or ``unfused`` (where that is what scheduling each tree
     and keeping the least key, the first tree on a tie, returns). None when no spill set fits.
 
     ``trees``: each tree's lower bound of its spill sets' keys and its chain (built only when
-    needed), in tie-breaking order. The trees and their spill sets are searched together
-    (:func:`_least`), so a spill set that a better one elsewhere rules out is never priced, as
-    it would be when the trees were scheduled one by one (the first in full)."""
+    needed, with its steps' bound terms when the caller has them), in tie-breaking order. The
+    trees and their spill sets are searched together (:func:`_least`), so a spill set that a
+    better one elsewhere rules out is never priced, as it would be when the trees were scheduled
+    one by one (the first in full)."""
     found = _least(trees, hw, objective, execution, None)
     if found is None:
         return None
@@ -437,7 +446,7 @@ def best_over_chains(
 
 
 def _least(
-    trees: list[tuple[Key, Callable[[], Chain]]],
+    trees: list[tuple[Key, TreeSource]],
     hw: Hardware,
     objective: Objective,
     execution: str,
@@ -465,8 +474,8 @@ def _least(
         elif limit is not None and bound >= limit:
             break
         if pos < 0:
-            chain = trees[r][1]()
-            sets, keys, bounds = spill_set_bounds(chain, hw, objective, execution)
+            chain, step_f = trees[r][1]()
+            sets, keys, bounds = spill_set_bounds(chain, hw, objective, execution, step_f)
             taken[r] = (chain, sets, _Known({}, {}, bounds))
             for p, key in enumerate(keys):
                 heapq.heappush(heap, (key, r, p))

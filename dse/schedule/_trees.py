@@ -36,7 +36,16 @@ from dse.contraction import (
     merge_lowerings,
     ssa_to_nodes,
 )
-from dse.schedule._bounds import Key, _bound_tuple, _core_array, _has_core_array, busy_bound, staged_floor
+from dse.schedule._bounds import (
+    Key,
+    StepTerms,
+    _bound_tuple,
+    _core_array,
+    _has_core_array,
+    _step_terms,
+    busy_bound,
+    staged_floor,
+)
 from dse.schedule._chain import TOKEN_INDEX, Chain, assemble_chain, chain_of, chain_of_path
 from dse.schedule._search import (
     _BUILT_IN,
@@ -458,6 +467,46 @@ def _chain_of_tree(network: TensorNetwork, path: tuple[tuple[int, int], ...], pl
     return chain_of(plan) if plan is not None else tree_chain(network, path)
 
 
+def _tree_source(
+    network: TensorNetwork, path: tuple[tuple[int, int], ...], plan: ContractionPlan | None, hw: Hardware
+) -> tuple[Chain, NDArray[np.float64] | None]:
+    """The chain of the tree ``path`` (:func:`_chain_of_tree`) and its steps'
+    :func:`~dse.schedule._bounds.step_terms` on ``hw`` from the network's merges
+    (:func:`_tree_step_terms`; None when its plan was built)."""
+    chain = _chain_of_tree(network, path, plan)
+    return chain, (None if plan is not None else _tree_step_terms(network, path, chain, hw))
+
+
+@lru_cache(maxsize=1024)
+def _row_terms(network: TensorNetwork, hw: Hardware) -> dict[int, StepTerms]:
+    """:func:`~dse.schedule._bounds.step_terms` on ``hw`` of the merges of :func:`_tree_merges`
+    asked for so far, by merge: a merge's GEMM and kind are the same in every tree that makes it
+    (its operands' token index and reduce history follow from the input subsets it merges)."""
+    return {}
+
+
+def _tree_step_terms(
+    network: TensorNetwork, path: tuple[tuple[int, int], ...], chain: Chain, hw: Hardware
+) -> NDArray[np.float64] | None:
+    """The ``(steps, 6)`` :func:`~dse.schedule._bounds.step_terms` of ``chain``, the chain of
+    the tree ``path`` (:func:`tree_chain`), with its steps' fold times read from
+    :func:`_pair_floors` (which the tree bounds computed) and each merge's terms computed once per
+    network and hardware (:func:`_row_terms`); None when the network's merges are not tabled."""
+    floors = _pair_floors(network, hw) if _lowerings(network) is not None else None
+    if floors is None:
+        return None
+    busy, one, _ = floors
+    memo = _row_terms(network, hw)
+    engines = engines_of(hw)
+    out = []
+    for row, st in zip(_path_rows(path, network.n_inputs), chain.steps, strict=True):
+        got = memo.get(row)
+        if got is None:
+            got = memo[row] = _step_terms(st.gemm, st.kind, hw, engines, busy[row], one[row])
+        out.append(got)
+    return np.array(out).reshape(-1, 6)
+
+
 def with_first_path(
     network: TensorNetwork,
     path: tuple[tuple[int, int], ...],
@@ -510,7 +559,7 @@ def best_scheduled_plan(
     order = sorted(range(len(paths)), key=lambda n: (bounds[n][0], n))
     if execution in _JOINT and _BUILT_IN.get(execution) is EXECUTIONS.get(execution):
         found = best_over_chains(
-            [(bounds[n][0], partial(_chain_of_tree, network, paths[n], bounds[n][1])) for n in order],
+            [(bounds[n][0], partial(_tree_source, network, paths[n], bounds[n][1], hw)) for n in order],
             hw,
             objective,
             execution,

@@ -28,6 +28,7 @@ from dse.contraction import (
     mac_cost,
     mac_optimal,
     optimize_network,
+    optimize_path,
     path_fn_names,
     peak_elements,
     register_path_fn,
@@ -308,6 +309,52 @@ def test_registry() -> None:
             register_path_fn("ltr_test", ltr)
     finally:
         PATH_OPTIMIZERS.unregister("ltr_test")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    net=random_networks(), optimizer=st.sampled_from(OPTIMIZERS), cost=st.sampled_from(["macs", "latency", "energy"])
+)
+def test_optimize_path_is_the_optimized_plans_path(net: TensorNetwork, optimizer: str, cost: str) -> None:
+    """:func:`optimize_path` (no plan built) gives the path of :func:`optimize_network`'s plan,
+    for every optimizer and step cost."""
+    hw = Hardware(
+        engine=FAKE_ENGINE,
+        pe_rows=4,
+        pe_cols=3,
+        ifmap_sram_kb=1,
+        filter_sram_kb=1,
+        ofmap_sram_kb=1,
+        dram_bw_bytes_per_cycle=1,
+    )
+    on = hw if cost != "macs" else None
+    got = optimize_path(net, optimizer=optimizer, cost=cost, hw=on)
+    assert got == optimize_network(net, optimizer=optimizer, cost=cost, hw=on).path
+    assert all(type(i) is int and type(j) is int for i, j in got)
+
+
+def test_optimize_path_rejects_an_invalid_path_as_building_its_plan_does() -> None:
+    """An optimizer whose path does not contract the network raises :class:`PathError` from
+    :func:`optimize_path`, as from :func:`optimize_network`."""
+
+    def short(
+        inputs: list[frozenset[str]],
+        output: frozenset[str],
+        size_dict: dict[str, int],
+        memory_limit: int | None = None,
+        *,
+        cost: StepCost | None = None,
+    ) -> tuple[tuple[int, int], ...]:
+        return ((0, 1),)
+
+    register_path_fn("short_test", short)
+    try:
+        fwd = networks(SPECS["ttm_bert_ffn_b32"])[0]
+        for fn in (optimize_path, optimize_network):
+            with pytest.raises(PathError):
+                fn(fwd, optimizer="short_test")
+    finally:
+        PATH_OPTIMIZERS.unregister("short_test")
 
 
 def test_deterministic_and_single_input() -> None:

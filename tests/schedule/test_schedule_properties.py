@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import cast
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -684,6 +685,46 @@ def test_compiled_spill_set_bounds_are_the_python_bounds(
             assert got.keys == [_set_bound(chain, s, hw, objective, execution) for s in got.sets], net.label
             assert got.bounds == {g: _group_bound(chain, g, hw, objective) for g in got.bounds}, net.label
             assert any(len(g) > 1 for g in got.bounds) or execution == "unfused" or len(chain.steps) < 2
+
+
+@SETTINGS
+@given(st.one_of(layers(), deep_layers()), hardware(), st.booleans())
+def test_tree_step_terms_from_the_merge_table_are_the_steps_terms(spec: LayerSpec, hw: Hardware, tt_gemm: bool) -> None:
+    """The bound terms of a tree's steps read from the per-network merge table (fold times from
+    the tree bounds' table, each merge's terms kept once per network and hardware whichever
+    tree asked first) equal, bit for bit, those computed from each step of the chain; every
+    tree of a network shares the table."""
+    from dse.contraction import enumerate_trees
+    from dse.schedule._bounds import step_terms
+    from dse.schedule._segment import engines_of
+    from dse.schedule._trees import _tree_step_terms, tree_chain
+    from dse.workload import get_format
+
+    hw = _engine(hw, tt_gemm)
+    engines = engines_of(hw)
+    for net in get_format(spec.format).networks(spec):
+        if not 1 < net.n_inputs <= 6:
+            continue
+        for path in list(enumerate_trees(net.n_inputs))[:24]:
+            path = tuple((int(a), int(b)) for a, b in path)
+            chain = tree_chain(net, path)
+            got = _tree_step_terms(net, path, chain, hw)
+            assert got is not None, net.label
+            want = [step_terms(st.gemm, st.kind, hw, engines) for st in chain.steps]
+            assert got.tolist() == [list(w) for w in want], net.label
+
+
+@pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
+@pytest.mark.parametrize("execution", ["auto", "fused", "unfused"])
+def test_spill_set_keys_from_the_sums_are_the_bound_tuples(objective: str, execution: str) -> None:
+    """The keys built from the compiled sums' columns are :func:`_bound_tuple` of each row
+    (the same products), on values whose products round."""
+    from dse.schedule._bounds import _bound_keys, _bound_tuple
+
+    sums = np.random.default_rng(7).random((50, 3)) * 1e7 / 3.0
+    got = _bound_keys(sums, objective, execution)
+    assert got == [_bound_tuple(c, e, d, objective, execution) for c, e, d in sums.tolist()]
+    assert all(type(k) is tuple and len(k) == (3 if execution == "fused" else 2) for k in got)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
