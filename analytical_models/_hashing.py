@@ -8,7 +8,9 @@ slot that is not a field (not compared, not printed, not pickled: a copy recompu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
+from operator import attrgetter
 from typing import Any
 
 
@@ -27,12 +29,14 @@ class CachedHash:
         try:
             return self._cached_hash
         except AttributeError:
-            h = hash(tuple(getattr(self, name) for name in _hashed_fields(type(self))))
+            getter = _GETTERS.get(type(self)) or _getter(type(self))
+            h = hash(getter(self))
             object.__setattr__(self, "_cached_hash", h)
             return h
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
 
 def _hashed_fields(cls: type[Any]) -> tuple[str, ...]:
@@ -40,6 +44,19 @@ def _hashed_fields(cls: type[Any]) -> tuple[str, ...]:
     if got is None:
         got = tuple(f.name for f in fields(cls) if (f.hash if f.hash is not None else f.compare))
         _FIELDS[cls] = got
+    return got
+
+
+def _getter(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """The tuple of ``cls``'s hashed fields of an instance, in one C call (``attrgetter`` of two
+    fields or more; a tuple is built around one field, or none)."""
+    names = _hashed_fields(cls)
+
+    def few(obj: Any) -> tuple[Any, ...]:
+        return tuple(getattr(obj, name) for name in names)
+
+    got: Callable[[Any], tuple[Any, ...]] = attrgetter(*names) if len(names) >= 2 else few
+    _GETTERS[cls] = got
     return got
 
 

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -292,6 +292,29 @@ def build_plan(
     Raises:
         PathError: when ``path`` is not a valid SSA path over the network's inputs.
     """
+    if hw is None and isinstance(path, tuple):
+        key = _path_key(path)
+        if key is not None:
+            return _unpriced_plan(network, key, objective)
+    return _build_plan(network, path, hw, objective)
+
+
+def _path_key(path: tuple[Sequence[int], ...]) -> SSAPath | None:
+    """``path`` itself when it is a tuple of pairs of ints (a cache key), else None."""
+    for step in path:
+        if type(step) is not tuple or len(step) != 2 or type(step[0]) is not int or type(step[1]) is not int:
+            return None
+    return cast(SSAPath, path)
+
+
+@lru_cache(maxsize=4096)  # the MAC-optimal plan of a network and its scheduled winner are often one tree
+def _unpriced_plan(network: TensorNetwork, path: SSAPath, objective: Objective) -> ContractionPlan:
+    return _build_plan(network, path, None, objective)
+
+
+def _build_plan(
+    network: TensorNetwork, path: Sequence[Sequence[int]], hw: Hardware | None, objective: Objective
+) -> ContractionPlan:
     n = network.n_inputs
     nodes = ssa_to_nodes(path, n)
     steps: list[PlanStep] = []
