@@ -306,6 +306,8 @@ def _caches() -> list[tuple[str, Any]]:
         if module is None or not name.startswith(_CACHED_PACKAGES):
             continue
         for attr, value in list(vars(module).items()):
+            if isinstance(value, type):
+                continue  # (a cache's class, not a cache)
             if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", name) == name:
                 found.append((f"{name}.{attr}", value))
     return found

@@ -49,6 +49,9 @@ EXACT_SPILL_LIMIT = 4
 
 Key = tuple[float, ...]
 
+BOUNDS_KERNEL = "dse.schedule._bounds_kernel"
+"""The compiled spill-set bounds' module (:func:`analytical_models.compiled_module`)."""
+
 
 def _bound_tuple(cycles: float, energy: float, dram: float, objective: str, execution: str) -> Key:
     if objective == "energy":
@@ -207,12 +210,19 @@ def _fused_bound(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> tuple[fl
     return c, e, d
 
 
-def _set_bound(chain: Chain, spilled: frozenset[int], hw: Hardware, objective: str, execution: str) -> Key:
+def _set_bound(
+    chain: Chain,
+    spilled: frozenset[int],
+    hw: Hardware,
+    objective: str,
+    execution: str,
+    bounds: SegmentBounds | None = None,
+) -> Key:
     """A lower bound of the key of spill set ``spilled``: the sum of its segments'
-    :func:`_group_bound` (infinite when a fused segment cannot fit)."""
+    :func:`_group_bound` (infinite when a fused segment cannot fit), or of their ``bounds``."""
     c = e = d = 0.0
     for steps in _segments(chain, spilled):
-        bc, be, bd = _group_bound(chain, steps, hw, objective)
+        bc, be, bd = _group_bound(chain, steps, hw, objective) if bounds is None else bounds[steps]
         c += bc
         e += be
         d += bd
@@ -276,34 +286,108 @@ class SpillSets(NamedTuple):
     """:func:`_group_bound` of every segment of the sets, by its steps."""
 
 
+class BoundInputs(NamedTuple):
+    """What the compiled spill-set bounds read of one tree (:func:`bounds_of`), which a caller
+    may assemble without making the tree's chain (:func:`bound_inputs` reads them off one)."""
+
+    consumers: tuple[int, ...]
+    """:attr:`Chain.consumers`."""
+    n_inputs: int
+    tokens: int
+    tensors: NDArray[np.int64]
+    """``(tensors, 2)``: every tensor's elements and whether it carries tokens (read-only)."""
+    steps: NDArray[np.int64]
+    """``(steps, 5)``: every step's operands, result, kind (:data:`KIND_CODE`) and MACs."""
+    step_f: NDArray[np.float64]
+    """``(steps, 6)``: every step's :func:`step_terms`."""
+    gemms: tuple[Gemm, ...]
+    """Every step's GEMM."""
+    core: tuple[bool, ...]
+    """Whether each step merges cores (kind ``core``)."""
+
+
+def bound_inputs(chain: Chain, hw: Hardware) -> BoundInputs:
+    """:class:`BoundInputs` of ``chain`` on ``hw``."""
+    engines = engines_of(hw)
+    step_f = np.array([_step_terms(st.gemm, st.kind, hw, engines) for st in chain.steps]).reshape(-1, 6)
+    tensors, steps = _chain_arrays(chain)
+    return BoundInputs(
+        chain.consumers,
+        chain.n_inputs,
+        chain.tokens,
+        tensors,
+        steps,
+        step_f,
+        tuple(st.gemm for st in chain.steps),
+        tuple(st.kind == "core" for st in chain.steps),
+    )
+
+
 def spill_set_bounds(
-    chain: Chain, hw: Hardware, objective: str, execution: str, step_f: NDArray[np.float64] | None = None
+    chain: Chain,
+    hw: Hardware,
+    objective: str,
+    execution: str,
+    singles: dict[int, SegmentBound] | None = None,
 ) -> SpillSets:
     """Every spill set of ``chain`` that the search under ``execution`` tries, with its
     :func:`_set_bound` and the :func:`_group_bound` of its segments: in one compiled call
-    (:func:`dse.schedule._bounds_kernel.set_bounds`, the same bits as the Python functions)
-    unless :data:`analytical_models.NO_JIT_ENV` is set. ``step_f``: the chain's
-    :func:`step_terms`, one row per step, when the caller has them (computed otherwise)."""
-    shape = _set_shape(chain.consumers, chain.n_inputs, execution if execution in ("fused", "unfused") else "auto")
-    kernel = compiled_module("dse.schedule._bounds_kernel")
-    if kernel is None:
-        bounds = {g: _group_bound(chain, g, hw, objective) for g in shape.groups}
-        return SpillSets(shape.sets, [_set_bound(chain, s, hw, objective, execution) for s in shape.sets], bounds)
-    engines = engines_of(hw)
-    if step_f is None:
-        step_f = np.array([_step_terms(st.gemm, st.kind, hw, engines) for st in chain.steps]).reshape(-1, 6)
-    tensors, steps, cands = _chain_arrays(chain)
+    (:func:`bounds_of`, the same bits as the Python functions) unless
+    :data:`analytical_models.NO_JIT_ENV` is set. ``singles``: tighter lower bounds of some
+    steps fed from DRAM, by step (e.g. their priced cost less a margin): each such step's bound
+    is the larger of the two, in its segment's bound and in every spill set's."""
+    if compiled_module(BOUNDS_KERNEL) is not None:
+        return bounds_of(bound_inputs(chain, hw), hw, objective, execution, singles)
+    shape = _set_shape(chain.consumers, chain.n_inputs, _mode(execution))
+    bounds = {g: _group_bound(chain, g, hw, objective) for g in shape.groups}
+    for s, tighter in (singles or {}).items():
+        if (s,) in bounds:
+            bounds[s,] = _larger(bounds[s,], tighter)
+    return SpillSets(shape.sets, [_set_bound(chain, s, hw, objective, execution, bounds) for s in shape.sets], bounds)
+
+
+def _mode(execution: str) -> str:
+    return execution if execution in ("fused", "unfused") else "auto"
+
+
+def bounds_of(
+    tree: BoundInputs,
+    hw: Hardware,
+    objective: str,
+    execution: str,
+    singles: dict[int, SegmentBound] | None = None,
+) -> SpillSets:
+    """:func:`spill_set_bounds` of the tree ``tree`` describes, in one compiled call
+    (:func:`dse.schedule._bounds_kernel.set_bounds`); the compiled module must be available."""
+    kernel = compiled_module(BOUNDS_KERNEL)
+    assert kernel is not None, "bounds_of needs the compiled bounds"
+    shape = _set_shape(tree.consumers, tree.n_inputs, _mode(execution))
+    step_f = tree.step_f
+    if singles:
+        step_f = step_f.copy()
+        for s, tighter in singles.items():
+            step_f[s, 3:6] = _larger(_row_bound(step_f, s), tighter)
     got, sums = kernel.set_bounds(
         shape.group_table,
         shape.group_len,
         shape.set_table,
-        tensors,
-        steps,
+        tree.tensors,
+        tree.steps,
         step_f,
-        cands,
-        _hw_scalars(hw, engines, chain.tokens),
+        _tiles_array(tree.tokens),
+        _hw_scalars(hw, engines_of(hw), tree.tokens),
     )
     return SpillSets(shape.sets, _bound_keys(sums, objective, execution), _GroupBounds(shape.group_index, got.tolist()))
+
+
+def _larger(a: SegmentBound, b: SegmentBound) -> SegmentBound:
+    """The larger of two lower bounds, term by term (each is a bound)."""
+    return max(a[0], b[0]), max(a[1], b[1]), max(a[2], b[2])
+
+
+def _row_bound(step_f: NDArray[np.float64], s: int) -> SegmentBound:
+    c, e, d = step_f[s, 3:6].tolist()
+    return c, e, d
 
 
 def _bound_keys(sums: NDArray[np.float64], objective: str, execution: str) -> list[Key]:
@@ -386,21 +470,28 @@ def _set_shape(consumers: tuple[int, ...], n_inputs: int, mode: str) -> _SetShap
     return _SetShape(tuple(sets), groups, index, group_table, group_len, set_table)
 
 
-_KIND_CODE = {"token": 0, "reduce": 1, "core": 2, "post": 3}
+KIND_CODE = {"token": 0, "reduce": 1, "core": 2, "post": 3}
+"""Step kinds as the compiled bounds read them (:data:`dse.schedule._bounds_kernel.TOKEN` ...)."""
 
 
-def _chain_arrays(chain: Chain) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """A chain as the compiled bounds read it (read-only): every tensor's elements and whether it
-    carries tokens, every step's operands, result, kind and MACs, the token tiles. Not cached:
-    a chain is bounded once per search, and a cache would hash every new chain (most are never
-    priced)."""
-    tensors = np.array([chain.elements, chain.tokened], dtype=np.int64).T.copy()
-    steps = np.array(
-        [(st.lhs, st.rhs, st.out, _KIND_CODE[st.kind], st.gemm.macs) for st in chain.steps], dtype=np.int64
-    ).reshape(-1, 5)
-    for a in (tensors, steps):
+def _chain_arrays(chain: Chain) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """A chain's tensors and steps as the compiled bounds read them (:class:`BoundInputs`). Not
+    cached: a chain is bounded once per search, and a cache would hash every new chain (most
+    are never priced)."""
+    steps = [(st.lhs, st.rhs, st.out, KIND_CODE[st.kind], st.gemm.macs) for st in chain.steps]
+    return bound_arrays(chain.elements, chain.tokened, steps)
+
+
+def bound_arrays(
+    elements: Sequence[int], tokened: Sequence[bool], steps: list[tuple[int, int, int, int, int]]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """:attr:`BoundInputs.tensors` and :attr:`BoundInputs.steps` (read-only) of a tree's
+    tensors' elements and token flags and its steps' ``(lhs, rhs, out, kind code, MACs)``."""
+    tensors = np.array([elements, tokened], dtype=np.int64).T.copy()
+    table = np.array(steps, dtype=np.int64).reshape(-1, 5)
+    for a in (tensors, table):
         a.setflags(write=False)
-    return tensors, steps, _tiles_array(chain.tokens)
+    return tensors, table
 
 
 @lru_cache(maxsize=1024)

@@ -27,32 +27,36 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, cast
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import Any, NamedTuple, cast
 
 from analytical_models import (
     HARDWARE_CACHE_ENTRIES,
     Cost,
+    Gemm,
     Hardware,
     Mapping,
     Objective,
     Registry,
     best_mapping,
+    compiled_module,
 )
 from dse import DSEError
 from dse.contraction import ContractionPlan
 from dse.schedule._bounds import (
+    BOUNDS_KERNEL,
+    BoundInputs,
     Key,
     SegmentBound,
     SegmentBounds,
+    SpillSets,
     _bound_tuple,
     _group_bound,
     _segments,
+    bound_inputs,
+    bounds_of,
     spill_set_bounds,
     step_array,
     tiled_floor,
@@ -189,11 +193,72 @@ def compulsory_bytes(chain: Chain, bits: int) -> float:
     return float(sum(chain.elements[: chain.n_inputs]) + chain.elements[chain.output]) * bpe
 
 
+class _CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    maxsize: int
+    currsize: int
+
+
+class PricedSingles:
+    """The key terms of every step fed from DRAM priced so far (:func:`_unfused_segment`), by
+    ``(GEMM, core merge, hardware, objective)``: ``(cycles less those a TT-core engine hides,
+    energy_pj, dram_bytes)``, each less a relative margin of 1e-9 (for the order a spill set's
+    bound adds them in). The same step of any later tree or pass costs exactly that, so it
+    bounds it there far closer than its floor does (:func:`spill_set_bounds`'s ``singles``).
+    Bounded: emptied when it holds ``maxsize`` entries (a study meets one hardware for one
+    design); counts its hits and misses like an ``lru_cache`` (``cache_info``)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._terms: dict[tuple[Gemm, bool, Hardware, str], SegmentBound] = {}
+        self._hits = self._misses = 0
+
+    def add(self, gemm: Gemm, core_merge: bool, hw: Hardware, objective: str, seg: Segment, cost: Cost) -> None:
+        """Remember what step ``seg`` (of GEMM ``gemm``) costs."""
+        if len(self._terms) >= self.maxsize:
+            self._terms.clear()
+        m = 1.0 - 1e-9
+        self._terms[gemm, core_merge, hw, objective] = (
+            (cost.cycles - seg.core_cycles) * m,
+            cost.energy_pj * m,
+            cost.dram_bytes * m,
+        )
+
+    def of_steps(
+        self, gemms: Sequence[Gemm], core: Sequence[bool], hw: Hardware, objective: str
+    ) -> dict[int, SegmentBound]:
+        """The terms of the steps (their GEMMs, whether each merges cores) priced so far, by step."""
+        out: dict[int, SegmentBound] = {}
+        if not self._terms:
+            return out
+        for s, key in enumerate(zip(gemms, core, strict=True)):
+            got = self._terms.get((*key, hw, objective))
+            if got is not None:
+                out[s] = got
+        self._hits += len(out)
+        self._misses += len(gemms) - len(out)
+        return out
+
+    def cache_clear(self) -> None:
+        """Forget every step (and the counts)."""
+        self._terms.clear()
+        self._hits = self._misses = 0
+
+    def cache_info(self) -> _CacheInfo:
+        """Hits and misses (by step looked up), bound and entries."""
+        return _CacheInfo(self._hits, self._misses, self.maxsize, len(self._terms))
+
+
+_PRICED = PricedSingles(maxsize=65_536)
+
+
 def _unfused_segment(chain: Chain, s: int, hw: Hardware, objective: Objective) -> tuple[Segment, Cost]:
     """Step ``s`` alone, fed from DRAM: the per-step model (:func:`analytical_models.price`), on
-    the TT-core engine for a core merge of a ``tt_gemm``."""
+    the TT-core engine for a core merge of a ``tt_gemm`` (remembered in :data:`_PRICED`)."""
     array, on_core = step_array(chain, s, hw)
-    result = best_mapping(chain.steps[s].gemm, array, objective)
+    step = chain.steps[s]
+    result = best_mapping(step.gemm, array, objective)
     cost = result.cost
     network = network_pj(hw, cost.sram_read_bytes)
     if network:
@@ -211,6 +276,7 @@ def _unfused_segment(chain: Chain, s: int, hw: Hardware, objective: Objective) -
         mapping=result.mapping,
         core_cycles=cost.cycles if on_core else 0.0,
     )
+    _PRICED.add(step.gemm, step.kind == "core", hw, objective, segment, cost)
     return segment, cost
 
 
@@ -411,9 +477,35 @@ def _schedule_below(chain: Chain, hw: Hardware, objective: Objective, execution:
 
 Priced = tuple[Cost, tuple[Segment, ...]]
 
-TreeSource = Callable[[], tuple[Chain, NDArray[np.float64] | None]]
-"""A tree's chain and its steps' :func:`~dse.schedule._bounds.step_terms` (one row each; None:
-read from the chain), made when the search takes the tree."""
+
+@dataclass
+class Tree:
+    """A tree as the search takes it: its chain, made on first use (``make``), and what its
+    spill-set bounds read (``inputs``; None when there is nothing but the chain to read them
+    from), so that a tree none of whose spill sets is priced is never made into a chain."""
+
+    make: Callable[[], Chain]
+    inputs: Callable[[Hardware], BoundInputs | None] | None = None
+    _chain: Chain | None = None
+
+    @property
+    def chain(self) -> Chain:
+        """The tree's chain (made once)."""
+        if self._chain is None:
+            self._chain = self.make()
+        return self._chain
+
+    def bounds(self, hw: Hardware, objective: str, execution: str) -> SpillSets:
+        """:func:`~dse.schedule._bounds.spill_set_bounds` of the tree, its steps priced so far
+        bounded by their cost (:data:`_PRICED`)."""
+        if compiled_module(BOUNDS_KERNEL) is None:
+            steps = self.chain.steps
+            singles = _PRICED.of_steps([st.gemm for st in steps], [st.kind == "core" for st in steps], hw, objective)
+            return spill_set_bounds(self.chain, hw, objective, execution, singles)
+        got = self.inputs(hw) if self.inputs is not None else None
+        if got is None:
+            got = bound_inputs(self.chain, hw)
+        return bounds_of(got, hw, objective, execution, _PRICED.of_steps(got.gemms, got.core, hw, objective))
 
 
 def _best_spill_set(
@@ -422,19 +514,19 @@ def _best_spill_set(
     """The first spill set (in :func:`_spill_sets` order) of the least key, among those whose
     key is below ``limit`` (all when None); None when no spill set fits (or none is below):
     :func:`_least` over this one chain."""
-    found = _least([((), lambda: (chain, None))], hw, objective, execution, limit)
+    found = _least([((), Tree(lambda: chain, _chain=chain))], hw, objective, execution, limit)
     return None if found is None else (found[0], found[2], found[3])
 
 
 def best_over_chains(
-    trees: list[tuple[Key, TreeSource]], hw: Hardware, objective: Objective, execution: str
+    trees: list[tuple[Key, Tree]], hw: Hardware, objective: Objective, execution: str
 ) -> tuple[int, Schedule] | None:
     """The tree and schedule of the least ``(key, tree, spill-set position)`` over every spill
     set of every tree, under ``auto`` or ``unfused`` (where that is what scheduling each tree
     and keeping the least key, the first tree on a tie, returns). None when no spill set fits.
 
-    ``trees``: each tree's lower bound of its spill sets' keys and its chain (built only when
-    needed, with its steps' bound terms when the caller has them), in tie-breaking order. The
+    ``trees``: each tree's lower bound of its spill sets' keys and the tree (its chain made only
+    when needed), in tie-breaking order. The
     trees and their spill sets are searched together (:func:`_least`), so a spill set that a
     better one elsewhere rules out is never priced, as it would be when the trees were scheduled
     one by one (the first in full)."""
@@ -446,7 +538,7 @@ def best_over_chains(
 
 
 def _least(
-    trees: list[tuple[Key, TreeSource]],
+    trees: list[tuple[Key, Tree]],
     hw: Hardware,
     objective: Objective,
     execution: str,
@@ -462,7 +554,7 @@ def _least(
     search stops at the first bound above the best key (or, before any, at ``limit``)."""
     heap: list[tuple[Key, int, int]] = [(bound, r, -1) for r, (bound, _) in enumerate(trees)]
     heapq.heapify(heap)
-    taken: dict[int, tuple[Chain, tuple[frozenset[int], ...], _Known]] = {}
+    taken: dict[int, tuple[Tree, tuple[frozenset[int], ...], _Known]] = {}
     best: tuple[Key, int, int, Priced, frozenset[int]] | None = None
     while heap:
         bound, r, pos = heapq.heappop(heap)
@@ -474,13 +566,14 @@ def _least(
         elif limit is not None and bound >= limit:
             break
         if pos < 0:
-            chain, step_f = trees[r][1]()
-            sets, keys, bounds = spill_set_bounds(chain, hw, objective, execution, step_f)
-            taken[r] = (chain, sets, _Known({}, {}, bounds))
+            tree = trees[r][1]
+            sets, keys, bounds = tree.bounds(hw, objective, execution)
+            taken[r] = (tree, sets, _Known({}, {}, bounds))
             for p, key in enumerate(keys):
                 heapq.heappush(heap, (key, r, p))
             continue
-        chain, sets, known = taken[r]
+        tree, sets, known = taken[r]
+        chain = tree.chain
         if best is None:
             cut = limit
         elif (r, pos) > (best[1], best[2]):
@@ -499,7 +592,7 @@ def _least(
     if best is None:
         return None
     key, r, _, priced, spilled = best
-    return key, r, priced, spilled, taken[r][0]
+    return key, r, priced, spilled, taken[r][0].chain
 
 
 def _as_schedule(chain: Chain, hw: Hardware, execution: str, priced: Priced, spilled: frozenset[int]) -> Schedule:

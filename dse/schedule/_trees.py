@@ -37,12 +37,15 @@ from dse.contraction import (
     ssa_to_nodes,
 )
 from dse.schedule._bounds import (
+    KIND_CODE,
+    BoundInputs,
     Key,
     StepTerms,
     _bound_tuple,
     _core_array,
     _has_core_array,
     _step_terms,
+    bound_arrays,
     busy_bound,
     staged_floor,
 )
@@ -52,6 +55,7 @@ from dse.schedule._search import (
     EXECUTIONS,
     Schedule,
     ScheduleError,
+    Tree,
     _key,
     _network_bytes,
     _schedule_below,
@@ -369,14 +373,15 @@ def _path_merges(path: tuple[tuple[int, int], ...], n: int) -> tuple[tuple[int, 
     return tuple((index[min(a, b), max(a, b)], a > b) for a, b in ssa_to_nodes(path, n))
 
 
+_Lowerings = tuple[MergeLowerings, dict[int, tuple[Gemm, MergeStep, str]], tuple[int, ...]]
+
+
 @lru_cache(maxsize=1024)  # (a design's few dozen networks; later trials rarely repeat them)
-def _lowerings(
-    network: TensorNetwork,
-) -> tuple[MergeLowerings, dict[int, tuple[Gemm, MergeStep]], tuple[int, ...]] | None:
+def _lowerings(network: TensorNetwork) -> _Lowerings | None:
     """:func:`dse.contraction.merge_lowerings` of every merge of :func:`_tree_merges`, the steps
-    read from it so far (their GEMM, one instance per merge shared by every chain of the
-    network) and the inputs' elements; None when the network is not enumerated or its products
-    might overflow."""
+    read from it so far (:func:`_row`: their GEMM, one instance per merge shared by every chain
+    of the network, their lowering and kind) and the inputs' elements; None when the network is
+    not enumerated or its products might overflow."""
     n = network.n_inputs
     if not 1 < n <= ENUMERATED_TREE_INPUTS:
         return None
@@ -394,19 +399,13 @@ def tree_chain(network: TensorNetwork, path: tuple[tuple[int, int], ...]) -> Cha
     got = _lowerings(network)
     if got is None:
         return chain_of_path(network, path)
-    table, read, elements = got
+    elements = got[2]
     merges = _path_merges(path, network.n_inputs)
-    tokens = int(network.size_dict.get(TOKEN_INDEX, 1)) > 1
+    tokens = _inputs_tokened(network)[1] > 1
     steps: list[tuple[int, int, Gemm, bool, str]] = []
     made: list[MergeStep] = []
     for (lhs, rhs), (row, swapped) in zip(path, merges, strict=True):
-        known = read.get(row)
-        if known is None:
-            step = table.step(row)
-            m, n, k, batch, pa, pb, pc = step.gemm
-            gemm = Gemm(m=m, n=n, k=k, batch=batch, permute_a_elements=pa, permute_b_elements=pb, permute_c_elements=pc)
-            known = read[row] = (gemm, step)
-        gemm, step = known
+        gemm, step, _ = _row(network, got, row)
         a_is_lhs = step.a_is_lhs if step.symmetric else step.a_is_lhs != swapped
         steps.append((lhs, rhs, gemm, a_is_lhs, step.token_dim if tokens else ""))
         made.append(step)
@@ -467,14 +466,12 @@ def _chain_of_tree(network: TensorNetwork, path: tuple[tuple[int, int], ...], pl
     return chain_of(plan) if plan is not None else tree_chain(network, path)
 
 
-def _tree_source(
-    network: TensorNetwork, path: tuple[tuple[int, int], ...], plan: ContractionPlan | None, hw: Hardware
-) -> tuple[Chain, NDArray[np.float64] | None]:
-    """The chain of the tree ``path`` (:func:`_chain_of_tree`) and its steps'
-    :func:`~dse.schedule._bounds.step_terms` on ``hw`` from the network's merges
-    (:func:`_tree_step_terms`; None when its plan was built)."""
-    chain = _chain_of_tree(network, path, plan)
-    return chain, (None if plan is not None else _tree_step_terms(network, path, chain, hw))
+def _tree(network: TensorNetwork, path: tuple[tuple[int, int], ...], plan: ContractionPlan | None) -> Tree:
+    """The tree ``path`` of ``network`` as the joint search takes it: its chain made when first
+    priced, its spill-set bounds' inputs from the network's merges (:func:`_tree_inputs`) when
+    no plan was built."""
+    inputs = partial(_tree_inputs, network, path) if plan is None else None
+    return Tree(partial(_chain_of_tree, network, path, plan), inputs)
 
 
 @lru_cache(maxsize=1024)
@@ -485,26 +482,95 @@ def _row_terms(network: TensorNetwork, hw: Hardware) -> dict[int, StepTerms]:
     return {}
 
 
-def _tree_step_terms(
-    network: TensorNetwork, path: tuple[tuple[int, int], ...], chain: Chain, hw: Hardware
-) -> NDArray[np.float64] | None:
-    """The ``(steps, 6)`` :func:`~dse.schedule._bounds.step_terms` of ``chain``, the chain of
-    the tree ``path`` (:func:`tree_chain`), with its steps' fold times read from
-    :func:`_pair_floors` (which the tree bounds computed) and each merge's terms computed once per
-    network and hardware (:func:`_row_terms`); None when the network's merges are not tabled."""
-    floors = _pair_floors(network, hw) if _lowerings(network) is not None else None
-    if floors is None:
+def _tree_inputs(network: TensorNetwork, path: tuple[tuple[int, int], ...], hw: Hardware) -> BoundInputs | None:
+    """What the spill-set bounds of the tree ``path`` read (equal to
+    ``bound_inputs(tree_chain(network, path), hw)``), from the network's table of merges without
+    making the chain: each step's GEMM, kind and result (:func:`_row`), its fold times from
+    :func:`_pair_floors` (which the tree bounds computed) and its other terms computed once per
+    network and hardware (:func:`_row_terms`). None when the network's merges are not tabled."""
+    got = _lowerings(network)
+    floors = _pair_floors(network, hw) if got is not None else None
+    if got is None or floors is None:
         return None
     busy, one, _ = floors
     memo = _row_terms(network, hw)
     engines = engines_of(hw)
-    out = []
-    for row, st in zip(_path_rows(path, network.n_inputs), chain.steps, strict=True):
-        got = memo.get(row)
-        if got is None:
-            got = memo[row] = _step_terms(st.gemm, st.kind, hw, engines, busy[row], one[row])
-        out.append(got)
-    return np.array(out).reshape(-1, 6)
+    n = network.n_inputs
+    tokened, tokens = _inputs_tokened(network)
+    elements = list(got[2])
+    flags = list(tokened)
+    steps: list[tuple[int, int, int, int, int]] = []
+    terms: list[StepTerms] = []
+    gemms: list[Gemm] = []
+    for s, ((lhs, rhs), row) in enumerate(zip(path, _path_rows(path, n), strict=True)):
+        gemm, step, kind = _row(network, got, row)
+        elements.append(step.out_elements)
+        flags.append(step.out_tokened)
+        steps.append((lhs, rhs, n + s, KIND_CODE[kind], gemm.macs))
+        t = memo.get(row)
+        if t is None:
+            t = memo[row] = _step_terms(gemm, kind, hw, engines, busy[row], one[row])
+        terms.append(t)
+        gemms.append(gemm)
+    tensors, table = bound_arrays(elements, flags, steps)
+    return BoundInputs(
+        _path_consumers(path, n),
+        n,
+        tokens,
+        tensors,
+        table,
+        np.array(terms).reshape(-1, 6),
+        tuple(gemms),
+        tuple(t[3] == KIND_CODE["core"] for t in steps),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _inputs_tokened(network: TensorNetwork) -> tuple[tuple[bool, ...], int]:
+    """Whether each input carries the token index, and the token count (:attr:`Chain.tokens`)."""
+    return tuple(TOKEN_INDEX in idx for idx in network.inputs), int(network.size_dict.get(TOKEN_INDEX, 1))
+
+
+def _row(network: TensorNetwork, got: _Lowerings, row: int) -> tuple[Gemm, MergeStep, str]:
+    """Merge ``row`` of :func:`_lowerings` (``got``): its GEMM (one instance per network), its
+    lowering and its step kind (:data:`~dse.schedule.STEP_KINDS`), read once."""
+    table, read, _ = got
+    known = read.get(row)
+    if known is None:
+        step = table.step(row)
+        m, n, k, batch, pa, pb, pc = step.gemm
+        gemm = Gemm(m=m, n=n, k=k, batch=batch, permute_a_elements=pa, permute_b_elements=pb, permute_c_elements=pc)
+        known = read[row] = (gemm, step, _row_kind(network, row))
+    return known
+
+
+def _row_kind(network: TensorNetwork, row: int) -> str:
+    """The kind of the step making merge ``row`` of :func:`_tree_merges`, in every tree: from
+    whether its result and operands carry the token index, and whether an operand is downstream
+    of a reduction (a tensor of several inputs holding one that carries it, but not carrying it
+    itself), as :func:`~dse.schedule._chain.assemble_chain` finds it step by step."""
+    a, b = _tree_merges(network.n_inputs)[1][row]
+    tokened, after = _subset_flags(network)
+    if tokened[a | b]:
+        return "token"
+    if tokened[a] or tokened[b]:
+        return "reduce"
+    return "post" if after[a] or after[b] else "core"
+
+
+@lru_cache(maxsize=4096)
+def _subset_flags(network: TensorNetwork) -> tuple[list[bool], list[bool]]:
+    """For every input subset (bitmask): whether its tensor carries the token index (an input
+    that holds it; a merged tensor that keeps it) and whether it is downstream of a reduction."""
+    n = network.n_inputs
+    names = [i for i, _ in network.sizes]
+    masks = np.arange(1 << n, dtype=np.int64)
+    single = (masks & (masks - 1)) == 0
+    holds = (masks & sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)) != 0
+    keeps = _kept_table(network)[:, names.index(TOKEN_INDEX)] if TOKEN_INDEX in names else np.zeros_like(single)
+    tokened = np.where(single, holds, keeps)
+    after = ~single & ~tokened & holds
+    return tokened.tolist(), after.tolist()
 
 
 def with_first_path(
@@ -559,7 +625,7 @@ def best_scheduled_plan(
     order = sorted(range(len(paths)), key=lambda n: (bounds[n][0], n))
     if execution in _JOINT and _BUILT_IN.get(execution) is EXECUTIONS.get(execution):
         found = best_over_chains(
-            [(bounds[n][0], partial(_tree_source, network, paths[n], bounds[n][1], hw)) for n in order],
+            [(bounds[n][0], _tree(network, paths[n], bounds[n][1])) for n in order],
             hw,
             objective,
             execution,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import replace
+from random import Random
 from typing import cast
 
 import numpy as np
@@ -689,29 +690,70 @@ def test_compiled_spill_set_bounds_are_the_python_bounds(
 
 @SETTINGS
 @given(st.one_of(layers(), deep_layers()), hardware(), st.booleans())
-def test_tree_step_terms_from_the_merge_table_are_the_steps_terms(spec: LayerSpec, hw: Hardware, tt_gemm: bool) -> None:
-    """The bound terms of a tree's steps read from the per-network merge table (fold times from
-    the tree bounds' table, each merge's terms kept once per network and hardware whichever
-    tree asked first) equal, bit for bit, those computed from each step of the chain; every
-    tree of a network shares the table."""
+def test_tree_bound_inputs_from_the_merge_table_are_the_chains(spec: LayerSpec, hw: Hardware, tt_gemm: bool) -> None:
+    """What a tree's spill-set bounds read, assembled from the per-network merge table without
+    making the chain (each merge's GEMM, kind, result and bound terms kept once per network and
+    hardware, whichever tree asked first), equals, bit for bit, what the chain gives; every tree
+    of a network shares the table."""
     from dse.contraction import enumerate_trees
-    from dse.schedule._bounds import step_terms
-    from dse.schedule._segment import engines_of
-    from dse.schedule._trees import _tree_step_terms, tree_chain
+    from dse.schedule._bounds import bound_inputs
+    from dse.schedule._trees import _tree_inputs, tree_chain
     from dse.workload import get_format
 
     hw = _engine(hw, tt_gemm)
-    engines = engines_of(hw)
     for net in get_format(spec.format).networks(spec):
         if not 1 < net.n_inputs <= 6:
             continue
         for path in list(enumerate_trees(net.n_inputs))[:24]:
             path = tuple((int(a), int(b)) for a, b in path)
-            chain = tree_chain(net, path)
-            got = _tree_step_terms(net, path, chain, hw)
+            got = _tree_inputs(net, path, hw)
+            want = bound_inputs(tree_chain(net, path), hw)
             assert got is not None, net.label
-            want = [step_terms(st.gemm, st.kind, hw, engines) for st in chain.steps]
-            assert got.tolist() == [list(w) for w in want], net.label
+            for name, a, b in zip(want._fields, got, want, strict=True):
+                same = a.tolist() == b.tolist() and a.dtype == b.dtype if isinstance(a, np.ndarray) else a == b
+                assert same, (net.label, path, name)
+
+
+@SETTINGS
+@given(st.one_of(layers(), deep_layers()), hardware(), *MODES, st.randoms(use_true_random=False))
+def test_compiled_bounds_with_priced_steps_are_the_python_bounds(
+    spec: LayerSpec, hw: Hardware, execution: str, objective: str, tt_gemm: bool, rng: Random
+) -> None:
+    """Steps given a tighter bound (as those priced before are) raise their segment's bound to
+    it, term by term, and every spill set's sum, the same bits in the compiled pass and the
+    Python functions."""
+    import os
+
+    from analytical_models import NO_JIT_ENV
+    from dse.contraction import build_plan, enumerate_trees
+    from dse.schedule._bounds import _group_bound, spill_set_bounds
+    from dse.schedule._chain import chain_of
+    from dse.workload import get_format
+
+    hw = _engine(hw, tt_gemm)
+    for net in get_format(spec.format).networks(spec):
+        for path in list(enumerate_trees(net.n_inputs))[:6]:
+            chain = chain_of(build_plan(net, path))
+            singles = {}
+            for s in range(len(chain.steps)):
+                if rng.random() < 0.6:
+                    c, e, d = _group_bound(chain, (s,), hw, objective)
+                    singles[s] = (
+                        c * rng.choice((0.5, 1.0, 3.0)),
+                        e * rng.choice((0.5, 2.0)),
+                        d * rng.choice((1.0, 2.0)),
+                    )
+            got = spill_set_bounds(chain, hw, objective, execution, singles)
+            os.environ[NO_JIT_ENV] = "1"
+            try:
+                want = spill_set_bounds(chain, hw, objective, execution, singles)
+            finally:
+                del os.environ[NO_JIT_ENV]
+            assert got.keys == want.keys and dict(got.bounds) == dict(want.bounds), net.label
+            for s, tighter in singles.items():
+                if (s,) in got.bounds:  # (under fused, a step may be in no segment of its own)
+                    base = _group_bound(chain, (s,), hw, objective)
+                    assert got.bounds[s,] == tuple(max(x, y) for x, y in zip(base, tighter, strict=True))
 
 
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
