@@ -10,6 +10,7 @@ contraction tree under it).
 * :mod:`~dse.schedule._chain`: a plan as a chain of token / reduce / core / post steps;
 * :mod:`~dse.schedule._segment`: one fused segment (traffic, capacity, latency, energy);
 * :mod:`~dse.schedule._bounds`: lower bounds of steps, segments, spill sets and trees;
+* :mod:`~dse.schedule._set_bounds`: a tree's spill sets and their bounds in one compiled call;
 * :mod:`~dse.schedule._search`: spill sets, execution modes (:data:`EXECUTIONS`);
 * :mod:`~dse.schedule._trees`: trees x schedules (which trees are priced, in what order).
 """

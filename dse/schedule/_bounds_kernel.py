@@ -3,12 +3,14 @@
 :func:`dse.schedule._bounds._set_bound` sums the bounds of a spill set's segments
 (:func:`~dse.schedule._bounds._group_bound`): for a fused segment its fit in the buffers and
 the DRAM time no schedule hides (:func:`~dse.schedule._segment.segment_floor_terms`), its busy
-cycles (:func:`~dse.schedule._bounds.busy_bound`) and MAC energy. A tree's search orders all
+cycles (:func:`~dse.schedule._bounds.busy_bound`, and its floor over the token tiles it may run
+at, :func:`~dse.schedule._bounds.tiled_floor`) and MAC energy. A tree's search orders all
 its spill sets by that sum, so every segment of every spill set is bounded, a few dozen
 additions each, in Python. :func:`set_bounds` does the same arithmetic for all of them at once
 over the chain's arrays: the same IEEE operations in the same order (the tests check it equals
-the Python functions on random chains and hardware), per-step inputs (fold-time floors, the
-bound of a step fed from DRAM) computed by the Python model and passed in.
+the Python functions on random chains and hardware), per-step inputs (fold-time floors, fold
+times at every token tile, the bound of a step fed from DRAM) computed by the Python model and
+passed in.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 from numpy.typing import NDArray
+
+from dse.schedule._floor_kernel import tiled_floor_kernel
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -34,11 +38,13 @@ TOKEN, REDUCE, CORE, POST = 0, 1, 2, 3
     MAC_PJ,
     DRAM_PJ_BIT,
     TOKENS,
+    IFMAP_BYTES,
     N_SCALARS,
-) = range(11)
+) = range(12)
 """Positions of the hardware's scalars in :func:`set_bounds`'s ``hwf`` argument (buffer
 capacities in bytes with the fit margin, DRAM bytes per cycle, arrays, bytes per element and
-per accumulator, pJ per MAC and per DRAM bit, tokens of the pass)."""
+per accumulator, pJ per MAC and per DRAM bit, tokens of the pass, the ifmap buffer in bytes
+without the margin)."""
 
 
 @numba.njit(cache=True, nogil=True)
@@ -116,6 +122,115 @@ def _cores(elem: IntArray, tok: IntArray, inside: IntArray, a: int, b: int, bpe:
 
 
 @numba.njit(cache=True, nogil=True)
+def _tiled(
+    seg: IntArray,
+    elem: IntArray,
+    tok: IntArray,
+    kind: IntArray,
+    lhs: IntArray,
+    rhs: IntArray,
+    out: IntArray,
+    inside: IntArray,
+    consumed: IntArray,
+    floor: FloatArray,
+    on_core: NDArray[np.bool_],
+    core_floor: FloatArray,
+    fold_t: FloatArray,
+    cands: FloatArray,
+    hwf: FloatArray,
+    stored: bool,
+) -> float:
+    """:func:`dse.schedule._bounds.tiled_floor` of the segment ``seg`` (not pipelined over
+    engine groups), margin included: the arrays :func:`~dse.schedule._bounds._tiled_floor_compiled`
+    builds, built here in the same order, for the same compiled floor."""
+    bpe, acc, tokens = hwf[BPE], hwf[ACC], hwf[TOKENS]
+    nt = len(elem)
+    streamed = np.empty(nt)
+    k = 0
+    for x in range(nt):  # (the external tensors in ascending order)
+        if consumed[x] and not inside[x] and tok[x]:
+            streamed[k] = float(elem[x]) * bpe
+            k += 1
+    first = seg[0]
+    cores = np.empty(2)
+    kc = 0
+    for x in (lhs[first], rhs[first]):
+        if not inside[x] and not tok[x]:
+            cores[kc] = float(elem[x]) * bpe
+            kc += 1
+    n = len(seg)
+    accs = np.empty(n)
+    acc_tok = np.zeros(n, dtype=np.bool_)
+    lines = np.empty((n, 2))
+    loop = np.empty((n, cands.size))
+    live = np.zeros(nt, dtype=np.bool_)
+    live_tok = np.zeros(nt)
+    live_fix = np.zeros(nt)
+    per_token = fixed = merges = post = 0.0
+    n_acc = n_lines = n_loop = 0
+    any_core = False
+    for s in seg:
+        if on_core[s]:
+            any_core = True
+        if kind[s] == REDUCE:
+            accs[n_acc] = float(elem[out[s]]) * acc
+            acc_tok[n_acc] = tok[out[s]] != 0
+            n_acc += 1
+        if kind[s] == TOKEN or kind[s] == REDUCE:
+            loop[n_loop] = fold_t[s]
+            n_loop += 1
+        elif kind[s] == CORE:
+            merges += core_floor[s] if on_core[s] else floor[s]
+        else:
+            post += floor[s]
+        if kind[s] == CORE:
+            continue  # (merges live in the filter buffer)
+        res_tok = res_fix = 0.0
+        if kind[s] != REDUCE:
+            full = float(elem[out[s]]) * (acc if kind[s] == POST else bpe)
+            if tok[out[s]]:
+                res_tok = full / tokens
+            else:
+                res_fix = full
+        lines[n_lines, 0] = per_token + res_tok
+        lines[n_lines, 1] = fixed + res_fix
+        n_lines += 1
+        for x in (lhs[s], rhs[s]):
+            if live[x]:
+                live[x] = False
+                per_token -= live_tok[x]
+                fixed -= live_fix[x]
+        if inside[out[s]] and kind[s] != REDUCE:
+            live[out[s]] = True
+            live_tok[out[s]] = res_tok
+            live_fix[out[s]] = res_fix
+            per_token += res_tok
+            fixed += res_fix
+    last = out[seg[n - 1]]
+    got = tiled_floor_kernel(
+        cands,
+        tokens,
+        streamed[:k],
+        cores[:kc],
+        float(elem[last]) * bpe,
+        tok[last] != 0,
+        accs[:n_acc],
+        acc_tok[:n_acc],
+        lines[:n_lines],
+        loop[:n_loop],
+        merges,
+        post,
+        stored,
+        any_core,
+        hwf[IFMAP_BYTES],
+        hwf[IFMAP_CAP],
+        hwf[OFMAP_CAP],
+        hwf[BW],
+    )
+    return got * (1.0 - 1e-9)
+
+
+@numba.njit(cache=True, nogil=True)
 def _fused(
     seg: IntArray,
     elem: IntArray,
@@ -129,6 +244,7 @@ def _fused(
     one: FloatArray,
     on_core: NDArray[np.bool_],
     core_floor: FloatArray,
+    fold_t: FloatArray,
     cands: FloatArray,
     hwf: FloatArray,
 ) -> tuple[float, float, float]:
@@ -250,6 +366,14 @@ def _fused(
     d = float(ext + elem[out[last]]) * bpe
     if not any_core:
         c = max(c, d / hwf[BW])
+    if not spatial:
+        fits = stored <= hwf[FILTER_CAP]
+        tiled = _tiled(
+            seg, elem, tok, kind, lhs, rhs, out, inside, consumed, floor, on_core, core_floor, fold_t, cands, hwf, fits
+        )
+        if tiled == inf:
+            return inf, inf, inf
+        c = max(c, tiled)
     all_macs = 0
     merge_macs = 0
     for s in seg:
@@ -269,6 +393,7 @@ def set_bounds(
     tensors: IntArray,
     steps: IntArray,
     step_f: FloatArray,
+    fold_t: FloatArray,
     cands: FloatArray,
     hwf: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
@@ -278,7 +403,8 @@ def set_bounds(
     ``tensors``: ``(T, 2)`` elements and token flag of every tensor; ``steps``: ``(n, 5)`` lhs,
     rhs, out, kind and MACs of every step; ``step_f``: ``(n, 6)`` its busy floor, its untiled
     cycles on one array, its busy floor on the TT-core engine it runs on (-1: none) and its
-    bound fed from DRAM."""
+    bound fed from DRAM; ``fold_t``: ``(n, tiles)`` each token and reduce step's fold time at
+    every candidate token tile ``cands`` (other rows not read)."""
     elem, tok = tensors[:, 0], tensors[:, 1]
     lhs, rhs, out, kind, macs = steps[:, 0], steps[:, 1], steps[:, 2], steps[:, 3], steps[:, 4]
     floor, one = step_f[:, 0], step_f[:, 1]
@@ -290,7 +416,9 @@ def set_bounds(
         if glen[g] == 1:
             bounds[g] = step_f[seg[0], 3:6]
         else:
-            c, e, d = _fused(seg, elem, tok, kind, lhs, rhs, out, macs, floor, one, on_core, core_floor, cands, hwf)
+            c, e, d = _fused(
+                seg, elem, tok, kind, lhs, rhs, out, macs, floor, one, on_core, core_floor, fold_t, cands, hwf
+            )
             bounds[g, 0], bounds[g, 1], bounds[g, 2] = c, e, d
     sums = np.zeros((set_groups.shape[0], 3))
     for s in range(set_groups.shape[0]):

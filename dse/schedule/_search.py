@@ -46,26 +46,27 @@ from analytical_models import (
 from dse import DSEError
 from dse.contraction import ContractionPlan
 from dse.schedule._bounds import (
-    BOUNDS_KERNEL,
-    BoundInputs,
     Key,
     SegmentBound,
     SegmentBounds,
-    SpillSets,
     _bound_tuple,
     _group_bound,
     _segments,
-    bound_inputs,
-    bounds_of,
-    spill_set_bounds,
     step_array,
-    tiled_floor,
 )
 from dse.schedule._chain import Chain, chain_of
 from dse.schedule._segment import (
     SegmentResult,
     network_pj,
     price_segment,
+)
+from dse.schedule._set_bounds import (
+    BOUNDS_KERNEL,
+    BoundInputs,
+    SpillSets,
+    bound_inputs,
+    bounds_of,
+    spill_set_bounds,
 )
 from dse.workload import TensorNetwork
 
@@ -402,11 +403,10 @@ def _price_fused_below(
     """Price the fused segments of ``groups`` into ``known`` while the spill set may still beat
     ``best``; False as soon as it cannot (a segment does not fit, or the bound reaches the best).
 
-    The bound starts from what ``known`` holds (exact) and :func:`_group_bound` elsewhere; the
-    fused segments not yet priced then take their :func:`tiled_floor` where it is tighter (their
-    cycles at the token tiles they may run at), all of them before any is priced; the segments
-    are priced largest bound first, each replacing its bound by its cost (the margin of the
-    steps fed from DRAM in :func:`_price_spill_set` applies)."""
+    The bound starts from what ``known`` holds (exact) and :func:`_group_bound` elsewhere (a
+    fused segment's cycles at least its :func:`tiled_floor`); the segments are priced largest
+    bound first, each replacing its bound by its cost (the margin of the steps fed from DRAM in
+    :func:`_price_spill_set` applies)."""
     total = [0.0, 0.0, 0.0]
     pending: list[tuple[tuple[int, ...], tuple[float, float, float]]] = []
     for steps in groups:
@@ -426,13 +426,6 @@ def _price_fused_below(
             total[i] += bound[i]
     if _bound_tuple(total[0], total[1], total[2], objective, execution) >= best:
         return False  # (a segment that cannot fit has an infinite bound)
-    for i, (steps, bound) in enumerate(pending):  # tighter bounds of their cycles, short of pricing
-        floor = tiled_floor(chain, steps, hw)
-        if floor > bound[0]:
-            total[0] += floor - bound[0]
-            pending[i] = (steps, (floor, bound[1], bound[2]))
-    if _bound_tuple(total[0], total[1], total[2], objective, execution)[0] * (1.0 - 1e-9) > best[0]:
-        return False
     for steps, bound in sorted(pending, key=lambda x: x[1], reverse=True):
         res = known.fused[steps] = price_segment(chain.segment(steps), tuple(range(len(steps))), hw, objective)
         if res is None:

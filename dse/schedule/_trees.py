@@ -37,15 +37,10 @@ from dse.contraction import (
     ssa_to_nodes,
 )
 from dse.schedule._bounds import (
-    KIND_CODE,
-    BoundInputs,
     Key,
-    StepTerms,
     _bound_tuple,
     _core_array,
     _has_core_array,
-    _step_terms,
-    bound_arrays,
     busy_bound,
     staged_floor,
 )
@@ -64,6 +59,15 @@ from dse.schedule._search import (
     schedule_plan,
 )
 from dse.schedule._segment import engines_of
+from dse.schedule._set_bounds import (
+    KIND_CODE,
+    BoundInputs,
+    StepTerms,
+    _step_terms,
+    bound_arrays,
+    fold_table,
+    fold_times,
+)
 from dse.workload import TensorNetwork
 
 TREE_LIMIT = 16
@@ -475,10 +479,11 @@ def _tree(network: TensorNetwork, path: tuple[tuple[int, int], ...], plan: Contr
 
 
 @lru_cache(maxsize=1024)
-def _row_terms(network: TensorNetwork, hw: Hardware) -> dict[int, StepTerms]:
-    """:func:`~dse.schedule._bounds.step_terms` on ``hw`` of the merges of :func:`_tree_merges`
-    asked for so far, by merge: a merge's GEMM and kind are the same in every tree that makes it
-    (its operands' token index and reduce history follow from the input subsets it merges)."""
+def _row_terms(network: TensorNetwork, hw: Hardware) -> dict[int, tuple[StepTerms, NDArray[np.float64] | None]]:
+    """:func:`~dse.schedule._bounds.step_terms` and :func:`~dse.schedule._bounds.fold_times` on
+    ``hw`` of the merges of :func:`_tree_merges` asked for so far, by merge: a merge's GEMM and
+    kind are the same in every tree that makes it (its operands' token index and reduce history
+    follow from the input subsets it merges)."""
     return {}
 
 
@@ -501,16 +506,22 @@ def _tree_inputs(network: TensorNetwork, path: tuple[tuple[int, int], ...], hw: 
     flags = list(tokened)
     steps: list[tuple[int, int, int, int, int]] = []
     terms: list[StepTerms] = []
+    folds: list[NDArray[np.float64] | None] = []
     gemms: list[Gemm] = []
     for s, ((lhs, rhs), row) in enumerate(zip(path, _path_rows(path, n), strict=True)):
         gemm, step, kind = _row(network, got, row)
         elements.append(step.out_elements)
         flags.append(step.out_tokened)
         steps.append((lhs, rhs, n + s, KIND_CODE[kind], gemm.macs))
-        t = memo.get(row)
-        if t is None:
-            t = memo[row] = _step_terms(gemm, kind, hw, engines, busy[row], one[row])
-        terms.append(t)
+        known = memo.get(row)
+        if known is None:
+            token_dim = step.token_dim if tokens > 1 else ""
+            known = memo[row] = (
+                _step_terms(gemm, kind, hw, engines, busy[row], one[row]),
+                fold_times(gemm, kind, token_dim, tokens, hw, engines),
+            )
+        terms.append(known[0])
+        folds.append(known[1])
         gemms.append(gemm)
     tensors, table = bound_arrays(elements, flags, steps)
     return BoundInputs(
@@ -520,6 +531,7 @@ def _tree_inputs(network: TensorNetwork, path: tuple[tuple[int, int], ...], hw: 
         tensors,
         table,
         np.array(terms).reshape(-1, 6),
+        fold_table(folds, tokens),
         tuple(gemms),
         tuple(t[3] == KIND_CODE["core"] for t in steps),
     )

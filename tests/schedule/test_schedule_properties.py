@@ -530,16 +530,18 @@ def test_a_segment_that_recomputes_its_merges_is_bounded_per_tile() -> None:
 def test_a_segment_forced_to_small_tiles_is_bounded_at_its_tiles() -> None:
     """The segment of :func:`_recomputing_segment` on a plain array runs 16 tiles of 8 tokens:
     each tile's folds pay their own fill and drain, which the steps' untiled fold times (the
-    segment's first bound) leave out. The tile-aware floor prices the steps at the tiles that
+    segment's busy bound) leave out. The tile-aware floor prices the steps at the tiles that
     can fit and finds the segment's cycles (566,824) to within its 1e-9 margin, where the
-    first bound stays at 389,960."""
-    from dse.schedule._bounds import _group_bound, tiled_floor
+    busy bound stays at 389,960; the segment's bound takes the floor."""
+    from dse.schedule._bounds import _group_bound, busy_bound, tiled_floor
 
     hw = _RECOMPUTE_HW
     chain, steps, res = _recomputing_segment(hw)
     assert res.cost.cycles == 566_824.0
-    assert _group_bound(chain, steps, hw, "latency")[0] < 0.7 * res.cost.cycles
-    assert res.cost.cycles * (1.0 - 2e-9) < tiled_floor(chain, steps, hw) <= res.cost.cycles
+    assert busy_bound(chain, steps, hw, one_segment=True) < 0.7 * res.cost.cycles
+    floor = tiled_floor(chain, steps, hw)
+    assert res.cost.cycles * (1.0 - 2e-9) < floor <= res.cost.cycles
+    assert _group_bound(chain, steps, hw, "latency")[0] == floor
 
 
 @SETTINGS
@@ -673,8 +675,9 @@ def test_compiled_spill_set_bounds_are_the_python_bounds(
 
     from analytical_models import NO_JIT_ENV
     from dse.contraction import build_plan, enumerate_trees
-    from dse.schedule._bounds import _group_bound, _set_bound, spill_set_bounds
+    from dse.schedule._bounds import _group_bound, _set_bound
     from dse.schedule._chain import chain_of
+    from dse.schedule._set_bounds import spill_set_bounds
     from dse.workload import get_format
 
     assert not os.environ.get(NO_JIT_ENV)
@@ -696,7 +699,7 @@ def test_tree_bound_inputs_from_the_merge_table_are_the_chains(spec: LayerSpec, 
     hardware, whichever tree asked first), equals, bit for bit, what the chain gives; every tree
     of a network shares the table."""
     from dse.contraction import enumerate_trees
-    from dse.schedule._bounds import bound_inputs
+    from dse.schedule._set_bounds import bound_inputs
     from dse.schedule._trees import _tree_inputs, tree_chain
     from dse.workload import get_format
 
@@ -726,8 +729,9 @@ def test_compiled_bounds_with_priced_steps_are_the_python_bounds(
 
     from analytical_models import NO_JIT_ENV
     from dse.contraction import build_plan, enumerate_trees
-    from dse.schedule._bounds import _group_bound, spill_set_bounds
+    from dse.schedule._bounds import _group_bound
     from dse.schedule._chain import chain_of
+    from dse.schedule._set_bounds import spill_set_bounds
     from dse.workload import get_format
 
     hw = _engine(hw, tt_gemm)
@@ -761,7 +765,8 @@ def test_compiled_bounds_with_priced_steps_are_the_python_bounds(
 def test_spill_set_keys_from_the_sums_are_the_bound_tuples(objective: str, execution: str) -> None:
     """The keys built from the compiled sums' columns are :func:`_bound_tuple` of each row
     (the same products), on values whose products round."""
-    from dse.schedule._bounds import _bound_keys, _bound_tuple
+    from dse.schedule._bounds import _bound_tuple
+    from dse.schedule._set_bounds import _bound_keys
 
     sums = np.random.default_rng(7).random((50, 3)) * 1e7 / 3.0
     got = _bound_keys(sums, objective, execution)
@@ -789,8 +794,9 @@ def test_compiled_tiled_floor_is_the_numpy_floor(
 
     from analytical_models import NO_JIT_ENV
     from dse.contraction import build_plan, enumerate_trees
-    from dse.schedule._bounds import _set_shape, tiled_floor
+    from dse.schedule._bounds import tiled_floor
     from dse.schedule._chain import chain_of
+    from dse.schedule._set_bounds import _set_shape
     from dse.workload import get_format
 
     floor = tiled_floor.__wrapped__  # (not the cache: both paths run)
@@ -820,7 +826,8 @@ def test_merges_recomputed_on_a_tt_core_engine_are_bounded_per_tile() -> None:
     bound counts them 16 times there (before, it counted them nowhere), and is still not above
     the priced segment's key cycles; the compiled bound is the same number."""
     from analytical_models import busy_floor
-    from dse.schedule._bounds import _core_array, _group_bound, spill_set_bounds
+    from dse.schedule._bounds import _core_array, _group_bound
+    from dse.schedule._set_bounds import spill_set_bounds
 
     hw = _engine(_RECOMPUTE_HW, True)
     chain, steps, res = _recomputing_segment(hw)
