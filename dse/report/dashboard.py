@@ -28,6 +28,7 @@ from dse.report._figures import (
     plot_parallel,
     plot_pass_breakdown,
     plot_trees,
+    shared_template,
 )
 from dse.report._info import (
     MAX_BACKGROUND,
@@ -170,11 +171,27 @@ def build_dashboard(
     known: KnownPasses | None = None,
     hypervolume: HypervolumeInfo | None = None,
 ) -> Dashboard:
-    """Extract every info and draw every figure of the dashboard (no file written).
+    """Extract every info and draw every figure of the dashboard (no file written), every
+    figure with the shared template (:func:`~dse.report._figures.shared_template`).
 
     ``baseline_cache`` (design JSON -> baseline numbers, see :func:`dse.compare.baseline_info`)
     spares re-evaluating the baselines of designs seen before.
     """
+    with shared_template():
+        return _build_dashboard(cfg, study, df, front, max_baselines, detail, baseline_cache, known, hypervolume)
+
+
+def _build_dashboard(
+    cfg: StudyConfig,
+    study: optuna.Study,
+    df: pd.DataFrame,
+    front: pd.DataFrame,
+    max_baselines: int,
+    detail: Sequence[int] | str,
+    baseline_cache: dict[str, list[float]] | None,
+    known: KnownPasses | None,
+    hypervolume: HypervolumeInfo | None,
+) -> Dashboard:
     directions = dict(zip(cfg.objectives, cfg.directions, strict=True))
     title = f"TNN-DSE: {cfg.name}"
     hv = hypervolume if hypervolume is not None else hypervolume_info(df, cfg.objectives, cfg.directions)

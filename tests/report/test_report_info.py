@@ -350,3 +350,26 @@ def test_importance_without_sklearn_import_is_the_same() -> None:
     assert out["plain"]["imp"] and out["plain"]["imp"] == out["sklearn-first"]["imp"]
     assert out["plain"]["skipped"] == out["sklearn-first"]["skipped"]
     assert out["plain"]["sklearn_loaded"] is False and out["sklearn-first"]["sklearn_loaded"] is True
+
+
+def test_figures_made_with_the_shared_template_are_the_figures_made_without(small_run: SmallRun) -> None:
+    """A figure drawn inside :func:`shared_template` (the template applied as plotly's default,
+    not validated again) equals the one drawn outside (the template validated in ``style``),
+    both on the shared white template; plotly's default is restored after, also on an error."""
+    import plotly.io as pio
+
+    from dse.report._figures import TEMPLATE_NAME, shared_template
+
+    cfg, df = small_run.cfg, small_run.df
+    info = hypervolume_info(df, cfg.objectives, cfg.directions)
+    default = pio.templates.default
+    outside = plot_hypervolume(info).to_plotly_json()
+    with shared_template():
+        assert pio.templates.default == TEMPLATE_NAME
+        inside = plot_hypervolume(info).to_plotly_json()
+    assert pio.templates.default == default != TEMPLATE_NAME
+    assert json.dumps(inside, sort_keys=True, default=str) == json.dumps(outside, sort_keys=True, default=str)
+    assert inside["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
+    with pytest.raises(RuntimeError), shared_template():
+        raise RuntimeError("drawing failed")
+    assert pio.templates.default == default
