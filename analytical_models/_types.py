@@ -288,7 +288,10 @@ class Cost:
         return Cost(**{name: getattr(self, name) + getattr(other, name) for name in _COST_FIELDS})
 
     def scaled(self, factor: int) -> Cost:
-        """The cost of running the same thing ``factor`` times back to back."""
+        """The cost of running the same thing ``factor`` times back to back (``self`` itself
+        for a factor of 1: every field times 1 is that field)."""
+        if type(factor) is int and factor == 1:
+            return self
         values = {name: getattr(self, name) * factor for name in _COST_FIELDS}
         return Cost(**values)
 

@@ -12,6 +12,7 @@ contraction tree under it).
 * :mod:`~dse.schedule._bounds`: lower bounds of steps, segments, spill sets and trees;
 * :mod:`~dse.schedule._set_bounds`: a tree's spill sets and their bounds in one compiled call;
 * :mod:`~dse.schedule._search`: spill sets, execution modes (:data:`EXECUTIONS`);
+* :mod:`~dse.schedule._tree_tables`: a network's merges as tables its trees share;
 * :mod:`~dse.schedule._trees`: trees x schedules (which trees are priced, in what order).
 """
 
@@ -25,8 +26,8 @@ from dse.schedule._search import (
     schedule_plan,
 )
 from dse.schedule._segment import SegmentResult, price_segment, tile_candidates
+from dse.schedule._tree_tables import ENUMERATED_TREE_INPUTS
 from dse.schedule._trees import (
-    ENUMERATED_TREE_INPUTS,
     TREE_LIMIT,
     best_scheduled_plan,
     candidate_paths,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -119,18 +120,12 @@ class TensorNetwork(CachedHash):
 
     def letters(self) -> dict[str, str]:
         """Map from index name to the single letter used in :meth:`einsum`."""
-        order: list[str] = []
-        for t in (*self.inputs, self.output):
-            for i in t:
-                if i not in order:
-                    order.append(i)
-        return {i: _LETTERS[n] for n, i in enumerate(order)}
+        return dict(_letters(self.inputs, self.output))
 
     def einsum(self) -> str:
-        """The network as an einsum expression, e.g. ``"ab,bcd->acd"``."""
-        lt = self.letters()
-        lhs = ",".join("".join(lt[i] for i in t) for t in self.inputs)
-        return lhs + "->" + "".join(lt[i] for i in self.output)
+        """The network as an einsum expression, e.g. ``"ab,bcd->acd"`` (cached by the index
+        names: every pass record of a design carries it)."""
+        return _einsum(self.inputs, self.output)
 
     def opt_einsum_form(self) -> tuple[list[frozenset[str]], frozenset[str], dict[str, int]]:
         """``(inputs, output, size_dict)`` as the path optimizers take them."""
@@ -164,3 +159,21 @@ class TensorNetwork(CachedHash):
     def contract_einsum(self, operands: Sequence[np.ndarray]) -> np.ndarray:
         """The result by ``np.einsum`` of the whole network (the oracle)."""
         return np.asarray(np.einsum(self.einsum(), *operands, optimize=True))
+
+
+@lru_cache(maxsize=4096)
+def _letters(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...]) -> Mapping[str, str]:
+    """:meth:`TensorNetwork.letters` of a network with these input and output indices (shared:
+    not to be changed), letters in order of first appearance."""
+    order: dict[str, None] = {}
+    for t in (*inputs, output):
+        order.update(dict.fromkeys(t))
+    return {i: _LETTERS[n] for n, i in enumerate(order)}
+
+
+@lru_cache(maxsize=4096)
+def _einsum(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...]) -> str:
+    """:meth:`TensorNetwork.einsum` of a network with these input and output indices."""
+    lt = _letters(inputs, output)
+    lhs = ",".join("".join(lt[i] for i in t) for t in inputs)
+    return lhs + "->" + "".join(lt[i] for i in output)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from analytical_models import CachedHash, Gemm, Hardware
+from analytical_models import CachedHash, Cost, Gemm, Hardware
 from dse.contraction import build_plan
 from dse.schedule import chain_of
 from tests.contraction._helpers import networks, ttm_spec
@@ -54,3 +54,29 @@ def test_a_class_of_one_hashed_field_hashes_a_tuple_of_it() -> None:
         __hash__ = CachedHash.__hash__
 
     assert hash(One(12345)) == hash((12345,)) != hash(12345)
+
+
+def test_a_cost_scaled_once_is_itself_and_otherwise_every_field_times_the_factor() -> None:
+    """``Cost.scaled(1)`` returns the cost itself (every field times 1 is that field); another
+    factor multiplies every field, a float one making the MACs a float as before."""
+    cost = Cost(macs=7, compute_cycles=2.5, stall_cycles=0.1, dram_read_bytes=3.0, leakage_energy_pj=1e-3)
+    assert cost.scaled(1) is cost
+    for factor in (2, 3.0):
+        got = cost.scaled(factor)  # type: ignore[arg-type]
+        for f in dataclasses.fields(Cost):
+            value = getattr(got, f.name)
+            assert value == getattr(cost, f.name) * factor and type(value) is type(getattr(cost, f.name) * factor)
+
+
+def test_einsum_strings_are_those_of_the_letters() -> None:
+    """A network's einsum (cached by its index names) spells its inputs and output with
+    :meth:`letters`, the same for two networks of one structure and different sizes."""
+    a = networks(ttm_spec((4, 8), (8, 4), (1, 3, 1), 16))
+    b = networks(ttm_spec((2, 16), (4, 8), (1, 5, 1), 32))
+    for x, y in zip(a, b, strict=True):
+        lt = x.letters()
+        want = ",".join("".join(lt[i] for i in t) for t in x.inputs) + "->" + "".join(lt[i] for i in x.output)
+        assert x.einsum() == want == y.einsum()
+        before = dict(lt)
+        lt["zz"] = "?"  # (a caller's copy: the cached letters do not change)
+        assert x.letters() == before

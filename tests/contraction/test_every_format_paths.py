@@ -92,7 +92,7 @@ def test_merge_table_is_the_lowering_of_every_merge(tag: str, net: TensorNetwork
     lowered GEMM sizes and MACs exactly, ties of equal-size operands (decided by index names)
     included."""
     from dse.contraction import merge_dims, merge_gemm
-    from dse.schedule._trees import _tree_merges
+    from dse.schedule._tree_tables import _tree_merges
 
     pairs = _tree_merges(net.n_inputs)[1]
     table = merge_dims(net, pairs)
@@ -111,7 +111,7 @@ def test_merge_lowerings_are_the_lowering_of_every_merge(tag: str, net: TensorNe
 
     from dse.contraction import ACTIVATION_INDEX, merge_lowerings
     from dse.contraction._plan import _merge
-    from dse.schedule._trees import _tree_merges
+    from dse.schedule._tree_tables import _tree_merges
 
     pairs = _tree_merges(net.n_inputs)[1]
     got = merge_lowerings(net, pairs)

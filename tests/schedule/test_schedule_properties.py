@@ -588,7 +588,7 @@ def test_merge_macs_of_every_tree_equal_the_built_plans(big: bool) -> None:
     lowers, for every tree of a 5-input forward TT-matrix network and of one whose sizes
     overflow int64."""
     from dse.contraction import build_plan, enumerate_trees, ssa_to_nodes
-    from dse.schedule._trees import _merge_index, _pair_macs
+    from dse.schedule._tree_tables import _merge_index, _pair_macs
     from dse.workload import TensorNetwork, get_format
 
     spec = _ttm_spec((4, 6, 8, 4), (4, 6, 4, 8), (1, 18, 20, 24, 1), 4096)
@@ -700,7 +700,7 @@ def test_tree_bound_inputs_from_the_merge_table_are_the_chains(spec: LayerSpec, 
     of a network shares the table."""
     from dse.contraction import enumerate_trees
     from dse.schedule._set_bounds import bound_inputs
-    from dse.schedule._trees import _tree_inputs, tree_chain
+    from dse.schedule._tree_tables import _tree_inputs, tree_chain
     from dse.workload import get_format
 
     hw = _engine(hw, tt_gemm)
@@ -861,7 +861,8 @@ def test_a_chain_from_the_merge_table_is_the_chain_of_its_path() -> None:
     every layer format, steps whose lhs is the merge's right subset included."""
     from dse.contraction import enumerate_trees
     from dse.schedule._chain import chain_of_path
-    from dse.schedule._trees import ENUMERATED_TREE_INPUTS, _lowerings, _path_merges, tree_chain
+    from dse.schedule._tree_tables import _lowerings, _path_merges, tree_chain
+    from dse.schedule._trees import ENUMERATED_TREE_INPUTS
     from tests.contraction.test_every_format_paths import NETWORKS
 
     checked = swapped = 0
@@ -884,7 +885,8 @@ def test_a_chains_consumers_are_the_steps_reading_each_result() -> None:
     network and on every segment cut out of those chains."""
     from dse.contraction import enumerate_trees
     from dse.schedule._bounds import _segments, _spill_sets
-    from dse.schedule._trees import ENUMERATED_TREE_INPUTS, tree_chain
+    from dse.schedule._tree_tables import tree_chain
+    from dse.schedule._trees import ENUMERATED_TREE_INPUTS
     from tests.contraction.test_every_format_paths import NETWORKS
 
     def reading(chain: Chain, ssa: int) -> int:
@@ -909,7 +911,7 @@ def test_a_chain_from_the_merge_table_with_operands_of_the_same_indices() -> Non
     and equal sizes with different names are decided by the names there too."""
     from dse.contraction import enumerate_trees
     from dse.schedule._chain import chain_of_path
-    from dse.schedule._trees import _lowerings, tree_chain
+    from dse.schedule._tree_tables import _lowerings, tree_chain
     from dse.workload import TensorNetwork
 
     net = TensorNetwork.build(

@@ -1,0 +1,381 @@
+"""A network's merges as tables its contraction trees share: every merge of two input subsets
+(:func:`_tree_merges`), their MACs, GEMM sizes, fold times and lowerings computed for all of them
+at once (per network, per network and hardware), a tree's steps as rows of those tables, and
+what a tree's chain and spill-set bounds read, assembled from them
+(:func:`tree_chain`, :func:`_tree_inputs`)."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analytical_models import (
+    Gemm,
+    Hardware,
+    untiled_cycles_table,
+)
+from dse.contraction import (
+    MergeLowerings,
+    MergeStep,
+    enumerate_trees,
+    merge_dims,
+    merge_lowerings,
+    ssa_to_nodes,
+)
+from dse.schedule._chain import TOKEN_INDEX, Chain, assemble_chain, chain_of_path
+from dse.schedule._segment import engines_of
+from dse.schedule._set_bounds import (
+    KIND_CODE,
+    BoundInputs,
+    StepTerms,
+    _step_terms,
+    bound_arrays,
+    fold_table,
+    fold_times,
+)
+from dse.workload import TensorNetwork
+
+ENUMERATED_TREE_INPUTS = 6
+"""Networks with at most this many inputs have every tree considered (by MACs); larger ones
+only the hardware-aware per-step optimum, the MAC optimum and the left-to-right sweep."""
+
+Path = tuple[tuple[int, int], ...]
+
+
+@lru_cache(maxsize=16)
+def _tree_merges(n: int) -> tuple[tuple[Path, ...], tuple[tuple[int, int], ...], NDArray[np.int64]]:
+    """Every tree of ``n`` inputs (enumeration order), the distinct merges of two input subsets
+    they make (as bitmask pairs), and each tree's merges as indices into them (``(trees, n - 1)``)."""
+    trees = tuple(tuple((int(a), int(b)) for a, b in p) for p in enumerate_trees(n))
+    index: dict[tuple[int, int], int] = {}
+    rows = []
+    for path in trees:
+        rows.append([index.setdefault((min(a, b), max(a, b)), len(index)) for a, b in ssa_to_nodes(path, n)])
+    merges = np.array(rows, dtype=np.int64).reshape(len(trees), max(n - 1, 0))
+    merges.setflags(write=False)
+    return trees, tuple(index), merges
+
+
+@lru_cache(maxsize=4096)
+def _pair_macs(network: TensorNetwork) -> tuple[int, ...]:
+    """MACs of every distinct merge of :func:`_tree_merges` for ``network`` (exact integers):
+    the product of the sizes of the indices either merged tensor keeps, over every merge at
+    once (int64 products, or Python integers when they might overflow)."""
+    n = network.n_inputs
+    _, pairs, _ = _tree_merges(n)
+    if not pairs:
+        return ()
+    kept = _kept_table(network)
+    sizes = [s for _, s in network.sizes]
+    a, b = _pair_arrays(n)
+    used = kept[a] | kept[b]  # (pairs, indices): the step's indices
+    if math.prod(sizes) < 2**62:  # every product is exact in int64
+        macs: list[int] = np.where(used, np.asarray(sizes, dtype=np.int64), 1).prod(axis=1).tolist()
+        return tuple(macs)
+    return tuple(math.prod(s for s, u in zip(sizes, row, strict=True) if u) for row in used.tolist())
+
+
+def _kept_table(network: TensorNetwork) -> NDArray[np.bool_]:
+    """``(2**n, indices)``: the indices (in ``network.sizes`` order) the tensor of each input
+    subset keeps: those it holds that the rest of the network or its output still needs."""
+    n = network.n_inputs
+    names = [i for i, _ in network.sizes]
+    holders = np.zeros(len(names), dtype=np.int64)
+    where = {i: j for j, i in enumerate(names)}
+    for t, idx in enumerate(network.inputs):
+        for i in idx:
+            holders[where[i]] |= 1 << t
+    in_output = np.array([i in network.output for i in names], dtype=np.bool_)
+    masks = np.arange(1 << n, dtype=np.int64)[:, None]
+    full = (1 << n) - 1
+    out: NDArray[np.bool_] = ((holders & masks) != 0) & (((holders & (full ^ masks)) != 0) | in_output)
+    return out
+
+
+@lru_cache(maxsize=16)
+def _pair_arrays(n: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The two input subsets of every merge of :func:`_tree_merges` as index arrays."""
+    pairs = _tree_merges(n)[1]
+    a = np.array([p for p, _ in pairs], dtype=np.int64)
+    b = np.array([q for _, q in pairs], dtype=np.int64)
+    for x in (a, b):
+        x.setflags(write=False)
+    return a, b
+
+
+@lru_cache(maxsize=16)
+def _tree_positions(n: int) -> dict[Path, int]:
+    """Position of every tree of ``n`` inputs in :func:`_tree_merges` order."""
+    return {t: i for i, t in enumerate(_tree_merges(n)[0])}
+
+
+@lru_cache(maxsize=16)
+def _merge_index(n: int) -> dict[tuple[int, int], int]:
+    """Position of every merge ``(smaller mask, larger mask)`` in :func:`_tree_merges`."""
+    return {pair: j for j, pair in enumerate(_tree_merges(n)[1])}
+
+
+@lru_cache(maxsize=4096)
+def _stage_pairs(network: TensorNetwork) -> NDArray[np.bool_]:
+    """For each merge of :func:`_tree_merges`, whether an operand carries the token index (a
+    token or reduce step: a stage a fused segment may pipeline). A tensor holding several
+    inputs carries it when one of them does and the rest of the network or its output still
+    needs it."""
+    n = network.n_inputs
+    _, pairs, _ = _tree_merges(n)
+    holders = sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)
+    in_output = TOKEN_INDEX in network.output
+    full = (1 << n) - 1
+
+    def carries(mask: int) -> bool:
+        if mask & (mask - 1) == 0:
+            return bool(holders & mask)
+        return bool(holders & mask) and (bool(holders & (full ^ mask)) or in_output)
+
+    out = np.array([carries(a) or carries(b) for a, b in pairs], dtype=np.bool_)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _pair_dims(network: TensorNetwork) -> NDArray[np.int64] | None:
+    """:func:`dse.contraction.merge_dims` of every merge of :func:`_tree_merges` (per network)."""
+    return merge_dims(network, _tree_merges(network.n_inputs)[1])
+
+
+@lru_cache(maxsize=2048)
+def _pair_floors(network: TensorNetwork, hw: Hardware) -> tuple[list[float], list[float], list[int]] | None:
+    """For every merge of :func:`_tree_merges`: its GEMM's :func:`busy_floor` on ``hw`` (every
+    engine), its :func:`untiled_cycles` on one array (engines of several arrays only, else 0)
+    and its MACs; equal to what the lowered steps give, computed for all merges at once. None
+    when :func:`_pair_dims` is."""
+    dims = _pair_dims(network)
+    if dims is None:
+        return None
+    engines = engines_of(hw)
+    busy = untiled_cycles_table(dims, hw, engines=engines).tolist()
+    one = untiled_cycles_table(dims, hw).tolist() if engines > 1 else [0.0] * len(busy)
+    return busy, one, dims[:, 4].tolist()
+
+
+@lru_cache(maxsize=4096)
+def _core_pairs(network: TensorNetwork) -> tuple[bool, ...]:
+    """For every merge of :func:`_tree_merges`, whether it merges cores (no input it holds carries
+    the token index: a step of kind ``core``, which runs on a TT-core engine when there is one)."""
+    tokens = sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)
+    return tuple(not (a | b) & tokens for a, b in _tree_merges(network.n_inputs)[1])
+
+
+@lru_cache(maxsize=4096)
+def _path_rows(path: tuple[tuple[int, int], ...], n: int) -> tuple[int, ...]:
+    """The merges of :func:`_tree_merges` a tree of ``n`` inputs makes, in step order."""
+    return tuple(row for row, _ in _path_merges(path, n))
+
+
+@lru_cache(maxsize=4096)
+def _path_merges(path: tuple[tuple[int, int], ...], n: int) -> tuple[tuple[int, bool], ...]:
+    """Each step of a tree of ``n`` inputs as ``(its merge in :func:`_tree_merges`, whether its
+    lhs is that merge's right subset)``, in step order."""
+    index = _merge_index(n)
+    return tuple((index[min(a, b), max(a, b)], a > b) for a, b in ssa_to_nodes(path, n))
+
+
+_Lowerings = tuple[MergeLowerings, dict[int, tuple[Gemm, MergeStep, str]], tuple[int, ...]]
+
+
+@lru_cache(maxsize=1024)  # (a design's few dozen networks; later trials rarely repeat them)
+def _lowerings(network: TensorNetwork) -> _Lowerings | None:
+    """:func:`dse.contraction.merge_lowerings` of every merge of :func:`_tree_merges`, the steps
+    read from it so far (:func:`_row`: their GEMM, one instance per merge shared by every chain
+    of the network, their lowering and kind) and the inputs' elements; None when the network is
+    not enumerated or its products might overflow."""
+    n = network.n_inputs
+    if not 1 < n <= ENUMERATED_TREE_INPUTS:
+        return None
+    table = merge_lowerings(network, _tree_merges(n)[1])
+    if table is None:
+        return None
+    sizes = network.size_dict
+    return table, {}, tuple(math.prod(sizes[i] for i in idx) for idx in network.inputs)
+
+
+@lru_cache(maxsize=16_384)
+def tree_chain(network: TensorNetwork, path: tuple[tuple[int, int], ...]) -> Chain:
+    """``chain_of_path(network, path)`` (equal to it) from the network's table of every merge's
+    lowering (:func:`_lowerings`), no step lowered on its own; cached by value."""
+    got = _lowerings(network)
+    if got is None:
+        return chain_of_path(network, path)
+    elements = got[2]
+    merges = _path_merges(path, network.n_inputs)
+    tokens = _inputs_tokened(network)[1] > 1
+    steps: list[tuple[int, int, Gemm, bool, str]] = []
+    made: list[MergeStep] = []
+    for (lhs, rhs), (row, swapped) in zip(path, merges, strict=True):
+        gemm, step, _ = _row(network, got, row)
+        a_is_lhs = step.a_is_lhs if step.symmetric else step.a_is_lhs != swapped
+        steps.append((lhs, rhs, gemm, a_is_lhs, step.token_dim if tokens else ""))
+        made.append(step)
+    return assemble_chain(
+        network,
+        elements + tuple(st.out_elements for st in made),
+        tuple(TOKEN_INDEX in idx for idx in network.inputs) + tuple(st.out_tokened for st in made),
+        steps,
+        _path_consumers(path, network.n_inputs),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _path_consumers(path: tuple[tuple[int, int], ...], n: int) -> tuple[int, ...]:
+    """:attr:`Chain.consumers` of the chain of a tree of ``n`` inputs: the step reading each
+    step's result (-1 for the last)."""
+    reader = {x: s for s, pair in enumerate(path) for x in pair}
+    return tuple(reader.get(n + s, -1) for s in range(len(path)))
+
+
+@lru_cache(maxsize=1024)
+def _row_terms(network: TensorNetwork, hw: Hardware) -> dict[int, tuple[StepTerms, NDArray[np.float64] | None]]:
+    """:func:`~dse.schedule._bounds.step_terms` and :func:`~dse.schedule._bounds.fold_times` on
+    ``hw`` of the merges of :func:`_tree_merges` asked for so far, by merge: a merge's GEMM and
+    kind are the same in every tree that makes it (its operands' token index and reduce history
+    follow from the input subsets it merges)."""
+    return {}
+
+
+def _tree_inputs(network: TensorNetwork, path: tuple[tuple[int, int], ...], hw: Hardware) -> BoundInputs | None:
+    """What the spill-set bounds of the tree ``path`` read (equal to
+    ``bound_inputs(tree_chain(network, path), hw)``), from the network's table of merges without
+    making the chain: the tree's tensors and steps (:func:`_tree_static`), its steps' fold times
+    from :func:`_pair_floors` (which the tree bounds computed) and their other terms computed
+    once per network and hardware (:func:`_row_terms`). None when the network's merges are not
+    tabled."""
+    static = _tree_static(network, path)
+    floors = _pair_floors(network, hw) if static is not None else None
+    if static is None or floors is None:
+        return None
+    busy, one, _ = floors
+    memo = _row_terms(network, hw)
+    engines = engines_of(hw)
+    tokens = static.tokens
+    terms: list[StepTerms] = []
+    folds: list[NDArray[np.float64] | None] = []
+    for row, (gemm, step, kind) in zip(static.rows, static.merges, strict=True):
+        known = memo.get(row)
+        if known is None:
+            token_dim = step.token_dim if tokens > 1 else ""
+            known = memo[row] = (
+                _step_terms(gemm, kind, hw, engines, busy[row], one[row]),
+                fold_times(gemm, kind, token_dim, tokens, hw, engines),
+            )
+        terms.append(known[0])
+        folds.append(known[1])
+    return BoundInputs(
+        static.consumers,
+        static.n_inputs,
+        tokens,
+        static.tensors,
+        static.steps,
+        np.array(terms).reshape(-1, 6),
+        fold_table(folds, tokens),
+        static.gemms,
+        static.core,
+    )
+
+
+class _TreeStatic(NamedTuple):
+    """What a tree's spill-set bounds read that no hardware changes (:func:`_tree_static`)."""
+
+    consumers: tuple[int, ...]
+    n_inputs: int
+    tokens: int
+    tensors: NDArray[np.int64]
+    steps: NDArray[np.int64]
+    gemms: tuple[Gemm, ...]
+    core: tuple[bool, ...]
+    rows: tuple[int, ...]
+    merges: tuple[tuple[Gemm, MergeStep, str], ...]
+    """Each step's :func:`_row`."""
+
+
+def _tree_static(network: TensorNetwork, path: tuple[tuple[int, int], ...]) -> _TreeStatic | None:
+    """The tensors and steps of the tree ``path`` of ``network`` as :class:`BoundInputs` holds
+    them, from the network's table of merges (:func:`_row`); None when it is not tabled. Not
+    cached: a cache keyed by the tree hit too rarely to pay for its keys (measured)."""
+    got = _lowerings(network)
+    if got is None:
+        return None
+    n = network.n_inputs
+    tokened, tokens = _inputs_tokened(network)
+    elements = list(got[2])
+    flags = list(tokened)
+    steps: list[tuple[int, int, int, int, int]] = []
+    rows = _path_rows(path, n)
+    merges = tuple(_row(network, got, row) for row in rows)
+    for s, ((lhs, rhs), (gemm, step, kind)) in enumerate(zip(path, merges, strict=True)):
+        elements.append(step.out_elements)
+        flags.append(step.out_tokened)
+        steps.append((lhs, rhs, n + s, KIND_CODE[kind], gemm.macs))
+    tensors, table = bound_arrays(elements, flags, steps)
+    return _TreeStatic(
+        _path_consumers(path, n),
+        n,
+        tokens,
+        tensors,
+        table,
+        tuple(m[0] for m in merges),
+        tuple(m[2] == "core" for m in merges),
+        rows,
+        merges,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _inputs_tokened(network: TensorNetwork) -> tuple[tuple[bool, ...], int]:
+    """Whether each input carries the token index, and the token count (:attr:`Chain.tokens`)."""
+    return tuple(TOKEN_INDEX in idx for idx in network.inputs), int(network.size_dict.get(TOKEN_INDEX, 1))
+
+
+def _row(network: TensorNetwork, got: _Lowerings, row: int) -> tuple[Gemm, MergeStep, str]:
+    """Merge ``row`` of :func:`_lowerings` (``got``): its GEMM (one instance per network), its
+    lowering and its step kind (:data:`~dse.schedule.STEP_KINDS`), read once."""
+    table, read, _ = got
+    known = read.get(row)
+    if known is None:
+        step = table.step(row)
+        m, n, k, batch, pa, pb, pc = step.gemm
+        gemm = Gemm(m=m, n=n, k=k, batch=batch, permute_a_elements=pa, permute_b_elements=pb, permute_c_elements=pc)
+        known = read[row] = (gemm, step, _row_kind(network, row))
+    return known
+
+
+def _row_kind(network: TensorNetwork, row: int) -> str:
+    """The kind of the step making merge ``row`` of :func:`_tree_merges`, in every tree: from
+    whether its result and operands carry the token index, and whether an operand is downstream
+    of a reduction (a tensor of several inputs holding one that carries it, but not carrying it
+    itself), as :func:`~dse.schedule._chain.assemble_chain` finds it step by step."""
+    a, b = _tree_merges(network.n_inputs)[1][row]
+    tokened, after = _subset_flags(network)
+    if tokened[a | b]:
+        return "token"
+    if tokened[a] or tokened[b]:
+        return "reduce"
+    return "post" if after[a] or after[b] else "core"
+
+
+@lru_cache(maxsize=4096)
+def _subset_flags(network: TensorNetwork) -> tuple[list[bool], list[bool]]:
+    """For every input subset (bitmask): whether its tensor carries the token index (an input
+    that holds it; a merged tensor that keeps it) and whether it is downstream of a reduction."""
+    n = network.n_inputs
+    names = [i for i, _ in network.sizes]
+    masks = np.arange(1 << n, dtype=np.int64)
+    single = (masks & (masks - 1)) == 0
+    holds = (masks & sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)) != 0
+    keeps = _kept_table(network)[:, names.index(TOKEN_INDEX)] if TOKEN_INDEX in names else np.zeros_like(single)
+    tokened = np.where(single, holds, keeps)
+    after = ~single & ~tokened & holds
+    return tokened.tolist(), after.tolist()
