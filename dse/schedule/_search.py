@@ -241,6 +241,11 @@ class PricedSingles:
         self._misses += len(gemms) - len(out)
         return out
 
+    def cycles(self, gemm: Gemm, core_merge: bool, hw: Hardware, objective: str) -> float:
+        """The first term (cycles) of one step's terms, 0.0 when it was not priced (uncounted)."""
+        got = self._terms.get((gemm, core_merge, hw, objective))
+        return 0.0 if got is None else got[0]
+
     def cache_clear(self) -> None:
         """Forget every step (and the counts)."""
         self._terms.clear()
@@ -479,6 +484,10 @@ class Tree:
 
     make: Callable[[], Chain]
     inputs: Callable[[Hardware], BoundInputs | None] | None = None
+    cycles_floor: Callable[[Hardware, str], float | None] | None = None
+    """A floor of the cycles of every schedule of the tree (on ``hw``, for ``objective``) that
+    may be tighter than its bound in the search's list once steps were priced: asked for when
+    the tree is first taken (None: none)."""
     _chain: Chain | None = None
 
     @property
@@ -549,6 +558,8 @@ def _least(
     heapq.heapify(heap)
     taken: dict[int, tuple[Tree, tuple[frozenset[int], ...], _Known]] = {}
     best: tuple[Key, int, int, Priced, frozenset[int]] | None = None
+    refine = objective == "latency" and execution != "fused"  # (the key's first term is the cycles)
+    refined: set[int] = set()
     while heap:
         bound, r, pos = heapq.heappop(heap)
         if best is not None:
@@ -560,6 +571,12 @@ def _least(
             break
         if pos < 0:
             tree = trees[r][1]
+            if refine and tree.cycles_floor is not None and r not in refined:
+                refined.add(r)
+                floor = tree.cycles_floor(hw, objective)
+                if floor is not None and floor > bound[0]:
+                    heapq.heappush(heap, ((floor, *bound[1:]), r, pos))  # (taken when next popped)
+                    continue
             sets, keys, bounds = tree.bounds(hw, objective, execution)
             taken[r] = (tree, sets, _Known({}, {}, bounds))
             for p, key in enumerate(keys):

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from analytical_models import (
     Gemm,
     Hardware,
+    hw_consts,
     untiled_cycles_table,
 )
 from dse.contraction import (
@@ -26,8 +27,10 @@ from dse.contraction import (
     merge_lowerings,
     ssa_to_nodes,
 )
+from dse.schedule._bounds import _has_core_array
 from dse.schedule._chain import TOKEN_INDEX, Chain, assemble_chain, chain_of_path
-from dse.schedule._segment import engines_of
+from dse.schedule._search import _PRICED
+from dse.schedule._segment import engines_of, tile_candidates
 from dse.schedule._set_bounds import (
     KIND_CODE,
     BoundInputs,
@@ -160,6 +163,120 @@ def _pair_floors(network: TensorNetwork, hw: Hardware) -> tuple[list[float], lis
     busy = untiled_cycles_table(dims, hw, engines=engines).tolist()
     one = untiled_cycles_table(dims, hw).tolist() if engines > 1 else [0.0] * len(busy)
     return busy, one, dims[:, 4].tolist()
+
+
+def _pair_cycle_floors(network: TensorNetwork, hw: Hardware) -> list[float] | None:
+    """:func:`_pair_floors_apart`'s floors."""
+    got = _pair_floors_apart(network, hw)
+    return None if got is None else got[0]
+
+
+@lru_cache(maxsize=2048)
+def _pair_floors_apart(network: TensorNetwork, hw: Hardware) -> tuple[list[float], list[bool]] | None:
+    """For every merge of :func:`_tree_merges` on an engine of one array: cycles its step runs in
+    at least in any schedule, the :func:`_pair_floors` busy floor, or, for a step that no fused
+    segment can hold (:func:`_never_fused`), its floor fed from DRAM without the engine's
+    shaping (the larger of its busy floor and its operands and result over the bandwidth, as
+    :func:`analytical_models.dram_fed_floor`), and whether it is such a step. Computed for all
+    merges at once; None when :func:`_pair_floors` is."""
+    table = _pair_floors(network, hw)
+    dims = _pair_dims(network)
+    if table is None or dims is None:
+        return None
+    n = network.n_inputs
+    a, b = _pair_arrays(n)
+    tokened, after = _subset_arrays(network)
+    consts = hw_consts(hw)
+    bpe = consts.bytes_per_el
+    tokens = _inputs_tokened(network)[1]
+    t0 = float(tile_candidates(tokens)[0])
+    batch, m, nn, k = dims[:, 0], dims[:, 1], dims[:, 2], dims[:, 3]
+    out_el = batch * m * nn
+    ofmap = hw.ofmap_sram_kb * 1024.0 * (1.0 + 1e-9)
+    never = tokened[a | b] & (out_el * bpe * t0 / tokens > ofmap)  # (a token step's result tile)
+    accumulates = ~tokened[a | b] & (tokened[a] | tokened[b] | after[a] | after[b])
+    never |= accumulates & (out_el * consts.acc_bytes > ofmap)  # (a reduce step's or post step's result)
+    unstreamable = _unstreamable(network, hw)
+    if any(unstreamable):
+        for single, index in _single_inputs(n):  # (a network input the step streams)
+            never |= single & np.array(unstreamable)[index]
+    moved = (batch * m * k + batch * k * nn + batch * m * nn) * bpe if hw.memory_timing != "serial" else 0.0 * batch
+    busy = np.array(table[0])
+    lb: list[float] = np.where(never, np.maximum(busy, moved / hw.dram_bw_bytes_per_cycle), busy).tolist()
+    return lb, never.tolist()
+
+
+def _tree_cycles_floor(
+    network: TensorNetwork, path: tuple[tuple[int, int], ...], hw: Hardware, objective: str
+) -> float | None:
+    """A floor of the cycles (less those a TT-core engine hides) of every schedule of the tree
+    ``path`` on an engine of one array, tighter than its bound in :func:`_tree_bounds` once steps
+    were priced: each step at its :func:`_pair_cycle_floors` floor, a step no fused segment
+    holds at least at its price fed from DRAM when priced before (:data:`_PRICED`), summed, less
+    a relative 1e-9. None on an engine of several arrays or when the merges are not tabled."""
+    apart = _pair_floors_apart(network, hw) if engines_of(hw) == 1 else None
+    got = _lowerings(network) if apart is not None and any(apart[1]) else None
+    if apart is None:
+        return None
+    lower, never = apart
+    hide = _has_core_array(hw)
+    core = _core_pairs(network)
+    total = 0.0
+    for row in _path_rows(path, network.n_inputs):
+        if hide and core[row]:
+            continue
+        floor = lower[row]
+        if never[row] and got is not None:
+            priced = _PRICED.cycles(_row(network, got, row)[0], False, hw, objective)
+            if priced > floor:
+                floor = priced
+        total += floor
+    return total * (1.0 - 1e-9)
+
+
+@lru_cache(maxsize=4096)
+def _subset_arrays(network: TensorNetwork) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """:func:`_subset_flags` as arrays (read-only)."""
+    out = tuple(np.array(x, dtype=np.bool_) for x in _subset_flags(network))
+    for x in out:
+        x.setflags(write=False)
+    return out[0], out[1]
+
+
+@lru_cache(maxsize=16)
+def _single_inputs(n: int) -> tuple[tuple[NDArray[np.bool_], NDArray[np.int64]], ...]:
+    """For each side of every merge of :func:`_tree_merges` (its two input subsets): whether it
+    is a single input, and which (0 where it is not)."""
+    out = []
+    for side in _pair_arrays(n):
+        single = (side & (side - 1)) == 0
+        index = np.log2(np.where(single, side, 1)).astype(np.int64)
+        for x in (single, index):
+            x.setflags(write=False)
+        out.append((single, index))
+    return tuple(out)
+
+
+def _unstreamable(network: TensorNetwork, hw: Hardware) -> tuple[bool, ...]:
+    """For every input: whether it carries the token index and, streamed through the ifmap
+    buffer, fits it at no candidate token tile (double buffered below the whole pass), beyond a
+    relative margin of 1e-9 (so no fused segment can read it)."""
+    tokened, tokens = _inputs_tokened(network)
+    bpe = hw_consts(hw).bytes_per_el
+    t0 = float(tile_candidates(tokens)[0])
+    cap = hw.ifmap_sram_kb * 1024.0 * (1.0 + 1e-9)
+    out = []
+    for flag, elements in zip(tokened, _input_elements(network), strict=True):
+        x = elements * bpe
+        out.append(flag and (min(x * t0 / tokens * 2.0, x) if t0 < tokens else x) > cap)
+    return tuple(out)
+
+
+@lru_cache(maxsize=4096)
+def _input_elements(network: TensorNetwork) -> tuple[int, ...]:
+    """Elements of every input tensor."""
+    sizes = network.size_dict
+    return tuple(math.prod(sizes[i] for i in idx) for idx in network.inputs)
 
 
 @lru_cache(maxsize=4096)

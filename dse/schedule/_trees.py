@@ -53,10 +53,12 @@ from dse.schedule._segment import engines_of
 from dse.schedule._tree_tables import (
     ENUMERATED_TREE_INPUTS,
     _core_pairs,
+    _pair_cycle_floors,
     _pair_floors,
     _pair_macs,
     _path_rows,
     _stage_pairs,
+    _tree_cycles_floor,
     _tree_inputs,
     _tree_merges,
     _tree_positions,
@@ -131,8 +133,9 @@ def others_may_beat(
     for exact in (False, True):
         if exact:  # untiled cycles on one array, for pipelines over engine groups
             table = _pair_floors(network, hw)
-            if table is not None:
-                step = np.where(counted, table[0], 0.0)
+            lower = _pair_cycle_floors(network, hw) if engines == 1 else None
+            if table is not None:  # (on one array, a step no fused segment holds: its floor fed from DRAM)
+                step = np.where(counted, lower if lower is not None else table[0], 0.0)
                 one = np.where(counted, table[1], 0.0)
             else:
                 step, one = np.zeros(len(pairs)), np.zeros(len(pairs))
@@ -184,7 +187,9 @@ def _tree_bounds(
     when one had to be built for it.
 
     The steps' fold times come from :func:`_pair_floors` (every merge of the network at once, no
-    step lowered); a network too large for int64 products lowers each tree's steps instead."""
+    step lowered); a network too large for int64 products lowers each tree's steps instead.
+    The bound also orders the trees, and the order breaks ties between trees of equal keys: the
+    search may prune by tighter ones (:func:`_tree_cycles_floor`), not order by them."""
     table = _pair_floors(network, hw) if 1 < network.n_inputs <= ENUMERATED_TREE_INPUTS else None
     if table is None:
         return [_tree_bound_lowered(network, path, hw, objective, execution) for path in paths]
@@ -269,10 +274,13 @@ def _chain_of_tree(network: TensorNetwork, path: tuple[tuple[int, int], ...], pl
 
 def _tree(network: TensorNetwork, path: tuple[tuple[int, int], ...], plan: ContractionPlan | None) -> Tree:
     """The tree ``path`` of ``network`` as the joint search takes it: its chain made when first
-    priced, its spill-set bounds' inputs from the network's merges (:func:`_tree_inputs`) when
-    no plan was built."""
-    inputs = partial(_tree_inputs, network, path) if plan is None else None
-    return Tree(partial(_chain_of_tree, network, path, plan), inputs)
+    priced; when no plan was built, its spill-set bounds' inputs and a floor of its cycles that
+    steps priced before may tighten, from the network's merges (:func:`_tree_inputs`,
+    :func:`_tree_cycles_floor`)."""
+    make = partial(_chain_of_tree, network, path, plan)
+    if plan is not None:
+        return Tree(make)
+    return Tree(make, partial(_tree_inputs, network, path), partial(_tree_cycles_floor, network, path))
 
 
 def with_first_path(

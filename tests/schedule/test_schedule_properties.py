@@ -581,6 +581,109 @@ def test_tree_bounds_never_exceed_the_scheduled_tree(
             assert bound[0] <= key[0] * (1.0 + 1e-9), (net.label, path, bound, key)
 
 
+def _one_array(hw: Hardware, tt_gemm: bool) -> Hardware:
+    hw = replace(hw, engine="systolic", n_engines=1) if hw.engine == "ce_array" else hw
+    return _engine(hw, tt_gemm)
+
+
+@SETTINGS
+@given(layers(), hardware(), st.booleans(), st.sampled_from(("auto", "unfused")))
+def test_tree_cycle_floors_never_exceed_the_scheduled_tree(
+    spec: LayerSpec, hw: Hardware, tt_gemm: bool, execution: str
+) -> None:
+    """The floor the joint search prunes a tree by when it takes it (:func:`_tree_cycles_floor`:
+    a step no fused segment can hold at its floor fed from DRAM, or at its price when priced
+    before) never exceeds the cycles of the tree's best schedule, before and after every tree
+    of the network was priced; and it is never below the tree's busy floor, the bound the trees
+    are ordered by."""
+    from dse.contraction import build_plan, enumerate_trees
+    from dse.schedule import schedule_plan
+    from dse.schedule._search import _key
+    from dse.schedule._tree_tables import _tree_cycles_floor
+    from dse.schedule._trees import _tree_bounds
+    from dse.workload import get_format
+
+    hw = _one_array(hw, tt_gemm)
+    for net in get_format(spec.format).networks(spec):
+        if not 1 < net.n_inputs <= 6:
+            continue
+        paths = tuple(tuple((int(a), int(b)) for a, b in t) for t in itertools.islice(enumerate_trees(net.n_inputs), 6))
+        bounds = _tree_bounds(net, paths, hw, "latency", execution)
+        for rounds in range(2):  # (the second with every tree's steps priced)
+            for path, (bound, _) in zip(paths, bounds, strict=True):
+                floor = _tree_cycles_floor(net, path, hw, "latency")
+                sched = schedule_plan(build_plan(net, path), execution, hw=hw, objective="latency")
+                key = _key(sched.cost, "latency", execution, sched.core_cycles)
+                assert floor is not None and floor <= key[0], (net.label, path, rounds, floor, key)
+                assert floor >= bound[0] * (1.0 - 2e-9), (net.label, path, floor, bound)
+
+
+@SETTINGS
+@given(layers(), hardware(), st.booleans())
+def test_a_step_held_by_no_fused_segment_is_in_none(spec: LayerSpec, hw: Hardware, tt_gemm: bool) -> None:
+    """A merge whose step no fused segment can hold (its result tile, accumulator or post result
+    over the ofmap buffer at every token tile, or a network input it streams over the ifmap
+    buffer: :func:`_pair_floors_apart`) is in no fused segment that prices, in any spill set of
+    any tree."""
+    from dse.contraction import enumerate_trees
+    from dse.schedule import price_segment
+    from dse.schedule._bounds import _segments, _spill_sets
+    from dse.schedule._tree_tables import _pair_floors_apart, _path_rows, tree_chain
+    from dse.workload import get_format
+
+    hw = _one_array(hw, tt_gemm)
+    for net in get_format(spec.format).networks(spec):
+        if not 1 < net.n_inputs <= 6:
+            continue
+        apart = _pair_floors_apart(net, hw)
+        assert apart is not None
+        for tree in itertools.islice(enumerate_trees(net.n_inputs), 8):
+            path = tuple((int(a), int(b)) for a, b in tree)
+            never = [apart[1][row] for row in _path_rows(path, net.n_inputs)]
+            if not any(never):
+                continue
+            chain = tree_chain(net, path)
+            seen: set[tuple[int, ...]] = set()
+            for spilled in _spill_sets(chain.intermediates):
+                for steps in _segments(chain, spilled):
+                    if len(steps) > 1 and steps not in seen and any(never[s] for s in steps):
+                        seen.add(steps)
+                        segment = chain.segment(steps)
+                        assert price_segment(segment, tuple(range(len(steps))), hw, "latency") is None, (path, steps)
+
+
+def test_small_buffers_rule_out_fused_steps_and_tighten_a_tree_floor() -> None:
+    """With an ofmap buffer too small for a token step's result tile, the step is held by no
+    fused segment, and once priced, a tree's floor is its price rather than its busy floor."""
+    from dse.contraction import build_plan, enumerate_trees
+    from dse.schedule import schedule_plan
+    from dse.schedule._tree_tables import _pair_floors_apart, _tree_cycles_floor
+    from dse.schedule._trees import _tree_bounds
+
+    spec = _ttm_spec((8, 8, 8), (8, 8, 8), (1, 8, 8, 1), 128)
+    hw = Hardware(
+        engine="systolic",
+        pe_rows=8,
+        pe_cols=8,
+        ifmap_sram_kb=64.0,
+        filter_sram_kb=64.0,
+        ofmap_sram_kb=1.0,
+        dram_bw_bytes_per_cycle=4.0,
+    )
+    from dse.workload import get_format
+
+    net = get_format(spec.format).networks(spec)[0]
+    apart = _pair_floors_apart(net, hw)
+    assert apart is not None and any(apart[1])
+    paths = tuple(tuple((int(a), int(b)) for a, b in t) for t in itertools.islice(enumerate_trees(net.n_inputs), 4))
+    for path in paths:
+        schedule_plan(build_plan(net, path), "auto", hw=hw, objective="latency")  # (prices its steps)
+    bounds = _tree_bounds(net, paths, hw, "latency", "auto")
+    floors = [_tree_cycles_floor(net, p, hw, "latency") for p in paths]
+    assert all(f is not None for f in floors)
+    assert any(f is not None and f > 1.5 * b[0] for f, (b, _) in zip(floors, bounds, strict=True)), (floors, bounds)
+
+
 @pytest.mark.parametrize("big", [False, True])
 def test_merge_macs_of_every_tree_equal_the_built_plans(big: bool) -> None:
     """The MACs of every merge a network's trees make (one numpy product over subsets x
