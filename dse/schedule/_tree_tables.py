@@ -82,9 +82,11 @@ def _pair_macs(network: TensorNetwork) -> tuple[int, ...]:
     return tuple(math.prod(s for s, u in zip(sizes, row, strict=True) if u) for row in used.tolist())
 
 
+@lru_cache(maxsize=1024)  # (the merges' MACs and the subsets' token flags read it)
 def _kept_table(network: TensorNetwork) -> NDArray[np.bool_]:
     """``(2**n, indices)``: the indices (in ``network.sizes`` order) the tensor of each input
-    subset keeps: those it holds that the rest of the network or its output still needs."""
+    subset keeps: those it holds that the rest of the network or its output still needs
+    (read-only)."""
     n = network.n_inputs
     names = [i for i, _ in network.sizes]
     holders = np.zeros(len(names), dtype=np.int64)
@@ -96,6 +98,7 @@ def _kept_table(network: TensorNetwork) -> NDArray[np.bool_]:
     masks = np.arange(1 << n, dtype=np.int64)[:, None]
     full = (1 << n) - 1
     out: NDArray[np.bool_] = ((holders & masks) != 0) & (((holders & (full ^ masks)) != 0) | in_output)
+    out.setflags(write=False)
     return out
 
 
