@@ -528,10 +528,9 @@ def best_over_chains(
     and keeping the least key, the first tree on a tie, returns). None when no spill set fits.
 
     ``trees``: each tree's lower bound of its spill sets' keys and the tree (its chain made only
-    when needed), in tie-breaking order. The
-    trees and their spill sets are searched together (:func:`_least`), so a spill set that a
-    better one elsewhere rules out is never priced, as it would be when the trees were scheduled
-    one by one (the first in full)."""
+    when needed), in tie-breaking order. The trees and their spill sets are searched together
+    (:func:`_least`), so a spill set that a better one elsewhere rules out is never priced, as
+    it would be when the trees were scheduled one by one (the first in full)."""
     found = _least(trees, hw, objective, execution, None)
     if found is None:
         return None
@@ -553,7 +552,9 @@ def _least(
     One best-first pass: a heap of the trees by bound, and of the spill sets of the trees taken
     from it by their :func:`spill_set_bounds`; the spill set of least bound is priced first,
     each against the best so far (an equal key from an earlier tree or position wins), and the
-    search stops at the first bound above the best key (or, before any, at ``limit``)."""
+    search stops at the first bound above the best key (or, before any, at ``limit``). Under
+    the latency objective (outside ``fused``), a tree is first checked against its
+    :attr:`Tree.cycles_floor` when popped, and put back with it when that is above its bound."""
     heap: list[tuple[Key, int, int]] = [(bound, r, -1) for r, (bound, _) in enumerate(trees)]
     heapq.heapify(heap)
     taken: dict[int, tuple[Tree, tuple[frozenset[int], ...], _Known]] = {}

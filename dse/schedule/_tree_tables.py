@@ -176,12 +176,15 @@ def _pair_cycle_floors(network: TensorNetwork, hw: Hardware) -> list[float] | No
 
 @lru_cache(maxsize=2048)
 def _pair_floors_apart(network: TensorNetwork, hw: Hardware) -> tuple[list[float], list[bool]] | None:
-    """For every merge of :func:`_tree_merges` on an engine of one array: cycles its step runs in
-    at least in any schedule, the :func:`_pair_floors` busy floor, or, for a step that no fused
-    segment can hold (:func:`_never_fused`), its floor fed from DRAM without the engine's
-    shaping (the larger of its busy floor and its operands and result over the bandwidth, as
-    :func:`analytical_models.dram_fed_floor`), and whether it is such a step. Computed for all
-    merges at once; None when :func:`_pair_floors` is."""
+    """For every merge of :func:`_tree_merges` on an engine of one array: the cycles its step
+    runs in at least in any schedule, and whether no fused segment can hold it. Such a step's
+    result tile (a token step), accumulator (a reduce step) or result (a post step) exceeds the
+    ofmap buffer at the smallest token tile, or a network input it streams exceeds the ifmap
+    buffer at every tile (:func:`_unstreamable`), each beyond a relative margin of 1e-9: it
+    always runs fed from DRAM, and counts that floor without the engine's shaping (the larger of
+    its busy floor and its operands and result over the bandwidth, as
+    :func:`analytical_models.dram_fed_floor`); any other step its :func:`_pair_floors` busy
+    floor. Computed for all merges at once; None when :func:`_pair_floors` is."""
     table = _pair_floors(network, hw)
     dims = _pair_dims(network)
     if table is None or dims is None:

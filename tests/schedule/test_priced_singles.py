@@ -3,26 +3,17 @@ the search prunes more and finds the same schedules."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 from analytical_models import Cost, Gemm, Hardware
 from dse.evaluate import _caches, clear_caches, evaluate_layer
 from dse.schedule._search import _PRICED, PricedSingles, Segment
 from dse.workload import LayerSpec
+from tests.contraction._helpers import ttm_spec
 
 
 def _spec(ins: tuple[int, ...], outs: tuple[int, ...], r: int, tokens: int) -> LayerSpec:
-    return LayerSpec(
-        name="",
-        format="ttm",
-        in_features=math.prod(ins),
-        out_features=math.prod(outs),
-        in_shape=ins,
-        out_shape=outs,
-        ranks=(1, *([r] * (len(ins) - 1)), 1),
-        tokens_per_step=tokens,
-    )
+    return ttm_spec(ins, outs, (1, *([r] * (len(ins) - 1)), 1), tokens)
 
 
 HW = Hardware(
