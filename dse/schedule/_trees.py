@@ -102,8 +102,9 @@ def others_may_beat(
     """Whether a contraction tree of ``network`` outside ``paths`` may run below ``schedule``'s
     key: whether the least bound of :func:`best_scheduled_plan` over those trees (their steps'
     untiled fold time for latency, core merges free on a TT-core engine, token and reduce
-    steps at a pipeline's floor on an engine of several arrays; their MAC energy for
-    energy; both for edp; the compulsory traffic under ``fused``) is below it, with a 1e-9
+    steps at a pipeline's floor on an engine of several arrays, on one array a step no fused
+    segment can hold at its floor fed from DRAM (:func:`_pair_cycle_floors`); their MAC energy
+    for energy; both for edp; the compulsory traffic under ``fused``) is below it, with a 1e-9
     relative margin for the order of the sums. The trees are first screened with ``MACs / PEs``
     (never above the untiled fold time), so only those it cannot rule out have their steps
     lowered. True for networks of more than :data:`ENUMERATED_TREE_INPUTS` inputs (their trees
