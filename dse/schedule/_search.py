@@ -498,7 +498,7 @@ class Tree:
         return self._chain
 
     def bounds(self, hw: Hardware, objective: str, execution: str) -> SpillSets:
-        """:func:`~dse.schedule._bounds.spill_set_bounds` of the tree, its steps priced so far
+        """:func:`~dse.schedule._set_bounds.spill_set_bounds` of the tree, its steps priced so far
         bounded by their cost (:data:`_PRICED`)."""
         if compiled_module(BOUNDS_KERNEL) is None:
             steps = self.chain.steps

@@ -307,11 +307,10 @@ def step_terms(
     core = _core_array(hw) if kind == "core" else None
     if core is None and busy is None:
         busy = busy_floor(g, hw)
-    floor = 0.0 if core is not None else busy
+    floor = busy if core is None and busy is not None else 0.0
     staged = engines > 1 and kind in ("token", "reduce")
     one = (untiled_cycles(g, hw) if one is None else one) if staged else 0.0
     on_core = busy_floor(g, core) if core is not None else -1.0
-    assert floor is not None
     return (floor, one, on_core, *_dram_fed_bound(g, kind == "core", hw, busy))
 
 

@@ -204,9 +204,13 @@ def _pair_floors_apart(network: TensorNetwork, hw: Hardware) -> tuple[list[float
     never |= accumulates & (out_el * consts.acc_bytes > ofmap)  # (a reduce step's or post step's result)
     unstreamable = _unstreamable(network, hw)
     if any(unstreamable):
+        flags = np.array(unstreamable, dtype=np.bool_)
         for single, index in _single_inputs(n):  # (a network input the step streams)
-            never |= single & np.array(unstreamable)[index]
-    moved = (batch * m * k + batch * k * nn + batch * m * nn) * bpe if hw.memory_timing != "serial" else 0.0 * batch
+            never |= single & flags[index]
+    if hw.memory_timing == "serial":  # (dram_fed_bytes: 0 under the serial timing)
+        moved = np.zeros(len(batch))
+    else:
+        moved = (batch * m * k + batch * k * nn + batch * m * nn) * bpe
     busy = np.array(table[0])
     lb: list[float] = np.where(never, np.maximum(busy, moved / hw.dram_bw_bytes_per_cycle), busy).tolist()
     return lb, never.tolist()
@@ -335,7 +339,8 @@ def tree_chain(network: TensorNetwork, path: tuple[tuple[int, int], ...]) -> Cha
         return chain_of_path(network, path)
     elements = got[2]
     merges = _path_merges(path, network.n_inputs)
-    tokens = _inputs_tokened(network)[1] > 1
+    tokened, n_tokens = _inputs_tokened(network)
+    tokens = n_tokens > 1
     steps: list[tuple[int, int, Gemm, bool, str]] = []
     made: list[MergeStep] = []
     for (lhs, rhs), (row, swapped) in zip(path, merges, strict=True):
@@ -346,7 +351,7 @@ def tree_chain(network: TensorNetwork, path: tuple[tuple[int, int], ...]) -> Cha
     return assemble_chain(
         network,
         elements + tuple(st.out_elements for st in made),
-        tuple(TOKEN_INDEX in idx for idx in network.inputs) + tuple(st.out_tokened for st in made),
+        tokened + tuple(st.out_tokened for st in made),
         steps,
         _path_consumers(path, network.n_inputs),
     )
@@ -362,7 +367,7 @@ def _path_consumers(path: tuple[tuple[int, int], ...], n: int) -> tuple[int, ...
 
 @lru_cache(maxsize=1024)
 def _row_terms(network: TensorNetwork, hw: Hardware) -> dict[int, tuple[StepTerms, NDArray[np.float64] | None]]:
-    """:func:`~dse.schedule._bounds.step_terms` and :func:`~dse.schedule._bounds.fold_times` on
+    """:func:`~dse.schedule._set_bounds.step_terms` and :func:`~dse.schedule._set_bounds.fold_times` on
     ``hw`` of the merges of :func:`_tree_merges` asked for so far, by merge: a merge's GEMM and
     kind are the same in every tree that makes it (its operands' token index and reduce history
     follow from the input subsets it merges)."""

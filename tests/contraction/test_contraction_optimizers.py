@@ -172,18 +172,22 @@ def _total(net: TensorNetwork, path: tuple[tuple[int, int], ...], cost: StepCost
     return sum(prob.step(cost, a, b) for a, b in ssa_to_nodes(path, net.n_inputs))
 
 
+TINY_HW = Hardware(
+    engine=FAKE_ENGINE,
+    pe_rows=4,
+    pe_cols=3,
+    ifmap_sram_kb=1,
+    filter_sram_kb=1,
+    ofmap_sram_kb=1,
+    dram_bw_bytes_per_cycle=1,
+)
+"""A 4 x 3 array of the fake engine with 1 kB buffers: hardware step costs for the DP tests."""
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(net=random_networks(), which=st.sampled_from(["macs", "bytes", "hw"]))
 def test_dp_equals_exhaustive(net: TensorNetwork, which: str) -> None:
-    hw = Hardware(
-        engine=FAKE_ENGINE,
-        pe_rows=4,
-        pe_cols=3,
-        ifmap_sram_kb=1,
-        filter_sram_kb=1,
-        ofmap_sram_kb=1,
-        dram_bw_bytes_per_cycle=1,
-    )
+    hw = TINY_HW
     costs: dict[str, StepCost] = {
         "macs": mac_cost,
         "bytes": bytes_moved_cost(2.0),
@@ -318,15 +322,7 @@ def test_registry() -> None:
 def test_optimize_path_is_the_optimized_plans_path(net: TensorNetwork, optimizer: str, cost: str) -> None:
     """:func:`optimize_path` (no plan built) gives the path of :func:`optimize_network`'s plan,
     for every optimizer and step cost."""
-    hw = Hardware(
-        engine=FAKE_ENGINE,
-        pe_rows=4,
-        pe_cols=3,
-        ifmap_sram_kb=1,
-        filter_sram_kb=1,
-        ofmap_sram_kb=1,
-        dram_bw_bytes_per_cycle=1,
-    )
+    hw = TINY_HW
     on = hw if cost != "macs" else None
     got = optimize_path(net, optimizer=optimizer, cost=cost, hw=on)
     assert got == optimize_network(net, optimizer=optimizer, cost=cost, hw=on).path

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from analytical_models import Cost, Gemm, Hardware
-from dse.evaluate import _caches, clear_caches, evaluate_layer
+from dse.evaluate import _caches, clear_caches
 from dse.schedule._search import _PRICED, PricedSingles, Segment
 from dse.workload import LayerSpec
 from tests.contraction._helpers import ttm_spec
+from tests.schedule.test_schedule_properties import _records
 
 
 def _spec(ins: tuple[int, ...], outs: tuple[int, ...], r: int, tokens: int) -> LayerSpec:
@@ -29,20 +30,7 @@ SPECS = [_spec((4, 8, 4), (8, 4, 4), 6, 64), _spec((8, 8), (4, 16), 12, 128), _s
 
 
 def _evaluate(specs: list[LayerSpec], hws: list[Hardware], execution: str) -> list[object]:
-    return [
-        evaluate_layer(
-            spec,
-            hw,
-            training=True,
-            with_dx=True,
-            path_policy="hardware_aware",
-            path_optimizer="dp",
-            mapping_objective="latency",
-            execution=execution,
-        )
-        for spec in specs
-        for hw in hws
-    ]
+    return [_records(spec, hw, execution) for spec in specs for hw in hws]
 
 
 def test_a_search_bounded_by_steps_priced_before_finds_the_same_schedules() -> None:
