@@ -57,12 +57,15 @@ from analytical_models._onchip import (
     OnChipTiles,
     busy_floor,
     dram_fed_bytes,
+    dram_fed_bytes_table,
     dram_fed_floor,
+    dram_fed_floor_table,
     onchip_tiles,
     price_onchip,
     tile_gemm,
     untiled_cycles,
     untiled_cycles_table,
+    untiled_geometry,
 )
 from analytical_models._pinned import NestSpans, PinnedNest
 from analytical_models._registry import (
@@ -137,7 +140,9 @@ __all__ = [
     "busy_floor",
     "compiled_module",
     "dram_fed_bytes",
+    "dram_fed_bytes_table",
     "dram_fed_floor",
+    "dram_fed_floor_table",
     "engine_names",
     "fold_cycles",
     "get_engine",
@@ -157,4 +162,5 @@ __all__ = [
     "tune_allocator",
     "untiled_cycles",
     "untiled_cycles_table",
+    "untiled_geometry",
 ]

@@ -45,7 +45,7 @@ from analytical_models._engine import ArrayEngine
 from analytical_models._hashing import HARDWARE_CACHE_ENTRIES
 from analytical_models._jit import compiled_module
 from analytical_models._registry import get_engine
-from analytical_models._shaping import _shaping_energy
+from analytical_models._shaping import _shaping_energy, buffer_shaping_cycles
 from analytical_models._timing import (
     FOLD_CYCLES,
     GEOMETRY,
@@ -460,6 +460,35 @@ def dram_fed_bytes(gemm: Gemm, hw: Hardware) -> float:
     return elements * hw_consts(hw).bytes_per_el
 
 
+def dram_fed_floor_table(dims: IntArray, permutes: IntArray, hw: Hardware, busy: FloatArray) -> FloatArray | None:
+    """:func:`dram_fed_floor` of many GEMMs at once: ``dims`` is ``(G, 4)`` (batch, m, n, k per
+    row, int64), ``permutes`` ``(G, 3)`` (their ``permute_*_elements``), ``busy`` ``(G,)`` their
+    :func:`busy_floor`; the result ``(G,)`` cycles, each equal to the scalar function's (the
+    same operations per element). None when the engine prices shaping its own way (it overrides
+    :meth:`ArrayEngine.shaping`): the caller takes each GEMM on its own. Every sum of three
+    products of ``dims`` must fit int64."""
+    engine = get_engine(hw.engine)
+    shaping: FloatArray | None = None
+    if isinstance(engine, ArrayEngine):
+        if type(engine).shaping is not ArrayEngine.shaping:
+            return None
+        view = engine.array_view(hw)  # (raises, as the scalar function does, for a template it cannot take)
+        if not engine.shaping_free:
+            shaping = buffer_shaping_cycles(permutes, view)
+    cycles: FloatArray = np.maximum(busy, dram_fed_bytes_table(dims, hw) / hw.dram_bw_bytes_per_cycle)
+    return cycles if shaping is None else cycles + shaping
+
+
+def dram_fed_bytes_table(dims: IntArray, hw: Hardware) -> FloatArray:
+    """:func:`dram_fed_bytes` of many GEMMs at once (``dims`` as :func:`dram_fed_floor_table`'s),
+    each equal to the scalar function's."""
+    if hw.memory_timing == "serial":
+        return np.zeros(len(dims))
+    batch, m, n, k = dims[:, 0], dims[:, 1], dims[:, 2], dims[:, 3]
+    out: FloatArray = (batch * m * k + batch * k * n + batch * m * n) * hw_consts(hw).bytes_per_el
+    return out
+
+
 @lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)  # the bounds of every tree and segment of a ce_array ask for it
 def untiled_cycles(gemm: Gemm, hw: Hardware, *, engines: int = 1) -> float:
     """Fewest cycles ``gemm`` takes on ``hw``'s array: untiled, every operand on chip, the best
@@ -501,6 +530,20 @@ _FOLD_FILL: dict[Callable[..., Any], Callable[[int, int], float]] = {
 the streamed count itself), as it computes it: what :func:`untiled_cycles` (one GEMM, without an
 array) and the compiled :func:`onchip_tiles` use; a fold function registered elsewhere runs on
 its arrays as usual."""
+
+
+def untiled_geometry(hw: Hardware) -> tuple[IntArray, FloatArray] | None:
+    """What the compiled :func:`untiled_cycles_table` reads of ``hw`` besides its array's rows
+    and columns: the dimension (0, 1, 2 for m, n, k) on the rows, on the columns and in time of
+    every dataflow the engine allows ``(3, D)``, and each one's fill (read-only); None when a
+    fold timing is not a shipped one or :data:`~analytical_models._jit.NO_JIT_ENV` is set (a
+    compiled loop of a caller's, through ``untiled_one`` of ``analytical_models._onchip_kernel``,
+    would not repeat it)."""
+    engine = get_engine(hw.engine)
+    dataflows = engine.dataflows_for(hw) if isinstance(engine, ArrayEngine) else DATAFLOWS
+    if _compiled(dataflows) is None:
+        return None
+    return _geometry(dataflows).axes, _fills(dataflows, hw.pe_rows, hw.pe_cols)
 
 
 def untiled_cycles_table(dims: IntArray, hw: Hardware, *, engines: int = 1) -> FloatArray:

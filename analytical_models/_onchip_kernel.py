@@ -141,21 +141,34 @@ def untiled_kernel(dims: Any, rows: int, cols: int, axes: Any, fills: Any, engin
     g_n = dims.shape[0]
     out = np.full(g_n, math.inf)
     for g in range(g_n):
-        batch = dims[g, 0]
-        best = math.inf
-        for d in range(axes.shape[1]):
-            on_rows = dims[g, 1 + axes[0, d]]
-            on_cols = dims[g, 1 + axes[1, d]]
-            time = dims[g, 1 + axes[2, d]]
-            folds = batch * -(-on_rows // rows) * -(-on_cols // cols)
-            if engines > 1:
-                if folds >= engines:
-                    folds = -(-folds // engines)
-                else:
-                    time = -(-time // max(1, engines // max(folds, 1)))
-                    folds = 1
-            cycles = float(folds) * (float(time) + fills[d])
-            if cycles < best:
-                best = cycles
-        out[g] = best
+        out[g] = untiled_one(dims[g, 0], dims[g, 1], dims[g, 2], dims[g, 3], rows, cols, axes, fills, engines)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def untiled_one(
+    batch: int, m: int, n: int, k: int, rows: int, cols: int, axes: Any, fills: Any, engines: int
+) -> float:  # pragma: no cover - compiled
+    """One row of :func:`untiled_kernel` (a GEMM of ``batch, m, n, k``), for other compiled
+    loops to call."""
+    best = math.inf
+    for d in range(axes.shape[1]):
+        on_rows = _dim(m, n, k, axes[0, d])
+        on_cols = _dim(m, n, k, axes[1, d])
+        time = _dim(m, n, k, axes[2, d])
+        folds = batch * -(-on_rows // rows) * -(-on_cols // cols)
+        if engines > 1:
+            if folds >= engines:
+                folds = -(-folds // engines)
+            else:
+                time = -(-time // max(1, engines // max(folds, 1)))
+                folds = 1
+        cycles = float(folds) * (float(time) + fills[d])
+        if cycles < best:
+            best = cycles
+    return best
+
+
+@numba.njit(cache=True, nogil=True)
+def _dim(m: int, n: int, k: int, axis: int) -> int:  # pragma: no cover - compiled
+    return m if axis == 0 else (n if axis == 1 else k)

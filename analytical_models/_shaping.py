@@ -12,6 +12,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import NamedTuple
 
+import numpy as np
+
+from analytical_models._arrays import FloatArray, IntArray
 from analytical_models._consts import HwConsts
 from analytical_models._types import Gemm, Hardware
 
@@ -60,6 +63,25 @@ def buffer_shaping(gemm: Gemm, hw: Hardware) -> Shaping:
             out["dram_rd_bytes"] += nbytes
             out["dram_wr_bytes"] += nbytes
     return Shaping(**out)
+
+
+def buffer_shaping_cycles(permutes: IntArray, hw: Hardware) -> FloatArray:
+    """The cycles of :func:`buffer_shaping` of many GEMMs at once: ``permutes`` is ``(G, 3)``
+    (each GEMM's ``permute_a_elements``, ``permute_b_elements``, ``permute_c_elements``), the
+    result ``(G,)`` cycles, each equal to the scalar function's (the same floating-point
+    operations per element, in the same order)."""
+    bpe = hw.bits / 8.0
+    cycles = np.zeros(len(permutes))
+    for col, kb, width in (
+        (0, hw.ifmap_sram_kb, hw.pe_rows),
+        (1, hw.filter_sram_kb, hw.pe_cols),
+        (2, hw.ofmap_sram_kb, hw.pe_cols),
+    ):
+        elements = permutes[:, col]
+        nbytes = elements * bpe
+        term = np.where(nbytes <= kb * 1024.0, 2.0 * elements / width, 2.0 * nbytes / hw.dram_bw_bytes_per_cycle)
+        cycles = cycles + np.where(elements > 0, term, 0.0)  # (adding 0.0 leaves a sum as it is)
+    return cycles
 
 
 def _shaping_energy(c: HwConsts, s: Shaping) -> float:

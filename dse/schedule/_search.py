@@ -63,9 +63,11 @@ from dse.schedule._segment import (
 from dse.schedule._set_bounds import (
     BOUNDS_KERNEL,
     BoundInputs,
+    GemmKey,
     SpillSets,
     bound_inputs,
     bounds_of,
+    gemm_key,
     spill_set_bounds,
 )
 from dse.workload import TensorNetwork
@@ -203,16 +205,17 @@ class _CacheInfo(NamedTuple):
 
 class PricedSingles:
     """The key terms of every step fed from DRAM priced so far (:func:`_unfused_segment`), by
-    ``(GEMM, core merge, hardware, objective)``: ``(cycles less those a TT-core engine hides,
-    energy_pj, dram_bytes)``, each less a relative margin of 1e-9 (for the order a spill set's
-    bound adds them in). The same step of any later tree or pass costs exactly that, so it
-    bounds it there far closer than its floor does (:func:`spill_set_bounds`'s ``singles``).
-    Bounded: emptied when it holds ``maxsize`` entries (a study meets one hardware for one
-    design); counts its hits and misses like an ``lru_cache`` (``cache_info``)."""
+    ``(GEMM fields, core merge, hardware, objective)`` (the fields: :func:`gemm_key`):
+    ``(cycles less those a TT-core engine hides, energy_pj, dram_bytes)``, each less a relative
+    margin of 1e-9 (for the order a spill set's bound adds them in). The same step of any later
+    tree or pass costs exactly that, so it bounds it there far closer than its floor does
+    (:func:`spill_set_bounds`'s ``singles``). Bounded: emptied when it holds ``maxsize``
+    entries (a study meets one hardware for one design); counts its hits and misses like an
+    ``lru_cache`` (``cache_info``)."""
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
-        self._terms: dict[tuple[Gemm, bool, Hardware, str], SegmentBound] = {}
+        self._terms: dict[tuple[GemmKey, bool, Hardware, str], SegmentBound] = {}
         self._hits = self._misses = 0
 
     def add(self, gemm: Gemm, core_merge: bool, hw: Hardware, objective: str, seg: Segment, cost: Cost) -> None:
@@ -220,16 +223,17 @@ class PricedSingles:
         if len(self._terms) >= self.maxsize:
             self._terms.clear()
         m = 1.0 - 1e-9
-        self._terms[gemm, core_merge, hw, objective] = (
+        self._terms[gemm_key(gemm), core_merge, hw, objective] = (
             (cost.cycles - seg.core_cycles) * m,
             cost.energy_pj * m,
             cost.dram_bytes * m,
         )
 
     def of_steps(
-        self, gemms: Sequence[Gemm], core: Sequence[bool], hw: Hardware, objective: str
+        self, gemms: Sequence[GemmKey], core: Sequence[bool], hw: Hardware, objective: str
     ) -> dict[int, SegmentBound]:
-        """The terms of the steps (their GEMMs, whether each merges cores) priced so far, by step."""
+        """The terms of the steps (their GEMMs' fields, whether each merges cores) priced so far,
+        by step."""
         out: dict[int, SegmentBound] = {}
         if not self._terms:
             return out
@@ -241,8 +245,9 @@ class PricedSingles:
         self._misses += len(gemms) - len(out)
         return out
 
-    def cycles(self, gemm: Gemm, core_merge: bool, hw: Hardware, objective: str) -> float:
-        """The first term (cycles) of one step's terms, 0.0 when it was not priced (uncounted)."""
+    def cycles(self, gemm: GemmKey, core_merge: bool, hw: Hardware, objective: str) -> float:
+        """The first term (cycles) of one step's terms (its GEMM's fields), 0.0 when it was not
+        priced (uncounted)."""
         got = self._terms.get((gemm, core_merge, hw, objective))
         return 0.0 if got is None else got[0]
 
@@ -502,12 +507,13 @@ class Tree:
         bounded by their cost (:data:`_PRICED`)."""
         if compiled_module(BOUNDS_KERNEL) is None:
             steps = self.chain.steps
-            singles = _PRICED.of_steps([st.gemm for st in steps], [st.kind == "core" for st in steps], hw, objective)
+            keys = [gemm_key(st.gemm) for st in steps]
+            singles = _PRICED.of_steps(keys, [st.kind == "core" for st in steps], hw, objective)
             return spill_set_bounds(self.chain, hw, objective, execution, singles)
         got = self.inputs(hw) if self.inputs is not None else None
         if got is None:
             got = bound_inputs(self.chain, hw)
-        return bounds_of(got, hw, objective, execution, _PRICED.of_steps(got.gemms, got.core, hw, objective))
+        return bounds_of(got, hw, objective, execution, _PRICED.of_steps(got.keys, got.core, hw, objective))
 
 
 def _best_spill_set(

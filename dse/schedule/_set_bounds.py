@@ -53,6 +53,16 @@ class SpillSets(NamedTuple):
     """:func:`_group_bound` of every segment of the sets, by its steps."""
 
 
+GemmKey = tuple[int, int, int, int, int, int, int]
+"""A GEMM's fields: ``m, n, k, batch, permute_a_elements, permute_b_elements,
+permute_c_elements`` (as :attr:`dse.contraction.MergeStep.gemm` lists them)."""
+
+
+def gemm_key(g: Gemm) -> GemmKey:
+    """:data:`GemmKey` of ``g``."""
+    return g.m, g.n, g.k, g.batch, g.permute_a_elements, g.permute_b_elements, g.permute_c_elements
+
+
 class BoundInputs(NamedTuple):
     """What the compiled spill-set bounds read of one tree (:func:`bounds_of`), which a caller
     may assemble without making the tree's chain (:func:`bound_inputs` reads them off one)."""
@@ -70,8 +80,8 @@ class BoundInputs(NamedTuple):
     fold_t: NDArray[np.float64]
     """``(steps, tiles)``: every token and reduce step's fold time at each candidate token tile
     (:func:`_tile_cycles`; zeros for the others)."""
-    gemms: tuple[Gemm, ...]
-    """Every step's GEMM."""
+    keys: tuple[GemmKey, ...]
+    """Every step's GEMM fields (:func:`gemm_key`)."""
     core: tuple[bool, ...]
     """Whether each step merges cores (kind ``core``)."""
 
@@ -90,7 +100,7 @@ def bound_inputs(chain: Chain, hw: Hardware) -> BoundInputs:
         steps,
         step_f,
         fold_table(folds, chain.tokens),
-        tuple(st.gemm for st in chain.steps),
+        tuple(gemm_key(st.gemm) for st in chain.steps),
         tuple(st.kind == "core" for st in chain.steps),
     )
 

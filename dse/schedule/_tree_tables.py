@@ -1,14 +1,13 @@
 """A network's merges as tables its contraction trees share: every merge of two input subsets
 (:func:`_tree_merges`), their MACs, GEMM sizes, fold times and lowerings computed for all of them
-at once (per network, per network and hardware), a tree's steps as rows of those tables, and
-what a tree's chain and spill-set bounds read, assembled from them
-(:func:`tree_chain`, :func:`_tree_inputs`)."""
+at once (per network, per network and hardware), a tree's steps as rows of those tables, and a
+tree's chain assembled from them (:func:`tree_chain`; what its spill-set bounds read:
+:mod:`dse.schedule._merge_table`)."""
 
 from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,19 +26,8 @@ from dse.contraction import (
     merge_lowerings,
     ssa_to_nodes,
 )
-from dse.schedule._bounds import _has_core_array
 from dse.schedule._chain import TOKEN_INDEX, Chain, assemble_chain, chain_of_path
-from dse.schedule._search import _PRICED
 from dse.schedule._segment import engines_of, tile_candidates
-from dse.schedule._set_bounds import (
-    KIND_CODE,
-    BoundInputs,
-    StepTerms,
-    _step_terms,
-    bound_arrays,
-    fold_table,
-    fold_times,
-)
 from dse.workload import TensorNetwork
 
 ENUMERATED_TREE_INPUTS = 6
@@ -216,34 +204,6 @@ def _pair_floors_apart(network: TensorNetwork, hw: Hardware) -> tuple[list[float
     return lb, never.tolist()
 
 
-def _tree_cycles_floor(
-    network: TensorNetwork, path: tuple[tuple[int, int], ...], hw: Hardware, objective: str
-) -> float | None:
-    """A floor of the cycles (less those a TT-core engine hides) of every schedule of the tree
-    ``path`` on an engine of one array, tighter than its bound in :func:`_tree_bounds` once steps
-    were priced: each step at its :func:`_pair_cycle_floors` floor, a step no fused segment
-    holds at least at its price fed from DRAM when priced before (:data:`_PRICED`), summed, less
-    a relative 1e-9. None on an engine of several arrays or when the merges are not tabled."""
-    apart = _pair_floors_apart(network, hw) if engines_of(hw) == 1 else None
-    got = _lowerings(network) if apart is not None and any(apart[1]) else None
-    if apart is None:
-        return None
-    lower, never = apart
-    hide = _has_core_array(hw)
-    core = _core_pairs(network)
-    total = 0.0
-    for row in _path_rows(path, network.n_inputs):
-        if hide and core[row]:
-            continue
-        floor = lower[row]
-        if never[row] and got is not None:
-            priced = _PRICED.cycles(_row(network, got, row)[0], False, hw, objective)
-            if priced > floor:
-                floor = priced
-        total += floor
-    return total * (1.0 - 1e-9)
-
-
 @lru_cache(maxsize=4096)
 def _subset_arrays(network: TensorNetwork) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """:func:`_subset_flags` as arrays (read-only)."""
@@ -363,102 +323,6 @@ def _path_consumers(path: tuple[tuple[int, int], ...], n: int) -> tuple[int, ...
     step's result (-1 for the last)."""
     reader = {x: s for s, pair in enumerate(path) for x in pair}
     return tuple(reader.get(n + s, -1) for s in range(len(path)))
-
-
-@lru_cache(maxsize=1024)
-def _row_terms(network: TensorNetwork, hw: Hardware) -> dict[int, tuple[StepTerms, NDArray[np.float64] | None]]:
-    """:func:`~dse.schedule._set_bounds.step_terms` and :func:`~dse.schedule._set_bounds.fold_times` on
-    ``hw`` of the merges of :func:`_tree_merges` asked for so far, by merge: a merge's GEMM and
-    kind are the same in every tree that makes it (its operands' token index and reduce history
-    follow from the input subsets it merges)."""
-    return {}
-
-
-def _tree_inputs(network: TensorNetwork, path: tuple[tuple[int, int], ...], hw: Hardware) -> BoundInputs | None:
-    """What the spill-set bounds of the tree ``path`` read (equal to
-    ``bound_inputs(tree_chain(network, path), hw)``), from the network's table of merges without
-    making the chain: the tree's tensors and steps (:func:`_tree_static`), its steps' fold times
-    from :func:`_pair_floors` (which the tree bounds computed) and their other terms computed
-    once per network and hardware (:func:`_row_terms`). None when the network's merges are not
-    tabled."""
-    static = _tree_static(network, path)
-    floors = _pair_floors(network, hw) if static is not None else None
-    if static is None or floors is None:
-        return None
-    busy, one, _ = floors
-    memo = _row_terms(network, hw)
-    engines = engines_of(hw)
-    tokens = static.tokens
-    terms: list[StepTerms] = []
-    folds: list[NDArray[np.float64] | None] = []
-    for row, (gemm, step, kind) in zip(static.rows, static.merges, strict=True):
-        known = memo.get(row)
-        if known is None:
-            token_dim = step.token_dim if tokens > 1 else ""
-            known = memo[row] = (
-                _step_terms(gemm, kind, hw, engines, busy[row], one[row]),
-                fold_times(gemm, kind, token_dim, tokens, hw, engines),
-            )
-        terms.append(known[0])
-        folds.append(known[1])
-    return BoundInputs(
-        static.consumers,
-        static.n_inputs,
-        tokens,
-        static.tensors,
-        static.steps,
-        np.array(terms).reshape(-1, 6),
-        fold_table(folds, tokens),
-        static.gemms,
-        static.core,
-    )
-
-
-class _TreeStatic(NamedTuple):
-    """What a tree's spill-set bounds read that no hardware changes (:func:`_tree_static`)."""
-
-    consumers: tuple[int, ...]
-    n_inputs: int
-    tokens: int
-    tensors: NDArray[np.int64]
-    steps: NDArray[np.int64]
-    gemms: tuple[Gemm, ...]
-    core: tuple[bool, ...]
-    rows: tuple[int, ...]
-    merges: tuple[tuple[Gemm, MergeStep, str], ...]
-    """Each step's :func:`_row`."""
-
-
-def _tree_static(network: TensorNetwork, path: tuple[tuple[int, int], ...]) -> _TreeStatic | None:
-    """The tensors and steps of the tree ``path`` of ``network`` as :class:`BoundInputs` holds
-    them, from the network's table of merges (:func:`_row`); None when it is not tabled. Not
-    cached: a cache keyed by the tree hit too rarely to pay for its keys (measured)."""
-    got = _lowerings(network)
-    if got is None:
-        return None
-    n = network.n_inputs
-    tokened, tokens = _inputs_tokened(network)
-    elements = list(got[2])
-    flags = list(tokened)
-    steps: list[tuple[int, int, int, int, int]] = []
-    rows = _path_rows(path, n)
-    merges = tuple(_row(network, got, row) for row in rows)
-    for s, ((lhs, rhs), (gemm, step, kind)) in enumerate(zip(path, merges, strict=True)):
-        elements.append(step.out_elements)
-        flags.append(step.out_tokened)
-        steps.append((lhs, rhs, n + s, KIND_CODE[kind], gemm.macs))
-    tensors, table = bound_arrays(elements, flags, steps)
-    return _TreeStatic(
-        _path_consumers(path, n),
-        n,
-        tokens,
-        tensors,
-        table,
-        tuple(m[0] for m in merges),
-        tuple(m[2] == "core" for m in merges),
-        rows,
-        merges,
-    )
 
 
 @lru_cache(maxsize=4096)

@@ -36,6 +36,7 @@ from dse.schedule._bounds import (
     staged_floor,
 )
 from dse.schedule._chain import Chain, chain_of
+from dse.schedule._merge_table import _tree_cycles_floor, tree_bound_inputs
 from dse.schedule._search import (
     _BUILT_IN,
     EXECUTIONS,
@@ -58,8 +59,6 @@ from dse.schedule._tree_tables import (
     _pair_macs,
     _path_rows,
     _stage_pairs,
-    _tree_cycles_floor,
-    _tree_inputs,
     _tree_merges,
     _tree_positions,
     tree_chain,
@@ -281,7 +280,7 @@ def _tree(network: TensorNetwork, path: tuple[tuple[int, int], ...], plan: Contr
     make = partial(_chain_of_tree, network, path, plan)
     if plan is not None:
         return Tree(make)
-    return Tree(make, partial(_tree_inputs, network, path), partial(_tree_cycles_floor, network, path))
+    return Tree(make, partial(tree_bound_inputs, network, path), partial(_tree_cycles_floor, network, path))
 
 
 def with_first_path(

@@ -151,3 +151,48 @@ def test_every_call_shares_one_compiled_signature(monkeypatch: pytest.MonkeyPatc
             gemm = Gemm(m=64, n=24, k=48, batch=2, permute_a_elements=64 * 48 * 2 if relayout else 0)
             onchip_tiles.__wrapped__(gemm, token_dim, 16, (1, 4, 16), hw, "ofmap", "filter", relayout=relayout)
     assert len(kernel.tiles_kernel.signatures) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(*[st.integers(1, 400)] * 4, *[st.integers(0, 5000)] * 3), min_size=1),
+    st.sampled_from(("systolic", "contraction_engine", "ce_array", "tt_gemm")),
+    st.sampled_from((4.0, 16.0, 256.0)),
+    st.sampled_from((1.0, 8.0, 64.0)),
+    st.sampled_from(("overlapped", "serial")),
+    st.sampled_from((8, 16)),
+)
+def test_dram_fed_floor_table_is_the_scalar_floor(
+    rows: list[tuple[int, ...]], engine: str, kb: float, bw: float, timing: str, bits: int
+) -> None:
+    """:func:`analytical_models.dram_fed_floor_table` of many GEMMs (the tensor shaping of an
+    engine that shapes through its buffers, or none) and :func:`dram_fed_bytes_table` are the
+    scalar functions' bits, GEMM by GEMM, whether each re-laid-out operand fits its buffer or
+    goes through DRAM."""
+    from analytical_models import busy_floor, dram_fed_bytes, dram_fed_bytes_table, dram_fed_floor, dram_fed_floor_table
+
+    hw = Hardware(
+        engine=engine,
+        n_engines=4 if engine == "ce_array" else 1,
+        aux_rows=4 if engine == "tt_gemm" else 0,
+        aux_cols=4 if engine == "tt_gemm" else 0,
+        pe_rows=8,
+        pe_cols=16,
+        ifmap_sram_kb=kb,
+        filter_sram_kb=kb * 2,
+        ofmap_sram_kb=kb / 2,
+        dram_bw_bytes_per_cycle=bw,
+        memory_timing=timing,
+        bits=bits,
+    )
+    gemms = [
+        Gemm(m=m, n=n, k=k, batch=b, permute_a_elements=pa, permute_b_elements=pb, permute_c_elements=pc)
+        for b, m, n, k, pa, pb, pc in rows
+    ]
+    dims = np.array([(g.batch, g.m, g.n, g.k) for g in gemms], dtype=np.int64)
+    permutes = np.array([r[4:] for r in rows], dtype=np.int64)
+    busy = np.array([busy_floor(g, hw) for g in gemms])
+    got = dram_fed_floor_table(dims, permutes, hw, busy)
+    assert got is not None
+    assert got.tolist() == [dram_fed_floor(g, hw, busy=x) for g, x in zip(gemms, busy.tolist(), strict=True)]
+    assert dram_fed_bytes_table(dims, hw).tolist() == [dram_fed_bytes(g, hw) for g in gemms]

@@ -8,6 +8,7 @@ from dataclasses import replace
 from analytical_models import Cost, Gemm, Hardware
 from dse.evaluate import _caches, clear_caches
 from dse.schedule._search import _PRICED, PricedSingles, Segment
+from dse.schedule._set_bounds import gemm_key
 from dse.workload import LayerSpec
 from tests.contraction._helpers import ttm_spec
 from tests.schedule.test_schedule_properties import _records
@@ -58,8 +59,9 @@ def test_priced_steps_are_bounded_and_counted() -> None:
     store = PricedSingles(maxsize=2)
     seg = Segment(steps=(0,), fused=False, tile=0, n_tiles=1, merges="", dataflows=("ws",), cycles=10.0, dram_bytes=4.0)
     cost = Cost(compute_cycles=10.0, dram_read_bytes=4.0, mac_energy_pj=3.0)
-    gemms = [Gemm(m=i + 1, n=2, k=3) for i in range(3)]
-    for g in gemms[:2]:
+    made = [Gemm(m=i + 1, n=2, k=3) for i in range(3)]
+    gemms = [gemm_key(g) for g in made]
+    for g in made[:2]:
         store.add(g, False, HW, "latency", seg, cost)
     assert store.cache_info().currsize == 2
     got = store.of_steps(gemms, [False] * 3, HW, "latency")
@@ -67,7 +69,7 @@ def test_priced_steps_are_bounded_and_counted() -> None:
     assert got == {0: (10.0 * m, 3.0 * m, 4.0 * m), 1: (10.0 * m, 3.0 * m, 4.0 * m)}
     assert store.of_steps(gemms[:1], [True], HW, "latency") == {}  # (a core merge is another step)
     assert store.cache_info()[:2] == (2, 2)
-    store.add(gemms[2], False, HW, "latency", seg, cost)
+    store.add(made[2], False, HW, "latency", seg, cost)
     assert store.cache_info().currsize == 1 and store.of_steps(gemms, [False] * 3, HW, "latency").keys() == {2}
     store.cache_clear()
     assert store.cache_info() == (0, 0, 2, 0)

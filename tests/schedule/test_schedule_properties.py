@@ -598,8 +598,8 @@ def test_tree_cycle_floors_never_exceed_the_scheduled_tree(
     are ordered by."""
     from dse.contraction import build_plan, enumerate_trees
     from dse.schedule import schedule_plan
+    from dse.schedule._merge_table import _tree_cycles_floor
     from dse.schedule._search import _key
-    from dse.schedule._tree_tables import _tree_cycles_floor
     from dse.schedule._trees import _tree_bounds
     from dse.workload import get_format
 
@@ -657,7 +657,8 @@ def test_small_buffers_rule_out_fused_steps_and_tighten_a_tree_floor() -> None:
     fused segment, and once priced, a tree's floor is its price rather than its busy floor."""
     from dse.contraction import build_plan, enumerate_trees
     from dse.schedule import schedule_plan
-    from dse.schedule._tree_tables import _pair_floors_apart, _tree_cycles_floor
+    from dse.schedule._merge_table import _tree_cycles_floor
+    from dse.schedule._tree_tables import _pair_floors_apart
     from dse.schedule._trees import _tree_bounds
 
     spec = _ttm_spec((8, 8, 8), (8, 8, 8), (1, 8, 8, 1), 128)
@@ -797,13 +798,14 @@ def test_compiled_spill_set_bounds_are_the_python_bounds(
 @SETTINGS
 @given(st.one_of(layers(), deep_layers()), hardware(), st.booleans())
 def test_tree_bound_inputs_from_the_merge_table_are_the_chains(spec: LayerSpec, hw: Hardware, tt_gemm: bool) -> None:
-    """What a tree's spill-set bounds read, assembled from the per-network merge table without
-    making the chain (each merge's GEMM, kind, result and bound terms kept once per network and
-    hardware, whichever tree asked first), equals, bit for bit, what the chain gives; every tree
-    of a network shares the table."""
+    """What a tree's spill-set bounds read, indexed from the per-network merge table without
+    making the chain (every merge's GEMM, kind, result, bound terms and fold times computed at
+    once per network and hardware), equals, bit for bit, what the chain gives; every tree of a
+    network shares the table."""
     from dse.contraction import enumerate_trees
+    from dse.schedule._merge_table import tree_bound_inputs
     from dse.schedule._set_bounds import bound_inputs
-    from dse.schedule._tree_tables import _tree_inputs, tree_chain
+    from dse.schedule._tree_tables import tree_chain
     from dse.workload import get_format
 
     hw = _engine(hw, tt_gemm)
@@ -812,12 +814,58 @@ def test_tree_bound_inputs_from_the_merge_table_are_the_chains(spec: LayerSpec, 
             continue
         for path in list(enumerate_trees(net.n_inputs))[:24]:
             path = tuple((int(a), int(b)) for a, b in path)
-            got = _tree_inputs(net, path, hw)
+            got = tree_bound_inputs(net, path, hw)
             want = bound_inputs(tree_chain(net, path), hw)
             assert got is not None, net.label
             for name, a, b in zip(want._fields, got, want, strict=True):
                 same = a.tolist() == b.tolist() and a.dtype == b.dtype if isinstance(a, np.ndarray) else a == b
                 assert same, (net.label, path, name)
+
+
+@SETTINGS
+@given(st.one_of(layers(), deep_layers()), hardware(), st.booleans(), st.sampled_from(("overlapped", "serial")))
+def test_merge_terms_are_each_steps_terms(spec: LayerSpec, hw: Hardware, tt_gemm: bool, timing: str) -> None:
+    """Every merge's bound terms and fold times, computed for all merges of a network at once
+    (compiled, and in array operations with the compiled loops off), are the bits of
+    ``step_terms`` and ``fold_times`` of the step its lowering makes (GEMM, kind, token
+    dimension), and its GEMM fields, kind, result and MACs are the lowering's."""
+    import os
+
+    from analytical_models import NO_JIT_ENV
+    from dse.schedule._merge_table import _keys, merge_table, merge_terms
+    from dse.schedule._segment import engines_of
+    from dse.schedule._set_bounds import KIND_CODE, fold_table, fold_times, gemm_key, step_terms
+    from dse.schedule._tree_tables import _lowerings, _pair_floors, _row
+    from dse.workload import get_format
+
+    hw = replace(_engine(hw, tt_gemm), memory_timing=timing)
+    for net in get_format(spec.format).networks(spec):
+        if not 1 < net.n_inputs <= 6:
+            continue
+        table, lowered = merge_table(net), _lowerings(net)
+        assert table is not None and lowered is not None
+        busy, one, _ = _pair_floors(net, hw) or ([], [], [])
+        want = []
+        for j in range(len(busy)):
+            gemm, step, kind = _row(net, lowered, j)
+            token_dim = step.token_dim if table.tokens > 1 else ""
+            folds = fold_times(gemm, kind, token_dim, table.tokens, hw, engines_of(hw))
+            terms = step_terms(gemm, kind, hw, engines_of(hw), busy[j], one[j])
+            want.append((terms, fold_table([folds], table.tokens)))
+            assert _keys(table, (j,))[0] == gemm_key(gemm)
+            assert table.kind_macs[j].tolist() == [KIND_CODE[kind], gemm.macs]
+            assert table.out[j].tolist() == [step.out_elements, step.out_tokened]
+        for jit in (True, False):
+            merge_terms.cache_clear()
+            os.environ[NO_JIT_ENV] = "" if jit else "1"
+            try:
+                got = merge_terms(net, hw)
+            finally:
+                os.environ.pop(NO_JIT_ENV)
+            assert got is not None
+            for j, (terms, folds) in enumerate(want):
+                assert tuple(got[0][j].tolist()) == terms, (net.label, j, jit)
+                assert got[1][j].tolist() == folds[0].tolist(), (net.label, j, jit)
 
 
 @SETTINGS

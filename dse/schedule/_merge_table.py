@@ -1,0 +1,379 @@
+"""Every merge of a network's trees as arrays, so that a tree the schedule search takes reads its
+spill-set bounds' inputs by indexing (:func:`tree_bound_inputs`) instead of reading its steps
+one by one: per network, each merge's step kind, result, MACs, GEMM fields and token dimension
+(:func:`merge_table`); per network and hardware, each merge's bound terms and fold times at
+every token tile, for all merges in a few array operations (:func:`merge_terms`), the same bits
+as :func:`~dse.schedule._set_bounds.step_terms` and
+:func:`~dse.schedule._set_bounds.fold_times` of the step (tested). Also a tree's cycle floor
+on one array from the same tables (:func:`_tree_cycles_floor`)."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analytical_models import (
+    ArrayEngine,
+    Hardware,
+    ModelInputError,
+    compiled_module,
+    dram_fed_bytes_table,
+    dram_fed_floor_table,
+    get_engine,
+    hw_consts,
+    untiled_cycles_table,
+    untiled_geometry,
+)
+from dse.contraction import merge_roles
+from dse.schedule._bounds import _core_array, _has_core_array, _tiles_array
+from dse.schedule._chain import TOKEN_INDEX
+from dse.schedule._search import _PRICED
+from dse.schedule._segment import engines_of
+from dse.schedule._set_bounds import KIND_CODE, BoundInputs, GemmKey
+from dse.schedule._tree_tables import (
+    _core_pairs,
+    _inputs_tokened,
+    _lowerings,
+    _pair_floors,
+    _pair_floors_apart,
+    _path_consumers,
+    _path_rows,
+    _tree_merges,
+)
+from dse.workload import TensorNetwork
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+Path = tuple[tuple[int, int], ...]
+
+_INT64_SUMS = 2**61
+"""Networks whose index sizes multiply below this have their merges tabled: a sum of three
+products of a merge's GEMM dimensions (its DRAM-fed bytes) is then exact in int64."""
+
+_TOKEN_COLUMN = {"": -1, "batch": 0, "m": 1, "n": 2, "k": 3}
+"""A GEMM dimension's column in ``(batch, m, n, k)`` rows (-1: none)."""
+
+
+class MergeTable(NamedTuple):
+    """Every merge of :func:`~dse.schedule._tree_tables._tree_merges` of one network, as the
+    step making it in any tree (read-only arrays; ``M`` merges)."""
+
+    out: IntArray
+    """``(M, 2)``: the result's elements and whether it carries the token index."""
+    kind_macs: IntArray
+    """``(M, 2)``: the step's kind (:data:`~dse.schedule._set_bounds.KIND_CODE`) and MACs."""
+    dims: IntArray
+    """``(M, 4)``: the GEMM's batch, m, n, k."""
+    permutes: IntArray
+    """``(M, 3)``: its ``permute_*_elements`` (re-laid-out elements of A, B and C)."""
+    fields: IntArray
+    """``(M, 7)``: the GEMM's fields (:func:`~dse.schedule._set_bounds.gemm_key`)."""
+    token_column: IntArray
+    """``(M,)``: the column of ``dims`` holding the token index (-1: none, or a one-token pass)."""
+    core: tuple[bool, ...]
+    """Whether each merge is a core merge (kind ``core``)."""
+    inputs: IntArray
+    """``(n, 2)``: each input's elements and whether it carries the token index."""
+    tokens: int
+
+
+class _Roles(NamedTuple):
+    """What index names alone say of every merge (:func:`_roles`)."""
+
+    relayout: NDArray[np.bool_]
+    """``(2, M, 3)``: the re-layouts of A, B and C with operand A the right (row 0) or left (row
+    1) subset."""
+    column: IntArray
+    """``(2, M)``: the token index's column in ``(batch, m, n, k)`` (-1: none), likewise."""
+    out_tokened: NDArray[np.bool_]
+    """``(2, M)``: the result carries the token index, likewise."""
+    kind: IntArray
+    """``(M,)``: the step's kind (:func:`~dse.schedule._tree_tables._row_kind`)."""
+
+
+@lru_cache(maxsize=256)  # networks of one format and pass share it, whatever their sizes
+def _roles(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...]) -> _Roles:
+    """:class:`_Roles` of a network of these index names (:func:`merge_roles` of every merge;
+    the step kinds from which subsets carry the token index, as
+    :func:`~dse.schedule._tree_tables._subset_flags` finds them)."""
+    n = len(inputs)
+    pairs = _tree_merges(n)[1]
+    relayout = np.zeros((2, len(pairs), 3), dtype=np.bool_)
+    column = np.full((2, len(pairs)), -1, dtype=np.int64)
+    tokened = np.zeros((2, len(pairs)), dtype=np.bool_)
+    for lhs_is_a in (0, 1):
+        for j, (a, b) in enumerate(pairs):
+            roles = merge_roles(inputs, output, a, b, bool(lhs_is_a))
+            relayout[lhs_is_a, j] = roles.relayout
+            column[lhs_is_a, j] = _TOKEN_COLUMN[roles.token_dim]
+            tokened[lhs_is_a, j] = roles.out_tokened
+    holds = sum(1 << t for t, idx in enumerate(inputs) if TOKEN_INDEX in idx)
+    full = (1 << n) - 1
+
+    def carries(mask: int) -> bool:  # (a single input holds it; a merged tensor keeps it)
+        if mask & (mask - 1) == 0:
+            return bool(holds & mask)
+        return bool(holds & mask) and (bool(holds & (full ^ mask)) or TOKEN_INDEX in output)
+
+    def after(mask: int) -> bool:  # (downstream of a reduction)
+        return mask & (mask - 1) != 0 and not carries(mask) and bool(holds & mask)
+
+    kind = [
+        KIND_CODE["token"]
+        if carries(a | b)
+        else KIND_CODE["reduce"]
+        if carries(a) or carries(b)
+        else KIND_CODE["post"]
+        if after(a) or after(b)
+        else KIND_CODE["core"]
+        for a, b in pairs
+    ]
+    out = _Roles(relayout, column, tokened, np.array(kind, dtype=np.int64))
+    for x in out:
+        x.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=1024)  # (a design's few dozen networks; later trials rarely repeat them)
+def merge_table(network: TensorNetwork) -> MergeTable | None:
+    """The :class:`MergeTable` of ``network``: what :meth:`dse.contraction.MergeLowerings.step`
+    and the step kinds of :func:`~dse.schedule._tree_tables._row` give, for every merge at once.
+    None when the network is not enumerated or its sizes multiply to :data:`_INT64_SUMS` or more."""
+    got = _lowerings(network)
+    if got is None or math.prod(s for _, s in network.sizes) >= _INT64_SUMS:
+        return None
+    lowered, _, elements = got
+    roles = _roles(network.inputs, network.output)
+    orient = np.array(lowered.a_is_lhs, dtype=np.int64)
+    at = np.arange(len(orient))
+    sizes = lowered.sizes  # (m, n, k, batch, elements of A, B and C)
+    permutes = np.where(roles.relayout[orient, at], sizes[:, 4:7], 0)
+    m, nn, k, batch = sizes[:, 0], sizes[:, 1], sizes[:, 2], sizes[:, 3]
+    inputs_tokened, tokens = _inputs_tokened(network)
+    table = MergeTable(
+        out=np.stack([sizes[:, 6], roles.out_tokened[orient, at]], axis=1).astype(np.int64),
+        kind_macs=np.stack([roles.kind, batch * m * nn * k], axis=1),
+        dims=sizes[:, [3, 0, 1, 2]],
+        permutes=permutes,
+        fields=np.concatenate([sizes[:, 0:4], permutes], axis=1),
+        token_column=roles.column[orient, at] if tokens > 1 else np.full(len(orient), -1, dtype=np.int64),
+        core=tuple((roles.kind == KIND_CODE["core"]).tolist()),
+        inputs=np.array([elements, inputs_tokened], dtype=np.int64).T.copy(),
+        tokens=tokens,
+    )
+    for x in table:
+        if isinstance(x, np.ndarray):
+            x.setflags(write=False)
+    return table
+
+
+def _keys(table: MergeTable, rows: tuple[int, ...]) -> tuple[GemmKey, ...]:
+    """The GEMM fields of merges ``rows`` (:func:`~dse.schedule._set_bounds.gemm_key`)."""
+    return tuple(map(tuple, table.fields[list(rows)].tolist()))
+
+
+TERMS_KERNEL = "dse.schedule._terms_kernel"
+"""The compiled merge terms' module (:func:`analytical_models.compiled_module`)."""
+
+
+@lru_cache(maxsize=512)  # (one design's networks on its hardware)
+def merge_terms(network: TensorNetwork, hw: Hardware) -> tuple[FloatArray, FloatArray] | None:
+    """Every merge's :func:`~dse.schedule._set_bounds.step_terms` ``(M, 6)`` and
+    :func:`~dse.schedule._set_bounds.fold_times` ``(M, tiles)`` (zeros for a step that is not a
+    token or reduce step) on ``hw``, from :func:`merge_table` and the merges' busy floors
+    (:func:`~dse.schedule._tree_tables._pair_floors`), the same bits as the scalar functions, in
+    one compiled call (:mod:`dse.schedule._terms_kernel`) or in array operations. None when the
+    network is not tabled or the engine prices shaping its own way; also when the hardware
+    cannot take a step (a ``tt_gemm`` without its TT-core engine): a tree's chain then reads
+    them step by step (and raises where the scalar functions do)."""
+    table = merge_table(network)
+    floors = _pair_floors(network, hw) if table is not None else None
+    if table is None or floors is None:
+        return None
+    engine = get_engine(hw.engine)
+    shapes = False
+    core_rows = table.kind_macs[:, 0] == KIND_CODE["core"]
+    try:
+        core = _core_array(hw) if core_rows.any() else None
+        view = hw
+        if isinstance(engine, ArrayEngine):
+            if type(engine).shaping is not ArrayEngine.shaping:
+                return None
+            view = engine.array_view(hw)
+            shapes = not engine.shaping_free
+    except ModelInputError:
+        return None
+    busy, one = np.array(floors[0]), np.array(floors[1])
+    kernel = compiled_module(TERMS_KERNEL)
+    geometry = untiled_geometry(hw) if kernel is not None else None
+    if kernel is None or geometry is None:
+        got = _merge_terms_numpy(table, hw, busy, one, core is not None)
+        if got is None:
+            return None
+        terms, fold = got
+    else:
+        scalars = _scalars(hw, view, shapes, core is not None, table.tokens)
+        terms, fold = kernel.merge_terms_kernel(
+            table.dims,
+            table.permutes,
+            table.kind_macs,
+            table.token_column,
+            busy,
+            one,
+            _tiles_array(table.tokens),
+            *geometry,
+            scalars,
+        )
+    if core is not None:  # (a core merge's busy floor on the TT-core engine)
+        core_engine = get_engine(core.engine)
+        arrays = core_engine.engines(core) if isinstance(core_engine, ArrayEngine) else 1
+        terms[core_rows, 2] = untiled_cycles_table(table.dims[core_rows], core, engines=arrays)
+    return terms, fold
+
+
+@lru_cache(maxsize=4096)
+def _scalars(hw: Hardware, view: Hardware, shapes: bool, on_core: bool, tokens: int) -> FloatArray:
+    """The compiled merge terms' scalars (:data:`dse.schedule._terms_kernel.N_SCALARS`)."""
+    consts = hw_consts(hw)
+    out = np.array(
+        [
+            hw.dram_bw_bytes_per_cycle,
+            consts.bytes_per_el,
+            1.0 if hw.memory_timing == "serial" else 0.0,
+            consts.mac_pj,
+            consts.dram_pj_bit,
+            engines_of(hw),
+            1.0 if on_core else 0.0,
+            1.0 if shapes else 0.0,
+            view.bits / 8.0,
+            view.ifmap_sram_kb,
+            view.filter_sram_kb,
+            view.ofmap_sram_kb,
+            view.pe_rows,
+            view.pe_cols,
+            view.dram_bw_bytes_per_cycle,
+            hw.pe_rows,
+            hw.pe_cols,
+            float(tokens),
+        ],
+        dtype=np.float64,
+    )
+    out.setflags(write=False)
+    return out
+
+
+def _merge_terms_numpy(
+    table: MergeTable, hw: Hardware, busy: FloatArray, one: FloatArray, on_core_engine: bool
+) -> tuple[FloatArray, FloatArray] | None:
+    """:func:`merge_terms` in array operations (the TT-core engine's column left at -1.0)."""
+    kind = table.kind_macs[:, 0]
+    fed = dram_fed_floor_table(table.dims, table.permutes, hw, busy)
+    if fed is None:
+        return None
+    on_core = (kind == KIND_CODE["core"]) & on_core_engine
+    engines = engines_of(hw)
+    consts = hw_consts(hw)
+    moved = dram_fed_bytes_table(table.dims, hw)
+    terms = np.empty((len(kind), 6))
+    terms[:, 0] = np.where(on_core, 0.0, busy)
+    terms[:, 1] = np.where(kind <= KIND_CODE["reduce"], one, 0.0) if engines > 1 else 0.0
+    terms[:, 2] = -1.0
+    terms[:, 3] = np.where(on_core, 0.0, fed)
+    terms[:, 4] = table.kind_macs[:, 1] * consts.mac_pj + moved * 8.0 * consts.dram_pj_bit
+    terms[:, 5] = moved
+    return terms, _fold_rows(table, hw, engines)
+
+
+def _fold_rows(table: MergeTable, hw: Hardware, engines: int) -> FloatArray:
+    """:func:`~dse.schedule._bounds._tile_cycles` of every token and reduce merge (zeros for the
+    others), ``(M, tiles)``, in one :func:`untiled_cycles_table` call."""
+    t = _tiles_array(table.tokens)
+    out = np.zeros((len(table.dims), t.size))
+    rows = np.flatnonzero(table.kind_macs[:, 0] <= KIND_CODE["reduce"])
+    if rows.size == 0:
+        return out
+    dims = np.repeat(table.dims[rows], t.size, axis=0)
+    cube = dims.reshape(rows.size, t.size, 4)
+    column = table.token_column[rows]
+    scaled = np.flatnonzero(column >= 0)
+    if scaled.size:  # (the token dimension cut to each tile, as _tile_cycles cuts it)
+        full = table.dims[rows[scaled], column[scaled]].astype(np.float64)
+        cube[scaled, :, column[scaled]] = np.round(full[:, None] * (t / float(table.tokens))[None, :]).astype(np.int64)
+    out[rows] = untiled_cycles_table(dims, hw, engines=engines).reshape(rows.size, t.size)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _path_steps(path: Path, n: int) -> tuple[IntArray, IntArray]:
+    """A tree's merges as an index array, and its steps' operands and results (the first three
+    columns of :attr:`BoundInputs.steps`), read-only."""
+    rows = np.array(_path_rows(path, n), dtype=np.int64)
+    steps = np.zeros((len(path), 5), dtype=np.int64)
+    steps[:, 0:2] = np.array(path, dtype=np.int64).reshape(-1, 2)
+    steps[:, 2] = np.arange(n, n + len(path))
+    for x in (rows, steps):
+        x.setflags(write=False)
+    return rows, steps
+
+
+def tree_bound_inputs(network: TensorNetwork, path: Path, hw: Hardware) -> BoundInputs | None:
+    """What the spill-set bounds of the tree ``path`` read (equal to
+    ``bound_inputs(tree_chain(network, path), hw)``), indexed from the network's
+    :func:`merge_table` and :func:`merge_terms` without making the chain; None when they are
+    not tabled."""
+    table = merge_table(network)
+    terms = merge_terms(network, hw) if table is not None else None
+    if table is None or terms is None:
+        return None
+    n = network.n_inputs
+    rows, base = _path_steps(path, n)
+    steps = base.copy()
+    steps[:, 3:5] = table.kind_macs[rows]
+    tensors = np.concatenate((table.inputs, table.out[rows]))
+    for x in (tensors, steps):
+        x.setflags(write=False)
+    listed = _path_rows(path, n)
+    step_f, fold = terms
+    return BoundInputs(
+        _path_consumers(path, n),
+        n,
+        table.tokens,
+        tensors,
+        steps,
+        step_f[rows],
+        fold[rows],
+        _keys(table, listed),
+        tuple(table.core[r] for r in listed),
+    )
+
+
+def _tree_cycles_floor(network: TensorNetwork, path: Path, hw: Hardware, objective: str) -> float | None:
+    """A floor of the cycles (less those a TT-core engine hides) of every schedule of the tree
+    ``path`` on an engine of one array, tighter than its bound in
+    :func:`~dse.schedule._trees._tree_bounds` once steps were priced: each step at its
+    :func:`~dse.schedule._tree_tables._pair_cycle_floors` floor, a step no fused segment holds
+    at least at its price fed from DRAM when priced before (:data:`_PRICED`; read when the
+    network's merges are tabled), summed, less a relative 1e-9. None on an engine of several
+    arrays or when the merges are not tabled."""
+    apart = _pair_floors_apart(network, hw) if engines_of(hw) == 1 else None
+    if apart is None:
+        return None
+    lower, never = apart
+    table = merge_table(network) if any(never) else None
+    hide = _has_core_array(hw)
+    core = _core_pairs(network)
+    total = 0.0
+    for row in _path_rows(path, network.n_inputs):
+        if hide and core[row]:
+            continue
+        floor = lower[row]
+        if never[row] and table is not None:
+            priced = _PRICED.cycles(_keys(table, (row,))[0], False, hw, objective)
+            if priced > floor:
+                floor = priced
+        total += floor
+    return total * (1.0 - 1e-9)
