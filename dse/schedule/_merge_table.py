@@ -70,8 +70,8 @@ class MergeTable(NamedTuple):
     """``(M, 4)``: the GEMM's batch, m, n, k."""
     permutes: IntArray
     """``(M, 3)``: its ``permute_*_elements`` (re-laid-out elements of A, B and C)."""
-    fields: IntArray
-    """``(M, 7)``: the GEMM's fields (:func:`~dse.schedule._set_bounds.gemm_key`)."""
+    keys: tuple[GemmKey, ...]
+    """Each merge's GEMM fields (:func:`~dse.schedule._set_bounds.gemm_key`)."""
     token_column: IntArray
     """``(M,)``: the column of ``dims`` holding the token index (-1: none, or a one-token pass)."""
     core: tuple[bool, ...]
@@ -159,7 +159,7 @@ def merge_table(network: TensorNetwork) -> MergeTable | None:
         kind_macs=np.stack([roles.kind, batch * m * nn * k], axis=1),
         dims=sizes[:, [3, 0, 1, 2]],
         permutes=permutes,
-        fields=np.concatenate([sizes[:, 0:4], permutes], axis=1),
+        keys=tuple(map(tuple, np.concatenate([sizes[:, 0:4], permutes], axis=1).tolist())),
         token_column=roles.column[orient, at] if tokens > 1 else np.full(len(orient), -1, dtype=np.int64),
         core=tuple((roles.kind == KIND_CODE["core"]).tolist()),
         inputs=np.array([elements, inputs_tokened], dtype=np.int64).T.copy(),
@@ -169,11 +169,6 @@ def merge_table(network: TensorNetwork) -> MergeTable | None:
         if isinstance(x, np.ndarray):
             x.setflags(write=False)
     return table
-
-
-def _keys(table: MergeTable, rows: tuple[int, ...]) -> tuple[GemmKey, ...]:
-    """The GEMM fields of merges ``rows`` (:func:`~dse.schedule._set_bounds.gemm_key`)."""
-    return tuple(map(tuple, table.fields[list(rows)].tolist()))
 
 
 TERMS_KERNEL = "dse.schedule._terms_kernel"
@@ -346,7 +341,7 @@ def tree_bound_inputs(network: TensorNetwork, path: Path, hw: Hardware) -> Bound
         steps,
         step_f[rows],
         fold[rows],
-        _keys(table, listed),
+        tuple(table.keys[r] for r in listed),
         tuple(table.core[r] for r in listed),
     )
 
@@ -372,7 +367,7 @@ def _tree_cycles_floor(network: TensorNetwork, path: Path, hw: Hardware, objecti
             continue
         floor = lower[row]
         if never[row] and table is not None:
-            priced = _PRICED.cycles(_keys(table, (row,))[0], False, hw, objective)
+            priced = _PRICED.cycles(table.keys[row], False, hw, objective)
             if priced > floor:
                 floor = priced
         total += floor

@@ -70,7 +70,7 @@ def _pair_macs(network: TensorNetwork) -> tuple[int, ...]:
     return tuple(math.prod(s for s, u in zip(sizes, row, strict=True) if u) for row in used.tolist())
 
 
-@lru_cache(maxsize=1024)  # (the merges' MACs and the subsets' token flags read it)
+@lru_cache(maxsize=1024)  # (the merges' MACs read it)
 def _kept_table(network: TensorNetwork) -> NDArray[np.bool_]:
     """``(2**n, indices)``: the indices (in ``network.sizes`` order) the tensor of each input
     subset keeps: those it holds that the rest of the network or its output still needs
@@ -206,11 +206,27 @@ def _pair_floors_apart(network: TensorNetwork, hw: Hardware) -> tuple[list[float
 
 @lru_cache(maxsize=4096)
 def _subset_arrays(network: TensorNetwork) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """:func:`_subset_flags` as arrays (read-only)."""
-    out = tuple(np.array(x, dtype=np.bool_) for x in _subset_flags(network))
-    for x in out:
+    """:func:`_subset_flags` as arrays (read-only): what index names alone say, shared by the
+    networks of one format and pass (:func:`_token_subsets`)."""
+    return _token_subsets(network.inputs, network.output)
+
+
+@lru_cache(maxsize=256)  # networks of one format and pass share it, whatever their sizes
+def _token_subsets(
+    inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...]
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """:func:`_subset_flags` of a network of these index names, as arrays (read-only)."""
+    n = len(inputs)
+    masks = np.arange(1 << n, dtype=np.int64)
+    single = (masks & (masks - 1)) == 0
+    holders = sum(1 << t for t, idx in enumerate(inputs) if TOKEN_INDEX in idx)
+    holds = (masks & holders) != 0
+    keeps = holds & (((holders & (((1 << n) - 1) ^ masks)) != 0) | (TOKEN_INDEX in output))
+    tokened = np.where(single, holds, keeps)
+    after = ~single & ~tokened & holds
+    for x in (tokened, after):
         x.setflags(write=False)
-    return out[0], out[1]
+    return tokened, after
 
 
 @lru_cache(maxsize=16)
@@ -361,13 +377,8 @@ def _row_kind(network: TensorNetwork, row: int) -> str:
 @lru_cache(maxsize=4096)
 def _subset_flags(network: TensorNetwork) -> tuple[list[bool], list[bool]]:
     """For every input subset (bitmask): whether its tensor carries the token index (an input
-    that holds it; a merged tensor that keeps it) and whether it is downstream of a reduction."""
-    n = network.n_inputs
-    names = [i for i, _ in network.sizes]
-    masks = np.arange(1 << n, dtype=np.int64)
-    single = (masks & (masks - 1)) == 0
-    holds = (masks & sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)) != 0
-    keeps = _kept_table(network)[:, names.index(TOKEN_INDEX)] if TOKEN_INDEX in names else np.zeros_like(single)
-    tokened = np.where(single, holds, keeps)
-    after = ~single & ~tokened & holds
+    that holds it; a merged tensor that keeps it: the rest of the network or its output still
+    needs it) and whether it is downstream of a reduction (it holds an input that carries the
+    token index but does not carry it itself)."""
+    tokened, after = _subset_arrays(network)
     return tokened.tolist(), after.tolist()

@@ -823,6 +823,30 @@ def test_tree_bound_inputs_from_the_merge_table_are_the_chains(spec: LayerSpec, 
 
 
 @SETTINGS
+@given(st.one_of(layers(), deep_layers()))
+def test_token_flags_of_input_subsets_are_the_kept_indices(spec: LayerSpec) -> None:
+    """Which input subsets' tensors carry the token index (and which are downstream of a
+    reduction), from index names alone, are what the subsets' kept indices say: a single input
+    that holds it, a merged tensor that keeps it."""
+    from dse.schedule._chain import TOKEN_INDEX
+    from dse.schedule._tree_tables import _kept_table, _subset_flags
+    from dse.workload import get_format
+
+    for net in get_format(spec.format).networks(spec):
+        if net.n_inputs > 6:
+            continue
+        names = [i for i, _ in net.sizes]
+        kept = _kept_table(net)[:, names.index(TOKEN_INDEX)].tolist()
+        holders = [
+            any(TOKEN_INDEX in net.inputs[t] for t in range(net.n_inputs) if m >> t & 1) for m in range(len(kept))
+        ]
+        single = [m & (m - 1) == 0 for m in range(len(kept))]
+        tokened = [h if s else k for h, s, k in zip(holders, single, kept, strict=True)]
+        after = [not s and not t and h for h, s, t in zip(holders, single, tokened, strict=True)]
+        assert _subset_flags(net) == (tokened, after), net.label
+
+
+@SETTINGS
 @given(st.one_of(layers(), deep_layers()), hardware(), st.booleans(), st.sampled_from(("overlapped", "serial")))
 def test_merge_terms_are_each_steps_terms(spec: LayerSpec, hw: Hardware, tt_gemm: bool, timing: str) -> None:
     """Every merge's bound terms and fold times, computed for all merges of a network at once
@@ -832,7 +856,7 @@ def test_merge_terms_are_each_steps_terms(spec: LayerSpec, hw: Hardware, tt_gemm
     import os
 
     from analytical_models import NO_JIT_ENV
-    from dse.schedule._merge_table import _keys, merge_table, merge_terms
+    from dse.schedule._merge_table import merge_table, merge_terms
     from dse.schedule._segment import engines_of
     from dse.schedule._set_bounds import KIND_CODE, fold_table, fold_times, gemm_key, step_terms
     from dse.schedule._tree_tables import _lowerings, _pair_floors, _row
@@ -852,7 +876,7 @@ def test_merge_terms_are_each_steps_terms(spec: LayerSpec, hw: Hardware, tt_gemm
             folds = fold_times(gemm, kind, token_dim, table.tokens, hw, engines_of(hw))
             terms = step_terms(gemm, kind, hw, engines_of(hw), busy[j], one[j])
             want.append((terms, fold_table([folds], table.tokens)))
-            assert _keys(table, (j,))[0] == gemm_key(gemm)
+            assert table.keys[j] == gemm_key(gemm)
             assert table.kind_macs[j].tolist() == [KIND_CODE[kind], gemm.macs]
             assert table.out[j].tolist() == [step.out_elements, step.out_tokened]
         for jit in (True, False):
