@@ -59,7 +59,9 @@ class PathChoice:
         hw: the hardware the plan is priced on.
         objective: what each GEMM's mapping (and the schedule) minimises.
         optimizer: the path optimizer of a hardware-aware search (a :data:`PATH_OPTIMIZERS` name).
-        mac_plan: the MAC-optimal plan of the network (always computed: it is reported).
+        network: the network.
+        mac_path: the MAC-optimal tree of the network (always computed: its MACs are reported);
+            :attr:`mac_plan` is its plan.
         tree_index: the tree index a ``searched`` design chose for this network.
         where: ``layer 'x' pass forward``, for messages.
         execution: the execution mode (:data:`dse.schedule.EXECUTIONS`).
@@ -68,10 +70,17 @@ class PathChoice:
     hw: Hardware
     objective: Objective
     optimizer: str
-    mac_plan: ContractionPlan
+    network: TensorNetwork
+    mac_path: tuple[tuple[int, int], ...]
     tree_index: int
     where: str
     execution: str = "unfused"
+
+    @property
+    def mac_plan(self) -> ContractionPlan:
+        """The MAC-optimal plan of the network (built when asked, cached by value: the shipped
+        policies read its tree alone)."""
+        return build_plan(self.network, self.mac_path)
 
 
 Scheduled = tuple[ContractionPlan, Schedule]
@@ -99,7 +108,7 @@ def _hardware_aware(net: TensorNetwork, c: PathChoice) -> Scheduled:
 
     Skipping the DP keeps the result's key; of two trees with exactly the same key, the one
     reported may differ from the one the DP-first candidate order would report."""
-    mac_path = tuple((int(a), int(b)) for a, b in c.mac_plan.path)
+    mac_path = c.mac_path
     many = count_trees(net.n_inputs) > TREE_LIMIT
     found: Scheduled | None = None
     if many and c.execution != "unfused" and net.n_inputs <= ENUMERATED_TREE_INPUTS:
@@ -123,7 +132,7 @@ def _hardware_aware(net: TensorNetwork, c: PathChoice) -> Scheduled:
 
 def _mac_optimal(net: TensorNetwork, c: PathChoice) -> Scheduled:
     """The fewest-MAC path, priced on this hardware."""
-    return _on(net, tuple((int(a), int(b)) for a, b in c.mac_plan.path), c)
+    return _on(net, c.mac_path, c)
 
 
 def _naive(net: TensorNetwork, c: PathChoice) -> Scheduled:

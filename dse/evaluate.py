@@ -22,8 +22,8 @@ __all__ = [
     "tree_count",
     "tree_list",
 ]
-from dse.contraction import ContractionPlan, count_trees, optimize_network
-from dse.schedule import TOKEN_INDEX, Schedule, Segment
+from dse.contraction import ContractionPlan, count_trees, optimize_path
+from dse.schedule import TOKEN_INDEX, Schedule, Segment, tree_macs
 from dse.workload import PASS_DX, LayerSpec, TensorNetwork, WorkloadError, get_format, pass_kind
 
 
@@ -173,18 +173,19 @@ def evaluate_layer(
     for net in nets:
         if pass_kind(net.label) == PASS_DX and not with_dx:
             continue
-        mac_plan = optimize_network(net, optimizer="dp", cost="macs")
+        mac_path = optimize_path(net, optimizer="dp", cost="macs")
         choice = PathChoice(
             hw=hw,
             objective=objective,
             optimizer=path_optimizer,
-            mac_plan=mac_plan,
+            network=net,
+            mac_path=mac_path,
             tree_index=chosen.get(net.label, 0),
             where=f"layer {spec.name!r} pass {net.label}",
             execution=execution,
         )
         plan, schedule = policy(net, choice)
-        records.append(_pass_record(spec, net, plan, schedule, mac_plan.macs))
+        records.append(_pass_record(spec, net, plan, schedule, tree_macs(net, mac_path)))
     return tuple(records)
 
 

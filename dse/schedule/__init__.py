@@ -26,7 +26,7 @@ from dse.schedule._search import (
     schedule_plan,
 )
 from dse.schedule._segment import SegmentResult, price_segment, tile_candidates
-from dse.schedule._tree_tables import ENUMERATED_TREE_INPUTS
+from dse.schedule._tree_tables import ENUMERATED_TREE_INPUTS, tree_macs
 from dse.schedule._trees import (
     TREE_LIMIT,
     best_scheduled_plan,
@@ -55,5 +55,6 @@ __all__ = [
     "price_segment",
     "schedule_plan",
     "tile_candidates",
+    "tree_macs",
     "with_first_path",
 ]

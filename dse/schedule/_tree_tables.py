@@ -21,6 +21,7 @@ from analytical_models import (
 from dse.contraction import (
     MergeLowerings,
     MergeStep,
+    build_plan,
     enumerate_trees,
     merge_dims,
     merge_lowerings,
@@ -139,6 +140,18 @@ def _stage_pairs(network: TensorNetwork) -> NDArray[np.bool_]:
 def _pair_dims(network: TensorNetwork) -> NDArray[np.int64] | None:
     """:func:`dse.contraction.merge_dims` of every merge of :func:`_tree_merges` (per network)."""
     return merge_dims(network, _tree_merges(network.n_inputs)[1])
+
+
+def tree_macs(network: TensorNetwork, path: Path) -> int:
+    """MACs of the tree ``path`` of ``network`` (exact; its plan's :attr:`macs`, without
+    building the plan): the sum of its merges' (:func:`_pair_dims`) when the network's merges
+    are tabled, else its plan's."""
+    n = network.n_inputs
+    dims = _pair_dims(network) if 1 < n <= ENUMERATED_TREE_INPUTS else None
+    if dims is None:
+        return build_plan(network, path).macs
+    macs = dims[list(_path_rows(path, n)), 4].tolist()
+    return int(sum(macs))
 
 
 @lru_cache(maxsize=2048)

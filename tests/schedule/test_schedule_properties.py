@@ -355,7 +355,16 @@ def test_trees_outside_the_candidates_are_ruled_out_only_by_a_bound(
     paths = candidate_paths(net, mac_path)
     _, sched = best_scheduled_plan(net, paths, hw, obj, execution)
     best = _key(sched.cost, obj, execution, sched.core_cycles)
-    choice = PathChoice(hw=hw, objective=obj, optimizer="dp", mac_plan=mac, tree_index=0, where="", execution=execution)
+    choice = PathChoice(
+        hw=hw,
+        objective=obj,
+        optimizer="dp",
+        network=net,
+        mac_path=mac_path,
+        tree_index=0,
+        where="",
+        execution=execution,
+    )
     _, got = _hardware_aware(net, choice)
     per_step = optimize_network(net, optimizer="dp", cost="energy" if obj == "energy" else "latency", hw=hw)
     dp_path = tuple((int(a), int(b)) for a, b in per_step.path)
@@ -820,6 +829,25 @@ def test_tree_bound_inputs_from_the_merge_table_are_the_chains(spec: LayerSpec, 
             for name, a, b in zip(want._fields, got, want, strict=True):
                 same = a.tolist() == b.tolist() and a.dtype == b.dtype if isinstance(a, np.ndarray) else a == b
                 assert same, (net.label, path, name)
+
+
+@SETTINGS
+@given(st.one_of(layers(), deep_layers()), hardware())
+def test_tree_macs_are_the_plans(spec: LayerSpec, hw: Hardware) -> None:
+    """A tree's MACs summed from the network's merge table are its plan's, exactly, for every
+    tree of every pass (and the policy's MAC-optimal plan is built from the tree it holds)."""
+    from dse.contraction import build_plan, enumerate_trees, optimize_path
+    from dse.evaluate import PathChoice
+    from dse.schedule import tree_macs
+    from dse.workload import get_format
+
+    for net in get_format(spec.format).networks(spec):
+        for path in list(enumerate_trees(net.n_inputs))[:40]:
+            path = tuple((int(a), int(b)) for a, b in path)
+            assert tree_macs(net, path) == build_plan(net, path).macs, (net.label, path)
+        mac_path = optimize_path(net, optimizer="dp", cost="macs")
+        choice = PathChoice(hw, "latency", "dp", net, mac_path, tree_index=0, where="")
+        assert choice.mac_plan.path == mac_path and choice.mac_plan.macs == tree_macs(net, mac_path)
 
 
 @SETTINGS
