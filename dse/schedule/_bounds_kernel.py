@@ -432,3 +432,47 @@ def set_bounds(
             d += bounds[g, 2]
         sums[s, 0], sums[s, 1], sums[s, 2] = c, e, d
     return bounds, sums
+
+
+@numba.njit(cache=True, nogil=True)
+def tree_set_bounds(
+    rows: IntArray,
+    path_steps: IntArray,
+    inputs: IntArray,
+    merge_out: IntArray,
+    kind_macs: IntArray,
+    terms: FloatArray,
+    folds: FloatArray,
+    singles: IntArray,
+    single_terms: FloatArray,
+    groups: IntArray,
+    glen: IntArray,
+    set_groups: IntArray,
+    cands: FloatArray,
+    hwf: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`set_bounds` of the tree whose steps make the network's merges ``rows``, its
+    arrays taken from the network's merge table (each merge's result ``merge_out``, kind and
+    MACs ``kind_macs``, bound terms ``terms`` and fold times ``folds``; the inputs' elements and
+    token flags ``inputs``; the steps' operands and results ``path_steps``), each step in
+    ``singles`` bounded fed from DRAM by the larger of its terms and ``single_terms`` (term by
+    term): what :func:`~dse.schedule._set_bounds.bounds_of` computes from the same arrays."""
+    n_in = inputs.shape[0]
+    n = rows.size
+    tensors = np.empty((n_in + n, 2), dtype=np.int64)
+    tensors[:n_in] = inputs
+    steps = path_steps.copy()
+    step_f = np.empty((n, terms.shape[1]))
+    fold_t = np.empty((n, folds.shape[1]))
+    for i in range(n):
+        r = rows[i]
+        tensors[n_in + i] = merge_out[r]
+        steps[i, 3] = kind_macs[r, 0]
+        steps[i, 4] = kind_macs[r, 1]
+        step_f[i] = terms[r]
+        fold_t[i] = folds[r]
+    for j in range(singles.size):
+        s = singles[j]
+        for t in range(3):
+            step_f[s, 3 + t] = max(step_f[s, 3 + t], single_terms[j, t])
+    return set_bounds(groups, glen, set_groups, tensors, steps, step_f, fold_t, cands, hwf)

@@ -31,9 +31,20 @@ from analytical_models import (
 from dse.contraction import merge_roles
 from dse.schedule._bounds import _core_array, _has_core_array, _tiles_array
 from dse.schedule._chain import TOKEN_INDEX
-from dse.schedule._search import _PRICED
+from dse.schedule._search import _PRICED, PricedSingles
 from dse.schedule._segment import engines_of
-from dse.schedule._set_bounds import KIND_CODE, BoundInputs, GemmKey
+from dse.schedule._set_bounds import (
+    BOUNDS_KERNEL,
+    KIND_CODE,
+    BoundInputs,
+    GemmKey,
+    SpillSets,
+    _bound_keys,
+    _GroupBounds,
+    _hw_scalars,
+    _mode,
+    _set_shape,
+)
 from dse.schedule._tree_tables import (
     _core_pairs,
     _inputs_tokened,
@@ -344,6 +355,55 @@ def tree_bound_inputs(network: TensorNetwork, path: Path, hw: Hardware) -> Bound
         tuple(table.keys[r] for r in listed),
         tuple(table.core[r] for r in listed),
     )
+
+
+_NO_SINGLES = (np.zeros(0, dtype=np.int64), np.zeros((0, 3)))
+
+
+def tree_spill_sets(
+    network: TensorNetwork,
+    path: Path,
+    hw: Hardware,
+    objective: str,
+    execution: str,
+    priced: PricedSingles = _PRICED,
+) -> SpillSets | None:
+    """``bounds_of(tree_bound_inputs(network, path, hw), hw, objective, execution, singles)``,
+    the steps priced before (``priced``) bounding themselves: the tree's arrays indexed from the
+    network's tables inside the same compiled call
+    (:func:`dse.schedule._bounds_kernel.tree_set_bounds`). None when the merges are not tabled
+    or the compiled loops are off."""
+    kernel = compiled_module(BOUNDS_KERNEL)
+    table = merge_table(network) if kernel is not None else None
+    terms = merge_terms(network, hw) if table is not None else None
+    if kernel is None or table is None or terms is None:
+        return None
+    n = network.n_inputs
+    rows, base = _path_steps(path, n)
+    listed = _path_rows(path, n)
+    keys = [table.keys[r] for r in listed]
+    singles = priced.of_steps(keys, [table.core[r] for r in listed], hw, objective)
+    steps, tighter = _NO_SINGLES
+    if singles:
+        steps = np.array(list(singles), dtype=np.int64)
+        tighter = np.array(list(singles.values()))
+    shape = _set_shape(_path_consumers(path, n), n, _mode(execution))
+    got, sums = kernel.tree_set_bounds(
+        rows,
+        base,
+        table.inputs,
+        table.out,
+        table.kind_macs,
+        *terms,
+        steps,
+        tighter,
+        shape.group_table,
+        shape.group_len,
+        shape.set_table,
+        _tiles_array(table.tokens),
+        _hw_scalars(hw, engines_of(hw), table.tokens),
+    )
+    return SpillSets(shape.sets, _bound_keys(sums, objective, execution), _GroupBounds(shape.group_index, got.tolist()))
 
 
 def _tree_cycles_floor(network: TensorNetwork, path: Path, hw: Hardware, objective: str) -> float | None:

@@ -62,7 +62,6 @@ from dse.schedule._segment import (
 )
 from dse.schedule._set_bounds import (
     BOUNDS_KERNEL,
-    BoundInputs,
     GemmKey,
     SpillSets,
     bound_inputs,
@@ -483,12 +482,15 @@ Priced = tuple[Cost, tuple[Segment, ...]]
 
 @dataclass
 class Tree:
-    """A tree as the search takes it: its chain, made on first use (``make``), and what its
-    spill-set bounds read (``inputs``; None when there is nothing but the chain to read them
-    from), so that a tree none of whose spill sets is priced is never made into a chain."""
+    """A tree as the search takes it: its chain, made on first use (``make``), and its
+    spill-set bounds without the chain (``spill_sets``; None when there is nothing but the chain
+    to read them from), so that a tree none of whose spill sets is priced is never made into a
+    chain."""
 
     make: Callable[[], Chain]
-    inputs: Callable[[Hardware], BoundInputs | None] | None = None
+    spill_sets: Callable[[Hardware, str, str], SpillSets | None] | None = None
+    """``(hw, objective, execution) ->`` :meth:`bounds` (its steps priced so far bounded by
+    their cost), or None when it cannot say."""
     cycles_floor: Callable[[Hardware, str], float | None] | None = None
     """A floor of the cycles of every schedule of the tree (on ``hw``, for ``objective``) that
     may be tighter than its bound in the search's list once steps were priced: asked for when
@@ -510,9 +512,10 @@ class Tree:
             keys = [gemm_key(st.gemm) for st in steps]
             singles = _PRICED.of_steps(keys, [st.kind == "core" for st in steps], hw, objective)
             return spill_set_bounds(self.chain, hw, objective, execution, singles)
-        got = self.inputs(hw) if self.inputs is not None else None
-        if got is None:
-            got = bound_inputs(self.chain, hw)
+        found = self.spill_sets(hw, objective, execution) if self.spill_sets is not None else None
+        if found is not None:
+            return found
+        got = bound_inputs(self.chain, hw)
         return bounds_of(got, hw, objective, execution, _PRICED.of_steps(got.keys, got.core, hw, objective))
 
 

@@ -36,7 +36,7 @@ from dse.schedule._bounds import (
     staged_floor,
 )
 from dse.schedule._chain import Chain, chain_of
-from dse.schedule._merge_table import _tree_cycles_floor, tree_bound_inputs
+from dse.schedule._merge_table import _tree_cycles_floor, tree_spill_sets
 from dse.schedule._search import (
     _BUILT_IN,
     EXECUTIONS,
@@ -274,13 +274,13 @@ def _chain_of_tree(network: TensorNetwork, path: tuple[tuple[int, int], ...], pl
 
 def _tree(network: TensorNetwork, path: tuple[tuple[int, int], ...], plan: ContractionPlan | None) -> Tree:
     """The tree ``path`` of ``network`` as the joint search takes it: its chain made when first
-    priced; when no plan was built, its spill-set bounds' inputs and a floor of its cycles that
-    steps priced before may tighten, from the network's merges (:func:`_tree_inputs`,
+    priced; when no plan was built, its spill-set bounds and a floor of its cycles that
+    steps priced before may tighten, from the network's merges (:func:`tree_spill_sets`,
     :func:`_tree_cycles_floor`)."""
     make = partial(_chain_of_tree, network, path, plan)
     if plan is not None:
         return Tree(make)
-    return Tree(make, partial(tree_bound_inputs, network, path), partial(_tree_cycles_floor, network, path))
+    return Tree(make, partial(tree_spill_sets, network, path), partial(_tree_cycles_floor, network, path))
 
 
 def with_first_path(

@@ -963,6 +963,49 @@ def test_compiled_bounds_with_priced_steps_are_the_python_bounds(
                     assert got.bounds[s,] == tuple(max(x, y) for x, y in zip(base, tighter, strict=True))
 
 
+@SETTINGS
+@given(st.one_of(layers(), deep_layers()), hardware(), *MODES, st.randoms(use_true_random=False))
+def test_tree_spill_sets_from_the_merge_table_are_the_chains(
+    spec: LayerSpec, hw: Hardware, execution: str, objective: str, tt_gemm: bool, rng: Random
+) -> None:
+    """A tree's spill sets bounded in one compiled call from the network's merge table (its
+    steps priced before bounding themselves) are those of its chain, the same bits as the
+    Python functions: every set's key and every segment's bound."""
+    import os
+
+    from analytical_models import NO_JIT_ENV, Cost
+    from dse.contraction import enumerate_trees
+    from dse.schedule._merge_table import tree_spill_sets
+    from dse.schedule._search import PricedSingles, Segment
+    from dse.schedule._set_bounds import gemm_key, spill_set_bounds
+    from dse.schedule._tree_tables import tree_chain
+    from dse.workload import get_format
+
+    hw = _engine(hw, tt_gemm)
+    for net in get_format(spec.format).networks(spec):
+        if not 1 < net.n_inputs <= 6:
+            continue
+        for path in list(enumerate_trees(net.n_inputs))[:8]:
+            path = tuple((int(a), int(b)) for a, b in path)
+            chain = tree_chain(net, path)
+            priced = PricedSingles(maxsize=64)
+            for st_ in chain.steps:
+                if rng.random() < 0.5:
+                    seg = Segment((0,), False, 0, 1, "", ("ws",), 1.0, 1.0)
+                    cost = Cost(compute_cycles=rng.uniform(1, 1e6), dram_read_bytes=rng.uniform(0, 1e6))
+                    priced.add(st_.gemm, st_.kind == "core", hw, objective, seg, cost)
+            got = tree_spill_sets(net, path, hw, objective, execution, priced)
+            keys = [gemm_key(st_.gemm) for st_ in chain.steps]
+            singles = priced.of_steps(keys, [st_.kind == "core" for st_ in chain.steps], hw, objective)
+            os.environ[NO_JIT_ENV] = "1"
+            try:
+                want = spill_set_bounds(chain, hw, objective, execution, singles)
+            finally:
+                del os.environ[NO_JIT_ENV]
+            assert got is not None and got.sets == want.sets, net.label
+            assert got.keys == want.keys and dict(got.bounds) == dict(want.bounds), (net.label, path)
+
+
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
 @pytest.mark.parametrize("execution", ["auto", "fused", "unfused"])
 def test_spill_set_keys_from_the_sums_are_the_bound_tuples(objective: str, execution: str) -> None:
