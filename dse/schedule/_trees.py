@@ -13,6 +13,7 @@ import math
 from functools import lru_cache, partial
 
 import numpy as np
+from numpy.typing import NDArray
 
 from analytical_models import (
     Hardware,
@@ -106,8 +107,10 @@ def others_may_beat(
     for energy; both for edp; the compulsory traffic under ``fused``) is below it, with a 1e-9
     relative margin for the order of the sums. The trees are first screened with ``MACs / PEs``
     (never above the untiled fold time), so only those it cannot rule out have their steps
-    lowered. True for networks of more than :data:`ENUMERATED_TREE_INPUTS` inputs (their trees
-    are not enumerated)."""
+    lowered; those the bound leaves are then bounded by their spill sets, as the search bounds
+    a tree it takes (:func:`_spill_sets_may_beat`: the steps priced so far bound themselves),
+    least bound first, until one may beat it. True for networks of more than
+    :data:`ENUMERATED_TREE_INPUTS` inputs (their trees are not enumerated)."""
     n = network.n_inputs
     if n > ENUMERATED_TREE_INPUTS:
         return True
@@ -117,6 +120,7 @@ def others_may_beat(
     outside = [i for i in range(len(trees)) if i not in listed]
     if not outside:
         return False
+    ids = np.array(outside)
     limit = _key(schedule.cost, objective, execution, schedule.core_cycles)[0]
     if execution == "fused":  # every tree moves at least the network's inputs and output
         return _network_bytes(network, hw.bits) * (1.0 - 1e-9) <= limit
@@ -124,7 +128,8 @@ def others_may_beat(
     pair_macs = np.array(_pair_macs(network), dtype=np.float64)
     energy = pair_macs[rows].sum(axis=1) * hw_consts(hw).mac_pj
     if objective == "energy":
-        return bool((energy * (1.0 - 1e-9) <= limit).any())
+        maybe = energy * (1.0 - 1e-9) <= limit
+        return _spill_sets_may_beat(network, ids[maybe], energy[maybe], hw, objective, execution, limit)
     # A merge of cores on a TT-core engine may hide behind the pass before: it bounds nothing.
     hide = _has_core_array(hw)
     counted = [not (hide and core) for core in _core_pairs(network)]
@@ -153,11 +158,35 @@ def others_may_beat(
             )
         else:
             cycles = step[rows].sum(axis=1)
-        maybe = (cycles * energy if objective == "edp" else cycles) * (1.0 - 1e-9) <= limit
+        bound = cycles * energy if objective == "edp" else cycles
+        maybe = bound * (1.0 - 1e-9) <= limit
         if not maybe.any():
             return False
-        rows, energy = rows[maybe], energy[maybe]
-    return True
+        rows, energy, ids = rows[maybe], energy[maybe], ids[maybe]
+    return _spill_sets_may_beat(network, ids, bound[maybe], hw, objective, execution, limit)
+
+
+def _spill_sets_may_beat(
+    network: TensorNetwork,
+    ids: NDArray[np.int64],
+    bounds: NDArray[np.float64],
+    hw: Hardware,
+    objective: Objective,
+    execution: str,
+    limit: float,
+) -> bool:
+    """Whether one of the trees ``ids`` (of :func:`_tree_merges`; ``bounds``: their bounds, the
+    least first tried) has a spill set whose bound (:func:`tree_spill_sets`, its steps priced so
+    far bounding themselves) does not exceed ``limit`` in its first term; True for a tree whose
+    spill sets cannot be bounded so (and under an execution that is not a shipped one)."""
+    if _BUILT_IN.get(execution) is not EXECUTIONS.get(execution):
+        return bool(ids.size)
+    trees = _tree_merges(network.n_inputs)[0]
+    for i in ids[np.argsort(bounds, kind="stable")].tolist():
+        got = tree_spill_sets(network, trees[i], hw, objective, execution)
+        if got is None or min(key[0] for key in got.keys) <= limit:
+            return True
+    return False
 
 
 def candidate_paths(
