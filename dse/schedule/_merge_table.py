@@ -1,11 +1,11 @@
-"""Every merge of a network's trees as arrays, so that a tree the schedule search takes reads its
-spill-set bounds' inputs by indexing (:func:`tree_bound_inputs`) instead of reading its steps
-one by one: per network, each merge's step kind, result, MACs, GEMM fields and token dimension
-(:func:`merge_table`); per network and hardware, each merge's bound terms and fold times at
-every token tile, for all merges in a few array operations (:func:`merge_terms`), the same bits
-as :func:`~dse.schedule._set_bounds.step_terms` and
-:func:`~dse.schedule._set_bounds.fold_times` of the step (tested). Also a tree's cycle floor
-on one array from the same tables (:func:`_tree_cycles_floor`)."""
+"""Every merge of a network's trees as arrays, so that a tree the schedule search takes has its
+spill sets bounded from them in one compiled call (:func:`tree_spill_sets`) instead of its
+steps read one by one: per network, each merge's step kind, result, MACs, GEMM fields and token
+dimension (:func:`merge_table`); per network and hardware, each merge's bound terms and fold
+times at every token tile, for all merges at once (:func:`merge_terms`), the same bits as
+:func:`~dse.schedule._set_bounds.step_terms` and :func:`~dse.schedule._set_bounds.fold_times`
+of the step (tested). Also a tree's cycle floor on one array from the same tables
+(:func:`_tree_cycles_floor`)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ from dse.schedule._segment import engines_of
 from dse.schedule._set_bounds import (
     BOUNDS_KERNEL,
     KIND_CODE,
-    BoundInputs,
     GemmKey,
     SpillSets,
     _bound_keys,
@@ -326,37 +325,6 @@ def _path_steps(path: Path, n: int) -> tuple[IntArray, IntArray]:
     return rows, steps
 
 
-def tree_bound_inputs(network: TensorNetwork, path: Path, hw: Hardware) -> BoundInputs | None:
-    """What the spill-set bounds of the tree ``path`` read (equal to
-    ``bound_inputs(tree_chain(network, path), hw)``), indexed from the network's
-    :func:`merge_table` and :func:`merge_terms` without making the chain; None when they are
-    not tabled."""
-    table = merge_table(network)
-    terms = merge_terms(network, hw) if table is not None else None
-    if table is None or terms is None:
-        return None
-    n = network.n_inputs
-    rows, base = _path_steps(path, n)
-    steps = base.copy()
-    steps[:, 3:5] = table.kind_macs[rows]
-    tensors = np.concatenate((table.inputs, table.out[rows]))
-    for x in (tensors, steps):
-        x.setflags(write=False)
-    listed = _path_rows(path, n)
-    step_f, fold = terms
-    return BoundInputs(
-        _path_consumers(path, n),
-        n,
-        table.tokens,
-        tensors,
-        steps,
-        step_f[rows],
-        fold[rows],
-        tuple(table.keys[r] for r in listed),
-        tuple(table.core[r] for r in listed),
-    )
-
-
 _NO_SINGLES = (np.zeros(0, dtype=np.int64), np.zeros((0, 3)))
 
 
@@ -368,9 +336,9 @@ def tree_spill_sets(
     execution: str,
     priced: PricedSingles = _PRICED,
 ) -> SpillSets | None:
-    """``bounds_of(tree_bound_inputs(network, path, hw), hw, objective, execution, singles)``,
-    the steps priced before (``priced``) bounding themselves: the tree's arrays indexed from the
-    network's tables inside the same compiled call
+    """``bounds_of(bound_inputs(tree_chain(network, path), hw), hw, objective, execution,
+    singles)`` without the chain, the steps priced before (``priced``) bounding themselves: the
+    tree's arrays indexed from the network's tables inside the compiled call
     (:func:`dse.schedule._bounds_kernel.tree_set_bounds`). None when the merges are not tabled
     or the compiled loops are off."""
     kernel = compiled_module(BOUNDS_KERNEL)

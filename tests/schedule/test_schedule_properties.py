@@ -805,33 +805,6 @@ def test_compiled_spill_set_bounds_are_the_python_bounds(
 
 
 @SETTINGS
-@given(st.one_of(layers(), deep_layers()), hardware(), st.booleans())
-def test_tree_bound_inputs_from_the_merge_table_are_the_chains(spec: LayerSpec, hw: Hardware, tt_gemm: bool) -> None:
-    """What a tree's spill-set bounds read, indexed from the per-network merge table without
-    making the chain (every merge's GEMM, kind, result, bound terms and fold times computed at
-    once per network and hardware), equals, bit for bit, what the chain gives; every tree of a
-    network shares the table."""
-    from dse.contraction import enumerate_trees
-    from dse.schedule._merge_table import tree_bound_inputs
-    from dse.schedule._set_bounds import bound_inputs
-    from dse.schedule._tree_tables import tree_chain
-    from dse.workload import get_format
-
-    hw = _engine(hw, tt_gemm)
-    for net in get_format(spec.format).networks(spec):
-        if not 1 < net.n_inputs <= 6:
-            continue
-        for path in list(enumerate_trees(net.n_inputs))[:24]:
-            path = tuple((int(a), int(b)) for a, b in path)
-            got = tree_bound_inputs(net, path, hw)
-            want = bound_inputs(tree_chain(net, path), hw)
-            assert got is not None, net.label
-            for name, a, b in zip(want._fields, got, want, strict=True):
-                same = a.tolist() == b.tolist() and a.dtype == b.dtype if isinstance(a, np.ndarray) else a == b
-                assert same, (net.label, path, name)
-
-
-@SETTINGS
 @given(st.one_of(layers(), deep_layers()), hardware())
 def test_tree_macs_are_the_plans(spec: LayerSpec, hw: Hardware) -> None:
     """A tree's MACs summed from the network's merge table are its plan's, exactly, for every
