@@ -201,6 +201,22 @@ def _structure(
     the (batch, M, N, K, result) index groups, whether A, B and C need a re-layout, and the
     three permutations. Cached: layers of one format share their index names whatever their
     ranks and shapes."""
+    a, b, groups, relayout = _groups(lt, rt, kept_set, a_is_lhs)
+    batch, m, n, k, out = groups
+    aset, bset = set(a), set(b)
+    a_req = tuple(i for i in (*batch, *m, *k) if i in aset)
+    b_req = tuple(i for i in (*batch, *k, *n) if i in bset)
+    c_req = (*batch, *m, *n)
+    perms = (_permutation(a, a_req), _permutation(b, b_req), _permutation(c_req, out))
+    return a, b, groups, relayout, perms
+
+
+@lru_cache(maxsize=65_536)
+def _groups(
+    lt: Names, rt: Names, kept_set: frozenset[str], a_is_lhs: bool
+) -> tuple[Names, Names, tuple[Names, ...], tuple[bool, bool, bool]]:
+    """:func:`_structure` without the permutations (what :func:`~dse.contraction.merge_roles`
+    reads); cached as it is."""
     a, b = (lt, rt) if a_is_lhs else (rt, lt)
     aset, bset = set(a), set(b)
     batch = tuple(i for i in a if i in bset and i in kept_set)
@@ -208,12 +224,8 @@ def _structure(
     n = tuple(i for i in b if i not in aset and i in kept_set)
     k = canonical_order(i for i in (*a, *b) if i not in kept_set)
     out = canonical_order(kept_set)
-    a_req = tuple(i for i in (*batch, *m, *k) if i in aset)
-    b_req = tuple(i for i in (*batch, *k, *n) if i in bset)
-    c_req = (*batch, *m, *n)
-    relayout = (_needs_relayout(a, (batch, m, k)), _needs_relayout(b, (batch, k, n)), c_req != out)
-    perms = (_permutation(a, a_req), _permutation(b, b_req), _permutation(c_req, out))
-    return a, b, (batch, m, n, k, out), relayout, perms
+    relayout = (_needs_relayout(a, (batch, m, k)), _needs_relayout(b, (batch, k, n)), (*batch, *m, *n) != out)
+    return a, b, (batch, m, n, k, out), relayout
 
 
 @lru_cache(maxsize=16_384)

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from dse.contraction._lowering import ACTIVATION_INDEX, _structure, activation_dim, index_sort_key
+from dse.contraction._lowering import ACTIVATION_INDEX, _groups, activation_dim, index_sort_key
 from dse.contraction._plan import _merge_names
 from dse.workload import TensorNetwork
 
@@ -98,7 +98,7 @@ def merge_roles(
 ) -> MergeRoles:
     """:class:`MergeRoles` of the merge of input subsets ``a`` (lhs) and ``b``."""
     _, _, _, lt, rt, kept, _ = _merge_names(inputs, output, a, b)
-    _, _, (batch, m, n, k, _), relayout, _ = _structure(lt, rt, kept, a_is_lhs)
+    _, _, (batch, m, n, k, _), relayout = _groups(lt, rt, kept, a_is_lhs)
     return MergeRoles(lt == rt, ACTIVATION_INDEX in kept, relayout, activation_dim(batch, m, n, k))
 
 

@@ -91,61 +91,63 @@ class MergeTable(NamedTuple):
     tokens: int
 
 
-class _Roles(NamedTuple):
-    """What index names alone say of every merge (:func:`_roles`)."""
+class _Roles:
+    """What index names alone say of every merge of a network of these names, read as networks
+    ask for it (:func:`_roles`): each merge's :func:`merge_roles` (the re-layouts of A, B and C,
+    whether the result carries the token index, its GEMM column) with operand A the right (0)
+    or left (1) subset, filled for the orientation a network asks for; each merge's step kind."""
 
-    relayout: NDArray[np.bool_]
-    """``(2, M, 3)``: the re-layouts of A, B and C with operand A the right (row 0) or left (row
-    1) subset."""
-    column: IntArray
-    """``(2, M)``: the token index's column in ``(batch, m, n, k)`` (-1: none), likewise."""
-    out_tokened: NDArray[np.bool_]
-    """``(2, M)``: the result carries the token index, likewise."""
-    kind: IntArray
-    """``(M,)``: the step's kind (:func:`~dse.schedule._tree_tables._row_kind`)."""
+    def __init__(self, inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...]) -> None:
+        self.inputs, self.output = inputs, output
+        n = len(inputs)
+        self.pairs = _tree_merges(n)[1]
+        size = len(self.pairs)
+        self.roles = np.zeros((2, size, 5), dtype=np.int64)
+        """``(orientation, merge, (A, B, C re-laid out, result carries tokens, GEMM column))``."""
+        self.filled = np.zeros((2, size), dtype=np.bool_)
+        self.at = np.arange(size)
+        holds = sum(1 << t for t, idx in enumerate(inputs) if TOKEN_INDEX in idx)
+        full = (1 << n) - 1
+
+        def carries(mask: int) -> bool:  # (a single input holds it; a merged tensor keeps it)
+            if mask & (mask - 1) == 0:
+                return bool(holds & mask)
+            return bool(holds & mask) and (bool(holds & (full ^ mask)) or TOKEN_INDEX in output)
+
+        def after(mask: int) -> bool:  # (downstream of a reduction)
+            return mask & (mask - 1) != 0 and not carries(mask) and bool(holds & mask)
+
+        kind = [
+            KIND_CODE["token"]
+            if carries(a | b)
+            else KIND_CODE["reduce"]
+            if carries(a) or carries(b)
+            else KIND_CODE["post"]
+            if after(a) or after(b)
+            else KIND_CODE["core"]
+            for a, b in self.pairs
+        ]
+        self.kind = np.array(kind, dtype=np.int64)
+        """``(M,)``: the step's kind (as :func:`~dse.schedule._tree_tables._row_kind` finds it)."""
+        self.kind.setflags(write=False)
+        self.core = tuple(k == KIND_CODE["core"] for k in kind)
+
+    def of(self, lhs_is_a: IntArray) -> IntArray:
+        """``(M, 5)``: each merge's roles with operand A its left subset where ``lhs_is_a`` is 1
+        (filling those not read before)."""
+        for j in np.flatnonzero(~self.filled[lhs_is_a, self.at]).tolist():
+            o = int(lhs_is_a[j])
+            roles = merge_roles(self.inputs, self.output, *self.pairs[j], bool(o))
+            self.roles[o, j] = (*roles.relayout, roles.out_tokened, _TOKEN_COLUMN[roles.token_dim])
+            self.filled[o, j] = True
+        got: IntArray = self.roles[lhs_is_a, self.at]
+        return got
 
 
 @lru_cache(maxsize=256)  # networks of one format and pass share it, whatever their sizes
 def _roles(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...]) -> _Roles:
-    """:class:`_Roles` of a network of these index names (:func:`merge_roles` of every merge;
-    the step kinds from which subsets carry the token index, as
-    :func:`~dse.schedule._tree_tables._subset_flags` finds them)."""
-    n = len(inputs)
-    pairs = _tree_merges(n)[1]
-    relayout = np.zeros((2, len(pairs), 3), dtype=np.bool_)
-    column = np.full((2, len(pairs)), -1, dtype=np.int64)
-    tokened = np.zeros((2, len(pairs)), dtype=np.bool_)
-    for lhs_is_a in (0, 1):
-        for j, (a, b) in enumerate(pairs):
-            roles = merge_roles(inputs, output, a, b, bool(lhs_is_a))
-            relayout[lhs_is_a, j] = roles.relayout
-            column[lhs_is_a, j] = _TOKEN_COLUMN[roles.token_dim]
-            tokened[lhs_is_a, j] = roles.out_tokened
-    holds = sum(1 << t for t, idx in enumerate(inputs) if TOKEN_INDEX in idx)
-    full = (1 << n) - 1
-
-    def carries(mask: int) -> bool:  # (a single input holds it; a merged tensor keeps it)
-        if mask & (mask - 1) == 0:
-            return bool(holds & mask)
-        return bool(holds & mask) and (bool(holds & (full ^ mask)) or TOKEN_INDEX in output)
-
-    def after(mask: int) -> bool:  # (downstream of a reduction)
-        return mask & (mask - 1) != 0 and not carries(mask) and bool(holds & mask)
-
-    kind = [
-        KIND_CODE["token"]
-        if carries(a | b)
-        else KIND_CODE["reduce"]
-        if carries(a) or carries(b)
-        else KIND_CODE["post"]
-        if after(a) or after(b)
-        else KIND_CODE["core"]
-        for a, b in pairs
-    ]
-    out = _Roles(relayout, column, tokened, np.array(kind, dtype=np.int64))
-    for x in out:
-        x.setflags(write=False)
-    return out
+    """The :class:`_Roles` of networks of these index names."""
+    return _Roles(inputs, output)
 
 
 @lru_cache(maxsize=1024)  # (a design's few dozen networks; later trials rarely repeat them)
@@ -157,21 +159,20 @@ def merge_table(network: TensorNetwork) -> MergeTable | None:
     if got is None or math.prod(s for _, s in network.sizes) >= _INT64_SUMS:
         return None
     lowered, _, elements = got
-    roles = _roles(network.inputs, network.output)
-    orient = np.array(lowered.a_is_lhs, dtype=np.int64)
-    at = np.arange(len(orient))
+    names = _roles(network.inputs, network.output)
+    roles = names.of(np.array(lowered.a_is_lhs, dtype=np.int64))
     sizes = lowered.sizes  # (m, n, k, batch, elements of A, B and C)
-    permutes = np.where(roles.relayout[orient, at], sizes[:, 4:7], 0)
+    permutes = sizes[:, 4:7] * roles[:, 0:3]  # (the elements where the operand is re-laid out, else 0)
     m, nn, k, batch = sizes[:, 0], sizes[:, 1], sizes[:, 2], sizes[:, 3]
     inputs_tokened, tokens = _inputs_tokened(network)
     table = MergeTable(
-        out=np.stack([sizes[:, 6], roles.out_tokened[orient, at]], axis=1).astype(np.int64),
-        kind_macs=np.stack([roles.kind, batch * m * nn * k], axis=1),
+        out=np.stack([sizes[:, 6], roles[:, 3]], axis=1),
+        kind_macs=np.stack([names.kind, batch * m * nn * k], axis=1),
         dims=sizes[:, [3, 0, 1, 2]],
         permutes=permutes,
         keys=tuple(map(tuple, np.concatenate([sizes[:, 0:4], permutes], axis=1).tolist())),
-        token_column=roles.column[orient, at] if tokens > 1 else np.full(len(orient), -1, dtype=np.int64),
-        core=tuple((roles.kind == KIND_CODE["core"]).tolist()),
+        token_column=roles[:, 4].copy() if tokens > 1 else np.full(len(sizes), -1, dtype=np.int64),
+        core=names.core,
         inputs=np.array([elements, inputs_tokened], dtype=np.int64).T.copy(),
         tokens=tokens,
     )
