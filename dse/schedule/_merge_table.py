@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from analytical_models import (
     ArrayEngine,
+    Gemm,
     Hardware,
     ModelInputError,
     compiled_module,
@@ -30,7 +31,7 @@ from analytical_models import (
 )
 from dse.contraction import merge_roles
 from dse.schedule._bounds import _core_array, _has_core_array, _tiles_array
-from dse.schedule._chain import TOKEN_INDEX
+from dse.schedule._chain import TOKEN_INDEX, Chain, assemble_chain, chain_of_path
 from dse.schedule._search import _PRICED, PricedSingles
 from dse.schedule._segment import engines_of
 from dse.schedule._set_bounds import (
@@ -51,6 +52,7 @@ from dse.schedule._tree_tables import (
     _pair_floors,
     _pair_floors_apart,
     _path_consumers,
+    _path_merges,
     _path_rows,
     _tree_merges,
 )
@@ -66,6 +68,8 @@ products of a merge's GEMM dimensions (its DRAM-fed bytes) is then exact in int6
 
 _TOKEN_COLUMN = {"": -1, "batch": 0, "m": 1, "n": 2, "k": 3}
 """A GEMM dimension's column in ``(batch, m, n, k)`` rows (-1: none)."""
+
+_DIM_NAMES = ("batch", "m", "n", "k")
 
 
 class MergeTable(NamedTuple):
@@ -89,21 +93,31 @@ class MergeTable(NamedTuple):
     inputs: IntArray
     """``(n, 2)``: each input's elements and whether it carries the token index."""
     tokens: int
+    steps: list[tuple[bool, bool, str, int, bool]]
+    """Each merge as a chain's step reads it: operand A is its left subset, its operands hold
+    the same names (A is then the lhs in either order), its token dimension (``""``: none, or a
+    one-token pass), its result's elements and token flag."""
+    gemms: dict[int, Gemm]
+    """Each merge's GEMM as a chain holds it, made when first asked (:func:`_gemm`)."""
+    input_elements: tuple[int, ...]
+    input_tokened: tuple[bool, ...]
 
 
 class _Roles:
     """What index names alone say of every merge of a network of these names, read as networks
     ask for it (:func:`_roles`): each merge's :func:`merge_roles` (the re-layouts of A, B and C,
-    whether the result carries the token index, its GEMM column) with operand A the right (0)
-    or left (1) subset, filled for the orientation a network asks for; each merge's step kind."""
+    whether the result carries the token index, its GEMM column, whether its operands hold the
+    same names) with operand A the right (0) or left (1) subset, filled for the orientation a
+    network asks for; each merge's step kind."""
 
     def __init__(self, inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...]) -> None:
         self.inputs, self.output = inputs, output
         n = len(inputs)
         self.pairs = _tree_merges(n)[1]
         size = len(self.pairs)
-        self.roles = np.zeros((2, size, 5), dtype=np.int64)
-        """``(orientation, merge, (A, B, C re-laid out, result carries tokens, GEMM column))``."""
+        self.roles = np.zeros((2, size, 6), dtype=np.int64)
+        """``(orientation, merge, (A, B, C re-laid out, result carries tokens, GEMM column,
+        symmetric))``."""
         self.filled = np.zeros((2, size), dtype=np.bool_)
         self.at = np.arange(size)
         holds = sum(1 << t for t, idx in enumerate(inputs) if TOKEN_INDEX in idx)
@@ -128,17 +142,18 @@ class _Roles:
             for a, b in self.pairs
         ]
         self.kind = np.array(kind, dtype=np.int64)
-        """``(M,)``: the step's kind (as :func:`~dse.schedule._tree_tables._row_kind` finds it)."""
+        """``(M,)``: the step's kind in every tree that makes it (as
+        :func:`~dse.schedule._chain.assemble_chain` finds it step by step)."""
         self.kind.setflags(write=False)
         self.core = tuple(k == KIND_CODE["core"] for k in kind)
 
     def of(self, lhs_is_a: IntArray) -> IntArray:
-        """``(M, 5)``: each merge's roles with operand A its left subset where ``lhs_is_a`` is 1
+        """``(M, 6)``: each merge's roles with operand A its left subset where ``lhs_is_a`` is 1
         (filling those not read before)."""
         for j in np.flatnonzero(~self.filled[lhs_is_a, self.at]).tolist():
             o = int(lhs_is_a[j])
             roles = merge_roles(self.inputs, self.output, *self.pairs[j], bool(o))
-            self.roles[o, j] = (*roles.relayout, roles.out_tokened, _TOKEN_COLUMN[roles.token_dim])
+            self.roles[o, j] = (*roles.relayout, roles.out_tokened, _TOKEN_COLUMN[roles.token_dim], roles.symmetric)
             self.filled[o, j] = True
         got: IntArray = self.roles[lhs_is_a, self.at]
         return got
@@ -153,12 +168,12 @@ def _roles(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...]) -> _Rol
 @lru_cache(maxsize=1024)  # (a design's few dozen networks; later trials rarely repeat them)
 def merge_table(network: TensorNetwork) -> MergeTable | None:
     """The :class:`MergeTable` of ``network``: what :meth:`dse.contraction.MergeLowerings.step`
-    and the step kinds of :func:`~dse.schedule._tree_tables._row` give, for every merge at once.
+    and the step kinds of a chain give, for every merge at once.
     None when the network is not enumerated or its sizes multiply to :data:`_INT64_SUMS` or more."""
     got = _lowerings(network)
     if got is None or math.prod(s for _, s in network.sizes) >= _INT64_SUMS:
         return None
-    lowered, _, elements = got
+    lowered, elements = got
     names = _roles(network.inputs, network.output)
     roles = names.of(np.array(lowered.a_is_lhs, dtype=np.int64))
     sizes = lowered.sizes  # (m, n, k, batch, elements of A, B and C)
@@ -175,11 +190,57 @@ def merge_table(network: TensorNetwork) -> MergeTable | None:
         core=names.core,
         inputs=np.array([elements, inputs_tokened], dtype=np.int64).T.copy(),
         tokens=tokens,
+        steps=_chain_steps(lowered.a_is_lhs, roles, sizes[:, 6], tokens),
+        gemms={},
+        input_elements=elements,
+        input_tokened=inputs_tokened,
     )
     for x in table:
         if isinstance(x, np.ndarray):
             x.setflags(write=False)
     return table
+
+
+def _chain_steps(
+    lhs_is_a: list[bool], roles: IntArray, out: IntArray, tokens: int
+) -> list[tuple[bool, bool, str, int, bool]]:
+    """:attr:`MergeTable.steps` from each merge's orientation, roles (:meth:`_Roles.of`) and
+    result elements."""
+    same, column, tokened = roles[:, 5].tolist(), roles[:, 4].tolist(), roles[:, 3].tolist()
+    return [
+        (a, bool(s), _DIM_NAMES[c] if tokens > 1 and c >= 0 else "", e, bool(t))
+        for a, s, c, e, t in zip(lhs_is_a, same, column, out.tolist(), tokened, strict=True)
+    ]
+
+
+def _gemm(table: MergeTable, row: int) -> Gemm:
+    """The GEMM of merge ``row`` (one instance per network: every chain shares it)."""
+    got = table.gemms.get(row)
+    if got is None:
+        m, n, k, batch, pa, pb, pc = table.keys[row]
+        got = table.gemms[row] = Gemm(
+            m=m, n=n, k=k, batch=batch, permute_a_elements=pa, permute_b_elements=pb, permute_c_elements=pc
+        )
+    return got
+
+
+@lru_cache(maxsize=16_384)
+def tree_chain(network: TensorNetwork, path: Path) -> Chain:
+    """``chain_of_path(network, path)`` (equal to it) from the network's :func:`merge_table`, no
+    step lowered on its own; cached by value."""
+    table = merge_table(network)
+    if table is None:
+        return chain_of_path(network, path)
+    n = network.n_inputs
+    steps: list[tuple[int, int, Gemm, bool, str]] = []
+    elements = list(table.input_elements)
+    tokened = list(table.input_tokened)
+    for (lhs, rhs), (row, swapped) in zip(path, _path_merges(path, n), strict=True):
+        a, same, token_dim, out, out_tokened = table.steps[row]
+        steps.append((lhs, rhs, _gemm(table, row), a if same else a != swapped, token_dim))
+        elements.append(out)
+        tokened.append(out_tokened)
+    return assemble_chain(network, tuple(elements), tuple(tokened), steps, _path_consumers(path, n))
 
 
 TERMS_KERNEL = "dse.schedule._terms_kernel"

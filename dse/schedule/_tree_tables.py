@@ -1,8 +1,7 @@
 """A network's merges as tables its contraction trees share: every merge of two input subsets
 (:func:`_tree_merges`), their MACs, GEMM sizes, fold times and lowerings computed for all of them
-at once (per network, per network and hardware), a tree's steps as rows of those tables, and a
-tree's chain assembled from them (:func:`tree_chain`; what its spill-set bounds read:
-:mod:`dse.schedule._merge_table`)."""
+at once (per network, per network and hardware), and a tree's steps as rows of those tables (a
+tree's chain and what its spill-set bounds read, from them: :mod:`dse.schedule._merge_table`)."""
 
 from __future__ import annotations
 
@@ -13,21 +12,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytical_models import (
-    Gemm,
     Hardware,
     hw_consts,
     untiled_cycles_table,
 )
 from dse.contraction import (
     MergeLowerings,
-    MergeStep,
     build_plan,
     enumerate_trees,
     merge_dims,
     merge_lowerings,
     ssa_to_nodes,
 )
-from dse.schedule._chain import TOKEN_INDEX, Chain, assemble_chain, chain_of_path
+from dse.schedule._chain import TOKEN_INDEX
 from dse.schedule._segment import engines_of, tile_candidates
 from dse.workload import TensorNetwork
 
@@ -300,15 +297,13 @@ def _path_merges(path: tuple[tuple[int, int], ...], n: int) -> tuple[tuple[int, 
     return tuple((index[min(a, b), max(a, b)], a > b) for a, b in ssa_to_nodes(path, n))
 
 
-_Lowerings = tuple[MergeLowerings, dict[int, tuple[Gemm, MergeStep, str]], tuple[int, ...]]
+_Lowerings = tuple[MergeLowerings, tuple[int, ...]]
 
 
 @lru_cache(maxsize=1024)  # (a design's few dozen networks; later trials rarely repeat them)
 def _lowerings(network: TensorNetwork) -> _Lowerings | None:
-    """:func:`dse.contraction.merge_lowerings` of every merge of :func:`_tree_merges`, the steps
-    read from it so far (:func:`_row`: their GEMM, one instance per merge shared by every chain
-    of the network, their lowering and kind) and the inputs' elements; None when the network is
-    not enumerated or its products might overflow."""
+    """:func:`dse.contraction.merge_lowerings` of every merge of :func:`_tree_merges` and the
+    inputs' elements; None when the network is not enumerated or its products might overflow."""
     n = network.n_inputs
     if not 1 < n <= ENUMERATED_TREE_INPUTS:
         return None
@@ -316,34 +311,7 @@ def _lowerings(network: TensorNetwork) -> _Lowerings | None:
     if table is None:
         return None
     sizes = network.size_dict
-    return table, {}, tuple(math.prod(sizes[i] for i in idx) for idx in network.inputs)
-
-
-@lru_cache(maxsize=16_384)
-def tree_chain(network: TensorNetwork, path: tuple[tuple[int, int], ...]) -> Chain:
-    """``chain_of_path(network, path)`` (equal to it) from the network's table of every merge's
-    lowering (:func:`_lowerings`), no step lowered on its own; cached by value."""
-    got = _lowerings(network)
-    if got is None:
-        return chain_of_path(network, path)
-    elements = got[2]
-    merges = _path_merges(path, network.n_inputs)
-    tokened, n_tokens = _inputs_tokened(network)
-    tokens = n_tokens > 1
-    steps: list[tuple[int, int, Gemm, bool, str]] = []
-    made: list[MergeStep] = []
-    for (lhs, rhs), (row, swapped) in zip(path, merges, strict=True):
-        gemm, step, _ = _row(network, got, row)
-        a_is_lhs = step.a_is_lhs if step.symmetric else step.a_is_lhs != swapped
-        steps.append((lhs, rhs, gemm, a_is_lhs, step.token_dim if tokens else ""))
-        made.append(step)
-    return assemble_chain(
-        network,
-        elements + tuple(st.out_elements for st in made),
-        tokened + tuple(st.out_tokened for st in made),
-        steps,
-        _path_consumers(path, network.n_inputs),
-    )
+    return table, tuple(math.prod(sizes[i] for i in idx) for idx in network.inputs)
 
 
 @lru_cache(maxsize=4096)
@@ -358,33 +326,6 @@ def _path_consumers(path: tuple[tuple[int, int], ...], n: int) -> tuple[int, ...
 def _inputs_tokened(network: TensorNetwork) -> tuple[tuple[bool, ...], int]:
     """Whether each input carries the token index, and the token count (:attr:`Chain.tokens`)."""
     return tuple(TOKEN_INDEX in idx for idx in network.inputs), int(network.size_dict.get(TOKEN_INDEX, 1))
-
-
-def _row(network: TensorNetwork, got: _Lowerings, row: int) -> tuple[Gemm, MergeStep, str]:
-    """Merge ``row`` of :func:`_lowerings` (``got``): its GEMM (one instance per network), its
-    lowering and its step kind (:data:`~dse.schedule.STEP_KINDS`), read once."""
-    table, read, _ = got
-    known = read.get(row)
-    if known is None:
-        step = table.step(row)
-        m, n, k, batch, pa, pb, pc = step.gemm
-        gemm = Gemm(m=m, n=n, k=k, batch=batch, permute_a_elements=pa, permute_b_elements=pb, permute_c_elements=pc)
-        known = read[row] = (gemm, step, _row_kind(network, row))
-    return known
-
-
-def _row_kind(network: TensorNetwork, row: int) -> str:
-    """The kind of the step making merge ``row`` of :func:`_tree_merges`, in every tree: from
-    whether its result and operands carry the token index, and whether an operand is downstream
-    of a reduction (a tensor of several inputs holding one that carries it, but not carrying it
-    itself), as :func:`~dse.schedule._chain.assemble_chain` finds it step by step."""
-    a, b = _tree_merges(network.n_inputs)[1][row]
-    tokened, after = _subset_flags(network)
-    if tokened[a | b]:
-        return "token"
-    if tokened[a] or tokened[b]:
-        return "reduce"
-    return "post" if after[a] or after[b] else "core"
 
 
 @lru_cache(maxsize=4096)

@@ -37,7 +37,7 @@ from dse.schedule._bounds import (
     staged_floor,
 )
 from dse.schedule._chain import Chain, chain_of
-from dse.schedule._merge_table import _tree_cycles_floor, tree_spill_sets
+from dse.schedule._merge_table import _tree_cycles_floor, tree_chain, tree_spill_sets
 from dse.schedule._search import (
     _BUILT_IN,
     EXECUTIONS,
@@ -62,7 +62,6 @@ from dse.schedule._tree_tables import (
     _stage_pairs,
     _tree_merges,
     _tree_positions,
-    tree_chain,
 )
 from dse.workload import TensorNetwork
 

@@ -637,7 +637,8 @@ def test_a_step_held_by_no_fused_segment_is_in_none(spec: LayerSpec, hw: Hardwar
     from dse.contraction import enumerate_trees
     from dse.schedule import price_segment
     from dse.schedule._bounds import _segments, _spill_sets
-    from dse.schedule._tree_tables import _pair_floors_apart, _path_rows, tree_chain
+    from dse.schedule._merge_table import tree_chain
+    from dse.schedule._tree_tables import _pair_floors_apart, _path_rows
     from dse.workload import get_format
 
     hw = _one_array(hw, tt_gemm)
@@ -852,34 +853,43 @@ def test_token_flags_of_input_subsets_are_the_kept_indices(spec: LayerSpec) -> N
 def test_merge_terms_are_each_steps_terms(spec: LayerSpec, hw: Hardware, tt_gemm: bool, timing: str) -> None:
     """Every merge's bound terms and fold times, computed for all merges of a network at once
     (compiled, and in array operations with the compiled loops off), are the bits of
-    ``step_terms`` and ``fold_times`` of the step its lowering makes (GEMM, kind, token
-    dimension), and its GEMM fields, kind, result and MACs are the lowering's."""
+    ``step_terms`` and ``fold_times`` of the step that makes it in a tree's chain, each step
+    lowered on its own (GEMM, kind, token dimension), and its GEMM fields, kind, result and MACs
+    are that step's."""
     import os
 
     from analytical_models import NO_JIT_ENV
+    from dse.contraction import enumerate_trees
+    from dse.schedule._chain import chain_of_path
     from dse.schedule._merge_table import merge_table, merge_terms
     from dse.schedule._segment import engines_of
     from dse.schedule._set_bounds import KIND_CODE, fold_table, fold_times, gemm_key, step_terms
-    from dse.schedule._tree_tables import _lowerings, _pair_floors, _row
+    from dse.schedule._tree_tables import _pair_floors, _path_rows
     from dse.workload import get_format
 
     hw = replace(_engine(hw, tt_gemm), memory_timing=timing)
     for net in get_format(spec.format).networks(spec):
         if not 1 < net.n_inputs <= 6:
             continue
-        table, lowered = merge_table(net), _lowerings(net)
-        assert table is not None and lowered is not None
+        table = merge_table(net)
+        assert table is not None
         busy, one, _ = _pair_floors(net, hw) or ([], [], [])
+        made = {}  # (each merge as some tree's chain makes it, lowered on its own)
+        for tree in enumerate_trees(net.n_inputs):
+            path = tuple((int(a), int(b)) for a, b in tree)
+            chain = chain_of_path(net, path)
+            for st_, row in zip(chain.steps, _path_rows(path, net.n_inputs), strict=True):
+                made.setdefault(row, (st_, chain.elements[st_.out], chain.tokened[st_.out]))
+        assert sorted(made) == list(range(len(busy)))
         want = []
         for j in range(len(busy)):
-            gemm, step, kind = _row(net, lowered, j)
-            token_dim = step.token_dim if table.tokens > 1 else ""
-            folds = fold_times(gemm, kind, token_dim, table.tokens, hw, engines_of(hw))
-            terms = step_terms(gemm, kind, hw, engines_of(hw), busy[j], one[j])
+            st_, elements, tokened = made[j]
+            folds = fold_times(st_.gemm, st_.kind, st_.token_dim, table.tokens, hw, engines_of(hw))
+            terms = step_terms(st_.gemm, st_.kind, hw, engines_of(hw), busy[j], one[j])
             want.append((terms, fold_table([folds], table.tokens)))
-            assert table.keys[j] == gemm_key(gemm)
-            assert table.kind_macs[j].tolist() == [KIND_CODE[kind], gemm.macs]
-            assert table.out[j].tolist() == [step.out_elements, step.out_tokened]
+            assert table.keys[j] == gemm_key(st_.gemm)
+            assert table.kind_macs[j].tolist() == [KIND_CODE[st_.kind], st_.gemm.macs]
+            assert table.out[j].tolist() == [elements, tokened]
         for jit in (True, False):
             merge_terms.cache_clear()
             os.environ[NO_JIT_ENV] = "" if jit else "1"
@@ -948,10 +958,9 @@ def test_tree_spill_sets_from_the_merge_table_are_the_chains(
 
     from analytical_models import NO_JIT_ENV, Cost
     from dse.contraction import enumerate_trees
-    from dse.schedule._merge_table import tree_spill_sets
+    from dse.schedule._merge_table import tree_chain, tree_spill_sets
     from dse.schedule._search import PricedSingles, Segment
     from dse.schedule._set_bounds import gemm_key, spill_set_bounds
-    from dse.schedule._tree_tables import tree_chain
     from dse.workload import get_format
 
     hw = _engine(hw, tt_gemm)
@@ -1080,7 +1089,8 @@ def test_a_chain_from_the_merge_table_is_the_chain_of_its_path() -> None:
     every layer format, steps whose lhs is the merge's right subset included."""
     from dse.contraction import enumerate_trees
     from dse.schedule._chain import chain_of_path
-    from dse.schedule._tree_tables import _lowerings, _path_merges, tree_chain
+    from dse.schedule._merge_table import tree_chain
+    from dse.schedule._tree_tables import _lowerings, _path_merges
     from dse.schedule._trees import ENUMERATED_TREE_INPUTS
     from tests.contraction.test_every_format_paths import NETWORKS
 
@@ -1104,7 +1114,7 @@ def test_a_chains_consumers_are_the_steps_reading_each_result() -> None:
     network and on every segment cut out of those chains."""
     from dse.contraction import enumerate_trees
     from dse.schedule._bounds import _segments, _spill_sets
-    from dse.schedule._tree_tables import tree_chain
+    from dse.schedule._merge_table import tree_chain
     from dse.schedule._trees import ENUMERATED_TREE_INPUTS
     from tests.contraction.test_every_format_paths import NETWORKS
 
@@ -1130,7 +1140,8 @@ def test_a_chain_from_the_merge_table_with_operands_of_the_same_indices() -> Non
     and equal sizes with different names are decided by the names there too."""
     from dse.contraction import enumerate_trees
     from dse.schedule._chain import chain_of_path
-    from dse.schedule._tree_tables import _lowerings, tree_chain
+    from dse.schedule._merge_table import tree_chain
+    from dse.schedule._tree_tables import _lowerings
     from dse.workload import TensorNetwork
 
     net = TensorNetwork.build(
