@@ -84,8 +84,9 @@ class MergeTable(NamedTuple):
     """``(M, 4)``: the GEMM's batch, m, n, k."""
     permutes: IntArray
     """``(M, 3)``: its ``permute_*_elements`` (re-laid-out elements of A, B and C)."""
-    keys: tuple[GemmKey, ...]
-    """Each merge's GEMM fields (:func:`~dse.schedule._set_bounds.gemm_key`)."""
+    fields: IntArray
+    """``(M, 7)``: each merge's GEMM fields (:func:`~dse.schedule._set_bounds.gemm_key`; read
+    as a key by :func:`_key`)."""
     token_column: IntArray
     """``(M,)``: the column of ``dims`` holding the token index (-1: none, or a one-token pass)."""
     core: tuple[bool, ...]
@@ -93,12 +94,16 @@ class MergeTable(NamedTuple):
     inputs: IntArray
     """``(n, 2)``: each input's elements and whether it carries the token index."""
     tokens: int
-    steps: list[tuple[bool, bool, str, int, bool]]
-    """Each merge as a chain's step reads it: operand A is its left subset, its operands hold
-    the same names (A is then the lhs in either order), its token dimension (``""``: none, or a
-    one-token pass), its result's elements and token flag."""
+    roles: IntArray
+    """``(M, 6)``: each merge's roles (:meth:`_Roles.of`)."""
+    lhs_is_a: list[bool]
+    """Whether operand A of each merge is its left subset."""
+    keys: dict[int, GemmKey]
+    """The merges' GEMM fields read as keys so far (:func:`_key`)."""
     gemms: dict[int, Gemm]
-    """Each merge's GEMM as a chain holds it, made when first asked (:func:`_gemm`)."""
+    """The merges' GEMMs made so far (:func:`_gemm`)."""
+    steps: dict[int, tuple[bool, bool, str, int, bool]]
+    """The merges read as a chain's steps so far (:func:`_step`)."""
     input_elements: tuple[int, ...]
     input_tokened: tuple[bool, ...]
 
@@ -185,13 +190,16 @@ def merge_table(network: TensorNetwork) -> MergeTable | None:
         kind_macs=np.stack([names.kind, batch * m * nn * k], axis=1),
         dims=sizes[:, [3, 0, 1, 2]],
         permutes=permutes,
-        keys=tuple(map(tuple, np.concatenate([sizes[:, 0:4], permutes], axis=1).tolist())),
+        fields=np.concatenate([sizes[:, 0:4], permutes], axis=1),
         token_column=roles[:, 4].copy() if tokens > 1 else np.full(len(sizes), -1, dtype=np.int64),
         core=names.core,
         inputs=np.array([elements, inputs_tokened], dtype=np.int64).T.copy(),
         tokens=tokens,
-        steps=_chain_steps(lowered.a_is_lhs, roles, sizes[:, 6], tokens),
+        roles=roles,
+        lhs_is_a=lowered.a_is_lhs,
+        keys={},
         gemms={},
+        steps={},
         input_elements=elements,
         input_tokened=inputs_tokened,
     )
@@ -201,25 +209,40 @@ def merge_table(network: TensorNetwork) -> MergeTable | None:
     return table
 
 
-def _chain_steps(
-    lhs_is_a: list[bool], roles: IntArray, out: IntArray, tokens: int
-) -> list[tuple[bool, bool, str, int, bool]]:
-    """:attr:`MergeTable.steps` from each merge's orientation, roles (:meth:`_Roles.of`) and
-    result elements."""
-    same, column, tokened = roles[:, 5].tolist(), roles[:, 4].tolist(), roles[:, 3].tolist()
-    return [
-        (a, bool(s), _DIM_NAMES[c] if tokens > 1 and c >= 0 else "", e, bool(t))
-        for a, s, c, e, t in zip(lhs_is_a, same, column, out.tolist(), tokened, strict=True)
-    ]
+def _key(table: MergeTable, row: int) -> GemmKey:
+    """The GEMM fields of merge ``row`` as a key (made once per network)."""
+    got = table.keys.get(row)
+    if got is None:
+        m, n, k, batch, pa, pb, pc = table.fields[row].tolist()
+        got = table.keys[row] = (m, n, k, batch, pa, pb, pc)
+    return got
 
 
 def _gemm(table: MergeTable, row: int) -> Gemm:
     """The GEMM of merge ``row`` (one instance per network: every chain shares it)."""
     got = table.gemms.get(row)
     if got is None:
-        m, n, k, batch, pa, pb, pc = table.keys[row]
+        m, n, k, batch, pa, pb, pc = _key(table, row)
         got = table.gemms[row] = Gemm(
             m=m, n=n, k=k, batch=batch, permute_a_elements=pa, permute_b_elements=pb, permute_c_elements=pc
+        )
+    return got
+
+
+def _step(table: MergeTable, row: int) -> tuple[bool, bool, str, int, bool]:
+    """Merge ``row`` as a chain's step reads it: operand A is its left subset, its operands hold
+    the same names (A is then the lhs in either order), its token dimension (``""``: none, or a
+    one-token pass), its result's elements and token flag (read once per network)."""
+    got = table.steps.get(row)
+    if got is None:
+        tokened, column, symmetric = table.roles[row, 3:6].tolist()
+        token_dim = _DIM_NAMES[column] if table.tokens > 1 and column >= 0 else ""
+        got = table.steps[row] = (
+            table.lhs_is_a[row],
+            bool(symmetric),
+            token_dim,
+            int(table.out[row, 0]),
+            bool(tokened),
         )
     return got
 
@@ -236,7 +259,7 @@ def tree_chain(network: TensorNetwork, path: Path) -> Chain:
     elements = list(table.input_elements)
     tokened = list(table.input_tokened)
     for (lhs, rhs), (row, swapped) in zip(path, _path_merges(path, n), strict=True):
-        a, same, token_dim, out, out_tokened = table.steps[row]
+        a, same, token_dim, out, out_tokened = _step(table, row)
         steps.append((lhs, rhs, _gemm(table, row), a if same else a != swapped, token_dim))
         elements.append(out)
         tokened.append(out_tokened)
@@ -411,7 +434,7 @@ def tree_spill_sets(
     n = network.n_inputs
     rows, base = _path_steps(path, n)
     listed = _path_rows(path, n)
-    keys = [table.keys[r] for r in listed]
+    keys = [_key(table, r) for r in listed]
     singles = priced.of_steps(keys, [table.core[r] for r in listed], hw, objective)
     steps, tighter = _NO_SINGLES
     if singles:
@@ -457,7 +480,7 @@ def _tree_cycles_floor(network: TensorNetwork, path: Path, hw: Hardware, objecti
             continue
         floor = lower[row]
         if never[row] and table is not None:
-            priced = _PRICED.cycles(table.keys[row], False, hw, objective)
+            priced = _PRICED.cycles(_key(table, row), False, hw, objective)
             if priced > floor:
                 floor = priced
         total += floor

@@ -861,7 +861,7 @@ def test_merge_terms_are_each_steps_terms(spec: LayerSpec, hw: Hardware, tt_gemm
     from analytical_models import NO_JIT_ENV
     from dse.contraction import enumerate_trees
     from dse.schedule._chain import chain_of_path
-    from dse.schedule._merge_table import merge_table, merge_terms
+    from dse.schedule._merge_table import _key, merge_table, merge_terms
     from dse.schedule._segment import engines_of
     from dse.schedule._set_bounds import KIND_CODE, fold_table, fold_times, gemm_key, step_terms
     from dse.schedule._tree_tables import _pair_floors, _path_rows
@@ -887,7 +887,7 @@ def test_merge_terms_are_each_steps_terms(spec: LayerSpec, hw: Hardware, tt_gemm
             folds = fold_times(st_.gemm, st_.kind, st_.token_dim, table.tokens, hw, engines_of(hw))
             terms = step_terms(st_.gemm, st_.kind, hw, engines_of(hw), busy[j], one[j])
             want.append((terms, fold_table([folds], table.tokens)))
-            assert table.keys[j] == gemm_key(st_.gemm)
+            assert _key(table, j) == gemm_key(st_.gemm)
             assert table.kind_macs[j].tolist() == [KIND_CODE[st_.kind], st_.gemm.macs]
             assert table.out[j].tolist() == [elements, tokened]
         for jit in (True, False):
