@@ -4,8 +4,8 @@ steps read one by one: per network, each merge's step kind, result, MACs, GEMM f
 dimension (:func:`merge_table`); per network and hardware, each merge's bound terms and fold
 times at every token tile, for all merges at once (:func:`merge_terms`), the same bits as
 :func:`~dse.schedule._set_bounds.step_terms` and :func:`~dse.schedule._set_bounds.fold_times`
-of the step (tested). Also a tree's cycle floor on one array from the same tables
-(:func:`_tree_cycles_floor`)."""
+of the step (tested). From the same tables: a tree's chain (:func:`tree_chain`, each merge's
+GEMM made once per network) and its cycle floor on one array (:func:`_tree_cycles_floor`)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from analytical_models import (
 )
 from dse.contraction import merge_roles
 from dse.schedule._bounds import _core_array, _has_core_array, _tiles_array
-from dse.schedule._chain import TOKEN_INDEX, Chain, assemble_chain, chain_of_path
+from dse.schedule._chain import Chain, assemble_chain, chain_of_path
 from dse.schedule._search import _PRICED, PricedSingles
 from dse.schedule._segment import engines_of
 from dse.schedule._set_bounds import (
@@ -49,11 +49,13 @@ from dse.schedule._tree_tables import (
     _core_pairs,
     _inputs_tokened,
     _lowerings,
+    _pair_arrays,
     _pair_floors,
     _pair_floors_apart,
     _path_consumers,
     _path_merges,
     _path_rows,
+    _token_subsets,
     _tree_merges,
 )
 from dse.workload import TensorNetwork
@@ -70,11 +72,13 @@ _TOKEN_COLUMN = {"": -1, "batch": 0, "m": 1, "n": 2, "k": 3}
 """A GEMM dimension's column in ``(batch, m, n, k)`` rows (-1: none)."""
 
 _DIM_NAMES = ("batch", "m", "n", "k")
+"""The GEMM dimensions by column (:data:`_TOKEN_COLUMN`'s inverse)."""
 
 
 class MergeTable(NamedTuple):
     """Every merge of :func:`~dse.schedule._tree_tables._tree_merges` of one network, as the
-    step making it in any tree (read-only arrays; ``M`` merges)."""
+    step making it in any tree (``M`` merges; the arrays read-only, the dicts filled as merges
+    are read)."""
 
     out: IntArray
     """``(M, 2)``: the result's elements and whether it carries the token index."""
@@ -125,32 +129,16 @@ class _Roles:
         symmetric))``."""
         self.filled = np.zeros((2, size), dtype=np.bool_)
         self.at = np.arange(size)
-        holds = sum(1 << t for t, idx in enumerate(inputs) if TOKEN_INDEX in idx)
-        full = (1 << n) - 1
-
-        def carries(mask: int) -> bool:  # (a single input holds it; a merged tensor keeps it)
-            if mask & (mask - 1) == 0:
-                return bool(holds & mask)
-            return bool(holds & mask) and (bool(holds & (full ^ mask)) or TOKEN_INDEX in output)
-
-        def after(mask: int) -> bool:  # (downstream of a reduction)
-            return mask & (mask - 1) != 0 and not carries(mask) and bool(holds & mask)
-
-        kind = [
-            KIND_CODE["token"]
-            if carries(a | b)
-            else KIND_CODE["reduce"]
-            if carries(a) or carries(b)
-            else KIND_CODE["post"]
-            if after(a) or after(b)
-            else KIND_CODE["core"]
-            for a, b in self.pairs
-        ]
-        self.kind = np.array(kind, dtype=np.int64)
+        tokened, after = _token_subsets(inputs, output)
+        a, b = _pair_arrays(n)
+        unreduced = np.where(after[a] | after[b], KIND_CODE["post"], KIND_CODE["core"])
+        reduced = np.where(tokened[a] | tokened[b], KIND_CODE["reduce"], unreduced)
+        self.kind = np.where(tokened[a | b], KIND_CODE["token"], reduced)
         """``(M,)``: the step's kind in every tree that makes it (as
-        :func:`~dse.schedule._chain.assemble_chain` finds it step by step)."""
+        :func:`~dse.schedule._chain.assemble_chain` finds it step by step, from which input
+        subsets carry the token index: :func:`~dse.schedule._tree_tables._subset_flags`)."""
         self.kind.setflags(write=False)
-        self.core = tuple(k == KIND_CODE["core"] for k in kind)
+        self.core = tuple((self.kind == KIND_CODE["core"]).tolist())
 
     def of(self, lhs_is_a: IntArray) -> IntArray:
         """``(M, 6)``: each merge's roles with operand A its left subset where ``lhs_is_a`` is 1
