@@ -24,7 +24,16 @@ from dse.contraction._lowering import (
     index_sort_key,
     lower_step,
 )
-from dse.contraction._merges import MergeLowerings, MergeRoles, MergeStep, merge_dims, merge_lowerings, merge_roles
+from dse.contraction._merges import (
+    MergeLowerings,
+    MergeRoles,
+    MergeStep,
+    RolesTable,
+    merge_dims,
+    merge_lowerings,
+    merge_roles,
+    merge_roles_table,
+)
 from dse.contraction._optimizers import (
     DP_MAX_INPUTS,
     EXHAUSTIVE_MAX_INPUTS,
@@ -81,6 +90,7 @@ __all__ = [
     "PathError",
     "PathFn",
     "PlanStep",
+    "RolesTable",
     "SSAPath",
     "StepCost",
     "StepObjective",
@@ -108,6 +118,7 @@ __all__ = [
     "merge_gemm",
     "merge_lowerings",
     "merge_roles",
+    "merge_roles_table",
     "optimize_network",
     "optimize_path",
     "path_fn_names",

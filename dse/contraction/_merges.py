@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from dse.contraction._lowering import ACTIVATION_INDEX, _groups, activation_dim, index_sort_key
+from dse.contraction._lowering import ACTIVATION_INDEX, _groups, activation_dim, canonical_order, index_sort_key
 from dse.contraction._plan import _merge_names
 from dse.workload import TensorNetwork
 
@@ -100,6 +100,56 @@ def merge_roles(
     _, _, _, lt, rt, kept, _ = _merge_names(inputs, output, a, b)
     _, _, (batch, m, n, k, _), relayout = _groups(lt, rt, kept, a_is_lhs)
     return MergeRoles(lt == rt, ACTIVATION_INDEX in kept, relayout, activation_dim(batch, m, n, k))
+
+
+class RolesTable(NamedTuple):
+    """:func:`merge_roles` of every merge of a list, both ways round (:func:`merge_roles_table`;
+    read-only arrays, ``M`` merges; axis 0 of the first two: operand A the right subset (0) or
+    the left one (1))."""
+
+    relayout: NDArray[np.bool_]
+    """``(2, M, 3)``: whether A, B and C need a re-layout."""
+    column: NDArray[np.int64]
+    """``(2, M)``: the GEMM dimension holding the activation index (0 batch, 1 m, 2 n, 3 k; -1
+    none)."""
+    out_tokened: NDArray[np.bool_]
+    """``(M,)``: the result holds the activation index."""
+    symmetric: NDArray[np.bool_]
+    """``(M,)``: both operands hold the same index names."""
+
+
+@lru_cache(maxsize=256)  # networks of one format and pass share it, whatever their sizes
+def merge_roles_table(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], pairs: Pairs) -> RolesTable:
+    """:func:`merge_roles` of every pair of input subsets (bitmasks) of a network of these index
+    names, with operand A either subset, in array operations over index membership instead of
+    one lowering per merge (tested equal). Along the canonical order of the index names, an
+    operand is stored as the GEMM reads it when its index groups come in the GEMM's order (A:
+    batch, M, K; B: batch, K, N; C: batch, M, N): the groups' labels never decrease."""
+    names = canonical_order(i for idx in (*inputs, output) for i in idx)
+    masks = _merge_masks(names, inputs, output, pairs)  # (indices in canonical order, 7, pairs)
+    lhs, rhs = masks[:, 0].T, masks[:, 1].T
+    kept = (masks[:, 6] & ~masks[:, 5]).T  # (pairs, indices): what the result keeps
+    relayout = np.zeros((2, len(pairs), 3), dtype=np.bool_)
+    column = np.full((2, len(pairs)), -1, dtype=np.int64)
+    token = names.index(ACTIVATION_INDEX) if ACTIVATION_INDEX in names else -1
+    for lhs_is_a in (0, 1):
+        a, b = (lhs, rhs) if lhs_is_a else (rhs, lhs)
+        labels = (
+            (a, np.where(b & kept, 0, np.where(kept, 1, 2))),  # A: batch, M, K
+            (b, np.where(a & kept, 0, np.where(kept, 2, 1))),  # B: batch, K, N
+            (kept, np.where(a & b, 0, np.where(a, 1, 2))),  # C: batch, M, N
+        )
+        for x, (held, label) in enumerate(labels):
+            seen = np.maximum.accumulate(np.where(held, label, -1), axis=1)
+            relayout[lhs_is_a, :, x] = (held & (label != seen)).any(axis=1)
+        if token >= 0:
+            ta, tb, tk = a[:, token], b[:, token], kept[:, token]
+            column[lhs_is_a] = np.where(tk, np.where(ta & tb, 0, np.where(ta, 1, 2)), np.where(ta | tb, 3, -1))
+    out_tokened = kept[:, token] if token >= 0 else np.zeros(len(pairs), dtype=np.bool_)
+    table = RolesTable(relayout, column, np.ascontiguousarray(out_tokened), (lhs == rhs).all(axis=1))
+    for arr in table:
+        arr.setflags(write=False)
+    return table
 
 
 def _name_rule(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...], a: int, b: int) -> bool:

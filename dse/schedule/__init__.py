@@ -13,6 +13,8 @@ contraction tree under it).
 * :mod:`~dse.schedule._set_bounds`: a tree's spill sets and their bounds in one compiled call;
 * :mod:`~dse.schedule._search`: spill sets, execution modes (:data:`EXECUTIONS`);
 * :mod:`~dse.schedule._tree_tables`: a network's merges as tables its trees share;
+* :mod:`~dse.schedule._merge_table`: every merge's step, bound terms and fold times at once, a
+  tree's spill-set bounds and chain read from them;
 * :mod:`~dse.schedule._trees`: trees x schedules (which trees are priced, in what order).
 """
 

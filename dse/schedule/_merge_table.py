@@ -29,7 +29,7 @@ from analytical_models import (
     untiled_cycles_table,
     untiled_geometry,
 )
-from dse.contraction import merge_roles
+from dse.contraction import merge_roles_table
 from dse.schedule._bounds import _core_array, _has_core_array, _tiles_array
 from dse.schedule._chain import Chain, assemble_chain, chain_of_path
 from dse.schedule._search import _PRICED, PricedSingles
@@ -68,11 +68,8 @@ _INT64_SUMS = 2**61
 """Networks whose index sizes multiply below this have their merges tabled: a sum of three
 products of a merge's GEMM dimensions (its DRAM-fed bytes) is then exact in int64."""
 
-_TOKEN_COLUMN = {"": -1, "batch": 0, "m": 1, "n": 2, "k": 3}
-"""A GEMM dimension's column in ``(batch, m, n, k)`` rows (-1: none)."""
-
 _DIM_NAMES = ("batch", "m", "n", "k")
-"""The GEMM dimensions by column (:data:`_TOKEN_COLUMN`'s inverse)."""
+"""The GEMM dimensions by column of ``(batch, m, n, k)`` rows."""
 
 
 class MergeTable(NamedTuple):
@@ -113,22 +110,27 @@ class MergeTable(NamedTuple):
 
 
 class _Roles:
-    """What index names alone say of every merge of a network of these names, read as networks
-    ask for it (:func:`_roles`): each merge's :func:`merge_roles` (the re-layouts of A, B and C,
-    whether the result carries the token index, its GEMM column, whether its operands hold the
-    same names) with operand A the right (0) or left (1) subset, filled for the orientation a
-    network asks for; each merge's step kind."""
+    """What index names alone say of every merge of a network of these names (:func:`_roles`):
+    each merge's :func:`merge_roles` with operand A the right (0) or left (1) subset
+    (:func:`~dse.contraction.merge_roles_table`), and its step kind."""
 
     def __init__(self, inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...]) -> None:
-        self.inputs, self.output = inputs, output
         n = len(inputs)
-        self.pairs = _tree_merges(n)[1]
-        size = len(self.pairs)
-        self.roles = np.zeros((2, size, 6), dtype=np.int64)
+        pairs = _tree_merges(n)[1]
+        table = merge_roles_table(inputs, output, pairs)
+        self.roles = np.concatenate(
+            [
+                table.relayout,
+                np.broadcast_to(table.out_tokened, (2, len(pairs)))[:, :, None],
+                table.column[:, :, None],
+                np.broadcast_to(table.symmetric, (2, len(pairs)))[:, :, None],
+            ],
+            axis=2,
+            dtype=np.int64,
+        )
         """``(orientation, merge, (A, B, C re-laid out, result carries tokens, GEMM column,
         symmetric))``."""
-        self.filled = np.zeros((2, size), dtype=np.bool_)
-        self.at = np.arange(size)
+        self.at = np.arange(len(pairs))
         tokened, after = _token_subsets(inputs, output)
         a, b = _pair_arrays(n)
         unreduced = np.where(after[a] | after[b], KIND_CODE["post"], KIND_CODE["core"])
@@ -137,17 +139,12 @@ class _Roles:
         """``(M,)``: the step's kind in every tree that makes it (as
         :func:`~dse.schedule._chain.assemble_chain` finds it step by step, from which input
         subsets carry the token index: :func:`~dse.schedule._tree_tables._subset_flags`)."""
-        self.kind.setflags(write=False)
         self.core = tuple((self.kind == KIND_CODE["core"]).tolist())
+        for x in (self.roles, self.at, self.kind):
+            x.setflags(write=False)
 
     def of(self, lhs_is_a: IntArray) -> IntArray:
-        """``(M, 6)``: each merge's roles with operand A its left subset where ``lhs_is_a`` is 1
-        (filling those not read before)."""
-        for j in np.flatnonzero(~self.filled[lhs_is_a, self.at]).tolist():
-            o = int(lhs_is_a[j])
-            roles = merge_roles(self.inputs, self.output, *self.pairs[j], bool(o))
-            self.roles[o, j] = (*roles.relayout, roles.out_tokened, _TOKEN_COLUMN[roles.token_dim], roles.symmetric)
-            self.filled[o, j] = True
+        """``(M, 6)``: each merge's roles with operand A its left subset where ``lhs_is_a`` is 1."""
         got: IntArray = self.roles[lhs_is_a, self.at]
         return got
 

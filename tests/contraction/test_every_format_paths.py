@@ -129,3 +129,24 @@ def test_merge_lowerings_are_the_lowering_of_every_merge(tag: str, net: TensorNe
         assert step.out_tokened is (ACTIVATION_INDEX in out), (tag, a, b)
         swapped = _merge(net, b, a)[3].a_is_lhs  # the other order: A is the same tensor
         assert swapped is (lowered.a_is_lhs if step.symmetric else not lowered.a_is_lhs), (tag, a, b)
+
+
+@pytest.mark.parametrize(("tag", "net"), ENUMERATED, ids=[t for t, _ in ENUMERATED])
+def test_roles_table_is_merge_roles_of_every_merge_both_ways(tag: str, net: TensorNetwork) -> None:
+    """:func:`merge_roles_table` (every merge at once, from index membership) gives, for every
+    merge and either operand as A, exactly :func:`merge_roles` (one lowering of its names): the
+    re-layouts of A, B and C, the GEMM dimension of the activation index, whether the result
+    holds it and whether both operands hold the same names."""
+    from dse.contraction import merge_roles, merge_roles_table
+    from dse.schedule._tree_tables import _tree_merges
+
+    pairs = _tree_merges(net.n_inputs)[1]
+    table = merge_roles_table(net.inputs, net.output, pairs)
+    column = {"batch": 0, "m": 1, "n": 2, "k": 3, "": -1}
+    for j, (a, b) in enumerate(pairs):
+        for lhs_is_a in (0, 1):
+            want = merge_roles(net.inputs, net.output, a, b, bool(lhs_is_a))
+            assert tuple(table.relayout[lhs_is_a, j].tolist()) == want.relayout, (tag, a, b, lhs_is_a)
+            assert table.column[lhs_is_a, j] == column[want.token_dim], (tag, a, b, lhs_is_a)
+            assert bool(table.out_tokened[j]) is want.out_tokened, (tag, a, b)
+            assert bool(table.symmetric[j]) is want.symmetric, (tag, a, b)
