@@ -1,7 +1,8 @@
 """The spill sets of one tree and their bounds, in one compiled call per tree
 (:mod:`dse.schedule._bounds_kernel`): what the call reads of a tree (:class:`BoundInputs`, from
-its chain or assembled from a network's merges without one), and the bounds it returns
-(:class:`SpillSets`), the same bits as the Python functions of :mod:`dse.schedule._bounds`."""
+its chain; from a network's merge table without one: :mod:`dse.schedule._merge_table`), and the
+bounds it returns (:class:`SpillSets`), the same bits as the Python functions of
+:mod:`dse.schedule._bounds`."""
 
 from __future__ import annotations
 
@@ -64,8 +65,9 @@ def gemm_key(g: Gemm) -> GemmKey:
 
 
 class BoundInputs(NamedTuple):
-    """What the compiled spill-set bounds read of one tree (:func:`bounds_of`), which a caller
-    may assemble without making the tree's chain (:func:`bound_inputs` reads them off one)."""
+    """What the compiled spill-set bounds read of one tree (:func:`bounds_of`), read off its
+    chain (:func:`bound_inputs`; a tree the search takes without a chain is bounded from its
+    network's merge table in one call instead: :func:`dse.schedule._merge_table.tree_spill_sets`)."""
 
     consumers: tuple[int, ...]
     """:attr:`Chain.consumers`."""
