@@ -90,8 +90,6 @@ class MergeTable(NamedTuple):
     as a key by :func:`_key`)."""
     token_column: IntArray
     """``(M,)``: the column of ``dims`` holding the token index (-1: none, or a one-token pass)."""
-    core: tuple[bool, ...]
-    """Whether each merge is a core merge (kind ``core``)."""
     inputs: IntArray
     """``(n, 2)``: each input's elements and whether it carries the token index."""
     tokens: int
@@ -138,8 +136,7 @@ class _Roles:
         self.kind = np.where(tokened[a | b], KIND_CODE["token"], reduced)
         """``(M,)``: the step's kind in every tree that makes it (as
         :func:`~dse.schedule._chain.assemble_chain` finds it step by step, from which input
-        subsets carry the token index: :func:`~dse.schedule._tree_tables._subset_flags`)."""
-        self.core = tuple((self.kind == KIND_CODE["core"]).tolist())
+        subsets carry the token index: :func:`~dse.schedule._tree_tables._token_subsets`)."""
         for x in (self.roles, self.at, self.kind):
             x.setflags(write=False)
 
@@ -177,7 +174,6 @@ def merge_table(network: TensorNetwork) -> MergeTable | None:
         permutes=permutes,
         fields=np.concatenate([sizes[:, 0:4], permutes], axis=1),
         token_column=roles[:, 4].copy() if tokens > 1 else np.full(len(sizes), -1, dtype=np.int64),
-        core=names.core,
         inputs=np.array([elements, inputs_tokened], dtype=np.int64).T.copy(),
         tokens=tokens,
         roles=roles,
@@ -304,9 +300,7 @@ def merge_terms(network: TensorNetwork, hw: Hardware) -> tuple[FloatArray, Float
             scalars,
         )
     if core is not None:  # (a core merge's busy floor on the TT-core engine)
-        core_engine = get_engine(core.engine)
-        arrays = core_engine.engines(core) if isinstance(core_engine, ArrayEngine) else 1
-        terms[core_rows, 2] = untiled_cycles_table(table.dims[core_rows], core, engines=arrays)
+        terms[core_rows, 2] = untiled_cycles_table(table.dims[core_rows], core, engines=engines_of(core))
     return terms, fold
 
 
@@ -420,7 +414,8 @@ def tree_spill_sets(
     rows, base = _path_steps(path, n)
     listed = _path_rows(path, n)
     keys = [_key(table, r) for r in listed]
-    singles = priced.of_steps(keys, [table.core[r] for r in listed], hw, objective)
+    core = _core_pairs(network)
+    singles = priced.of_steps(keys, [core[r] for r in listed], hw, objective)
     steps, tighter = _NO_SINGLES
     if singles:
         steps = np.array(list(singles), dtype=np.int64)

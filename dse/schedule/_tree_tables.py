@@ -216,8 +216,7 @@ def _pair_floors_apart(network: TensorNetwork, hw: Hardware) -> tuple[list[float
 
 @lru_cache(maxsize=4096)
 def _subset_arrays(network: TensorNetwork) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """:func:`_subset_flags` as arrays (read-only): what index names alone say, shared by the
-    networks of one format and pass (:func:`_token_subsets`)."""
+    """:func:`_token_subsets` of the network's index names."""
     return _token_subsets(network.inputs, network.output)
 
 
@@ -225,7 +224,10 @@ def _subset_arrays(network: TensorNetwork) -> tuple[NDArray[np.bool_], NDArray[n
 def _token_subsets(
     inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...]
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """:func:`_subset_flags` of a network of these index names, as arrays (read-only)."""
+    """For every input subset (bitmask) of a network of these index names: whether its tensor
+    carries the token index (an input that holds it; a merged tensor that keeps it: the rest of
+    the network or its output still needs it) and whether it is downstream of a reduction (it
+    holds an input that carries the token index but does not carry it itself); read-only."""
     n = len(inputs)
     masks = np.arange(1 << n, dtype=np.int64)
     single = (masks & (masks - 1)) == 0
@@ -326,13 +328,3 @@ def _path_consumers(path: tuple[tuple[int, int], ...], n: int) -> tuple[int, ...
 def _inputs_tokened(network: TensorNetwork) -> tuple[tuple[bool, ...], int]:
     """Whether each input carries the token index, and the token count (:attr:`Chain.tokens`)."""
     return tuple(TOKEN_INDEX in idx for idx in network.inputs), int(network.size_dict.get(TOKEN_INDEX, 1))
-
-
-@lru_cache(maxsize=4096)
-def _subset_flags(network: TensorNetwork) -> tuple[list[bool], list[bool]]:
-    """For every input subset (bitmask): whether its tensor carries the token index (an input
-    that holds it; a merged tensor that keeps it: the rest of the network or its output still
-    needs it) and whether it is downstream of a reduction (it holds an input that carries the
-    token index but does not carry it itself)."""
-    tokened, after = _subset_arrays(network)
-    return tokened.tolist(), after.tolist()

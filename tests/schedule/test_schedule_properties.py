@@ -831,7 +831,7 @@ def test_token_flags_of_input_subsets_are_the_kept_indices(spec: LayerSpec) -> N
     reduction), from index names alone, are what the subsets' kept indices say: a single input
     that holds it, a merged tensor that keeps it."""
     from dse.schedule._chain import TOKEN_INDEX
-    from dse.schedule._tree_tables import _kept_table, _subset_flags
+    from dse.schedule._tree_tables import _kept_table, _subset_arrays
     from dse.workload import get_format
 
     for net in get_format(spec.format).networks(spec):
@@ -845,7 +845,7 @@ def test_token_flags_of_input_subsets_are_the_kept_indices(spec: LayerSpec) -> N
         single = [m & (m - 1) == 0 for m in range(len(kept))]
         tokened = [h if s else k for h, s, k in zip(holders, single, kept, strict=True)]
         after = [not s and not t and h for h, s, t in zip(holders, single, tokened, strict=True)]
-        assert _subset_flags(net) == (tokened, after), net.label
+        assert tuple(x.tolist() for x in _subset_arrays(net)) == (tokened, after), net.label
 
 
 @SETTINGS
