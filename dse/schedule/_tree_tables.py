@@ -114,21 +114,11 @@ def _merge_index(n: int) -> dict[tuple[int, int], int]:
 @lru_cache(maxsize=4096)
 def _stage_pairs(network: TensorNetwork) -> NDArray[np.bool_]:
     """For each merge of :func:`_tree_merges`, whether an operand carries the token index (a
-    token or reduce step: a stage a fused segment may pipeline). A tensor holding several
-    inputs carries it when one of them does and the rest of the network or its output still
-    needs it."""
-    n = network.n_inputs
-    _, pairs, _ = _tree_merges(n)
-    holders = sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)
-    in_output = TOKEN_INDEX in network.output
-    full = (1 << n) - 1
-
-    def carries(mask: int) -> bool:
-        if mask & (mask - 1) == 0:
-            return bool(holders & mask)
-        return bool(holders & mask) and (bool(holders & (full ^ mask)) or in_output)
-
-    out = np.array([carries(a) or carries(b) for a, b in pairs], dtype=np.bool_)
+    token or reduce step: a stage a fused segment may pipeline; the operands' flags of
+    :func:`_token_subsets`)."""
+    tokened, _ = _subset_arrays(network)
+    a, b = _pair_arrays(network.n_inputs)
+    out: NDArray[np.bool_] = tokened[a] | tokened[b]
     out.setflags(write=False)
     return out
 
