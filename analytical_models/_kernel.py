@@ -21,8 +21,13 @@ it against the numpy search on random GEMMs and hardware, for every objective.
 For latency, a dataflow is skipped at a tile when ``compute + min(fill, fill once) + exposed +
 shaping`` already exceeds the best cycles: every loop order's cycles are at least that (its
 stall is at least the exposed time, and a rounded sum of larger terms is never smaller), so
-nothing tied with the best is skipped. The walk visits the largest tiles first, where the best
-usually is, and breaks ties by the grid position counted beforehand.
+nothing tied with the best is skipped. So is a dataflow whose least DRAM time at the tile (each
+operand's least traffic over the four modes, over the bandwidth, plus the shaping cycles, less
+a relative 1e-9) exceeds it (the stall covers the DRAM time that compute and fill do not), and
+a whole row of tiles (one m candidate, or one m and one n candidate) whose floor of the first
+sum over every dataflow (:func:`_row_floor`: the free dimensions' fold counts at their least, no
+fill) does. The walk visits the largest tiles first, where the best usually is, and breaks ties
+by the grid position counted beforehand.
 
 Overlapped memory timing only (the serial timing's terms stay on the numpy path).
 """
@@ -134,8 +139,32 @@ def _walk(
                     pos[im, in_, ik] = t
     n_tiles = t + 1
     best_flat = n_d * n_o * n_tiles  # past every candidate: the first one compares below it
+    # For latency, the least fold count of each side and temporal count of each dataflow over
+    # the candidates of n and of k (rows: side 0, side 1, then per dataflow), so that a whole
+    # row of tiles is skipped when no tile of it can reach the best (see _row_floor).
+    least = np.empty((2, 2 + n_d))
+    for x in range(2):
+        s0 = s_n if x == 0 else s_k
+        l_x = l_n if x == 0 else l_k
+        for r in range(2 + n_d):
+            v = math.inf
+            for i in range(l_x):
+                w = per_side[0, r, s0 + i] if r < 2 else per_t[0, r - 2, s0 + i]
+                if w < v:
+                    v = w
+            least[x, r] = v
     for im in range(l_m - 1, -1, -1):
+        if (
+            objective == 0
+            and _row_floor(im, -1, n_d, dtab, per_side, per_t, least, s_n, cm, cn, ck, batch, sc) > best_p
+        ):
+            continue
         for in_ in range(l_n - 1, -1, -1):
+            if (
+                objective == 0
+                and _row_floor(im, in_, n_d, dtab, per_side, per_t, least, s_n, cm, cn, ck, batch, sc) > best_p
+            ):
+                continue
             for ik in range(l_k - 1, -1, -1):
                 t = pos[im, in_, ik]
                 if t < 0:
@@ -146,6 +175,7 @@ def _walk(
                 tm, tn, tk = cm[im], cn[in_], ck[ik]
                 exposed = float(tm * tk + tk * tn + tm * tn) * sc[_BPE_BW]
                 have_moved = False
+                dram_floor = 0.0
                 for d in range(n_d):
                     rx, cx, tx = dtab[0, d], dtab[1, d], dtab[2, d]
                     ir, ic, it = gi[rx], gi[cx], gi[tx]
@@ -156,6 +186,10 @@ def _walk(
                     fill = folds * per_fill
                     stays = per_side[1, 0, ir] * per_side[1, 1, ic]
                     fill_once = batch * (ff * per_fill + stays * (per_t[2, d, it] - per_fill))
+                    if objective == 0 and compute + min(fill, fill_once) + exposed + sc[_SHAPING] > best_p:
+                        # every order's cycles are at least this (stall >= exposed, and rounded
+                        # sums are monotone): none of them can be the best
+                        continue
                     n_time = table[3, it]
                     inner = per_side[2, 0, ir] * per_side[2, 1, ic]
                     stat_el = (dims[rx] * dims[cx]) * n_time - inner * (n_time - 1.0)
@@ -163,10 +197,6 @@ def _walk(
                     a_rd = sc[_MK_BPE] * per_side[0, dtab[3, d], gi[1]]
                     b_rd = sc[_KN_BPE] * per_side[0, dtab[4, d], gi[0]]
                     c_acc = sc[_MN] * per_side[0, dtab[5, d], gi[2]]
-                    if objective == 0 and compute + min(fill, fill_once) + exposed + sc[_SHAPING] > best_p:
-                        # every order's cycles are at least this (stall >= exposed, and rounded
-                        # sums are monotone): none of them can be the best
-                        continue
                     if not have_moved:
                         # elements each operand moves in each of the four modes (A: m, k | n; B: k, n | m;
                         # C: m, n | k): the whole operand, plus its spilled classes once per extra tile
@@ -181,6 +211,19 @@ def _walk(
                             if spills[2]:
                                 moved[mode, 2] = sp_c[mode, im * l_n + in_] * (table[3, gi[2]] - 1.0) + whole[2]
                         have_moved = True
+                        if objective == 0:
+                            # every order's cycles are at least its DRAM time (the stall covers
+                            # what compute and fill do not): at least the least traffic of any mode
+                            least_a = min(min(moved[0, 0], moved[1, 0]), min(moved[2, 0], moved[3, 0]))
+                            least_b = min(min(moved[0, 1], moved[1, 1]), min(moved[2, 1], moved[3, 1]))
+                            least_c = min(min(moved[0, 2], moved[1, 2]), min(moved[2, 2], moved[3, 2]))
+                            psum_lo = sc[_PSUM_SCALE] * (least_c - sc[_MN_F])
+                            traffic = (sc[_SCALE_AB] * least_a + sc[_SCALE_AB] * least_b + psum_lo) + (
+                                sc[_C_WR] + psum_lo
+                            )
+                            dram_floor = (traffic / sc[_BW] + sc[_SHAPING]) * (1.0 - 1e-9)
+                    if objective == 0 and dram_floor > best_p:
+                        continue
                     a_once, b_once, c_once = a_rd, b_rd, c_acc
                     if persists:
                         op = stationary[d]
@@ -238,6 +281,52 @@ def _walk(
                             vals[9], vals[10] = cycles, energy
     best[6] = n_tiles
     return best, vals
+
+
+@numba.njit(cache=True, inline="always")
+def _row_floor(
+    im: int,
+    in_: int,
+    n_d: int,
+    dtab: Any,
+    per_side: Any,
+    per_t: Any,
+    least: Any,
+    s_n: int,
+    cm: Any,
+    cn: Any,
+    ck: Any,
+    batch: float,
+    sc: Any,
+) -> float:  # pragma: no cover - compiled
+    """A floor of the latency skip's sum (``compute + min(fill, fill once) + exposed +
+    shaping``) of every tile whose m candidate is ``im`` and, when ``in_ >= 0``, whose n
+    candidate is ``in_``, over every dataflow: each free dimension's factors at their least
+    over its candidates (``least``; the fill terms at 0), the exposed time at the least free
+    tiles, less a relative 1e-9 (the products' rounding)."""
+    tm = cm[im]
+    tn = cn[in_] if in_ >= 0 else cn[0]
+    tk = ck[0]
+    exposed = float(tm * tk + tk * tn + tm * tn) * sc[_BPE_BW]
+    floor = math.inf
+    for d in range(n_d):
+        fr = _factor(dtab[0, d], per_side[0, 0, im], per_side[0, 0, s_n + max(in_, 0)], least[0, 0], least[1, 0], in_)
+        fc = _factor(dtab[1, d], per_side[0, 1, im], per_side[0, 1, s_n + max(in_, 0)], least[0, 1], least[1, 1], in_)
+        ft = _factor(dtab[2, d], per_t[0, d, im], per_t[0, d, s_n + max(in_, 0)], least[0, 2 + d], least[1, 2 + d], in_)
+        compute = (batch * (fr * fc)) * ft
+        v = ((compute + exposed) + sc[_SHAPING]) * (1.0 - 1e-9)
+        if v < floor:
+            floor = v
+    return floor
+
+
+@numba.njit(cache=True, inline="always")
+def _factor(dim: int, at_m: float, at_n: float, least_n: float, least_k: float, in_: int) -> float:  # pragma: no cover
+    if dim == 0:
+        return at_m
+    if dim == 1:
+        return at_n if in_ >= 0 else least_n
+    return least_k
 
 
 class Best(NamedTuple):
