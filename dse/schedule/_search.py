@@ -214,19 +214,21 @@ class PricedSingles:
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
-        self._terms: dict[tuple[GemmKey, bool, Hardware, str], SegmentBound] = {}
+        self._terms: dict[tuple[Hardware, str], dict[tuple[GemmKey, bool], SegmentBound]] = {}
+        """By ``(hardware, objective)`` (hashed once per lookup of a tree's steps), the terms by
+        ``(GEMM fields, core merge)``."""
+        self._size = 0
         self._hits = self._misses = 0
 
     def add(self, gemm: Gemm, core_merge: bool, hw: Hardware, objective: str, seg: Segment, cost: Cost) -> None:
         """Remember what step ``seg`` (of GEMM ``gemm``) costs."""
-        if len(self._terms) >= self.maxsize:
-            self._terms.clear()
+        if self._size >= self.maxsize:
+            self._empty()
         m = 1.0 - 1e-9
-        self._terms[gemm_key(gemm), core_merge, hw, objective] = (
-            (cost.cycles - seg.core_cycles) * m,
-            cost.energy_pj * m,
-            cost.dram_bytes * m,
-        )
+        terms = self._terms.setdefault((hw, objective), {})
+        key = (gemm_key(gemm), core_merge)
+        self._size += key not in terms
+        terms[key] = ((cost.cycles - seg.core_cycles) * m, cost.energy_pj * m, cost.dram_bytes * m)
 
     def of_steps(
         self, gemms: Sequence[GemmKey], core: Sequence[bool], hw: Hardware, objective: str
@@ -234,10 +236,12 @@ class PricedSingles:
         """The terms of the steps (their GEMMs' fields, whether each merges cores) priced so far,
         by step."""
         out: dict[int, SegmentBound] = {}
-        if not self._terms:
+        terms = self._terms.get((hw, objective)) if self._terms else None
+        if terms is None:
+            self._misses += len(gemms)
             return out
         for s, key in enumerate(zip(gemms, core, strict=True)):
-            got = self._terms.get((*key, hw, objective))
+            got = terms.get(key)
             if got is not None:
                 out[s] = got
         self._hits += len(out)
@@ -247,17 +251,23 @@ class PricedSingles:
     def cycles(self, gemm: GemmKey, core_merge: bool, hw: Hardware, objective: str) -> float:
         """The first term (cycles) of one step's terms (its GEMM's fields), 0.0 when it was not
         priced (uncounted)."""
-        got = self._terms.get((gemm, core_merge, hw, objective))
+        terms = self._terms.get((hw, objective))
+        got = terms.get((gemm, core_merge)) if terms is not None else None
         return 0.0 if got is None else got[0]
+
+    def _empty(self) -> None:
+        """Forget every step (the counts kept)."""
+        self._terms.clear()
+        self._size = 0
 
     def cache_clear(self) -> None:
         """Forget every step (and the counts)."""
-        self._terms.clear()
+        self._empty()
         self._hits = self._misses = 0
 
     def cache_info(self) -> _CacheInfo:
         """Hits and misses (by step looked up), bound and entries."""
-        return _CacheInfo(self._hits, self._misses, self.maxsize, len(self._terms))
+        return _CacheInfo(self._hits, self._misses, self.maxsize, self._size)
 
 
 _PRICED = PricedSingles(maxsize=65_536)
