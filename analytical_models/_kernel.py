@@ -25,8 +25,8 @@ nothing tied with the best is skipped. So is a dataflow whose least DRAM time at
 operand's least traffic over the four modes, over the bandwidth, plus the shaping cycles, less
 a relative 1e-9) exceeds it (the stall covers the DRAM time that compute and fill do not), and
 a whole row of tiles (one m candidate, or one m and one n candidate) whose floor of the first
-sum over every dataflow (:func:`_row_floor`: the free dimensions' fold counts at their least, no
-fill) does. The walk visits the largest tiles first, where the best usually is, and breaks ties
+sum over every dataflow (:func:`_row_floor`: the free dimensions' fold counts at their least,
+one array fill per fold) does, and a dataflow whose floor over the row does. The walk visits the largest tiles first, where the best usually is, and breaks ties
 by the grid position counted beforehand.
 
 Overlapped memory timing only (the serial timing's terms stay on the numpy path).
@@ -143,6 +143,7 @@ def _walk(
     # the candidates of n and of k (rows: side 0, side 1, then per dataflow), so that a whole
     # row of tiles is skipped when no tile of it can reach the best (see _row_floor).
     least = np.empty((2, 2 + n_d))
+    row = np.zeros(n_d)  # each dataflow's floor over the current row of tiles (latency)
     for x in range(2):
         s0 = s_n if x == 0 else s_k
         l_x = l_n if x == 0 else l_k
@@ -156,13 +157,13 @@ def _walk(
     for im in range(l_m - 1, -1, -1):
         if (
             objective == 0
-            and _row_floor(im, -1, n_d, dtab, per_side, per_t, least, s_n, cm, cn, ck, batch, sc) > best_p
+            and _row_floor(im, -1, n_d, dtab, per_side, per_t, least, s_n, cm, cn, ck, batch, sc, row) > best_p
         ):
             continue
         for in_ in range(l_n - 1, -1, -1):
             if (
                 objective == 0
-                and _row_floor(im, in_, n_d, dtab, per_side, per_t, least, s_n, cm, cn, ck, batch, sc) > best_p
+                and _row_floor(im, in_, n_d, dtab, per_side, per_t, least, s_n, cm, cn, ck, batch, sc, row) > best_p
             ):
                 continue
             for ik in range(l_k - 1, -1, -1):
@@ -177,6 +178,8 @@ def _walk(
                 have_moved = False
                 dram_floor = 0.0
                 for d in range(n_d):
+                    if objective == 0 and row[d] > best_p:
+                        continue  # (no tile of the row reaches the best on this dataflow)
                     rx, cx, tx = dtab[0, d], dtab[1, d], dtab[2, d]
                     ir, ic, it = gi[rx], gi[cx], gi[tx]
                     ff = per_side[0, 0, ir] * per_side[0, 1, ic]
@@ -298,12 +301,14 @@ def _row_floor(
     ck: Any,
     batch: float,
     sc: Any,
+    out: Any,
 ) -> float:  # pragma: no cover - compiled
     """A floor of the latency skip's sum (``compute + min(fill, fill once) + exposed +
     shaping``) of every tile whose m candidate is ``im`` and, when ``in_ >= 0``, whose n
     candidate is ``in_``, over every dataflow: each free dimension's factors at their least
-    over its candidates (``least``; the fill terms at 0), the exposed time at the least free
-    tiles, less a relative 1e-9 (the products' rounding)."""
+    over its candidates (``least``), one array fill per fold, the exposed time at the least free
+    tiles, less a relative 1e-9 (the products' rounding): each dataflow's in ``out``, the least
+    returned."""
     tm = cm[im]
     tn = cn[in_] if in_ >= 0 else cn[0]
     tk = ck[0]
@@ -313,8 +318,10 @@ def _row_floor(
         fr = _factor(dtab[0, d], per_side[0, 0, im], per_side[0, 0, s_n + max(in_, 0)], least[0, 0], least[1, 0], in_)
         fc = _factor(dtab[1, d], per_side[0, 1, im], per_side[0, 1, s_n + max(in_, 0)], least[0, 1], least[1, 1], in_)
         ft = _factor(dtab[2, d], per_t[0, d, im], per_t[0, d, s_n + max(in_, 0)], least[0, 2 + d], least[1, 2 + d], in_)
-        compute = (batch * (fr * fc)) * ft
-        v = ((compute + exposed) + sc[_SHAPING]) * (1.0 - 1e-9)
+        folds = batch * (fr * fc)
+        # (every fold fills the array at least once: min(fill, fill once) >= folds x one fill)
+        v = (((folds * ft + folds * per_t[2, d, 0]) + exposed) + sc[_SHAPING]) * (1.0 - 1e-9)
+        out[d] = v
         if v < floor:
             floor = v
     return floor
