@@ -224,47 +224,66 @@ def picked_costs(
     The same IEEE operations in the same order as the numpy path (so the same bits), without
     numpy's per-call overhead, which dominates for the handful of candidates a search returns.
     """
-    sh = shaping
-    mn = gemm.batch * gemm.m * gemm.n
-    c_wr = mn * c.bytes_per_el
-    bw = c.bw_bytes_per_cycle
-    mac_e = gemm.macs * c.mac_pj
-    busy = gemm.macs / c.n_pes
-    out = []
-    for di, oi, ti in zip(d, o, t, strict=True):
-        compute = float(st.compute[di, 0, ti])
-        fill = float(st.fill[di, oi, ti])
-        a_rd, b_rd = float(st.a_rd[di, oi, ti]), float(st.b_rd[di, oi, ti])
-        c_acc = float(st.c_acc[di, oi, ti])
-        a_dram, b_dram = float(st.a_dram[0, oi, ti]), float(st.b_dram[0, oi, ti])
-        psum = float(st.psum[0, oi, ti])
-        rd = a_dram + b_dram + psum
-        wr = c_wr + psum
-        if st.serial is None:
-            stall = max(float(st.exposed[0, 0, ti]), (rd + wr) / bw - (compute + fill))
-        else:
-            stall = float(serial_stall(a_dram, b_dram, psum, wr, *st.serial.at(di, ti), compute + fill, c))
-        cycles = compute + fill + stall + sh.cycles
-        ifmap_rd = a_rd + sh.ifmap_rd_bytes
-        ifmap_wr = a_dram + sh.ifmap_wr_bytes
-        filter_rd = b_rd + sh.filter_rd_bytes
-        filter_wr = b_dram + sh.filter_wr_bytes
-        ofmap_rd = (c_acc - mn) * c.acc_bytes + wr + sh.ofmap_rd_bytes
-        ofmap_wr = c_acc * c.acc_bytes + psum + sh.ofmap_wr_bytes
-        dram_rd = rd + sh.dram_rd_bytes
-        dram_wr = wr + sh.dram_wr_bytes
-        out.append(
-            level_cost(
-                c,
-                gemm.macs,
-                (compute, fill, stall, sh.cycles),
-                cycles,
-                mac_e,
-                busy,
-                (ifmap_rd, ifmap_wr, filter_rd, filter_wr, ofmap_rd, ofmap_wr, dram_rd, dram_wr),
-            )
+    return [
+        terms_cost(
+            gemm,
+            c,
+            shaping,
+            (
+                float(st.compute[di, 0, ti]),
+                float(st.fill[di, oi, ti]),
+                float(st.a_rd[di, oi, ti]),
+                float(st.b_rd[di, oi, ti]),
+                float(st.c_acc[di, oi, ti]),
+                float(st.a_dram[0, oi, ti]),
+                float(st.b_dram[0, oi, ti]),
+                float(st.psum[0, oi, ti]),
+                float(st.exposed[0, 0, ti]),
+            ),
+            st.serial.at(di, ti) if st.serial is not None else None,
         )
-    return out
+        for di, oi, ti in zip(d, o, t, strict=True)
+    ]
+
+
+def terms_cost(
+    gemm: Gemm,
+    c: HwConsts,
+    sh: Shaping,
+    terms: tuple[float, float, float, float, float, float, float, float, float],
+    serial: tuple[float, float, float, float] | None = None,
+) -> Cost:
+    """The :class:`Cost` of one candidate from its stage terms ``(compute, fill, a_rd, b_rd,
+    c_acc, a_dram, b_dram, psum, exposed)`` (cycles and bytes, :class:`Stage`'s fields at the
+    candidate) and, under the serial timing, its :meth:`SerialTerms.at`: the operations of
+    :func:`to_costs` of :func:`components`, in Python floats."""
+    compute, fill, a_rd, b_rd, c_acc, a_dram, b_dram, psum, exposed = terms
+    mn = gemm.batch * gemm.m * gemm.n
+    wr = mn * c.bytes_per_el + psum
+    rd = a_dram + b_dram + psum
+    if serial is None:
+        stall = max(exposed, (rd + wr) / c.bw_bytes_per_cycle - (compute + fill))
+    else:
+        stall = float(serial_stall(a_dram, b_dram, psum, wr, *serial, compute + fill, c))
+    cycles = compute + fill + stall + sh.cycles
+    return level_cost(
+        c,
+        gemm.macs,
+        (compute, fill, stall, sh.cycles),
+        cycles,
+        gemm.macs * c.mac_pj,
+        gemm.macs / c.n_pes,
+        (
+            a_rd + sh.ifmap_rd_bytes,
+            a_dram + sh.ifmap_wr_bytes,
+            b_rd + sh.filter_rd_bytes,
+            b_dram + sh.filter_wr_bytes,
+            (c_acc - mn) * c.acc_bytes + wr + sh.ofmap_rd_bytes,
+            c_acc * c.acc_bytes + psum + sh.ofmap_wr_bytes,
+            rd + sh.dram_rd_bytes,
+            wr + sh.dram_wr_bytes,
+        ),
+    )
 
 
 def level_cost(

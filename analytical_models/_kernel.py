@@ -26,8 +26,9 @@ operand's least traffic over the four modes, over the bandwidth, plus the shapin
 a relative 1e-9) exceeds it (the stall covers the DRAM time that compute and fill do not), and
 a whole row of tiles (one m candidate, or one m and one n candidate) whose floor of the first
 sum over every dataflow (:func:`_row_floor`: the free dimensions' fold counts at their least,
-one array fill per fold) does, and a dataflow whose floor over the row does. The walk visits the largest tiles first, where the best usually is, and breaks ties
-by the grid position counted beforehand.
+one array fill per fold) does, and a dataflow whose floor over the row does. The walk visits
+the largest tiles first, where the best usually is, and breaks ties by the grid position
+counted beforehand.
 
 Overlapped memory timing only (the serial timing's terms stay on the numpy path).
 """
@@ -48,7 +49,6 @@ from analytical_models._shaping import Shaping, _shaping_energy
 from analytical_models._stage import (
     _MODES,
     _STATIONARY,
-    Stage,
     _after,
     _dataflow_tables,
     _operand_bytes,
@@ -347,8 +347,10 @@ class Best(NamedTuple):
     """``(tile_m, tile_n, tile_k)`` in elements."""
     n_tiles: int
     """Tile triples that fit the buffers (the grid searched has dataflows x 6 x this many)."""
-    stage: Stage
-    """The candidate's :class:`~analytical_models._stage.Stage` (every field ``(1, 1, 1)``)."""
+    terms: tuple[float, float, float, float, float, float, float, float, float]
+    """The candidate's :class:`~analytical_models._stage.Stage` terms ``(compute, fill, a_rd,
+    b_rd, c_acc, a_dram, b_dram, psum, exposed)`` (cycles and bytes;
+    :func:`~analytical_models._cost.terms_cost` prices them)."""
     cycles: float
     """Its cycles as the grid computes them (:func:`~analytical_models._cost.grid_objectives`)."""
     energy_pj: float
@@ -411,8 +413,9 @@ def best_candidate(
         return None
     if d < 0:  # no candidate compared below the start: a cost is NaN
         raise ModelInputError(f"the mapping search of {gemm} found no finite cost")
-    stage = Stage(*vals[:9].reshape(9, 1, 1, 1))  # (Stage's first nine fields, in vals' order)
-    return Best(d, o, (tm, tn, tk), n_tiles, stage, float(vals[9]), float(vals[10]))
+    got = vals.tolist()
+    terms = (got[0], got[1], got[2], got[3], got[4], got[5], got[6], got[7], got[8])  # (Stage's order)
+    return Best(d, o, (tm, tn, tk), n_tiles, terms, got[9], got[10])
 
 
 @numba.njit(cache=True, nogil=True)

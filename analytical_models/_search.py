@@ -22,7 +22,7 @@ import numpy as np
 
 from analytical_models._arrays import FloatArray, IntArray
 from analytical_models._consts import HwConsts, hw_consts
-from analytical_models._cost import grid_objectives, picked_costs
+from analytical_models._cost import grid_objectives, picked_costs, terms_cost
 from analytical_models._jit import compiled_module
 from analytical_models._pinned import (
     nest_timeable,
@@ -385,7 +385,7 @@ def _best_compiled(
     found = kernel.best_candidate(gemm, c, dataflows, objective, shaping)
     if found is None:
         raise _no_tile_fits(hw)
-    cost = picked_costs(found.stage, gemm, c, shaping, [0], [0], [0])[0]
+    cost = terms_cost(gemm, c, shaping, found.terms)
     tm, tn, tk = found.tile
     mapping = Mapping(
         dataflow=dataflows[found.dataflow], tile_m=tm, tile_n=tn, tile_k=tk, loop_order=LOOP_ORDERS[found.order]
