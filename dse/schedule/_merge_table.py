@@ -44,6 +44,7 @@ from dse.schedule._set_bounds import (
     _hw_scalars,
     _mode,
     _set_shape,
+    _SetShape,
 )
 from dse.schedule._tree_tables import (
     _core_pairs,
@@ -392,6 +393,28 @@ def _path_steps(path: Path, n: int) -> tuple[IntArray, IntArray]:
 _NO_SINGLES = (np.zeros(0, dtype=np.int64), np.zeros((0, 3)))
 
 
+class _TreeInputs(NamedTuple):
+    """What :func:`tree_spill_sets` reads of one tree of a network under one execution mode,
+    whatever the hardware: its merges and steps (:func:`_path_steps`), each step's
+    ``(GEMM fields, core merge)`` (:meth:`PricedSingles.of_keys`) and its spill sets' shape."""
+
+    rows: IntArray
+    base: IntArray
+    keys: tuple[tuple[GemmKey, bool], ...]
+    shape: _SetShape
+
+
+@lru_cache(maxsize=16_384)  # (a network's candidate trees, met again on the next hardware)
+def _tree_inputs(network: TensorNetwork, path: Path, mode: str) -> _TreeInputs:
+    n = network.n_inputs
+    table = merge_table(network)
+    assert table is not None  # (the caller read it)
+    core = _core_pairs(network)
+    rows, base = _path_steps(path, n)
+    keys = tuple((_key(table, r), core[r]) for r in _path_rows(path, n))
+    return _TreeInputs(rows, base, keys, _set_shape(_path_consumers(path, n), n, mode))
+
+
 def tree_spill_sets(
     network: TensorNetwork,
     path: Path,
@@ -410,20 +433,16 @@ def tree_spill_sets(
     terms = merge_terms(network, hw) if table is not None else None
     if kernel is None or table is None or terms is None:
         return None
-    n = network.n_inputs
-    rows, base = _path_steps(path, n)
-    listed = _path_rows(path, n)
-    keys = [_key(table, r) for r in listed]
-    core = _core_pairs(network)
-    singles = priced.of_steps(keys, [core[r] for r in listed], hw, objective)
+    tree = _tree_inputs(network, path, _mode(execution))
+    shape = tree.shape
+    singles = priced.of_keys(tree.keys, hw, objective)
     steps, tighter = _NO_SINGLES
     if singles:
         steps = np.array(list(singles), dtype=np.int64)
         tighter = np.array(list(singles.values()))
-    shape = _set_shape(_path_consumers(path, n), n, _mode(execution))
     got, sums = kernel.tree_set_bounds(
-        rows,
-        base,
+        tree.rows,
+        tree.base,
         table.inputs,
         table.out,
         table.kind_macs,

@@ -235,17 +235,21 @@ class PricedSingles:
     ) -> dict[int, SegmentBound]:
         """The terms of the steps (their GEMMs' fields, whether each merges cores) priced so far,
         by step."""
+        return self.of_keys(list(zip(gemms, core, strict=True)), hw, objective)
+
+    def of_keys(self, keys: Sequence[tuple[GemmKey, bool]], hw: Hardware, objective: str) -> dict[int, SegmentBound]:
+        """:meth:`of_steps` of the steps' ``(GEMM fields, core merge)`` pairs."""
         out: dict[int, SegmentBound] = {}
         terms = self._terms.get((hw, objective)) if self._terms else None
         if terms is None:
-            self._misses += len(gemms)
+            self._misses += len(keys)
             return out
-        for s, key in enumerate(zip(gemms, core, strict=True)):
+        for s, key in enumerate(keys):
             got = terms.get(key)
             if got is not None:
                 out[s] = got
         self._hits += len(out)
-        self._misses += len(gemms) - len(out)
+        self._misses += len(keys) - len(out)
         return out
 
     def cycles(self, gemm: GemmKey, core_merge: bool, hw: Hardware, objective: str) -> float:
