@@ -415,6 +415,27 @@ def _tree_inputs(network: TensorNetwork, path: Path, mode: str) -> _TreeInputs:
     return _TreeInputs(rows, base, keys, _set_shape(_path_consumers(path, n), n, mode))
 
 
+@lru_cache(maxsize=512)  # (one design's networks on its hardware)
+def _network_arrays(
+    network: TensorNetwork, hw: Hardware
+) -> tuple[IntArray, IntArray, IntArray, FloatArray, FloatArray, FloatArray, FloatArray] | None:
+    """What :func:`tree_spill_sets` passes the compiled bounds of every tree of ``network`` on
+    ``hw``: the merge table's inputs, results and kinds, :func:`merge_terms`, the token tiles and
+    the hardware scalars; None when the merges are not tabled."""
+    table = merge_table(network)
+    terms = merge_terms(network, hw) if table is not None else None
+    if table is None or terms is None:
+        return None
+    return (
+        table.inputs,
+        table.out,
+        table.kind_macs,
+        *terms,
+        _tiles_array(table.tokens),
+        _hw_scalars(hw, engines_of(hw), table.tokens),
+    )
+
+
 def tree_spill_sets(
     network: TensorNetwork,
     path: Path,
@@ -429,9 +450,8 @@ def tree_spill_sets(
     (:func:`dse.schedule._bounds_kernel.tree_set_bounds`). None when the merges are not tabled
     or the compiled loops are off."""
     kernel = compiled_module(BOUNDS_KERNEL)
-    table = merge_table(network) if kernel is not None else None
-    terms = merge_terms(network, hw) if table is not None else None
-    if kernel is None or table is None or terms is None:
+    found = _network_arrays(network, hw) if kernel is not None else None
+    if kernel is None or found is None:
         return None
     tree = _tree_inputs(network, path, _mode(execution))
     shape = tree.shape
@@ -440,20 +460,22 @@ def tree_spill_sets(
     if singles:
         steps = np.array(list(singles), dtype=np.int64)
         tighter = np.array(list(singles.values()))
+    inputs, out, kind_macs, terms, fold, tiles, scalars = found
     got, sums = kernel.tree_set_bounds(
         tree.rows,
         tree.base,
-        table.inputs,
-        table.out,
-        table.kind_macs,
-        *terms,
+        inputs,
+        out,
+        kind_macs,
+        terms,
+        fold,
         steps,
         tighter,
         shape.group_table,
         shape.group_len,
         shape.set_table,
-        _tiles_array(table.tokens),
-        _hw_scalars(hw, engines_of(hw), table.tokens),
+        tiles,
+        scalars,
     )
     return SpillSets(shape.sets, _bound_keys(sums, objective, execution), _GroupBounds(shape.group_index, got.tolist()))
 
