@@ -449,6 +449,38 @@ def tree_spill_sets(
     tree's arrays indexed from the network's tables inside the compiled call
     (:func:`dse.schedule._bounds_kernel.tree_set_bounds`). None when the merges are not tabled
     or the compiled loops are off."""
+    found = _tree_set_sums(network, path, hw, objective, execution, priced)
+    if found is None:
+        return None
+    shape, got, sums = found
+    return SpillSets(shape.sets, _bound_keys(sums, objective, execution), _GroupBounds(shape.group_index, got.tolist()))
+
+
+def tree_least_first_term(
+    network: TensorNetwork, path: Path, hw: Hardware, objective: str, execution: str, priced: PricedSingles = _PRICED
+) -> float | None:
+    """The least first term of the keys of :func:`tree_spill_sets` (the same float), without
+    making them; None when it is None. Not under ``fused`` (whose keys start with the DRAM
+    bytes)."""
+    assert execution != "fused"
+    found = _tree_set_sums(network, path, hw, objective, execution, priced)
+    if found is None:
+        return None
+    sums = found[2]
+    if objective == "energy":
+        first = sums[:, 1]
+    elif objective == "edp":
+        first = sums[:, 0] * sums[:, 1]
+    else:
+        first = sums[:, 0]
+    least: float = min(first.tolist())
+    return least
+
+
+def _tree_set_sums(
+    network: TensorNetwork, path: Path, hw: Hardware, objective: str, execution: str, priced: PricedSingles
+) -> tuple[_SetShape, FloatArray, FloatArray] | None:
+    """The tree's spill-set shape and the compiled call's segment bounds and set sums."""
     kernel = compiled_module(BOUNDS_KERNEL)
     found = _network_arrays(network, hw) if kernel is not None else None
     if kernel is None or found is None:
@@ -477,7 +509,7 @@ def tree_spill_sets(
         tiles,
         scalars,
     )
-    return SpillSets(shape.sets, _bound_keys(sums, objective, execution), _GroupBounds(shape.group_index, got.tolist()))
+    return shape, got, sums
 
 
 def _tree_cycles_floor(network: TensorNetwork, path: Path, hw: Hardware, objective: str) -> float | None:

@@ -37,7 +37,7 @@ from dse.schedule._bounds import (
     staged_floor,
 )
 from dse.schedule._chain import Chain, chain_of
-from dse.schedule._merge_table import _tree_cycles_floor, tree_chain, tree_spill_sets
+from dse.schedule._merge_table import _tree_cycles_floor, tree_chain, tree_least_first_term, tree_spill_sets
 from dse.schedule._search import (
     _BUILT_IN,
     EXECUTIONS,
@@ -182,8 +182,8 @@ def _spill_sets_may_beat(
         return bool(ids.size)
     trees = _tree_merges(network.n_inputs)[0]
     for i in ids[np.argsort(bounds, kind="stable")].tolist():
-        got = tree_spill_sets(network, trees[i], hw, objective, execution)
-        if got is None or min(key[0] for key in got.keys) <= limit:
+        least = tree_least_first_term(network, trees[i], hw, objective, execution)
+        if least is None or least <= limit:
             return True
     return False
 

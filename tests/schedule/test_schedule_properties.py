@@ -953,12 +953,13 @@ def test_tree_spill_sets_from_the_merge_table_are_the_chains(
 ) -> None:
     """A tree's spill sets bounded in one compiled call from the network's merge table (its
     steps priced before bounding themselves) are those of its chain, the same bits as the
-    Python functions: every set's key and every segment's bound."""
+    Python functions: every set's key and every segment's bound (and the least first term of
+    the keys, read alone)."""
     import os
 
     from analytical_models import NO_JIT_ENV, Cost
     from dse.contraction import enumerate_trees
-    from dse.schedule._merge_table import tree_chain, tree_spill_sets
+    from dse.schedule._merge_table import tree_chain, tree_least_first_term, tree_spill_sets
     from dse.schedule._search import PricedSingles, Segment
     from dse.schedule._set_bounds import gemm_key, spill_set_bounds
     from dse.workload import get_format
@@ -986,6 +987,35 @@ def test_tree_spill_sets_from_the_merge_table_are_the_chains(
                 del os.environ[NO_JIT_ENV]
             assert got is not None and got.sets == want.sets, net.label
             assert got.keys == want.keys and dict(got.bounds) == dict(want.bounds), (net.label, path)
+            if execution != "fused":  # (the least first term alone, as others_may_beat reads it)
+                least = tree_least_first_term(net, path, hw, objective, execution, priced)
+                assert least == min(key[0] for key in want.keys), (net.label, path)
+
+
+@pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
+@pytest.mark.parametrize("execution", ["auto", "unfused"])
+def test_least_first_term_is_that_of_the_keys(objective: str, execution: str) -> None:
+    """:func:`tree_least_first_term` (what :func:`others_may_beat` reads of a tree outside the
+    candidates) is the least first term of the tree's spill-set keys, on every tree of every
+    pass of a TT layer, for every objective."""
+    from dse.contraction import enumerate_trees
+    from dse.schedule._merge_table import tree_least_first_term, tree_spill_sets
+    from dse.workload import get_format
+
+    spec = _ttm_spec((4, 8, 4), (8, 4, 6), (1, 6, 6, 1), 48)
+    hw = Hardware(
+        pe_rows=8, pe_cols=16, ifmap_sram_kb=4.0, filter_sram_kb=16.0, ofmap_sram_kb=16.0, dram_bw_bytes_per_cycle=4.0
+    )
+    seen = 0
+    for net in get_format(spec.format).networks(spec):
+        for path in enumerate_trees(net.n_inputs):
+            path = tuple((int(a), int(b)) for a, b in path)
+            got = tree_spill_sets(net, path, hw, objective, execution)
+            if got is None:
+                continue
+            assert tree_least_first_term(net, path, hw, objective, execution) == min(k[0] for k in got.keys)
+            seen += 1
+    assert seen > 50
 
 
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
