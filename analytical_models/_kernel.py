@@ -26,9 +26,12 @@ operand's least traffic over the four modes, over the bandwidth, plus the shapin
 a relative 1e-9) exceeds it (the stall covers the DRAM time that compute and fill do not), and
 a whole row of tiles (one m candidate, or one m and one n candidate) whose floor of the first
 sum over every dataflow (:func:`_row_floor`: the free dimensions' fold counts at their least,
-one array fill per fold) does, and a dataflow whose floor over the row does. The walk visits
-the largest tiles first, where the best usually is, and breaks ties by the grid position
-counted beforehand.
+one array fill per fold) does, and a dataflow whose floor over the row does. For energy (and
+EDP), a dataflow is skipped at a tile when a floor of every order's energy (the MACs', each
+buffer read at the lesser of once and per tile, the least DRAM traffic's transfers and fills,
+leakage over the least cycles, less a relative 1e-9; times the least cycles for EDP) exceeds
+the best. The walk visits the largest tiles first, where the best usually is, and breaks ties
+by the grid position counted beforehand.
 
 Overlapped memory timing only (the serial timing's terms stay on the numpy path).
 """
@@ -176,7 +179,7 @@ def _walk(
                 tm, tn, tk = cm[im], cn[in_], ck[ik]
                 exposed = float(tm * tk + tk * tn + tm * tn) * sc[_BPE_BW]
                 have_moved = False
-                dram_floor = 0.0
+                dram_floor = dram_pj = 0.0
                 for d in range(n_d):
                     if objective == 0 and row[d] > best_p:
                         continue  # (no tile of the row reaches the best on this dataflow)
@@ -214,17 +217,23 @@ def _walk(
                             if spills[2]:
                                 moved[mode, 2] = sp_c[mode, im * l_n + in_] * (table[3, gi[2]] - 1.0) + whole[2]
                         have_moved = True
-                        if objective == 0:
-                            # every order's cycles are at least its DRAM time (the stall covers
-                            # what compute and fill do not): at least the least traffic of any mode
-                            least_a = min(min(moved[0, 0], moved[1, 0]), min(moved[2, 0], moved[3, 0]))
-                            least_b = min(min(moved[0, 1], moved[1, 1]), min(moved[2, 1], moved[3, 1]))
-                            least_c = min(min(moved[0, 2], moved[1, 2]), min(moved[2, 2], moved[3, 2]))
-                            psum_lo = sc[_PSUM_SCALE] * (least_c - sc[_MN_F])
-                            traffic = (sc[_SCALE_AB] * least_a + sc[_SCALE_AB] * least_b + psum_lo) + (
-                                sc[_C_WR] + psum_lo
-                            )
-                            dram_floor = (traffic / sc[_BW] + sc[_SHAPING]) * (1.0 - 1e-9)
+                        # every order's cycles are at least its DRAM time (the stall covers what
+                        # compute and fill do not): at least the least traffic of any mode
+                        a_lo = sc[_SCALE_AB] * min(min(moved[0, 0], moved[1, 0]), min(moved[2, 0], moved[3, 0]))
+                        b_lo = sc[_SCALE_AB] * min(min(moved[0, 1], moved[1, 1]), min(moved[2, 1], moved[3, 1]))
+                        least_c = min(min(moved[0, 2], moved[1, 2]), min(moved[2, 2], moved[3, 2]))
+                        psum_lo = sc[_PSUM_SCALE] * (least_c - sc[_MN_F])
+                        rd_lo = a_lo + b_lo + psum_lo
+                        wr_lo = sc[_C_WR] + psum_lo
+                        dram_floor = ((rd_lo + wr_lo) / sc[_BW] + sc[_SHAPING]) * (1.0 - 1e-9)
+                        # (and every order's energy at least its DRAM transfers' and buffer fills')
+                        dram_pj = (
+                            a_lo * sc[_W_IWR]
+                            + b_lo * sc[_W_FWR]
+                            + wr_lo * sc[_W_ORD]
+                            + psum_lo * sc[_W_OWR]
+                            + (rd_lo + wr_lo) * sc[_W_DRAM]
+                        )
                     if objective == 0 and dram_floor > best_p:
                         continue
                     a_once, b_once, c_once = a_rd, b_rd, c_acc
@@ -236,6 +245,28 @@ def _walk(
                             b_once = sc[_SCALE_AB] * stat_el
                         else:
                             c_once = batch * stat_el
+                    if objective != 0:
+                        # every order's energy is at least the MACs', the least buffer accesses'
+                        # (each operand once or per tile), the least DRAM traffic's and leakage
+                        # over the least cycles; an EDP at least the product of the two floors
+                        c_lo = min(c_once, c_acc)
+                        cycles_lo = max(
+                            (compute + min(fill, fill_once) + exposed + sc[_SHAPING]) * (1.0 - 1e-9), dram_floor
+                        )
+                        energy_lo = (
+                            (
+                                sc[_MAC_E]
+                                + min(a_once, a_rd) * sc[_W_IRD]
+                                + min(b_once, b_rd) * sc[_W_FRD]
+                                + (c_lo - sc[_MN]) * sc[_W_ORD_ACC]
+                                + c_lo * sc[_W_OWR_ACC]
+                            )
+                            + sc[_E_FIXED]
+                            + dram_pj
+                            + cycles_lo * sc[_LEAK]
+                        ) * (1.0 - 1e-9)
+                        if (energy_lo if objective == 1 else energy_lo * cycles_lo) > best_p:
+                            continue
                     for o in range(n_o):
                         once = True
                         for x in range(3):
