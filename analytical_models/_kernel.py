@@ -227,13 +227,7 @@ def _walk(
                         wr_lo = sc[_C_WR] + psum_lo
                         dram_floor = ((rd_lo + wr_lo) / sc[_BW] + sc[_SHAPING]) * (1.0 - 1e-9)
                         # (and every order's energy at least its DRAM transfers' and buffer fills')
-                        dram_pj = (
-                            a_lo * sc[_W_IWR]
-                            + b_lo * sc[_W_FWR]
-                            + wr_lo * sc[_W_ORD]
-                            + psum_lo * sc[_W_OWR]
-                            + (rd_lo + wr_lo) * sc[_W_DRAM]
-                        )
+                        dram_pj = _transfer_pj(a_lo, b_lo, wr_lo, psum_lo, rd_lo, sc)
                     if objective == 0 and dram_floor > best_p:
                         continue
                     a_once, b_once, c_once = a_rd, b_rd, c_acc
@@ -254,13 +248,7 @@ def _walk(
                             (compute + min(fill, fill_once) + exposed + sc[_SHAPING]) * (1.0 - 1e-9), dram_floor
                         )
                         energy_lo = (
-                            (
-                                sc[_MAC_E]
-                                + min(a_once, a_rd) * sc[_W_IRD]
-                                + min(b_once, b_rd) * sc[_W_FRD]
-                                + (c_lo - sc[_MN]) * sc[_W_ORD_ACC]
-                                + c_lo * sc[_W_OWR_ACC]
-                            )
+                            _array_pj(min(a_once, a_rd), min(b_once, b_rd), c_lo, sc)
                             + sc[_E_FIXED]
                             + dram_pj
                             + cycles_lo * sc[_LEAK]
@@ -284,20 +272,8 @@ def _walk(
                         over = (rd + wr) / sc[_BW] - (compute + f_do)
                         stall = exposed if exposed >= over else over
                         cycles = compute + f_do + stall + sc[_SHAPING]
-                        e_dt = (
-                            sc[_MAC_E]
-                            + a_do * sc[_W_IRD]
-                            + b_do * sc[_W_FRD]
-                            + (c_do - sc[_MN]) * sc[_W_ORD_ACC]
-                            + c_do * sc[_W_OWR_ACC]
-                        )
-                        e_ot = (
-                            a_dram * sc[_W_IWR]
-                            + b_dram * sc[_W_FWR]
-                            + wr * sc[_W_ORD]
-                            + psum * sc[_W_OWR]
-                            + (rd + wr) * sc[_W_DRAM]
-                        )
+                        e_dt = _array_pj(a_do, b_do, c_do, sc)
+                        e_ot = _transfer_pj(a_dram, b_dram, wr, psum, rd, sc)
                         energy = (e_dt + sc[_E_FIXED]) + e_ot + cycles * sc[_LEAK]
                         if objective == 0:
                             p, s = cycles, energy
@@ -315,6 +291,24 @@ def _walk(
                             vals[9], vals[10] = cycles, energy
     best[6] = n_tiles
     return best, vals
+
+
+@numba.njit(cache=True, inline="always")
+def _array_pj(a_rd: float, b_rd: float, c_acc: float, sc: Any) -> float:  # pragma: no cover - compiled
+    """A candidate's MAC energy and the array's buffer reads and accumulations, in pJ (operand
+    bytes ``a_rd``, ``b_rd``, output accumulations ``c_acc``; the walk's scalars ``sc``)."""
+    return (
+        sc[_MAC_E] + a_rd * sc[_W_IRD] + b_rd * sc[_W_FRD] + (c_acc - sc[_MN]) * sc[_W_ORD_ACC] + c_acc * sc[_W_OWR_ACC]
+    )
+
+
+@numba.njit(cache=True, inline="always")
+def _transfer_pj(
+    a_dram: float, b_dram: float, wr: float, psum: float, rd: float, sc: Any
+) -> float:  # pragma: no cover - compiled
+    """A candidate's DRAM transfers and the buffer fills and drains they make, in pJ (bytes of A
+    and B fetched, written back, of partial sums each way, read in all)."""
+    return a_dram * sc[_W_IWR] + b_dram * sc[_W_FWR] + wr * sc[_W_ORD] + psum * sc[_W_OWR] + (rd + wr) * sc[_W_DRAM]
 
 
 @numba.njit(cache=True, inline="always")
