@@ -7,8 +7,9 @@ bounds to drop tiles (:func:`~analytical_models._search.screen`), then the full
 design's evaluation asks for, ``pareto=False``) most of that time is numpy's per-call overhead
 and the temporaries of arrays of a few thousand elements. :func:`best_candidate` walks the same
 grid in one compiled loop instead: per tile it gathers the same per-candidate terms
-(:func:`~analytical_models._stage.candidate_terms` per GEMM dimension, :func:`dim_terms_kernel`
-for the shipped fold timings, and the refetch tables of
+(:func:`~analytical_models._stage.candidate_terms` per GEMM dimension,
+:func:`~analytical_models._kernel_terms.dim_terms_kernel` for the shipped fold timings, and the
+refetch tables of
 :func:`~analytical_models._stage._spilled`, both repeated here operation for operation and
 tested against the numpy functions), and per dataflow and loop order it repeats the IEEE
 operations of
@@ -47,18 +48,10 @@ import numpy as np
 
 from analytical_models._arrays import FloatArray, IntArray
 from analytical_models._consts import HwConsts
-from analytical_models._onchip import _FOLD_FILL, _fills
+from analytical_models._kernel_terms import _dim_terms, _dtab, _stationary
 from analytical_models._shaping import Shaping, _shaping_energy
-from analytical_models._stage import (
-    _MODES,
-    _STATIONARY,
-    _after,
-    _dataflow_tables,
-    _operand_bytes,
-    candidate_terms,
-)
-from analytical_models._tiles import T_ALL, T_DIM, T_FULL, T_REM, T_SIZE, candidate_table, dim_candidates
-from analytical_models._timing import FOLD_CYCLES
+from analytical_models._stage import _MODES, _after, _operand_bytes
+from analytical_models._tiles import T_DIM, dim_candidates
 from analytical_models._types import Gemm, ModelInputError
 
 _OBJECTIVE_CODE = {"latency": 0, "energy": 1, "edp": 2}
@@ -297,9 +290,10 @@ def _walk(
 def _array_pj(a_rd: float, b_rd: float, c_acc: float, sc: Any) -> float:  # pragma: no cover - compiled
     """A candidate's MAC energy and the array's buffer reads and accumulations, in pJ (operand
     bytes ``a_rd``, ``b_rd``, output accumulations ``c_acc``; the walk's scalars ``sc``)."""
-    return (
+    pj: float = (
         sc[_MAC_E] + a_rd * sc[_W_IRD] + b_rd * sc[_W_FRD] + (c_acc - sc[_MN]) * sc[_W_ORD_ACC] + c_acc * sc[_W_OWR_ACC]
     )
+    return pj
 
 
 @numba.njit(cache=True, inline="always")
@@ -308,7 +302,10 @@ def _transfer_pj(
 ) -> float:  # pragma: no cover - compiled
     """A candidate's DRAM transfers and the buffer fills and drains they make, in pJ (bytes of A
     and B fetched, written back, of partial sums each way, read in all)."""
-    return a_dram * sc[_W_IWR] + b_dram * sc[_W_FWR] + wr * sc[_W_ORD] + psum * sc[_W_OWR] + (rd + wr) * sc[_W_DRAM]
+    pj: float = (
+        a_dram * sc[_W_IWR] + b_dram * sc[_W_FWR] + wr * sc[_W_ORD] + psum * sc[_W_OWR] + (rd + wr) * sc[_W_DRAM]
+    )
+    return pj
 
 
 @numba.njit(cache=True, inline="always")
@@ -637,76 +634,3 @@ def _search_walk(
         sc,
         objective,
     )
-
-
-@lru_cache(maxsize=4096)
-def _dim_terms(
-    size: int, rows: int, cols: int, dataflows: tuple[str, ...]
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """:func:`~analytical_models._tiles.candidate_table` and
-    :func:`~analytical_models._stage.candidate_terms` of one GEMM dimension of ``size``
-    elements (its candidates' columns): one compiled loop for the shipped fold timings
-    (:func:`dim_terms_kernel`), numpy for a fold timing registered elsewhere."""
-    cands = dim_candidates(size)
-    if all(FOLD_CYCLES.get(d) in _FOLD_FILL for d in dataflows):
-        table, per_side, per_t = dim_terms_kernel(size, cands, rows, cols, _fills(dataflows, rows, cols))
-    else:
-        table, _ = candidate_table((size, size, size), (cands, cands[:0], cands[:0]))
-        per_side, per_t = candidate_terms(table, rows, cols, dataflows)
-    per_side[1:, 2] = 0.0  # (not read: a defined value rather than np.empty's)
-    for a in (table, per_side, per_t):
-        a.setflags(write=False)  # (shared; and one compiled signature of the walk)
-    return table, per_side, per_t
-
-
-@lru_cache(maxsize=64)
-def _dtab(dataflows: tuple[str, ...]) -> IntArray:
-    out: IntArray = np.stack(_dataflow_tables(dataflows))
-    out.setflags(write=False)
-    return out
-
-
-@lru_cache(maxsize=64)
-def _stationary(dataflows: tuple[str, ...]) -> IntArray:
-    out = np.array([_STATIONARY[d] for d in dataflows], dtype=np.int64)
-    out.setflags(write=False)
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def dim_terms_kernel(
-    size: int, cands: IntArray, rows: int, cols: int, fills: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:  # pragma: no cover - compiled
-    """:func:`~analytical_models._tiles.candidate_table` and
-    :func:`~analytical_models._stage.candidate_terms` of one GEMM dimension of ``size``
-    elements over its tile-size candidates ``cands``, for dataflows whose fold timing is a
-    shipped one (the streamed count plus ``fills``, one per dataflow): the same integer and
-    IEEE operations per candidate (the third side's rows of ``per_side`` are left unset)."""
-    n_c, n_d = cands.size, fills.size
-    table = np.empty((5, n_c))
-    per_side = np.empty((3, 3, n_c))
-    per_t = np.empty((3, n_d, n_c))
-    for col in range(n_c):
-        c = cands[col]
-        q = size // c
-        rem = size - q * c
-        table[T_SIZE, col] = c
-        table[T_REM, col] = rem
-        table[T_FULL, col] = q
-        table[T_ALL, col] = q + (1 if rem > 0 else 0)
-        table[T_DIM, col] = size
-        tile, ragged, nfull = table[T_SIZE, col], table[T_REM, col], table[T_FULL, col]
-        for side in range(2):
-            width = rows if side == 0 else cols
-            fits = 1.0 if tile <= width else 0.0
-            rem_fits = 1.0 if ragged > 0 and ragged <= width else 0.0
-            per_side[0, side, col] = nfull * np.ceil(tile / width) + np.ceil(ragged / width)
-            per_side[1, side, col] = nfull * fits + rem_fits
-            per_side[2, side, col] = nfull * tile * fits + ragged * rem_fits
-        per_side[0, 2, col] = table[T_ALL, col]
-        for d in range(n_d):
-            fill = fills[d]
-            per_t[0, d, col] = nfull * tile + (ragged if ragged > 0 else 0.0)
-            per_t[1, d, col] = nfull * fill + (fill if ragged > 0 else 0.0)
-            per_t[2, d, col] = fill
-    return table, per_side, per_t
