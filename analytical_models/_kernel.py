@@ -136,20 +136,23 @@ def _walk(
     n_tiles = t + 1
     best_flat = n_d * n_o * n_tiles  # past every candidate: the first one compares below it
     # For latency, the least fold count of each side and temporal count of each dataflow over
-    # the candidates of n and of k (rows: side 0, side 1, then per dataflow), so that a whole
-    # row of tiles is skipped when no tile of it can reach the best (see _row_floor).
-    least = np.empty((2, 2 + n_d))
+    # the candidates of n and of k (columns: side 0, side 1, then per dataflow), and each
+    # dataflow's least fill of one fold over every candidate (row 2), so that a whole row of
+    # tiles is skipped when no tile of it can reach the best (see _row_floor).
+    least = np.full((3, 2 + n_d), math.inf)
     row = np.zeros(n_d)  # each dataflow's floor over the current row of tiles (latency)
     for x in range(2):
         s0 = s_n if x == 0 else s_k
         l_x = l_n if x == 0 else l_k
         for r in range(2 + n_d):
-            v = math.inf
             for i in range(l_x):
                 w = per_side[0, r, s0 + i] if r < 2 else per_t[0, r - 2, s0 + i]
-                if w < v:
-                    v = w
-            least[x, r] = v
+                if w < least[x, r]:
+                    least[x, r] = w
+    for d in range(n_d):
+        for i in range(per_t.shape[2]):
+            if per_t[2, d, i] < least[2, 2 + d]:
+                least[2, 2 + d] = per_t[2, d, i]
     for im in range(l_m - 1, -1, -1):
         if (
             objective == 0
@@ -341,8 +344,9 @@ def _row_floor(
         fc = _factor(dtab[1, d], per_side[0, 1, im], per_side[0, 1, s_n + max(in_, 0)], least[0, 1], least[1, 1], in_)
         ft = _factor(dtab[2, d], per_t[0, d, im], per_t[0, d, s_n + max(in_, 0)], least[0, 2 + d], least[1, 2 + d], in_)
         folds = batch * (fr * fc)
-        # (every fold fills the array at least once: min(fill, fill once) >= folds x one fill)
-        v = (((folds * ft + folds * per_t[2, d, 0]) + exposed) + sc[_SHAPING]) * (1.0 - 1e-9)
+        # (every fold fills the array at least once: min(fill, fill once) >= folds x the least
+        # fill of one fold)
+        v = (((folds * ft + folds * least[2, 2 + d]) + exposed) + sc[_SHAPING]) * (1.0 - 1e-9)
         out[d] = v
         if v < floor:
             floor = v
