@@ -42,6 +42,7 @@ from dse.schedule._set_bounds import (
     _bound_keys,
     _GroupBounds,
     _hw_scalars,
+    _key_columns,
     _mode,
     _set_shape,
     _SetShape,
@@ -460,20 +461,11 @@ def tree_least_first_term(
     network: TensorNetwork, path: Path, hw: Hardware, objective: str, execution: str, priced: PricedSingles = _PRICED
 ) -> float | None:
     """The least first term of the keys of :func:`tree_spill_sets` (the same float), without
-    making them; None when it is None. Not under ``fused`` (whose keys start with the DRAM
-    bytes)."""
-    assert execution != "fused"
+    making them; None when it is None."""
     found = _tree_set_sums(network, path, hw, objective, execution, priced)
     if found is None:
         return None
-    sums = found[2]
-    if objective == "energy":
-        first = sums[:, 1]
-    elif objective == "edp":
-        first = sums[:, 0] * sums[:, 1]
-    else:
-        first = sums[:, 0]
-    least: float = min(first.tolist())
+    least: float = min(_key_columns(found[2], objective, execution)[0].tolist())
     return least
 
 

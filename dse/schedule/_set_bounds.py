@@ -195,6 +195,11 @@ def fold_table(rows: Sequence[NDArray[np.float64] | None], tokens: int) -> NDArr
 def _bound_keys(sums: NDArray[np.float64], objective: str, execution: str) -> list[Key]:
     """:func:`_bound_tuple` of every row ``(cycles, energy_pj, dram_bytes)`` of ``sums`` (the
     same products, in float64)."""
+    return list(zip(*(x.tolist() for x in _key_columns(sums, objective, execution)), strict=True))
+
+
+def _key_columns(sums: NDArray[np.float64], objective: str, execution: str) -> list[NDArray[np.float64]]:
+    """The terms of :func:`_bound_tuple` of every row of ``sums``, as columns in key order."""
     c, e, d = sums[:, 0], sums[:, 1], sums[:, 2]
     if objective == "energy":
         cols = [e, c]
@@ -204,7 +209,7 @@ def _bound_keys(sums: NDArray[np.float64], objective: str, execution: str) -> li
         cols = [c, e]
     if execution == "fused":
         cols.insert(0, d)
-    return list(zip(*(x.tolist() for x in cols), strict=True))
+    return cols
 
 
 class _GroupBounds(Mapping[tuple[int, ...], SegmentBound]):

@@ -987,13 +987,12 @@ def test_tree_spill_sets_from_the_merge_table_are_the_chains(
                 del os.environ[NO_JIT_ENV]
             assert got is not None and got.sets == want.sets, net.label
             assert got.keys == want.keys and dict(got.bounds) == dict(want.bounds), (net.label, path)
-            if execution != "fused":  # (the least first term alone, as others_may_beat reads it)
-                least = tree_least_first_term(net, path, hw, objective, execution, priced)
-                assert least == min(key[0] for key in want.keys), (net.label, path)
+            least = tree_least_first_term(net, path, hw, objective, execution, priced)  # (as others_may_beat reads it)
+            assert least == min(key[0] for key in want.keys), (net.label, path)
 
 
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
-@pytest.mark.parametrize("execution", ["auto", "unfused"])
+@pytest.mark.parametrize("execution", ["auto", "fused", "unfused"])
 def test_least_first_term_is_that_of_the_keys(objective: str, execution: str) -> None:
     """:func:`tree_least_first_term` (what :func:`others_may_beat` reads of a tree outside the
     candidates) is the least first term of the tree's spill-set keys, on every tree of every
