@@ -50,7 +50,7 @@ from analytical_models._area import area_mm2, leakage_mw
 from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._engine import ArrayEngine
 from analytical_models._hashing import HARDWARE_CACHE_ENTRIES, CachedHash
-from analytical_models._jit import NO_JIT_ENV, compiled_module
+from analytical_models._jit import NO_JIT_ENV, compiled_module, use_compile_cache
 from analytical_models._onchip import (
     STACKED_FIELDS,
     OnChipStep,
@@ -163,4 +163,5 @@ __all__ = [
     "untiled_cycles",
     "untiled_cycles_table",
     "untiled_geometry",
+    "use_compile_cache",
 ]

@@ -40,3 +40,12 @@ def compiled_module(name: str) -> ModuleType | None:
     if got is None:
         got = _LOADED[name] = importlib.import_module(name)
     return got
+
+
+def use_compile_cache() -> None:
+    """Keep the compiled loops in the user's cache folder, one folder per kernel module keyed by
+    the sources it compiles (:mod:`analytical_models._jit_cache`: a new checkout of the same
+    code compiles nothing); every kernel module calls it before its decorators run."""
+    from analytical_models._jit_cache import install
+
+    install()

@@ -48,11 +48,14 @@ import numpy as np
 
 from analytical_models._arrays import FloatArray, IntArray
 from analytical_models._consts import HwConsts
+from analytical_models._jit import use_compile_cache
 from analytical_models._kernel_terms import _dim_terms, _dtab, _stationary
 from analytical_models._shaping import Shaping, _shaping_energy
 from analytical_models._stage import _MODES, _after, _operand_bytes
 from analytical_models._tiles import T_DIM, dim_candidates
 from analytical_models._types import Gemm, ModelInputError
+
+use_compile_cache()
 
 _OBJECTIVE_CODE = {"latency": 0, "energy": 1, "edp": 2}
 

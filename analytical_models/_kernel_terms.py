@@ -12,10 +12,13 @@ import numba
 import numpy as np
 
 from analytical_models._arrays import FloatArray, IntArray
+from analytical_models._jit import use_compile_cache
 from analytical_models._onchip import _FOLD_FILL, _fills
 from analytical_models._stage import _STATIONARY, _dataflow_tables, candidate_terms
 from analytical_models._tiles import T_ALL, T_DIM, T_FULL, T_REM, T_SIZE, candidate_table, dim_candidates
 from analytical_models._timing import FOLD_CYCLES
+
+use_compile_cache()
 
 
 @lru_cache(maxsize=4096)

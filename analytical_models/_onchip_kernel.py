@@ -18,6 +18,10 @@ from typing import Any
 import numba
 import numpy as np
 
+from analytical_models._jit import use_compile_cache
+
+use_compile_cache()
+
 
 @numba.njit(cache=True, nogil=True)
 def tiles_kernel(

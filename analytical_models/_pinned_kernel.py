@@ -14,7 +14,10 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from analytical_models._jit import use_compile_cache
 from analytical_models._scalesim_reads import CALC_RESET_SETS
+
+use_compile_cache()
 
 DATAFLOW_CODE = {"ws": 0, "is": 1, "os": 2}
 _OS = 2

@@ -19,7 +19,10 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from analytical_models import use_compile_cache
 from dse.schedule._floor_kernel import tiled_floor_kernel
+
+use_compile_cache()
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]

@@ -10,6 +10,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from analytical_models import use_compile_cache
 from dse.schedule._combine import (
     BW,
     CORE,
@@ -28,6 +29,8 @@ from dse.schedule._combine import (
     TOKEN,
     TOKEN_FREE_BYTES,
 )
+
+use_compile_cache()
 
 FloatArray = NDArray[np.float64]
 _N_OUT = len(OUT_FIELDS)

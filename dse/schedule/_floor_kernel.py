@@ -15,6 +15,10 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from analytical_models import use_compile_cache
+
+use_compile_cache()
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 

@@ -14,7 +14,9 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from analytical_models import compiled_module
+from analytical_models import compiled_module, use_compile_cache
+
+use_compile_cache()
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]

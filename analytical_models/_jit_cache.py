@@ -1,0 +1,164 @@
+"""Where the compiled loops are cached: one folder per user, keyed by the sources they compile.
+
+numba caches a compiled function beside its source (``__pycache__``), so a fresh checkout or
+virtual environment compiles every loop again: about 25 s of a study's first run on the
+reference machine (2 cores), longer than the 192-trial study itself. The locator installed here
+keeps the project's compiled loops in the user's cache folder instead (:func:`cache_root`), in
+one folder per kernel module named by a hash of its source and of every project module it
+imports, directly or through others (:func:`sources_hash`): any checkout holding the same
+sources reuses them, whatever its path, and an edit to a module whose constants a loop reads
+compiles that loop again (numba's own key is the function's file alone, so such an edit kept a
+stale loop). Each module keeps its :data:`KEEP_VERSIONS` newest folders. ``NUMBA_CACHE_DIR``,
+when set, keeps numba's own placement; a folder that cannot be written falls back to it too.
+
+Imported only by the kernel modules (it imports numba).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numba
+from numba.core import caching
+
+CACHE_DIR_ENV = "TNN_DSE_CACHE_DIR"
+"""Environment variable: the folder under which the compiled loops are kept (default
+``$XDG_CACHE_HOME/tnn-dse``, else ``~/.cache/tnn-dse``); they go to its ``numba`` subfolder."""
+
+KEEP_VERSIONS = 8
+"""Compiled versions kept per kernel module (newest by modification time); older ones are
+removed when a new version is first written."""
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The folder holding the project's packages."""
+
+PACKAGES = ("analytical_models", "dse")
+
+_NAMES = "|".join(PACKAGES)
+_IMPORT = re.compile(
+    rf"^\s*(?:from\s+((?:{_NAMES})(?:\.\w+)*)\s+import\s+([^\n#]*)|import\s+((?:{_NAMES})(?:\.\w+)*))",
+    re.M,
+)
+
+
+def cache_root() -> Path:
+    """The folder of the compiled loops: ``$TNN_DSE_CACHE_DIR/numba``, else
+    ``$XDG_CACHE_HOME/tnn-dse/numba``, else ``~/.cache/tnn-dse/numba``."""
+    base = os.environ.get(CACHE_DIR_ENV)
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        base = str(Path(xdg) / "tnn-dse")
+    return Path(base) / "numba"
+
+
+def _module_file(dotted: str, root: Path) -> Path | None:
+    """The source file of the project module ``dotted`` under ``root`` (a package's
+    ``__init__.py``), or None."""
+    base = root.joinpath(*dotted.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imported_files(path: Path, root: Path) -> set[Path]:
+    """The project modules ``path`` imports by name (``from a.b import c`` names ``a.b`` and, when
+    it is a module, ``a.b.c``)."""
+    found: set[Path] = set()
+    for match in _IMPORT.finditer(path.read_text(encoding="utf-8")):
+        dotted = match.group(1) or match.group(3)
+        candidates = [dotted]
+        for name in re.findall(r"\w+", match.group(2) or ""):
+            candidates.append(f"{dotted}.{name}")
+        for candidate in candidates:
+            got = _module_file(candidate, root)
+            if got is not None:
+                found.add(got)
+    return found
+
+
+@cache
+def sources_hash(path: Path, root: Path = ROOT) -> str:
+    """A SHA-256 (hex) of the source file ``path`` and of every project module it imports,
+    directly or through other project modules (those under ``root``), each with its path
+    relative to ``root``."""
+    seen: set[Path] = set()
+    todo = [path]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        todo.extend(_imported_files(current, root) - seen)
+    digest = hashlib.sha256()
+    for file in sorted(seen):
+        digest.update(str(file.relative_to(root)).encode() + b"\0")
+        digest.update(file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _prune(folder: Path, keep: int = KEEP_VERSIONS) -> None:
+    """Remove all but the ``keep`` newest sibling folders of ``folder`` for the same module."""
+    prefix = folder.name.rsplit("-", 1)[0] + "-"
+    try:
+        siblings = [p for p in folder.parent.iterdir() if p.name.startswith(prefix) and p.is_dir()]
+        siblings.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for old in siblings[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class ProjectCacheLocator(caching._CacheLocator):
+    """numba's cache locator for the project's kernel modules: the folder
+    ``cache_root()/<module>-<sources_hash[:16]>``, stamped with the full hash."""
+
+    def __init__(self, py_func: Any, py_file: Path) -> None:
+        self._lineno = py_func.__code__.co_firstlineno
+        self._stamp = sources_hash(py_file)
+        module = ".".join(py_file.relative_to(ROOT).with_suffix("").parts)
+        self._path = cache_root() / f"{module}-{self._stamp[:16]}"
+
+    def get_cache_path(self) -> str:
+        return str(self._path)
+
+    def get_source_stamp(self) -> str:
+        return self._stamp
+
+    def get_disambiguator(self) -> str:
+        return str(self._lineno)
+
+    @classmethod
+    def from_function(cls, py_func: Any, py_file: str) -> ProjectCacheLocator | None:
+        if getattr(numba.config, "CACHE_DIR", ""):
+            return None
+        path = Path(py_file).resolve()
+        if not path.is_file() or not path.is_relative_to(ROOT):
+            return None
+        if path.relative_to(ROOT).parts[0] not in PACKAGES:
+            return None
+        self = cls(py_func, path)
+        fresh = not self._path.exists()
+        try:
+            self._path.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=self._path).close()
+        except OSError:
+            return None
+        if fresh:
+            _prune(self._path)
+        return self
+
+
+def install() -> None:
+    """Put :class:`ProjectCacheLocator` first among numba's cache locators (once per process);
+    call it before the ``njit(cache=True)`` decorators of a kernel module run."""
+    locators = caching.CacheImpl._locator_classes
+    if ProjectCacheLocator not in locators:
+        locators.insert(0, ProjectCacheLocator)
