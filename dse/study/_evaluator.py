@@ -26,7 +26,7 @@ from typing import Any
 from dse import Design, DSEError, Metrics
 from dse._catalog import units
 from dse.evaluate import EvaluationError, evaluate
-from dse.study._heap import settle_heap
+from dse.study._heap import settle_heap, tune_collector
 from dse.study._quality import ModelQuality
 
 BACKENDS: tuple[str, ...] = ("loky", "dask")
@@ -69,6 +69,7 @@ def evaluate_for_trial(
     (``accuracy``, ``weight_error``: :mod:`dse.study._quality`), measured after the hardware
     model so that a design it cannot price costs no quality measurement.
     """
+    tune_collector()  # fewer young collections while the evaluation allocates
     try:
         metrics: Metrics = evaluate(design)
     except (EvaluationError, DSEError, ValueError) as exc:

@@ -19,8 +19,36 @@ def _thawed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(heap.NO_FREEZE_ENV, raising=False)
     monkeypatch.setattr(heap, "_since_full", 0)
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()  # the rest of the test session runs with the default collector
+    gc.set_threshold(*thresholds)
+
+
+def test_the_young_threshold_is_raised_and_the_others_kept() -> None:
+    gc.set_threshold(700, 11, 12)
+    assert heap.tune_collector()
+    assert gc.get_threshold() == (heap.YOUNG_COLLECTION_OBJECTS, 11, 12)
+    gc.set_threshold(10 * heap.YOUNG_COLLECTION_OBJECTS, 11, 12)  # the caller's higher one stays
+    heap.tune_collector()
+    assert gc.get_threshold() == (10 * heap.YOUNG_COLLECTION_OBJECTS, 11, 12)
+    gc.set_threshold(0, 11, 12)  # automatic collection off stays off
+    heap.tune_collector()
+    assert gc.get_threshold() == (0, 11, 12)
+
+
+def test_young_collections_run_once_per_threshold_objects() -> None:
+    """With the raised threshold, allocating 5x the default's threshold of containers that stay
+    alive runs no young collection (the default runs several)."""
+    gc.set_threshold(700, 10, 10)
+    heap.tune_collector()
+    before = gc.get_stats()[0]["collections"]
+    kept = [[] for _ in range(5 * 700)]
+    assert gc.get_stats()[0]["collections"] == before
+    gc.set_threshold(700, 10, 10)
+    more = [[] for _ in range(5 * 700)]
+    assert gc.get_stats()[0]["collections"] > before
+    assert len(kept) == len(more)
 
 
 class _Node:
@@ -46,8 +74,11 @@ def test_settle_freezes_what_is_alive_and_frees_frozen_cycles_at_the_full_collec
 
 def test_the_environment_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(heap.NO_FREEZE_ENV, "1")
+    gc.set_threshold(700, 10, 10)
     assert not heap.settle_heap()
+    assert not heap.tune_collector()
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == (700, 10, 10)
 
 
 def test_a_trial_evaluation_settles_the_heap_even_when_it_fails() -> None:
@@ -64,6 +95,8 @@ def test_a_trial_evaluation_settles_the_heap_even_when_it_fails() -> None:
     )
     for design, fails in ((good, False), (bad, True)):
         gc.unfreeze()
+        gc.set_threshold(700, 10, 10)
         out = evaluate_for_trial(design, ("latency_ms",), ())
+        assert gc.get_threshold()[0] == heap.YOUNG_COLLECTION_OBJECTS
         assert (out.values is None) == fails, out.reason
         assert gc.get_freeze_count() > 0
