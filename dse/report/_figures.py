@@ -30,6 +30,22 @@ TEMPLATE_NAME = "plotly_white"
 TEMPLATE = pio.templates[TEMPLATE_NAME]
 """Shared template object (passing the name copies the template for every figure)."""
 
+VALIDATE = False
+"""Whether the figures' properties are validated as they are built. Plotly's validation coerces
+and checks every property (about a quarter of a dashboard's time, 0.25 s of a 192-trial study's
+1.1 s); the figures here are written in the canonical form it would produce (axis titles as
+``{"text": ...}``, ...), which the tests check by building every figure both ways."""
+
+
+def figure(data: Any = None, layout: Any = None) -> go.Figure:
+    """A figure of ``data`` (traces) and ``layout``, validated only when :data:`VALIDATE`."""
+    return go.Figure(data=data, layout=layout, _validate=VALIDATE)
+
+
+def trace(kind: Any, **props: Any) -> Any:
+    """A trace of plotly class ``kind`` (e.g. ``go.Scatter``), validated only when :data:`VALIDATE`."""
+    return kind(_validate=VALIDATE, **props)
+
 
 @contextmanager
 def shared_template() -> Iterator[None]:
@@ -161,7 +177,7 @@ def plot_front(info: FrontInfo, *, title: str = "") -> go.Figure:
     """Trials off the front faded (infeasible ones as orange crosses), the Pareto front
     highlighted and joined, constraint bounds as dashed lines; hover on the front shows the
     whole design. Large studies draw a random sample of the other trials (the legend says so)."""
-    fig = go.Figure()
+    fig = figure()
     feasible = np.asarray(info.all_feasible, dtype=bool)
     xs = np.asarray(info.all_x, dtype=np.float32)
     ys = np.asarray(info.all_y, dtype=np.float32)
@@ -176,7 +192,8 @@ def plot_front(info: FrontInfo, *, title: str = "") -> go.Figure:
             continue
         label = _count(info.n_background, n_shown, name) if name == "other trials" else name
         fig.add_trace(
-            go.Scatter(
+            trace(
+                go.Scatter,
                 x=xs[keep],
                 y=ys[keep],
                 customdata=trials[keep],
@@ -187,7 +204,8 @@ def plot_front(info: FrontInfo, *, title: str = "") -> go.Figure:
             )
         )
     fig.add_trace(
-        go.Scatter(
+        trace(
+            go.Scatter,
             x=np.asarray(info.front_x, dtype=float),
             y=np.asarray(info.front_y, dtype=float),
             mode="markers+lines",
@@ -206,7 +224,9 @@ def plot_front(info: FrontInfo, *, title: str = "") -> go.Figure:
         else:
             fig.add_vline(x=bound, line=line, annotation_text=text, annotation_position="top right")
     style(fig, title or f"{info.y_label} vs {info.x_label}", height=440)
-    fig.update_layout(xaxis_title=info.x_label, yaxis_title=info.y_label, legend={"orientation": "h", "y": -0.22})
+    fig.update_layout(
+        xaxis_title_text=info.x_label, yaxis_title_text=info.y_label, legend={"orientation": "h", "y": -0.22}
+    )
     xs_all = [*info.all_x, *info.front_x, *[b for k, b in info.bounds.items() if k == info.x_key]]
     ys_all = [*info.all_y, *info.front_y, *[b for k, b in info.bounds.items() if k == info.y_key]]
     if xs_all and all(v > 0 for v in xs_all):
@@ -219,7 +239,7 @@ def plot_front(info: FrontInfo, *, title: str = "") -> go.Figure:
 def plot_front_3d(info: Front3DInfo) -> go.Figure:
     """The three metrics in 3-D: other trials faded (a random sample in large studies),
     infeasible ones orange, the 3-D front highlighted with the whole design on hover."""
-    fig = go.Figure()
+    fig = figure()
     feasible = np.asarray(info.all_feasible, dtype=bool)
     xyz = [np.asarray(v, dtype=np.float32) for v in info.all_xyz]
     trials = np.asarray(info.all_trials, dtype=np.int32)
@@ -231,7 +251,8 @@ def plot_front_3d(info: Front3DInfo) -> go.Figure:
         if not keep.any():
             continue
         fig.add_trace(
-            go.Scatter3d(
+            trace(
+                go.Scatter3d,
                 x=xyz[0][keep],
                 y=xyz[1][keep],
                 z=xyz[2][keep],
@@ -243,7 +264,8 @@ def plot_front_3d(info: Front3DInfo) -> go.Figure:
             )
         )
     fig.add_trace(
-        go.Scatter3d(
+        trace(
+            go.Scatter3d,
             x=np.asarray(info.front_xyz[0], dtype=float),
             y=np.asarray(info.front_xyz[1], dtype=float),
             z=np.asarray(info.front_xyz[2], dtype=float),
@@ -277,8 +299,9 @@ def plot_parallel(info: ParallelInfo) -> go.Figure:
             dim["tickvals"] = d.tickvals
             dim["ticktext"] = d.ticktext
         dims.append(dim)
-    fig = go.Figure(
-        go.Parcoords(
+    fig = figure(
+        trace(
+            go.Parcoords,
             dimensions=dims,
             line={
                 "color": np.asarray(info.on_front, dtype=np.int8),
@@ -316,8 +339,9 @@ def plot_hypervolume(info: HypervolumeInfo) -> go.Figure:
         keep = np.concatenate([[True], hv[1:] != hv[:-1]])
         keep[-1] = True
         hv, trials = hv[keep], trials[keep]
-    fig = go.Figure(
-        go.Scatter(
+    fig = figure(
+        trace(
+            go.Scatter,
             x=trials,
             y=hv,
             mode="lines",
@@ -346,7 +370,7 @@ def plot_hypervolume(info: HypervolumeInfo) -> go.Figure:
             font={"size": 11},
         )
     style(fig, f"Normalized hypervolume of the front ({', '.join(info.objectives)})", height=400)
-    fig.update_layout(xaxis_title="trial", yaxis_title="normalized hypervolume [fraction]")
+    fig.update_layout(xaxis_title_text="trial", yaxis_title_text="normalized hypervolume [fraction]")
     return fig
 
 
@@ -354,7 +378,7 @@ def plot_importance(info: ImportanceInfo) -> go.Figure:
     """Horizontal bars: optuna's PED-ANOVA importance of each parameter for each objective (how
     strongly the objective's best trials concentrate on some of its values), each objective
     scored only on the parameters that can change it (the legend says which)."""
-    fig = go.Figure()
+    fig = figure()
     params: list[str] = []
     for imp in info.importances.values():
         params += [p for p in imp if p not in params]
@@ -363,7 +387,8 @@ def plot_importance(info: ImportanceInfo) -> go.Figure:
     for key, imp in info.importances.items():
         scope = info.considered.get(key, "")
         fig.add_trace(
-            go.Bar(
+            trace(
+                go.Bar,
                 x=[imp.get(p, float("nan")) for p in params],
                 y=params,
                 orientation="h",
@@ -381,21 +406,23 @@ def plot_importance(info: ImportanceInfo) -> go.Figure:
         margin={"l": 160, "t": 80 if info.skipped else 60},
     )
     fig.update_layout(
-        barmode="group", xaxis_title="importance [fraction, sums to 1 per objective]", legend={"orientation": "h"}
+        barmode="group", xaxis_title_text="importance [fraction, sums to 1 per objective]", legend={"orientation": "h"}
     )
     return fig
 
 
 def plot_breakdown(info: BreakdownInfo) -> go.Figure:
     """Stacked latency (cycles) or energy (uJ) components of each Pareto design."""
-    fig = go.Figure()
+    fig = figure()
     labels = [f"trial {t}" for t in info.trials]
     energy = info.quantity != "cycles"
     for name, values in info.components.items():
         ys = [v * 1e-6 for v in values] if energy else values
-        fig.add_trace(go.Bar(x=labels, y=ys, name=_label(name), marker={"color": COMPONENT_COLORS.get(name)}))
+        fig.add_trace(trace(go.Bar, x=labels, y=ys, name=_label(name), marker={"color": COMPONENT_COLORS.get(name)}))
     style(fig, f"Where the {'energy' if energy else 'cycles'} go (Pareto designs)", height=420)
-    fig.update_layout(barmode="stack", yaxis_title="energy per step [uJ]" if energy else "latency per step [cycles]")
+    fig.update_layout(
+        barmode="stack", yaxis_title_text="energy per step [uJ]" if energy else "latency per step [cycles]"
+    )
     return fig
 
 
@@ -405,7 +432,8 @@ def plot_pass_breakdown(info: PassBreakdownInfo, *, title: str = "") -> go.Figur
     traces: list[go.Bar] = []
     for name, values in info.cycles.items():
         traces.append(
-            go.Bar(
+            trace(
+                go.Bar,
                 x=x,
                 y=values,
                 name=_label(name),
@@ -419,7 +447,8 @@ def plot_pass_breakdown(info: PassBreakdownInfo, *, title: str = "") -> go.Figur
         )
     for name, values in info.energy_pj.items():
         traces.append(
-            go.Bar(
+            trace(
+                go.Bar,
                 x=x,
                 y=[v * 1e-6 for v in values],
                 name=_label(name),
@@ -432,7 +461,7 @@ def plot_pass_breakdown(info: PassBreakdownInfo, *, title: str = "") -> go.Figur
             )
         )
     layout = _grid(["latency by layer / pass [cycles]", "energy by layer / pass [uJ]"], 2, hgap=0.1)
-    fig = go.Figure(data=traces, layout=layout)
+    fig = figure(data=traces, layout=layout)
     style(fig, title or "Latency and energy by layer and pass", height=460, margin={"t": 80})
     fig.update_layout(barmode="stack", legend={"groupclick": "toggleitem"})
     return fig
@@ -448,7 +477,8 @@ def plot_trees(trees: list[TreeInfo], *, cols: int = 3, title: str = "") -> go.F
     for n_tree, tree in enumerate(trees):
         suffix = "" if n_tree == 0 else str(n_tree + 1)
         traces.append(
-            go.Scatter(
+            trace(
+                go.Scatter,
                 x=tree.edge_x,
                 y=tree.edge_y,
                 mode="lines",
@@ -463,7 +493,8 @@ def plot_trees(trees: list[TreeInfo], *, cols: int = 3, title: str = "") -> go.F
         steps = [i for i, leaf in enumerate(tree.node_is_leaf) if not leaf]
         for idx, kind in ((leaves, "input tensor"), (steps, "contraction step")):
             traces.append(
-                go.Scatter(
+                trace(
+                    go.Scatter,
                     x=[tree.node_x[i] for i in idx],
                     y=[tree.node_y[i] for i in idx],
                     mode="markers+text",
@@ -485,7 +516,7 @@ def plot_trees(trees: list[TreeInfo], *, cols: int = 3, title: str = "") -> go.F
             )
         axes[f"xaxis{suffix}"].update(range=[-0.7, max(tree.node_x, default=0.0) + 0.7], visible=False)
         axes[f"yaxis{suffix}"].update(range=[-0.6, max(tree.node_y, default=0.0) + 0.6], visible=False)
-    fig = go.Figure(data=traces, layout=axes)
+    fig = figure(data=traces, layout=axes)
     style(
         fig,
         title or "Contraction trees (squares: input tensors; circles: steps, GEMM b m n k)",
@@ -542,8 +573,9 @@ def plot_baselines(info: BaselineInfo) -> go.Figure:
         shade(info.macopt_energy_ratio),
         white,
     ]
-    fig = go.Figure(
-        go.Table(
+    fig = figure(
+        trace(
+            go.Table,
             header={"values": [f"<b>{h}</b>" for h in header], "fill": {"color": "#eeeeee"}, "align": "center"},
             cells={"values": cells, "fill": {"color": fill}, "align": "right", "height": 24},
             columnwidth=[50, 80, 80, 70, 70, 80, 80, 90, 80, 90, 100, 80],

@@ -373,3 +373,29 @@ def test_figures_made_with_the_shared_template_are_the_figures_made_without(smal
     with pytest.raises(RuntimeError), shared_template():
         raise RuntimeError("drawing failed")
     assert pio.templates.default == default
+
+
+def test_figures_are_built_as_plotly_would_validate_them(small_run: SmallRun, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dashboard's figures are built unvalidated (``_figures.VALIDATE``): every figure of a
+    dashboard (design panels, baselines and progress included) and a front with constraint
+    bounds serialize the same as when plotly validates and coerces them."""
+    import plotly.io as pio
+
+    import dse.report._figures as figures_module
+
+    front = front_info(small_run.df, "params", "latency_ms", _dirs(small_run))
+    bounded = front._replace(bounds={"latency_ms": float(np.median(front.front_y)), "params": float(front.front_x[0])})
+
+    def built() -> list[Any]:
+        dash = build_dashboard(small_run.cfg, small_run.study, small_run.df, small_run.front)
+        figs = [*dashboard_figures(dash), plot_front(bounded)]
+        return [json.loads(pio.to_json(f, validate=False)) for f in figs]
+
+    assert not figures_module.VALIDATE
+    fast = built()
+    monkeypatch.setattr(figures_module, "VALIDATE", True)
+    checked = built()
+    assert len(fast) == len(checked) >= 10
+    assert any(s["type"] == "line" for s in fast[-1]["layout"]["shapes"])  # the bounds drawn
+    for a, b in zip(fast, checked, strict=True):
+        assert a == b
