@@ -554,6 +554,9 @@ def untiled_cycles_table(dims: IntArray, hw: Hardware, *, engines: int = 1) -> F
     dataflows = engine.dataflows_for(hw) if isinstance(engine, ArrayEngine) else DATAFLOWS
     kernel = _compiled(dataflows)
     if kernel is not None:  # (the shipped fold timings, one compiled loop)
+        if dims.flags.writeable:  # (read-only, as the cached tables are: one compiled signature)
+            dims = dims.view()
+            dims.flags.writeable = False
         got: FloatArray = kernel.untiled_kernel(
             dims, hw.pe_rows, hw.pe_cols, _geometry(dataflows).axes, _fills(dataflows, hw.pe_rows, hw.pe_cols), engines
         )

@@ -171,10 +171,10 @@ def _tiled(
     live_fix = np.zeros(nt)
     per_token = fixed = merges = post = 0.0
     n_acc = n_lines = n_loop = 0
-    any_core = False
+    n_core = 0
     for s in seg:
         if on_core[s]:
-            any_core = True
+            n_core += 1
         if kind[s] == REDUCE:
             accs[n_acc] = float(elem[out[s]]) * acc
             acc_tok[n_acc] = tok[out[s]] != 0
@@ -224,7 +224,7 @@ def _tiled(
         merges,
         post,
         stored,
-        any_core,
+        n_core > 0,  # (a bool, not a literal: the compiled floor keeps one signature)
         hwf[IFMAP_BYTES],
         hwf[IFMAP_CAP],
         hwf[OFMAP_CAP],

@@ -172,7 +172,7 @@ def merge_table(network: TensorNetwork) -> MergeTable | None:
     table = MergeTable(
         out=np.stack([sizes[:, 6], roles[:, 3]], axis=1),
         kind_macs=np.stack([names.kind, batch * m * nn * k], axis=1),
-        dims=sizes[:, [3, 0, 1, 2]],
+        dims=np.ascontiguousarray(sizes[:, [3, 0, 1, 2]]),  # (C order: one compiled signature)
         permutes=permutes,
         fields=np.concatenate([sizes[:, 0:4], permutes], axis=1),
         token_column=roles[:, 4].copy() if tokens > 1 else np.full(len(sizes), -1, dtype=np.int64),

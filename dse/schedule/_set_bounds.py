@@ -155,8 +155,8 @@ def bounds_of(
         shape.group_table,
         shape.group_len,
         shape.set_table,
-        tree.tensors,
-        tree.steps,
+        tree.tensors.copy(),  # (writable, as tree_set_bounds passes them: one compiled signature)
+        tree.steps.copy(),
         step_f,
         tree.fold_t,
         _tiles_array(tree.tokens),
