@@ -49,6 +49,7 @@ from analytical_models._allocator import tune_allocator
 from analytical_models._area import area_mm2, leakage_mw
 from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._engine import ArrayEngine
+from analytical_models._frozen import quick_init
 from analytical_models._hashing import HARDWARE_CACHE_ENTRIES, CachedHash
 from analytical_models._jit import NO_JIT_ENV, compiled_module, use_compile_cache
 from analytical_models._onchip import (
@@ -152,6 +153,7 @@ __all__ = [
     "onchip_tiles",
     "price",
     "price_onchip",
+    "quick_init",
     "register_engine",
     "register_tech",
     "scalesim_hw_report",

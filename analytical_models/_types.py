@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any
 
+from analytical_models._frozen import quick_init
 from analytical_models._hashing import CachedHash
 
 DATAFLOWS: tuple[str, ...] = ("ws", "os", "is")
@@ -152,6 +153,7 @@ class Hardware(CachedHash):
         return self.bits / 8.0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Gemm(CachedHash):
     """One lowered pairwise contraction: ``C[b, m, n] = sum_k A[b, m, k] * B[b, k, n]``.
@@ -199,6 +201,7 @@ class Gemm(CachedHash):
         return self.batch * self.m * self.n
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Mapping:
     """How one GEMM is run on the array.
@@ -228,6 +231,7 @@ class Mapping:
 _COST_INT_FIELDS = frozenset({"macs"})
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Cost:
     """Cost of running something (one GEMM, a plan, a whole design) on one hardware.

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from analytical_models import Cost, Hardware
+from analytical_models import Cost, Hardware, quick_init
 from dse._errors import DSEError
 from dse.workload import LayerSpec, WeightRef, Workload
 
@@ -121,6 +121,7 @@ class Design:
             raise DSEError(f"malformed design record: {exc}") from None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StepRecord:
     """One pairwise contraction step of a chosen plan, lowered to a GEMM and priced.
@@ -157,6 +158,7 @@ class StepRecord:
     n_tiles: int = 1
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PassRecord:
     """Cost of one pass (forward / dx / dg_k) of one layer, for all ``count`` instances.

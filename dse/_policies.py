@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from analytical_models import Hardware, Objective, Registry
+from analytical_models import Hardware, Objective, Registry, quick_init
 from dse._errors import DSEError
 from dse.contraction import (
     ContractionPlan,
@@ -51,6 +51,7 @@ class EvaluationError(DSEError):
     """A design cannot be evaluated (for example an inconsistent layer configuration)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PathChoice:
     """What a path policy knows when it picks the contraction tree of one network.

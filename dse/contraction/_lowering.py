@@ -35,7 +35,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from analytical_models import Gemm
+from analytical_models import Gemm, quick_init
 
 ACTIVATION_INDEX = "b"
 """Index name of the token / batch dimension; the operand holding it becomes GEMM operand A."""
@@ -58,6 +58,7 @@ def canonical_order(indices: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(indices), key=index_sort_key))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Lowered:
     """One pairwise step as a batched GEMM ``C[batch, M, N] = sum_K A[batch, M, K] B[batch, K, N]``.

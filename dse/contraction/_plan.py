@@ -10,7 +10,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
-from analytical_models import CachedHash, Cost, Gemm, Hardware, Mapping, Objective, best_mapping
+from analytical_models import CachedHash, Cost, Gemm, Hardware, Mapping, Objective, best_mapping, quick_init
 from dse.contraction._costs import (
     HardwareCost,
     StepObjective,
@@ -28,6 +28,7 @@ CostKind = Literal["macs", "bytes", "latency", "energy"]
 COST_KINDS: tuple[str, ...] = ("macs", "bytes", "latency", "energy")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanStep:
     """One pairwise step of a plan.
@@ -63,6 +64,7 @@ class PlanStep:
         return self.lowered.gemm
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContractionPlan(CachedHash):
     """A network, a path over it, and every step lowered (and priced when a hardware is given)."""

@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from analytical_models import CachedHash, Gemm
+from analytical_models import CachedHash, Gemm, quick_init
 from dse.contraction import ACTIVATION_INDEX, ContractionPlan, Lowered, step_lowerings
 from dse.workload import TensorNetwork
 
@@ -35,6 +35,7 @@ TOKEN_INDEX = ACTIVATION_INDEX
 STEP_KINDS: tuple[str, ...] = ("token", "reduce", "core", "post")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ChainStep:
     """One step of a chain.
@@ -64,6 +65,7 @@ class ChainStep:
         return (self.lhs, self.rhs) if self.a_is_lhs else (self.rhs, self.lhs)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Chain(CachedHash):
     """The steps of one plan with what a schedule needs to know about every tensor.

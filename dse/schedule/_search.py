@@ -42,6 +42,7 @@ from analytical_models import (
     Registry,
     best_mapping,
     compiled_module,
+    quick_init,
 )
 from dse import DSEError
 from dse.contraction import ContractionPlan
@@ -76,6 +77,7 @@ class ScheduleError(DSEError):
     """An unknown execution mode, or a plan that was not priced."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Segment:
     """One segment of a schedule.
@@ -116,6 +118,7 @@ class Segment:
     core_cycles: float = 0.0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Schedule:
     """How one layer pass runs.

@@ -49,6 +49,7 @@ from analytical_models import (
     get_engine,
     hw_consts,
     onchip_tiles,
+    quick_init,
 )
 from dse.schedule._chain import Chain, ChainStep
 from dse.schedule._combine import (
@@ -76,6 +77,7 @@ MAX_TILES = 16
 geometrically over them)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SegmentResult:
     """The best token tile of one fused segment.

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from analytical_models import CachedHash
+from analytical_models import CachedHash, quick_init
 
 ROLES: tuple[str, ...] = ("activation", "weight", "core", "gradient")
 """Role of an input tensor: a layer input, a dense weight, a tensor core, an incoming gradient."""
@@ -22,6 +22,7 @@ class WorkloadError(ValueError):
     """A layer or workload description is inconsistent (shapes, ranks, sizes)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TensorNetwork(CachedHash):
     """A tensor network: inputs named by index tuples, one output, a size for every index.
