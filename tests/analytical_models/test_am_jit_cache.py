@@ -68,6 +68,15 @@ def test_numba_cache_dir_keeps_numbas_placement(tmp_path: Path) -> None:
     assert not (tmp_path / "cache" / "numba").exists()
 
 
+def test_an_unwritable_cache_folder_falls_back_to_numbas_placement(tmp_path: Path) -> None:
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the cache folder would go")
+    checkout = _checkout(tmp_path / "a")
+    got = _probe(checkout, blocker / "cache")
+    assert got["misses"] == 1
+    assert str(got["path"]).startswith(str(checkout / "dse" / "contraction" / "__pycache__"))
+
+
 def test_the_key_covers_every_imported_project_module(tmp_path: Path) -> None:
     """An edit to a module the kernel module imports, directly or through another, changes its
     key; an edit to a module it does not import does not."""
