@@ -394,10 +394,16 @@ def _bounded_table(
         split[s] = best_n
         return best_c
 
-    solve(prob.full)
-    if prob.full not in best and not outer_products:
-        for comp in _components(prob):  # disconnected network: solve each component
-            solve(comp)
+    try:
+        solve(prob.full)
+        if prob.full not in best and not outer_products:
+            for comp in _components(prob):  # disconnected network: solve each component
+                solve(comp)
+    finally:
+        # A recursive closure is a reference cycle (the function holds the cell that holds it):
+        # cleared, its tables (up to 4**n floats) are freed now, not left to the cyclic
+        # collector, which a study's heap freezes after each trial (dse.study._heap).
+        solve = None  # type: ignore[assignment]
     return best, split
 
 

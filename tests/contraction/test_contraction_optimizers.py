@@ -440,3 +440,29 @@ def test_the_compiled_dp_tables_equal_the_python_loops(net: TensorNetwork, per_e
     finally:
         del os.environ[NO_JIT_ENV]
     assert compiled == python
+
+
+@pytest.mark.parametrize("cost", ["latency", "energy"])
+def test_the_hardware_dp_leaves_no_cyclic_garbage(cost: str) -> None:
+    """The branch and bound's recursive search is a closure (a reference cycle): it is cleared
+    on return, so its tables are freed by reference counting. A study freezes what is alive
+    after each trial (``dse.study._heap``): garbage the cyclic collector had not reached by then
+    would stay until the next full collection."""
+    import gc
+
+    fwd = networks(SPECS["ttm_bert_ffn_b32"])[0]
+    assert fwd.n_inputs >= 4  # (the branch and bound runs)
+    other = "energy" if cost == "latency" else "latency"
+    optimize_path(fwd, optimizer="dp", cost=other, hw=TINY_HW)  # (numba's loading makes cycles once)
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        optimize_path(fwd, optimizer="dp", cost=cost, hw=TINY_HW)
+        found = gc.collect()
+        garbage = list(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert found == 0, sorted({type(o).__name__ for o in garbage})
