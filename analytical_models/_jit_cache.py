@@ -68,11 +68,19 @@ def _module_file(dotted: str, root: Path) -> Path | None:
     return None
 
 
-def _imported_files(path: Path, root: Path) -> set[Path]:
-    """The project modules ``path`` imports by name (``from a.b import c`` names ``a.b`` and, when
-    it is a module, ``a.b.c``)."""
+def _file_info(path: Path, root: Path) -> tuple[bytes, frozenset[Path]]:
+    """The SHA-256 of the source file ``path`` and the project modules it imports by name
+    (``from a.b import c`` names ``a.b`` and, when it is a module, ``a.b.c``); read once per
+    version of the file (its modification time and size)."""
+    st = path.stat()
+    return _file_info_at(path, root, st.st_mtime_ns, st.st_size)
+
+
+@cache
+def _file_info_at(path: Path, root: Path, mtime_ns: int, size: int) -> tuple[bytes, frozenset[Path]]:
+    text = path.read_bytes()
     found: set[Path] = set()
-    for match in _IMPORT.finditer(path.read_text(encoding="utf-8")):
+    for match in _IMPORT.finditer(text.decode("utf-8")):
         dotted = match.group(1) or match.group(3)
         candidates = [dotted]
         for name in re.findall(r"\w+", match.group(2) or ""):
@@ -81,26 +89,26 @@ def _imported_files(path: Path, root: Path) -> set[Path]:
             got = _module_file(candidate, root)
             if got is not None:
                 found.add(got)
-    return found
+    return hashlib.sha256(text).digest(), frozenset(found)
 
 
 @cache
 def sources_hash(path: Path, root: Path = ROOT) -> str:
     """A SHA-256 (hex) of the source file ``path`` and of every project module it imports,
     directly or through other project modules (those under ``root``), each with its path
-    relative to ``root``."""
-    seen: set[Path] = set()
+    relative to ``root`` (each file read once a process, whichever kernel module reaches it)."""
+    seen: dict[Path, bytes] = {}
     todo = [path]
     while todo:
         current = todo.pop()
         if current in seen:
             continue
-        seen.add(current)
-        todo.extend(_imported_files(current, root) - seen)
+        digest_of, imports = _file_info(current, root)
+        seen[current] = digest_of
+        todo.extend(imports - seen.keys())
     digest = hashlib.sha256()
     for file in sorted(seen):
-        digest.update(str(file.relative_to(root)).encode() + b"\0")
-        digest.update(file.read_bytes() + b"\0")
+        digest.update(str(file.relative_to(root)).encode() + b"\0" + seen[file])
     return digest.hexdigest()
 
 
