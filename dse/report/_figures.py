@@ -34,7 +34,9 @@ VALIDATE = False
 """Whether the figures' properties are validated as they are built. Plotly's validation coerces
 and checks every property (about a quarter of a dashboard's time, 0.25 s of a 192-trial study's
 1.1 s); the figures here are written in the canonical form it would produce (axis titles as
-``{"text": ...}``, ...), which the tests check by building every figure both ways."""
+``{"text": ...}``, ...), which the tests check by building every figure both ways. The figures
+the ``plot_*`` functions return are built so: a caller's later updates to one are not validated
+either (``go.Figure(fig)`` gives a validated copy)."""
 
 
 def figure(data: Any = None, layout: Any = None) -> go.Figure:
