@@ -124,7 +124,13 @@ def _prune(folder: Path, keep: int = KEEP_VERSIONS) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-class ProjectCacheLocator(caching._CacheLocator):
+_LOCATOR_BASE: Any = getattr(caching, "_CacheLocator", object)
+_IMPL: Any = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)
+"""numba's locator base class and cache implementation (``_CacheImpl`` in older numba): its
+internals, so :func:`install` checks they are there and otherwise leaves numba's placement."""
+
+
+class ProjectCacheLocator(_LOCATOR_BASE):  # type: ignore[misc]
     """numba's cache locator for the project's kernel modules: the folder
     ``cache_root()/<module>-<sources_hash[:16]>``, stamped with the full hash."""
 
@@ -164,9 +170,13 @@ class ProjectCacheLocator(caching._CacheLocator):
         return self
 
 
-def install() -> None:
+def install() -> bool:
     """Put :class:`ProjectCacheLocator` first among numba's cache locators (once per process);
-    call it before the ``njit(cache=True)`` decorators of a kernel module run."""
-    locators = caching.CacheImpl._locator_classes
+    call it before the ``njit(cache=True)`` decorators of a kernel module run. False (numba's
+    own placement kept) when this numba lacks the internals it plugs into."""
+    locators = getattr(_IMPL, "_locator_classes", None)
+    if _LOCATOR_BASE is object or not isinstance(locators, list):
+        return False
     if ProjectCacheLocator not in locators:
         locators.insert(0, ProjectCacheLocator)
+    return True

@@ -122,3 +122,12 @@ def test_each_module_keeps_its_newest_versions(tmp_path: Path) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_hashes() -> None:
     sources_hash.cache_clear()
+
+
+def test_install_keeps_numbas_placement_without_its_internals(monkeypatch: pytest.MonkeyPatch) -> None:
+    import analytical_models._jit_cache as jit_cache
+
+    assert jit_cache.install()  # (this numba: the locator comes first)
+    assert jit_cache._IMPL._locator_classes[0] is jit_cache.ProjectCacheLocator
+    monkeypatch.setattr(jit_cache, "_IMPL", None)
+    assert not jit_cache.install()
