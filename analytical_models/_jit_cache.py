@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,11 @@ CACHE_DIR_ENV = "TNN_DSE_CACHE_DIR"
 
 KEEP_VERSIONS = 8
 """Compiled versions kept per kernel module (newest by modification time); older ones are
-removed when a new version is first written."""
+removed when a new version is first written, once untouched for :data:`PRUNE_AFTER_S` (a
+process still running an older checkout may write to its folder)."""
+
+PRUNE_AFTER_S = 3600.0
+"""Seconds a version's folder must be untouched before it may be removed."""
 
 ROOT = Path(__file__).resolve().parents[1]
 """The folder holding the project's packages."""
@@ -112,16 +117,19 @@ def sources_hash(path: Path, root: Path = ROOT) -> str:
     return digest.hexdigest()
 
 
-def _prune(folder: Path, keep: int = KEEP_VERSIONS) -> None:
-    """Remove all but the ``keep`` newest sibling folders of ``folder`` for the same module."""
+def _prune(folder: Path, keep: int = KEEP_VERSIONS, after_s: float = PRUNE_AFTER_S) -> None:
+    """Remove the sibling folders of ``folder`` for the same module beyond the ``keep`` newest,
+    those untouched for ``after_s`` seconds."""
     prefix = folder.name.rsplit("-", 1)[0] + "-"
     try:
-        siblings = [p for p in folder.parent.iterdir() if p.name.startswith(prefix) and p.is_dir()]
-        siblings.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        siblings = [(p.stat().st_mtime, p) for p in folder.parent.iterdir() if p.name.startswith(prefix) and p.is_dir()]
     except OSError:
         return
-    for old in siblings[keep:]:
-        shutil.rmtree(old, ignore_errors=True)
+    siblings.sort(reverse=True)
+    now = time.time()
+    for mtime, old in siblings[keep:]:
+        if now - mtime >= after_s:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 _LOCATOR_BASE: Any = getattr(caching, "_CacheLocator", object)

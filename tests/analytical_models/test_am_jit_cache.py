@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -114,9 +115,17 @@ def test_each_module_keeps_its_newest_versions(tmp_path: Path) -> None:
     other = tmp_path / "dse.x._other-0000000000000000"
     other.mkdir()
     os.utime(other, (1, 1))
-    _prune(tmp_path / "dse.x._k-0000000000000004", keep=2)
+    recent = tmp_path / "dse.x._k-00000000000000ff"  # (in use a minute ago: kept)
+    recent.mkdir()
+    os.utime(recent, (time.time() - 60,) * 2)
+    _prune(tmp_path / "dse.x._k-0000000000000004", keep=3)
     left = sorted(p.name for p in tmp_path.iterdir())
-    assert left == ["dse.x._k-0000000000000003", "dse.x._k-0000000000000004", other.name]
+    assert left == ["dse.x._k-0000000000000003", "dse.x._k-0000000000000004", recent.name, other.name]
+    _prune(tmp_path / "dse.x._k-0000000000000004", keep=1)  # (the recent one is the newest)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == [recent.name, other.name]
+    _prune(tmp_path / "dse.x._k-0000000000000004", keep=0)  # (untouched for a minute only: kept)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [recent.name, other.name]
 
 
 @pytest.fixture(autouse=True)
