@@ -167,15 +167,23 @@ class ProjectCacheLocator(_LOCATOR_BASE):  # type: ignore[misc]
         if path.relative_to(ROOT).parts[0] not in PACKAGES:
             return None
         self = cls(py_func, path)
-        fresh = not self._path.exists()
-        try:
-            self._path.mkdir(parents=True, exist_ok=True)
-            tempfile.TemporaryFile(dir=self._path).close()
-        except OSError:
-            return None
-        if fresh:
-            _prune(self._path)
-        return self
+        return self if _usable(self._path) else None
+
+
+@cache
+def _usable(folder: Path) -> bool:
+    """Whether the cache folder ``folder`` exists (made now, and its module's older versions
+    pruned, when it did not) and can be written: checked once a process, not for every compiled
+    function of its module."""
+    fresh = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError:
+        return False
+    if fresh:
+        _prune(folder)
+    return True
 
 
 def install() -> bool:
