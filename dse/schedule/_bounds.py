@@ -32,16 +32,12 @@ from analytical_models import (
 from dse.schedule._chain import Chain, ChainStep
 from dse.schedule._segment import (
     _FIT_SLACK,
-    _exposed,
     _filter_needs,
-    _ofmap_lines,
-    _ofmap_total,
-    _streams,
     engines_of,
     segment_floor_terms,
-    segment_tensors,
     tile_candidates,
 )
+from dse.schedule._streams import _exposed, _ofmap_lines, _ofmap_total, _streams, segment_tensors
 
 EXACT_SPILL_LIMIT = 4
 """Plans with at most this many intermediates try every spill set."""

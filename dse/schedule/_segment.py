@@ -32,7 +32,6 @@ whole loop, and a second result tile for double buffering.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -69,6 +68,7 @@ from dse.schedule._combine import (
     SegmentTiles,
     combine,
 )
+from dse.schedule._streams import _ofmap_total, _Streams, _streams, segment_tensors
 
 MergeMode = Literal["store", "recompute", ""]
 FloatArray = npt.NDArray[np.float64]
@@ -329,99 +329,6 @@ def network_pj(hw: Hardware, sram_read_bytes: float) -> float:
     return sram_read_bytes * 8.0 * per_bit
 
 
-@dataclass(frozen=True)
-class _Streams:
-    """What every merge mode and engine grouping of one segment shares: the token tiles, the
-    segment's external tensors, and the streamed inputs' ifmap need."""
-
-    tiles: tuple[int, ...]
-    t: FloatArray
-    n_t: FloatArray
-    inside: frozenset[int]
-    out_ssa: int
-    streamed: list[int]
-    token_free_ext: list[int]
-    double: FloatArray
-    ifmap_need: FloatArray
-    ifmap_fits: npt.NDArray[np.bool_]
-    tile_bytes: Callable[[int], FloatArray]
-    ofmap: dict[bool, FloatArray]
-    """:func:`_ofmap_total` by ``pipelined`` (the same for every merge mode), filled on demand."""
-
-
-def _ofmap_total(
-    chain: Chain, steps: tuple[int, ...], io: _Streams, bpe: float, acc: float, pipelined: bool
-) -> FloatArray:
-    """Ofmap bytes the segment needs at each token tile: :func:`_ofmap_need` plus the second
-    result tile of double buffering (remembered in ``io``)."""
-    got = io.ofmap.get(pipelined)
-    if got is None:
-        got = _ofmap_need(chain, steps, io.inside, io.t, chain.tokens, bpe, acc, pipelined)
-        if chain.tokened[io.out_ssa]:
-            got = got + io.tile_bytes(io.out_ssa) * (io.double - 1)
-        io.ofmap[pipelined] = got
-    return got
-
-
-def _exposed(chain: Chain, io: _Streams, first: ChainStep) -> tuple[FloatArray, FloatArray]:
-    """Bytes no schedule of the segment hides, at each token tile: the first tile's streamed
-    inputs and the cores of the step ``first`` (before the loop), and the last result tile
-    (after it)."""
-    z = np.zeros_like(io.t)
-    cores = [x for x in (first.lhs, first.rhs) if x not in io.inside and not chain.tokened[x]]
-    e_in = sum((io.tile_bytes(x) for x in io.streamed), z) + sum((io.tile_bytes(x) for x in cores), z)
-    return e_in, io.tile_bytes(io.out_ssa)
-
-
-def segment_tensors(chain: Chain, steps: tuple[int, ...]) -> tuple[frozenset[int], list[int]]:
-    """The results a segment keeps on chip (every step's but the last) and the tensors it
-    reads from outside (ascending SSA ids)."""
-    inside = frozenset(chain.steps[s].out for s in steps[:-1])
-    consumed = {x for s in steps for x in (chain.steps[s].lhs, chain.steps[s].rhs)}
-    return inside, sorted(consumed - inside)
-
-
-def _streams(chain: Chain, steps: tuple[int, ...], hw: Hardware, tiles: tuple[int, ...]) -> _Streams | None:
-    """The shared part of :func:`_price`; None when no token tile fits the ifmap buffer."""
-    bpe = hw_consts(hw).bytes_per_el
-    tokens = chain.tokens
-    t = np.asarray(tiles, dtype=np.float64)
-    n_t = tokens / t
-    inside, external = segment_tensors(chain, steps)
-    frac = t / tokens
-    memo: dict[int, FloatArray] = {}
-
-    def tile_bytes(ssa: int) -> FloatArray:
-        """Bytes of ``ssa`` per tile (the whole tensor when it is token-free)."""
-        got = memo.get(ssa)
-        if got is None:
-            full = chain.elements[ssa] * bpe
-            got = full * frac if chain.tokened[ssa] else np.full_like(t, full)
-            memo[ssa] = got
-        return got
-
-    streamed = [x for x in external if chain.tokened[x]]
-    double = np.where(n_t > 1, 2.0, 1.0)
-    ifmap_need = sum((tile_bytes(x) for x in streamed), np.zeros_like(t)) * double
-    fits = ifmap_need <= hw.ifmap_sram_kb * 1024.0
-    if not fits.any():
-        return None
-    return _Streams(
-        tiles=tiles,
-        t=t,
-        n_t=n_t,
-        inside=inside,
-        out_ssa=chain.steps[steps[-1]].out,
-        streamed=streamed,
-        token_free_ext=[x for x in external if not chain.tokened[x]],
-        double=double,
-        ifmap_need=ifmap_need,
-        ifmap_fits=fits,
-        tile_bytes=tile_bytes,
-        ofmap={},
-    )
-
-
 def _price(
     chain: Chain,
     steps: tuple[int, ...],
@@ -449,9 +356,7 @@ def _price(
         if mode == "recompute" or len(stages) < 2 or n_engines < len(stages):
             return None
         groups = dict(zip(stages, _allocate(n_engines, [float(chain.steps[s].gemm.macs) for s in stages]), strict=True))
-    t, n_t, inside, out_ssa = io.t, io.n_t, io.inside, io.out_ssa
-    streamed, token_free_ext, tile_bytes = io.streamed, io.token_free_ext, io.tile_bytes
-    z = np.zeros_like(t)
+    n_t, inside, out_ssa = io.n_t, io.inside, io.out_ssa
 
     # --- capacity first: a segment none of whose token tiles fits is not priced at all
     filter_need = _filter_need(chain, steps, mode, bpe)
@@ -487,15 +392,10 @@ def _price(
         if on_core and mode != "recompute":
             core_busy += float(res.cycles[0])
     # --- DRAM: the streamed inputs over the pass, what no schedule hides, a tile's traffic
-    streamed_total = sum((tile_bytes(x) * n_t for x in streamed), z)
-    token_free_total = float(sum(chain.elements[x] * bpe for x in token_free_ext))
+    streamed_total, token_free_total = io.streamed_total, io.token_free_total
     out_full = chain.elements[out_ssa] * bpe
-    e_in, e_out = _exposed(chain, io, chain.steps[(stages or list(steps))[0] if pipelined else steps[0]])
-    d_tile = z
-    if pipelined:
-        d_tile = sum((tile_bytes(x) for x in streamed), z)
-        if chain.tokened[out_ssa]:
-            d_tile = d_tile + tile_bytes(out_ssa)
+    e_in, e_out = io.e_in[pipelined], io.e_out
+    d_tile = io.d_tile  # (read when pipelined)
     scalars = np.empty(N_SCALARS)
     scalars[[TOKEN_FREE_BYTES, OUT_BYTES, BW]] = token_free_total, out_full, k.bw_bytes_per_cycle
     scalars[[IFMAP_WR_PJ_BIT, FILTER_WR_PJ_BIT, OFMAP_RD_PJ_BIT]] = (
@@ -598,69 +498,3 @@ def _filter_needs(chain: Chain, steps: tuple[int, ...], bpe: float) -> tuple[flo
     kept = [x for x in token_free_ext if x not in merge_inputs]
     kept += [st.out for st in merges if st.out not in merge_inputs]
     return recomputed, float(sum(chain.elements[x] * bpe for x in kept))
-
-
-def _ofmap_need(
-    chain: Chain,
-    steps: tuple[int, ...],
-    inside: frozenset[int],
-    t: FloatArray,
-    tokens: int,
-    bpe: float,
-    acc: float,
-    pipelined: bool = False,
-) -> FloatArray:
-    """Most ofmap bytes live at once: resident intermediates + the running step's result +
-    the reduce accumulators (for the whole tile loop). Pipelined: every resident token
-    intermediate double-buffered between its stages, all at once."""
-
-    def size(ssa: int, acc_bytes: bool) -> FloatArray:
-        per = acc if acc_bytes else bpe
-        full = chain.elements[ssa] * per
-        return full * t / tokens if chain.tokened[ssa] else np.full_like(t, full)
-
-    accumulators = [chain.steps[s].out for s in steps if chain.steps[s].kind == "reduce"]
-    base = sum((size(x, True) for x in accumulators), np.zeros_like(t))
-    if pipelined:
-        resident = [x for x in inside if chain.tokened[x]]
-        last = chain.steps[steps[-1]]
-        result = size(last.out, False) if last.kind == "token" else np.zeros_like(t)
-        double = np.where(t < tokens, 2.0, 1.0)  # nothing to hand over between stages with one tile
-        return base + sum((double * size(x, False) for x in resident), np.zeros_like(t)) + result
-    lines = _ofmap_lines(chain, steps, inside, tokens, bpe, acc)
-    if not lines:
-        return np.zeros_like(t)
-    coef = np.array(lines)
-    peak: FloatArray = (base + (coef[:, :1] * t + coef[:, 1:])).max(axis=0)
-    return peak
-
-
-def _ofmap_lines(
-    chain: Chain, steps: tuple[int, ...], inside: frozenset[int], tokens: int, bpe: float, acc: float
-) -> list[tuple[float, float]]:
-    """The ofmap bytes live at each step of a segment that is not pipelined, as ``(bytes per
-    token, token-free bytes)``: the resident intermediates (each linear in the tile) plus the
-    step's own result (:func:`_ofmap_need` takes the largest at each tile)."""
-    live: dict[int, tuple[float, float]] = {}
-    per_token = fixed = 0.0  # the live set's sum
-    lines: list[tuple[float, float]] = []  # at each step: live set + its result, per token and fixed
-    for s in steps:
-        st = chain.steps[s]
-        if st.kind == "core":
-            continue  # merges live in the filter buffer
-        out = st.out
-        res: tuple[float, float] = (0.0, 0.0)
-        if st.kind != "reduce":
-            full = chain.elements[out] * (acc if st.kind == "post" else bpe)
-            res = (full / tokens, 0.0) if chain.tokened[out] else (0.0, full)
-        lines.append((per_token + res[0], fixed + res[1]))
-        for x in (st.lhs, st.rhs):
-            gone = live.pop(x, None)
-            if gone is not None:
-                per_token -= gone[0]
-                fixed -= gone[1]
-        if out in inside and st.kind != "reduce":
-            live[out] = res
-            per_token += res[0]
-            fixed += res[1]
-    return lines

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import replace
 from random import Random
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -1219,25 +1219,56 @@ def test_schedules_are_the_same_without_the_compiled_code() -> None:
     assert jit.removesuffix(" True") == plain.removesuffix(" False")
 
 
-def _both_combines(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> list[tuple[str, bool]]:
-    """Price segment ``steps`` of ``chain`` in every merge mode and engine grouping with the
-    compiled per-tile arithmetic and with its numpy reference (:mod:`dse.schedule._combine`),
-    assert the results equal field by field, and return the variants that fit."""
+def _both_streams(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> tuple[Any, Any]:
+    """The shared per-tile part of segment ``steps`` of ``chain`` (:func:`dse.schedule._streams._streams`)
+    from the compiled loop and from its numpy reference, asserted equal bit for bit."""
     import os
 
     from analytical_models import NO_JIT_ENV
-    from dse.schedule._segment import _price, _streams, tile_candidates
+    from dse.schedule._segment import _streams, tile_candidates
 
+    compiled = _streams(chain, steps, hw, tile_candidates(chain.tokens))
+    os.environ[NO_JIT_ENV] = "1"
+    try:
+        reference = _streams(chain, steps, hw, tile_candidates(chain.tokens))
+    finally:
+        del os.environ[NO_JIT_ENV]
+    assert (compiled is None) == (reference is None), steps
+    if compiled is None or reference is None:
+        return compiled, reference
+    for name in ("tiles", "inside", "out_ssa", "streamed", "token_free_ext", "token_free_total"):
+        assert getattr(compiled, name) == getattr(reference, name), (steps, name)
+    arrays = ("t", "n_t", "double", "ifmap_need", "ifmap_fits", "streamed_total", "e_out", "d_tile")
+    got = [getattr(compiled, a) for a in arrays] + [*compiled.e_in, compiled.ofmap[False], compiled.ofmap[True]]
+    want = [getattr(reference, a) for a in arrays] + [*reference.e_in, reference.ofmap[False], reference.ofmap[True]]
+    for name, a, b in zip([*arrays, "e_in", "e_in_piped", "ofmap", "ofmap_piped"], got, want, strict=True):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), (steps, name, a, b)
+    return compiled, reference
+
+
+def _both_combines(chain: Chain, steps: tuple[int, ...], hw: Hardware, objective: str) -> list[tuple[str, bool]]:
+    """Price segment ``steps`` of ``chain`` in every merge mode and engine grouping with the
+    compiled per-tile arithmetic (:mod:`dse.schedule._combine`, :mod:`dse.schedule._streams`)
+    and with its numpy reference, assert the results equal field by field, and return the
+    variants that fit."""
+    import os
+
+    from analytical_models import NO_JIT_ENV
+    from dse.schedule._segment import _price, tile_candidates
+
+    _both_streams(chain, steps, hw)  # (the segment inside its chain)
     seg = chain.segment(steps)
     own = tuple(range(len(steps)))
-    io = _streams(seg, own, hw, tile_candidates(seg.tokens))
+    io, io_reference = _both_streams(seg, own, hw)
+    if io is None:
+        return []
     priced = []
     for mode in ("store", "recompute") if any(x.kind == "core" for x in seg.steps) else ("",):
         for pipelined in (False, True):
             compiled = _price(seg, own, hw, objective, mode, tile_candidates(seg.tokens), pipelined, io)  # type: ignore[arg-type]
             os.environ[NO_JIT_ENV] = "1"
             try:
-                reference = _price(seg, own, hw, objective, mode, tile_candidates(seg.tokens), pipelined, io)  # type: ignore[arg-type]
+                reference = _price(seg, own, hw, objective, mode, tile_candidates(seg.tokens), pipelined, io_reference)  # type: ignore[arg-type]
             finally:
                 del os.environ[NO_JIT_ENV]
             assert compiled == reference, (steps, mode, pipelined)
@@ -1257,6 +1288,35 @@ def test_compiled_segment_arithmetic_is_the_numpy_arithmetic(
     hw = _engine(hw, tt_gemm)
     for chain, steps in _fused_segments(spec, 4):
         _both_combines(chain, steps, hw, objective)
+
+
+@pytest.mark.parametrize("tokens", [105, 96, 1000])
+def test_compiled_streams_are_the_numpy_streams_at_uneven_tiles(tokens: int) -> None:
+    """The compiled per-tile streams of every fused segment (four-core layers, every engine,
+    buffers that fit some tiles) equal the numpy reference bit for bit at token counts whose
+    tiles are not binary fractions of the pass (where ``x * t / B`` and ``x * (t / B)`` differ),
+    each segment alone and inside its tree's chain."""
+    compared = 0
+    spec = _ttm_spec((3, 5, 2, 3), (2, 6, 5, 3), (1, 5, 7, 3, 1), tokens)
+    for engine in ("systolic", "ce_array", "tt_gemm"):
+        hw = _engine(
+            Hardware(
+                engine="ce_array" if engine == "ce_array" else "systolic",
+                n_engines=3 if engine == "ce_array" else 1,
+                pe_rows=8,
+                pe_cols=16,
+                ifmap_sram_kb=3.0,
+                filter_sram_kb=16.0,
+                ofmap_sram_kb=24.0,
+                dram_bw_bytes_per_cycle=16.0,
+            ),
+            engine == "tt_gemm",
+        )
+        for chain, steps in _fused_segments(spec, 6):
+            compiled, _ = _both_streams(chain.segment(steps), tuple(range(len(steps))), hw)
+            _both_streams(chain, steps, hw)
+            compared += compiled is not None
+    assert compared > 50
 
 
 def test_compiled_segment_arithmetic_covers_every_variant() -> None:
