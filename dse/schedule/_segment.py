@@ -396,18 +396,8 @@ def _price(
     out_full = chain.elements[out_ssa] * bpe
     e_in, e_out = io.e_in[pipelined], io.e_out
     d_tile = io.d_tile  # (read when pipelined)
-    scalars = np.empty(N_SCALARS)
-    scalars[[TOKEN_FREE_BYTES, OUT_BYTES, BW]] = token_free_total, out_full, k.bw_bytes_per_cycle
-    scalars[[IFMAP_WR_PJ_BIT, FILTER_WR_PJ_BIT, OFMAP_RD_PJ_BIT]] = (
-        k.ifmap_wr_pj_bit,
-        k.filter_wr_pj_bit,
-        k.ofmap_rd_pj_bit,
-    )
-    scalars[[DRAM_PJ_BIT, LEAK_PJ_PER_CYCLE, NETWORK_PJ_PER_BYTE]] = (
-        k.dram_pj_bit,
-        k.leak_pj_per_cycle,
-        network_pj(hw, 1.0),
-    )
+    scalars = _segment_scalars(hw).copy()
+    scalars[TOKEN_FREE_BYTES], scalars[OUT_BYTES] = token_free_total, out_full
     i, v = combine(
         SegmentTiles(
             n_t,
@@ -425,10 +415,11 @@ def _price(
             core_hw is not None and mode == "recompute",
         )
     )
-    part = dict(zip(STACKED_FIELDS, v[:N_PARTS].tolist(), strict=True))
-    (work, latency, network, fill_if, fill_fi, drain_of, dram_pj, leak_pj, dram_rd, dram_wr, dram, streamed) = v[
+    got = v.tolist()
+    part = dict(zip(STACKED_FIELDS, got[:N_PARTS], strict=True))
+    (work, latency, network, fill_if, fill_fi, drain_of, dram_pj, leak_pj, dram_rd, dram_wr, dram, streamed) = got[
         N_PARTS:
-    ].tolist()
+    ]
     # cycles: the busy part split as the steps' own split (scaled to the critical path when
     # engines overlap), the rest is exposed or bandwidth-bound memory time
     busy = part["compute"] + part["fill"] + part["shaping"]
@@ -452,31 +443,57 @@ def _price(
         pe_busy_cycles=part["macs"] / hw.n_pes,
     )
     n_i = float(n_t[i])
-    runs = [
-        n_i if tiled or (chain.steps[s].kind == "core" and mode == "recompute") else 1.0
-        for s, (_, tiled) in zip(steps, priced, strict=True)
-    ]
-    dataflows = tuple(res.dataflows[int(res.dataflow[i if tiled else 0])] for res, tiled in priced)
-    step_cycles = tuple(float(res.cycles[i if tiled else 0]) * r for (res, tiled), r in zip(priced, runs, strict=True))
-    step_energy = tuple(
-        float(res.energy_pj[i if tiled else 0]) * r for (res, tiled), r in zip(priced, runs, strict=True)
-    )
+    dataflows: list[str] = []
+    step_cycles: list[float] = []
+    step_energy: list[float] = []
+    for s, (res, tiled) in zip(steps, priced, strict=True):
+        col = i if tiled else 0
+        runs = n_i if tiled or (chain.steps[s].kind == "core" and mode == "recompute") else 1.0
+        x = res.stacked[:_ENERGY_END, col].tolist()  # (the bits of res.cycles[col], res.energy_pj[col])
+        step_cycles.append(((x[0] + x[1]) + x[2]) * runs)
+        step_energy.append((((x[3] + x[4]) + x[5]) + x[6]) * runs)
+        dataflows.append(res.dataflows[int(res.dataflow[col])])
     return SegmentResult(
         steps=steps,
         cost=cost,
         tile=tiles[i],
         n_tiles=round(n_i),
         merges=mode,
-        dataflows=dataflows,
+        dataflows=tuple(dataflows),
         dram_bytes=dram,
         work_cycles=work,
         need_bytes=(float(ifmap_need[i]), filter_need, float(ofmap_need[i])),
-        step_cycles=step_cycles,
-        step_energy_pj=step_energy,
+        step_cycles=tuple(step_cycles),
+        step_energy_pj=tuple(step_energy),
         pipelined=pipelined,
         engines=tuple(groups.get(s, 0) if pipelined else n_engines for s in steps),
         core_cycles=core_busy,
     )
+
+
+_ENERGY_END = STACKED_FIELDS.index("ofmap_pj") + 1
+assert STACKED_FIELDS[:_ENERGY_END] == ("compute", "fill", "shaping", "mac_pj", "ifmap_pj", "filter_pj", "ofmap_pj")
+
+
+@lru_cache(maxsize=1024)
+def _segment_scalars(hw: Hardware) -> FloatArray:
+    """:func:`dse.schedule._combine.combine`'s scalars of ``hw`` (the segment's bytes left 0;
+    read-only)."""
+    k = hw_consts(hw)
+    out = np.zeros(N_SCALARS)
+    out[BW] = k.bw_bytes_per_cycle
+    out[IFMAP_WR_PJ_BIT], out[FILTER_WR_PJ_BIT], out[OFMAP_RD_PJ_BIT] = (
+        k.ifmap_wr_pj_bit,
+        k.filter_wr_pj_bit,
+        k.ofmap_rd_pj_bit,
+    )
+    out[DRAM_PJ_BIT], out[LEAK_PJ_PER_CYCLE], out[NETWORK_PJ_PER_BYTE] = (
+        k.dram_pj_bit,
+        k.leak_pj_per_cycle,
+        network_pj(hw, 1.0),
+    )
+    out.setflags(write=False)
+    return out
 
 
 def _filter_need(chain: Chain, steps: tuple[int, ...], mode: MergeMode, bpe: float) -> float:
