@@ -326,8 +326,10 @@ def _fused_segment(res: SegmentResult, steps: tuple[int, ...]) -> Segment:
     )
 
 
+@lru_cache(maxsize=4096)
 def _network_bytes(network: TensorNetwork, bits: int) -> float:
-    """:func:`compulsory_bytes` of any tree of ``network`` (its inputs and output, each once)."""
+    """:func:`compulsory_bytes` of any tree of ``network`` (its inputs and output, each once;
+    cached)."""
     sizes = network.size_dict
     elements = sum(math.prod(sizes[i] for i in idx) for idx in network.inputs)
     return float(elements + math.prod(sizes[i] for i in network.output)) * (bits / 8.0)
