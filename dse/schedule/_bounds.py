@@ -37,7 +37,7 @@ from dse.schedule._segment import (
     segment_floor_terms,
     tile_candidates,
 )
-from dse.schedule._streams import _exposed, _ofmap_lines, _ofmap_total, _streams, segment_tensors
+from dse.schedule._streams import _ofmap_lines, _streams, segment_tensors
 
 EXACT_SPILL_LIMIT = 4
 """Plans with at most this many intermediates try every spill set."""
@@ -316,7 +316,7 @@ def tiled_floor(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> float:
     if engines > 1 and 2 <= len(stages) <= engines:
         return 0.0
     k = hw_consts(hw)
-    bpe, acc = k.bytes_per_el, k.acc_bytes
+    bpe = k.bytes_per_el
     tokens = chain.tokens
     kernel = compiled_module("dse.schedule._floor_kernel")
     if kernel is not None:
@@ -326,7 +326,7 @@ def tiled_floor(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> float:
     if io is None:
         return math.inf
     slack = 1.0 + _FIT_SLACK
-    ofmap = _ofmap_total(chain, steps, io, bpe, acc, False)
+    ofmap = io.ofmap[False]
     fits = (io.ifmap_need <= hw.ifmap_sram_kb * 1024.0 * slack) & (ofmap <= hw.ofmap_sram_kb * 1024.0 * slack)
     if not fits.any():
         return math.inf
@@ -342,7 +342,7 @@ def tiled_floor(chain: Chain, steps: tuple[int, ...], hw: Hardware) -> float:
         busy = io.n_t * np.maximum(loop, merges) + post
     else:
         busy = io.n_t * (loop + merges) + post
-    e_in, e_out = _exposed(chain, io, st[0])
+    e_in, e_out = io.e_in[0], io.e_out  # (the first step's cores)
     cycles = busy + (e_in + e_out) / hw.dram_bw_bytes_per_cycle
     return float(cycles[fits].min()) * (1.0 - 1e-9)
 

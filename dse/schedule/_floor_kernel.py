@@ -1,10 +1,9 @@
 """A fused segment's cycle floor over its token tiles in one compiled loop (numba):
 :func:`tiled_floor_kernel` repeats the numpy arithmetic of :func:`dse.schedule._bounds.tiled_floor`
-(:func:`~dse.schedule._segment._streams`, :func:`~dse.schedule._segment._ofmap_total`,
-:func:`~dse.schedule._segment._exposed`) tile by tile, with the same IEEE operations in the
-same order, so the floor is the numpy function's bits (the tests compare the two on random
-segments and hardware). The segment's tensors, its ofmap lines and its steps' fold times are
-read by the Python model and passed in.
+(the ofmap need and exposed bytes of :func:`~dse.schedule._streams._streams`) tile by tile,
+with the same IEEE operations in the same order, so the floor is the numpy function's bits (the
+tests compare the two on random segments and hardware). The segment's tensors, its ofmap lines
+and its steps' fold times are read by the Python model and passed in.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ from dse.schedule._combine import (
     SegmentTiles,
     combine,
 )
-from dse.schedule._streams import _ofmap_total, _Streams, _streams, segment_tensors
+from dse.schedule._streams import _Streams, _streams, segment_tensors
 
 MergeMode = Literal["store", "recompute", ""]
 FloatArray = npt.NDArray[np.float64]
@@ -345,7 +345,7 @@ def _price(
     if io is None:
         return None
     k = hw_consts(hw)
-    bpe, acc = k.bytes_per_el, k.acc_bytes
+    bpe = k.bytes_per_el
     tokens = chain.tokens
     engine = get_engine(hw.engine)
     core_hw = engine.core_array(hw) if isinstance(engine, ArrayEngine) else None
@@ -363,7 +363,7 @@ def _price(
     if filter_need > hw.filter_sram_kb * 1024.0:
         return None
     ifmap_need = io.ifmap_need
-    ofmap_need = _ofmap_total(chain, steps, io, bpe, acc, pipelined)
+    ofmap_need = io.ofmap[pipelined]
     fits = io.ifmap_fits & (ofmap_need <= hw.ofmap_sram_kb * 1024.0)
     if not fits.any():
         return None

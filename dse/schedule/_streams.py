@@ -44,7 +44,8 @@ class _Streams:
     ifmap_fits: npt.NDArray[np.bool_]
     tile_bytes: Callable[[int], FloatArray]
     ofmap: dict[bool, FloatArray]
-    """:func:`_ofmap_total` by ``pipelined`` (the same for every merge mode)."""
+    """Ofmap bytes the segment needs at each token tile (:func:`_ofmap_need` plus the second
+    result tile of double buffering), by ``pipelined`` (the same for every merge mode)."""
     streamed_total: FloatArray
     """Bytes of the streamed inputs over the whole pass."""
     token_free_total: float
@@ -117,7 +118,7 @@ def _streams(chain: Chain, steps: tuple[int, ...], hw: Hardware, tiles: tuple[in
             got = got + tile_bytes(out_ssa) * (double - 1)
         ofmap[pipelined] = got
     first, stage = (
-        _exposed_of(chain, inside, streamed, tile_bytes, z, x, out_ssa)
+        _exposed(chain, inside, streamed, tile_bytes, z, x, out_ssa)
         for x in (chain.steps[steps[0]], _first_stage(chain, steps))
     )
     return _Streams(
@@ -259,22 +260,7 @@ def _streams_compiled(
     )
 
 
-def _ofmap_total(
-    chain: Chain, steps: tuple[int, ...], io: _Streams, bpe: float, acc: float, pipelined: bool
-) -> FloatArray:
-    """Ofmap bytes the segment needs at each token tile: :func:`_ofmap_need` plus the second
-    result tile of double buffering (``io`` holds it)."""
-    return io.ofmap[pipelined]
-
-
-def _exposed(chain: Chain, io: _Streams, first: ChainStep) -> tuple[FloatArray, FloatArray]:
-    """Bytes no schedule of the segment hides, at each token tile: the first tile's streamed
-    inputs and the cores of the step ``first`` (before the loop), and the last result tile
-    (after it)."""
-    return _exposed_of(chain, io.inside, io.streamed, io.tile_bytes, np.zeros_like(io.t), first, io.out_ssa)
-
-
-def _exposed_of(
+def _exposed(
     chain: Chain,
     inside: frozenset[int],
     streamed: list[int],
@@ -283,7 +269,9 @@ def _exposed_of(
     first: ChainStep,
     out_ssa: int,
 ) -> tuple[FloatArray, FloatArray]:
-    """:func:`_exposed` of the segment's tensors."""
+    """Bytes no schedule of the segment hides, at each token tile: the first tile's streamed
+    inputs and the cores of the step ``first`` (before the loop), and the last result tile
+    ``out_ssa`` (after it)."""
     cores = [x for x in (first.lhs, first.rhs) if x not in inside and not chain.tokened[x]]
     e_in = sum((tile_bytes(x) for x in streamed), z) + sum((tile_bytes(x) for x in cores), z)
     return e_in, tile_bytes(out_ssa)
