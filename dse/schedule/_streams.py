@@ -160,7 +160,7 @@ class _StreamInputs(NamedTuple):
 _NO_LINES = np.zeros((0, 2))
 
 
-@lru_cache(maxsize=16_384)  # (a segment recurs on every hardware of one element size)
+@lru_cache(maxsize=4096)  # (a segment recurs on every hardware of one element size; about 1.1 kB an entry)
 def _stream_inputs(chain: Chain, steps: tuple[int, ...], bpe: float, acc: float) -> _StreamInputs:
     """The segment's tensors as the numpy path reads them: ``sizes`` holds, one run after the
     other (lengths in ``counts``), the bytes of the streamed inputs (all tokens), of the cores
