@@ -37,12 +37,8 @@ class _Streams:
     n_t: FloatArray
     inside: frozenset[int]
     out_ssa: int
-    streamed: list[int]
-    token_free_ext: list[int]
-    double: FloatArray
     ifmap_need: FloatArray
     ifmap_fits: npt.NDArray[np.bool_]
-    tile_bytes: Callable[[int], FloatArray]
     ofmap: dict[bool, FloatArray]
     """Ofmap bytes the segment needs at each token tile (:func:`_ofmap_need` plus the second
     result tile of double buffering), by ``pipelined`` (the same for every merge mode)."""
@@ -127,12 +123,8 @@ def _streams(chain: Chain, steps: tuple[int, ...], hw: Hardware, tiles: tuple[in
         n_t=n_t,
         inside=inside,
         out_ssa=out_ssa,
-        streamed=streamed,
-        token_free_ext=token_free_ext,
-        double=double,
         ifmap_need=ifmap_need,
         ifmap_fits=fits,
-        tile_bytes=tile_bytes,
         ofmap=ofmap,
         streamed_total=sum((tile_bytes(x) * n_t for x in streamed), z),
         token_free_total=float(sum(chain.elements[x] * bpe for x in token_free_ext)),
@@ -147,8 +139,6 @@ class _StreamInputs(NamedTuple):
     (:func:`_stream_inputs`)."""
 
     inside: frozenset[int]
-    streamed: list[int]
-    token_free_ext: list[int]
     out_ssa: int
     token_free_total: float
     sizes: FloatArray
@@ -190,8 +180,6 @@ def _stream_inputs(chain: Chain, steps: tuple[int, ...], bpe: float, acc: float)
     sizes = np.array([float(v) for run in runs for v in run], dtype=np.float64)
     return _StreamInputs(
         inside=inside,
-        streamed=streamed,
-        token_free_ext=token_free_ext,
         out_ssa=out_ssa,
         token_free_total=float(sum(chain.elements[x] * bpe for x in token_free_ext)),
         sizes=sizes,
@@ -218,39 +206,22 @@ def _streams_compiled(
 ) -> _Streams | None:
     """:func:`_streams` from the compiled loop."""
     k = hw_consts(hw)
-    bpe = k.bytes_per_el
-    got = _stream_inputs(chain, steps, bpe, k.acc_bytes)
+    got = _stream_inputs(chain, steps, k.bytes_per_el, k.acc_bytes)
     t = _tile_floats(tiles)
     rows, fits = kernel.streams_kernel(  # type: ignore[attr-defined]
         t, float(chain.tokens), got.sizes, got.counts, got.lines, got.flags, hw.ifmap_sram_kb * 1024.0
     )
     if not fits.any():
         return None
-    frac = t / chain.tokens
-    memo: dict[int, FloatArray] = {}
-
-    def tile_bytes(ssa: int) -> FloatArray:
-        """Bytes of ``ssa`` per tile (the whole tensor when it is token-free)."""
-        out = memo.get(ssa)
-        if out is None:
-            full = chain.elements[ssa] * bpe
-            out = full * frac if chain.tokened[ssa] else np.full_like(t, full)
-            memo[ssa] = out
-        return out
-
-    n_t, double, ifmap_need, of0, of1, streamed_total, e0, e1, e_out, d_tile = rows
+    n_t, ifmap_need, of0, of1, streamed_total, e0, e1, e_out, d_tile = rows
     return _Streams(
         tiles=tiles,
         t=t,
         n_t=n_t,
         inside=got.inside,
         out_ssa=got.out_ssa,
-        streamed=got.streamed,
-        token_free_ext=got.token_free_ext,
-        double=double,
         ifmap_need=ifmap_need,
         ifmap_fits=fits,
-        tile_bytes=tile_bytes,
         ofmap={False: of0, True: of1},
         streamed_total=streamed_total,
         token_free_total=got.token_free_total,

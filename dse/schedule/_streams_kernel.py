@@ -16,7 +16,7 @@ use_compile_cache()
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
-N_ROWS = 10
+N_ROWS = 9
 """Rows of :func:`streams_kernel`'s result."""
 
 
@@ -30,12 +30,12 @@ def streams_kernel(
     flags: BoolArray,
     ifmap_cap: float,
 ) -> tuple[FloatArray, BoolArray]:  # pragma: no cover - compiled
-    """Per token tile ``t``: the tiles ``N_t``, the double-buffering factor, the streamed
-    inputs' ifmap need, the ofmap need (not pipelined, pipelined), the streamed inputs' bytes
-    over the pass, the bytes before the loop no schedule hides (with the first step's cores,
-    with the first token or reduce step's), the result tile's bytes and a pipelined tile's DRAM
-    bytes, as rows; and whether the ifmap need fits ``ifmap_cap`` bytes. ``sizes``, ``counts``,
-    ``lines`` and ``flags`` as :func:`dse.schedule._streams._stream_inputs` lays them out."""
+    """Per token tile ``t``: the tiles ``N_t``, the streamed inputs' ifmap need, the ofmap need
+    (not pipelined, pipelined), the streamed inputs' bytes over the pass, the bytes before the
+    loop no schedule hides (with the first step's cores, with the first token or reduce
+    step's), the result tile's bytes and a pipelined tile's DRAM bytes, as rows; and whether
+    the ifmap need fits ``ifmap_cap`` bytes. ``sizes``, ``counts``, ``lines`` and ``flags`` as
+    :func:`dse.schedule._streams._stream_inputs` lays them out."""
     n = t.size
     rows = np.empty((N_ROWS, n))
     fits = np.empty(n, dtype=np.bool_)
@@ -88,14 +88,13 @@ def streams_kernel(
             flat = flat + out_tile * (double - 1.0)
             piped = piped + out_tile * (double - 1.0)
         rows[0, j] = n_t
-        rows[1, j] = double
-        rows[2, j] = need
-        rows[3, j] = flat
-        rows[4, j] = piped
-        rows[5, j] = total
-        rows[6, j] = tile_in + c0
-        rows[7, j] = tile_in + c1
-        rows[8, j] = out_tile
-        rows[9, j] = tile_in + out_tile if out_tokened else tile_in
+        rows[1, j] = need
+        rows[2, j] = flat
+        rows[3, j] = piped
+        rows[4, j] = total
+        rows[5, j] = tile_in + c0
+        rows[6, j] = tile_in + c1
+        rows[7, j] = out_tile
+        rows[8, j] = tile_in + out_tile if out_tokened else tile_in
         fits[j] = need <= ifmap_cap
     return rows, fits
