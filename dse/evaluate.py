@@ -263,8 +263,8 @@ def evaluate(design: Design) -> Metrics:
 
 
 def _relabelled(r: PassRecord, layer: str) -> PassRecord:
-    """``replace(r, layer=layer)`` (every field given in order: ``dataclasses.replace`` costs
-    four times as much, once per pass of every layer of every design)."""
+    """``replace(r, layer=layer)`` (every field given in order: 0.66 against 1.8 us for
+    ``dataclasses.replace``, once per pass of every layer of every design)."""
     return PassRecord(
         layer,
         r.pass_name,
