@@ -37,7 +37,7 @@ from dse.schedule._segment import (
     segment_floor_terms,
     tile_candidates,
 )
-from dse.schedule._streams import _ofmap_lines, _streams, segment_tensors
+from dse.schedule._streams import STREAMED_RUNS, _stream_inputs, _streams
 
 EXACT_SPILL_LIMIT = 4
 """Plans with at most this many intermediates try every spill set."""
@@ -366,24 +366,19 @@ def _step_times(
     return fold_times, merges, post
 
 
-_NO_LINES = np.zeros((0, 2))
-_NO_LINES.setflags(write=False)
-
-
 def _tiled_floor_compiled(
     kernel: ModuleType, chain: Chain, steps: tuple[int, ...], hw: Hardware, engines: int
 ) -> float:
     """:func:`tiled_floor` before its margin, from the compiled loop
-    (:func:`dse.schedule._floor_kernel.tiled_floor_kernel`): the segment's tensors, ofmap lines
-    and steps' fold times as the numpy path reads them."""
+    (:func:`dse.schedule._floor_kernel.tiled_floor_kernel`): the segment's tensors and ofmap
+    lines as the numpy path reads them (:func:`~dse.schedule._streams._stream_inputs`), its
+    steps' fold times."""
     k = hw_consts(hw)
-    bpe, acc = k.bytes_per_el, k.acc_bytes
+    bpe = k.bytes_per_el
     tokens = chain.tokens
     st = [chain.steps[s] for s in steps]
-    inside, external = segment_tensors(chain, steps)
-    first, out = st[0], st[-1].out
-    lines = _ofmap_lines(chain, steps, inside, tokens, bpe, acc)
-    accumulators = [x.out for x in st if x.kind == "reduce"]
+    got = _stream_inputs(chain, steps, bpe, k.acc_bytes)
+    out_bytes = got.run(STREAMED_RUNS)[0]  # (the result's bytes)
     core = _core_array(hw)
     fold_times, merges, post = _step_times(st, tokens, hw, engines)
     t = _tiles_array(tokens)
@@ -392,16 +387,13 @@ def _tiled_floor_compiled(
         kernel.tiled_floor_kernel(
             t,
             float(tokens),
-            np.array([chain.elements[x] * bpe for x in external if chain.tokened[x]], dtype=np.float64),
-            np.array(
-                [chain.elements[x] * bpe for x in (first.lhs, first.rhs) if x not in inside and not chain.tokened[x]],
-                dtype=np.float64,
-            ),
-            chain.elements[out] * bpe,
-            chain.tokened[out],
-            np.array([chain.elements[x] * acc for x in accumulators], dtype=np.float64),
-            np.array([chain.tokened[x] for x in accumulators], dtype=np.bool_),
-            np.array(lines, dtype=np.float64).reshape(-1, 2) if lines else _NO_LINES,
+            got.run(0),  # (the streamed inputs)
+            got.run(1),  # (the first step's cores)
+            float(out_bytes),
+            bool(got.flags[0]),
+            got.run(3),  # (the reduce accumulators, and their token flags)
+            got.flags[3:],
+            got.lines,
             np.stack(fold_times) if fold_times else np.zeros((0, t.size)),
             merges,
             post,

@@ -135,8 +135,8 @@ def _streams(chain: Chain, steps: tuple[int, ...], hw: Hardware, tiles: tuple[in
 
 
 class _StreamInputs(NamedTuple):
-    """What the compiled loop reads of one segment, whatever the tiles and the buffers
-    (:func:`_stream_inputs`)."""
+    """What the compiled loops read of one segment, whatever the tiles and the buffers
+    (:func:`_stream_inputs`; the streams' and :func:`dse.schedule._bounds.tiled_floor`'s)."""
 
     inside: frozenset[int]
     out_ssa: int
@@ -146,6 +146,17 @@ class _StreamInputs(NamedTuple):
     lines: FloatArray
     flags: npt.NDArray[np.bool_]
 
+    def run(self, i: int) -> FloatArray:
+        """Run ``i`` of ``sizes`` (:func:`_stream_inputs`; :data:`STREAMED_RUNS` is the result's
+        bytes and the last step's)."""
+        start = int(self.counts[:i].sum())
+        stop = start + int(self.counts[i]) if i < STREAMED_RUNS else self.sizes.size
+        return self.sizes[start:stop]
+
+
+STREAMED_RUNS = 5
+"""Runs of :func:`_stream_inputs`' ``sizes`` with their lengths in ``counts`` (the last two
+values follow them)."""
 
 _NO_LINES = np.zeros((0, 2))
 
