@@ -8,16 +8,31 @@ append to the operating system under an exclusive ``flock`` (several worker proc
 the file), and lets the study call :meth:`sync` after each batch. A ``kill -9`` of the process
 loses nothing that was appended (the data is in the kernel's page cache); only an operating
 system crash can lose the trials of the last unsynced batch.
+
+Every storage operation also reads back what was appended since the last one (its own log
+among them: that is how optuna's journal storage applies it), about 50 times per trial. optuna's
+reader opens the file, stats it and seeks each time; this one keeps the file open and reads the
+new bytes with one ``pread`` (nothing at all when the file has not grown). And
+:class:`JournalStudyStorage` lists a study's trials without a Python loop over them (optuna
+walks every trial for every listing, several times per trial asked: at 10,000 trials ~1.3 ms a
+listing).
 """
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import json
 import os
+from collections.abc import Container, Generator
 from typing import Any
 
+from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+from optuna.trial import FrozenTrial, TrialState
+
+READ_CHUNK = 16 * 2**20
+"""Bytes read at once when replaying a journal (a 10,000-trial study's is ~190 MB)."""
 
 
 class BatchSyncJournalFileBackend(JournalFileBackend):
@@ -26,6 +41,56 @@ class BatchSyncJournalFileBackend(JournalFileBackend):
     def __init__(self, file_path: str) -> None:
         super().__init__(file_path, lock_obj=JournalFileOpenLock(file_path))
         self.path = file_path
+        self._fd: int | None = None
+        self._logs_read = 0
+        """Logs the sequential reader has handed out ..."""
+        self._bytes_read = 0
+        """... and where the next one starts in the file."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_fd"] = None  # (a file descriptor means nothing in another process)
+        return state
+
+    def __del__(self) -> None:
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)  # type: ignore[arg-type]
+
+    def read_logs(self, log_number_from: int) -> Generator[dict[str, Any], None, None]:
+        """The logs from number ``log_number_from`` on (complete lines only: a line another
+        process is still appending is read next time). Reading on from where the last read
+        stopped (what optuna's journal storage does) is one ``pread`` of the new bytes; any
+        other start goes through optuna's reader."""
+        if log_number_from != self._logs_read:
+            yield from super().read_logs(log_number_from)
+            last = max(self._log_number_offset)  # (optuna's reader's index: line number -> offset)
+            self._logs_read, self._bytes_read = last, self._log_number_offset[last]
+            return
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        chunk = READ_CHUNK
+        while True:
+            size = os.fstat(self._fd).st_size
+            available = size - self._bytes_read
+            if available <= 0:
+                return
+            data = os.pread(self._fd, min(available, chunk), self._bytes_read)
+            end = data.rfind(b"\n") + 1
+            if end == 0:
+                if len(data) < available:
+                    chunk *= 2  # (a line longer than the chunk)
+                    continue
+                return  # (a line still being appended)
+            for line in data[: end - 1].split(b"\n"):
+                try:
+                    log = json.loads(line)
+                except json.JSONDecodeError:
+                    if self._bytes_read + len(line) + 1 < size:
+                        raise  # (a broken line with more after it: optuna's reader raises too)
+                    return  # (the last line, maybe half written: optuna's reader skips it for now)
+                self._logs_read += 1
+                self._bytes_read += len(line) + 1
+                yield log
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
         """Append ``logs`` as JSON lines, atomically with respect to other processes."""
@@ -50,3 +115,23 @@ class BatchSyncJournalFileBackend(JournalFileBackend):
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+class JournalStudyStorage(JournalStorage):
+    """optuna's journal storage, listing a study's trials without a Python loop over them."""
+
+    def get_all_trials(
+        self, study_id: int, deepcopy: bool = True, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        """Every trial of the study (in ``states``), as optuna's journal storage lists them."""
+        with self._thread_lock:
+            self._sync_with_backend()
+            replay = self._replay_result
+            ids = replay._study_id_to_trial_ids.get(study_id) if study_id in replay._studies else None
+            if ids is not None:
+                trials = list(map(replay._trials.__getitem__, ids))
+        if ids is None:
+            return super().get_all_trials(study_id, deepcopy, states)  # (its KeyError)
+        if states is not None:
+            trials = [t for t in trials if t.state in states]
+        return copy.deepcopy(trials) if deepcopy else trials

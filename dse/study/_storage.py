@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Literal, cast
 
 import optuna
-from optuna.storages import JournalStorage
 
 from dse import ConfigError, DSEError
 from dse._samplers import make_sampler as make_sampler_from
 from dse.config import StudyConfig
-from dse.study._journal import BatchSyncJournalFileBackend
+from dse.study._journal import BatchSyncJournalFileBackend, JournalStudyStorage
 
 JOURNAL_FILE = "study.journal"
 FINGERPRINT_ATTR = "tnn_dse_fingerprint"
@@ -157,7 +156,7 @@ def open_journal(path: Path) -> optuna.storages.BaseStorage:
     if path.parent.exists() and not path.parent.is_dir():
         raise DSEError(f"run folder {path.parent} is a file; give a folder (--run-dir)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(BatchSyncJournalFileBackend(str(path)))
+    return JournalStudyStorage(BatchSyncJournalFileBackend(str(path)))
 
 
 def run_dir_exists(cfg: StudyConfig) -> bool:

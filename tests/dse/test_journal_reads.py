@@ -1,0 +1,114 @@
+"""The run folder's journal storage (dse.study._journal) reads back exactly what optuna's own
+journal storage reads: the same trials from a file written by another storage instance (another
+process), a half-written last line left for the next read, lines longer than the read chunk,
+a broken line in the middle refused; and its trial listings equal optuna's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+
+import dse.study._journal as journal
+from dse.study._storage import open_journal
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _fill(study: optuna.Study, n: int, seed: int = 0) -> None:
+    for i in range(n):
+        t = study.ask()
+        x = t.suggest_float("x", 0.0, 1.0)
+        t.suggest_categorical("c", ["a", "b"])
+        t.set_user_attr("blob", "z" * (37 * i))  # (lines of many lengths)
+        if i % 4 == 3:
+            study.tell(t, state=TrialState.FAIL)
+        elif i % 4 != 2:  # (every fourth left running)
+            study.tell(t, x + seed)
+
+
+def _seen(storage: Any) -> list[tuple[Any, ...]]:
+    study_id = storage.get_study_id_from_name("s")
+    return [
+        (t.number, t.state, t.params, t.user_attrs, t.values) for t in storage.get_all_trials(study_id, deepcopy=False)
+    ]
+
+
+def _optunas(path: Path) -> JournalStorage:
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def test_two_writers_and_optunas_reader_see_the_same_trials(tmp_path: Path) -> None:
+    path = tmp_path / "study.journal"
+    a = optuna.create_study(storage=open_journal(path), study_name="s")
+    _fill(a, 6)
+    b = optuna.load_study(study_name="s", storage=open_journal(path))  # (a second process, say)
+    _fill(b, 5, seed=10)
+    _fill(a, 3, seed=20)
+    got_a, got_b, ref = _seen(a._storage), _seen(b._storage), _seen(_optunas(path))
+    assert len(ref) == 14 and {t[1] for t in ref} == {TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING}
+    assert got_a == ref and got_b == ref
+
+
+@pytest.mark.parametrize("states", [None, (TrialState.COMPLETE,), (TrialState.RUNNING, TrialState.FAIL)])
+def test_listings_equal_optunas(tmp_path: Path, states: Any) -> None:
+    path = tmp_path / "study.journal"
+    study = optuna.create_study(storage=open_journal(path), study_name="s")
+    _fill(study, 9)
+    ours, theirs = study._storage, _optunas(path)
+    sid = study._study_id
+    want = [(t.number, t.state) for t in theirs.get_all_trials(sid, deepcopy=False, states=states)]
+    assert [(t.number, t.state) for t in ours.get_all_trials(sid, deepcopy=False, states=states)] == want
+    copied = ours.get_all_trials(sid, deepcopy=True, states=states)
+    assert [(t.number, t.state) for t in copied] == want
+    assert all(c is not t for c, t in zip(copied, ours.get_all_trials(sid, deepcopy=False, states=states)))
+    with pytest.raises(KeyError):
+        ours.get_all_trials(sid + 99)
+
+
+def test_a_half_written_line_is_read_when_complete(tmp_path: Path) -> None:
+    path = tmp_path / "study.journal"
+    study = optuna.create_study(storage=open_journal(path), study_name="s")
+    _fill(study, 2)
+    line = json.dumps({"op_code": 4, "worker_id": "elsewhere", "study_id": 0, "datetime_start": None}) + "\n"
+    with open(path, "ab") as f:
+        f.write(line[:20].encode())
+    assert len(_seen(study._storage)) == 2  # (the partial line waits)
+    with open(path, "ab") as f:
+        f.write(line[20:].encode())
+    assert len(_seen(study._storage)) == 3
+    assert _seen(study._storage) == _seen(_optunas(path))
+
+
+def test_lines_longer_than_the_read_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "study.journal"
+    _fill(optuna.create_study(storage=open_journal(path), study_name="s"), 8)
+    monkeypatch.setattr(journal, "READ_CHUNK", 64)  # (most lines are longer)
+    assert _seen(open_journal(path)) == _seen(_optunas(path))
+
+
+def test_a_broken_line_in_the_middle_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "study.journal"
+    _fill(optuna.create_study(storage=open_journal(path), study_name="s"), 3)
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = lines[2][:-3]
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(json.JSONDecodeError):
+        open_journal(path)
+    with pytest.raises(json.JSONDecodeError):
+        _optunas(path)
+
+
+def test_a_broken_last_line_is_left_as_optuna_leaves_it(tmp_path: Path) -> None:
+    path = tmp_path / "study.journal"
+    _fill(optuna.create_study(storage=open_journal(path), study_name="s"), 3)
+    data = path.read_bytes()
+    path.write_bytes(data[:-4] + b"\n")  # (the last log cut short, its line ended)
+    ours, theirs = _seen(open_journal(path)), _seen(_optunas(path))
+    assert ours == theirs and len(ours) == 3
