@@ -79,17 +79,18 @@ def _non_dominated(vals: NDArray[np.float64]) -> NDArray[np.bool_]:
 
 
 def _hv2d(points: NDArray[np.float64], ref: NDArray[np.float64]) -> float:
+    """The staircase of ``points`` (sorted by x, then y) below ``ref``: each point lower than
+    every one before it adds ``(ref_x - x) * (lowest y before it - y)``, summed in that order
+    (a running sum: the same floating-point result as adding them one by one)."""
     pts = points[np.all(points < ref, axis=1)]
     if len(pts) == 0:
         return 0.0
     pts = pts[np.lexsort((pts[:, 1], pts[:, 0]))]
-    hv = 0.0
-    best_y = ref[1]
-    for x, y in pts:
-        if y < best_y:
-            hv += (ref[0] - x) * (best_y - y)
-            best_y = y
-    return float(hv)
+    y = pts[:, 1]
+    lowest = np.minimum.accumulate(np.concatenate((ref[1:2], y)))[:-1]  # (the lowest y before each point)
+    step = y < lowest
+    terms = (ref[0] - pts[step, 0]) * (lowest[step] - y[step])
+    return float(np.cumsum(terms)[-1])
 
 
 def hypervolume(points: NDArray[np.float64], ref: NDArray[np.float64]) -> float:
@@ -112,14 +113,36 @@ def hypervolume(points: NDArray[np.float64], ref: NDArray[np.float64]) -> float:
         return _hv2d(pts, r)
     order = np.argsort(pts[:, -1])
     pts = pts[order]
+    slices = _hv2d_prefixes(pts[:, :2], r[:2]) if m == 3 and len(pts) <= _PREFIX_LIMIT else None
     hv = 0.0
     for i in range(len(pts)):
         upper = pts[i + 1, -1] if i + 1 < len(pts) else r[-1]
         depth = upper - pts[i, -1]
         if depth <= 0:
             continue
-        hv += depth * hypervolume(pts[: i + 1, :-1], r[:-1])
+        hv += depth * (slices[i] if slices is not None else hypervolume(pts[: i + 1, :-1], r[:-1]))
     return float(hv)
+
+
+_PREFIX_LIMIT = 1024
+"""Largest 3-objective point set whose slices :func:`_hv2d_prefixes` computes at once (an
+n x n table: 8 MB of floats at 1,024 points)."""
+
+
+def _hv2d_prefixes(pts: NDArray[np.float64], ref: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`_hv2d` of every prefix ``pts[: i + 1]`` (all below ``ref``) in one table, each the
+    same bits: row i holds the staircase terms of the points of prefix i in the (x, y) order
+    (0.0 for the others, which leaves a running sum unchanged), summed along the row in that
+    order."""
+    n = len(pts)
+    order = np.lexsort((pts[:, 1], pts[:, 0]))
+    x, y = pts[order, 0], pts[order, 1]
+    heights = np.where(order[None, :] <= np.arange(n)[:, None], y[None, :], np.inf)
+    before = np.concatenate((np.full((n, 1), ref[1]), heights[:, :-1]), axis=1)
+    lowest = np.minimum.accumulate(before, axis=1)  # (the lowest y before each point, per prefix)
+    step = heights < lowest
+    terms = np.where(step, (ref[0] - x)[None, :] * (lowest - np.where(step, heights, 0.0)), 0.0)
+    return np.cumsum(terms, axis=1)[:, -1]
 
 
 def normalized_hypervolume(

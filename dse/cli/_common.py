@@ -5,9 +5,11 @@ finished run, the end-of-run report and the exit statuses. Every command module 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from dse.config import StudyConfig, load_study_config
@@ -144,8 +146,19 @@ def run_status(summary: Any) -> int:
     return EXIT_OK
 
 
-def finish(study: Any, cfg: StudyConfig, summary: Any) -> int:
-    """Write the run's outputs and print what was done, the front and where the files are."""
+@contextlib.contextmanager
+def evaluation_processes(args: argparse.Namespace, cfg: StudyConfig) -> Iterator[Any]:
+    """The run's evaluation processes (``--n-jobs``, ``--backend``, ``--scheduler``), open for
+    its trials and then its outputs (the front's exports run where the study's caches are)."""
+    from dse.study import Evaluator, model_quality
+
+    with Evaluator(args.n_jobs, args.backend, args.scheduler, quality=model_quality(cfg)) as evaluator:
+        yield evaluator
+
+
+def finish(study: Any, cfg: StudyConfig, summary: Any, evaluator: Any = None) -> int:
+    """Write the run's outputs (the exports on ``evaluator``'s processes when open) and print
+    what was done, the front and where the files are."""
     from dse.outputs import summary_table, write_outputs
     from dse.study import complete_trials
 
@@ -163,7 +176,7 @@ def finish(study: Any, cfg: StudyConfig, summary: Any) -> int:
         )
         return run_status(summary)
     t0 = time.monotonic()
-    out = write_outputs(study, cfg)
+    out = write_outputs(study, cfg, evaluator=evaluator)
     print(
         f"\n{summary.completed} trials completed, {summary.failed} failed in {summary.elapsed_s:.1f} s "
         f"({rate:.1f} trials/s); {len(out.trials)} finished in total, "

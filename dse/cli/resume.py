@@ -6,7 +6,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dse.cli._common import announce, exec_args, finish, load_for_exec, positive_int, study_args
+from dse.cli._common import (
+    announce,
+    evaluation_processes,
+    exec_args,
+    finish,
+    load_for_exec,
+    positive_int,
+    study_args,
+)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -27,17 +35,19 @@ def run(args: argparse.Namespace) -> int:
     def opened(study: Any, resuming: bool) -> None:
         announce("Resuming", cfg, len(study.trials), args.storage or str(cfg.run_dir))
 
-    done = resume_study(
-        cfg,
-        storage=args.storage,
-        n_jobs=args.n_jobs,
-        backend=args.backend,
-        scheduler=args.scheduler,
-        progress=not args.quiet,
-        on_open=opened,
-    )
-    summary = done.summary
-    if summary.completed + summary.failed == 0 and summary.finished_before >= cfg.n_trials:
-        held = summary.finished_before
-        print(f"the study already holds {held} completed trials (budget {cfg.n_trials}): nothing to run")
-    return finish(done.study, cfg, summary)
+    with evaluation_processes(args, cfg) as evaluator:
+        done = resume_study(
+            cfg,
+            storage=args.storage,
+            n_jobs=args.n_jobs,
+            backend=args.backend,
+            scheduler=args.scheduler,
+            progress=not args.quiet,
+            on_open=opened,
+            evaluator=evaluator,
+        )
+        summary = done.summary
+        if summary.completed + summary.failed == 0 and summary.finished_before >= cfg.n_trials:
+            held = summary.finished_before
+            print(f"the study already holds {held} completed trials (budget {cfg.n_trials}): nothing to run")
+        return finish(done.study, cfg, summary, evaluator)

@@ -7,7 +7,15 @@ import sys
 from typing import Any
 
 from dse import DSEError
-from dse.cli._common import announce, exec_args, finish, load_for_exec, positive_int, study_args
+from dse.cli._common import (
+    announce,
+    evaluation_processes,
+    exec_args,
+    finish,
+    load_for_exec,
+    positive_int,
+    study_args,
+)
 from dse.config import EXHAUSTIVE_LIMIT
 
 
@@ -47,16 +55,18 @@ def run(args: argparse.Namespace) -> int:
     def opened(study: Any, resuming: bool) -> None:
         announce("Resuming" if resuming else "Starting", cfg, len(study.trials), where)
 
-    done = run_study(
-        cfg,
-        storage=args.storage,
-        n_jobs=args.n_jobs,
-        backend=args.backend,
-        scheduler=args.scheduler,
-        progress=not args.quiet,
-        exhaustive=args.exhaustive,
-        exhaustive_limit=limit,
-        points=points,
-        on_open=opened,
-    )
-    return finish(done.study, cfg, done.summary)
+    with evaluation_processes(args, cfg) as evaluator:
+        done = run_study(
+            cfg,
+            storage=args.storage,
+            n_jobs=args.n_jobs,
+            backend=args.backend,
+            scheduler=args.scheduler,
+            progress=not args.quiet,
+            exhaustive=args.exhaustive,
+            exhaustive_limit=limit,
+            points=points,
+            on_open=opened,
+            evaluator=evaluator,
+        )
+        return finish(done.study, cfg, done.summary, evaluator)

@@ -14,6 +14,7 @@ Pure computation and studies; drawing lives in :mod:`dse.report`.
 from dse.compare._baselines import (
     BaselineInfo,
     baseline_info,
+    baseline_numbers,
     dense_design,
     dense_workload,
     mac_optimal_design,
@@ -51,6 +52,7 @@ __all__ = [
     "RatioSummary",
     "ReuseTraining",
     "baseline_info",
+    "baseline_numbers",
     "best_versus_best",
     "compare_design",
     "dense_base",

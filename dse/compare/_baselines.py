@@ -87,6 +87,16 @@ def _baseline(design: Design) -> tuple[float, float]:
     return metrics.latency_ms, metrics.energy_uj
 
 
+def baseline_numbers(design_json: str) -> list[float]:
+    """The four baseline numbers of a design (its JSON record): dense latency [ms] and energy
+    [uJ], MAC-optimal latency [ms] and energy [uJ] (NaN where one cannot be evaluated); what
+    :func:`baseline_info`'s ``cache`` holds per design."""
+    design = Design.from_dict(json.loads(design_json))
+    dense_lat, dense_eng = _baseline(dense_design(design))
+    macopt_lat, macopt_eng = _baseline(mac_optimal_design(design))
+    return [dense_lat, dense_eng, macopt_lat, macopt_eng]
+
+
 def spread(front: pd.DataFrame, limit: int) -> pd.DataFrame:
     """At most ``limit`` rows of ``front``, evenly spread along it (all of them when fewer)."""
     if len(front) <= limit:
@@ -111,11 +121,10 @@ def baseline_info(front: pd.DataFrame, *, limit: int = 48, cache: dict[str, list
         if known is not None and len(known) == 4:
             dense_lat, dense_eng, macopt_lat, macopt_eng = (float(v) for v in known)
         else:
-            design = Design.from_dict(json.loads(key))
-            dense_lat, dense_eng = _baseline(dense_design(design))
-            macopt_lat, macopt_eng = _baseline(mac_optimal_design(design))
+            numbers = baseline_numbers(key)
+            dense_lat, dense_eng, macopt_lat, macopt_eng = numbers
             if cache is not None:
-                cache[key] = [dense_lat, dense_eng, macopt_lat, macopt_eng]
+                cache[key] = numbers
         lat, eng = float(row["latency_ms"]), float(row["energy_uj"])
         trials.append(int(row["trial"]))
         cols["params"].append(float(row["params"]))

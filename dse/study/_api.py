@@ -13,7 +13,7 @@ import optuna
 from dse import ConfigError
 from dse.config import EXHAUSTIVE_LIMIT, StudyConfig, load_study_config
 from dse.study._enumerate import enumerate_space, run_exhaustive
-from dse.study._evaluator import check_backend
+from dse.study._evaluator import Evaluator, check_backend
 from dse.study._run import RunSummary, run_trials
 from dse.study._storage import check_run_dir, missing_run, name_metrics, open_study, run_dir_exists
 
@@ -57,6 +57,7 @@ def run_study(
     exhaustive_limit: int = EXHAUSTIVE_LIMIT,
     points: Sequence[dict[str, Any]] | None = None,
     on_open: OnOpen | None = None,
+    evaluator: Evaluator | None = None,
     **overrides: Any,
 ) -> StudyRun:
     """Run ``n_trials`` more trials of a study (a new study, or the one in its run folder).
@@ -74,6 +75,9 @@ def run_study(
         points: with ``exhaustive``, the space's enumeration when the caller already has it
             (:func:`dse.study.enumerate_space`).
         on_open: called once the study is open, before any trial runs.
+        evaluator: evaluation processes to run on, left open for the caller (pass them to
+            :func:`dse.write_outputs`: its exports then run where the study's caches are);
+            default: processes made and closed by this call.
         **overrides: with a study file, values replacing the file's (``run_dir``, ``seed``,
             ``timeout_s``).
 
@@ -91,7 +95,13 @@ def run_study(
     opened = open_study(cfg, storage)
     if on_open is not None:
         on_open(opened, resuming and bool(opened.trials))
-    common: dict[str, Any] = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "progress": progress}
+    common: dict[str, Any] = {
+        "n_jobs": n_jobs,
+        "backend": backend,
+        "scheduler": scheduler,
+        "progress": progress,
+        "evaluator": evaluator,
+    }
     if exhaustive:
         summary = run_exhaustive(opened, cfg, limit=exhaustive_limit, points=points, timeout_s=cfg.timeout_s, **common)
     else:
@@ -108,6 +118,7 @@ def resume_study(
     scheduler: str | None = None,
     progress: bool = True,
     on_open: OnOpen | None = None,
+    evaluator: Evaluator | None = None,
     **overrides: Any,
 ) -> StudyRun:
     """Continue a study until it holds ``n_trials`` completed trials (after a crash or ``kill -9``:
@@ -135,5 +146,6 @@ def resume_study(
         backend=backend,
         scheduler=scheduler,
         progress=progress,
+        evaluator=evaluator,
     )
     return StudyRun(opened, cfg, summary)

@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 from dse import ConfigError, Design
 from dse.config import EXHAUSTIVE_LIMIT, StudyConfig, param_values
 from dse.space import suggest
+from dse.study._evaluator import Evaluator
 from dse.study._run import RunSummary, _count, run_trials
 from dse.workload import get_format
 
@@ -91,12 +92,14 @@ def run_exhaustive(
     scheduler: str | None = None,
     progress: bool = True,
     timeout_s: float | None = None,
+    evaluator: Evaluator | None = None,
 ) -> RunSummary:
     """Evaluate every design of the space not yet in the study (resumable).
 
     ``points`` is the space's enumeration when the caller already has it
     (:func:`enumerate_space`); otherwise it is enumerated here. ``timeout_s`` stops starting
     new batches after that many seconds (the rest stays queued for the next run).
+    ``evaluator``: as :func:`run_trials`'s.
     """
     everything = list(enumerate_space(cfg, limit)) if points is None else points
     seen = {
@@ -117,6 +120,7 @@ def run_exhaustive(
         progress=progress,
         batch_size=max(64, 4 * n_jobs),
         timeout_s=timeout_s,
+        evaluator=evaluator,
     )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,7 +137,8 @@ def _process_pool(n_jobs: int) -> Any:
 
 class Evaluator:
     """Evaluates a batch of designs in-process, in local loky processes (one pool for the
-    evaluator's lifetime: call :meth:`close`) or on a Dask cluster."""
+    evaluator's lifetime: call :meth:`close`, or use it in a ``with`` block) or on a Dask
+    cluster."""
 
     def __init__(
         self,
@@ -154,6 +155,7 @@ class Evaluator:
         self.seen: dict[_Key, Outcome] = {}
         self.seen_limit = seen_limit
         self.hits = 0
+        self.closed = False
         if backend == "dask":
             try:
                 from dask.distributed import Client
@@ -167,6 +169,12 @@ class Evaluator:
         elif n_jobs > 1:
             self.pool = _process_pool(n_jobs)
             self.kind = "loky"
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __call__(
         self, designs: list[Design], objectives: tuple[str, ...], cons: tuple[tuple[str, float], ...]
@@ -192,6 +200,16 @@ class Evaluator:
             )
         return None
 
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any] | None:
+        """``fn`` over ``items``, in order, on this evaluator's local processes (whose caches
+        hold what the study evaluated there; in this process when it has none); None when its
+        processes are not on this machine (Dask) or are closed. ``fn`` must be picklable."""
+        if self.closed or self.kind == "dask":
+            return None
+        if self.kind == "loky":
+            return list(self.pool.map(fn, items))
+        return [fn(x) for x in items]
+
     def _remember(self, key: _Key, out: Outcome) -> None:
         self.seen[key] = out
         while len(self.seen) > self.seen_limit:  # oldest first
@@ -200,6 +218,9 @@ class Evaluator:
     def close(self, *, kill: bool = False) -> None:
         """Release the workers: local processes once their evaluations end, or at once with
         ``kill`` (after Ctrl-C or an error: the batch in flight is dropped)."""
+        if self.closed:
+            return
+        self.closed = True
         if self.kind == "dask":
             self.pool.close()
         elif self.kind == "loky":

@@ -94,6 +94,7 @@ def run_trials(
     scheduler: str | None = None,
     progress: bool = True,
     batch_size: int | None = None,
+    evaluator: Evaluator | None = None,
 ) -> RunSummary:
     """Ask, evaluate and tell trials in batches (one batch per NSGA-II generation by default).
     Within a batch each design goes to the evaluator as soon as it is sampled (local processes
@@ -112,6 +113,10 @@ def run_trials(
         scheduler: Dask scheduler address.
         progress: show a progress bar.
         batch_size: trials asked per batch (default: the NSGA population, else 4 x n_jobs).
+        evaluator: evaluate on these processes (``n_jobs``, ``backend`` and ``scheduler`` are
+            then theirs) and leave them open for the caller (e.g. for :func:`dse.write_outputs`,
+            whose exports then run where the study's caches are); closed here only after Ctrl-C
+            or an error. Default: processes made for this call and closed at its end.
 
     A design that cannot be evaluated is recorded as a failed trial with its reason in the
     ``fail_reason`` user attribute; the study goes on. Ctrl-C fails the batch in flight and
@@ -129,7 +134,9 @@ def run_trials(
     start = time.monotonic()
     done = failed = 0
     goal = n_trials if n_trials is not None else max(0, cast(int, until_total) - before)
-    evaluator = Evaluator(n_jobs, backend, scheduler, quality=model_quality(cfg))
+    own = evaluator is None
+    if evaluator is None:
+        evaluator = Evaluator(n_jobs, backend, scheduler, quality=model_quality(cfg))
     bar = _Progress(goal, progress, cfg.name)
     me = worker_id()
     pending: list[optuna.Trial] = []
@@ -183,7 +190,8 @@ def run_trials(
         raise
     finally:
         bar.close()
-        evaluator.close(kill=interrupted or crashed)
+        if own or interrupted or crashed:
+            evaluator.close(kill=interrupted or crashed)
     return RunSummary(
         before,
         done,

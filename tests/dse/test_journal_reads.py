@@ -67,7 +67,8 @@ def test_listings_equal_optunas(tmp_path: Path, states: Any) -> None:
     assert [(t.number, t.state) for t in ours.get_all_trials(sid, deepcopy=False, states=states)] == want
     copied = ours.get_all_trials(sid, deepcopy=True, states=states)
     assert [(t.number, t.state) for t in copied] == want
-    assert all(c is not t for c, t in zip(copied, ours.get_all_trials(sid, deepcopy=False, states=states)))
+    plain = ours.get_all_trials(sid, deepcopy=False, states=states)
+    assert all(c is not t for c, t in zip(copied, plain, strict=True))
     with pytest.raises(KeyError):
         ours.get_all_trials(sid + 99)
 

@@ -81,3 +81,53 @@ def test_normalized_hypervolume_bounds() -> None:
     pts = np.array([[0.0, 0.0]])
     assert normalized_hypervolume(pts, np.zeros(2), np.ones(2)) == 1.0
     assert normalized_hypervolume(np.array([[1.0, 1.0]]), np.zeros(2), np.ones(2)) < 0.01
+
+
+def _hv2d_one_by_one(points: np.ndarray, ref: np.ndarray) -> float:
+    """The staircase summed point by point (the loop the vectorized sum must equal bit for bit)."""
+    pts = points[np.all(points < ref, axis=1)]
+    pts = pts[np.lexsort((pts[:, 1], pts[:, 0]))]
+    hv, best_y = 0.0, ref[1]
+    for x, y in pts:
+        if y < best_y:
+            hv += (ref[0] - x) * (best_y - y)
+            best_y = y
+    return float(hv)
+
+
+@given(
+    st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=1, max_size=80),
+    st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=1, max_size=80),
+)
+@settings(max_examples=150, deadline=None)
+def test_hypervolume_2d_sums_as_one_by_one_bit_for_bit(xs: list[float], ys: list[float]) -> None:
+    n = min(len(xs), len(ys))
+    front = np.column_stack([np.sort(xs[:n]), np.sort(ys[:n])[::-1]])  # (most points are steps)
+    v = np.concatenate([front, front[::2] + 0.05])  # (and some dominated ones)
+    ref = np.array([1.1, 1.1])
+    assert hypervolume(v, ref) == _hv2d_one_by_one(v, ref)  # (== on floats: the same bits)
+
+
+@given(
+    st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=1, max_size=60),
+    st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=1, max_size=60),
+    st.lists(st.floats(0.0, 1.2, allow_nan=False), min_size=60, max_size=60),
+)
+@settings(max_examples=100, deadline=None)
+def test_hypervolume_3d_slices_at_once_are_the_slices_one_by_one(
+    xs: list[float], ys: list[float], zs: list[float]
+) -> None:
+    import dse.pareto as pareto
+
+    n = min(len(xs), len(ys))  # (a staircase in x, y: most points are steps of most slices)
+    v = np.column_stack([np.sort(xs[:n]), np.sort(ys[:n])[::-1], zs[:n]])
+
+    ref = np.array([1.1, 1.1, 1.1])
+    at_once = hypervolume(v, ref)
+    limit = pareto._PREFIX_LIMIT
+    pareto._PREFIX_LIMIT = 0  # (every slice by its own 2-D hypervolume)
+    try:
+        one_by_one = hypervolume(v, ref)
+    finally:
+        pareto._PREFIX_LIMIT = limit
+    assert at_once == one_by_one
