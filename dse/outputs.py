@@ -20,7 +20,7 @@ from analytical_models import Cost
 from dse._catalog import COLUMN_KEYS, HARDWARE_FIELDS, METRICS, MODEL_SIZE_KEYS, default_direction, rank_parameter
 from dse._catalog import header as header_of
 from dse._design import Design, PassRecord, StepRecord
-from dse.compare import baseline_numbers, spread
+from dse.compare import fill_baselines
 from dse.config import StudyConfig
 from dse.evaluate import evaluate
 from dse.export import DEFAULT_EXPORT_OPTIONS, ExportError, ExportOptions, get_exporter
@@ -384,9 +384,7 @@ def write_outputs(
         cache_path = run_dir / CACHE_DIR / "baselines.json"
         cache = _load_cache(cache_path)
         if evaluator is not None:  # (the baselines evaluated on the study's processes too)
-            keys = [str(k) for k in spread(front, BASELINES).get("design_json", []) if len(cache.get(str(k), ())) != 4]
-            found = evaluator.map(baseline_numbers, keys) if len(keys) > 1 else None
-            cache.update(zip(keys, found or [], strict=False))
+            fill_baselines(front, cache, evaluator.map, limit=BASELINES)
         write_dashboard(
             html,
             cfg,

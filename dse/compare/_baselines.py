@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -97,6 +98,28 @@ def baseline_numbers(design_json: str) -> list[float]:
     return [dense_lat, dense_eng, macopt_lat, macopt_eng]
 
 
+def _known(cache: dict[str, list[float]] | None, key: str) -> list[float] | None:
+    """The cached baseline numbers of the design ``key`` (None when absent or incomplete)."""
+    known = cache.get(key) if cache is not None else None
+    return known if known is not None and len(known) == 4 else None
+
+
+def fill_baselines(
+    front: pd.DataFrame,
+    cache: dict[str, list[float]],
+    run_many: Callable[[Callable[[str], list[float]], list[str]], list[list[float]] | None],
+    *,
+    limit: int = 48,
+) -> None:
+    """Put into ``cache`` the baseline numbers :func:`baseline_info` (same ``front``, ``limit``)
+    would evaluate, computed by ``run_many(baseline_numbers, design_jsons)`` (e.g. a study's
+    evaluation processes, :meth:`dse.study.Evaluator.map`; None from it: nothing filled)."""
+    keys = [str(k) for k in spread(front, limit).get("design_json", []) if _known(cache, str(k)) is None]
+    found = run_many(baseline_numbers, keys) if len(keys) > 1 else None
+    if found is not None:
+        cache.update(zip(keys, found, strict=True))
+
+
 def spread(front: pd.DataFrame, limit: int) -> pd.DataFrame:
     """At most ``limit`` rows of ``front``, evenly spread along it (all of them when fewer)."""
     if len(front) <= limit:
@@ -117,8 +140,8 @@ def baseline_info(front: pd.DataFrame, *, limit: int = 48, cache: dict[str, list
     trials: list[int] = []
     for _, row in front.iterrows():
         key = str(row["design_json"])
-        known = cache.get(key) if cache is not None else None
-        if known is not None and len(known) == 4:
+        known = _known(cache, key)
+        if known is not None:
             dense_lat, dense_eng, macopt_lat, macopt_eng = (float(v) for v in known)
         else:
             numbers = baseline_numbers(key)
