@@ -9,8 +9,9 @@ cycles; an evicted entry is freed by its reference count).
 
 :func:`settle_heap`, called after each trial's evaluation, moves every object alive to the
 collector's permanent generation (``gc.freeze()``, constant time), so later collections only
-visit what the next trials allocate; every :data:`FULL_COLLECTION_TRIALS` trials it thaws the
-heap and runs one full collection first, so cyclic garbage that was frozen is still freed, late.
+visit what the next trials allocate; after :data:`FULL_COLLECTION_TRIALS` trials, then after twice
+as many each time (up to :data:`MAX_COLLECTION_TRIALS`), it thaws the heap and runs one full
+collection first, so cyclic garbage that was frozen is still freed, late.
 
 :func:`tune_collector`, called before each trial's evaluation, raises the collector's first
 threshold from CPython's 700 to :data:`YOUNG_COLLECTION_OBJECTS`: an evaluation allocates and
@@ -30,8 +31,12 @@ NO_FREEZE_ENV = "TNN_DSE_NO_GC_FREEZE"
 nothing."""
 
 FULL_COLLECTION_TRIALS = 1000
-"""Trials between two full collections of the whole (thawed) heap. Each costs 1-2.5 s once the
-caches are full. An evaluation leaves no cyclic garbage (none in 60 replayed TT-BERT training
+"""Trials before the first full collection of the whole (thawed) heap; each next one comes after
+twice as many trials as the one before (up to :data:`MAX_COLLECTION_TRIALS`). Each costs 1-2.5 s
+of CPU once the caches are full (and the two processes of a study reach it at the same trial):
+a 10,000-trial study on two processes ran five a process every 1,000 trials, 3-4 s of wall
+time each, and runs two now (after 1,000 and 3,000 trials). An evaluation leaves no cyclic
+garbage (none in 60 replayed TT-BERT training
 designs; the one source found, the path search's recursive closure, is cleared on return and
 tested): what a failure or a registered model's code leaves is frozen with the trial and freed
 here, late. With the raised young threshold little of it is collected before the freeze."""
@@ -40,7 +45,12 @@ YOUNG_COLLECTION_OBJECTS = 20_000
 """The collector's first threshold (container objects allocated and not yet freed since the last
 young collection) while trials are evaluated; the other two thresholds are kept."""
 
+MAX_COLLECTION_TRIALS = 16_000
+"""The longest interval between two full collections, in trials (a long-lived worker still
+collects)."""
+
 _since_full = 0
+_next_full = FULL_COLLECTION_TRIALS
 
 
 def tune_collector() -> bool:
@@ -56,15 +66,17 @@ def tune_collector() -> bool:
 
 
 def settle_heap() -> bool:
-    """After one trial: freeze what is alive (every ``FULL_COLLECTION_TRIALS`` calls, after a
-    full collection of the thawed heap). Returns False when turned off by the environment."""
-    global _since_full
+    """After one trial: freeze what is alive (after a full collection of the thawed heap once
+    the interval is reached: :data:`FULL_COLLECTION_TRIALS` calls, then twice the last interval,
+    at most :data:`MAX_COLLECTION_TRIALS`). Returns False when turned off by the environment."""
+    global _since_full, _next_full
     if os.environ.get(NO_FREEZE_ENV):
         return False
     _since_full += 1
-    if _since_full >= FULL_COLLECTION_TRIALS:
+    if _since_full >= _next_full:
         gc.unfreeze()
         gc.collect()
         _since_full = 0
+        _next_full = min(2 * _next_full, MAX_COLLECTION_TRIALS)
     gc.freeze()
     return True

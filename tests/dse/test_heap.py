@@ -18,6 +18,7 @@ from dse.study._evaluator import evaluate_for_trial
 def _thawed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(heap.NO_FREEZE_ENV, raising=False)
     monkeypatch.setattr(heap, "_since_full", 0)
+    monkeypatch.setattr(heap, "_next_full", heap.FULL_COLLECTION_TRIALS)
     gc.unfreeze()
     thresholds = gc.get_threshold()
     yield
@@ -71,6 +72,23 @@ def test_settle_freezes_what_is_alive_and_frees_frozen_cycles_at_the_full_collec
     heap.settle_heap()  # the FULL_COLLECTION_TRIALS-th trial: thaw, collect, freeze again
     assert ref() is None
     assert gc.get_freeze_count() > 0
+
+
+def test_full_collections_come_after_doubling_intervals_up_to_the_largest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first full collection after FULL_COLLECTION_TRIALS trials, each next one after twice
+    as many as the last, never more than MAX_COLLECTION_TRIALS apart."""
+    runs: list[int] = []
+    real = gc.collect
+    monkeypatch.setattr(gc, "collect", lambda *a: runs.append(1) or real(*a))
+    monkeypatch.setattr(heap, "_next_full", 3)
+    monkeypatch.setattr(heap, "MAX_COLLECTION_TRIALS", 12)
+    at = []
+    for trial in range(1, 61):
+        before = len(runs)
+        heap.settle_heap()
+        if len(runs) > before:
+            at.append(trial)
+    assert at == [3, 3 + 6, 3 + 6 + 12, 3 + 6 + 12 * 2, 3 + 6 + 12 * 3, 3 + 6 + 12 * 4]
 
 
 def test_the_environment_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
