@@ -5,10 +5,12 @@ a broken line in the middle refused; and its trial listings equal optuna's."""
 
 from __future__ import annotations
 
+import enum
 import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 import pytest
 from optuna.storages import JournalStorage
@@ -113,3 +115,58 @@ def test_a_broken_last_line_is_left_as_optuna_leaves_it(tmp_path: Path) -> None:
     path.write_bytes(data[:-4] + b"\n")  # (the last log cut short, its line ended)
     ours, theirs = _seen(open_journal(path)), _seen(_optunas(path))
     assert ours == theirs and len(ours) == 3
+
+
+def test_its_own_flat_logs_come_back_unread_and_equal_to_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parameter's log, appended where the reader stands, is handed back without reading the
+    file; a log with nested values (a user attribute), or one appended after another process's
+    unread log, is read from the file. Every trial equals optuna's reading of the file."""
+    path = tmp_path / "study.journal"
+    a = optuna.create_study(storage=open_journal(path), study_name="s")
+    b = optuna.load_study(study_name="s", storage=open_journal(path))
+    reads: list[int] = []
+    real = journal.os.pread
+    monkeypatch.setattr(journal.os, "pread", lambda fd, n, at: reads.append(at) or real(fd, n, at))
+    t = a.ask()
+    reads.clear()
+    t.suggest_float("x", 0.0, 1.0)
+    t.suggest_int("n", 1, 9)
+    t.suggest_categorical("c", ["a", "b", None])
+    assert reads == []  # (handed back: no read)
+    t.set_user_attr("nested", {"k": [1, 2]})
+    assert len(reads) == 1
+    u = b.ask()  # (another process appends; a's reader is behind it)
+    reads.clear()
+    t.suggest_float("y", -1.0, 1.0)
+    assert len(reads) == 1  # (read from the file, b's log with it)
+    u.suggest_float("x", 0.0, 1.0)
+    a.tell(t, 0.5)
+    b.tell(u, 0.25)
+    ref = _seen(_optunas(path))
+    assert _seen(a._storage) == ref and _seen(b._storage) == ref
+    assert ref[0][2] == {"x": t.params["x"], "n": t.params["n"], "c": t.params["c"], "y": t.params["y"]}
+    assert ref[0][3] == {"nested": {"k": [1, 2]}}
+
+
+class _Op(enum.IntEnum):
+    SET = 5
+
+
+@pytest.mark.parametrize(
+    ("log", "flat"),
+    [
+        ({"a": 1, "b": 2.5, "c": "s", "d": None, "e": True, "f": float("inf"), "g": _Op.SET}, True),
+        ({"a": (1, 2)}, False),  # (a tuple parses back as a list)
+        ({"a": {"b": 1}}, False),
+        ({"a": np.float64(1.0)}, False),  # (parses back as a float)
+        ({1: 1}, False),  # (a key parses back as a string)
+    ],
+)
+def test_flat_logs_are_given_back_as_json_parses_them(log: dict[Any, Any], flat: bool) -> None:
+    got = journal._as_parsed(log)
+    assert (got is not None) == flat
+    if got is not None:
+        back = json.loads(json.dumps(log))
+        assert [(k, v, type(v)) for k, v in got.items()] == [(k, v, type(v)) for k, v in back.items()]
