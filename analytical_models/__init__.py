@@ -25,7 +25,9 @@ Public API (``__all__``):
   mapping is ``Hardware.mapping="scalesim"`` / :meth:`ArrayEngine.pinned` (a
   :class:`PinnedNest`), and :meth:`ArrayEngine.spans` says where a mapping's cycles go
   (:class:`NestSpans`: prefetch, compute window, drain tail).
-- On-chip steps of fused schedules: :func:`price_onchip` / :func:`onchip_tiles` (a GEMM whose
+- On-chip steps of fused schedules: :func:`price_onchip` / :func:`onchip_tiles` (with
+  :data:`BUFFERS`, :data:`TOKEN_DIMS`; :func:`onchip_array`: what their compiled loop reads of
+  an array, for callers that price many steps in one compiled call) (a GEMM whose
   operands are already in the buffers, one token tile or many at once: :class:`OnChipTiles`),
   :func:`tile_gemm`; :func:`hw_consts` (:class:`HwConsts`: per-hardware capacities, energies
   per bit, leakage per cycle, bandwidth).
@@ -53,7 +55,10 @@ from analytical_models._frozen import quick_init
 from analytical_models._hashing import HARDWARE_CACHE_ENTRIES, CachedHash
 from analytical_models._jit import NO_JIT_ENV, compiled_module, use_compile_cache
 from analytical_models._onchip import (
+    BUFFERS,
     STACKED_FIELDS,
+    TOKEN_DIMS,
+    OnChipArray,
     OnChipStep,
     OnChipTiles,
     busy_floor,
@@ -61,6 +66,7 @@ from analytical_models._onchip import (
     dram_fed_bytes_table,
     dram_fed_floor,
     dram_fed_floor_table,
+    onchip_array,
     onchip_tiles,
     price_onchip,
     tile_gemm,
@@ -102,6 +108,7 @@ from analytical_models.systolic import SYSTOLIC, fold_cycles
 from analytical_models.tt_gemm import TT_GEMM
 
 __all__ = [
+    "BUFFERS",
     "CE_ARRAY",
     "CONTRACTION_ENGINE",
     "DATAFLOWS",
@@ -115,6 +122,7 @@ __all__ = [
     "STACKED_FIELDS",
     "SYSTOLIC",
     "TECHS",
+    "TOKEN_DIMS",
     "TT_GEMM",
     "ZERO_COST",
     "ArrayEngine",
@@ -129,6 +137,7 @@ __all__ = [
     "ModelInputError",
     "NestSpans",
     "Objective",
+    "OnChipArray",
     "OnChipStep",
     "OnChipTiles",
     "PinnedNest",
@@ -150,6 +159,7 @@ __all__ = [
     "get_tech",
     "hw_consts",
     "leakage_mw",
+    "onchip_array",
     "onchip_tiles",
     "price",
     "price_onchip",

@@ -5,11 +5,12 @@ virtual environment compiles every loop again: about 25 s of a study's first run
 reference machine (2 cores), longer than the 192-trial study itself. The locator installed here
 keeps the project's compiled loops in the user's cache folder instead (:func:`cache_root`), in
 one folder per kernel module named by a hash of its source and of every project module it
-imports, directly or through others (:func:`sources_hash`): any checkout holding the same
-sources reuses them, whatever its path, and an edit to a module whose constants a loop reads
-compiles that loop again (numba's own key is the function's file alone, so such an edit kept a
-stale loop). Each module keeps its :data:`KEEP_VERSIONS` newest folders. ``NUMBA_CACHE_DIR``,
-when set, keeps numba's own placement; a folder that cannot be written falls back to it too.
+imports, directly or through others, or loads by name to call its loops (:func:`sources_hash`):
+any checkout holding the same sources reuses them, whatever its path, and an edit to a module
+whose constants a loop reads, or whose loop it calls, compiles that loop again (numba's own key
+is the function's file alone, so such an edit kept a stale loop). Each module keeps its
+:data:`KEEP_VERSIONS` newest folders. ``NUMBA_CACHE_DIR``, when set, keeps numba's own
+placement; a folder that cannot be written falls back to it too.
 
 Imported only by the kernel modules (it imports numba).
 """
@@ -51,6 +52,9 @@ _IMPORT = re.compile(
     rf"^\s*(?:from\s+((?:{_NAMES})(?:\.\w+)*)\s+import\s+([^\n#]*)|import\s+((?:{_NAMES})(?:\.\w+)*))",
     re.M,
 )
+_COMPILED = re.compile(rf"""compiled_module\(\s*["']((?:{_NAMES})(?:\.\w+)+)["']\s*\)""")
+"""A kernel module another one loads by name (``compiled_module("a.b")``, e.g. to call its
+compiled functions from its own): part of its sources like an import."""
 
 
 def cache_root() -> Path:
@@ -75,8 +79,9 @@ def _module_file(dotted: str, root: Path) -> Path | None:
 
 def _file_info(path: Path, root: Path) -> tuple[bytes, frozenset[Path]]:
     """The SHA-256 of the source file ``path`` and the project modules it imports by name
-    (``from a.b import c`` names ``a.b`` and, when it is a module, ``a.b.c``); read once per
-    version of the file (its modification time and size)."""
+    (``from a.b import c`` names ``a.b`` and, when it is a module, ``a.b.c``; a kernel module
+    loaded by name, :data:`_COMPILED`, counts too); read once per version of the file (its
+    modification time and size)."""
     st = path.stat()
     return _file_info_at(path, root, st.st_mtime_ns, st.st_size)
 
@@ -94,6 +99,10 @@ def _file_info_at(path: Path, root: Path, mtime_ns: int, size: int) -> tuple[byt
             got = _module_file(candidate, root)
             if got is not None:
                 found.add(got)
+    for match in _COMPILED.finditer(text.decode("utf-8")):
+        got = _module_file(match.group(1), root)
+        if got is not None:
+            found.add(got)
     return hashlib.sha256(text).digest(), frozenset(found)
 
 

@@ -40,7 +40,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from analytical_models._arrays import BoolArray, FloatArray, IntArray
-from analytical_models._consts import hw_consts
+from analytical_models._consts import HwConsts, hw_consts
 from analytical_models._engine import ArrayEngine
 from analytical_models._hashing import HARDWARE_CACHE_ENTRIES
 from analytical_models._jit import compiled_module
@@ -235,13 +235,7 @@ def onchip_tiles(
             shaped[4, i] = s.dram_rd_bytes + s.dram_wr_bytes
     dataflows = engine.dataflows_for(hw)
     geo = _geometry(dataflows)
-    pj_table = np.array(
-        [
-            (k.ifmap_rd_pj_bit, k.ifmap_wr_pj_bit),
-            (k.filter_rd_pj_bit, k.filter_wr_pj_bit),
-            (k.ofmap_rd_pj_bit, k.ofmap_wr_pj_bit),
-        ]
-    )
+    pj_table = _pj_table(k)
     kernel = _compiled(dataflows)
     if kernel is not None:
         stacked, best = kernel.tiles_kernel(
@@ -311,6 +305,75 @@ def onchip_tiles(
     stacked[[0, 1, 3, 4, 5, 6, 7, 8]] = pick[:, 2:].T
     stacked[2], stacked[9], stacked[10] = sh_cycles, sh_dram, macs
     return _tiles(stacked, best, dataflows, r * c * engines)
+
+
+def _pj_table(k: HwConsts) -> FloatArray:
+    """``(3, 2)``: the read and write energies (pJ/bit) of the ifmap, filter and ofmap buffers."""
+    return np.array(
+        [
+            (k.ifmap_rd_pj_bit, k.ifmap_wr_pj_bit),
+            (k.filter_rd_pj_bit, k.filter_wr_pj_bit),
+            (k.ofmap_rd_pj_bit, k.ofmap_wr_pj_bit),
+        ]
+    )
+
+
+class OnChipArray(NamedTuple):
+    """What the compiled loop of :func:`onchip_tiles` reads of one array (its own rows and
+    columns, no tensor shaping: a fused segment's steps), for callers that price many steps in
+    one compiled call (:func:`onchip_array`). Arrays are read-only; ``D`` dataflows."""
+
+    dataflows: tuple[str, ...]
+    axes: IntArray
+    """``(3, D)``: the dimension on the rows, the columns and in time."""
+    reads: IntArray
+    """``(2, D)``: how A and B are read."""
+    os: BoolArray
+    """``(D,)``: output stationary."""
+    fills: FloatArray
+    """``(D,)``: one fold's fill, in cycles."""
+    rows: int
+    cols: int
+    bpe: float
+    """Bytes per element."""
+    acc: float
+    """Bytes per accumulator."""
+    mac_pj: float
+    """Energy per MAC, in pJ."""
+    pj: FloatArray
+    """``(3, 2)``: read and write pJ/bit of the ifmap, filter and ofmap buffers."""
+
+
+@lru_cache(maxsize=HARDWARE_CACHE_ENTRIES)
+def onchip_array(hw: Hardware) -> OnChipArray | None:
+    """The arguments :func:`onchip_tiles` passes its compiled loop for a step on ``hw``'s array
+    (``rows``/``cols`` left at the array's, ``relayout=False``); None when ``hw``'s engine has no
+    on-chip step model or one of its dataflows' fold timing is not a shipped one (the numpy
+    path prices those). Whether loops are compiled at all is the caller's to ask
+    (``compiled_module("analytical_models._onchip_kernel")``)."""
+    engine = get_engine(hw.engine)
+    if not isinstance(engine, ArrayEngine):
+        return None
+    dataflows = engine.dataflows_for(hw)
+    if not all(FOLD_CYCLES.get(d) in _FOLD_FILL for d in dataflows):
+        return None
+    geo = _geometry(dataflows)
+    k = hw_consts(hw)
+    pj = _pj_table(k)
+    pj.setflags(write=False)
+    return OnChipArray(
+        dataflows,
+        geo.axes,
+        geo.first_reads,
+        geo.os_flat,
+        _fills(dataflows, hw.pe_rows, hw.pe_cols),
+        hw.pe_rows,
+        hw.pe_cols,
+        k.bytes_per_el,
+        k.acc_bytes,
+        k.mac_pj,
+        pj,
+    )
 
 
 def _tiles(stacked: FloatArray, best: IntArray, dataflows: tuple[str, ...], pes: int) -> OnChipTiles:

@@ -52,6 +52,15 @@ OBJECTIVE_CODE: dict[str, int] = {"latency": LATENCY, "energy": ENERGY, "edp": E
 bytes, DRAM bytes per cycle, the buffer fill / drain and DRAM energies per bit, the leakage per
 cycle (pJ) and the distribution network's energy per SRAM byte read (pJ)."""
 
+TOKEN_COL, TILED, KIND, A_BUFFER, B_BUFFER, N_STATIC = range(6)
+"""Columns of :func:`dse.schedule._price_kernel.segment_kernel`'s ``static`` (one row per step):
+the GEMM dimension holding the tokens (0 batch, 1 m, 2 n, 3 k; -1 none), the step runs per
+token tile (1), its kind code, the buffers of its operands A and B (0 ifmap, 1 filter, 2 ofmap)."""
+
+PRICE_KERNEL = "dse.schedule._price_kernel"
+"""The module of :func:`~dse.schedule._price_kernel.segment_kernel` (a fused segment priced in
+one compiled call), for :func:`analytical_models.compiled_module`."""
+
 N_PARTS = 11
 """Rows of an on-chip price's ``stacked`` (:data:`analytical_models.STACKED_FIELDS`)."""
 

@@ -34,36 +34,47 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from analytical_models import (
+    BUFFERS,
     STACKED_FIELDS,
+    TOKEN_DIMS,
     ArrayEngine,
     Cost,
     Hardware,
     OnChipTiles,
+    compiled_module,
     get_engine,
     hw_consts,
+    onchip_array,
     onchip_tiles,
     quick_init,
 )
 from dse.schedule._chain import Chain, ChainStep
 from dse.schedule._combine import (
+    A_BUFFER,
+    B_BUFFER,
     BW,
     DRAM_PJ_BIT,
     FILTER_WR_PJ_BIT,
     IFMAP_WR_PJ_BIT,
+    KIND,
     KIND_CODE,
     LEAK_PJ_PER_CYCLE,
     N_PARTS,
     N_SCALARS,
+    N_STATIC,
     NETWORK_PJ_PER_BYTE,
     OBJECTIVE_CODE,
     OFMAP_RD_PJ_BIT,
     OUT_BYTES,
+    PRICE_KERNEL,
+    TILED,
+    TOKEN_COL,
     TOKEN_FREE_BYTES,
     SegmentTiles,
     combine,
@@ -72,6 +83,7 @@ from dse.schedule._streams import _Streams, _streams, segment_tensors
 
 MergeMode = Literal["store", "recompute", ""]
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 MAX_TILES = 16
 """Token-tile candidates per segment (every divisor of the token count, or this many spread
 geometrically over them)."""
@@ -367,30 +379,6 @@ def _price(
     fits = io.ifmap_fits & (ofmap_need <= hw.ofmap_sram_kb * 1024.0)
     if not fits.any():
         return None
-    # --- every step on chip, per tile
-    priced: list[tuple[OnChipTiles, bool]] = []
-    step_objective: Literal["latency", "energy"] = "energy" if objective == "energy" else "latency"
-    core_busy = 0.0  # cycles on the TT-core engine that do not depend on this pass's activations
-    for s in steps:
-        st = chain.steps[s]
-        a, b = st.operands
-        tiled = st.kind in ("token", "reduce")
-        on_core = st.kind == "core" and core_hw is not None
-        res = onchip_tiles(
-            st.gemm,
-            st.token_dim if tiled else "",
-            tokens,
-            tiles if tiled else (tokens,),
-            core_hw if on_core and core_hw is not None else hw,
-            _buffer_of(chain, a, inside),
-            _buffer_of(chain, b, inside),
-            engines=groups.get(s, 1) if pipelined else (1 if on_core else n_engines),
-            objective=step_objective,
-            relayout=False,
-        )
-        priced.append((res, tiled))
-        if on_core and mode != "recompute":
-            core_busy += float(res.cycles[0])
     # --- DRAM: the streamed inputs over the pass, what no schedule hides, a tile's traffic
     streamed_total, token_free_total = io.streamed_total, io.token_free_total
     out_full = chain.elements[out_ssa] * bpe
@@ -398,23 +386,43 @@ def _price(
     d_tile = io.d_tile  # (read when pipelined)
     scalars = _segment_scalars(hw).copy()
     scalars[TOKEN_FREE_BYTES], scalars[OUT_BYTES] = token_free_total, out_full
-    i, v = combine(
-        SegmentTiles(
-            n_t,
-            fits,
-            [res.stacked for res, _ in priced],
-            [KIND_CODE[chain.steps[s].kind] for s in steps],
-            mode == "recompute",
-            streamed_total,
-            e_in,
-            e_out,
-            d_tile,
-            scalars,
-            OBJECTIVE_CODE[objective],
-            pipelined,
-            core_hw is not None and mode == "recompute",
-        )
+    # --- every step on chip, per tile, added up per tile: the picked tile, its sums, and each
+    # step's first STACKED_FIELDS (through the ofmap energy) and dataflow there
+    tail = (
+        n_t,
+        fits,
+        mode == "recompute",
+        streamed_total,
+        e_in,
+        e_out,
+        d_tile,
+        scalars,
+        OBJECTIVE_CODE[objective],
+        pipelined,
+        core_hw is not None and mode == "recompute",
     )
+    kernel = compiled_module(PRICE_KERNEL)
+    arrays = _kernel_arrays(hw) if kernel is not None else None
+    if arrays is not None:
+        static, dims = _segment_static(chain, steps)
+        group = np.array([groups.get(s, 0) for s in steps], dtype=np.int64) if pipelined else _no_groups(len(steps))
+        i, v, per_step = kernel.segment_kernel(  # type: ignore[union-attr]
+            io.t, float(tokens), static, dims, group, n_engines, core_hw is not None, *arrays.args,
+            objective == "energy", *tail,
+        )  # fmt: skip
+        picked = [
+            (x[:_ENERGY_END], arrays.dataflows[st.kind == "core" and core_hw is not None][int(x[_ENERGY_END])])
+            for x, st in zip(per_step.tolist(), (chain.steps[s] for s in steps), strict=True)
+        ]
+    else:
+        i, v, picked = _price_steps(
+            chain, steps, hw, core_hw, inside, tiles, groups, pipelined, n_engines, objective, tail
+        )
+    core_busy = 0.0  # cycles on the TT-core engine that do not depend on this pass's activations
+    if core_hw is not None and mode != "recompute":
+        for s, (x, _) in zip(steps, picked, strict=True):
+            if chain.steps[s].kind == "core":
+                core_busy += (x[0] + x[1]) + x[2]
     got = v.tolist()
     part = dict(zip(STACKED_FIELDS, got[:N_PARTS], strict=True))
     (work, latency, network, fill_if, fill_fi, drain_of, dram_pj, leak_pj, dram_rd, dram_wr, dram, streamed) = got[
@@ -446,13 +454,13 @@ def _price(
     dataflows: list[str] = []
     step_cycles: list[float] = []
     step_energy: list[float] = []
-    for s, (res, tiled) in zip(steps, priced, strict=True):
-        col = i if tiled else 0
-        runs = n_i if tiled or (chain.steps[s].kind == "core" and mode == "recompute") else 1.0
-        x = res.stacked[:_ENERGY_END, col].tolist()  # (the bits of res.cycles[col], res.energy_pj[col])
+    for s, (x, dataflow) in zip(steps, picked, strict=True):
+        kind = chain.steps[s].kind
+        runs = n_i if kind in ("token", "reduce") or (kind == "core" and mode == "recompute") else 1.0
+        # (the bits of the step's cycles and energy_pj at its column)
         step_cycles.append(((x[0] + x[1]) + x[2]) * runs)
         step_energy.append((((x[3] + x[4]) + x[5]) + x[6]) * runs)
-        dataflows.append(res.dataflows[int(res.dataflow[col])])
+        dataflows.append(dataflow)
     return SegmentResult(
         steps=steps,
         cost=cost,
@@ -473,6 +481,116 @@ def _price(
 
 _ENERGY_END = STACKED_FIELDS.index("ofmap_pj") + 1
 assert STACKED_FIELDS[:_ENERGY_END] == ("compute", "fill", "shaping", "mac_pj", "ifmap_pj", "filter_pj", "ofmap_pj")
+
+
+def _price_steps(
+    chain: Chain,
+    steps: tuple[int, ...],
+    hw: Hardware,
+    core_hw: Hardware | None,
+    inside: frozenset[int],
+    tiles: tuple[int, ...],
+    groups: dict[int, int],
+    pipelined: bool,
+    n_engines: int,
+    objective: str,
+    tail: tuple[Any, ...],
+) -> tuple[int, FloatArray, list[tuple[list[float], str]]]:
+    """What :func:`dse.schedule._price_kernel.segment_kernel` returns, a step at a time
+    (:func:`analytical_models.onchip_tiles`, then :func:`~dse.schedule._combine.combine`): the
+    path without compiled loops, or on an engine whose steps they cannot price; ``tail``:
+    ``combine``'s arguments after the steps' prices and kinds."""
+    priced: list[tuple[OnChipTiles, bool]] = []
+    step_objective: Literal["latency", "energy"] = "energy" if objective == "energy" else "latency"
+    for s in steps:
+        st = chain.steps[s]
+        a, b = st.operands
+        tiled = st.kind in ("token", "reduce")
+        on_core = st.kind == "core" and core_hw is not None
+        res = onchip_tiles(
+            st.gemm,
+            st.token_dim if tiled else "",
+            chain.tokens,
+            tiles if tiled else (chain.tokens,),
+            core_hw if on_core and core_hw is not None else hw,
+            _buffer_of(chain, a, inside),
+            _buffer_of(chain, b, inside),
+            engines=groups.get(s, 1) if pipelined else (1 if on_core else n_engines),
+            objective=step_objective,
+            relayout=False,
+        )
+        priced.append((res, tiled))
+    n_t, fits, *rest = tail
+    i, v = combine(
+        SegmentTiles(
+            n_t, fits, [res.stacked for res, _ in priced], [KIND_CODE[chain.steps[s].kind] for s in steps], *rest
+        )
+    )
+    picked = []
+    for res, tiled in priced:
+        col = i if tiled else 0
+        picked.append((res.stacked[:_ENERGY_END, col].tolist(), res.dataflows[int(res.dataflow[col])]))
+    return i, v, picked
+
+
+class _KernelArrays(NamedTuple):
+    """What :func:`~dse.schedule._price_kernel.segment_kernel` reads of a hardware: ``args``
+    (its ``sizes`` to ``fills1``: the engine's array, then the TT-core engine's, or the engine's
+    again) and the dataflow names of each array."""
+
+    args: tuple[Any, ...]
+    dataflows: tuple[tuple[str, ...], tuple[str, ...]]
+
+
+@lru_cache(maxsize=1024)
+def _kernel_arrays(hw: Hardware) -> _KernelArrays | None:
+    """:class:`_KernelArrays` of ``hw``; None when the compiled on-chip loop cannot price its
+    steps (:func:`analytical_models.onchip_array`) or is off."""
+    if compiled_module("analytical_models._onchip_kernel") is None:
+        return None
+    engine = get_engine(hw.engine)
+    core_hw = engine.core_array(hw) if isinstance(engine, ArrayEngine) else None
+    main = onchip_array(hw)
+    core = onchip_array(core_hw) if core_hw is not None else main
+    if main is None or core is None:
+        return None
+    both = (main, core)
+    sizes = np.array([(x.rows, x.cols) for x in both], dtype=np.int64)
+    widths = np.array([(x.bpe, x.acc, x.mac_pj) for x in both])
+    pj = np.stack([x.pj for x in both])
+    args = (sizes, widths, pj, main.axes, main.reads, main.os, main.fills, core.axes, core.reads, core.os, core.fills)
+    return _KernelArrays(args, (main.dataflows, core.dataflows))
+
+
+@lru_cache(maxsize=16_384)  # (a segment recurs on every hardware)
+def _segment_static(chain: Chain, steps: tuple[int, ...]) -> tuple[IntArray, FloatArray]:
+    """What :func:`~dse.schedule._price_kernel.segment_kernel` reads of the segment's steps that
+    no hardware changes: its ``static`` and ``dims`` (read-only)."""
+    inside = segment_tensors(chain, steps)[0]
+    static = np.empty((len(steps), N_STATIC), dtype=np.int64)
+    dims = np.empty((len(steps), 4))
+    for row, s in enumerate(steps):
+        st = chain.steps[s]
+        a, b = st.operands
+        tiled = st.kind in ("token", "reduce")
+        static[row, TOKEN_COL] = TOKEN_DIMS.index(st.token_dim if tiled else "") - 1
+        static[row, TILED] = tiled
+        static[row, KIND] = KIND_CODE[st.kind]
+        static[row, A_BUFFER] = BUFFERS.index(_buffer_of(chain, a, inside))
+        static[row, B_BUFFER] = BUFFERS.index(_buffer_of(chain, b, inside))
+        g = st.gemm
+        dims[row] = (float(g.batch), float(g.m), float(g.n), float(g.k))
+    static.setflags(write=False)
+    dims.setflags(write=False)
+    return static, dims
+
+
+@lru_cache(maxsize=256)
+def _no_groups(n: int) -> IntArray:
+    """Engine groups of a segment of ``n`` steps that is not pipelined (all 0; read-only)."""
+    out = np.zeros(n, dtype=np.int64)
+    out.setflags(write=False)
+    return out
 
 
 @lru_cache(maxsize=1024)

@@ -105,6 +105,15 @@ def test_the_key_covers_every_imported_project_module(tmp_path: Path) -> None:
     floor.write_text(floor.read_text() + "\n# edited\n")
     sources_hash.cache_clear()
     assert sources_hash(bounds, copy) != key
+    # a kernel module loaded by name to call its loops (compiled_module("...")): the segment
+    # kernel calls the on-chip kernel's loop; that kernel's edit moves the segment kernel's key
+    segment = copy / "dse" / "schedule" / "_price_kernel.py"
+    assert 'compiled_module("analytical_models._onchip_kernel")' in segment.read_text()
+    key = sources_hash(segment, copy)
+    onchip = copy / "analytical_models" / "_onchip_kernel.py"
+    onchip.write_text(onchip.read_text() + "\n# edited\n")
+    sources_hash.cache_clear()
+    assert sources_hash(segment, copy) != key
 
 
 def test_each_module_keeps_its_newest_versions(tmp_path: Path) -> None:

@@ -40,5 +40,6 @@ def test_tell_leaves_what_study_tell_leaves() -> None:
     got = [(t.state, t.values, t.params, t.system_attrs) for t in ours.get_trials()]
     want = [(t.state, t.values, t.params, t.system_attrs) for t in theirs.get_trials()]
     assert got == want
-    assert [state for state, *_ in got[:4]] == [TrialState.COMPLETE, TrialState.FAIL, TrialState.FAIL, TrialState.COMPLETE]
+    complete, fail = TrialState.COMPLETE, TrialState.FAIL
+    assert [state for state, *_ in got[:4]] == [complete, fail, fail, complete]
     assert len({t.params["x"] for t in ours.get_trials()}) > 1
