@@ -148,6 +148,27 @@ def staged_floor(floors: list[float], one_engine: list[float], stage: list[bool]
     return min(total, serial + pipelined_floor([floors[i] for i in piped], [one_engine[i] for i in piped], engines))
 
 
+def staged_floors(
+    floors: NDArray[np.float64], one_engine: NDArray[np.float64], stage: NDArray[np.bool_], engines: int
+) -> NDArray[np.float64]:
+    """:func:`staged_floor` of every row of ``floors`` (``(R, C)``; ``one_engine`` and ``stage``
+    the same shape) at once, the same bits: each of its sums taken left to right, as Python's
+    ``sum`` takes the row's list (a step left out of a sum adds 0.0, which changes no sum of
+    cycles), its maxima and minimum exact."""
+    rows, cols = floors.shape
+    total, serial, spread = np.zeros(rows), np.zeros(rows), np.zeros(rows)
+    longest = np.full(rows, -np.inf)
+    for j in range(cols):
+        f, st = floors[:, j], stage[:, j]
+        total = total + f
+        serial = serial + np.where(st, 0.0, f)
+        spread = spread + np.where(st, one_engine[:, j], 0.0)
+        longest = np.maximum(longest, np.where(st, f, -np.inf))
+    piped = serial + np.maximum(longest, spread / engines)
+    out: NDArray[np.float64] = np.where(stage.sum(axis=1) < 2, total, np.minimum(total, piped))
+    return out
+
+
 def _hideable_busy_bound(chain: Chain, s: int, hw: Hardware) -> float:
     """:func:`busy_floor` of step ``s`` on its array; 0 for a core merge on a TT-core
     engine (it may be hidden behind the pass before)."""

@@ -141,18 +141,26 @@ def tree_macs(network: TensorNetwork, path: Path) -> int:
     return int(sum(macs))
 
 
+PairFloors = tuple[NDArray[np.float64], NDArray[np.float64], list[int]]
+"""Every merge's busy floor, untiled cycles on one array (read-only arrays) and MACs."""
+
+
 @lru_cache(maxsize=2048)
-def _pair_floors(network: TensorNetwork, hw: Hardware) -> tuple[list[float], list[float], list[int]] | None:
+def _pair_floors(
+    network: TensorNetwork, hw: Hardware
+) -> tuple[NDArray[np.float64], NDArray[np.float64], list[int]] | None:
     """For every merge of :func:`_tree_merges`: its GEMM's :func:`busy_floor` on ``hw`` (every
     engine), its :func:`untiled_cycles` on one array (engines of several arrays only, else 0)
-    and its MACs; equal to what the lowered steps give, computed for all merges at once. None
-    when :func:`_pair_dims` is."""
+    (read-only arrays) and its MACs (integers); equal to what the lowered steps give, computed
+    for all merges at once. None when :func:`_pair_dims` is."""
     dims = _pair_dims(network)
     if dims is None:
         return None
     engines = engines_of(hw)
-    busy = untiled_cycles_table(dims, hw, engines=engines).tolist()
-    one = untiled_cycles_table(dims, hw).tolist() if engines > 1 else [0.0] * len(busy)
+    busy = untiled_cycles_table(dims, hw, engines=engines)
+    one = untiled_cycles_table(dims, hw) if engines > 1 else np.zeros(len(busy))
+    busy.setflags(write=False)
+    one.setflags(write=False)
     return busy, one, dims[:, 4].tolist()
 
 
@@ -273,6 +281,14 @@ def _core_pairs(network: TensorNetwork) -> tuple[bool, ...]:
     the token index: a step of kind ``core``, which runs on a TT-core engine when there is one)."""
     tokens = sum(1 << t for t, idx in enumerate(network.inputs) if TOKEN_INDEX in idx)
     return tuple(not (a | b) & tokens for a, b in _tree_merges(network.n_inputs)[1])
+
+
+@lru_cache(maxsize=4096)
+def _core_flags(network: TensorNetwork) -> NDArray[np.bool_]:
+    """:func:`_core_pairs` as an array (read-only)."""
+    out = np.array(_core_pairs(network), dtype=np.bool_)
+    out.setflags(write=False)
+    return out
 
 
 @lru_cache(maxsize=4096)

@@ -34,7 +34,7 @@ from dse.schedule._bounds import (
     _core_array,
     _has_core_array,
     busy_bound,
-    staged_floor,
+    staged_floors,
 )
 from dse.schedule._chain import Chain, chain_of
 from dse.schedule._merge_table import _tree_cycles_floor, tree_chain, tree_least_first_term, tree_spill_sets
@@ -54,6 +54,7 @@ from dse.schedule._search import (
 from dse.schedule._segment import engines_of
 from dse.schedule._tree_tables import (
     ENUMERATED_TREE_INPUTS,
+    _core_flags,
     _core_pairs,
     _pair_cycle_floors,
     _pair_floors,
@@ -152,9 +153,7 @@ def others_may_beat(
             step = pair_macs * np.array(counted) / pes  # never above the untiled fold time (or a pipeline's)
         if exact and engines > 1:  # busy_bound of every tree: its stages at their pipelined_floor
             staged = _stage_pairs(network)
-            cycles = np.array(
-                [staged_floor(step[r].tolist(), one[r].tolist(), staged[r].tolist(), engines) for r in rows]
-            )
+            cycles = staged_floors(step[rows], one[rows], staged[rows], engines)
         else:
             cycles = step[rows].sum(axis=1)
         bound = cycles * energy if objective == "edp" else cycles
@@ -229,22 +228,25 @@ def _tree_bounds(
     hide = _has_core_array(hw)  # core merges run on a TT-core engine and may hide: they bound nothing
     if hide and any(core[j] for p in paths for j in _path_rows(p, n)):
         _core_array(hw)  # (raises, as pricing a core merge would, when the engine cannot say)
-    staged = _stage_pairs(network) if engines > 1 else None
     dram = _network_bytes(network, hw.bits)
-    out: list[tuple[Key, ContractionPlan | None]] = []
-    for path in paths:
-        rows = _path_rows(path, n)
-        floors = [0.0 if hide and core[j] else busy[j] for j in rows]
-        cycles = sum(floors)
-        if staged is not None:  # busy_bound: the stages at their pipelined_floor beside the rest
-            stage = [bool(staged[j]) for j in rows]
-            one = [one_array[j] if st else 0.0 for j, st in zip(rows, stage, strict=True)]
-            cycles = staged_floor(floors, one, stage, engines)
-        energy = sum(macs_of[j] for j in rows) * consts.mac_pj
-        if objective == "edp":
-            cycles = energy = 0.0  # the product of two bounds is a bound, but keep it simple
-        out.append((_bound_tuple(cycles, energy, dram, objective, execution), None))
-    return out
+    if objective == "edp":  # (the product of two bounds is a bound, but keep it simple)
+        key = _bound_tuple(0.0, 0.0, dram, objective, execution)
+        return [(key, None)] * len(paths)
+    # every tree at once, each sum taken left to right over its steps (as a list's sum)
+    rows = np.array([_path_rows(path, n) for path in paths], dtype=np.int64).reshape(len(paths), n - 1)
+    floors = np.where(_core_flags(network)[rows] & hide, 0.0, busy[rows])
+    if engines > 1:  # busy_bound: the stages at their pipelined_floor beside the rest
+        stage = _stage_pairs(network)[rows]
+        cycles = staged_floors(floors, np.where(stage, one_array[rows], 0.0), stage, engines)
+    else:
+        cycles = np.zeros(len(paths))
+        for j in range(n - 1):
+            cycles = cycles + floors[:, j]
+    macs = [sum(macs_of[j] for j in r) for r in rows.tolist()]  # (exact: Python integers)
+    energy = [m * consts.mac_pj for m in macs]
+    return [
+        (_bound_tuple(c, e, dram, objective, execution), None) for c, e in zip(cycles.tolist(), energy, strict=True)
+    ]
 
 
 def _tree_bound_lowered(
