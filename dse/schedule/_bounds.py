@@ -154,7 +154,19 @@ def staged_floors(
     """:func:`staged_floor` of every row of ``floors`` (``(R, C)``; ``one_engine`` and ``stage``
     the same shape) at once, the same bits: each of its sums taken left to right, as Python's
     ``sum`` takes the row's list (a step left out of a sum adds 0.0, which changes no sum of
-    cycles), its maxima and minimum exact."""
+    cycles), its maxima and minimum exact; in one compiled loop
+    (:func:`dse.schedule._floor_kernel.staged_floors_kernel`) unless loops are not compiled."""
+    kernel = compiled_module("dse.schedule._floor_kernel")
+    if kernel is not None:
+        if floors.shape[0] == 0:
+            return np.zeros(0)
+        got: NDArray[np.float64] = kernel.staged_floors_kernel(
+            np.ascontiguousarray(floors, dtype=np.float64),
+            np.ascontiguousarray(one_engine, dtype=np.float64),
+            np.ascontiguousarray(stage, dtype=np.bool_),
+            engines,
+        )
+        return got
     rows, cols = floors.shape
     total, serial, spread = np.zeros(rows), np.zeros(rows), np.zeros(rows)
     longest = np.full(rows, -np.inf)

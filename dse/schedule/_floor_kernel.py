@@ -108,3 +108,30 @@ def tiled_floor_kernel(
         if cycles < best:
             best = cycles
     return best
+
+
+@numba.njit(cache=True, nogil=True)
+def staged_floors_kernel(
+    floors: FloatArray, one_engine: FloatArray, stage: BoolArray, engines: int
+) -> FloatArray:  # pragma: no cover - compiled; the tests compare it with staged_floor
+    """:func:`dse.schedule._bounds.staged_floors`, row by row: each row's sums left to right
+    (a step left out of a sum is skipped), its maxima and minimum exact."""
+    rows, cols = floors.shape
+    out = np.empty(rows)
+    for r in range(rows):
+        total = 0.0
+        serial = 0.0
+        spread = 0.0
+        longest = -np.inf
+        stages = 0
+        for j in range(cols):
+            f = floors[r, j]
+            total = total + f
+            if stage[r, j]:
+                spread = spread + one_engine[r, j]
+                longest = max(longest, f)
+                stages += 1
+            else:
+                serial = serial + f
+        out[r] = total if stages < 2 else min(total, serial + max(longest, spread / engines))
+    return out

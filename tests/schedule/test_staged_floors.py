@@ -1,17 +1,24 @@
-"""``staged_floors`` (every tree's pipelined busy floor at once) is ``staged_floor`` row by row,
-bit for bit."""
+"""``staged_floors`` (every tree's pipelined busy floor at once, compiled or on numpy) is
+``staged_floor`` row by row, bit for bit."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from analytical_models import NO_JIT_ENV
 from dse.schedule._bounds import staged_floor, staged_floors
 
 
+@pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("engines", [1, 2, 3, 8])
 @pytest.mark.parametrize("cols", [1, 2, 5, 7, 12])
-def test_every_row_is_the_scalar_floor(engines: int, cols: int) -> None:
+def test_every_row_is_the_scalar_floor(
+    engines: int, cols: int, compiled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiled, and on numpy (:data:`analytical_models.NO_JIT_ENV` set)."""
+    if not compiled:
+        monkeypatch.setenv(NO_JIT_ENV, "1")
     rng = np.random.default_rng(engines * 100 + cols)
     rows = 400
     # (cycle counts of many magnitudes, so that the order of the sums shows in the last bits)
