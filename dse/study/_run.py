@@ -23,6 +23,7 @@ from dse._samplers import POPULATION_SAMPLERS, space_exhausted
 from dse.config import StudyConfig
 from dse.space import suggest
 from dse.study._evaluator import Evaluator
+from dse.study._heap import settle_heap, tune_collector
 from dse.study._quality import model_quality
 from dse.study._storage import sync_journal
 from dse.study._workers import WORKER_ATTR, recover_stale_trials, worker_id
@@ -154,6 +155,7 @@ def run_trials(
     if evaluator is None:
         evaluator = Evaluator(n_jobs, backend, scheduler, quality=model_quality(cfg))
     bar = _Progress(goal, progress, cfg.name)
+    tune_collector()  # (sampling and storage allocate many short-lived objects too)
     me = worker_id()
     pending: list[optuna.Trial] = []
     interrupted = exhausted = crashed = False
@@ -194,6 +196,7 @@ def run_trials(
                 bar.update(1, f"done={before + done} failed={failed}")
             pending = []
             sync_journal(cfg)
+            settle_heap()  # (the study's trials, read back from its storage, leave the collector's sight)
             if space_exhausted(study.sampler):
                 exhausted = True
                 break

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -119,3 +120,28 @@ def test_a_trial_evaluation_settles_the_heap_even_when_it_fails() -> None:
         assert gc.get_threshold()[0] == heap.YOUNG_COLLECTION_OBJECTS
         assert (out.values is None) == fails, out.reason
         assert gc.get_freeze_count() > 0
+
+
+def test_a_study_run_settles_its_own_heap_after_each_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process running the ask-and-tell loop freezes what is alive after each batch (its
+    storage holds every trial told), whoever evaluates the designs (here a stand-in that does
+    not touch the collector), and raises its young threshold."""
+    import dse.study._run as run
+    from dse.config import load_study_config
+    from dse.study import Outcome, open_study, run_trials
+    from tests.dse.tiny_study import write_study
+
+    cfg = load_study_config(write_study(tmp_path, n_trials=12), overrides={"run_dir": tmp_path / "r"})
+
+    def outcome(design: object, objectives: tuple[str, ...], cons: object, quality: object = None) -> Outcome:
+        return Outcome((1.0, 2.0, 3.0)[: len(objectives)], {"constraints": []})
+
+    monkeypatch.setattr("dse.study._evaluator.evaluate_for_trial", outcome)
+    freezes: list[int] = []
+    real = run.settle_heap
+    monkeypatch.setattr(run, "settle_heap", lambda: freezes.append(gc.get_freeze_count()) or real())
+    gc.set_threshold(700, 10, 10)
+    run_trials(open_study(cfg), cfg, n_trials=12, batch_size=4, progress=False)
+    assert len(freezes) == 3  # (one per batch of 4)
+    assert gc.get_freeze_count() > 0
+    assert gc.get_threshold()[0] == heap.YOUNG_COLLECTION_OBJECTS
