@@ -40,9 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from analytical_models import (
-    BUFFERS,
     STACKED_FIELDS,
-    TOKEN_DIMS,
     ArrayEngine,
     Cost,
     Hardware,
@@ -50,36 +48,30 @@ from analytical_models import (
     compiled_module,
     get_engine,
     hw_consts,
-    onchip_array,
     onchip_tiles,
     quick_init,
 )
 from dse.schedule._chain import Chain, ChainStep
 from dse.schedule._combine import (
-    A_BUFFER,
-    B_BUFFER,
     BW,
     DRAM_PJ_BIT,
     FILTER_WR_PJ_BIT,
     IFMAP_WR_PJ_BIT,
-    KIND,
     KIND_CODE,
     LEAK_PJ_PER_CYCLE,
     N_PARTS,
     N_SCALARS,
-    N_STATIC,
     NETWORK_PJ_PER_BYTE,
     OBJECTIVE_CODE,
     OFMAP_RD_PJ_BIT,
     OUT_BYTES,
     PRICE_KERNEL,
-    TILED,
-    TOKEN_COL,
     TOKEN_FREE_BYTES,
     SegmentTiles,
     combine,
 )
-from dse.schedule._streams import _Streams, _streams, segment_tensors
+from dse.schedule._segment_inputs import _buffer_of, _kernel_arrays, _KernelArrays, _segment_static
+from dse.schedule._streams import _stream_inputs, _Streams, _streams, _tile_floats, segment_tensors
 
 MergeMode = Literal["store", "recompute", ""]
 FloatArray = npt.NDArray[np.float64]
@@ -139,19 +131,6 @@ def tile_candidates(tokens: int, limit: int = MAX_TILES) -> tuple[int, ...]:
     return tuple(divs[i] for i in sorted(set(picks.tolist()) | {len(divs) - 1}))
 
 
-def _buffer_of(chain: Chain, ssa: int, inside: frozenset[int]) -> Literal["ifmap", "filter", "ofmap"]:
-    """Where an operand of a segment step lives: resident intermediates in ofmap (token-carrying
-    or accumulated) or filter (stored merges); external inputs in ifmap (streamed) or filter."""
-    if ssa in inside:
-        return "ofmap" if chain.tokened[ssa] or _after_reduce(chain, ssa) else "filter"
-    return "ifmap" if chain.tokened[ssa] else "filter"
-
-
-def _after_reduce(chain: Chain, ssa: int) -> bool:
-    s = chain.producer(ssa)
-    return s is not None and chain.steps[s].kind in ("reduce", "post")
-
-
 @lru_cache(maxsize=16_384)
 def price_segment(
     chain: Chain,
@@ -177,17 +156,107 @@ def price_segment(
     if not modes:
         return None  # the cores it keeps fit the filter buffer under no merge mode (at any tile)
     spatial = _groupings(hw)
-    io = _streams(chain, steps, hw, tiles or tile_candidates(chain.tokens))
-    if io is None:
-        return None  # the streamed inputs fit the ifmap buffer at no token tile
-    for mode in modes:
-        if mode == "recompute" and best is not None and "store" in modes:
-            break  # a stored merge that fits is never slower nor costlier than recomputing it
-        for pipelined in spatial:
-            res = _price(chain, steps, hw, objective, mode, io.tiles, pipelined, io)
-            if res is not None and (best is None or _key(res, objective) < _key(best, objective)):
-                best = res
+    tiles = tiles or tile_candidates(chain.tokens)
+    kernel = compiled_module(PRICE_KERNEL)
+    arrays = _kernel_arrays(hw) if kernel is not None else None
+    if arrays is not None:
+        results = _priced_ways(kernel, arrays, chain, steps, hw, objective, modes, spatial, tiles)
+    else:
+        io = _streams(chain, steps, hw, tiles)
+        if io is None:
+            return None  # the streamed inputs fit the ifmap buffer at no token tile
+        results = []
+        for mode in modes:
+            if mode == "recompute" and any(r is not None for r in results) and "store" in modes:
+                break  # a stored merge that fits is never slower nor costlier than recomputing it
+            results += [_price(chain, steps, hw, objective, mode, io.tiles, pipelined, io) for pipelined in spatial]
+    for res in results:
+        if res is not None and (best is None or _key(res, objective) < _key(best, objective)):
+            best = res
     return best
+
+
+def _ways(
+    chain: Chain, steps: tuple[int, ...], modes: tuple[MergeMode, ...], spatial: tuple[bool, ...], n_engines: int
+) -> list[_Way]:
+    """The ways :func:`price_segment` tries, in its order, but those :func:`_price` refuses
+    outright (pipelined with recomputed merges, fewer than two token or reduce steps, or more of
+    them than engines)."""
+    stages = [s for s in steps if chain.steps[s].kind in ("token", "reduce")]
+    out = []
+    for mode in modes:
+        for pipelined in spatial:
+            groups: dict[int, int] = {}
+            if pipelined:
+                if mode == "recompute" or len(stages) < 2 or n_engines < len(stages):
+                    continue
+                macs = [float(chain.steps[s].gemm.macs) for s in stages]
+                groups = dict(zip(stages, _allocate(n_engines, macs), strict=True))
+            out.append(_Way(mode, pipelined, groups))
+    return out
+
+
+def _priced_ways(
+    kernel: Any,
+    arrays: _KernelArrays,
+    chain: Chain,
+    steps: tuple[int, ...],
+    hw: Hardware,
+    objective: str,
+    modes: tuple[MergeMode, ...],
+    spatial: tuple[bool, ...],
+    tiles: tuple[int, ...],
+) -> list[SegmentResult | None]:
+    """:func:`_price` of every way :func:`price_segment` tries (:func:`_ways`; None for one that
+    does not fit, or is not tried: recomputing merges once a way fitted with them stored), in
+    one compiled call (:func:`dse.schedule._price_kernel.price_segment_kernel`)."""
+    k = hw_consts(hw)
+    bpe = k.bytes_per_el
+    got = _stream_inputs(chain, steps, bpe, k.acc_bytes)
+    n_engines = engines_of(hw)
+    ways = _ways(chain, steps, modes, spatial, n_engines)
+    groups = np.array([[w.groups.get(s, 0) for s in steps] for w in ways], dtype=np.int64).reshape(len(ways), -1)
+    scalars = _segment_scalars(hw).copy()
+    scalars[TOKEN_FREE_BYTES], scalars[OUT_BYTES] = got.token_free_total, chain.elements[got.out_ssa] * bpe
+    static, dims = _segment_static(chain, steps)
+    picked, outs, per_step, at = kernel.price_segment_kernel(
+        _tile_floats(tiles), float(chain.tokens), static, dims, n_engines, arrays.has_core, *arrays.args,
+        objective == "energy", got.sizes, got.counts, got.lines, got.flags, hw.ifmap_sram_kb * 1024.0,
+        hw.ofmap_sram_kb * 1024.0, np.array([w.mode == "recompute" for w in ways], dtype=np.bool_),
+        np.array([w.pipelined for w in ways], dtype=np.bool_), groups, "store" in modes, scalars,
+        OBJECTIVE_CODE[objective],
+    )  # fmt: skip
+    on_core = [st.kind == "core" and arrays.has_core for st in (chain.steps[s] for s in steps)]
+    out: list[SegmentResult | None] = []
+    for c, way in enumerate(ways):
+        i = int(picked[c])
+        if i < 0:
+            out.append(None)
+            continue
+        rows = [
+            (x[:_ENERGY_END], arrays.dataflows[a][int(x[_ENERGY_END])])
+            for x, a in zip(per_step[c].tolist(), on_core, strict=True)
+        ]
+        ifmap_i, ofmap_i, n_i = at[c].tolist()
+        needs = (ifmap_i, _filter_need(chain, steps, way.mode, bpe), ofmap_i)
+        out.append(
+            _result(
+                chain,
+                steps,
+                hw,
+                way,
+                n_engines,
+                arrays.has_core,
+                tiles,
+                i,
+                n_i,
+                outs[c],
+                rows,
+                needs,
+                got.token_free_total,
+            )
+        )
+    return out
 
 
 def engines_of(hw: Hardware) -> int:
@@ -352,13 +421,14 @@ def _price(
     io: _Streams | None = None,
 ) -> SegmentResult | None:
     """Price the segment with merge mode ``mode`` on token ``tiles`` (``io``: their
-    :func:`_streams`, shared by the modes); None when no tile fits the buffers."""
+    :func:`_streams`, shared by the modes) a step at a time (:func:`_price_steps`): the path
+    without compiled loops, and the reference of :func:`_priced_ways`; None when no tile fits
+    the buffers."""
     io = io or _streams(chain, steps, hw, tiles)
     if io is None:
         return None
     k = hw_consts(hw)
     bpe = k.bytes_per_el
-    tokens = chain.tokens
     engine = get_engine(hw.engine)
     core_hw = engine.core_array(hw) if isinstance(engine, ArrayEngine) else None
     n_engines = engines_of(hw)
@@ -380,46 +450,66 @@ def _price(
     if not fits.any():
         return None
     # --- DRAM: the streamed inputs over the pass, what no schedule hides, a tile's traffic
-    streamed_total, token_free_total = io.streamed_total, io.token_free_total
     out_full = chain.elements[out_ssa] * bpe
-    e_in, e_out = io.e_in[pipelined], io.e_out
-    d_tile = io.d_tile  # (read when pipelined)
     scalars = _segment_scalars(hw).copy()
-    scalars[TOKEN_FREE_BYTES], scalars[OUT_BYTES] = token_free_total, out_full
-    # --- every step on chip, per tile, added up per tile: the picked tile, its sums, and each
-    # step's first STACKED_FIELDS (through the ofmap energy) and dataflow there
+    scalars[TOKEN_FREE_BYTES], scalars[OUT_BYTES] = io.token_free_total, out_full
+    # --- every step on chip, per tile, added up per tile
     tail = (
         n_t,
         fits,
         mode == "recompute",
-        streamed_total,
-        e_in,
-        e_out,
-        d_tile,
+        io.streamed_total,
+        io.e_in[pipelined],
+        io.e_out,
+        io.d_tile,  # (read when pipelined)
         scalars,
         OBJECTIVE_CODE[objective],
         pipelined,
         core_hw is not None and mode == "recompute",
     )
-    kernel = compiled_module(PRICE_KERNEL)
-    arrays = _kernel_arrays(hw) if kernel is not None else None
-    if arrays is not None:
-        static, dims = _segment_static(chain, steps)
-        group = np.array([groups.get(s, 0) for s in steps], dtype=np.int64) if pipelined else _no_groups(len(steps))
-        i, v, per_step = kernel.segment_kernel(  # type: ignore[union-attr]
-            io.t, float(tokens), static, dims, group, n_engines, core_hw is not None, *arrays.args,
-            objective == "energy", *tail,
-        )  # fmt: skip
-        picked = [
-            (x[:_ENERGY_END], arrays.dataflows[st.kind == "core" and core_hw is not None][int(x[_ENERGY_END])])
-            for x, st in zip(per_step.tolist(), (chain.steps[s] for s in steps), strict=True)
-        ]
-    else:
-        i, v, picked = _price_steps(
-            chain, steps, hw, core_hw, inside, tiles, groups, pipelined, n_engines, objective, tail
-        )
+    i, v, picked = _price_steps(chain, steps, hw, core_hw, inside, tiles, groups, pipelined, n_engines, objective, tail)
+    way = _Way(mode, pipelined, groups)
+    needs = (float(ifmap_need[i]), filter_need, float(ofmap_need[i]))
+    has_core = core_hw is not None
+    return _result(
+        chain, steps, hw, way, n_engines, has_core, tiles, i, float(n_t[i]), v, picked, needs, io.token_free_total
+    )
+
+
+class _Way(NamedTuple):
+    """A way of running a fused segment: its merge mode, pipelined or not, and then the engines
+    of each token or reduce step (by step)."""
+
+    mode: MergeMode
+    pipelined: bool
+    groups: dict[int, int]
+
+
+def _result(
+    chain: Chain,
+    steps: tuple[int, ...],
+    hw: Hardware,
+    way: _Way,
+    n_engines: int,
+    has_core: bool,
+    tiles: tuple[int, ...],
+    i: int,
+    n_i: float,
+    v: FloatArray,
+    picked: list[tuple[list[float], str]],
+    need_bytes: tuple[float, float, float],
+    token_free_total: float,
+) -> SegmentResult:
+    """The :class:`SegmentResult` of one way of running the segment, from the combined sums
+    ``v`` (:data:`~dse.schedule._combine.OUT_FIELDS`) at the picked tile ``i`` (``n_i`` token
+    tiles of ``tiles[i]`` tokens), each step's first STACKED_FIELDS through the ofmap energy and
+    its dataflow there (``picked``), the buffer needs (ifmap, filter, ofmap bytes) and the bytes
+    of the segment's token-free inputs."""
+    mode, pipelined, groups = way
+    bpe = hw_consts(hw).bytes_per_el
+    out_full = chain.elements[chain.steps[steps[-1]].out] * bpe
     core_busy = 0.0  # cycles on the TT-core engine that do not depend on this pass's activations
-    if core_hw is not None and mode != "recompute":
+    if has_core and mode != "recompute":
         for s, (x, _) in zip(steps, picked, strict=True):
             if chain.steps[s].kind == "core":
                 core_busy += (x[0] + x[1]) + x[2]
@@ -450,7 +540,6 @@ def _price(
         sram_write_bytes=part["sram_wr_bytes"] + streamed + token_free_total,
         pe_busy_cycles=part["macs"] / hw.n_pes,
     )
-    n_i = float(n_t[i])
     dataflows: list[str] = []
     step_cycles: list[float] = []
     step_energy: list[float] = []
@@ -470,7 +559,7 @@ def _price(
         dataflows=tuple(dataflows),
         dram_bytes=dram,
         work_cycles=work,
-        need_bytes=(float(ifmap_need[i]), filter_need, float(ofmap_need[i])),
+        need_bytes=need_bytes,
         step_cycles=tuple(step_cycles),
         step_energy_pj=tuple(step_energy),
         pipelined=pipelined,
@@ -531,66 +620,6 @@ def _price_steps(
         col = i if tiled else 0
         picked.append((res.stacked[:_ENERGY_END, col].tolist(), res.dataflows[int(res.dataflow[col])]))
     return i, v, picked
-
-
-class _KernelArrays(NamedTuple):
-    """What :func:`~dse.schedule._price_kernel.segment_kernel` reads of a hardware: ``args``
-    (its ``sizes`` to ``fills1``: the engine's array, then the TT-core engine's, or the engine's
-    again) and the dataflow names of each array."""
-
-    args: tuple[Any, ...]
-    dataflows: tuple[tuple[str, ...], tuple[str, ...]]
-
-
-@lru_cache(maxsize=1024)
-def _kernel_arrays(hw: Hardware) -> _KernelArrays | None:
-    """:class:`_KernelArrays` of ``hw``; None when the compiled on-chip loop cannot price its
-    steps (:func:`analytical_models.onchip_array`) or is off."""
-    if compiled_module("analytical_models._onchip_kernel") is None:
-        return None
-    engine = get_engine(hw.engine)
-    core_hw = engine.core_array(hw) if isinstance(engine, ArrayEngine) else None
-    main = onchip_array(hw)
-    core = onchip_array(core_hw) if core_hw is not None else main
-    if main is None or core is None:
-        return None
-    both = (main, core)
-    sizes = np.array([(x.rows, x.cols) for x in both], dtype=np.int64)
-    widths = np.array([(x.bpe, x.acc, x.mac_pj) for x in both])
-    pj = np.stack([x.pj for x in both])
-    args = (sizes, widths, pj, main.axes, main.reads, main.os, main.fills, core.axes, core.reads, core.os, core.fills)
-    return _KernelArrays(args, (main.dataflows, core.dataflows))
-
-
-@lru_cache(maxsize=16_384)  # (a segment recurs on every hardware)
-def _segment_static(chain: Chain, steps: tuple[int, ...]) -> tuple[IntArray, FloatArray]:
-    """What :func:`~dse.schedule._price_kernel.segment_kernel` reads of the segment's steps that
-    no hardware changes: its ``static`` and ``dims`` (read-only)."""
-    inside = segment_tensors(chain, steps)[0]
-    static = np.empty((len(steps), N_STATIC), dtype=np.int64)
-    dims = np.empty((len(steps), 4))
-    for row, s in enumerate(steps):
-        st = chain.steps[s]
-        a, b = st.operands
-        tiled = st.kind in ("token", "reduce")
-        static[row, TOKEN_COL] = TOKEN_DIMS.index(st.token_dim if tiled else "") - 1
-        static[row, TILED] = tiled
-        static[row, KIND] = KIND_CODE[st.kind]
-        static[row, A_BUFFER] = BUFFERS.index(_buffer_of(chain, a, inside))
-        static[row, B_BUFFER] = BUFFERS.index(_buffer_of(chain, b, inside))
-        g = st.gemm
-        dims[row] = (float(g.batch), float(g.m), float(g.n), float(g.k))
-    static.setflags(write=False)
-    dims.setflags(write=False)
-    return static, dims
-
-
-@lru_cache(maxsize=256)
-def _no_groups(n: int) -> IntArray:
-    """Engine groups of a segment of ``n`` steps that is not pipelined (all 0; read-only)."""
-    out = np.zeros(n, dtype=np.int64)
-    out.setflags(write=False)
-    return out
 
 
 @lru_cache(maxsize=1024)
