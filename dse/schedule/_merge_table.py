@@ -407,13 +407,19 @@ class _TreeInputs(NamedTuple):
 
 @lru_cache(maxsize=16_384)  # (a network's candidate trees, met again on the next hardware)
 def _tree_inputs(network: TensorNetwork, path: Path, mode: str) -> _TreeInputs:
-    n = network.n_inputs
     table = merge_table(network)
     assert table is not None  # (the caller read it)
     core = _core_pairs(network)
+    rows, base, shape, merges = _tree_structure(path, network.n_inputs, mode)
+    return _TreeInputs(rows, base, tuple((_key(table, r), core[r]) for r in merges), shape)
+
+
+@lru_cache(maxsize=4096)  # (every network of ``n`` inputs shares it: a few hundred trees)
+def _tree_structure(path: Path, n: int, mode: str) -> tuple[IntArray, IntArray, _SetShape, tuple[int, ...]]:
+    """What :class:`_TreeInputs` holds of a tree whatever the network's sizes: its merges and
+    steps (:func:`_path_steps`), its spill sets' shape, and its merges as a tuple."""
     rows, base = _path_steps(path, n)
-    keys = tuple((_key(table, r), core[r]) for r in _path_rows(path, n))
-    return _TreeInputs(rows, base, keys, _set_shape(_path_consumers(path, n), n, mode))
+    return rows, base, _set_shape(_path_consumers(path, n), n, mode), _path_rows(path, n)
 
 
 @lru_cache(maxsize=512)  # (one design's networks on its hardware)
