@@ -70,10 +70,18 @@ from dse.schedule._combine import (
     SegmentTiles,
     combine,
 )
-from dse.schedule._segment_inputs import _buffer_of, _kernel_arrays, _KernelArrays, _segment_static
+from dse.schedule._segment_inputs import (
+    MergeMode,
+    _allocate,
+    _buffer_of,
+    _kernel_arrays,
+    _KernelArrays,
+    _segment_static,
+    _Way,
+    _ways,
+)
 from dse.schedule._streams import _stream_inputs, _Streams, _streams, _tile_floats, segment_tensors
 
-MergeMode = Literal["store", "recompute", ""]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 MAX_TILES = 16
@@ -160,12 +168,19 @@ def price_segment(
     kernel = compiled_module(PRICE_KERNEL)
     arrays = _kernel_arrays(hw) if kernel is not None else None
     if arrays is not None:
-        results = _priced_ways(kernel, arrays, chain, steps, hw, objective, modes, spatial, tiles)
+        priced = _priced_ways(kernel, arrays, chain, steps, hw, objective, modes, spatial, tiles)
+        first: _Priced | None = None
+        for way in priced:
+            if way is not None and (
+                first is None or _cost_key(way.costed.cost, objective) < _cost_key(first.costed.cost, objective)
+            ):
+                first = way
+        return None if first is None else _priced_result(chain, steps, hw, first, arrays, tiles)
     else:
         io = _streams(chain, steps, hw, tiles)
         if io is None:
             return None  # the streamed inputs fit the ifmap buffer at no token tile
-        results = []
+        results: list[SegmentResult | None] = []
         for mode in modes:
             if mode == "recompute" and any(r is not None for r in results) and "store" in modes:
                 break  # a stored merge that fits is never slower nor costlier than recomputing it
@@ -176,24 +191,17 @@ def price_segment(
     return best
 
 
-def _ways(
-    chain: Chain, steps: tuple[int, ...], modes: tuple[MergeMode, ...], spatial: tuple[bool, ...], n_engines: int
-) -> list[_Way]:
-    """The ways :func:`price_segment` tries, in its order, but those :func:`_price` refuses
-    outright (pipelined with recomputed merges, fewer than two token or reduce steps, or more of
-    them than engines)."""
-    stages = [s for s in steps if chain.steps[s].kind in ("token", "reduce")]
-    out = []
-    for mode in modes:
-        for pipelined in spatial:
-            groups: dict[int, int] = {}
-            if pipelined:
-                if mode == "recompute" or len(stages) < 2 or n_engines < len(stages):
-                    continue
-                macs = [float(chain.steps[s].gemm.macs) for s in stages]
-                groups = dict(zip(stages, _allocate(n_engines, macs), strict=True))
-            out.append(_Way(mode, pipelined, groups))
-    return out
+class _Priced(NamedTuple):
+    """One way of running a segment as the compiled call priced it: the picked tile and its
+    token tiles, the segment's cost, busy cycles and DRAM bytes, the steps' rows
+    (:data:`~dse.schedule._price_kernel.N_STEP_OUT` columns) and the buffer needs."""
+
+    way: _Way
+    i: int
+    n_i: float
+    costed: _SegmentCost
+    per_step: FloatArray
+    need_bytes: tuple[float, float, float]
 
 
 def _priced_ways(
@@ -206,57 +214,49 @@ def _priced_ways(
     modes: tuple[MergeMode, ...],
     spatial: tuple[bool, ...],
     tiles: tuple[int, ...],
-) -> list[SegmentResult | None]:
-    """:func:`_price` of every way :func:`price_segment` tries (:func:`_ways`; None for one that
-    does not fit, or is not tried: recomputing merges once a way fitted with them stored), in
-    one compiled call (:func:`dse.schedule._price_kernel.price_segment_kernel`)."""
+) -> list[_Priced | None]:
+    """Every way :func:`price_segment` tries (:func:`_ways`) priced in one compiled call
+    (:func:`dse.schedule._price_kernel.price_segment_kernel`), each as :func:`_price` prices it
+    (its :class:`SegmentResult`: :func:`_priced_result`); None for a way that does not fit, or
+    is not tried (recomputing merges once a way fitted with them stored)."""
     k = hw_consts(hw)
     bpe = k.bytes_per_el
     got = _stream_inputs(chain, steps, bpe, k.acc_bytes)
     n_engines = engines_of(hw)
     ways = _ways(chain, steps, modes, spatial, n_engines)
-    groups = np.array([[w.groups.get(s, 0) for s in steps] for w in ways], dtype=np.int64).reshape(len(ways), -1)
+    out_full = chain.elements[got.out_ssa] * bpe
     scalars = _segment_scalars(hw).copy()
-    scalars[TOKEN_FREE_BYTES], scalars[OUT_BYTES] = got.token_free_total, chain.elements[got.out_ssa] * bpe
+    scalars[TOKEN_FREE_BYTES], scalars[OUT_BYTES] = got.token_free_total, out_full
     static, dims = _segment_static(chain, steps)
     picked, outs, per_step, at = kernel.price_segment_kernel(
         _tile_floats(tiles), float(chain.tokens), static, dims, n_engines, arrays.has_core, *arrays.args,
         objective == "energy", got.sizes, got.counts, got.lines, got.flags, hw.ifmap_sram_kb * 1024.0,
-        hw.ofmap_sram_kb * 1024.0, np.array([w.mode == "recompute" for w in ways], dtype=np.bool_),
-        np.array([w.pipelined for w in ways], dtype=np.bool_), groups, "store" in modes, scalars,
+        hw.ofmap_sram_kb * 1024.0, ways.recompute, ways.pipelined, ways.groups, "store" in modes, scalars,
         OBJECTIVE_CODE[objective],
     )  # fmt: skip
-    on_core = [st.kind == "core" and arrays.has_core for st in (chain.steps[s] for s in steps)]
-    out: list[SegmentResult | None] = []
-    for c, way in enumerate(ways):
-        i = int(picked[c])
+    out: list[_Priced | None] = []
+    for c, (way, i) in enumerate(zip(ways.ways, picked.tolist(), strict=True)):
         if i < 0:
             out.append(None)
             continue
-        rows = [
-            (x[:_ENERGY_END], arrays.dataflows[a][int(x[_ENERGY_END])])
-            for x, a in zip(per_step[c].tolist(), on_core, strict=True)
-        ]
+        costed = _segment_cost(outs[c].tolist(), out_full, got.token_free_total, hw)
         ifmap_i, ofmap_i, n_i = at[c].tolist()
         needs = (ifmap_i, _filter_need(chain, steps, way.mode, bpe), ofmap_i)
-        out.append(
-            _result(
-                chain,
-                steps,
-                hw,
-                way,
-                n_engines,
-                arrays.has_core,
-                tiles,
-                i,
-                n_i,
-                outs[c],
-                rows,
-                needs,
-                got.token_free_total,
-            )
-        )
+        out.append(_Priced(way, i, n_i, costed, per_step[c], needs))
     return out
+
+
+def _priced_result(
+    chain: Chain, steps: tuple[int, ...], hw: Hardware, p: _Priced, arrays: _KernelArrays, tiles: tuple[int, ...]
+) -> SegmentResult:
+    """The :class:`SegmentResult` of a way :func:`_priced_ways` priced."""
+    on_core = [chain.steps[s].kind == "core" and arrays.has_core for s in steps]
+    rows = [
+        (x[:_ENERGY_END], arrays.dataflows[a][int(x[_ENERGY_END])])
+        for x, a in zip(p.per_step.tolist(), on_core, strict=True)
+    ]
+    n_engines = engines_of(hw)
+    return _result(chain, steps, hw, p.way, n_engines, arrays.has_core, tiles, p.i, p.n_i, p.costed, rows, p.need_bytes)
 
 
 def engines_of(hw: Hardware) -> int:
@@ -384,22 +384,18 @@ def _ofmap_at(
 
 
 def _key(r: SegmentResult, objective: str) -> tuple[float, float]:
-    c, e = r.cost.cycles, r.cost.energy_pj
+    return _cost_key(r.cost, objective)
+
+
+def _cost_key(cost: Cost, objective: str) -> tuple[float, float]:
+    """What :func:`price_segment` minimises over the ways it tries (the objective, then the
+    other of cycles and energy)."""
+    c, e = cost.cycles, cost.energy_pj
     if objective == "energy":
         return (e, c)
     if objective == "edp":
         return (c * e, c)
     return (c, e)
-
-
-def _allocate(engines: int, work: list[float]) -> list[int]:
-    """Engines per pipeline stage: one each, the rest dealt to the stage with the most work per
-    engine (water-filling on ``work``, e.g. MACs)."""
-    groups = [1] * len(work)
-    for _ in range(engines - len(work)):
-        i = max(range(len(work)), key=lambda j: (work[j] / groups[j], -j))
-        groups[i] += 1
-    return groups
 
 
 def network_pj(hw: Hardware, sram_read_bytes: float) -> float:
@@ -470,50 +466,24 @@ def _price(
     i, v, picked = _price_steps(chain, steps, hw, core_hw, inside, tiles, groups, pipelined, n_engines, objective, tail)
     way = _Way(mode, pipelined, groups)
     needs = (float(ifmap_need[i]), filter_need, float(ofmap_need[i]))
-    has_core = core_hw is not None
+    costed = _segment_cost(v.tolist(), out_full, io.token_free_total, hw)
     return _result(
-        chain, steps, hw, way, n_engines, has_core, tiles, i, float(n_t[i]), v, picked, needs, io.token_free_total
+        chain, steps, hw, way, n_engines, core_hw is not None, tiles, i, float(n_t[i]), costed, picked, needs
     )
 
 
-class _Way(NamedTuple):
-    """A way of running a fused segment: its merge mode, pipelined or not, and then the engines
-    of each token or reduce step (by step)."""
+class _SegmentCost(NamedTuple):
+    """:func:`_segment_cost`'s result."""
 
-    mode: MergeMode
-    pipelined: bool
-    groups: dict[int, int]
+    cost: Cost
+    work: float
+    dram: float
 
 
-def _result(
-    chain: Chain,
-    steps: tuple[int, ...],
-    hw: Hardware,
-    way: _Way,
-    n_engines: int,
-    has_core: bool,
-    tiles: tuple[int, ...],
-    i: int,
-    n_i: float,
-    v: FloatArray,
-    picked: list[tuple[list[float], str]],
-    need_bytes: tuple[float, float, float],
-    token_free_total: float,
-) -> SegmentResult:
-    """The :class:`SegmentResult` of one way of running the segment, from the combined sums
-    ``v`` (:data:`~dse.schedule._combine.OUT_FIELDS`) at the picked tile ``i`` (``n_i`` token
-    tiles of ``tiles[i]`` tokens), each step's first STACKED_FIELDS through the ofmap energy and
-    its dataflow there (``picked``), the buffer needs (ifmap, filter, ofmap bytes) and the bytes
-    of the segment's token-free inputs."""
-    mode, pipelined, groups = way
-    bpe = hw_consts(hw).bytes_per_el
-    out_full = chain.elements[chain.steps[steps[-1]].out] * bpe
-    core_busy = 0.0  # cycles on the TT-core engine that do not depend on this pass's activations
-    if has_core and mode != "recompute":
-        for s, (x, _) in zip(steps, picked, strict=True):
-            if chain.steps[s].kind == "core":
-                core_busy += (x[0] + x[1]) + x[2]
-    got = v.tolist()
+def _segment_cost(got: list[float], out_full: float, token_free_total: float, hw: Hardware) -> _SegmentCost:
+    """The segment's cost, busy cycles ``W`` and DRAM bytes from its combined sums ``got``
+    (:data:`~dse.schedule._combine.OUT_FIELDS` at the picked tile), its result's bytes and the
+    bytes of its token-free inputs."""
     part = dict(zip(STACKED_FIELDS, got[:N_PARTS], strict=True))
     (work, latency, network, fill_if, fill_fi, drain_of, dram_pj, leak_pj, dram_rd, dram_wr, dram, streamed) = got[
         N_PARTS:
@@ -540,6 +510,34 @@ def _result(
         sram_write_bytes=part["sram_wr_bytes"] + streamed + token_free_total,
         pe_busy_cycles=part["macs"] / hw.n_pes,
     )
+    return _SegmentCost(cost, work, dram)
+
+
+def _result(
+    chain: Chain,
+    steps: tuple[int, ...],
+    hw: Hardware,
+    way: _Way,
+    n_engines: int,
+    has_core: bool,
+    tiles: tuple[int, ...],
+    i: int,
+    n_i: float,
+    costed: _SegmentCost,
+    picked: list[tuple[list[float], str]],
+    need_bytes: tuple[float, float, float],
+) -> SegmentResult:
+    """The :class:`SegmentResult` of one way of running the segment: its cost, busy cycles and
+    DRAM bytes (``costed``), the picked tile ``i`` (``n_i`` token tiles of ``tiles[i]``
+    tokens), each step's first STACKED_FIELDS through the ofmap energy and its dataflow there
+    (``picked``), and the buffer needs (ifmap, filter, ofmap bytes)."""
+    mode, pipelined, groups = way
+    core_busy = 0.0  # cycles on the TT-core engine that do not depend on this pass's activations
+    if has_core and mode != "recompute":
+        for s, (x, _) in zip(steps, picked, strict=True):
+            if chain.steps[s].kind == "core":
+                core_busy += (x[0] + x[1]) + x[2]
+    cost, work, dram = costed.cost, costed.work, costed.dram
     dataflows: list[str] = []
     step_cycles: list[float] = []
     step_energy: list[float] = []

@@ -1,7 +1,8 @@
 """What the compiled price of a fused segment (:mod:`dse.schedule._price_kernel`) reads of the
-segment and of the hardware, whatever the tile and the way it runs: where each step's operands
-live, the steps' kinds, token dimensions and GEMMs (:func:`_segment_static`), and each array's
-geometry and energies (:func:`_kernel_arrays`)."""
+segment and of the hardware, whatever the tile: where each step's operands live, the steps'
+kinds, token dimensions and GEMMs (:func:`_segment_static`), each array's geometry and energies
+(:func:`_kernel_arrays`), and the ways the segment may run (:func:`_ways`: merge mode,
+pipelining over engine groups)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from dse.schedule._streams import segment_tensors
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+MergeMode = Literal["store", "recompute", ""]
 
 
 def _buffer_of(chain: Chain, ssa: int, inside: frozenset[int]) -> Literal["ifmap", "filter", "ofmap"]:
@@ -93,3 +95,62 @@ def _segment_static(chain: Chain, steps: tuple[int, ...]) -> tuple[IntArray, Flo
     static.setflags(write=False)
     dims.setflags(write=False)
     return static, dims
+
+
+class _Way(NamedTuple):
+    """A way of running a fused segment: its merge mode, pipelined or not, and then the engines
+    of each token or reduce step (by step)."""
+
+    mode: MergeMode
+    pipelined: bool
+    groups: dict[int, int]
+
+
+def _allocate(engines: int, work: list[float]) -> list[int]:
+    """Engines per pipeline stage: one each, the rest dealt to the stage with the most work per
+    engine (water-filling on ``work``, e.g. MACs)."""
+    groups = [1] * len(work)
+    for _ in range(engines - len(work)):
+        i = max(range(len(work)), key=lambda j: (work[j] / groups[j], -j))
+        groups[i] += 1
+    return groups
+
+
+class _WaySet(NamedTuple):
+    """The ways :func:`~dse.schedule._segment.price_segment` tries (:func:`_ways`) and what the
+    compiled call reads of
+    them: whether each recomputes its merges, is pipelined, and its engines by step (read-only)."""
+
+    ways: tuple[_Way, ...]
+    recompute: npt.NDArray[np.bool_]
+    pipelined: npt.NDArray[np.bool_]
+    groups: IntArray
+
+
+@lru_cache(maxsize=16_384)  # (a segment, on every hardware of as many engines)
+def _ways(
+    chain: Chain, steps: tuple[int, ...], modes: tuple[MergeMode, ...], spatial: tuple[bool, ...], n_engines: int
+) -> _WaySet:
+    """The ways :func:`~dse.schedule._segment.price_segment` tries, in its order, but those
+    :func:`~dse.schedule._segment._price` refuses
+    outright (pipelined with recomputed merges, fewer than two token or reduce steps, or more of
+    them than engines)."""
+    stages = [s for s in steps if chain.steps[s].kind in ("token", "reduce")]
+    out = []
+    for mode in modes:
+        for pipelined in spatial:
+            groups: dict[int, int] = {}
+            if pipelined:
+                if mode == "recompute" or len(stages) < 2 or n_engines < len(stages):
+                    continue
+                macs = [float(chain.steps[s].gemm.macs) for s in stages]
+                groups = dict(zip(stages, _allocate(n_engines, macs), strict=True))
+            out.append(_Way(mode, pipelined, groups))
+    arrays = (
+        np.array([w.mode == "recompute" for w in out], dtype=np.bool_),
+        np.array([w.pipelined for w in out], dtype=np.bool_),
+        np.array([[w.groups.get(s, 0) for s in steps] for w in out], dtype=np.int64).reshape(len(out), len(steps)),
+    )
+    for a in arrays:
+        a.setflags(write=False)
+    return _WaySet(tuple(out), *arrays)

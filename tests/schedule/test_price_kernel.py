@@ -25,6 +25,7 @@ from dse.schedule._segment import (
     _groupings,
     _kernel_arrays,
     _price,
+    _priced_result,
     _priced_ways,
     _streams,
     _ways,
@@ -62,8 +63,11 @@ def _check_ways(spec: LayerSpec, hw: Hardware, objective: str) -> int:
         if not modes:
             continue
         tiles = tile_candidates(seg.tokens)
-        ways = _ways(seg, local, modes, _groupings(hw), engines_of(hw))  # type: ignore[arg-type]
-        compiled = _priced_ways(kernel, arrays, seg, local, hw, objective, modes, _groupings(hw), tiles)  # type: ignore[arg-type]
+        ways = _ways(seg, local, modes, _groupings(hw), engines_of(hw)).ways  # type: ignore[arg-type]
+        compiled = [
+            None if p is None else _priced_result(seg, local, hw, p, arrays, tiles)
+            for p in _priced_ways(kernel, arrays, seg, local, hw, objective, modes, _groupings(hw), tiles)  # type: ignore[arg-type]
+        ]
         io = _streams(seg, local, hw, tiles)
         fitted = False
         for way, got in zip(ways, compiled, strict=True):
