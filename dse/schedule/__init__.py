@@ -8,7 +8,9 @@ recomputes the batch-independent merges of cores; the search picks the best one 
 contraction tree under it).
 
 * :mod:`~dse.schedule._chain`: a plan as a chain of token / reduce / core / post steps;
-* :mod:`~dse.schedule._segment`: one fused segment (traffic, capacity, latency, energy);
+* :mod:`~dse.schedule._segment`: one fused segment (traffic, capacity, latency, energy), every
+  way it may run priced in one compiled call (:mod:`~dse.schedule._price_kernel`, reading what
+  :mod:`~dse.schedule._segment_inputs` gathers of the segment and the hardware);
 * :mod:`~dse.schedule._bounds`: lower bounds of steps, segments, spill sets and trees;
 * :mod:`~dse.schedule._set_bounds`: a tree's spill sets and their bounds in one compiled call;
 * :mod:`~dse.schedule._search`: spill sets, execution modes (:data:`EXECUTIONS`);
