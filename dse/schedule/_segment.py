@@ -83,7 +83,6 @@ from dse.schedule._segment_inputs import (
 from dse.schedule._streams import _stream_inputs, _Streams, _streams, _tile_floats, segment_tensors
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 MAX_TILES = 16
 """Token-tile candidates per segment (every divisor of the token count, or this many spread
 geometrically over them)."""
@@ -167,27 +166,24 @@ def price_segment(
     tiles = tiles or tile_candidates(chain.tokens)
     kernel = compiled_module(PRICE_KERNEL)
     arrays = _kernel_arrays(hw) if kernel is not None else None
-    if arrays is not None:
-        priced = _priced_ways(kernel, arrays, chain, steps, hw, objective, modes, spatial, tiles)
-        first: _Priced | None = None
-        for way in priced:
+    if arrays is not None:  # (every way in one compiled call; the result of the best alone)
+        chosen: _Priced | None = None
+        for way in _priced_ways(kernel, arrays, chain, steps, hw, objective, modes, spatial, tiles):
             if way is not None and (
-                first is None or _cost_key(way.costed.cost, objective) < _cost_key(first.costed.cost, objective)
+                chosen is None or _cost_key(way.costed.cost, objective) < _cost_key(chosen.costed.cost, objective)
             ):
-                first = way
-        return None if first is None else _priced_result(chain, steps, hw, first, arrays, tiles)
-    else:
-        io = _streams(chain, steps, hw, tiles)
-        if io is None:
-            return None  # the streamed inputs fit the ifmap buffer at no token tile
-        results: list[SegmentResult | None] = []
-        for mode in modes:
-            if mode == "recompute" and any(r is not None for r in results) and "store" in modes:
-                break  # a stored merge that fits is never slower nor costlier than recomputing it
-            results += [_price(chain, steps, hw, objective, mode, io.tiles, pipelined, io) for pipelined in spatial]
-    for res in results:
-        if res is not None and (best is None or _key(res, objective) < _key(best, objective)):
-            best = res
+                chosen = way
+        return None if chosen is None else _priced_result(chain, steps, hw, chosen, arrays, tiles)
+    io = _streams(chain, steps, hw, tiles)
+    if io is None:
+        return None  # the streamed inputs fit the ifmap buffer at no token tile
+    for mode in modes:
+        if mode == "recompute" and best is not None and "store" in modes:
+            break  # a stored merge that fits is never slower nor costlier than recomputing it
+        for pipelined in spatial:
+            res = _price(chain, steps, hw, objective, mode, io.tiles, pipelined, io)
+            if res is not None and (best is None or _key(res, objective) < _key(best, objective)):
+                best = res
     return best
 
 
