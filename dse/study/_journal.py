@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import enum
 import fcntl
+import itertools
 import json
 import os
 from collections.abc import Container, Generator
@@ -50,9 +51,10 @@ class BatchSyncJournalFileBackend(JournalFileBackend):
         self._bytes_read = 0
         """... and where the next one starts in the file."""
         self._append_fd: int | None = None
-        self._own: tuple[int, int, list[dict[str, Any]]] | None = None
-        """The logs this backend appended last, as the reader would parse them, with where they
-        start and end in the file, when they start where the reader stands (:meth:`append_logs`)."""
+        self._own: tuple[int, list[tuple[int, dict[str, Any]]]] | None = None
+        """The logs this backend appended last, as the reader would parse them, each with where it
+        ends in the file, and where the first starts, when that is where the reader stands
+        (:meth:`append_logs`)."""
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -77,10 +79,10 @@ class BatchSyncJournalFileBackend(JournalFileBackend):
             self._logs_read, self._bytes_read = last, self._log_number_offset[last]
             return
         if own is not None and own[0] == self._bytes_read:  # (what it appended last, nothing before)
-            for log in own[2]:
+            for end, log in own[1]:
                 self._logs_read += 1
+                self._bytes_read = end
                 yield log
-            self._bytes_read = own[1]
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDONLY)
         chunk = READ_CHUNK
@@ -113,7 +115,8 @@ class BatchSyncJournalFileBackend(JournalFileBackend):
         When they start where the reader stands (it has read every log before them) and each is
         flat (what a parameter's log is: :func:`_as_parsed`), the next read hands them back as
         parsed without reading them from the file."""
-        data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n").encode("utf-8")
+        lines = [(json.dumps(log, separators=(",", ":")) + "\n").encode("utf-8") for log in logs]
+        data = b"".join(lines)
         if self._append_fd is None:
             self._append_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         fd = self._append_fd
@@ -130,7 +133,9 @@ class BatchSyncJournalFileBackend(JournalFileBackend):
         if start == self._bytes_read:
             parsed = [_as_parsed(log) for log in logs]
             if all(p is not None for p in parsed):
-                self._own = (start, end, cast(list[dict[str, Any]], parsed))
+                ends = itertools.accumulate(len(line) for line in lines)  # (each log's end)
+                flat = cast(list[dict[str, Any]], parsed)
+                self._own = (start, [(start + e, log) for e, log in zip(ends, flat, strict=True)])
 
     def sync(self) -> None:
         """Force everything appended so far to disk."""

@@ -170,3 +170,20 @@ def test_flat_logs_are_given_back_as_json_parses_them(log: dict[Any, Any], flat:
     if got is not None:
         back = json.loads(json.dumps(log))
         assert [(k, v, type(v)) for k, v in got.items()] == [(k, v, type(v)) for k, v in back.items()]
+
+
+def test_a_read_stopped_between_its_own_logs_goes_on_from_the_next(tmp_path: Path) -> None:
+    """Its own logs handed back one by one: a reader that takes only the first reads the second
+    from the file next time, equal to what parsing gives."""
+    backend = journal.BatchSyncJournalFileBackend(str(tmp_path / "study.journal"))
+    logs = [{"op_code": 5, "worker_id": "w", "trial_id": 0, "x": 1.5}, {"op_code": 5, "worker_id": "w", "y": None}]
+    backend.append_logs(logs)
+    first = next(backend.read_logs(0))
+    assert first == logs[0]
+    assert list(backend.read_logs(1)) == [logs[1]]
+    backend.append_logs([{"op_code": 6, "z": "s"}])
+    assert list(backend.read_logs(2)) == [{"op_code": 6, "z": "s"}]
+    assert [json.loads(line) for line in (tmp_path / "study.journal").read_text().splitlines()] == [
+        *logs,
+        {"op_code": 6, "z": "s"},
+    ]
