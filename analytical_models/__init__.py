@@ -73,6 +73,7 @@ from analytical_models._onchip import (
     untiled_cycles,
     untiled_cycles_table,
     untiled_geometry,
+    untiled_key,
 )
 from analytical_models._pinned import NestSpans, PinnedNest
 from analytical_models._registry import (
@@ -175,5 +176,6 @@ __all__ = [
     "untiled_cycles",
     "untiled_cycles_table",
     "untiled_geometry",
+    "untiled_key",
     "use_compile_cache",
 ]

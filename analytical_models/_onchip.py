@@ -595,6 +595,15 @@ array) and the compiled :func:`onchip_tiles` use; a fold function registered els
 its arrays as usual."""
 
 
+def untiled_key(hw: Hardware) -> tuple[tuple[str, ...], int, int]:
+    """What :func:`untiled_cycles_table` reads of ``hw``: the dataflows its engine allows and its
+    array's rows and columns (two hardware of equal keys give equal tables, whatever their
+    buffers, bandwidth or clock)."""
+    engine = get_engine(hw.engine)
+    dataflows = engine.dataflows_for(hw) if isinstance(engine, ArrayEngine) else DATAFLOWS
+    return dataflows, hw.pe_rows, hw.pe_cols
+
+
 def untiled_geometry(hw: Hardware) -> tuple[IntArray, FloatArray] | None:
     """What the compiled :func:`untiled_cycles_table` reads of ``hw`` besides its array's rows
     and columns: the dimension (0, 1, 2 for m, n, k) on the rows, on the columns and in time of
@@ -602,8 +611,7 @@ def untiled_geometry(hw: Hardware) -> tuple[IntArray, FloatArray] | None:
     fold timing is not a shipped one or :data:`~analytical_models._jit.NO_JIT_ENV` is set (a
     compiled loop of a caller's, through ``untiled_one`` of ``analytical_models._onchip_kernel``,
     would not repeat it)."""
-    engine = get_engine(hw.engine)
-    dataflows = engine.dataflows_for(hw) if isinstance(engine, ArrayEngine) else DATAFLOWS
+    dataflows = untiled_key(hw)[0]
     if _compiled(dataflows) is None:
         return None
     return _geometry(dataflows).axes, _fills(dataflows, hw.pe_rows, hw.pe_cols)
@@ -612,9 +620,9 @@ def untiled_geometry(hw: Hardware) -> tuple[IntArray, FloatArray] | None:
 def untiled_cycles_table(dims: IntArray, hw: Hardware, *, engines: int = 1) -> FloatArray:
     """:func:`untiled_cycles` of many GEMMs at once: ``dims`` is ``(G, 4)`` (batch, m, n, k per
     row, int64), the result ``(G,)`` cycles, each equal to the scalar function's (the same
-    integer fold counts and the same floating-point operations per element)."""
-    engine = get_engine(hw.engine)
-    dataflows = engine.dataflows_for(hw) if isinstance(engine, ArrayEngine) else DATAFLOWS
+    integer fold counts and the same floating-point operations per element); it reads of
+    ``hw`` its :func:`untiled_key` alone."""
+    dataflows = untiled_key(hw)[0]
     kernel = _compiled(dataflows)
     if kernel is not None:  # (the shipped fold timings, one compiled loop)
         if dims.flags.writeable:  # (read-only, as the cached tables are: one compiled signature)

@@ -15,6 +15,7 @@ from analytical_models import (
     Hardware,
     hw_consts,
     untiled_cycles_table,
+    untiled_key,
 )
 from dse.contraction import (
     MergeLowerings,
@@ -152,11 +153,37 @@ def _pair_floors(
     """For every merge of :func:`_tree_merges`: its GEMM's :func:`busy_floor` on ``hw`` (every
     engine), its :func:`untiled_cycles` on one array (engines of several arrays only, else 0)
     (read-only arrays) and its MACs (integers); equal to what the lowered steps give, computed
-    for all merges at once. None when :func:`_pair_dims` is."""
+    for all merges at once. None when :func:`_pair_dims` is. Shared by every hardware of the
+    same array (:class:`_SameArray`: a study's designs often differ in buffers or bandwidth
+    alone)."""
+    return _pair_floors_on(network, _SameArray(hw))
+
+
+class _SameArray:
+    """A hardware as :func:`analytical_models.untiled_cycles_table` reads it, with its engine's
+    arrays: equal (and hashed) by :func:`analytical_models.untiled_key` and those alone."""
+
+    __slots__ = ("_hash", "hw", "key")
+
+    def __init__(self, hw: Hardware) -> None:
+        self.hw = hw
+        self.key = (untiled_key(hw), engines_of(hw))
+        self._hash = hash(self.key)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _SameArray) and self.key == other.key
+
+
+@lru_cache(maxsize=2048)
+def _pair_floors_on(network: TensorNetwork, array: _SameArray) -> PairFloors | None:
+    """:func:`_pair_floors` on any hardware of ``array``."""
     dims = _pair_dims(network)
     if dims is None:
         return None
-    engines = engines_of(hw)
+    hw, engines = array.hw, array.key[1]
     busy = untiled_cycles_table(dims, hw, engines=engines)
     one = untiled_cycles_table(dims, hw) if engines > 1 else np.zeros(len(busy))
     busy.setflags(write=False)
