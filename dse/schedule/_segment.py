@@ -72,10 +72,10 @@ from dse.schedule._combine import (
 )
 from dse.schedule._segment_inputs import (
     MergeMode,
-    _allocate,
     _buffer_of,
     _kernel_arrays,
     _KernelArrays,
+    _pipeline_groups,
     _segment_static,
     _Way,
     _ways,
@@ -424,12 +424,12 @@ def _price(
     engine = get_engine(hw.engine)
     core_hw = engine.core_array(hw) if isinstance(engine, ArrayEngine) else None
     n_engines = engines_of(hw)
-    stages = [s for s in steps if chain.steps[s].kind in ("token", "reduce")]
     groups: dict[int, int] = {}
     if pipelined:
-        if mode == "recompute" or len(stages) < 2 or n_engines < len(stages):
+        got = _pipeline_groups(chain, steps, mode, n_engines)
+        if got is None:
             return None
-        groups = dict(zip(stages, _allocate(n_engines, [float(chain.steps[s].gemm.macs) for s in stages]), strict=True))
+        groups = got
     n_t, inside, out_ssa = io.n_t, io.inside, io.out_ssa
 
     # --- capacity first: a segment none of whose token tiles fits is not priced at all

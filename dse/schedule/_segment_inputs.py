@@ -17,7 +17,6 @@ from analytical_models import (
     TOKEN_DIMS,
     ArrayEngine,
     Hardware,
-    compiled_module,
     get_engine,
     onchip_array,
 )
@@ -57,9 +56,7 @@ class _KernelArrays(NamedTuple):
 @lru_cache(maxsize=1024)
 def _kernel_arrays(hw: Hardware) -> _KernelArrays | None:
     """:class:`_KernelArrays` of ``hw``; None when the compiled on-chip loop cannot price its
-    steps (:func:`analytical_models.onchip_array`) or is off."""
-    if compiled_module("analytical_models._onchip_kernel") is None:
-        return None
+    steps (:func:`analytical_models.onchip_array`). Asked only where loops are compiled."""
     engine = get_engine(hw.engine)
     core_hw = engine.core_array(hw) if isinstance(engine, ArrayEngine) else None
     main = onchip_array(hw)
@@ -116,10 +113,20 @@ def _allocate(engines: int, work: list[float]) -> list[int]:
     return groups
 
 
+def _pipeline_groups(chain: Chain, steps: tuple[int, ...], mode: MergeMode, n_engines: int) -> dict[int, int] | None:
+    """The engines of each token or reduce step (by step) when the segment's token tiles are
+    pipelined over engine groups (:func:`_allocate` on their MACs); None when they cannot be:
+    merges recomputed on every tile, fewer than two such steps, or more of them than engines."""
+    stages = [s for s in steps if chain.steps[s].kind in ("token", "reduce")]
+    if mode == "recompute" or len(stages) < 2 or n_engines < len(stages):
+        return None
+    return dict(zip(stages, _allocate(n_engines, [float(chain.steps[s].gemm.macs) for s in stages]), strict=True))
+
+
 class _WaySet(NamedTuple):
     """The ways :func:`~dse.schedule._segment.price_segment` tries (:func:`_ways`) and what the
-    compiled call reads of
-    them: whether each recomputes its merges, is pipelined, and its engines by step (read-only)."""
+    compiled call reads of them: whether each recomputes its merges, is pipelined, and its
+    engines by step (read-only)."""
 
     ways: tuple[_Way, ...]
     recompute: npt.NDArray[np.bool_]
@@ -131,21 +138,14 @@ class _WaySet(NamedTuple):
 def _ways(
     chain: Chain, steps: tuple[int, ...], modes: tuple[MergeMode, ...], spatial: tuple[bool, ...], n_engines: int
 ) -> _WaySet:
-    """The ways :func:`~dse.schedule._segment.price_segment` tries, in its order, but those
-    :func:`~dse.schedule._segment._price` refuses
-    outright (pipelined with recomputed merges, fewer than two token or reduce steps, or more of
-    them than engines)."""
-    stages = [s for s in steps if chain.steps[s].kind in ("token", "reduce")]
+    """The ways :func:`~dse.schedule._segment.price_segment` tries, in its order, but the
+    pipelined ones that cannot be (:func:`_pipeline_groups`)."""
     out = []
     for mode in modes:
         for pipelined in spatial:
-            groups: dict[int, int] = {}
-            if pipelined:
-                if mode == "recompute" or len(stages) < 2 or n_engines < len(stages):
-                    continue
-                macs = [float(chain.steps[s].gemm.macs) for s in stages]
-                groups = dict(zip(stages, _allocate(n_engines, macs), strict=True))
-            out.append(_Way(mode, pipelined, groups))
+            groups = _pipeline_groups(chain, steps, mode, n_engines) if pipelined else {}
+            if groups is not None:
+                out.append(_Way(mode, pipelined, groups))
     arrays = (
         np.array([w.mode == "recompute" for w in out], dtype=np.bool_),
         np.array([w.pipelined for w in out], dtype=np.bool_),

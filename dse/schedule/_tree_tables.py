@@ -147,9 +147,7 @@ PairFloors = tuple[NDArray[np.float64], NDArray[np.float64], list[int]]
 
 
 @lru_cache(maxsize=2048)
-def _pair_floors(
-    network: TensorNetwork, hw: Hardware
-) -> tuple[NDArray[np.float64], NDArray[np.float64], list[int]] | None:
+def _pair_floors(network: TensorNetwork, hw: Hardware) -> PairFloors | None:
     """For every merge of :func:`_tree_merges`: its GEMM's :func:`busy_floor` on ``hw`` (every
     engine), its :func:`untiled_cycles` on one array (engines of several arrays only, else 0)
     (read-only arrays) and its MACs (integers); equal to what the lowered steps give, computed

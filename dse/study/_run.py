@@ -79,6 +79,12 @@ class _Progress:
             self.bar.close()
 
 
+try:
+    from optuna.study._tell import _tell_with_warning
+except ImportError:  # pragma: no cover - optuna 5 has it
+    _tell_with_warning = None  # type: ignore[assignment]
+
+
 def tell(
     study: optuna.Study, trial: optuna.Trial, values: list[float] | None = None, state: TrialState | None = None
 ) -> None:
@@ -87,9 +93,7 @@ def tell(
     the main process's CPU over a 10,000-trial study, taken from the evaluating processes on a
     two-core machine). The trial is told by optuna's own code (``optuna.study._tell``, what its
     ``Study.tell`` and ``Study.optimize`` call); with an optuna that lacks it, ``study.tell``."""
-    try:
-        from optuna.study._tell import _tell_with_warning
-    except ImportError:  # pragma: no cover - optuna 5 has it
+    if _tell_with_warning is None:  # pragma: no cover - optuna 5 has it
         study.tell(trial, values, state)
         return
     _tell_with_warning(study=study, trial=trial, value_or_values=values, state=state)
